@@ -1,0 +1,18 @@
+"""Small helpers that turn tables into Dagster metadata (row counts, previews)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+
+def preview(table: pa.Table, rows: int = 5) -> dg.MarkdownMetadataValue:
+    """The first rows of a table as Markdown for the asset page."""
+    frame = table.slice(0, rows).to_pandas()
+    return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "(empty)")
+
+
+def table_metadata(table: pa.Table, **extra: Any) -> dict[str, Any]:
+    return {"dagster/row_count": table.num_rows, "preview": preview(table), **extra}

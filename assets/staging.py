@@ -1,0 +1,84 @@
+"""Staging layer: every customer source in the canonical schema, plus the quarantine."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from assets.metadata import table_metadata
+from assets.raw import raw_asset_key
+from pipelines.resources import Deployment, Warehouse
+from quality.reconciliation import RECONCILIATION_CHECK, check_reconciliation
+from quality.results import CheckOutcome
+from quality.staging_checks import RECORD_KEY_UNIQUE_CHECK, check_record_key_unique
+from sources.build_staging import build_staging
+from sources.config import PipelineConfig
+from warehouse.store import replace_table
+
+STAGED_CUSTOMERS = dg.AssetKey(["staging", "customers"])
+QUARANTINE = dg.AssetKey(["staging", "quarantine"])
+
+
+def build_staging_assets(config: PipelineConfig) -> list:
+    """The staging multi-asset and the blocking checks that guard it."""
+    raw_keys = [raw_asset_key(s.name) for s in config.sources]
+    source_names = [s.name for s in config.sources]
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                STAGED_CUSTOMERS,
+                deps=raw_keys,
+                group_name="staging",
+                kinds={"duckdb"},
+                description="One row per customer record of every source (and per contact person named on a "
+                "company record) in the canonical schema: names, phones, e-mail, IDs, addresses, dates standardised; "
+                "problems kept as quality_flags.",
+            ),
+            dg.AssetSpec(
+                QUARANTINE,
+                deps=raw_keys,
+                group_name="staging",
+                kinds={"duckdb"},
+                description="Every source row that could not be staged, with the reason and the row as sent.",
+            ),
+        ],
+    )
+    def staging_tables(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+        cfg = deployment.config
+        with warehouse.connect() as con:
+            raw = {name: con.execute(f"SELECT * FROM raw.{name}").fetch_arrow_table() for name in source_names}
+            rejected = {
+                name: con.execute(f"SELECT * FROM raw.{name}__rejected").fetch_arrow_table() for name in source_names
+            }
+            result = build_staging(raw, rejected, cfg, today=date.today())
+            replace_table(con, "staging", "customers", result.customers)
+            replace_table(con, "staging", "quarantine", result.quarantine)
+        context.log.info(f"staging: {result.counts()}")
+        yield dg.MaterializeResult(asset_key=STAGED_CUSTOMERS, metadata=table_metadata(result.customers, **result.counts()))
+        yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=table_metadata(result.quarantine))
+
+    @dg.asset_check(asset=STAGED_CUSTOMERS, name=RECONCILIATION_CHECK, blocking=True,
+                    description="Rows received = staged + quarantined, per source.")
+    def rows_reconcile(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            return check_result(check_reconciliation(con, source_names))
+
+    @dg.asset_check(asset=STAGED_CUSTOMERS, name=RECORD_KEY_UNIQUE_CHECK, blocking=True,
+                    description="Each staged record has its own record_key.")
+    def record_key_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            return check_result(check_record_key_unique(con))
+
+    return [staging_tables, rows_reconcile, record_key_unique]
+
+
+def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    """A plain quality verdict as a Dagster check result (ERROR severity: blocking)."""
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.description,
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in outcome.metadata.items()},
+    )

@@ -1,0 +1,40 @@
+"""The one Dagster ``Definitions`` of Customer Master.
+
+The deployment config is read from ``$CUSTMASTER_CONFIG`` (default: the demo's
+``config/demo.yaml``); one raw asset is made per configured feed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from assets.raw import build_raw_assets
+from assets.staging import build_staging_assets
+from pipelines.resources import Deployment, Warehouse
+from sources.config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "demo.yaml"
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get("CUSTMASTER_CONFIG", DEFAULT_CONFIG))
+
+
+def build_definitions(config_path: str | Path) -> dg.Definitions:
+    """Assets, checks and resources for the deployment described by ``config_path``."""
+    config = load_config(config_path)
+    return dg.Definitions(
+        assets=[*build_raw_assets(config), *build_staging_assets(config)],
+        resources={
+            "deployment": Deployment(config_path=str(Path(config_path).resolve())),
+            "warehouse": Warehouse(database=str(config.warehouse_path)),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(config_path_from_env())

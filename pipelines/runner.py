@@ -1,0 +1,73 @@
+"""Run the whole pipeline in-process and explain the outcome to a person.
+
+Used by ``custmaster run``: every asset of the deployment is materialised in one Dagster
+run recorded in the project-local instance; failures are reported with the asset and
+the error message (which names file, row and field for bad input), failed blocking
+checks by name, and a summary of what each layer holds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.instance import get_instance
+from warehouse.summary import WarehouseSummary, summarise_warehouse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RunOutcome:
+    """What happened in one run: success, failures, failed checks and the warehouse summary."""
+
+    run_id: str
+    succeeded: bool
+    failures: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    summary: WarehouseSummary | None = None
+
+    def render(self) -> str:
+        lines = [f"run {self.run_id}: {'succeeded' if self.succeeded else 'FAILED'}"]
+        lines += [f"  failed: {f}" for f in self.failures]
+        lines += [f"  blocking check failed: {c}" for c in self.failed_checks]
+        if self.summary is not None:
+            lines.append(self.summary.render())
+        return "\n".join(lines)
+
+
+def run_pipeline(config_path: Path) -> RunOutcome:
+    """Materialise every asset for ``config_path``; never raises for a failed step."""
+    os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions(config_path)
+    config = defs.resources["deployment"].config
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = get_instance(PROJECT_ROOT / ".dagster_home")
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    failures = [
+        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        for event in result.all_events
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    failed_checks = [
+        f"{evaluation.asset_key.to_user_string()} · {evaluation.check_name}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    summary = summarise_warehouse(config) if config.warehouse_path.exists() else None
+    return RunOutcome(
+        run_id=result.run_id,
+        succeeded=result.success and not failed_checks,
+        failures=failures,
+        failed_checks=failed_checks,
+        summary=summary,
+    )

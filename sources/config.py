@@ -1,0 +1,234 @@
+"""The deployment's contract: which exports exist and how their columns map onto the
+canonical customer record.
+
+Users write one YAML file per deployment; ``load_config`` validates it with pydantic
+and turns every problem into a :class:`ConfigError` that names the file and the key
+path (``sources[1] (dealers).columns.nmae``), so a typo is found before any data moves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sources.schema import ENTITY_TYPES, MAPPABLE_FIELDS, SOURCE_KINDS
+
+ColumnRef = Annotated[str | list[str], Field(description="a source column, or columns joined with a space")]
+
+
+class ConfigError(ValueError):
+    """The configuration file is not usable; the message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityTypeFromColumn(_Strict):
+    """Entity type read from a column whose values map onto company / person."""
+
+    column: str
+    values: dict[str, Literal["company", "person"]]
+    default: Literal["company", "person"] | None = None
+
+
+class _FileSpec(_Strict):
+    """Where an export lives and how to read it (shared by customer, order and interaction feeds)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    path: str
+    format: Literal["csv", "xlsx", "parquet"] | None = None
+    encoding: str = "auto"
+    sheet: str | None = None
+    delimiter: str | None = None
+
+    def mapped_columns(self) -> dict[str, list[str]]:
+        """Canonical field → the source columns it is built from (in join order)."""
+        columns: dict[str, ColumnRef] = getattr(self, "columns")
+        return {field: [ref] if isinstance(ref, str) else list(ref) for field, ref in columns.items()}
+
+    def required_source_columns(self) -> list[str]:
+        """Every source column the mapping reads, in mapping order, without repeats."""
+        seen: dict[str, None] = {}
+        for refs in self.mapped_columns().values():
+            seen.update(dict.fromkeys(refs))
+        return list(seen)
+
+
+class SourceConfig(_FileSpec):
+    """One department's customer export (one or more files of the same layout)."""
+
+    kind: Literal["dealer", "key_account", "regional", "other"]
+    entity_type: Literal["company", "person"] | EntityTypeFromColumn
+    columns: dict[str, ColumnRef]
+    trust: int = Field(default=0, description="higher wins in source-trust survivorship")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, ColumnRef]) -> dict[str, ColumnRef]:
+        unknown = sorted(set(columns) - set(MAPPABLE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {', '.join(unknown)}; "
+                f"known fields: {', '.join(MAPPABLE_FIELDS)}"
+            )
+        if "source_record_id" not in columns:
+            raise ValueError("'source_record_id' must be mapped: it is the record's key")
+        if "name" not in columns:
+            raise ValueError("'name' must be mapped")
+        return columns
+
+    @model_validator(mode="after")
+    def _entity_column_read(self) -> SourceConfig:
+        if isinstance(self.entity_type, EntityTypeFromColumn) and "entity_type" in self.columns:
+            raise ValueError("map the entity type either in 'entity_type' or in 'columns', not both")
+        return self
+
+    def required_source_columns(self) -> list[str]:
+        columns = super().required_source_columns()
+        if isinstance(self.entity_type, EntityTypeFromColumn) and self.entity_type.column not in columns:
+            columns.append(self.entity_type.column)
+        return columns
+
+
+ORDER_FIELDS = ("order_id", "source_record_id", "order_date", "product", "quantity", "amount")
+INTERACTION_FIELDS = (
+    "interaction_id",
+    "source_record_id",
+    "interaction_date",
+    "interaction_type",
+    "satisfaction_score",
+    "status",
+    "note",
+)
+
+
+class _ActivityFeed(_FileSpec):
+    customer_source: str
+    columns: dict[str, ColumnRef]
+    _fields: tuple[str, ...] = ()
+    _required: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> _ActivityFeed:
+        unknown = sorted(set(self.columns) - set(self._fields))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(self._fields)}")
+        missing = [f for f in self._required if f not in self.columns]
+        if missing:
+            raise ValueError(f"field(s) {', '.join(missing)} must be mapped")
+        return self
+
+
+class OrderFeed(_ActivityFeed):
+    """Orders placed by the customers of one customer source."""
+
+    _fields = ORDER_FIELDS
+    _required = ("order_id", "source_record_id", "order_date", "amount")
+
+
+class InteractionFeed(_ActivityFeed):
+    """Calls, visits, complaints and satisfaction scores of one source's customers."""
+
+    _fields = INTERACTION_FIELDS
+    _required = ("interaction_id", "source_record_id", "interaction_date", "interaction_type")
+
+
+class StagingConfig(_Strict):
+    """Standardisation settings."""
+
+    default_region: str = Field(default="CN", description="phonenumbers region for numbers without +country")
+    future_date_tolerance_days: int = 1
+
+
+class PipelineConfig(_Strict):
+    """A whole deployment. Relative paths are resolved against the config file's folder."""
+
+    output_dir: str = "out"
+    warehouse: str = Field(default="warehouse.duckdb", description="DuckDB file, relative to output_dir")
+    sources: list[SourceConfig] = Field(min_length=1)
+    orders: list[OrderFeed] = []
+    interactions: list[InteractionFeed] = []
+    staging: StagingConfig = StagingConfig()
+
+    #: folder of the config file; set by load_config, not by users
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_and_linked(self) -> PipelineConfig:
+        names = [s.name for s in [*self.sources, *self.orders, *self.interactions]]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"feed names must be unique; repeated: {', '.join(duplicated)}")
+        customer_sources = {s.name for s in self.sources}
+        for feed in [*self.orders, *self.interactions]:
+            if feed.customer_source not in customer_sources:
+                raise ValueError(
+                    f"{feed.name}: customer_source '{feed.customer_source}' is not one of the sources "
+                    f"({', '.join(sorted(customer_sources))})"
+                )
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def output_path(self) -> Path:
+        return self.resolve(self.output_dir)
+
+    @property
+    def warehouse_path(self) -> Path:
+        path = Path(self.warehouse)
+        return path if path.is_absolute() else self.output_path / path
+
+    def source(self, name: str) -> SourceConfig:
+        return next(s for s in self.sources if s.name == name)
+
+
+def _location(config: dict, loc: tuple) -> str:
+    """Render a pydantic error location as 'sources[1] (dealers).columns.nmae'."""
+    parts: list[str] = []
+    node: object = config
+    for item in loc:
+        if isinstance(item, int):
+            name = node[item].get("name") if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) else None
+            parts[-1] += f"[{item}]" + (f" ({name})" if name else "")
+        elif item in ("EntityTypeFromColumn", "literal['company','person']") or "function-after" in str(item):
+            continue
+        else:
+            parts.append(str(item))
+        node = node[item] if isinstance(node, (dict, list)) and _has(node, item) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _has(node: dict | list, key: object) -> bool:
+    if isinstance(node, list):
+        return isinstance(key, int) and key < len(node)
+    return key in node
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a deployment config; raise ConfigError naming file and key on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        config = PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = _location(raw, error["loc"])
+            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            lines.append(f"{path}: {where}: {message}")
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
+    return config.model_copy(update={"base_dir": path.resolve().parent})

@@ -1,0 +1,146 @@
+"""Ingestion: every file of a feed, as sent, into one raw table with lineage.
+
+A raw table keeps the export's own columns untouched (all text) and adds who sent
+what and where it stood: ``source``, ``source_file``, ``source_row``, ``ingested_at``
+and ``record_hash`` (a fingerprint of the row's content, for change detection between
+runs). Physical rows a reader could not split into fields are returned beside it so
+that they are quarantined, not lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from sources.config import PipelineConfig, _FileSpec
+from sources.readers import ReadResult, RejectedRow, SourceReadError, expand_paths, read_export
+
+log = logging.getLogger(__name__)
+
+ROW_NUMBER = "__row"
+
+
+@dataclass(frozen=True)
+class FileStats:
+    """What one file contributed: rows read, rows rejected by the reader, encoding used."""
+
+    source_file: str
+    rows: int
+    rejected: int
+    encoding: str | None
+
+
+@dataclass
+class RawBatch:
+    """One feed's raw table plus the rows that could not be read into fields."""
+
+    feed: str
+    table: pa.Table
+    rejected: list[RejectedRow] = field(default_factory=list)
+    files: list[FileStats] = field(default_factory=list)
+
+    @property
+    def rows_received(self) -> int:
+        """Every data row the files held: readable plus rejected."""
+        return self.table.num_rows + len(self.rejected)
+
+    def rejected_table(self) -> pa.Table:
+        """Reader-rejected rows as a table for the quarantine."""
+        return pa.table(
+            {
+                "source": pa.array([self.feed] * len(self.rejected), pa.string()),
+                "source_file": pa.array([r.source_file for r in self.rejected], pa.string()),
+                "source_row": pa.array([r.source_row for r in self.rejected], pa.int64()),
+                "reason": pa.array([r.reason for r in self.rejected], pa.string()),
+                "raw": pa.array([r.raw for r in self.rejected], pa.string()),
+            }
+        )
+
+
+def _display_path(path: Path, base_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base_dir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _check_columns(result: ReadResult, feed: _FileSpec, path: Path) -> None:
+    present = set(result.table.column_names)
+    for column in feed.required_source_columns():
+        if column not in present:
+            available = ", ".join(c for c in result.table.column_names if c != ROW_NUMBER)
+            raise SourceReadError(
+                path,
+                f"column '{column}' mapped in feed '{feed.name}' is missing; the file has: {available}",
+                field=column,
+            )
+
+
+def _with_lineage(table: pa.Table, feed: str, source_file: str, ingested_at: datetime) -> pa.Table:
+    """Put the lineage columns in front of the file's own columns."""
+    n = table.num_rows
+    own = table.drop_columns([ROW_NUMBER])
+    lineage = pa.table(
+        {
+            "source": pa.array([feed] * n, pa.string()),
+            "source_file": pa.array([source_file] * n, pa.string()),
+            "source_row": table.column(ROW_NUMBER).cast(pa.int64()),
+            "ingested_at": pa.array([ingested_at] * n, pa.timestamp("us")),
+        }
+    )
+    for name in own.column_names:
+        lineage = lineage.append_column(name, own.column(name))
+    return lineage
+
+
+def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
+    """Fingerprint each row's content (not its lineage) with md5, computed in DuckDB."""
+    if not own_columns:
+        raise ValueError("a raw table needs at least one column of its own")
+    parts = ", ".join(f"coalesce({_q(c)}, chr(0))" for c in own_columns)
+    con = duckdb.connect()
+    try:
+        con.register("t", table)
+        hashed = con.execute(
+            f"SELECT md5(concat_ws(chr(31), {parts})) AS record_hash FROM t"
+        ).fetch_arrow_table()
+    finally:
+        con.close()
+    return table.add_column(4, "record_hash", hashed.column(0))
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def ingest_feed(feed: _FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:
+    """Read every file of ``feed`` into one raw table with lineage.
+
+    Raises SourceReadError (naming file, row, field) when a glob matches nothing, a mapped
+    column is missing, bytes do not decode in the declared encoding or a workbook is corrupt.
+    """
+    paths = expand_paths(config.base_dir, feed.path)
+    tables: list[pa.Table] = []
+    batch = RawBatch(feed=feed.name, table=pa.table({}))
+    for path in paths:
+        result = read_export(
+            path, format=feed.format, encoding=feed.encoding, sheet=feed.sheet, delimiter=feed.delimiter
+        )
+        _check_columns(result, feed, path)
+        source_file = _display_path(path, config.base_dir)
+        tables.append(_with_lineage(result.table, feed.name, source_file, ingested_at))
+        batch.rejected.extend(
+            RejectedRow(source_file=source_file, source_row=r.source_row, reason=r.reason, raw=r.raw)
+            for r in result.rejected
+        )
+        batch.files.append(FileStats(source_file, result.table.num_rows, len(result.rejected), result.encoding))
+        log.info("read %s: %d rows, %d rejected (%s)", source_file, result.table.num_rows, len(result.rejected), result.encoding)
+    combined = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    own = [c for c in combined.column_names if c not in ("source", "source_file", "source_row", "ingested_at")]
+    batch.table = _add_record_hash(combined, own)
+    return batch

@@ -1,0 +1,108 @@
+"""The canonical customer record every source is mapped onto.
+
+A source export may carry any subset of these fields; what it lacks stays empty.
+The staged table ``staging.customers`` has exactly ``STAGED_COLUMNS``, in order.
+"""
+
+from __future__ import annotations
+
+ENTITY_TYPES = ("company", "person")
+SOURCE_KINDS = ("dealer", "key_account", "regional", "other")
+
+#: Lineage columns every raw table carries in front of the source's own columns.
+LINEAGE_COLUMNS = ("source", "source_file", "source_row", "ingested_at", "record_hash")
+
+#: Fields a source may map from its own columns (the keys of ``columns:`` in the config).
+MAPPABLE_FIELDS = (
+    "source_record_id",
+    "entity_type",
+    "name",
+    "uscc",
+    "id_number",
+    "gender",
+    "birth_date",
+    "phone",
+    "mobile",
+    "fax",
+    "email",
+    "wechat",
+    "qq",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
+    "industry",
+    "customer_category",
+    "acquisition_channel",
+    "owner",
+    "credit_limit",
+    "parent_company_name",
+    "referrer_name",
+    "dealer_code",
+    "created_at",
+    "updated_at",
+    "contact_name",
+    "contact_title",
+    "contact_gender",
+    "contact_mobile",
+)
+
+#: Columns of ``staging.customers``: identity and lineage, who, how to reach, business,
+#: the contact-person link and the standardisation flags.
+STAGED_COLUMNS = (
+    # identity and lineage
+    "record_key",
+    "source",
+    "source_kind",
+    "source_record_id",
+    "source_file",
+    "source_row",
+    "ingested_at",
+    "record_hash",
+    # who
+    "entity_type",
+    "name",
+    "name_raw",
+    "name_core",
+    "legal_form",
+    "name_region",
+    "name_pinyin",
+    "uscc",
+    "id_number",
+    "gender",
+    "birth_date",
+    # how to reach
+    "phone",
+    "mobile",
+    "fax",
+    "email",
+    "wechat",
+    "qq",
+    "province",
+    "city",
+    "district",
+    "address_detail",
+    "address_raw",
+    "postcode",
+    # business
+    "industry",
+    "customer_category",
+    "acquisition_channel",
+    "owner",
+    "credit_limit",
+    "parent_company_name",
+    "referrer_name",
+    "dealer_code",
+    "created_at",
+    "updated_at",
+    # contact person on a company record (kept on the company row for evidence)
+    "contact_name",
+    "contact_title",
+    "contact_gender",
+    "contact_mobile",
+    # a person record derived from a company's contact points back to that company
+    "derived_from_record_key",
+    # standardisation problems, ';'-separated codes such as 'phone_invalid;uscc_checksum'
+    "quality_flags",
+)

@@ -1,0 +1,207 @@
+"""Staging: mapped source records → the canonical, standardised customer record.
+
+Every function here works on whole columns (the standardisers themselves work on unique
+values), so a million records stage in seconds. A value that cannot be standardised is
+kept in its raw form where the schema has a raw column and is always recorded as a
+flag in ``quality_flags``; a record is never dropped here (that is the quarantine's job,
+see ``sources.mapping``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sources.schema import STAGED_COLUMNS
+from sources.standardise import (
+    area_code_for_city,
+    clean_gender,
+    clean_person_names,
+    normalise_text,
+    parse_addresses,
+    parse_amounts,
+    parse_dates,
+    split_company_names,
+    standardise_emails,
+    standardise_id_numbers,
+    standardise_phones,
+    standardise_uscc,
+    to_pinyin,
+)
+
+#: Free-text fields that only need width / script / whitespace normalisation.
+PLAIN_TEXT_FIELDS = (
+    "wechat",
+    "qq",
+    "postcode",
+    "industry",
+    "customer_category",
+    "acquisition_channel",
+    "owner",
+    "dealer_code",
+    "contact_title",
+)
+#: Names of other parties, resolved against golden customers later by the matching model.
+PARTY_NAME_FIELDS = ("parent_company_name", "referrer_name")
+DATE_FIELDS = ("birth_date", "created_at", "updated_at")
+
+
+class _Flags:
+    """Collects per-row problem codes and renders them as one ';'-separated column."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self._index = index
+        self._codes: list[tuple[str, pd.Series]] = []
+
+    def add(self, code: str, mask: pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            self._codes.append((code, mask))
+
+    def render(self) -> pd.Series:
+        out = pd.Series("", index=self._index, dtype=object)
+        for code, mask in self._codes:
+            out = out.where(~mask, out + np.where(out == "", "", ";") + code)
+        return out.where(out != "", None)
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A mapped field, or an all-empty column when the source does not map it."""
+    if name in frame.columns:
+        return frame[name].astype(object).where(frame[name].notna(), None)
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def stage_records(mapped: pd.DataFrame, source_kinds: dict[str, str], today: date) -> pd.DataFrame:
+    """Standardise mapped records of any number of sources into ``STAGED_COLUMNS``.
+
+    Args:
+        mapped: lineage columns plus canonical text fields (see ``sources.mapping``).
+        source_kinds: source name → dealer / key_account / regional / other.
+        today: the run date; dates after it are flagged as future dates.
+    Returns:
+        One row per input record (plus nothing else), in ``STAGED_COLUMNS`` order.
+    """
+    out = pd.DataFrame(index=mapped.index)
+    flags = _Flags(mapped.index)
+    out["record_key"] = mapped["source"].astype(str) + ":" + mapped["source_record_id"].astype(str)
+    for name in ("source", "source_record_id", "source_file", "source_row", "ingested_at", "record_hash", "entity_type"):
+        out[name] = mapped[name]
+    out["source_kind"] = mapped["source"].map(source_kinds)
+
+    _stage_names(mapped, out)
+    _stage_addresses(mapped, out, flags)
+    _stage_contacts(mapped, out, flags)
+    _stage_identifiers(mapped, out, flags, today)
+    for name in PLAIN_TEXT_FIELDS + PARTY_NAME_FIELDS:
+        out[name] = normalise_text(_col(mapped, name))
+    out["credit_limit"] = parse_amounts(_col(mapped, "credit_limit"))
+    flags.add("credit_limit_unparseable", _col(mapped, "credit_limit").notna() & out["credit_limit"].isna())
+    out["contact_name"] = clean_person_names(_col(mapped, "contact_name"))
+    out["contact_gender"] = clean_gender(_col(mapped, "contact_gender"))
+    out["derived_from_record_key"] = None
+    out["quality_flags"] = flags.render()
+    return out[list(STAGED_COLUMNS)]
+
+
+def _stage_names(mapped: pd.DataFrame, out: pd.DataFrame) -> None:
+    """Company names split into core / legal form / region; person names cleaned; pinyin of the core."""
+    raw = _col(mapped, "name")
+    out["name_raw"] = raw
+    is_company = mapped["entity_type"] == "company"
+    company = split_company_names(normalise_text(raw[is_company]))
+    person = clean_person_names(raw[~is_company])
+    out["name"] = pd.concat([company["name"], person]).reindex(out.index)
+    out["name_core"] = pd.concat([company["name_core"], person]).reindex(out.index)
+    out["legal_form"] = company["legal_form"].reindex(out.index)
+    out["name_region"] = company["name_region"].reindex(out.index)
+    out["name_pinyin"] = to_pinyin(out["name_core"])
+
+
+def _stage_addresses(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> None:
+    """Parse the address into province / city / district / detail; mapped parts fill the gaps."""
+    raw = _col(mapped, "address")
+    out["address_raw"] = raw
+    parsed = parse_addresses(normalise_text(raw))
+    parts = [_col(mapped, f).fillna("") for f in ("province", "city", "district")]
+    given = parts[0].str.cat(parts[1:], sep=" ").str.strip()
+    given = given.where(given != "", None)
+    from_parts = parse_addresses(normalise_text(given))
+    for name in ("province", "city", "district"):
+        out[name] = parsed[name].where(parsed[name].notna(), from_parts[name])
+    out["address_detail"] = parsed["address_detail"]
+    flags.add("address_unparsed", raw.notna() & out["province"].isna() & out["city"].isna())
+
+
+def _stage_contacts(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> None:
+    """Phones to E.164 (landlines borrow the city's area code); mobiles found among landlines move over."""
+    area = area_code_for_city(out["city"])
+    phone = standardise_phones(_col(mapped, "phone"), area_code=area)
+    mobile = standardise_phones(_col(mapped, "mobile"), area_code=area)
+    fax = standardise_phones(_col(mapped, "fax"), area_code=area)
+    contact = standardise_phones(_col(mapped, "contact_mobile"), area_code=area)
+
+    phone_is_mobile = phone["kind"] == "mobile"
+    move = phone_is_mobile & mobile["e164"].isna()
+    out["mobile"] = mobile["e164"].where(~move, phone["e164"])
+    out["phone"] = phone["e164"].where(~move & ~(phone_is_mobile & (phone["e164"] == out["mobile"])), None)
+    out["fax"] = fax["e164"]
+    out["contact_mobile"] = contact["e164"]
+    for name, result in (("phone", phone), ("mobile", mobile), ("fax", fax), ("contact_mobile", contact)):
+        flags.add(f"{name}_invalid", _col(mapped, name).notna() & ~result["valid"].fillna(False).astype(bool))
+    flags.add("mobile_not_mobile", mobile["kind"].isin(["landline", "service"]))
+
+    email = standardise_emails(_col(mapped, "email"))
+    out["email"] = email["email"]
+    flags.add("email_invalid", email["email"].notna() & ~email["valid"].fillna(False).astype(bool))
+
+
+def _stage_identifiers(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags, today: date) -> None:
+    """USCC and personal IDs checksum-validated; birth date and gender taken from the ID when absent."""
+    uscc = standardise_uscc(_col(mapped, "uscc"))
+    out["uscc"] = uscc["uscc"]
+    flags.add("uscc_invalid", uscc["uscc"].notna() & ~uscc["valid"].fillna(False).astype(bool))
+
+    ids = standardise_id_numbers(_col(mapped, "id_number"))
+    out["id_number"] = ids["id_number"]
+    flags.add("id_number_invalid", ids["valid"].eq(False))
+
+    gender = clean_gender(_col(mapped, "gender"))
+    out["gender"] = gender.where(gender.notna(), ids["gender"])
+    flags.add("gender_conflicts_id", gender.notna() & ids["gender"].notna() & (gender != ids["gender"]))
+
+    horizon = pd.Timestamp(today)
+    for name in DATE_FIELDS:
+        raw = _col(mapped, name)
+        parsed = parse_dates(raw)
+        if name == "birth_date":
+            parsed = parsed.where(parsed.notna(), pd.to_datetime(ids["birth_date"], errors="coerce"))
+        flags.add(f"{name}_unparseable", raw.notna() & parsed.isna())
+        flags.add(f"{name}_in_future", parsed > horizon)
+        out[name] = parsed.dt.date.where(parsed.notna(), None)
+
+
+def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
+    """Contact persons named on company records, as person records of their own.
+
+    Each gets the record key ``<company record_key>:contact`` and points back to the
+    company through ``derived_from_record_key``; the employment relationship is built
+    from that link. The contact's own mobile and gender are all it carries: the
+    company's address and phones are the company's, not the person's.
+    """
+    companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
+    persons = pd.DataFrame(index=pd.RangeIndex(len(companies)), columns=list(STAGED_COLUMNS), dtype=object)
+    for name in ("source", "source_kind", "source_file", "source_row", "ingested_at", "record_hash"):
+        persons[name] = companies[name].to_numpy()
+    persons["record_key"] = (companies["record_key"] + ":contact").to_numpy()
+    persons["source_record_id"] = (companies["source_record_id"] + ":contact").to_numpy()
+    persons["entity_type"] = "person"
+    persons["name"] = persons["name_core"] = persons["name_raw"] = companies["contact_name"].to_numpy()
+    persons["name_pinyin"] = to_pinyin(pd.Series(companies["contact_name"].to_numpy(), dtype=object)).to_numpy()
+    persons["gender"] = companies["contact_gender"].to_numpy()
+    persons["mobile"] = companies["contact_mobile"].to_numpy()
+    persons["contact_title"] = companies["contact_title"].to_numpy()
+    persons["derived_from_record_key"] = companies["record_key"].to_numpy()
+    return persons

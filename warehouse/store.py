@@ -1,0 +1,72 @@
+"""The DuckDB warehouse file: one schema per layer, tables replaced whole on each run.
+
+Every layer writes through :func:`replace_table`, so a table is either the previous
+run's or this run's, never half of each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+LAYERS = ("raw", "staging", "matching", "master", "marts")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote(identifier: str) -> str:
+    """Quote a column or table identifier for DuckDB SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    if schema not in LAYERS or not _IDENTIFIER.match(table):
+        raise ValueError(f"not a warehouse table name: {schema}.{table}")
+    return f"{schema}.{table}"
+
+
+@contextmanager
+def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse file (creating it and its layer schemas when writable)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            for layer in LAYERS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        yield con
+    finally:
+        con.close()
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, data: pd.DataFrame | pa.Table
+) -> int:
+    """Replace ``schema.table`` with ``data`` in one statement; return its row count."""
+    name = qualified(schema, table)
+    con.register("__incoming", data)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __incoming")
+    finally:
+        con.unregister("__incoming")
+    return count_rows(con, schema, table)
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {qualified(schema, table)}").fetchone()[0]
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
