@@ -56,8 +56,11 @@ def _field(raw: pa.Table, columns: list[str]) -> pa.ChunkedArray:
     parts = [_blank_to_null(raw.column(c)) for c in columns]
     if len(parts) == 1:
         return parts[0]
-    joined = pc.binary_join_element_wise(*parts, " ", null_handling="skip")
-    return _blank_to_null(joined)
+    # pyarrow 26 returns an empty result when joining all-null arrays, so join blanks
+    # instead of nulls and squeeze the separators they leave behind
+    filled = [pc.fill_null(p, "") for p in parts]
+    joined = pc.binary_join_element_wise(*filled, " ")
+    return _blank_to_null(pc.replace_substring_regex(joined, r"\s{2,}", " "))
 
 
 def _entity_types(raw: pa.Table, source: SourceConfig) -> pa.ChunkedArray:
@@ -130,7 +133,7 @@ def _reasons(mapped: pa.Table, raw: pa.Table, source: SourceConfig) -> pa.Chunke
 
     anonymous = reasons.isna() & ~identified.to_pandas()
     reasons[anonymous] = "no name and no identifier"
-    return pa.chunked_array([pa.array(reasons.tolist(), pa.string())])
+    return pa.chunked_array([pa.array(reasons, pa.string(), from_pandas=True)])
 
 
 def _quarantine_rows(raw: pa.Table, mapped: pa.Table, reasons: pa.ChunkedArray) -> pa.Table:

@@ -1,0 +1,81 @@
+"""The config contract: valid files load, every mistake names the file and the key."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sources.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, settings: dict) -> Path:
+    path = tmp_path / "customer_master.yaml"
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def dealer_source(**overrides) -> dict:
+    source = {
+        "name": "dealers",
+        "kind": "dealer",
+        "path": "exports/dealers/*.csv",
+        "entity_type": {"column": "客户类型", "values": {"企业": "company", "个人": "person"}},
+        "columns": {"source_record_id": "客户编号", "name": "客户名称", "mobile": "手机"},
+    }
+    source.update(overrides)
+    return source
+
+
+def test_valid_config_resolves_paths_against_its_folder(tmp_path):
+    config = load_config(write(tmp_path, {"output_dir": "out", "sources": [dealer_source()]}))
+    assert config.output_path == tmp_path.resolve() / "out"
+    assert config.warehouse_path == tmp_path.resolve() / "out" / "warehouse.duckdb"
+    assert config.sources[0].entity_type.values["个人"] == "person"
+
+
+def test_list_of_columns_is_joined_in_order(tmp_path):
+    source = dealer_source(columns={"source_record_id": "id", "name": ["surname", "given"], "address": ["a1", "a2"]})
+    config = load_config(write(tmp_path, {"sources": [source]}))
+    assert config.sources[0].mapped_columns()["name"] == ["surname", "given"]
+    assert config.sources[0].required_source_columns() == ["id", "surname", "given", "a1", "a2", "客户类型"]
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    path = write(tmp_path, {"sources": [dealer_source()], "ouptut_dir": "x"})
+    with pytest.raises(ConfigError, match=r"customer_master.yaml: ouptut_dir: unknown key"):
+        load_config(path)
+
+
+def test_unknown_canonical_field_names_source_and_field(tmp_path):
+    source = dealer_source(columns={"source_record_id": "id", "name": "n", "moblie": "m"})
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(dealers\)\.columns: .*moblie"):
+        load_config(write(tmp_path, {"sources": [source]}))
+
+
+def test_unknown_key_inside_a_source(tmp_path):
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(dealers\)\.encodnig: unknown key"):
+        load_config(write(tmp_path, {"sources": [dealer_source(encodnig="gbk")]}))
+
+
+def test_source_record_id_must_be_mapped(tmp_path):
+    source = dealer_source(columns={"name": "n"})
+    with pytest.raises(ConfigError, match="source_record_id"):
+        load_config(write(tmp_path, {"sources": [source]}))
+
+
+def test_feed_names_are_unique_and_orders_point_at_a_source(tmp_path):
+    orders = {"name": "dealer_orders", "customer_source": "dealerz", "path": "o.csv",
+              "columns": {"order_id": "a", "source_record_id": "b", "order_date": "c", "amount": "d"}}
+    with pytest.raises(ConfigError, match="customer_source 'dealerz'"):
+        load_config(write(tmp_path, {"sources": [dealer_source()], "orders": [orders]}))
+    with pytest.raises(ConfigError, match="repeated: dealers"):
+        load_config(write(tmp_path, {"sources": [dealer_source(), dealer_source()]}))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
