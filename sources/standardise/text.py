@@ -1,0 +1,152 @@
+"""Free text in one spelling: half-width, simplified Chinese, single spaces; and its pinyin.
+
+Dealers type names on phones with full-width input methods, Hong Kong and Taiwan
+offices write traditional characters, and spreadsheets carry stray spaces. Two
+spellings of the same name must become the same string before anything is matched,
+and ``to_pinyin`` lets homophones ('张伟' / '章伟') agree for blocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+import pandas as pd
+
+from sources.standardise._common import WIDTH_TABLE, blank_to_none, fold_width, map_unique
+from sources.standardise._places import spellings, trie_pattern
+
+logger = logging.getLogger(__name__)
+
+_WHITESPACE = re.compile(r"\s+")
+_WIDE = re.compile("[\uff01-\uff5e\uffe5\u200b-\u200d\ufeff\u2060]+")
+_RUNS = re.compile(r"\s\s+|[^\S ]")  # whitespace that is not already a single space
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_PINYIN_JUNK = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+
+_lock = threading.Lock()
+_converter = None
+_pinyin_table: dict[int, str] = {}
+_phrases: tuple[re.Pattern[str], dict[str, str]] | None = None
+
+
+def _opencc():
+    """The one traditional → simplified converter of the process, built on first use."""
+    global _converter
+    with _lock:
+        if _converter is None:
+            import opencc
+
+            _converter = opencc.OpenCC("t2s")
+        return _converter
+
+
+def _simplify(text: str) -> str:
+    return text if text.isascii() else _opencc().convert(text)
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(WIDTH_TABLE)
+
+
+def _normalise_batch(texts: list[str]) -> list[str]:
+    """Normalise many texts as one string: each step then runs once, in C.
+
+    The texts are joined with NUL, whitespace (line breaks included) collapsed, and NUL
+    turned into line breaks, which then separate the texts for OpenCC (measured about
+    three times faster than one OpenCC call per string) and for the final split.
+    """
+    if not texts:
+        return []
+    big = "\0".join(texts)
+    if big.count("\0") != len(texts) - 1:  # a text carries NUL itself: drop those
+        big = "\0".join(t.replace("\0", "") for t in texts)
+    big = _WIDE.sub(_fold_run, big)
+    big = _RUNS.sub(" ", big).replace("\0", "\n").replace(" \n", "\n").replace("\n ", "\n")
+    return _simplify(big.strip(" ")).split("\n")
+
+
+def _normalise_unique(values: pd.Series) -> pd.Series:
+    present = values.notna().to_numpy()
+    texts = values[present].tolist()
+    out = _normalise_batch(texts)
+    if len(out) != len(texts):  # cannot happen unless OpenCC changes line breaks
+        logger.warning("normalise_text: batch split mismatch; converting one by one")
+        out = [_normalise_batch([t])[0] for t in texts]
+    result = values.copy()
+    result[present] = out
+    return blank_to_none(result)
+
+
+def normalise_text(s: pd.Series) -> pd.Series:
+    """The same text as everyone else writes it: half-width, simplified, single-spaced.
+
+    Full-width letters, digits, punctuation (including the Chinese parentheses （）)
+    and the ideographic space become ASCII; traditional characters become simplified
+    (OpenCC 't2s'); runs of whitespace become one space; ends are stripped. Latin text
+    keeps its case. Empty cells and blank text come back as None.
+
+    Examples:
+        >>> normalise_text(pd.Series(["  廈門 快心電腦（廈門）有限公司 ", "ＡＢＣ１２３", None])).tolist()
+        ['厦门 快心电脑(厦门)有限公司', 'ABC123', None]
+    """
+    return map_unique(s, _normalise_unique)
+
+
+def _pinyin_for(chars: set[str]) -> None:
+    """Add toneless pinyin of new Chinese characters to the per-character table."""
+    new = [c for c in chars if ord(c) not in _pinyin_table and _CJK.match(c)]
+    if not new:
+        return
+    from pypinyin import lazy_pinyin
+
+    for char in new:
+        syllable = "".join(lazy_pinyin(char)).lower()
+        _pinyin_table[ord(char)] = f" {syllable} "
+    logger.debug("pinyin table: +%d characters, %d total", len(new), len(_pinyin_table))
+
+
+def _place_phrases() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Place names whose reading differs from their characters' usual one ('厦门' → 'xia men')."""
+    global _phrases
+    if _phrases is None:
+        from pypinyin import lazy_pinyin
+
+        overrides = {}
+        for name in spellings():
+            phrase = " ".join(lazy_pinyin(name)).lower()
+            if phrase != " ".join("".join(lazy_pinyin(c)) for c in name).lower():
+                overrides[name] = f" {phrase} "
+        _phrases = re.compile(trie_pattern(sorted(overrides))), overrides
+    return _phrases
+
+
+def _pinyin_unique(values: pd.Series) -> pd.Series:
+    text = fold_width(values.where(values.notna(), ""))
+    chars = set("".join(text))
+    with _lock:
+        _pinyin_for(chars)
+        table = dict(_pinyin_table)
+        phrase_rx, phrases = _place_phrases()
+    text = text.str.replace(phrase_rx, lambda m: phrases[m.group()], regex=True)
+    out = text.str.translate(table).str.lower()
+    out = out.str.replace(_PINYIN_JUNK, " ", regex=True).str.strip()
+    return blank_to_none(out)
+
+
+def to_pinyin(s: pd.Series) -> pd.Series:
+    """Toneless lower-case pinyin, one space between syllables, for matching by sound.
+
+    Each Chinese character is looked up once in a per-character table filled from
+    pypinyin, so homophones agree ('张伟' and '章伟' are both 'zhang wei'). Latin letters
+    and digits are kept, lower-cased; punctuation separates words. Place names are read
+    as phrases ('厦门' → 'xia men', '重庆' → 'chong qing'); other characters get their
+    most common reading (polyphonic surnames 曾, 单, 解 included), which is consistent
+    and good enough for blocking.
+
+    Examples:
+        >>> to_pinyin(pd.Series(["张伟", "章伟", "快心电脑ABC 2"])).tolist()
+        ['zhang wei', 'zhang wei', 'kuai xin dian nao abc 2']
+    """
+    return map_unique(s, _pinyin_unique)

@@ -1,0 +1,53 @@
+"""normalise_text and to_pinyin: one spelling for the same text, one sound for homophones."""
+
+import numpy as np
+import pandas as pd
+
+from sources.standardise import normalise_text, to_pinyin
+
+
+def test_traditional_becomes_simplified():
+    out = normalise_text(pd.Series(["廈門", "張偉", "快心電腦有限公司"]))
+    assert out.tolist() == ["厦门", "张伟", "快心电脑有限公司"]
+
+
+def test_full_width_becomes_half_width_including_chinese_parentheses():
+    out = normalise_text(
+        pd.Series(["快心电脑（厦门）有限公司", "ＡＢＣ－１２３", "Ｑ＆Ａ，ｏｋ", "￥１２"])
+    )
+    assert out.tolist() == ["快心电脑(厦门)有限公司", "ABC-123", "Q&A,ok", "¥12"]
+
+
+def test_whitespace_collapsed_and_stripped_latin_case_kept():
+    out = normalise_text(pd.Series(["  Acme\t\tTrading\u3000Co. ", "a\nb", "厦门\u200b 思明"]))
+    assert out.tolist() == ["Acme Trading Co.", "a b", "厦门 思明"]
+
+
+def test_empty_values_become_none_and_numbers_become_text():
+    out = normalise_text(pd.Series([None, np.nan, "", "   ", 12345.0, 7]))
+    assert out.tolist() == [None, None, None, None, "12345", "7"]
+
+
+def test_result_is_aligned_to_the_input_index():
+    s = pd.Series(["廈門", None, "廈門"], index=[10, 20, 30])
+    out = normalise_text(s)
+    assert out.index.tolist() == [10, 20, 30]
+    assert out.tolist() == ["厦门", None, "厦门"]
+
+
+def test_pinyin_lets_homophones_agree():
+    out = to_pinyin(pd.Series(["张伟", "章伟", "張偉"]))
+    assert out.tolist() == ["zhang wei"] * 3
+
+
+def test_pinyin_keeps_latin_and_digits_lower_case():
+    out = to_pinyin(pd.Series(["快心电脑ABC 2号", "ACME  Trading", "吕布"]))
+    assert out.tolist() == ["kuai xin dian nao abc 2 hao", "acme trading", "lv bu"]
+
+
+def test_pinyin_reads_place_names_as_phrases():
+    assert to_pinyin(pd.Series(["厦门", "重庆"])).tolist() == ["xia men", "chong qing"]
+
+
+def test_pinyin_of_nothing_is_none():
+    assert to_pinyin(pd.Series([None, "", "()"])).tolist() == [None, None, None]
