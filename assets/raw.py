@@ -1,6 +1,5 @@
 """Raw layer: each feed's files as sent, one table per feed, with lineage."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

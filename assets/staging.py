@@ -1,6 +1,5 @@
 """Staging layer: every customer source in the canonical schema, plus the quarantine."""
 
-from __future__ import annotations
 
 from datetime import date
 
@@ -48,9 +47,9 @@ def build_staging_assets(config: PipelineConfig) -> list:
     def staging_tables(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
         cfg = deployment.config
         with warehouse.connect() as con:
-            raw = {name: con.execute(f"SELECT * FROM raw.{name}").fetch_arrow_table() for name in source_names}
+            raw = {name: con.sql(f"SELECT * FROM raw.{name}").to_arrow_table() for name in source_names}
             rejected = {
-                name: con.execute(f"SELECT * FROM raw.{name}__rejected").fetch_arrow_table() for name in source_names
+                name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table() for name in source_names
             }
             result = build_staging(raw, rejected, cfg, today=date.today())
             replace_table(con, "staging", "customers", result.customers)

@@ -51,10 +51,10 @@ def run_pipeline(config_path: Path) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     failures = [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
         for event in result.all_events
         if event.event_type == dg.DagsterEventType.STEP_FAILURE
     ]
@@ -71,3 +71,10 @@ def run_pipeline(config_path: Path) -> RunOutcome:
         failed_checks=failed_checks,
         summary=summary,
     )
+
+
+def _root_cause(error) -> str:
+    """The error a person needs to see: the innermost cause, not Dagster's wrapper around it."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()

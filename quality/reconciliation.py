@@ -22,16 +22,16 @@ def reconcile_sources(con: duckdb.DuckDBPyConnection, sources: list[str]) -> pd.
     """One row per source: received, staged, quarantined, difference."""
     rows = []
     for source in sources:
-        received = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
+        received = con.execute(f"SELECT count(*) FROM raw.{source}").fetchall()[0][0]
         if table_exists(con, "raw", f"{source}__rejected"):
-            received += con.execute(f"SELECT count(*) FROM raw.{source}__rejected").fetchone()[0]
+            received += con.execute(f"SELECT count(*) FROM raw.{source}__rejected").fetchall()[0][0]
         staged = con.execute(
             "SELECT count(*) FROM staging.customers WHERE source = ? AND derived_from_record_key IS NULL",
             [source],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         quarantined = con.execute(
             "SELECT count(*) FROM staging.quarantine WHERE source = ?", [source]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         rows.append(
             {
                 "source": source,

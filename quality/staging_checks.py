@@ -19,7 +19,7 @@ def check_record_key_unique(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     ).fetchall()
     total = con.execute(
         "SELECT count(*) FROM (SELECT record_key FROM staging.customers GROUP BY 1 HAVING count(*) > 1)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return CheckOutcome(
         name=RECORD_KEY_UNIQUE_CHECK,
         passed=total == 0,

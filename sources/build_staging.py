@@ -79,9 +79,11 @@ def build_staging(
     kinds = {s.name: s.kind for s in config.sources}
     staged = stage_records(mapped, kinds, today)
     contacts = derive_contact_persons(staged)
-    customers = pd.concat([staged, contacts], ignore_index=True) if len(contacts) else staged
+    customers = pa.concat_tables(
+        [pa.Table.from_pandas(part, schema=STAGED_SCHEMA, preserve_index=False) for part in (staged, contacts)]
+    )
     return StagingResult(
-        customers=pa.Table.from_pandas(customers, schema=STAGED_SCHEMA, preserve_index=False),
+        customers=customers,
         quarantine=pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA),
     )
 

@@ -174,7 +174,7 @@ class PipelineConfig(_Strict):
 
     def resolve(self, relative: str) -> Path:
         path = Path(relative)
-        return path if path.is_absolute() else (self.base_dir / path)
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
 
     @property
     def output_path(self) -> Path:

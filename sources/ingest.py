@@ -106,9 +106,9 @@ def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("t", table)
-        hashed = con.execute(
+        hashed = con.sql(
             f"SELECT md5(concat_ws(chr(31), {parts})) AS record_hash FROM t"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.close()
     return table.add_column(4, "record_hash", hashed.column(0))

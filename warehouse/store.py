@@ -60,7 +60,7 @@ def replace_table(
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {qualified(schema, table)}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {qualified(schema, table)}").fetchall()[0][0]
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -68,5 +68,5 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )

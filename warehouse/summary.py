@@ -26,7 +26,11 @@ class WarehouseSummary:
             lines.append("quarantine reasons:")
             lines += [f"  {n:>6,}  {reason}" for reason, n in self.quarantine_reasons]
         lines.append(f"warehouse: {self.warehouse_path}")
-        lines.append("  query it: duckdb " + self.warehouse_path + " -c 'FROM staging.customers LIMIT 5'")
+        lines.append(
+            "  query it: python -c \"import duckdb; print(duckdb.connect('"
+            + self.warehouse_path
+            + "', read_only=True).sql('FROM staging.customers LIMIT 5'))\""
+        )
         return "\n".join(lines)
 
 
@@ -49,5 +53,5 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
             if have_staging
             else []
         )
-        staged_total = con.execute("SELECT count(*) FROM staging.customers").fetchone()[0] if have_staging else 0
+        staged_total = con.execute("SELECT count(*) FROM staging.customers").fetchall()[0][0] if have_staging else 0
     return WarehouseSummary(str(config.warehouse_path), per_source, reasons, staged_total)
