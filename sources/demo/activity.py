@@ -1,0 +1,132 @@
+"""Orders and interactions of the demo's customers, as each source's order system exports them.
+
+Spend follows the customers' Pareto-shaped value (a fifth of the customers bring most of
+the revenue). Print shops and offices re-order consumables on their own rhythm (every
+30-120 days, a few days early or late: the ink-cartridge pattern a dealer predicts);
+equipment is bought now and then; some customers went quiet months ago (dormant) or
+more than a year ago (churned), and some never ordered (prospects). Each order and
+interaction is booked on one of the customer's records, in that record's source.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sources.demo import vocabulary as v
+from sources.demo.world import Customer
+
+ORDER_HEADERS = ("order_id", "customer_record_id", "order_date", "product", "quantity", "amount")
+INTERACTION_HEADERS = (
+    "interaction_id",
+    "customer_record_id",
+    "interaction_date",
+    "interaction_type",
+    "satisfaction_score",
+    "status",
+    "note",
+)
+ORDER_PREFIX = {"dealers": "SO", "key_accounts": "KO", "regional": "RO"}
+HISTORY_DAYS = 3 * 365
+#: Cap on a customer's relative value, so that one order book stays plausible.
+MAX_VALUE = 150.0
+
+
+@dataclass
+class Activity:
+    """Rows per source, before IDs are assigned: (date, record id, product, qty, amount)."""
+
+    orders: dict[str, list[tuple]] = field(default_factory=dict)
+    interactions: dict[str, list[tuple]] = field(default_factory=dict)
+
+
+def _window(rng: random.Random, today: date) -> tuple[date, date] | None:
+    """First and last day the customer ordered, by lifecycle; None for a prospect."""
+    roll = rng.random()
+    if roll < 0.12:
+        return None
+    start = today - timedelta(days=rng.randint(30, HISTORY_DAYS - 5))
+    if roll < 0.70:
+        end = today
+    elif roll < 0.88:
+        end = today - timedelta(days=rng.randint(91, 364))
+    else:
+        end = today - timedelta(days=rng.randint(366, HISTORY_DAYS - 10))
+    return (start, end) if end > start else (start, today)
+
+
+def _orders_of(c: Customer, rng: random.Random, today: date) -> list[tuple[date, str, int, float]]:
+    window = _window(rng, today)
+    if window is None:
+        return []
+    start, end = window
+    value = min(c.value, MAX_VALUE)
+    orders: list[tuple[date, str, int, float]] = []
+    if rng.random() < (0.55 if c.entity_type == "company" else 0.25):
+        product, price = rng.choice(v.CONSUMABLES)
+        interval = rng.randint(30, 120)
+        quantity = max(1, round(value * rng.uniform(0.5, 1.5)))
+        day = start + timedelta(days=rng.randint(0, interval))
+        while day <= end:
+            orders.append((day, product, quantity, round(quantity * price, 2)))
+            day += timedelta(days=interval + rng.randint(-5, 5))
+    for _ in range(1 + min(int(value), 12) + (rng.random() < 0.3)):
+        product, price, _service = rng.choice(v.EQUIPMENT)
+        quantity = max(1, round(value * rng.uniform(0.2, 1.0)))
+        day = start + timedelta(days=rng.randint(0, (end - start).days))
+        orders.append((day, product, quantity, round(quantity * price, 2)))
+    return orders
+
+
+def _interactions_of(rng: random.Random, today: date) -> list[tuple[date, str, str, str, str]]:
+    rows = []
+    for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
+        kind = rng.choices(v.INTERACTION_TYPES, weights=(50, 25, 10, 15))[0]
+        day = today - timedelta(days=rng.randint(0, 720))
+        score = status = note = ""
+        if kind == "survey":
+            score = str(rng.choices((1, 2, 3, 4, 5), weights=(3, 5, 15, 40, 37))[0])
+        elif kind == "complaint":
+            status = "open" if rng.random() < 0.3 else "closed"
+            note = rng.choice(v.COMPLAINT_NOTES)
+        else:
+            note = rng.choice(v.CALL_NOTES)
+        rows.append((day, kind, score, status, note))
+    return rows
+
+
+def simulate_activity(customers: list[Customer], rng: random.Random, today: date) -> Activity:
+    """Orders and interactions for every customer that has records, booked on those records."""
+    activity = Activity(
+        orders={s: [] for s in ORDER_PREFIX}, interactions={s: [] for s in ORDER_PREFIX}
+    )
+    for c in customers:
+        if not c.records:
+            continue
+        for day, product, quantity, amount in _orders_of(c, rng, today):
+            source, record_id = rng.choice(c.records)
+            activity.orders[source].append((day, record_id, product, quantity, amount))
+        for day, kind, score, status, note in _interactions_of(rng, today):
+            source, record_id = rng.choice(c.records)
+            activity.interactions[source].append((day, record_id, kind, score, status, note))
+    return activity
+
+
+def order_rows(source: str, orders: list[tuple]) -> list[list[object]]:
+    """Orders of one source in date order with their order numbers."""
+    ordered = sorted(orders, key=lambda o: (o[0], o[1], o[2]))
+    prefix = ORDER_PREFIX[source]
+    return [
+        [f"{prefix}{i:08d}", record_id, day.isoformat(), product, quantity, f"{amount:.2f}"]
+        for i, (day, record_id, product, quantity, amount) in enumerate(ordered, start=1)
+    ]
+
+
+def interaction_rows(source: str, interactions: list[tuple]) -> list[list[object]]:
+    ordered = sorted(interactions, key=lambda o: (o[0], o[1], o[2]))
+    prefix = ORDER_PREFIX[source][0] + "I"
+    return [
+        [f"{prefix}{i:08d}", record_id, day.isoformat(), kind, score, status, note]
+        for i, (day, record_id, kind, score, status, note) in enumerate(ordered, start=1)
+    ]
