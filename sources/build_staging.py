@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-import pandas as pd
 import pyarrow as pa
 
 from sources.config import PipelineConfig
@@ -65,23 +64,28 @@ def build_staging(
         config: the deployment (column mappings, source kinds).
         today: the run date, for future-date flags.
     """
-    mapped_parts: list[pd.DataFrame] = []
+    mapped_parts: list[pa.Table] = []
     quarantine_parts: list[pa.Table] = []
     for source in config.sources:
         batch = map_source(raw_by_source[source.name], source)
         log.info("%s: %d mappable rows, %d quarantined", source.name, batch.records.num_rows, batch.quarantine.num_rows)
-        mapped_parts.append(batch.records.to_pandas())
+        mapped_parts.append(batch.records)
         quarantine_parts.append(batch.quarantine)
         rejected = rejected_by_source.get(source.name)
         if rejected is not None and rejected.num_rows:
             quarantine_parts.append(_reader_rejects(rejected))
-    mapped = pd.concat(mapped_parts, ignore_index=True)
+    # one pandas copy of all sources (arrow concatenation is zero-copy); the frames are
+    # dropped as soon as the next step has what it needs, to keep the peak low at scale
+    mapped = pa.concat_tables(mapped_parts, promote_options="default").to_pandas(split_blocks=True)
+    del mapped_parts
     kinds = {s.name: s.kind for s in config.sources}
     staged = stage_records(mapped, kinds, today)
+    del mapped
     contacts = derive_contact_persons(staged)
-    customers = pa.concat_tables(
-        [pa.Table.from_pandas(part, schema=STAGED_SCHEMA, preserve_index=False) for part in (staged, contacts)]
-    )
+    parts = [pa.Table.from_pandas(staged, schema=STAGED_SCHEMA, preserve_index=False)]
+    del staged
+    parts.append(pa.Table.from_pandas(contacts, schema=STAGED_SCHEMA, preserve_index=False))
+    customers = pa.concat_tables(parts)
     return StagingResult(
         customers=customers,
         quarantine=pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA),

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sources.schema import ENTITY_TYPES, MAPPABLE_FIELDS, SOURCE_KINDS
+from sources.schema import MAPPABLE_FIELDS
 
 ColumnRef = Annotated[str | list[str], Field(description="a source column, or columns joined with a space")]
 
@@ -47,7 +47,7 @@ class _FileSpec(_Strict):
 
     def mapped_columns(self) -> dict[str, list[str]]:
         """Canonical field → the source columns it is built from (in join order)."""
-        columns: dict[str, ColumnRef] = getattr(self, "columns")
+        columns: dict[str, ColumnRef] = self.columns  # type: ignore[attr-defined]  # set by subclasses
         return {field: [ref] if isinstance(ref, str) else list(ref) for field, ref in columns.items()}
 
     def required_source_columns(self) -> list[str]:

@@ -9,6 +9,7 @@ see ``sources.mapping``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
@@ -74,7 +75,7 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=frame.index, dtype=object)
 
 
-def stage_records(mapped: pd.DataFrame, source_kinds: dict[str, str], today: date) -> pd.DataFrame:
+def stage_records(mapped: pd.DataFrame, source_kinds: Mapping[str, str], today: date) -> pd.DataFrame:
     """Standardise mapped records of any number of sources into ``STAGED_COLUMNS``.
 
     Args:
@@ -124,11 +125,12 @@ def _stage_addresses(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> 
     """Parse the address into province / city / district / detail; mapped parts fill the gaps."""
     raw = _col(mapped, "address")
     out["address_raw"] = raw
-    parsed = parse_addresses(normalise_text(raw))
-    parts = [_col(mapped, f).fillna("") for f in ("province", "city", "district")]
+    parsed = parse_addresses(raw)
+    # mapped province / city / district columns fill what the address line does not say
+    gaps = parsed[["province", "city", "district"]].isna().any(axis=1).to_numpy()
+    parts = [_col(mapped, f)[gaps].fillna("") for f in ("province", "city", "district")]
     given = parts[0].str.cat(parts[1:], sep=" ").str.strip()
-    given = given.where(given != "", None)
-    from_parts = parse_addresses(normalise_text(given))
+    from_parts = parse_addresses(given.where(given != "", None)).reindex(out.index)
     for name in ("province", "city", "district"):
         out[name] = parsed[name].where(parsed[name].notna(), from_parts[name])
     out["address_detail"] = parsed["address_detail"]

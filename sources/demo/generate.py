@@ -104,14 +104,14 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         count += len(rows)
     records["dealers"] = count
 
-    rows = []
+    workbook_rows: list[list[object]] = []
     for seq, p in enumerate(_shuffled(planned["key_accounts"][""], rng), start=1):
         record_id = f"KA{seq:07d}"
-        rows.append(key_accounts.row(p.customer, record_id, people, p.carry_contact, p.created, rng))
-        _book(p, "key_accounts", record_id, rows[-1][14], contacts)
+        workbook_rows.append(key_accounts.row(p.customer, record_id, people, p.carry_contact, p.created, rng))
+        _book(p, "key_accounts", record_id, workbook_rows[-1][14], contacts)
     name = "exports/key_accounts/key_accounts.xlsx"
-    _write_xlsx(out / name, key_accounts.SHEET, key_accounts.HEADERS, rows)
-    files[name] = records["key_accounts"] = len(rows)
+    _write_xlsx(out / name, key_accounts.SHEET, key_accounts.HEADERS, workbook_rows)
+    files[name] = records["key_accounts"] = len(workbook_rows)
 
     count = 0
     for office in sorted(planned["regional"]):

@@ -31,7 +31,7 @@ MOBILE_PREFIXES = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _valid_block(e164_head: str, length: int) -> bool:
     """Whether numbers of this length starting with ``e164_head`` are in the numbering plan.
 
@@ -335,7 +335,7 @@ def build_world(customers: int, rng: random.Random) -> World:
     planted += [head, b.add_family_member(head)]
 
     n_dealers = max(8, min(60, customers // 250))
-    dealers = []
+    dealers: list[Customer] = []
     for i in range(n_dealers):
         city = CITIES[i % len(CITIES)] if i < len(CITIES) else b.city()
         dealer = b.add_company(city=city, trade=v.TRADES[10], legal_form="有限公司")

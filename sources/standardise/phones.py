@@ -177,11 +177,16 @@ def _phones_unique(values: pd.Series) -> pd.DataFrame:
 
 def _complete_locals(out: pd.DataFrame, area_code: pd.Series) -> None:
     """Give local numbers the row's area code and validate them as landlines, in place."""
-    area = area_code.reindex(out.index).astype(object).where(lambda a: a.notna(), None)
-    area = area.map(str, na_action="ignore").str.replace(r"\D", "", regex=True).str.lstrip("0")
-    todo = out["local"].notna() & area.notna() & (area != "")
+    has_local = out["local"].notna()
+    if not has_local.any():
+        return
+    area = area_code.reindex(out.index[has_local.to_numpy()]).astype(object)
+    area = area.where(area.notna(), None).map(str, na_action="ignore")
+    area = area.str.replace(r"\D", "", regex=True).str.lstrip("0")
+    todo = (area.notna() & (area != "")).reindex(out.index, fill_value=False)
     if not todo.any():
         return
+    area = area.reindex(out.index)
     national = (area[todo] + out.loc[todo, "local"]).astype(object)
     codes, uniques = factorize(national)
     fits = pc.match_substring_regex(
