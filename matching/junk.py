@@ -1,0 +1,140 @@
+"""Values that do not identify a customer, and how they are kept out of matching.
+
+Two kinds of value look like identifiers but are not:
+
+- placeholders typed because a field was required: '无', '不详', 'test', a phone such
+  as 0592-8888888, an e-mail like none@qq.com, a USCC of eighteen zeros;
+- values shared by too many records: the manufacturer's 400 hotline a dealer typed
+  into every customer, one clerk's e-mail used for a whole trade fair, a chain's name.
+
+Left in, either kind pulls unrelated customers into one block and, through transitive
+closure, into one cluster. The functions here null such values in the matcher's copy of
+the data and report each suppressed value (column, value, how many records, why), so a
+steward can see why two records were never compared.
+
+Work is vectorised over Arrow-backed strings (RE2 patterns), fit for a million rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+#: Text that stands for "nothing" in Chinese and English exports (compared lower-cased).
+PLACEHOLDER_TEXTS = frozenset(
+    {
+        "无", "暂无", "没有", "不详", "未知", "待定", "待补充", "空", "其他", "其它",
+        "客户", "个人", "散户", "先生", "女士", "测试", "test", "null", "none", "nan",
+        "n/a", "na", "nil", "unknown", "-", "--", "/", ".", "0", "x", "xx", "xxx",
+    }
+)  # fmt: skip
+
+#: E-mail local parts that mean "no address".
+PLACEHOLDER_EMAIL_USERS = frozenset(
+    {"none", "null", "test", "na", "no", "noemail", "nomail", "noreply", "no-reply", "xxx", "123"}
+)
+
+#: Phone numbers whose last seven digits are one digit repeated or a plain run (RE2).
+JUNK_NUMBER = "(?:" + "|".join(f"{d}{{7}}" for d in range(10)) + "|1234567|7654321|0123456)$"
+
+#: USCCs and personal IDs written with fewer distinct characters than this are filler.
+MIN_DISTINCT_ID_CHARS = 4
+
+SUPPRESSED_COLUMNS = ("column", "value", "records", "reason")
+PLACEHOLDER, SHARED = "placeholder", "shared_by_too_many_records"
+
+
+@dataclass(frozen=True)
+class JunkRules:
+    """When a shared value stops identifying one customer.
+
+    Attributes:
+        max_records_per_value: an identifier (phone, mobile, e-mail, USCC, personal ID)
+            carried by more records than this is junk: it neither blocks nor counts as
+            evidence. Set it above the number of exports one real customer can be in.
+        max_block_size: a blocking-only key (name, name prefix + city, pinyin + district,
+            name + birth date) shared by more records than this creates no block; this
+            bounds the pairs one key value can generate to max_block_size² / 2.
+    """
+
+    max_records_per_value: int = 25
+    max_block_size: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("max_records_per_value", "max_block_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"JunkRules.{name} must be at least 1, got {getattr(self, name)}")
+
+
+def placeholder_mask(values: pd.Series, kind: str) -> pd.Series:
+    """Which values are filler rather than data.
+
+    Args:
+        values: Arrow-backed strings (``string[pyarrow]``), missing as NA.
+        kind: 'phone' (also mobiles), 'email', 'id' (USCC, personal ID) or 'text'.
+    """
+    present = values.notna()
+    if not present.any():
+        return present
+    junk = values.str.lower().isin(PLACEHOLDER_TEXTS)
+    if kind == "phone":
+        junk |= values.str.contains(JUNK_NUMBER, regex=True)
+    elif kind == "email":
+        junk |= values.str.replace("@.*$", "", regex=True).isin(PLACEHOLDER_EMAIL_USERS)
+    elif kind == "id":
+        uniques = pd.Series(values.dropna().unique(), dtype=object)
+        filler = uniques[uniques.map(lambda v: len(set(v)) < MIN_DISTINCT_ID_CHARS)]
+        junk |= values.isin(set(filler))
+    elif kind != "text":
+        raise ValueError(f"unknown value kind {kind!r}")
+    return (present & junk.fillna(False)).astype(bool)
+
+
+def drop_values(
+    values: pd.Series, mask: pd.Series, column: str, reason: str, report: list[pd.DataFrame]
+) -> pd.Series:
+    """``values`` with the ``mask`` rows nulled; each distinct dropped value goes to ``report``."""
+    if not mask.any():
+        return values
+    report.append(_report(column, values[mask].value_counts(), reason))
+    return values.where(~mask)
+
+
+def cap_shared_values(
+    values: pd.Series, limit: int, column: str, report: list[pd.DataFrame]
+) -> pd.Series:
+    """``values`` with every value carried by more than ``limit`` records nulled (and reported)."""
+    counts = values.value_counts()
+    over = counts[counts > limit]
+    if over.empty:
+        return values
+    logger.info(
+        "%s: %d value(s) shared by more than %d records suppressed", column, len(over), limit
+    )
+    report.append(_report(column, over, SHARED))
+    return values.where(~values.isin(set(over.index)))
+
+
+def suppressed_report(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table of every suppressed value (``SUPPRESSED_COLUMNS``)."""
+    if not parts:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c == "records" else object) for c in SUPPRESSED_COLUMNS}
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _report(column: str, counts: pd.Series, reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "column": column,
+            "value": counts.index.astype(str),
+            "records": counts.to_numpy(dtype=np.int64),
+            "reason": reason,
+        }
+    )

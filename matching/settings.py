@@ -1,0 +1,154 @@
+"""The Splink settings of each entity type: comparisons plus which pairs are looked at.
+
+Companies and persons get separate models (a company never merges with a person). The
+comparisons are in ``matching.comparisons``; this module adds the blocking rules and the
+settings around them.
+
+Blocking rules are equalities on prepared keys whose junk and oversized values were
+nulled (``matching.junk``), so each rule generates at most ``max_block_size²/2`` pairs
+per key value and no hotline or placeholder ever creates a block. Every rule is pinned
+to its entity type, so even a mixed input cannot produce a company–person pair, and the
+saved model says which entity type it is for (``model_entity_type``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
+
+from matching.comparisons import ComparisonThresholds, comparisons_for
+from sources.schema import ENTITY_TYPES
+
+__all__ = [
+    "ComparisonThresholds",
+    "build_settings",
+    "deterministic_rules",
+    "model_entity_type",
+    "prediction_blocking_rules",
+    "training_blocking_rules",
+]
+
+#: Blocking keys that generate prediction candidates, per entity type.
+PREDICTION_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "company": (
+        ("uscc_block",),
+        ("phone_block",),
+        ("mobile_block",),
+        ("email_block",),
+        ("name_block",),
+        ("name_city_block",),
+        ("pinyin_district_block",),
+    ),
+    "person": (
+        ("id_number_block",),
+        ("mobile_block",),
+        ("phone_block",),
+        ("email_block",),
+        ("name_birth_block",),
+        ("pinyin_birth_block",),
+        ("name_city_block",),
+        ("pinyin_district_block",),
+    ),
+}
+
+#: Blocking keys for EM training sessions: each leaves the other comparisons free to learn.
+#: A capped blocking-only key (name_block) is paired with the compared columns it is made
+#: of (name_key): Splink skips estimating the comparisons whose columns a training rule
+#: names, and would otherwise "learn" that duplicates always agree on the name.
+TRAINING_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "company": (("name_block", "name_key"), ("phone_block",), ("mobile_block",)),
+    "person": (
+        ("name_birth_block", "name_key", "birth_date"),
+        ("mobile_block",),
+        ("id_number_block",),
+    ),
+}
+
+#: Near-certain rules for estimating how often two random records are the same customer.
+DETERMINISTIC_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "company": (("uscc_block",), ("name_key", "phone_block"), ("name_key", "mobile_block")),
+    "person": (("id_number_block",), ("name_key", "mobile_block"), ("name_key", "email_block")),
+}
+
+_PIN = re.compile(r"l\.entity_type = '(\w+)' and r\.entity_type = '\1'", re.IGNORECASE)
+
+
+def build_settings(
+    entity_type: str, thresholds: ComparisonThresholds | None = None, prior: float = 1e-4
+) -> SettingsCreator:
+    """Untrained Splink settings for deduplicating one entity type.
+
+    Args:
+        entity_type: 'company' or 'person'.
+        thresholds: similarity cut-offs; defaults suit Chinese customer exports.
+        prior: starting probability that two random records are the same customer
+            (training replaces it).
+
+    Returns:
+        A ``SettingsCreator`` over the columns of ``matching.prepare.PREPARED_COLUMNS``
+        with ``record_key`` as the unique id.
+    """
+    _check(entity_type)
+    t = thresholds or ComparisonThresholds()
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_key",
+        comparisons=list(comparisons_for(entity_type, t)),
+        blocking_rules_to_generate_predictions=[
+            CustomRule(rule) for rule in prediction_blocking_rules(entity_type)
+        ],
+        probability_two_random_records_match=prior,
+        em_convergence=t.em_convergence,
+        max_iterations=t.max_iterations,
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=False,
+        linker_uid=f"customer_master_{entity_type}",
+    )
+
+
+def prediction_blocking_rules(entity_type: str) -> list[str]:
+    """SQL blocking rules that generate the candidate pairs scored at prediction."""
+    return [_rule(entity_type, keys) for keys in PREDICTION_BLOCKING_KEYS[_check(entity_type)]]
+
+
+def training_blocking_rules(entity_type: str) -> list[str]:
+    """SQL blocking rules of the EM training sessions, one session per rule."""
+    return [_rule(entity_type, keys) for keys in TRAINING_BLOCKING_KEYS[_check(entity_type)]]
+
+
+def deterministic_rules(entity_type: str) -> list[str]:
+    """Rules that (almost) only pair true duplicates, for the match prior."""
+    return [_rule(entity_type, keys) for keys in DETERMINISTIC_KEYS[_check(entity_type)]]
+
+
+def model_entity_type(model: Mapping[str, Any]) -> str:
+    """The entity type a trained model (settings JSON) deduplicates, read from its pinned rules.
+
+    Raises:
+        ValueError: the model's blocking rules are not pinned to exactly one entity type.
+    """
+    found: set[str] = set()
+    for rule in model.get("blocking_rules_to_generate_predictions", []):
+        text = rule["blocking_rule"] if isinstance(rule, Mapping) else str(rule)
+        found.update(m.group(1) for m in _PIN.finditer(text))
+    if len(found) != 1 or not found <= set(ENTITY_TYPES):
+        raise ValueError(
+            "cannot tell the model's entity type from its blocking rules "
+            f"(found {sorted(found) or 'none'}); pass entity_type explicitly"
+        )
+    return found.pop()
+
+
+def _check(entity_type: str) -> str:
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"entity_type must be one of {ENTITY_TYPES}, got {entity_type!r}")
+    return entity_type
+
+
+def _rule(entity_type: str, keys: tuple[str, ...]) -> str:
+    equalities = " and ".join(f"l.{k} = r.{k}" for k in keys)
+    return f"l.entity_type = '{entity_type}' and r.entity_type = '{entity_type}' and {equalities}"
