@@ -1,7 +1,8 @@
 """``custmaster``: the command line of Customer Master.
 
     custmaster demo-data --out demo --customers 2000 --seed 7
-    custmaster run [--config FILE]
+    custmaster run [--config FILE] [--retrain]
+    custmaster evaluate --truth FILE [--config FILE]
 """
 
 from __future__ import annotations
@@ -53,12 +54,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sources.config import ConfigError
 
     try:
-        outcome = run_pipeline(_config_path(args))
+        outcome = run_pipeline(_config_path(args), retrain=args.retrain)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(outcome.render())
     return 0 if outcome.succeeded else 1
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from matching.evaluate_run import evaluate_warehouse
+    from sources.config import ConfigError, load_config
+
+    try:
+        config = load_config(_config_path(args))
+        report = evaluate_warehouse(config.warehouse_path, Path(args.truth))
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="materialise every asset in-process and print a summary")
     run.add_argument("--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)")
+    run.add_argument("--retrain", action="store_true", help="train new model versions even when saved ones exist")
     run.set_defaults(handler=cmd_run)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="pairwise and B-cubed precision / recall / F1 of the clusters against a truth file"
+    )
+    evaluate.add_argument("--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)")
+    evaluate.add_argument("--truth", required=True, help="CSV with record_key and customer_id columns")
+    evaluate.set_defaults(handler=cmd_evaluate)
     return parser
 
 

@@ -39,8 +39,11 @@ class RunOutcome:
         return "\n".join(lines)
 
 
-def run_pipeline(config_path: Path) -> RunOutcome:
-    """Materialise every asset for ``config_path``; never raises for a failed step."""
+def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
+    """Materialise every asset for ``config_path``; never raises for a failed step.
+
+    ``retrain`` trains new model versions even when saved ones exist.
+    """
     os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
     from pipelines.definitions import build_definitions
 
@@ -51,7 +54,10 @@ def run_pipeline(config_path: Path) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            "ops": {"matching__models": {"config": {"retrain": retrain}}},
+        },
     )
     failures = [
         f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"

@@ -144,6 +144,33 @@ class StagingConfig(_Strict):
     future_date_tolerance_days: int = 1
 
 
+class JunkConfig(_Strict):
+    """Values too common to identify anyone (a hotline, 00000000) never create candidate pairs."""
+
+    max_records_per_value: int = Field(default=25, ge=2, description="an identifier on more records is junk")
+    max_block_size: int = Field(default=50, ge=2, description="a blocking key on more records is dropped")
+
+
+class MatchingConfig(_Strict):
+    """Record linkage: thresholds, cluster-size limit, steward decisions, model files."""
+
+    backend: Literal["duckdb"] = Field(default="duckdb", description="Splink backend; SparkAPI is not wired yet")
+    upper_threshold: float = Field(default=0.9, gt=0, le=1, description="pairs at or above link")
+    lower_threshold: float = Field(default=0.5, gt=0, le=1, description="pairs from here to upper go to review")
+    max_cluster_size: int = Field(default=50, ge=2, description="bigger clusters are split, flagged, reviewed")
+    decisions: str = Field(default="steward_decisions.csv", description="steward decisions file, relative to this file")
+    model_dir: str = Field(default="models", description="versioned model files, relative to output_dir")
+    junk: JunkConfig = JunkConfig()
+
+    @model_validator(mode="after")
+    def _band(self) -> MatchingConfig:
+        if self.lower_threshold > self.upper_threshold:
+            raise ValueError(
+                f"lower_threshold ({self.lower_threshold}) must not exceed upper_threshold ({self.upper_threshold})"
+            )
+        return self
+
+
 class PipelineConfig(_Strict):
     """A whole deployment. Relative paths are resolved against the config file's folder."""
 
@@ -153,6 +180,7 @@ class PipelineConfig(_Strict):
     orders: list[OrderFeed] = []
     interactions: list[InteractionFeed] = []
     staging: StagingConfig = StagingConfig()
+    matching: MatchingConfig = MatchingConfig()
 
     #: folder of the config file; set by load_config, not by users
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -183,6 +211,15 @@ class PipelineConfig(_Strict):
     @property
     def warehouse_path(self) -> Path:
         path = Path(self.warehouse)
+        return path if path.is_absolute() else self.output_path / path
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.resolve(self.matching.decisions)
+
+    @property
+    def model_path(self) -> Path:
+        path = Path(self.matching.model_dir)
         return path if path.is_absolute() else self.output_path / path
 
     def source(self, name: str) -> SourceConfig:

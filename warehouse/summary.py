@@ -16,6 +16,7 @@ class WarehouseSummary:
     per_source: list[tuple[str, int, int, int]]
     quarantine_reasons: list[tuple[str, int]]
     staged_total: int
+    matching: dict[str, object] | None = None
 
     def render(self) -> str:
         lines = ["", "source               received    staged  quarantined"]
@@ -25,6 +26,13 @@ class WarehouseSummary:
         if self.quarantine_reasons:
             lines.append("quarantine reasons:")
             lines += [f"  {n:>6,}  {reason}" for reason, n in self.quarantine_reasons]
+        if self.matching:
+            m = self.matching
+            lines.append(
+                f"matching: {m['models']}; {m['pairs']:,} scored pairs; {m['clusters']:,} clusters "
+                f"from {m['records']:,} records (largest {m['largest']}, {m['needs_review']:,} records flagged)"
+            )
+            lines.append(f"review queue: {m['review_queue']:,} pairs → {m['review_csv']}")
         lines.append(f"warehouse: {self.warehouse_path}")
         lines.append(
             "  query it: python -c \"import duckdb; print(duckdb.connect('"
@@ -54,4 +62,26 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
             else []
         )
         staged_total = con.execute("SELECT count(*) FROM staging.customers").fetchall()[0][0] if have_staging else 0
-    return WarehouseSummary(str(config.warehouse_path), per_source, reasons, staged_total)
+        matching = _matching_summary(con, config) if table_exists(con, "matching", "clusters") else None
+    return WarehouseSummary(str(config.warehouse_path), per_source, reasons, staged_total, matching)
+
+
+def _matching_summary(con, config: PipelineConfig) -> dict[str, object]:
+    records, clusters, largest, flagged = con.execute(
+        "SELECT count(*), count(DISTINCT cluster_id), coalesce(max(cluster_size), 0), "
+        "count(*) FILTER (WHERE needs_review) FROM matching.clusters"
+    ).fetchall()[0]
+    models = con.execute(
+        "SELECT string_agg(model || CASE WHEN trained THEN ' (trained)' ELSE ' (saved)' END, ', ' ORDER BY model) "
+        "FROM matching.models"
+    ).fetchall()[0][0]
+    return {
+        "records": records,
+        "clusters": clusters,
+        "largest": largest,
+        "needs_review": flagged,
+        "models": models or "no models",
+        "pairs": con.execute("SELECT count(*) FROM matching.pairs").fetchall()[0][0],
+        "review_queue": con.execute("SELECT count(*) FROM matching.review_queue").fetchall()[0][0],
+        "review_csv": str(config.output_path / "review" / "review_queue.csv"),
+    }

@@ -7,10 +7,11 @@ interactions tied to the customer source they belong to.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
+from sources.config import MatchingConfig
 from sources.demo import dealers, key_accounts, regional
 
 _ORDER_COLUMNS = {
@@ -119,6 +120,12 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
     return {
         "output_dir": output_dir,
         "sources": sources,
+        "matching": {
+            "upper_threshold": MatchingConfig().upper_threshold,
+            "lower_threshold": MatchingConfig().lower_threshold,
+            "max_cluster_size": MatchingConfig().max_cluster_size,
+            "decisions": str(PurePosixPath(exports).parent / "steward_decisions.csv"),
+        },
         "orders": [
             {
                 "name": f"{s}_orders",

@@ -1,0 +1,143 @@
+"""Matching layer: which staged records describe the same real customer."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from assets.metadata import table_metadata
+from assets.staging import STAGED_CUSTOMERS
+from matching.decisions import read_decisions
+from matching.layer import ModelChoice, cluster_records, ensure_models, score_pairs
+from matching.model_store import ModelVersion
+from pipelines.resources import Deployment, Warehouse
+from warehouse.files import write_atomically
+from warehouse.store import replace_table
+
+MODELS = dg.AssetKey(["matching", "models"])
+PAIRS = dg.AssetKey(["matching", "pairs"])
+CLUSTERS = dg.AssetKey(["matching", "clusters"])
+REVIEW_QUEUE = dg.AssetKey(["matching", "review_queue"])
+
+
+class TrainingConfig(dg.Config):
+    """Run configuration of the training step."""
+
+    retrain: bool = False  # train new model versions even when saved ones exist
+
+
+def _staged(warehouse: Warehouse) -> pd.DataFrame:
+    with warehouse.connect() as con:
+        return con.sql("FROM staging.customers").df()
+
+
+def _models(warehouse: Warehouse) -> list[ModelChoice]:
+    """The model versions this run's training step chose (table matching.models)."""
+    with warehouse.connect() as con:
+        rows = con.sql("SELECT entity_type, version, path, trained, records FROM matching.models").fetchall()
+    return [ModelChoice(ModelVersion(e, v, Path(p)), t, n) for e, v, p, t, n in rows]
+
+
+@dg.asset(key=MODELS, deps=[STAGED_CUSTOMERS], group_name="matching", kinds={"splink", "duckdb"})
+def matching_models(
+    context: dg.AssetExecutionContext, config: TrainingConfig, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """The Splink model of each entity type: u by random sampling, m by EM on several blocking
+    rules, saved as a versioned JSON with a training summary. A saved model is reused unless
+    retraining is asked for (`custmaster run --retrain`)."""
+    cfg = deployment.config
+    choices = ensure_models(_staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain)
+    table = pa.table(
+        {
+            "entity_type": [c.version.entity_type for c in choices],
+            "version": pa.array([c.version.version for c in choices], pa.int64()),
+            "model": [c.version.name for c in choices],
+            "path": [str(c.version.path) for c in choices],
+            "trained": [c.trained for c in choices],
+            "records": pa.array([c.records for c in choices], pa.int64()),
+        }
+    )
+    with warehouse.connect() as con:
+        replace_table(con, "matching", "models", table)
+    described = [f"{c.version.name} ({'trained' if c.trained else 'saved'})" for c in choices]
+    context.log.info(f"models: {', '.join(described)}")
+    return dg.MaterializeResult(
+        metadata={
+            "models": dg.MetadataValue.json({c.version.name: c.version.summary() for c in choices}),
+            "trained_this_run": [c.version.name for c in choices if c.trained],
+        }
+    )
+
+
+@dg.asset(key=PAIRS, deps=[MODELS], group_name="matching", kinds={"splink", "duckdb"})
+def candidate_pairs(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Pairs of records the model scored at or above the lower threshold: probability, match
+    weight and the level every comparison reached. Companies are only paired with companies."""
+    pairs = score_pairs(_staged(warehouse), _models(warehouse), deployment.config.matching)
+    table = pa.Table.from_pandas(pairs, preserve_index=False)
+    with warehouse.connect() as con:
+        replace_table(con, "matching", "pairs", table)
+    per_type = pairs.groupby("entity_type").size().to_dict()
+    context.log.info(f"pairs: {per_type}")
+    return dg.MaterializeResult(metadata=table_metadata(table, pairs_per_entity_type=dg.MetadataValue.json(per_type)))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            CLUSTERS,
+            deps=[PAIRS],
+            group_name="matching",
+            kinds={"duckdb"},
+            description="One row per staged record with its cluster (the records of one real customer), "
+            "after steward decisions and the cluster-size limit; cut links and decision conflicts beside it.",
+        ),
+        dg.AssetSpec(
+            REVIEW_QUEUE,
+            deps=[PAIRS],
+            group_name="matching",
+            kinds={"duckdb", "csv", "parquet"},
+            description="Pairs a steward should decide, both records side by side with the probability and "
+            "the evidence; exported to <output_dir>/review/review_queue.csv and .parquet.",
+        ),
+    ]
+)
+def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+    cfg = deployment.config
+    staged = _staged(warehouse)
+    with warehouse.connect() as con:
+        pairs = con.sql("FROM matching.pairs").df()
+    decisions = read_decisions(cfg.decisions_path)
+    result = cluster_records(staged, pairs, decisions, _models(warehouse), cfg.matching)
+    resolution, queue = result.resolution, result.review_queue
+    with warehouse.connect() as con:
+        replace_table(con, "matching", "clusters", resolution.clusters)
+        replace_table(con, "matching", "cut_links", resolution.cut_links)
+        replace_table(con, "matching", "decision_conflicts", resolution.conflicts)
+        replace_table(con, "matching", "review_queue", queue)
+    review_dir = cfg.output_path / "review"
+    write_atomically(review_dir / "review_queue.csv", lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"))
+    write_atomically(review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False))
+    counts = resolution.counts()
+    context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
+    yield dg.MaterializeResult(
+        asset_key=CLUSTERS,
+        metadata=table_metadata(
+            pa.Table.from_pandas(resolution.clusters, preserve_index=False),
+            **counts,
+            steward_decisions=len(decisions),
+            unknown_decision_records=dg.MetadataValue.json(resolution.unknown_decision_records[:20]),
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key=REVIEW_QUEUE,
+        metadata=table_metadata(
+            pa.Table.from_pandas(queue, preserve_index=False),
+            reasons=dg.MetadataValue.json(queue["reason"].value_counts().to_dict()),
+            csv=dg.MetadataValue.path(str(review_dir / "review_queue.csv")),
+        ),
+    )
+
+
+MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review]

@@ -1,0 +1,124 @@
+"""The matching layer as three steps the pipeline runs: models, scored pairs, clusters.
+
+1. ``ensure_models``: one Splink model per entity type, trained when none exists or when
+   retraining is asked for, otherwise the newest saved version (a nightly run does not
+   retrain).
+2. ``score_pairs``: every candidate pair at or above the lower threshold, per entity type
+   (companies never pair with persons), with probabilities and comparison levels.
+3. ``cluster_records``: links, steward decisions and the size limit into clusters, and the
+   review queue for what a person must decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from matching.decisions import Decisions
+from matching.junk import JunkRules
+from matching.model_store import ModelVersion, latest_version, parameter_summary, save_new_version
+from matching.predict import predict_pairs
+from matching.resolve import Resolution, resolve_clusters
+from matching.review import build_review_queue, level_labels
+from matching.train import TrainingParams, train_model
+from sources.config import MatchingConfig
+from sources.schema import ENTITY_TYPES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model an entity type is matched with, and whether this run trained it."""
+
+    version: ModelVersion
+    trained: bool
+    records: int
+
+
+def junk_rules(settings: MatchingConfig) -> JunkRules:
+    return JunkRules(**settings.junk.model_dump())
+
+
+def ensure_models(
+    staged: pd.DataFrame, model_dir: Path, settings: MatchingConfig, retrain: bool = False
+) -> list[ModelChoice]:
+    """The model of each entity type present: the newest saved one, or a newly trained one."""
+    choices = []
+    for entity_type in ENTITY_TYPES:
+        records = staged[staged["entity_type"] == entity_type]
+        if len(records) < 2:
+            continue
+        saved = latest_version(model_dir, entity_type)
+        if saved is not None and not retrain:
+            logger.info("%s: using saved model %s", entity_type, saved.name)
+            choices.append(ModelChoice(saved, trained=False, records=len(records)))
+            continue
+        started = time.perf_counter()
+        params = TrainingParams(junk=junk_rules(settings))
+        model = train_model(records, entity_type, params, backend=settings.backend)
+        summary = {
+            "entity_type": entity_type,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "records": len(records),
+            "seconds": round(time.perf_counter() - started, 1),
+            "training": {"seed": params.seed, "u_max_pairs": params.u_max_pairs, "em_max_pairs": params.em_max_pairs},
+            "junk": settings.junk.model_dump(),
+            **parameter_summary(model),
+        }
+        version = save_new_version(model_dir, entity_type, model, summary)
+        logger.info("%s: trained %s on %d records in %.1f s", entity_type, version.name, len(records), summary["seconds"])
+        choices.append(ModelChoice(version, trained=True, records=len(records)))
+    return choices
+
+
+def score_pairs(staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig) -> pd.DataFrame:
+    """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``."""
+    parts = []
+    for choice in models:
+        records = staged[staged["entity_type"] == choice.version.entity_type]
+        pairs = predict_pairs(
+            records,
+            choice.version.load(),
+            settings.lower_threshold,
+            entity_type=choice.version.entity_type,
+            junk=junk_rules(settings),
+            backend=settings.backend,
+        )
+        pairs.insert(0, "entity_type", choice.version.entity_type)
+        pairs.insert(1, "model", choice.version.name)
+        parts.append(pairs)
+    if not parts:
+        return pd.DataFrame(columns=["entity_type", "model", "record_key_l", "record_key_r", "match_probability", "match_weight"])
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Clustering:
+    resolution: Resolution
+    review_queue: pd.DataFrame
+
+
+def cluster_records(
+    staged: pd.DataFrame,
+    pairs: pd.DataFrame,
+    decisions: Decisions,
+    models: list[ModelChoice],
+    settings: MatchingConfig,
+) -> Clustering:
+    """Clusters of staged records and the review queue that goes with them."""
+    resolution = resolve_clusters(
+        staged["record_key"], pairs, decisions, settings.upper_threshold, settings.max_cluster_size
+    )
+    entity = staged.set_index("record_key")["entity_type"]
+    resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))
+    labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
+    queue = build_review_queue(
+        pairs, resolution, decisions, staged, settings.lower_threshold, settings.upper_threshold, labels
+    )
+    return Clustering(resolution, queue)

@@ -1,0 +1,106 @@
+"""The matching layer in the pipeline: saved models, clusters, review queue, steward decisions."""
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.cli import main
+from pipelines.runner import run_pipeline
+from sources.demo import generate_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("matching_demo")
+    generate_demo(out, customers=200, seed=5)
+    return out
+
+
+def query(demo: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(demo / "out" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo):
+    outcome = run_pipeline(demo / "customer_master.yaml")
+    assert outcome.succeeded, outcome.render()
+    check = query(
+        demo,
+        """SELECT count(*) AS staged, count(c.record_key) AS clustered,
+                  count(*) FILTER (WHERE c.entity_type <> s.entity_type) AS wrong_type
+           FROM staging.customers s LEFT JOIN matching.clusters c USING (record_key)""",
+    ).iloc[0]
+    assert check.staged == check.clustered and check.wrong_type == 0
+    assert query(demo, "SELECT count(*) - count(DISTINCT record_key) AS n FROM matching.clusters").n[0] == 0
+    mixed = query(
+        demo, "SELECT cluster_id FROM matching.clusters GROUP BY cluster_id HAVING count(DISTINCT entity_type) > 1"
+    )
+    assert mixed.empty  # a company never joins a person
+    linked = query(demo, "SELECT count(*) AS n FROM matching.clusters WHERE cluster_size > 1").n[0]
+    assert linked > 0
+    assert (demo / "out" / "models" / "company" / "v0001.json").is_file()
+    assert (demo / "out" / "models" / "person" / "v0001.summary.json").is_file()
+    queue = pd.read_csv(demo / "out" / "review" / "review_queue.csv", encoding="utf-8-sig")
+    assert len(queue) == query(demo, "SELECT count(*) AS n FROM matching.review_queue").n[0]
+    assert queue.empty or queue["match_probability"].between(0.5, 0.9, inclusive="left").all()
+    assert (demo / "out" / "review" / "review_queue.parquet").is_file()
+    assert "review queue" in outcome.render()
+
+
+def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
+    before = query(demo, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key")
+    assert run_pipeline(demo / "customer_master.yaml").succeeded
+    models = query(demo, "SELECT model, trained FROM matching.models ORDER BY model")
+    assert models.values.tolist() == [["company/v0001", False], ["person/v0001", False]]
+    after = query(demo, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key")
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_steward_decisions_are_honoured_and_leave_the_queue(demo):
+    linked = query(
+        demo,
+        """SELECT record_key_l, record_key_r FROM matching.pairs p
+           WHERE match_probability >= 0.9 AND entity_type = 'company'
+             AND (SELECT count(*) FROM matching.clusters c
+                  WHERE c.cluster_id = (SELECT cluster_id FROM matching.clusters WHERE record_key = p.record_key_l)) = 2
+           ORDER BY 1 LIMIT 1""",
+    ).iloc[0]
+    queued = query(demo, "SELECT record_key_l, record_key_r FROM matching.review_queue ORDER BY 1 LIMIT 1")
+    with (demo / "steward_decisions.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"])
+        writer.writerow([linked.record_key_r, linked.record_key_l, "no_match", "林小燕", "2026-11-20", "two shops"])
+        for row in queued.itertuples(index=False):
+            writer.writerow([row.record_key_l, row.record_key_r, "match", "林小燕", "2026-11-20", "same"])
+    assert run_pipeline(demo / "customer_master.yaml").succeeded
+    clusters = query(demo, "SELECT record_key, cluster_id FROM matching.clusters").set_index("record_key")["cluster_id"]
+    assert clusters[linked.record_key_l] != clusters[linked.record_key_r]
+    for row in queued.itertuples(index=False):
+        assert clusters[row.record_key_l] == clusters[row.record_key_r]
+    still_queued = query(demo, "SELECT record_key_l, record_key_r FROM matching.review_queue")
+    decided = {tuple(sorted(p)) for p in queued.itertuples(index=False)}
+    assert not decided & {tuple(sorted(p)) for p in still_queued.itertuples(index=False)}
+
+
+def test_retrain_writes_a_new_model_version(demo):
+    assert run_pipeline(demo / "customer_master.yaml", retrain=True).succeeded
+    models = query(demo, "SELECT model, trained FROM matching.models ORDER BY model")
+    assert models.values.tolist() == [["company/v0002", True], ["person/v0002", True]]
+    assert (demo / "out" / "models" / "company" / "v0001.json").is_file()  # old versions are kept
+
+
+def test_evaluate_prints_scores_against_the_truth(demo, capsys):
+    config = str(demo / "customer_master.yaml")
+    assert main(["evaluate", "--config", config, "--truth", str(demo / "truth" / "records.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "pairwise" in printed and "company" in printed and "person" in printed
+    overall = [line for line in printed.splitlines() if line.startswith("all")][0].split()
+    f1 = float(overall[5])
+    assert 0.5 < f1 <= 1.0
+    assert main(["evaluate", "--config", config, "--truth", str(demo / "missing.csv")]) == 2
