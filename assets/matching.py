@@ -9,8 +9,9 @@ import pyarrow as pa
 from assets.metadata import table_metadata
 from assets.staging import STAGED_CUSTOMERS
 from matching.decisions import read_decisions
-from matching.layer import ModelChoice, cluster_records, ensure_models, score_pairs
+from matching.layer import ModelChoice, cluster_records, ensure_models, junk_rules, score_pairs
 from matching.model_store import ModelVersion
+from matching.reports import write_reports
 from pipelines.resources import Deployment, Warehouse
 from warehouse.files import write_atomically
 from warehouse.store import replace_table
@@ -19,6 +20,7 @@ MODELS = dg.AssetKey(["matching", "models"])
 PAIRS = dg.AssetKey(["matching", "pairs"])
 CLUSTERS = dg.AssetKey(["matching", "clusters"])
 REVIEW_QUEUE = dg.AssetKey(["matching", "review_queue"])
+REPORTS = dg.AssetKey(["matching", "reports"])
 
 
 class TrainingConfig(dg.Config):
@@ -140,4 +142,28 @@ def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deploymen
     )
 
 
-MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review]
+@dg.asset(key=REPORTS, deps=[CLUSTERS], group_name="matching", kinds={"html"})
+def matching_reports(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Explanations a person can open offline, per entity type: Splink's match-weights chart,
+    comparison viewer and cluster studio (largest clusters), in <output_dir>/reports/."""
+    cfg = deployment.config
+    staged = _staged(warehouse)
+    with warehouse.connect() as con:
+        clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
+    written = []
+    for choice in _models(warehouse):
+        entity_type = choice.version.entity_type
+        written += write_reports(
+            staged[staged["entity_type"] == entity_type],
+            clusters[clusters["entity_type"] == entity_type],
+            choice.version.load(),
+            entity_type,
+            cfg.output_path / "reports",
+            cfg.matching.upper_threshold,
+            junk_rules(cfg.matching),
+        )
+    context.log.info(f"reports: {', '.join(p.name for p in written)}")
+    return dg.MaterializeResult(metadata={p.stem: dg.MetadataValue.path(str(p)) for p in written})
+
+
+MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review, matching_reports]

@@ -1,6 +1,7 @@
 """The matching layer in the pipeline: saved models, clusters, review queue, steward decisions."""
 
 import csv
+import re
 from pathlib import Path
 
 import duckdb
@@ -51,6 +52,10 @@ def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(de
     assert queue.empty or queue["match_probability"].between(0.5, 0.9, inclusive="left").all()
     assert (demo / "out" / "review" / "review_queue.parquet").is_file()
     assert "review queue" in outcome.render()
+    for name in ("match_weights", "comparison_viewer", "cluster_studio"):
+        for entity_type in ("company", "person"):
+            html = (demo / "out" / "reports" / f"{name}_{entity_type}.html").read_text(encoding="utf-8")
+            assert "<script" in html and not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html)
 
 
 def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
