@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,6 +25,7 @@ from matching.decisions import Decisions
 from matching.junk import JunkRules
 from matching.model_store import ModelVersion, latest_version, parameter_summary, save_new_version
 from matching.predict import predict_pairs
+from matching.prepare import prepare_records
 from matching.resolve import Resolution, resolve_clusters
 from matching.review import build_review_queue, level_labels
 from matching.train import TrainingParams, train_model
@@ -56,9 +59,15 @@ def ensure_models(
             continue
         saved = latest_version(model_dir, entity_type)
         if saved is not None and not retrain:
-            logger.info("%s: using saved model %s", entity_type, saved.name)
-            choices.append(ModelChoice(saved, trained=False, records=len(records)))
-            continue
+            missing = missing_features(saved.load(), records, entity_type, settings)
+            if not missing:
+                logger.info("%s: using saved model %s", entity_type, saved.name)
+                choices.append(ModelChoice(saved, trained=False, records=len(records)))
+                continue
+            logger.warning(
+                "%s: saved model %s reads features this version no longer prepares (%s); training a new version",
+                entity_type, saved.name, ", ".join(sorted(missing)),
+            )
         started = time.perf_counter()
         params = TrainingParams(junk=junk_rules(settings))
         model = train_model(records, entity_type, params, backend=settings.backend)
@@ -75,6 +84,33 @@ def ensure_models(
         logger.info("%s: trained %s on %d records in %.1f s", entity_type, version.name, len(records), summary["seconds"])
         choices.append(ModelChoice(version, trained=True, records=len(records)))
     return choices
+
+
+_BLOCKING_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")
+_COMPARED_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
+
+
+def missing_features(
+    model: dict[str, Any], records: pd.DataFrame, entity_type: str, settings: MatchingConfig
+) -> set[str]:
+    """Columns a saved model blocks on or compares that record preparation no longer makes.
+
+    A model trained by an older version of the matching features cannot score today's
+    prepared records; the run then trains a new version instead of failing.
+    """
+    wanted = {
+        m.group(1)
+        for rule in model.get("blocking_rules_to_generate_predictions", [])
+        for m in _BLOCKING_COLUMN.finditer(rule["blocking_rule"])
+    }
+    wanted |= {
+        m.group(1)
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        for m in _COMPARED_COLUMN.finditer(level["sql_condition"])
+    }
+    prepared = prepare_records(records.head(50), entity_type, junk_rules(settings)).table.column_names
+    return wanted - set(prepared)
 
 
 def score_pairs(staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig) -> pd.DataFrame:
