@@ -9,11 +9,23 @@ training learns how much each level says. What the levels encode about this data
   Jaro-Winkler/Levenshtein, which work on UTF-8 bytes and make any two Chinese strings
   look alike (洪来文印店 / 洪来建材店 score 0.86 on bytes, 0.79 on characters);
   Jaro-Winkler runs on pinyin, which is ASCII;
-- a region in the company name that differs ('厦门' vs '福州') marks another branch;
+- a region in the company name that differs ('厦门' vs '福州') marks another branch, and
+  so does another legal form: a chain's parent is a 股份有限公司 and its branches
+  are 有限公司 (a legal form left out says nothing);
 - a landline stored with another area code still ends in the same digits;
+- a 400/800 service number is a brand's hotline, typed for every branch of a chain: two
+  records sharing one are no more alike than their names already say (a level fixed
+  at match weight 0, so the same brand in another city stays another customer);
+- a part of the address missing on one side (no district, a city the address parser
+  could not read) is no disagreement: the street address then decides;
 - a USCC, personal ID or birth date one keystroke off is most likely the same value;
 - a shared district is common in a big district and telling in a small one (term
-  frequencies), and a common person name (张伟) says less than a rare one.
+  frequencies), and a common person name (张伟) says less than a rare one;
+- a person name that neither reads nor sounds the same is another name: people
+  mistype a name by ear (章伟 for 张伟: the same pinyin), and a name that merely
+  sounds *close* (任明俊 / 任明国, 唐敏 / 唐敏杰) is most often a relative, who also
+  shares the household's landline and address; only a character a legacy encoding
+  could not store (䶮 written '?') is let through as the same name.
 
 Every level reads the prepared columns of ``matching.prepare``.
 """
@@ -37,7 +49,9 @@ class ComparisonThresholds:
         name_grams_low: share for 'similar name' (an added or changed word).
         name_pinyin_jaro_winkler: Jaro-Winkler on pinyin that counts as 'sounds nearly
             the same' for company names.
-        person_pinyin_jaro_winkler: the same for person names (short: set it higher).
+        person_pinyin_jaro_winkler: no longer read: person names have no 'sounds
+            nearly the same' level (relatives sound alike; see the module docstring).
+            Kept so that existing configurations still load.
         address_grams: share of bigrams of the street address for 'same address'.
         identifier_max_edits: Damerau-Levenshtein distance of a USCC, ID number or birth
             date still taken as a keying error of the same value.
@@ -53,6 +67,10 @@ class ComparisonThresholds:
     identifier_max_edits: int = 1
     em_convergence: float = 1e-4
     max_iterations: int = 25
+
+
+#: m and u of a level fixed to say nothing (Bayes factor 1, match weight 0).
+NEUTRAL_PROBABILITY = 0.01
 
 
 def comparisons_for(
@@ -104,6 +122,17 @@ def _company_name(t: ComparisonThresholds) -> cl.CustomComparison:
     )
 
 
+def _unreadable_characters_agree(column: str) -> str:
+    """SQL: same length, and equal once a '?' on either side (a character an export's
+    encoding could not store, 䶮 → ?) is read as any one character."""
+    left, right = f"{column}_l", f"{column}_r"
+    return (
+        f"length({left}) = length({right})"
+        f" and (contains({left}, '?') or contains({right}, '?'))"
+        f" and ({right} like replace({left}, '?', '_') or {left} like replace({right}, '?', '_'))"
+    )
+
+
 def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
     return _comparison(
         "name",
@@ -111,9 +140,13 @@ def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
         [
             cll.NullLevel("name_key"),
             _exact("name_key", "same name", tf=True),
-            _exact("name_pinyin", "same pinyin (homophone characters)"),
-            cll.JaroWinklerLevel("name_pinyin", t.person_pinyin_jaro_winkler).configure(
-                label_for_charts="pinyin nearly the same"
+            cll.CustomLevel(
+                "name_pinyin_l = name_pinyin_r and length(name_key_l) = length(name_key_r)",
+                label_for_charts="same pinyin (homophone characters)",
+            ),
+            cll.CustomLevel(
+                _unreadable_characters_agree("name_key"),
+                label_for_charts="same name but for a character the export could not store (?)",
             ),
             cll.ElseLevel(),
         ],
@@ -144,12 +177,25 @@ def _exact_or_not(name: str, column: str, description: str) -> cl.CustomComparis
 
 
 def _phone() -> cl.CustomComparison:
+    service = "(phone_block_l like '+86400%' or phone_block_l like '+86800%')"
+    shared_service_number = cll.CustomLevel(
+        "phone_block_l = phone_block_r", label_for_charts="same service number (400/800)"
+    ).configure(
+        m_probability=NEUTRAL_PROBABILITY,
+        u_probability=NEUTRAL_PROBABILITY,
+        fix_m_probability=True,
+        fix_u_probability=True,
+    )
     return _comparison(
         "phone",
-        "Landline / service number (E.164); same local number under another area code",
+        "Landline / service number (E.164); same local number under another area code;"
+        " a shared 400/800 number is the brand's and says nothing",
         [
             cll.NullLevel("phone_block"),
-            _exact("phone_block", "same number"),
+            cll.CustomLevel(
+                f"phone_block_l = phone_block_r and not {service}", label_for_charts="same number"
+            ),
+            shared_service_number,
             _exact("phone_tail", "same local number, other area code"),
             cll.ElseLevel(),
         ],
@@ -157,18 +203,39 @@ def _phone() -> cl.CustomComparison:
 
 
 def _address(t: ComparisonThresholds) -> cl.CustomComparison:
-    same_street = (
-        "district_key_l = district_key_r and (address_detail_l = address_detail_r"
+    street = (
+        "(address_detail_l = address_detail_r"
         f" or {_grams_at_least('address_grams', t.address_grams)})"
+    )
+    # a part missing on one side (an export without district, a city the parser could
+    # not read) is no disagreement: the street address then decides
+    city_fits = "(city_key_l = city_key_r or city_key_l is null or city_key_r is null)"
+    district_fits = (
+        "(district_key_l = district_key_r or district_key_l is null or district_key_r is null)"
     )
     return _comparison(
         "address",
         "Address: district (term-frequency adjusted) and street address similarity",
         [
-            cll.NullLevel("city_key"),
-            cll.CustomLevel(same_street, label_for_charts="same district, same street address"),
+            cll.CustomLevel(
+                "(city_key_l is null or city_key_r is null)"
+                " and (address_detail_l is null or address_detail_r is null)",
+                label_for_charts="nothing to compare",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                f"district_key_l = district_key_r and {street}",
+                label_for_charts="same district, same street address",
+            ),
+            cll.CustomLevel(
+                f"{city_fits} and {district_fits} and {street}",
+                label_for_charts="same street address, district or city unknown on one side",
+            ),
             _exact("district_key", "same district", tf=True),
             _exact("city_key", "same city"),
+            cll.CustomLevel(
+                "city_key_l is null or city_key_r is null",
+                label_for_charts="other street address, city unknown on one side",
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -186,6 +253,11 @@ def _company_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     return [
         _company_name(t),
         _exact_or_not("name_region", "name_region", "Place named in the company name (branch)"),
+        _exact_or_not(
+            "legal_form",
+            "legal_form",
+            "Legal form (a group's 股份有限公司 is not its 有限公司 branch)",
+        ),
         _identifier("uscc", "uscc_block", "Unified social credit code", t),
         *_contact_comparisons(),
         _address(t),

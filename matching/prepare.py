@@ -7,8 +7,10 @@ The matcher never reads ``staging.customers`` directly. It reads a copy with:
 - identifiers (phone, mobile, e-mail, USCC, personal ID) with placeholders and values
   shared by too many records nulled (``*_block``: fit for blocking *and* comparing);
 - derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
-  Fuzhou is not 鼓楼区 of Nanjing), and blocking-only keys (name prefix + city,
-  pinyin + district, name + birth date) whose oversized values are nulled.
+  Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
+  2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
+  city, name prefix + street address, name + birth date) whose oversized values are
+  nulled.
 
 What was nulled, and why, comes back with the records (see ``matching.junk``). The
 staged table itself is never changed. Text is held as Arrow-backed strings so that the
@@ -53,6 +55,7 @@ REQUIRED_COLUMNS = (
     "name",
     "name_core",
     "name_region",
+    "legal_form",
     "name_pinyin",
     "uscc",
     "id_number",
@@ -80,7 +83,8 @@ IDENTIFIER_COLUMNS = {
 BLOCK_KEY_COLUMNS = (
     "name_block",
     "name_city_block",
-    "pinyin_district_block",
+    "pinyin_city_block",
+    "name_street_block",
     "name_birth_block",
     "pinyin_birth_block",
 )
@@ -96,6 +100,7 @@ PREPARED_COLUMNS = (
     "name_pinyin",
     "name_grams",
     "name_region",
+    "legal_form",
     *IDENTIFIER_COLUMNS.values(),
     "phone_tail",
     "gender",
@@ -172,6 +177,7 @@ def prepare_records(
     out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
     out["name_grams"] = _bigrams(out["name_key"])
     out["name_region"] = text["name_region"]
+    out["legal_form"] = text["legal_form"]
 
     for staged, column in IDENTIFIER_COLUMNS.items():
         value, kind = _identifier(text[staged], staged)
@@ -183,14 +189,16 @@ def prepare_records(
     out["birth_date"] = _dates(src["birth_date"])
     out["city_key"] = text["province"].fillna("") + "|" + text["city"]
     out["district_key"] = out["city_key"] + "|" + text["district"]
-    out["address_detail"] = text["address_detail"]
+    street = text["address_detail"].str.replace(r"\s+", "", regex=True)
+    out["address_detail"] = street.where(street != "")
     out["address_grams"] = _bigrams(out["address_detail"])
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
     keys = {
         "name_block": out["name_key"],
         "name_city_block": by_name + "|" + out["city_key"],
-        "pinyin_district_block": out["name_pinyin"] + "|" + out["district_key"],
+        "pinyin_city_block": out["name_pinyin"] + "|" + out["city_key"],
+        "name_street_block": by_name + "|" + out["address_detail"],
         "name_birth_block": out["name_key"] + "|" + out["birth_date"],
         "pinyin_birth_block": out["name_pinyin"] + "|" + out["birth_date"],
     }

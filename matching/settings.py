@@ -41,7 +41,8 @@ PREDICTION_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("email_block",),
         ("name_block",),
         ("name_city_block",),
-        ("pinyin_district_block",),
+        ("pinyin_city_block",),
+        ("name_street_block",),
     ),
     "person": (
         ("id_number_block",),
@@ -51,7 +52,8 @@ PREDICTION_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("name_birth_block",),
         ("pinyin_birth_block",),
         ("name_city_block",),
-        ("pinyin_district_block",),
+        ("pinyin_city_block",),
+        ("name_street_block",),
     ),
 }
 

@@ -55,10 +55,11 @@ class TrainingParams:
             believed to find; sets the match prior.
         thresholds: similarity cut-offs of the comparisons.
         junk: junk-value and block-size limits applied before training.
-        min_m_probability: floor of every trained m probability. EM on sparse or very
-            clean data can drive the m of a disagreement level to ~0, which lets one
-            changed phone number veto every other agreement; the floor caps what a
-            single disagreement can cost (about log2(floor) bits).
+        min_m_probability: floor of every trained m probability, and the m of a level
+            EM never saw among duplicates. EM on sparse or very clean data can drive
+            the m of a disagreement level to ~0, which lets one changed phone number
+            veto every other agreement; the floor caps what a single disagreement can
+            cost (about log2(floor) bits).
         threads: DuckDB threads (None: all cores).
     """
 
@@ -93,7 +94,8 @@ def train_model(
         ``matching.predict.predict_pairs``.
 
     Raises:
-        ValueError: too few records to learn from, or an unsupported backend.
+        ValueError: too few records to learn from, an unsupported backend, or every EM
+            session failed (a session that fails alone is skipped with a warning).
 
     Examples:
         >>> model = train_model(staged, "company")  # doctest: +SKIP
@@ -118,6 +120,7 @@ def train_model(
         em_max_pairs = (
             params.em_max_pairs if params.em_max_pairs and all_pairs > params.em_max_pairs else None
         )
+        attempted = trained = 0
         for rule in training_blocking_rules(entity_type):
             if not _has_pairs(db_api, sdf.physical_name, rule):
                 logger.warning(
@@ -125,9 +128,21 @@ def train_model(
                 )
                 continue
             logger.info("%s: EM session on %s", entity_type, rule)
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs
-            )
+            attempted += 1
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs
+                )
+                trained += 1
+            except ValueError as err:
+                # EM can drive the m of a level seen only among clear non-duplicates to
+                # exactly 0, which Splink refuses; the session's estimates are dropped
+                # (Splink keeps the model as it was) and the other sessions still count
+                logger.warning(
+                    "%s: EM session on %r failed and was skipped: %s", entity_type, rule, err
+                )
+        if attempted and not trained:
+            raise ValueError(f"{entity_type}: every EM training session failed; see the log")
         model = linker.misc.save_model_to_json()
     _floor_m_probabilities(model, params.min_m_probability)
     logger.info("%s model trained on %d records", entity_type, n)
@@ -185,16 +200,43 @@ def _estimate_prior(
 
 
 def _floor_m_probabilities(model: dict[str, Any], floor: float) -> None:
-    """Raise trained m probabilities below ``floor`` to it, renormalising each comparison."""
+    """Raise trained m probabilities below ``floor`` to it, renormalising each comparison.
+
+    Splink averages each level's m over the EM sessions that saw it, so a comparison's
+    m values can add up to more than one: they are first scaled back to a distribution.
+
+    A level EM never saw among the pairs it took for duplicates has no m at all (Splink
+    would fall back to a generic default at prediction, e.g. 5% for a disagreeing
+    mobile, which lets a family sharing a landline outvote two different mobiles). When
+    the comparison's other levels were trained, such a level gets the floor: as rare
+    among duplicates as the floor allows. A comparison EM never trained keeps Splink's
+    defaults, and a level whose m is fixed by design is left as it is.
+    """
     for comparison in model["comparisons"]:
-        levels = [lv for lv in comparison["comparison_levels"] if "m_probability" in lv]
-        if not levels or all(lv["m_probability"] >= floor for lv in levels):
+        name = comparison["output_column_name"]
+        levels = [
+            lv
+            for lv in comparison["comparison_levels"]
+            if not lv.get("is_null_level") and not lv.get("fix_m_probability")
+        ]
+        trained = [lv for lv in levels if "m_probability" in lv]
+        if not trained:
+            logger.warning("%s: m never trained; Splink's defaults apply", name)
             continue
-        raised = [max(lv["m_probability"], floor) for lv in levels]
+        total = sum(lv["m_probability"] for lv in trained)
+        if total > 0 and abs(total - 1) > 1e-9:
+            for level in trained:
+                level["m_probability"] /= total
+        unseen = len(levels) - len(trained)
+        if not unseen and all(lv["m_probability"] >= floor for lv in levels):
+            continue
+        raised = [max(lv.get("m_probability", floor), floor) for lv in levels]
         total = sum(raised)
         for level, m in zip(levels, raised, strict=True):
             level["m_probability"] = m / total
-        logger.info("%s: m probabilities floored at %g", comparison["output_column_name"], floor)
+        logger.info(
+            "%s: m probabilities floored at %g (%d level(s) EM never saw)", name, floor, unseen
+        )
 
 
 def _has_pairs(db_api: Any, table: str, rule: str) -> bool:

@@ -185,3 +185,9 @@ def company_model(staged: pd.DataFrame, params: TrainingParams) -> dict:
 @pytest.fixture(scope="session")
 def person_model(staged: pd.DataFrame, params: TrainingParams) -> dict:
     return train_model(staged, "person", params)
+
+
+@pytest.fixture(scope="session")
+def make_staged():
+    """Builds a staged table from company and person rows, the way ``staged`` is built."""
+    return staged_frame

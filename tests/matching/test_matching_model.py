@@ -155,6 +155,38 @@ def test_no_single_disagreement_can_veto_a_pair():
     assert "m_probability" not in levels[0]
 
 
+def test_levels_em_never_saw_get_the_floor_not_splinks_default():
+    # EM on pairs blocked by mobile never meets a duplicate with another mobile or an
+    # other gender; Splink would score those levels with a generic 5% default
+    def comparison(name, *ms, fixed=None):
+        levels = [{"sql_condition": f"{name}_l IS NULL", "is_null_level": True}]
+        levels += [
+            {"sql_condition": f"level {i}"}
+            if m is None
+            else {"sql_condition": f"level {i}", "m_probability": m}
+            for i, m in enumerate(ms)
+        ]
+        if fixed is not None:
+            levels[1].update(m_probability=fixed, u_probability=fixed, fix_m_probability=True)
+        return {"output_column_name": name, "comparison_levels": levels}
+
+    model = {
+        "comparisons": [
+            comparison("mobile", 1.0, None),
+            comparison("uscc", 1.0, 1.0, None),  # averaged over sessions: sums to 2
+            comparison("email", None, None),  # never trained: Splink's defaults stay
+            comparison("phone", None, 0.9, 0.1, fixed=0.01),  # level 0 is fixed neutral
+        ]
+    }
+    _floor_m_probabilities(model, 1e-3)
+    m = {c["output_column_name"]: [lv.get("m_probability") for lv in c["comparison_levels"][1:]]
+         for c in model["comparisons"]}  # fmt: skip
+    assert m["mobile"] == pytest.approx([1 / 1.001, 1e-3 / 1.001])
+    assert m["uscc"] == pytest.approx([0.5 / 1.001, 0.5 / 1.001, 1e-3 / 1.001])
+    assert m["email"] == [None, None]
+    assert m["phone"] == pytest.approx([0.01, 0.9, 0.1])
+
+
 def test_bad_requests_fail_early(staged, company_model, tmp_path):
     with pytest.raises(ValueError, match="'spark' is not supported"):
         predict_pairs(staged, company_model, 0.5, backend="spark")
@@ -165,3 +197,33 @@ def test_bad_requests_fail_early(staged, company_model, tmp_path):
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="broken.json: not a readable model JSON"):
         predict_pairs(staged, tmp_path / "broken.json", 0.5)
+
+
+def test_a_failing_em_session_is_skipped_and_all_failing_is_an_error(
+    staged, params, company_model, monkeypatch, caplog
+):
+    from splink.internals.linker_components.training import LinkerTraining
+
+    real = LinkerTraining.estimate_parameters_using_expectation_maximisation
+
+    def underflow_on_phone(self, rule, *args, **kwargs):
+        if "phone_block" in rule:
+            raise ValueError("m_probability value 0.0 is below the minimum allowed value")
+        return real(self, rule, *args, **kwargs)
+
+    monkeypatch.setattr(
+        LinkerTraining, "estimate_parameters_using_expectation_maximisation", underflow_on_phone
+    )
+    with caplog.at_level("WARNING", logger="matching.train"):
+        model = train_model(staged, "company", params)
+    assert "failed and was skipped" in caplog.text
+    assert model != company_model  # trained, without what the phone session would add
+
+    def always(self, rule, *args, **kwargs):
+        raise ValueError("m_probability value 0.0 is below the minimum allowed value")
+
+    monkeypatch.setattr(
+        LinkerTraining, "estimate_parameters_using_expectation_maximisation", always
+    )
+    with pytest.raises(ValueError, match="every EM training session failed"):
+        train_model(staged, "company", params)

@@ -130,3 +130,28 @@ def test_bad_input_is_refused_with_a_clear_message():
         prepare_records(staged({"name": "甲"}, {"name": "乙", "record_key": "s:0"}), "company")
     with pytest.raises(ValueError, match="at least 1"):
         JunkRules(max_block_size=0)
+
+
+def test_street_address_and_the_keys_built_on_it():
+    records = staged(
+        {
+            "name": "南红网络工程",
+            "legal_form": "有限公司",
+            "province": "浙江省",
+            "city": "杭州市",
+            "address_detail": "解放路20号 2516室",
+        },
+        {"name": "南红网络工程", "address_detail": " "},
+    )
+    out = prepare_records(records, "company").records
+    # spaces typed inside a street address do not make another address
+    assert values(out["address_detail"]) == ["解放路20号2516室", None]
+    assert values(out["name_street_block"]) == ["南红|解放路20号2516室", None]
+    assert values(out["legal_form"]) == ["有限公司", None]
+    persons = staged(
+        {"name": "唐琳", "entity_type": "person", "city": "杭州市", "province": "浙江省",
+         "name_pinyin": "tang lin", "address_detail": "莫干山路339号"},
+    )  # fmt: skip
+    person = prepare_records(persons, "person").records.iloc[0]
+    assert person["name_street_block"] == "唐琳|莫干山路339号"  # the whole name for persons
+    assert person["pinyin_city_block"] == "tang lin|浙江省|杭州市"

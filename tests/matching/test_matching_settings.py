@@ -64,7 +64,16 @@ def test_em_sessions_do_not_estimate_what_their_rule_forces(entity_type):
 def test_comparisons_per_entity_type():
     company = {c["output_column_name"] for c in settings_dict("company")["comparisons"]}
     person = {c["output_column_name"] for c in settings_dict("person")["comparisons"]}
-    assert company == {"name", "name_region", "uscc", "phone", "mobile", "email", "address"}
+    assert company == {
+        "name",
+        "name_region",
+        "legal_form",
+        "uscc",
+        "phone",
+        "mobile",
+        "email",
+        "address",
+    }
     assert person == {
         "name",
         "id_number",
