@@ -93,7 +93,8 @@ def candidate_pairs(context: dg.AssetExecutionContext, deployment: Deployment, w
             group_name="matching",
             kinds={"duckdb"},
             description="One row per staged record with its cluster (the records of one real customer), "
-            "after steward decisions and the cluster-size limit; cut links and decision conflicts beside it.",
+            "after steward decisions and the cluster-size limit; cut links, decision conflicts and the links "
+            "relational rules added (contact persons of one company) beside it.",
         ),
         dg.AssetSpec(
             REVIEW_QUEUE,
@@ -117,6 +118,7 @@ def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deploymen
         replace_table(con, "matching", "clusters", resolution.clusters)
         replace_table(con, "matching", "cut_links", resolution.cut_links)
         replace_table(con, "matching", "decision_conflicts", resolution.conflicts)
+        replace_table(con, "matching", "rule_links", result.rule_links)
         replace_table(con, "matching", "review_queue", queue)
     review_dir = cfg.output_path / "review"
     write_atomically(review_dir / "review_queue.csv", lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"))

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from matching.contacts import contact_person_pairs
 from matching.decisions import Decisions
 from matching.junk import JunkRules
 from matching.model_store import ModelVersion, latest_version, parameter_summary, save_new_version
@@ -136,7 +137,10 @@ def score_pairs(staged: pd.DataFrame, models: list[ModelChoice], settings: Match
 
 @dataclass(frozen=True)
 class Clustering:
+    """Clusters of every entity type, the links relational rules added, the review queue."""
+
     resolution: Resolution
+    rule_links: pd.DataFrame
     review_queue: pd.DataFrame
 
 
@@ -147,14 +151,46 @@ def cluster_records(
     models: list[ModelChoice],
     settings: MatchingConfig,
 ) -> Clustering:
-    """Clusters of staged records and the review queue that goes with them."""
-    resolution = resolve_clusters(
-        staged["record_key"], pairs, decisions, settings.upper_threshold, settings.max_cluster_size
-    )
+    """Clusters of staged records and the review queue that goes with them.
+
+    Companies are clustered first: contact persons named on records of one company
+    cluster with the same name are one person (``matching.contacts``), and those links
+    join the person model's pairs before persons are clustered.
+    """
     entity = staged.set_index("record_key")["entity_type"]
+    resolutions = {}
+    rule_links = pd.DataFrame(columns=["entity_type", "record_key_l", "record_key_r", "match_probability", "match_rule"])
+    for entity_type in ENTITY_TYPES:
+        keys = staged.loc[staged["entity_type"] == entity_type, "record_key"]
+        mine = pairs[pairs["entity_type"] == entity_type]
+        if entity_type == "person" and "company" in resolutions:
+            links = contact_person_pairs(staged, resolutions["company"].clusters[["record_key", "cluster_id"]])
+            rule_links = links.assign(entity_type="person")[list(rule_links.columns)]
+            mine = pd.concat([mine, links.drop(columns="match_rule")], ignore_index=True) if len(links) else mine
+        decided = decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
+        resolutions[entity_type] = resolve_clusters(
+            keys, mine, Decisions(decided), settings.upper_threshold, settings.max_cluster_size
+        )
+    resolution = _combined(list(resolutions.values()), decisions, entity)
     resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))
     labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
     queue = build_review_queue(
         pairs, resolution, decisions, staged, settings.lower_threshold, settings.upper_threshold, labels
     )
-    return Clustering(resolution, queue)
+    return Clustering(resolution, rule_links.reset_index(drop=True), queue)
+
+
+def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) -> Resolution:
+    """One resolution from the per-entity-type ones (decisions naming unknown records kept)."""
+    named = pd.concat([decisions.table["record_key_l"], decisions.table["record_key_r"]])
+
+    def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        filled = [f for f in frames if len(f)]
+        return pd.concat(filled, ignore_index=True) if filled else frames[0]
+
+    return Resolution(
+        clusters=stacked([p.clusters for p in parts]).sort_values("record_key", ignore_index=True),
+        cut_links=stacked([p.cut_links for p in parts]),
+        conflicts=stacked([p.conflicts for p in parts]),
+        unknown_decision_records=sorted(set(named) - set(entity.index)),
+    )
