@@ -27,29 +27,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-RULES = ("valid", "trust", "recent", "frequent", "complete")
+from sources.schema import GOLDEN_ATTRIBUTE_GROUPS, SURVIVORSHIP_RULES
 
-#: Golden attribute → the staged columns that survive with it (the first is the value).
-ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "name_core", "legal_form", "name_region", "name_pinyin"),
-    "uscc": ("uscc",),
-    "id_number": ("id_number",),
-    "gender": ("gender",),
-    "birth_date": ("birth_date",),
-    "phone": ("phone",),
-    "mobile": ("mobile",),
-    "fax": ("fax",),
-    "email": ("email",),
-    "wechat": ("wechat",),
-    "qq": ("qq",),
-    "address": ("address_detail", "province", "city", "district", "postcode"),
-    "industry": ("industry",),
-    "customer_category": ("customer_category",),
-    "owner": ("owner",),
-    "credit_limit": ("credit_limit",),
-    "parent_company_name": ("parent_company_name",),
-    "dealer_code": ("dealer_code",),
-}
+RULES = SURVIVORSHIP_RULES
+ATTRIBUTE_GROUPS = GOLDEN_ATTRIBUTE_GROUPS
 #: Identifiers whose invalid values never survive, whatever the rules say.
 NEVER_INVALID = ("uscc", "id_number")
 #: Quality flag that marks a value of the attribute invalid.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.master import MASTER_ASSETS
 from assets.matching import MATCHING_ASSETS
 from assets.raw import build_raw_assets
 from assets.staging import build_staging_assets
@@ -29,7 +30,7 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     """Assets, checks and resources for the deployment described by ``config_path``."""
     config = load_config(config_path)
     return dg.Definitions(
-        assets=[*build_raw_assets(config), *build_staging_assets(config), *MATCHING_ASSETS],
+        assets=[*build_raw_assets(config), *build_staging_assets(config), *MATCHING_ASSETS, *MASTER_ASSETS],
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
             "warehouse": Warehouse(database=str(config.warehouse_path)),

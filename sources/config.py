@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sources.schema import MAPPABLE_FIELDS
+from sources.schema import GOLDEN_ATTRIBUTE_GROUPS, MAPPABLE_FIELDS
 
 ColumnRef = Annotated[str | list[str], Field(description="a source column, or columns joined with a space")]
 
@@ -171,6 +171,9 @@ class MatchingConfig(_Strict):
         return self
 
 
+SurvivorshipRule = Literal["valid", "trust", "recent", "frequent", "complete"]
+
+
 class PipelineConfig(_Strict):
     """A whole deployment. Relative paths are resolved against the config file's folder."""
 
@@ -181,6 +184,9 @@ class PipelineConfig(_Strict):
     interactions: list[InteractionFeed] = []
     staging: StagingConfig = StagingConfig()
     matching: MatchingConfig = MatchingConfig()
+    survivorship: dict[str, list[SurvivorshipRule]] = Field(
+        default_factory=dict, description="golden attribute → rules in order; others keep their defaults"
+    )
 
     #: folder of the config file; set by load_config, not by users
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -199,6 +205,23 @@ class PipelineConfig(_Strict):
                     f"({', '.join(sorted(customer_sources))})"
                 )
         return self
+
+    @field_validator("survivorship")
+    @classmethod
+    def _known_attributes(cls, rules: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(rules) - set(GOLDEN_ATTRIBUTE_GROUPS))
+        if unknown:
+            raise ValueError(
+                f"unknown golden attribute(s) {', '.join(unknown)}; known: {', '.join(GOLDEN_ATTRIBUTE_GROUPS)}"
+            )
+        empty = sorted(a for a, r in rules.items() if not r)
+        if empty:
+            raise ValueError(f"attribute(s) {', '.join(empty)} need at least one rule")
+        return rules
+
+    def source_trust(self) -> dict[str, int]:
+        """Source name → trust, for the survivorship rule ``trust``."""
+        return {s.name: s.trust for s in self.sources}
 
     def resolve(self, relative: str) -> Path:
         path = Path(relative)

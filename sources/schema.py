@@ -106,3 +106,28 @@ STAGED_COLUMNS = (
     # standardisation problems, ';'-separated codes such as 'phone_invalid;uscc_checksum'
     "quality_flags",
 )
+
+#: Golden attribute → the staged columns that survive with it, the first being its value
+#: (a name survives with its core, legal form and pinyin; an address as a whole).
+GOLDEN_ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "name_core", "legal_form", "name_region", "name_pinyin"),
+    "uscc": ("uscc",),
+    "id_number": ("id_number",),
+    "gender": ("gender",),
+    "birth_date": ("birth_date",),
+    "phone": ("phone",),
+    "mobile": ("mobile",),
+    "fax": ("fax",),
+    "email": ("email",),
+    "wechat": ("wechat",),
+    "qq": ("qq",),
+    "address": ("address_detail", "province", "city", "district", "postcode"),
+    "industry": ("industry",),
+    "customer_category": ("customer_category",),
+    "owner": ("owner",),
+    "credit_limit": ("credit_limit",),
+    "parent_company_name": ("parent_company_name",),
+    "dealer_code": ("dealer_code",),
+}
+#: Survivorship rules, each a way to rank the candidate values of a golden attribute.
+SURVIVORSHIP_RULES = ("valid", "trust", "recent", "frequent", "complete")

@@ -1,0 +1,77 @@
+"""Master layer: persistent customer IDs and the golden customer record."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.matching import CLUSTERS
+from matching.mastering import build_golden_records, update_customer_ids
+from pipelines.resources import Deployment, Warehouse
+
+CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
+CUSTOMER_ID_EVENTS = dg.AssetKey(["master", "customer_id_events"])
+GOLDEN_CUSTOMERS = dg.AssetKey(["master", "customers"])
+ATTRIBUTE_LINEAGE = dg.AssetKey(["master", "attribute_lineage"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            CUSTOMER_XREF,
+            deps=[CLUSTERS],
+            group_name="master",
+            kinds={"duckdb"},
+            description="One row per source record and period: the customer_id it belongs to, the probability "
+            "linking it to its cluster, valid_from / valid_to (null = current). IDs persist across runs.",
+        ),
+        dg.AssetSpec(
+            CUSTOMER_ID_EVENTS,
+            deps=[CLUSTERS],
+            group_name="master",
+            kinds={"duckdb"},
+            description="Every customer ID created, merged (into its survivor), split or retired, with the run; "
+            "master.customer_ids resolves any ID ever issued to the live one.",
+        ),
+    ]
+)
+def customer_ids(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    with warehouse.connect() as con:
+        counts = update_customer_ids(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+    context.log.info(f"customer IDs: {counts}")
+    yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata=counts)
+    yield dg.MaterializeResult(
+        asset_key=CUSTOMER_ID_EVENTS, metadata={k: v for k, v in counts.items() if k.startswith("ids_")}
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            GOLDEN_CUSTOMERS,
+            deps=[CUSTOMER_XREF],
+            group_name="master",
+            kinds={"duckdb"},
+            description="One row per real customer: the best value of every attribute by the survivorship rules, "
+            "the sources it is known to, first_seen and last_updated.",
+        ),
+        dg.AssetSpec(
+            ATTRIBUTE_LINEAGE,
+            deps=[CUSTOMER_XREF],
+            group_name="master",
+            kinds={"duckdb"},
+            description="For every golden attribute: the value, the source record that supplied it and the rule "
+            "that chose it.",
+        ),
+    ]
+)
+def golden_customers(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+    cfg = deployment.config
+    rules = {attribute: tuple(order) for attribute, order in cfg.survivorship.items()}
+    with warehouse.connect() as con:
+        counts = build_golden_records(con, cfg.source_trust(), rules)
+    context.log.info(f"golden records: {counts}")
+    yield dg.MaterializeResult(asset_key=GOLDEN_CUSTOMERS, metadata={"dagster/row_count": counts["customers"]})
+    yield dg.MaterializeResult(asset_key=ATTRIBUTE_LINEAGE, metadata={"dagster/row_count": counts["lineage_rows"]})
+
+
+MASTER_ASSETS = [customer_ids, golden_customers]

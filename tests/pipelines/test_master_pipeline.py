@@ -1,0 +1,102 @@
+"""The master layer in the pipeline: persistent IDs across runs, golden records with lineage."""
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.runner import run_pipeline
+from sources.demo import generate_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("master_demo")
+    generate_demo(out, customers=150, seed=8)
+    assert run_pipeline(out / "customer_master.yaml").succeeded
+    return out
+
+
+def query(demo: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(demo / "out" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+def current_ids(demo: Path) -> pd.Series:
+    return query(demo, "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL").set_index(
+        "record_key"
+    )["customer_id"]
+
+
+def test_every_staged_record_has_exactly_one_current_customer(demo):
+    check = query(
+        demo,
+        """SELECT (SELECT count(*) FROM staging.customers) AS staged,
+                  (SELECT count(*) FROM master.customer_xref WHERE valid_to IS NULL) AS current_rows,
+                  (SELECT count(DISTINCT record_key) FROM master.customer_xref WHERE valid_to IS NULL) AS records,
+                  (SELECT count(*) FROM master.customers) AS golden,
+                  (SELECT count(DISTINCT customer_id) FROM master.customer_xref WHERE valid_to IS NULL) AS ids""",
+    ).iloc[0]
+    assert check.staged == check.current_rows == check.records
+    assert check.golden == check.ids
+    mixed = query(demo, "SELECT customer_id FROM master.customer_xref GROUP BY 1 HAVING count(DISTINCT entity_type) > 1")
+    assert mixed.empty
+
+
+def test_golden_attributes_have_lineage_to_a_record_of_the_customer(demo):
+    orphan = query(
+        demo,
+        """SELECT l.* FROM master.attribute_lineage l
+           LEFT JOIN master.customer_xref x ON x.record_key = l.record_key AND x.customer_id = l.customer_id
+                                            AND x.valid_to IS NULL
+           WHERE x.record_key IS NULL""",
+    )
+    assert orphan.empty
+    missing = query(
+        demo,
+        """SELECT c.customer_id FROM master.customers c
+           LEFT JOIN master.attribute_lineage l ON l.customer_id = c.customer_id AND l.attribute = 'name'
+           WHERE c.name IS NOT NULL AND l.record_key IS NULL""",
+    )
+    assert missing.empty
+
+
+def test_rerun_keeps_every_id_and_records_no_event(demo):
+    before, events = current_ids(demo), len(query(demo, "FROM master.customer_id_events"))
+    assert run_pipeline(demo / "customer_master.yaml").succeeded
+    pd.testing.assert_series_equal(before.sort_index(), current_ids(demo).sort_index())
+    assert len(query(demo, "FROM master.customer_id_events")) == events
+
+
+def test_a_steward_merge_keeps_the_survivor_id_and_the_old_id_resolves(demo):
+    ids = current_ids(demo)
+    singles = query(
+        demo,
+        """SELECT x.record_key, x.customer_id FROM master.customer_xref x
+           JOIN master.customers c USING (customer_id)
+           WHERE x.valid_to IS NULL AND c.entity_type = 'company' AND c.record_count = 1
+           ORDER BY x.customer_id LIMIT 2""",
+    )
+    (key_a, id_a), (key_b, id_b) = singles.itertuples(index=False)
+    with (demo / "steward_decisions.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"])
+        writer.writerow([key_a, key_b, "match", "林小燕", "2026-11-20", "same company, new licence"])
+    assert run_pipeline(demo / "customer_master.yaml").succeeded
+    after = current_ids(demo)
+    assert after[key_a] == after[key_b] == id_a  # equal sizes: the older ID survives
+    events = query(
+        demo, f"SELECT event, related_customer_id FROM master.customer_id_events WHERE customer_id = '{id_b}' ORDER BY event_at"
+    )
+    assert events.values.tolist() == [["created", None], ["merged", id_a]]
+    registry = query(demo, f"SELECT status, merged_into FROM master.customer_ids WHERE customer_id = '{id_b}'")
+    assert registry.values.tolist() == [["merged", id_a]]
+    history = query(demo, f"SELECT customer_id, valid_to IS NULL AS open FROM master.customer_xref WHERE record_key = '{key_b}' ORDER BY valid_from")
+    assert history.values.tolist() == [[id_b, False], [id_a, True]]
+    others = ids.drop([key_a, key_b])
+    assert (after[others.index] == others).all()  # nobody else moved
