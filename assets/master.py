@@ -40,7 +40,8 @@ def customer_ids(context: dg.AssetExecutionContext, warehouse: Warehouse):
     context.log.info(f"customer IDs: {counts}")
     yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata=counts)
     yield dg.MaterializeResult(
-        asset_key=CUSTOMER_ID_EVENTS, metadata={k: v for k, v in counts.items() if k.startswith("ids_")}
+        asset_key=CUSTOMER_ID_EVENTS,
+        metadata={k: v for k, v in counts.items() if k.startswith("ids_")},
     )
 
 
@@ -64,14 +65,20 @@ def customer_ids(context: dg.AssetExecutionContext, warehouse: Warehouse):
         ),
     ]
 )
-def golden_customers(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+def golden_customers(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+):
     cfg = deployment.config
     rules = {attribute: tuple(order) for attribute, order in cfg.survivorship.items()}
     with warehouse.connect() as con:
         counts = build_golden_records(con, cfg.source_trust(), rules)
     context.log.info(f"golden records: {counts}")
-    yield dg.MaterializeResult(asset_key=GOLDEN_CUSTOMERS, metadata={"dagster/row_count": counts["customers"]})
-    yield dg.MaterializeResult(asset_key=ATTRIBUTE_LINEAGE, metadata={"dagster/row_count": counts["lineage_rows"]})
+    yield dg.MaterializeResult(
+        asset_key=GOLDEN_CUSTOMERS, metadata={"dagster/row_count": counts["customers"]}
+    )
+    yield dg.MaterializeResult(
+        asset_key=ATTRIBUTE_LINEAGE, metadata={"dagster/row_count": counts["lineage_rows"]}
+    )
 
 
 MASTER_ASSETS = [customer_ids, golden_customers]

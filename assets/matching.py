@@ -37,19 +37,26 @@ def _staged(warehouse: Warehouse) -> pd.DataFrame:
 def _models(warehouse: Warehouse) -> list[ModelChoice]:
     """The model versions this run's training step chose (table matching.models)."""
     with warehouse.connect() as con:
-        rows = con.sql("SELECT entity_type, version, path, trained, records FROM matching.models").fetchall()
+        rows = con.sql(
+            "SELECT entity_type, version, path, trained, records FROM matching.models"
+        ).fetchall()
     return [ModelChoice(ModelVersion(e, v, Path(p)), t, n) for e, v, p, t, n in rows]
 
 
 @dg.asset(key=MODELS, deps=[STAGED_CUSTOMERS], group_name="matching", kinds={"splink", "duckdb"})
 def matching_models(
-    context: dg.AssetExecutionContext, config: TrainingConfig, deployment: Deployment, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    deployment: Deployment,
+    warehouse: Warehouse,
 ) -> dg.MaterializeResult:
     """The Splink model of each entity type: u by random sampling, m by EM on several blocking
     rules, saved as a versioned JSON with a training summary. A saved model is reused unless
     retraining is asked for (`custmaster run --retrain`)."""
     cfg = deployment.config
-    choices = ensure_models(_staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain)
+    choices = ensure_models(
+        _staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain
+    )
     table = pa.table(
         {
             "entity_type": [c.version.entity_type for c in choices],
@@ -73,7 +80,9 @@ def matching_models(
 
 
 @dg.asset(key=PAIRS, deps=[MODELS], group_name="matching", kinds={"splink", "duckdb"})
-def candidate_pairs(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+def candidate_pairs(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Pairs of records the model scored at or above the lower threshold: probability, match
     weight and the level every comparison reached. Companies are only paired with companies."""
     pairs = score_pairs(_staged(warehouse), _models(warehouse), deployment.config.matching)
@@ -82,7 +91,9 @@ def candidate_pairs(context: dg.AssetExecutionContext, deployment: Deployment, w
         replace_table(con, "matching", "pairs", table)
     per_type = pairs.groupby("entity_type").size().to_dict()
     context.log.info(f"pairs: {per_type}")
-    return dg.MaterializeResult(metadata=table_metadata(table, pairs_per_entity_type=dg.MetadataValue.json(per_type)))
+    return dg.MaterializeResult(
+        metadata=table_metadata(table, pairs_per_entity_type=dg.MetadataValue.json(per_type))
+    )
 
 
 @dg.multi_asset(
@@ -106,7 +117,9 @@ def candidate_pairs(context: dg.AssetExecutionContext, deployment: Deployment, w
         ),
     ]
 )
-def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+def clusters_and_review(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+):
     cfg = deployment.config
     staged = _staged(warehouse)
     with warehouse.connect() as con:
@@ -121,8 +134,13 @@ def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deploymen
         replace_table(con, "matching", "rule_links", result.rule_links)
         replace_table(con, "matching", "review_queue", queue)
     review_dir = cfg.output_path / "review"
-    write_atomically(review_dir / "review_queue.csv", lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"))
-    write_atomically(review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False))
+    write_atomically(
+        review_dir / "review_queue.csv",
+        lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"),
+    )
+    write_atomically(
+        review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False)
+    )
     counts = resolution.counts()
     context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
     yield dg.MaterializeResult(
@@ -131,7 +149,9 @@ def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deploymen
             pa.Table.from_pandas(resolution.clusters, preserve_index=False),
             **counts,
             steward_decisions=len(decisions),
-            unknown_decision_records=dg.MetadataValue.json(resolution.unknown_decision_records[:20]),
+            unknown_decision_records=dg.MetadataValue.json(
+                resolution.unknown_decision_records[:20]
+            ),
         ),
     )
     yield dg.MaterializeResult(
@@ -145,7 +165,9 @@ def clusters_and_review(context: dg.AssetExecutionContext, deployment: Deploymen
 
 
 @dg.asset(key=REPORTS, deps=[CLUSTERS], group_name="matching", kinds={"html"})
-def matching_reports(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+def matching_reports(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Explanations a person can open offline, per entity type: Splink's match-weights chart,
     comparison viewer and cluster studio (largest clusters), in <output_dir>/reports/."""
     cfg = deployment.config

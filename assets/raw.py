@@ -1,6 +1,5 @@
 """Raw layer: each feed's files as sent, one table per feed, with lineage."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -25,12 +24,18 @@ def build_raw_asset(feed: _FileSpec, description: str) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description=description,
     )
-    def _raw(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
-        batch = ingest_feed(feed, deployment.config, ingested_at=datetime.now(UTC).replace(tzinfo=None))
+    def _raw(
+        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        batch = ingest_feed(
+            feed, deployment.config, ingested_at=datetime.now(UTC).replace(tzinfo=None)
+        )
         with warehouse.connect() as con:
             replace_table(con, "raw", feed.name, batch.table)
             replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
-        context.log.info(f"raw/{feed.name}: {batch.table.num_rows} rows from {len(batch.files)} file(s), {len(batch.rejected)} rejected")
+        context.log.info(
+            f"raw/{feed.name}: {batch.table.num_rows} rows from {len(batch.files)} file(s), {len(batch.rejected)} rejected"
+        )
         return dg.MaterializeResult(
             metadata=table_metadata(
                 batch.table,
@@ -46,14 +51,20 @@ def build_raw_asset(feed: _FileSpec, description: str) -> dg.AssetsDefinition:
 def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
     """One raw asset per customer source, order feed and interaction feed."""
     assets = [
-        build_raw_asset(s, f"Customer export '{s.name}' ({s.kind}) exactly as sent, one row per file row, with lineage.")
+        build_raw_asset(
+            s,
+            f"Customer export '{s.name}' ({s.kind}) exactly as sent, one row per file row, with lineage.",
+        )
         for s in config.sources
     ]
     assets += [
-        build_raw_asset(o, f"Orders of '{o.customer_source}' customers as sent, with lineage.") for o in config.orders
+        build_raw_asset(o, f"Orders of '{o.customer_source}' customers as sent, with lineage.")
+        for o in config.orders
     ]
     assets += [
-        build_raw_asset(i, f"Calls, visits, complaints and surveys of '{i.customer_source}' customers as sent.")
+        build_raw_asset(
+            i, f"Calls, visits, complaints and surveys of '{i.customer_source}' customers as sent."
+        )
         for i in config.interactions
     ]
     return assets

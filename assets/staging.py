@@ -1,6 +1,5 @@
 """Staging layer: every customer source in the canonical schema, plus the quarantine."""
 
-
 from datetime import date
 
 import dagster as dg
@@ -44,28 +43,43 @@ def build_staging_assets(config: PipelineConfig) -> list:
             ),
         ],
     )
-    def staging_tables(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+    def staging_tables(
+        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ):
         cfg = deployment.config
         with warehouse.connect() as con:
-            raw = {name: con.sql(f"SELECT * FROM raw.{name}").to_arrow_table() for name in source_names}
+            raw = {
+                name: con.sql(f"SELECT * FROM raw.{name}").to_arrow_table() for name in source_names
+            }
             rejected = {
-                name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table() for name in source_names
+                name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
+                for name in source_names
             }
             result = build_staging(raw, rejected, cfg, today=date.today())
             replace_table(con, "staging", "customers", result.customers)
             replace_table(con, "staging", "quarantine", result.quarantine)
         context.log.info(f"staging: {result.counts()}")
-        yield dg.MaterializeResult(asset_key=STAGED_CUSTOMERS, metadata=table_metadata(result.customers, **result.counts()))
+        yield dg.MaterializeResult(
+            asset_key=STAGED_CUSTOMERS, metadata=table_metadata(result.customers, **result.counts())
+        )
         yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=table_metadata(result.quarantine))
 
-    @dg.asset_check(asset=STAGED_CUSTOMERS, name=RECONCILIATION_CHECK, blocking=True,
-                    description="Rows received = staged + quarantined, per source.")
+    @dg.asset_check(
+        asset=STAGED_CUSTOMERS,
+        name=RECONCILIATION_CHECK,
+        blocking=True,
+        description="Rows received = staged + quarantined, per source.",
+    )
     def rows_reconcile(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             return check_result(check_reconciliation(con, source_names))
 
-    @dg.asset_check(asset=STAGED_CUSTOMERS, name=RECORD_KEY_UNIQUE_CHECK, blocking=True,
-                    description="Each staged record has its own record_key.")
+    @dg.asset_check(
+        asset=STAGED_CUSTOMERS,
+        name=RECORD_KEY_UNIQUE_CHECK,
+        blocking=True,
+        description="Each staged record has its own record_key.",
+    )
     def record_key_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             return check_result(check_record_key_unique(con))
@@ -79,5 +93,8 @@ def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=outcome.description,
-        metadata={k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in outcome.metadata.items()},
+        metadata={
+            k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
+            for k, v in outcome.metadata.items()
+        },
     )

@@ -83,22 +83,36 @@ def main() -> None:
     for i in range(args.runs):
         proc = subprocess.run(
             [sys.executable, __file__, "--one-run", str(config)],
-            check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
         run = json.loads(proc.stdout.strip().splitlines()[-1])
         runs.append(run)
-        print(f"run {i + 1}: {run['records']:,} records in {run['total_s']:.1f} s "
-              f"(ingest {run['ingest_s']:.1f} s, standardise {run['standardise_s']:.1f} s), "
-              f"{run['records'] / run['total_s']:,.0f} records/s, peak {run['peak_rss_gib']:.2f} GiB", flush=True)
+        print(
+            f"run {i + 1}: {run['records']:,} records in {run['total_s']:.1f} s "
+            f"(ingest {run['ingest_s']:.1f} s, standardise {run['standardise_s']:.1f} s), "
+            f"{run['records'] / run['total_s']:,.0f} records/s, peak {run['peak_rss_gib']:.2f} GiB",
+            flush=True,
+        )
     total = statistics.median(r["total_s"] for r in runs)
     records = runs[0]["records"]
-    print(f"\nmachine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
-    print(f"source records:        {records:,} (staged {runs[0]['staged']:,} incl. contact persons, "
-          f"quarantined {runs[0]['quarantined']:,})")
+    print(
+        f"\nmachine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        f"source records:        {records:,} (staged {runs[0]['staged']:,} incl. contact persons, "
+        f"quarantined {runs[0]['quarantined']:,})"
+    )
     print(f"median ingest:         {statistics.median(r['ingest_s'] for r in runs):.1f} s")
     print(f"median standardise:    {statistics.median(r['standardise_s'] for r in runs):.1f} s")
-    print(f"median total:          {total:.1f} s  → {records / total:,.0f} records/s (target ≥ 20,000)")
-    print(f"median peak memory:    {statistics.median(r['peak_rss_gib'] for r in runs):.2f} GiB (target < 4)")
+    print(
+        f"median total:          {total:.1f} s  → {records / total:,.0f} records/s (target ≥ 20,000)"
+    )
+    print(
+        f"median peak memory:    {statistics.median(r['peak_rss_gib'] for r in runs):.2f} GiB (target < 4)"
+    )
 
 
 if __name__ == "__main__":

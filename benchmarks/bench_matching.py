@@ -117,24 +117,42 @@ def main() -> None:
 
     path = staged_parquet(args.records, args.seed)
     proc = subprocess.run(
-        [sys.executable, __file__, "--one-run", str(path), str(path.parent / "truth" / "records.csv")],
-        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        [
+            sys.executable,
+            __file__,
+            "--one-run",
+            str(path),
+            str(path.parent / "truth" / "records.csv"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     run = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"staged records: {run['records']:,}")
     for entity_type, f in run["entity_types"].items():
-        print(f"{entity_type:<8} {f['records']:>9,} records  {f['comparisons']:>12,} comparisons "
-              f"({f['comparisons_per_record']:.1f} per record; target < 50)")
+        print(
+            f"{entity_type:<8} {f['records']:>9,} records  {f['comparisons']:>12,} comparisons "
+            f"({f['comparisons_per_record']:.1f} per record; target < 50)"
+        )
     total = run["train_s"] + run["predict_s"] + run["cluster_s"]
-    print(f"training {run['train_s']:.1f} s, prediction {run['predict_s']:.1f} s ({run['pairs']:,} pairs >= lower "
-          f"threshold), clustering + review queue {run['cluster_s']:.1f} s")
+    print(
+        f"training {run['train_s']:.1f} s, prediction {run['predict_s']:.1f} s ({run['pairs']:,} pairs >= lower "
+        f"threshold), clustering + review queue {run['cluster_s']:.1f} s"
+    )
     print(f"clusters: {run['clusters']}; review queue {run['review_queue']:,} pairs")
     print(f"matching stage (train + predict + cluster): {total:.1f} s (target < 300 s)")
     print(f"peak memory: {run['peak_rss_gib']:.2f} GiB (target < 12)")
     for name, s in run["scores"].items():
-        print(f"{name:<8} pairwise P {s['pairwise_precision']:.4f} R {s['pairwise_recall']:.4f} "
-              f"F1 {s['pairwise_f1']:.4f}; B-cubed F1 {s['bcubed_f1']:.4f}")
+        print(
+            f"{name:<8} pairwise P {s['pairwise_precision']:.4f} R {s['pairwise_recall']:.4f} "
+            f"F1 {s['pairwise_f1']:.4f}; B-cubed F1 {s['bcubed_f1']:.4f}"
+        )
+
 
 if __name__ == "__main__":
     main()

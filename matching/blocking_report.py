@@ -33,7 +33,9 @@ class BlockingReport:
         return self.comparisons / self.records if self.records else 0.0
 
 
-def blocking_report(records: pd.DataFrame, entity_type: str, junk: JunkRules | None = None) -> BlockingReport:
+def blocking_report(
+    records: pd.DataFrame, entity_type: str, junk: JunkRules | None = None
+) -> BlockingReport:
     """Count the candidate comparisons among ``records`` of ``entity_type`` (exact, not sampled)."""
     prepared = prepare_records(records, entity_type, junk)
     with splink_database() as db_api:

@@ -53,7 +53,9 @@ def evaluate_warehouse(warehouse: Path, truth_path: Path) -> EvaluationReport:
     try:
         clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
     except duckdb.CatalogException as exc:
-        raise ValueError(f"{warehouse}: no matching.clusters table; run `custmaster run` first") from exc
+        raise ValueError(
+            f"{warehouse}: no matching.clusters table; run `custmaster run` first"
+        ) from exc
     finally:
         con.close()
     truth_ids = truth[["record_key", "customer_id"]]

@@ -71,17 +71,29 @@ def assign_customer_ids(
         registry: every ID issued so far (None on the first run).
     """
     registry = empty_registry() if registry is None else registry.copy()
-    previous = previous if previous is not None else pd.DataFrame({"record_key": [], "customer_id": []})
-    frame = clusters[["record_key", "entity_type", "cluster_id"]].merge(
-        previous[["record_key", "customer_id"]].rename(columns={"customer_id": "old_id"}), on="record_key", how="left"
+    previous = (
+        previous if previous is not None else pd.DataFrame({"record_key": [], "customer_id": []})
     )
-    old_type = registry.set_index("customer_id")["entity_type"] if len(registry) else pd.Series(dtype=object)
+    frame = clusters[["record_key", "entity_type", "cluster_id"]].merge(
+        previous[["record_key", "customer_id"]].rename(columns={"customer_id": "old_id"}),
+        on="record_key",
+        how="left",
+    )
+    old_type = (
+        registry.set_index("customer_id")["entity_type"]
+        if len(registry)
+        else pd.Series(dtype=object)
+    )
     same_type = frame["old_id"].map(old_type).fillna(frame["entity_type"]) == frame["entity_type"]
     frame.loc[~same_type, "old_id"] = None  # an ID never moves to another entity type
 
     # overlap of old IDs and new clusters; the largest overlaps are matched first
     overlap = (
-        frame.dropna(subset=["old_id"]).groupby(["old_id", "cluster_id"]).size().rename("n").reset_index()
+        frame.dropna(subset=["old_id"])
+        .groupby(["old_id", "cluster_id"])
+        .size()
+        .rename("n")
+        .reset_index()
     )
     overlap["age"] = overlap["old_id"].map(_number)
     overlap = overlap.sort_values(["n", "age", "cluster_id"], ascending=[False, True, True])
@@ -96,7 +108,9 @@ def assign_customer_ids(
     sizes = frame.groupby("cluster_id").size()
     types = frame.groupby("cluster_id")["entity_type"].first()
     events: list[tuple[str, str, str | None, str, int]] = []
-    origin = overlap.drop_duplicates("cluster_id").set_index("cluster_id")["old_id"]  # largest old part
+    origin = overlap.drop_duplicates("cluster_id").set_index("cluster_id")[
+        "old_id"
+    ]  # largest old part
     for cluster_id in sorted(sizes.index):
         if cluster_id in cluster_id_of:
             continue
@@ -114,13 +128,20 @@ def assign_customer_ids(
         moved = frame.loc[frame["old_id"] == old_id, "customer_id"]
         entity_type = old_type.get(old_id) if len(old_type) else None
         if len(moved):
-            survivor = moved.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[0]
+            survivor = (
+                moved.value_counts()
+                .sort_index()
+                .sort_values(ascending=False, kind="stable")
+                .index[0]
+            )
             events.append(("merged", old_id, survivor, entity_type or "", int(len(moved))))
         else:
             events.append(("retired", old_id, None, entity_type or "", 0))
 
     registry = _updated_registry(registry, frame, events)
-    assignments = frame[["record_key", "cluster_id", "customer_id", "entity_type"]].reset_index(drop=True)
+    assignments = frame[["record_key", "cluster_id", "customer_id", "entity_type"]].reset_index(
+        drop=True
+    )
     return IdAssignment(assignments, pd.DataFrame(events, columns=list(EVENT_COLUMNS)), registry)
 
 
@@ -133,13 +154,25 @@ def _updated_registry(
         rows[customer_id] = {"entity_type": entity_type, "status": "active", "merged_into": None}
     for kind, customer_id, related, entity_type, _ in events:
         if kind == "merged":
-            rows[customer_id] = {"entity_type": entity_type, "status": "merged", "merged_into": related}
+            rows[customer_id] = {
+                "entity_type": entity_type,
+                "status": "merged",
+                "merged_into": related,
+            }
         elif kind == "retired":
-            rows[customer_id] = {"entity_type": entity_type, "status": "retired", "merged_into": None}
+            rows[customer_id] = {
+                "entity_type": entity_type,
+                "status": "retired",
+                "merged_into": None,
+            }
     # a lookup of any old ID ends at a live one: follow merge chains to their end
     for customer_id, row in rows.items():
         target, seen = row["merged_into"], {customer_id}
-        while target is not None and rows.get(target, {}).get("status") == "merged" and target not in seen:
+        while (
+            target is not None
+            and rows.get(target, {}).get("status") == "merged"
+            and target not in seen
+        ):
             seen.add(target)
             target = rows[target]["merged_into"]
         row["merged_into"] = target

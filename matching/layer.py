@@ -67,7 +67,9 @@ def ensure_models(
                 continue
             logger.warning(
                 "%s: saved model %s reads features this version no longer prepares (%s); training a new version",
-                entity_type, saved.name, ", ".join(sorted(missing)),
+                entity_type,
+                saved.name,
+                ", ".join(sorted(missing)),
             )
         started = time.perf_counter()
         params = TrainingParams(junk=junk_rules(settings))
@@ -77,12 +79,22 @@ def ensure_models(
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "records": len(records),
             "seconds": round(time.perf_counter() - started, 1),
-            "training": {"seed": params.seed, "u_max_pairs": params.u_max_pairs, "em_max_pairs": params.em_max_pairs},
+            "training": {
+                "seed": params.seed,
+                "u_max_pairs": params.u_max_pairs,
+                "em_max_pairs": params.em_max_pairs,
+            },
             "junk": settings.junk.model_dump(),
             **parameter_summary(model),
         }
         version = save_new_version(model_dir, entity_type, model, summary)
-        logger.info("%s: trained %s on %d records in %.1f s", entity_type, version.name, len(records), summary["seconds"])
+        logger.info(
+            "%s: trained %s on %d records in %.1f s",
+            entity_type,
+            version.name,
+            len(records),
+            summary["seconds"],
+        )
         choices.append(ModelChoice(version, trained=True, records=len(records)))
     return choices
 
@@ -110,11 +122,15 @@ def missing_features(
         for level in comparison["comparison_levels"]
         for m in _COMPARED_COLUMN.finditer(level["sql_condition"])
     }
-    prepared = prepare_records(records.head(50), entity_type, junk_rules(settings)).table.column_names
+    prepared = prepare_records(
+        records.head(50), entity_type, junk_rules(settings)
+    ).table.column_names
     return wanted - set(prepared)
 
 
-def score_pairs(staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig) -> pd.DataFrame:
+def score_pairs(
+    staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig
+) -> pd.DataFrame:
     """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``."""
     parts = []
     for choice in models:
@@ -131,7 +147,16 @@ def score_pairs(staged: pd.DataFrame, models: list[ModelChoice], settings: Match
         pairs.insert(1, "model", choice.version.name)
         parts.append(pairs)
     if not parts:
-        return pd.DataFrame(columns=["entity_type", "model", "record_key_l", "record_key_r", "match_probability", "match_weight"])
+        return pd.DataFrame(
+            columns=[
+                "entity_type",
+                "model",
+                "record_key_l",
+                "record_key_r",
+                "match_probability",
+                "match_weight",
+            ]
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -158,15 +183,23 @@ def cluster_records(
     join the person model's pairs before persons are clustered.
     """
     entity = staged.set_index("record_key")["entity_type"]
-    resolutions = {}
-    rule_links = pd.DataFrame(columns=["entity_type", "record_key_l", "record_key_r", "match_probability", "match_rule"])
+    resolutions: dict[str, Resolution] = {}
+    rule_links = pd.DataFrame(
+        columns=["entity_type", "record_key_l", "record_key_r", "match_probability", "match_rule"]
+    )
     for entity_type in ENTITY_TYPES:
         keys = staged.loc[staged["entity_type"] == entity_type, "record_key"]
         mine = pairs[pairs["entity_type"] == entity_type]
         if entity_type == "person" and "company" in resolutions:
-            links = contact_person_pairs(staged, resolutions["company"].clusters[["record_key", "cluster_id"]])
+            links = contact_person_pairs(
+                staged, resolutions["company"].clusters[["record_key", "cluster_id"]]
+            )
             rule_links = links.assign(entity_type="person")[list(rule_links.columns)]
-            mine = pd.concat([mine, links.drop(columns="match_rule")], ignore_index=True) if len(links) else mine
+            mine = (
+                pd.concat([mine, links.drop(columns="match_rule")], ignore_index=True)
+                if len(links)
+                else mine
+            )
         decided = decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
         resolutions[entity_type] = resolve_clusters(
             keys, mine, Decisions(decided), settings.upper_threshold, settings.max_cluster_size
@@ -175,7 +208,13 @@ def cluster_records(
     resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))
     labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
     queue = build_review_queue(
-        pairs, resolution, decisions, staged, settings.lower_threshold, settings.upper_threshold, labels
+        pairs,
+        resolution,
+        decisions,
+        staged,
+        settings.lower_threshold,
+        settings.upper_threshold,
+        labels,
     )
     return Clustering(resolution, rule_links.reset_index(drop=True), queue)
 

@@ -29,7 +29,9 @@ def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFra
     return con.sql(f"FROM {schema}.{name}").df() if table_exists(con, schema, name) else None
 
 
-def update_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> dict[str, int]:
+def update_customer_ids(
+    con: duckdb.DuckDBPyConnection, run_id: str, now: datetime
+) -> dict[str, int]:
     """Give this run's clusters their persistent customer IDs; update xref, registry and events."""
     clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
     links = con.sql(
@@ -41,10 +43,16 @@ def update_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str, now: dateti
     previous = history.loc[history["valid_to"].isna(), ["record_key", "customer_id"]]
     result = assign_customer_ids(clusters, previous, _table(con, "master", "customer_ids"))
 
-    sources = con.sql("SELECT record_key, source FROM staging.customers").df().set_index("record_key")["source"]
+    sources = (
+        con.sql("SELECT record_key, source FROM staging.customers")
+        .df()
+        .set_index("record_key")["source"]
+    )
     current = result.assignments.assign(
         source=result.assignments["record_key"].map(sources),
-        match_probability=result.assignments["record_key"].map(cluster_probabilities(clusters, links)),
+        match_probability=result.assignments["record_key"].map(
+            cluster_probabilities(clusters, links)
+        ),
     )
     xref, counts = update_xref(history, current, run_id, now)
     events = result.events.assign(run_id=run_id, event_at=now)
@@ -55,7 +63,10 @@ def update_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str, now: dateti
     replace_table(con, "master", "customer_ids", result.registry)
     replace_table(con, "master", "customer_id_events", events)
     counts.update(
-        {f"ids_{kind}": int((result.events["event"] == kind).sum()) for kind in ("created", "merged", "split", "retired")}
+        {
+            f"ids_{kind}": int((result.events["event"] == kind).sum())
+            for kind in ("created", "merged", "split", "retired")
+        }
     )
     counts["active_customers"] = int(result.assignments["customer_id"].nunique())
     return counts

@@ -67,7 +67,9 @@ def save_new_version(
     """Save ``model`` as the next version of ``entity_type`` with its training summary."""
     previous = latest_version(model_dir, entity_type)
     number = previous.version + 1 if previous else 1
-    version = ModelVersion(entity_type, number, Path(model_dir) / entity_type / f"v{number:04d}.json")
+    version = ModelVersion(
+        entity_type, number, Path(model_dir) / entity_type / f"v{number:04d}.json"
+    )
     version.path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, version.path)
     write_json_atomically(version.summary_path, {"model": version.name, **summary})

@@ -64,27 +64,43 @@ def write_reports(
     sample = sample_clusters(clusters[["record_key", "cluster_id"]], max_records)
     chosen = records[records["record_key"].isin(sample["record_key"])]
     prepared = prepare_records(chosen, entity_type, junk)
-    settings = {**model, "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
-    paths = [out_dir / f"{name}_{entity_type}.html" for name in ("match_weights", "comparison_viewer", "cluster_studio")]
+    settings = {
+        **model,
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": True,
+    }
+    paths = [
+        out_dir / f"{name}_{entity_type}.html"
+        for name in ("match_weights", "comparison_viewer", "cluster_studio")
+    ]
     with splink_database() as db_api:
         sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_sample")
         linker = Linker(sdf, settings, log_level=None)
-        linker.visualisations.match_weights_chart().save_offline_chart(str(paths[0]), overwrite=True)
+        linker.visualisations.match_weights_chart().save_offline_chart(
+            str(paths[0]), overwrite=True
+        )
         scored = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
         linker.visualisations.comparison_viewer_dashboard(scored, str(paths[1]), overwrite=True)
         keyed = prepared.records.merge(sample, on="record_key")
         clustered = db_api.register(keyed, dataset_display_name=f"{entity_type}_clusters")
-        largest = list(sample.groupby("cluster_id").size().sort_values(ascending=False, kind="stable").index[:CLUSTERS_SHOWN])
+        largest = list(
+            sample.groupby("cluster_id")
+            .size()
+            .sort_values(ascending=False, kind="stable")
+            .index[:CLUSTERS_SHOWN]
+        )
         linker.visualisations.cluster_studio_dashboard(
             scored, clustered, str(paths[2]), cluster_ids=largest, overwrite=True
         )
     for path in paths:
         _drop_web_fonts(path)
-    logger.info("%s: explanations written to %s (%d sampled records)", entity_type, out_dir, len(chosen))
+    logger.info(
+        "%s: explanations written to %s (%d sampled records)", entity_type, out_dir, len(chosen)
+    )
     return paths
 
 
-_WEB_FONT_LINK = re.compile(r'<link[^>]*(?:fonts\.googleapis\.com|fonts\.gstatic\.com)[^>]*>\s*')
+_WEB_FONT_LINK = re.compile(r"<link[^>]*(?:fonts\.googleapis\.com|fonts\.gstatic\.com)[^>]*>\s*")
 
 
 def _drop_web_fonts(path: Path) -> None:

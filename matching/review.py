@@ -58,7 +58,11 @@ def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         top = len(levels) - 1
         labels[comparison["output_column_name"]] = {
-            top - i: ("differs" if lv.get("label_for_charts") == "All other comparisons" else lv.get("label_for_charts", ""))
+            top - i: (
+                "differs"
+                if lv.get("label_for_charts") == "All other comparisons"
+                else lv.get("label_for_charts", "")
+            )
             for i, lv in enumerate(levels)
         }
     return labels
@@ -99,12 +103,16 @@ def build_review_queue(
         labels_by_entity: entity type → ``level_labels`` of its model.
     """
     pairs = order_pairs(pairs)
-    between = pairs[(pairs["match_probability"] >= lower) & (pairs["match_probability"] < upper)].assign(
-        reason="between_thresholds"
-    )
-    cut = resolution.cut_links[resolution.cut_links["reason"] == "oversized_cluster"][["record_key_l", "record_key_r", "reason"]]
+    between = pairs[
+        (pairs["match_probability"] >= lower) & (pairs["match_probability"] < upper)
+    ].assign(reason="between_thresholds")
+    cut = resolution.cut_links[resolution.cut_links["reason"] == "oversized_cluster"][
+        ["record_key_l", "record_key_r", "reason"]
+    ]
     cut = order_pairs(cut).merge(pairs, on=["record_key_l", "record_key_r"], how="left")
-    conflicts = resolution.conflicts[~resolution.conflicts["resolved"].astype(bool)][["record_key_l", "record_key_r"]]
+    conflicts = resolution.conflicts[~resolution.conflicts["resolved"].astype(bool)][
+        ["record_key_l", "record_key_r"]
+    ]
     conflicts = order_pairs(conflicts).merge(pairs, on=["record_key_l", "record_key_r"], how="left")
     frames = [f for f in (between, cut, conflicts.assign(reason="decision_conflict")) if len(f)]
     queue = pd.concat(frames, ignore_index=True) if frames else between

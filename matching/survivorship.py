@@ -56,10 +56,14 @@ DEFAULT_RULES_BY_ATTRIBUTE: dict[str, tuple[str, ...]] = {
 }
 
 
-def rules_for(attribute: str, configured: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+def rules_for(
+    attribute: str, configured: dict[str, tuple[str, ...]] | None = None
+) -> tuple[str, ...]:
     """The rules of ``attribute``: configured, else its default, else ``DEFAULT_RULES``."""
     configured = configured or {}
-    return tuple(configured.get(attribute) or DEFAULT_RULES_BY_ATTRIBUTE.get(attribute, DEFAULT_RULES))
+    return tuple(
+        configured.get(attribute) or DEFAULT_RULES_BY_ATTRIBUTE.get(attribute, DEFAULT_RULES)
+    )
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,10 @@ def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, 
     flag = INVALID_FLAG.get(attribute)
     is_valid = f"NOT coalesce(contains(s.quality_flags, '{flag}'), false)" if flag else "true"
     keep = f" AND {is_valid}" if attribute in NEVER_INVALID else ""
-    completeness = " + ".join(f"(s.{c} IS NOT NULL)::int" for c in columns) + f" * 1000 + length(s.{value}::varchar)"
+    completeness = (
+        " + ".join(f"(s.{c} IS NOT NULL)::int" for c in columns)
+        + f" * 1000 + length(s.{value}::varchar)"
+    )
     group = ", ".join(f"s.{c}" for c in columns)
     order = ", ".join([*_order_terms(rules), "record_key"])
     return f"""
@@ -110,7 +117,13 @@ def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, 
 
 def _deciding_rule(top: pd.DataFrame, rules: tuple[str, ...]) -> pd.Series:
     """Per customer: the first rule that told the winner from the runner-up."""
-    columns = {"valid": "is_valid", "trust": "trust", "recent": "recency", "frequent": "frequency", "complete": "completeness"}
+    columns = {
+        "valid": "is_valid",
+        "trust": "trust",
+        "recent": "recency",
+        "frequent": "frequency",
+        "complete": "completeness",
+    }
     first = top[top["rank"] == 1].set_index("customer_id")
     second = top[top["rank"] == 2].set_index("customer_id").reindex(first.index)
     reason = pd.Series("only value", index=first.index, dtype=object)
@@ -142,7 +155,10 @@ def survive(
         rules: attribute → rule names in order; attributes not named use their defaults.
     """
     con.register("__xref", xref[["record_key", "customer_id", "entity_type"]])
-    con.register("__trust", pd.DataFrame({"source": list(source_trust), "trust": list(source_trust.values())}))
+    con.register(
+        "__trust",
+        pd.DataFrame({"source": list(source_trust), "trust": list(source_trust.values())}),
+    )
     try:
         golden = (
             con.sql(
@@ -160,7 +176,11 @@ def survive(
         lineage_parts = []
         for attribute, columns in ATTRIBUTE_GROUPS.items():
             order = rules_for(attribute, rules)
-            top = con.sql(_candidates_sql(attribute, columns, order)).df().rename(columns={columns[0]: "value"})
+            top = (
+                con.sql(_candidates_sql(attribute, columns, order))
+                .df()
+                .rename(columns={columns[0]: "value"})
+            )
             winners = top[top["rank"] == 1].set_index("customer_id")
             for i, column in enumerate(columns):
                 golden[column] = winners["value" if i == 0 else column].reindex(golden.index)

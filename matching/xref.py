@@ -41,12 +41,17 @@ def cluster_probabilities(clusters: pd.DataFrame, pairs: pd.DataFrame) -> pd.Ser
     if pairs.empty:
         return pd.Series(float("nan"), index=cluster.index)
     inside = pairs[
-        pairs["record_key_l"].map(cluster).to_numpy() == pairs["record_key_r"].map(cluster).to_numpy()
+        pairs["record_key_l"].map(cluster).to_numpy()
+        == pairs["record_key_r"].map(cluster).to_numpy()
     ]
     both = pd.concat(
         [
-            inside[["record_key_l", "match_probability"]].rename(columns={"record_key_l": "record_key"}),
-            inside[["record_key_r", "match_probability"]].rename(columns={"record_key_r": "record_key"}),
+            inside[["record_key_l", "match_probability"]].rename(
+                columns={"record_key_l": "record_key"}
+            ),
+            inside[["record_key_r", "match_probability"]].rename(
+                columns={"record_key_r": "record_key"}
+            ),
         ]
     )
     return both.groupby("record_key")["match_probability"].max().reindex(cluster.index)
@@ -77,8 +82,13 @@ def update_xref(
     close = history["record_key"].isin(incoming.index[moved.to_numpy()].union(removed)) & is_open
     history.loc[close, "valid_to"] = now
     # unchanged rows keep their period; their probability follows this run's clustering
-    same = history["record_key"].isin(incoming.index[~(added | moved).to_numpy()]) & history["valid_to"].isna()
-    history.loc[same, "match_probability"] = history.loc[same, "record_key"].map(incoming["match_probability"])
+    same = (
+        history["record_key"].isin(incoming.index[~(added | moved).to_numpy()])
+        & history["valid_to"].isna()
+    )
+    history.loc[same, "match_probability"] = history.loc[same, "record_key"].map(
+        incoming["match_probability"]
+    )
     opened = incoming[(added | moved).to_numpy()].reset_index()
     opened = opened.assign(valid_from=now, valid_to=pd.NaT, run_id=run_id)[list(XREF_COLUMNS)]
     parts = [frame for frame in (history, opened) if len(frame)]

@@ -1,8 +1,8 @@
 """``custmaster``: the command line of Customer Master.
 
-    custmaster demo-data --out demo --customers 2000 --seed 7
-    custmaster run [--config FILE] [--retrain]
-    custmaster evaluate --truth FILE [--config FILE]
+custmaster demo-data --out demo --customers 2000 --seed 7
+custmaster run [--config FILE] [--retrain]
+custmaster evaluate --truth FILE [--config FILE]
 """
 
 from __future__ import annotations
@@ -81,22 +81,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo-data", help="write realistic messy demo exports and their ground truth")
-    demo.add_argument("--out", required=True, help="folder to write exports/, truth/ and customer_master.yaml into")
-    demo.add_argument("--customers", type=int, default=2000, help="number of true customers (default 2000)")
-    demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
+    demo = commands.add_parser(
+        "demo-data", help="write realistic messy demo exports and their ground truth"
+    )
+    demo.add_argument(
+        "--out",
+        required=True,
+        help="folder to write exports/, truth/ and customer_master.yaml into",
+    )
+    demo.add_argument(
+        "--customers", type=int, default=2000, help="number of true customers (default 2000)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, help="random seed; same seed, same files (default 7)"
+    )
     demo.set_defaults(handler=cmd_demo_data)
 
     run = commands.add_parser("run", help="materialise every asset in-process and print a summary")
-    run.add_argument("--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)")
-    run.add_argument("--retrain", action="store_true", help="train new model versions even when saved ones exist")
+    run.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    run.add_argument(
+        "--retrain", action="store_true", help="train new model versions even when saved ones exist"
+    )
     run.set_defaults(handler=cmd_run)
 
     evaluate = commands.add_parser(
-        "evaluate", help="pairwise and B-cubed precision / recall / F1 of the clusters against a truth file"
+        "evaluate",
+        help="pairwise and B-cubed precision / recall / F1 of the clusters against a truth file",
     )
-    evaluate.add_argument("--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)")
-    evaluate.add_argument("--truth", required=True, help="CSV with record_key and customer_id columns")
+    evaluate.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    evaluate.add_argument(
+        "--truth", required=True, help="CSV with record_key and customer_id columns"
+    )
     evaluate.set_defaults(handler=cmd_evaluate)
     return parser
 

@@ -30,7 +30,12 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     """Assets, checks and resources for the deployment described by ``config_path``."""
     config = load_config(config_path)
     return dg.Definitions(
-        assets=[*build_raw_assets(config), *build_staging_assets(config), *MATCHING_ASSETS, *MASTER_ASSETS],
+        assets=[
+            *build_raw_assets(config),
+            *build_staging_assets(config),
+            *MATCHING_ASSETS,
+            *MASTER_ASSETS,
+        ],
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
             "warehouse": Warehouse(database=str(config.warehouse_path)),

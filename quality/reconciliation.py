@@ -54,7 +54,8 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
         description=(
             "every received row is staged or quarantined"
             if broken.empty
-            else "rows unaccounted for in: " + ", ".join(f"{r.source} ({r.difference:+d})" for r in broken.itertuples())
+            else "rows unaccounted for in: "
+            + ", ".join(f"{r.source} ({r.difference:+d})" for r in broken.itertuples())
         ),
         metadata={"per_source": table.to_dict(orient="records")},
     )

@@ -23,6 +23,8 @@ def check_record_key_unique(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     return CheckOutcome(
         name=RECORD_KEY_UNIQUE_CHECK,
         passed=total == 0,
-        description="record_key is unique" if total == 0 else f"{total} record_key values are repeated",
+        description="record_key is unique"
+        if total == 0
+        else f"{total} record_key values are repeated",
         metadata={"duplicated_keys": total, "examples": [f"{k} ×{n}" for k, n in duplicates]},
     )

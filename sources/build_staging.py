@@ -23,11 +23,18 @@ log = logging.getLogger(__name__)
 
 STAGED_SCHEMA = pa.schema(
     [
-        (name, pa.int64() if name == "source_row"
-         else pa.timestamp("us") if name == "ingested_at"
-         else pa.date32() if name in ("birth_date", "created_at", "updated_at")
-         else pa.float64() if name == "credit_limit"
-         else pa.string())
+        (
+            name,
+            pa.int64()
+            if name == "source_row"
+            else pa.timestamp("us")
+            if name == "ingested_at"
+            else pa.date32()
+            if name in ("birth_date", "created_at", "updated_at")
+            else pa.float64()
+            if name == "credit_limit"
+            else pa.string(),
+        )
         for name in STAGED_COLUMNS
     ]
 )
@@ -68,7 +75,12 @@ def build_staging(
     quarantine_parts: list[pa.Table] = []
     for source in config.sources:
         batch = map_source(raw_by_source[source.name], source)
-        log.info("%s: %d mappable rows, %d quarantined", source.name, batch.records.num_rows, batch.quarantine.num_rows)
+        log.info(
+            "%s: %d mappable rows, %d quarantined",
+            source.name,
+            batch.records.num_rows,
+            batch.quarantine.num_rows,
+        )
         mapped_parts.append(batch.records)
         quarantine_parts.append(batch.quarantine)
         rejected = rejected_by_source.get(source.name)

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS, MAPPABLE_FIELDS
 
-ColumnRef = Annotated[str | list[str], Field(description="a source column, or columns joined with a space")]
+ColumnRef = Annotated[
+    str | list[str], Field(description="a source column, or columns joined with a space")
+]
 
 
 class ConfigError(ValueError):
@@ -48,7 +50,9 @@ class _FileSpec(_Strict):
     def mapped_columns(self) -> dict[str, list[str]]:
         """Canonical field → the source columns it is built from (in join order)."""
         columns: dict[str, ColumnRef] = self.columns  # type: ignore[attr-defined]  # set by subclasses
-        return {field: [ref] if isinstance(ref, str) else list(ref) for field, ref in columns.items()}
+        return {
+            field: [ref] if isinstance(ref, str) else list(ref) for field, ref in columns.items()
+        }
 
     def required_source_columns(self) -> list[str]:
         """Every source column the mapping reads, in mapping order, without repeats."""
@@ -84,12 +88,17 @@ class SourceConfig(_FileSpec):
     @model_validator(mode="after")
     def _entity_column_read(self) -> SourceConfig:
         if isinstance(self.entity_type, EntityTypeFromColumn) and "entity_type" in self.columns:
-            raise ValueError("map the entity type either in 'entity_type' or in 'columns', not both")
+            raise ValueError(
+                "map the entity type either in 'entity_type' or in 'columns', not both"
+            )
         return self
 
     def required_source_columns(self) -> list[str]:
         columns = super().required_source_columns()
-        if isinstance(self.entity_type, EntityTypeFromColumn) and self.entity_type.column not in columns:
+        if (
+            isinstance(self.entity_type, EntityTypeFromColumn)
+            and self.entity_type.column not in columns
+        ):
             columns.append(self.entity_type.column)
         return columns
 
@@ -116,7 +125,9 @@ class _ActivityFeed(_FileSpec):
     def _known_fields(self) -> _ActivityFeed:
         unknown = sorted(set(self.columns) - set(self._fields))
         if unknown:
-            raise ValueError(f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(self._fields)}")
+            raise ValueError(
+                f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(self._fields)}"
+            )
         missing = [f for f in self._required if f not in self.columns]
         if missing:
             raise ValueError(f"field(s) {', '.join(missing)} must be mapped")
@@ -140,26 +151,42 @@ class InteractionFeed(_ActivityFeed):
 class StagingConfig(_Strict):
     """Standardisation settings."""
 
-    default_region: str = Field(default="CN", description="phonenumbers region for numbers without +country")
+    default_region: str = Field(
+        default="CN", description="phonenumbers region for numbers without +country"
+    )
     future_date_tolerance_days: int = 1
 
 
 class JunkConfig(_Strict):
     """Values too common to identify anyone (a hotline, 00000000) never create candidate pairs."""
 
-    max_records_per_value: int = Field(default=25, ge=2, description="an identifier on more records is junk")
-    max_block_size: int = Field(default=50, ge=2, description="a blocking key on more records is dropped")
+    max_records_per_value: int = Field(
+        default=25, ge=2, description="an identifier on more records is junk"
+    )
+    max_block_size: int = Field(
+        default=50, ge=2, description="a blocking key on more records is dropped"
+    )
 
 
 class MatchingConfig(_Strict):
     """Record linkage: thresholds, cluster-size limit, steward decisions, model files."""
 
-    backend: Literal["duckdb"] = Field(default="duckdb", description="Splink backend; SparkAPI is not wired yet")
+    backend: Literal["duckdb"] = Field(
+        default="duckdb", description="Splink backend; SparkAPI is not wired yet"
+    )
     upper_threshold: float = Field(default=0.9, gt=0, le=1, description="pairs at or above link")
-    lower_threshold: float = Field(default=0.5, gt=0, le=1, description="pairs from here to upper go to review")
-    max_cluster_size: int = Field(default=50, ge=2, description="bigger clusters are split, flagged, reviewed")
-    decisions: str = Field(default="steward_decisions.csv", description="steward decisions file, relative to this file")
-    model_dir: str = Field(default="models", description="versioned model files, relative to output_dir")
+    lower_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="pairs from here to upper go to review"
+    )
+    max_cluster_size: int = Field(
+        default=50, ge=2, description="bigger clusters are split, flagged, reviewed"
+    )
+    decisions: str = Field(
+        default="steward_decisions.csv", description="steward decisions file, relative to this file"
+    )
+    model_dir: str = Field(
+        default="models", description="versioned model files, relative to output_dir"
+    )
     junk: JunkConfig = JunkConfig()
 
     @model_validator(mode="after")
@@ -178,14 +205,17 @@ class PipelineConfig(_Strict):
     """A whole deployment. Relative paths are resolved against the config file's folder."""
 
     output_dir: str = "out"
-    warehouse: str = Field(default="warehouse.duckdb", description="DuckDB file, relative to output_dir")
+    warehouse: str = Field(
+        default="warehouse.duckdb", description="DuckDB file, relative to output_dir"
+    )
     sources: list[SourceConfig] = Field(min_length=1)
     orders: list[OrderFeed] = []
     interactions: list[InteractionFeed] = []
     staging: StagingConfig = StagingConfig()
     matching: MatchingConfig = MatchingConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
-        default_factory=dict, description="golden attribute → rules in order; others keep their defaults"
+        default_factory=dict,
+        description="golden attribute → rules in order; others keep their defaults",
     )
 
     #: folder of the config file; set by load_config, not by users
@@ -255,9 +285,16 @@ def _location(config: dict, loc: tuple) -> str:
     node: object = config
     for item in loc:
         if isinstance(item, int):
-            name = node[item].get("name") if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) else None
+            name = (
+                node[item].get("name")
+                if isinstance(node, list) and item < len(node) and isinstance(node[item], dict)
+                else None
+            )
             parts[-1] += f"[{item}]" + (f" ({name})" if name else "")
-        elif item in ("EntityTypeFromColumn", "literal['company','person']") or "function-after" in str(item):
+        elif item in (
+            "EntityTypeFromColumn",
+            "literal['company','person']",
+        ) or "function-after" in str(item):
             continue
         else:
             parts.append(str(item))

@@ -129,18 +129,36 @@ def ingest_feed(feed: _FileSpec, config: PipelineConfig, ingested_at: datetime) 
     batch = RawBatch(feed=feed.name, table=pa.table({}))
     for path in paths:
         result = read_export(
-            path, format=feed.format, encoding=feed.encoding, sheet=feed.sheet, delimiter=feed.delimiter
+            path,
+            format=feed.format,
+            encoding=feed.encoding,
+            sheet=feed.sheet,
+            delimiter=feed.delimiter,
         )
         _check_columns(result, feed, path)
         source_file = _display_path(path, config.base_dir)
         tables.append(_with_lineage(result.table, feed.name, source_file, ingested_at))
         batch.rejected.extend(
-            RejectedRow(source_file=source_file, source_row=r.source_row, reason=r.reason, raw=r.raw)
+            RejectedRow(
+                source_file=source_file, source_row=r.source_row, reason=r.reason, raw=r.raw
+            )
             for r in result.rejected
         )
-        batch.files.append(FileStats(source_file, result.table.num_rows, len(result.rejected), result.encoding))
-        log.info("read %s: %d rows, %d rejected (%s)", source_file, result.table.num_rows, len(result.rejected), result.encoding)
+        batch.files.append(
+            FileStats(source_file, result.table.num_rows, len(result.rejected), result.encoding)
+        )
+        log.info(
+            "read %s: %d rows, %d rejected (%s)",
+            source_file,
+            result.table.num_rows,
+            len(result.rejected),
+            result.encoding,
+        )
     combined = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    own = [c for c in combined.column_names if c not in ("source", "source_file", "source_row", "ingested_at")]
+    own = [
+        c
+        for c in combined.column_names
+        if c not in ("source", "source_file", "source_row", "ingested_at")
+    ]
     batch.table = _add_record_hash(combined, own)
     return batch

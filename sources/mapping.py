@@ -89,7 +89,9 @@ def map_source(raw: pa.Table, source: SourceConfig) -> MappedBatch:
     reasons = _reasons(mapped, raw, source)
     keep = pc.is_null(reasons)
     rejected = pc.invert(keep)
-    quarantine = _quarantine_rows(raw.filter(rejected), mapped.filter(rejected), reasons.filter(rejected))
+    quarantine = _quarantine_rows(
+        raw.filter(rejected), mapped.filter(rejected), reasons.filter(rejected)
+    )
     return MappedBatch(records=mapped.filter(keep), quarantine=quarantine)
 
 

@@ -75,7 +75,9 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=frame.index, dtype=object)
 
 
-def stage_records(mapped: pd.DataFrame, source_kinds: Mapping[str, str], today: date) -> pd.DataFrame:
+def stage_records(
+    mapped: pd.DataFrame, source_kinds: Mapping[str, str], today: date
+) -> pd.DataFrame:
     """Standardise mapped records of any number of sources into ``STAGED_COLUMNS``.
 
     Args:
@@ -88,7 +90,15 @@ def stage_records(mapped: pd.DataFrame, source_kinds: Mapping[str, str], today: 
     out = pd.DataFrame(index=mapped.index)
     flags = _Flags(mapped.index)
     out["record_key"] = mapped["source"].astype(str) + ":" + mapped["source_record_id"].astype(str)
-    for name in ("source", "source_record_id", "source_file", "source_row", "ingested_at", "record_hash", "entity_type"):
+    for name in (
+        "source",
+        "source_record_id",
+        "source_file",
+        "source_row",
+        "ingested_at",
+        "record_hash",
+        "entity_type",
+    ):
         out[name] = mapped[name]
     out["source_kind"] = mapped["source"].map(source_kinds)
 
@@ -99,7 +109,10 @@ def stage_records(mapped: pd.DataFrame, source_kinds: Mapping[str, str], today: 
     for name in PLAIN_TEXT_FIELDS + PARTY_NAME_FIELDS:
         out[name] = normalise_text(_col(mapped, name))
     out["credit_limit"] = parse_amounts(_col(mapped, "credit_limit"))
-    flags.add("credit_limit_unparseable", _col(mapped, "credit_limit").notna() & out["credit_limit"].isna())
+    flags.add(
+        "credit_limit_unparseable",
+        _col(mapped, "credit_limit").notna() & out["credit_limit"].isna(),
+    )
     out["contact_name"] = clean_person_names(_col(mapped, "contact_name"))
     out["contact_gender"] = clean_gender(_col(mapped, "contact_gender"))
     out["derived_from_record_key"] = None
@@ -148,11 +161,21 @@ def _stage_contacts(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> N
     phone_is_mobile = phone["kind"] == "mobile"
     move = phone_is_mobile & mobile["e164"].isna()
     out["mobile"] = mobile["e164"].where(~move, phone["e164"])
-    out["phone"] = phone["e164"].where(~move & ~(phone_is_mobile & (phone["e164"] == out["mobile"])), None)
+    out["phone"] = phone["e164"].where(
+        ~move & ~(phone_is_mobile & (phone["e164"] == out["mobile"])), None
+    )
     out["fax"] = fax["e164"]
     out["contact_mobile"] = contact["e164"]
-    for name, result in (("phone", phone), ("mobile", mobile), ("fax", fax), ("contact_mobile", contact)):
-        flags.add(f"{name}_invalid", _col(mapped, name).notna() & ~result["valid"].fillna(False).astype(bool))
+    for name, result in (
+        ("phone", phone),
+        ("mobile", mobile),
+        ("fax", fax),
+        ("contact_mobile", contact),
+    ):
+        flags.add(
+            f"{name}_invalid",
+            _col(mapped, name).notna() & ~result["valid"].fillna(False).astype(bool),
+        )
     flags.add("mobile_not_mobile", mobile["kind"].isin(["landline", "service"]))
 
     email = standardise_emails(_col(mapped, "email"))
@@ -172,14 +195,18 @@ def _stage_identifiers(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags, t
 
     gender = clean_gender(_col(mapped, "gender"))
     out["gender"] = gender.where(gender.notna(), ids["gender"])
-    flags.add("gender_conflicts_id", gender.notna() & ids["gender"].notna() & (gender != ids["gender"]))
+    flags.add(
+        "gender_conflicts_id", gender.notna() & ids["gender"].notna() & (gender != ids["gender"])
+    )
 
     horizon = pd.Timestamp(today)
     for name in DATE_FIELDS:
         raw = _col(mapped, name)
         parsed = parse_dates(raw)
         if name == "birth_date":
-            parsed = parsed.where(parsed.notna(), pd.to_datetime(ids["birth_date"], errors="coerce"))
+            parsed = parsed.where(
+                parsed.notna(), pd.to_datetime(ids["birth_date"], errors="coerce")
+            )
         flags.add(f"{name}_unparseable", raw.notna() & parsed.isna())
         flags.add(f"{name}_in_future", parsed > horizon)
         out[name] = parsed.dt.date.where(parsed.notna(), None)
@@ -194,14 +221,27 @@ def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
     company's address and phones are the company's, not the person's.
     """
     companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
-    persons = pd.DataFrame(index=pd.RangeIndex(len(companies)), columns=list(STAGED_COLUMNS), dtype=object)
-    for name in ("source", "source_kind", "source_file", "source_row", "ingested_at", "record_hash"):
+    persons = pd.DataFrame(
+        index=pd.RangeIndex(len(companies)), columns=list(STAGED_COLUMNS), dtype=object
+    )
+    for name in (
+        "source",
+        "source_kind",
+        "source_file",
+        "source_row",
+        "ingested_at",
+        "record_hash",
+    ):
         persons[name] = companies[name].to_numpy()
     persons["record_key"] = (companies["record_key"] + ":contact").to_numpy()
     persons["source_record_id"] = (companies["source_record_id"] + ":contact").to_numpy()
     persons["entity_type"] = "person"
-    persons["name"] = persons["name_core"] = persons["name_raw"] = companies["contact_name"].to_numpy()
-    persons["name_pinyin"] = to_pinyin(pd.Series(companies["contact_name"].to_numpy(), dtype=object)).to_numpy()
+    persons["name"] = persons["name_core"] = persons["name_raw"] = companies[
+        "contact_name"
+    ].to_numpy()
+    persons["name_pinyin"] = to_pinyin(
+        pd.Series(companies["contact_name"].to_numpy(), dtype=object)
+    ).to_numpy()
     persons["gender"] = companies["contact_gender"].to_numpy()
     persons["mobile"] = companies["contact_mobile"].to_numpy()
     persons["contact_title"] = companies["contact_title"].to_numpy()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomically(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary_path)``, then rename the result to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

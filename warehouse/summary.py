@@ -46,10 +46,15 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
     with connect(config.warehouse_path, read_only=True) as con:
         from quality.reconciliation import reconcile_sources
 
-        have_staging = table_exists(con, "staging", "customers") and table_exists(con, "staging", "quarantine")
+        have_staging = table_exists(con, "staging", "customers") and table_exists(
+            con, "staging", "quarantine"
+        )
         names = [s.name for s in config.sources if table_exists(con, "raw", s.name)]
         per_source = (
-            [(r.source, r.received, r.staged, r.quarantined) for r in reconcile_sources(con, names).itertuples()]
+            [
+                (r.source, r.received, r.staged, r.quarantined)
+                for r in reconcile_sources(con, names).itertuples()
+            ]
             if have_staging
             else []
         )
@@ -61,8 +66,14 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
             if have_staging
             else []
         )
-        staged_total = con.execute("SELECT count(*) FROM staging.customers").fetchall()[0][0] if have_staging else 0
-        matching = _matching_summary(con, config) if table_exists(con, "matching", "clusters") else None
+        staged_total = (
+            con.execute("SELECT count(*) FROM staging.customers").fetchall()[0][0]
+            if have_staging
+            else 0
+        )
+        matching = (
+            _matching_summary(con, config) if table_exists(con, "matching", "clusters") else None
+        )
     return WarehouseSummary(str(config.warehouse_path), per_source, reasons, staged_total, matching)
 
 

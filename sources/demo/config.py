@@ -152,6 +152,8 @@ def write_demo_config(path: str | Path, exports: str = "exports", output_dir: st
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Customer Master demo deployment: written by `custmaster demo-data`.\n"
-    body = yaml.safe_dump(demo_config(exports, output_dir), allow_unicode=True, sort_keys=False, width=120)
+    body = yaml.safe_dump(
+        demo_config(exports, output_dir), allow_unicode=True, sort_keys=False, width=120
+    )
     path.write_text(header + body, encoding="utf-8")
     return path

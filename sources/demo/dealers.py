@@ -37,8 +37,13 @@ REMARKS = ("", "", "", "老客户", "月结", "需开专票", "只收现金", "�
 
 
 def row(
-    c: Customer, record_id: str, dealer: Customer, people: dict[str, Customer], carry_contact: bool,
-    created: str, rng: random.Random,
+    c: Customer,
+    record_id: str,
+    dealer: Customer,
+    people: dict[str, Customer],
+    carry_contact: bool,
+    created: str,
+    rng: random.Random,
 ) -> list[str]:
     """One dealer's row for customer ``c``."""
     city = c.city
@@ -47,7 +52,9 @@ def row(
     mobile_cell = mess.maybe(c.mobile and mess.mobile_variant(c.mobile, rng), 0.85, rng)
     roll = rng.random()
     if roll < 0.02:
-        phone_cell = mess.landline_variant(dealer.city, dealer.phone or "", rng)  # the dealer's own number
+        phone_cell = mess.landline_variant(
+            dealer.city, dealer.phone or "", rng
+        )  # the dealer's own number
     elif roll < 0.03:
         phone_cell = "00000000"
     elif c.hotline and roll < 0.4:
@@ -72,11 +79,17 @@ def row(
     if c.contact_id and (carry_contact or rng.random() < 0.7):
         contact = people[c.contact_id]
         contact_name = mess.person_name_variant(contact.name, rng)
-        contact_mobile = mess.maybe(contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.7, rng)
+        contact_mobile = mess.maybe(
+            contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.7, rng
+        )
     parent = ""
     if c.parent_id and rng.random() < 0.8:
         parent = mess.company_name_variant(people[c.parent_id], rng)
-    fax = mess.landline_variant(city, c.phone, rng) if c.entity_type == "company" and c.phone and rng.random() < 0.1 else ""
+    fax = (
+        mess.landline_variant(city, c.phone, rng)
+        if c.entity_type == "company" and c.phone and rng.random() < 0.1
+        else ""
+    )
     return [
         record_id,
         name,

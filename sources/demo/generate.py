@@ -95,7 +95,9 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         for seq, p in enumerate(_shuffled(planned["dealers"][dealer_code], rng), start=1):
             record_id = f"{dealer_code}-{seq:06d}"
             created = p.created.isoformat() if rng.random() < 0.7 else f"{p.created:%Y/%m/%d}"
-            rows.append(dealers.row(p.customer, record_id, dealer, people, p.carry_contact, created, rng))
+            rows.append(
+                dealers.row(p.customer, record_id, dealer, people, p.carry_contact, created, rng)
+            )
             _book(p, "dealers", record_id, rows[-1][4], contacts)
         name = f"exports/dealers/dealer_{dealer_code}.csv"
         encoding = "gbk" if index % _LEGACY_EVERY == 1 else "gb18030"
@@ -107,7 +109,9 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
     workbook_rows: list[list[object]] = []
     for seq, p in enumerate(_shuffled(planned["key_accounts"][""], rng), start=1):
         record_id = f"KA{seq:07d}"
-        workbook_rows.append(key_accounts.row(p.customer, record_id, people, p.carry_contact, p.created, rng))
+        workbook_rows.append(
+            key_accounts.row(p.customer, record_id, people, p.carry_contact, p.created, rng)
+        )
         _book(p, "key_accounts", record_id, workbook_rows[-1][14], contacts)
     name = "exports/key_accounts/key_accounts.xlsx"
     _write_xlsx(out / name, key_accounts.SHEET, key_accounts.HEADERS, workbook_rows)
@@ -118,7 +122,9 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         rows = []
         for seq, p in enumerate(_shuffled(planned["regional"][office], rng), start=1):
             record_id = f"{PROVINCE_PREFIX[office]}{seq:07d}"
-            rows.append(regional.row(p.customer, record_id, office, people, p.carry_contact, p.created, rng))
+            rows.append(
+                regional.row(p.customer, record_id, office, people, p.carry_contact, p.created, rng)
+            )
             _book(p, "regional", record_id, rows[-1][13], contacts)
         name = f"exports/regional/{office}.csv"
         _write_csv(out / name, regional.HEADERS, rows, encoding="utf-8", bom=True)
@@ -136,7 +142,9 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         n_orders += len(order_rows)
         interaction_rows = activity.interaction_rows(source, simulated.interactions[source])
         name = f"exports/interactions/{source}.csv"
-        _write_csv(out / name, activity.INTERACTION_HEADERS, interaction_rows, encoding="utf-8", bom=False)
+        _write_csv(
+            out / name, activity.INTERACTION_HEADERS, interaction_rows, encoding="utf-8", bom=False
+        )
         files[name] = len(interaction_rows)
         n_interactions += len(interaction_rows)
 
@@ -178,7 +186,9 @@ def _plan_records(world: World, rng: random.Random) -> dict[str, dict[str, list[
             else:
                 source = rng.choices(SOURCES, weights=_SOURCE_WEIGHTS[c.entity_type])[0]
             if source == "dealers":
-                fresh = [d for d in local_dealers if d.dealer_code not in used_dealers] or local_dealers
+                fresh = [
+                    d for d in local_dealers if d.dealer_code not in used_dealers
+                ] or local_dealers
                 dealer = rng.choice(fresh)
                 used_dealers.append(dealer.dealer_code or "")
                 planned["dealers"][dealer.dealer_code or ""].append(record)
@@ -195,7 +205,9 @@ def _shuffled(items: list[_PlannedRecord], rng: random.Random) -> list[_PlannedR
     return items
 
 
-def _book(p: _PlannedRecord, source: str, record_id: str, contact_cell: object, contacts: list) -> None:
+def _book(
+    p: _PlannedRecord, source: str, record_id: str, contact_cell: object, contacts: list
+) -> None:
     """Remember where the customer's record landed, and the contact person it names."""
     p.customer.records.append((source, record_id))
     if contact_cell and p.customer.contact_id:
@@ -212,7 +224,9 @@ def _relationships(world: World) -> list[tuple[str, str, str]]:
     return world.relationships + served
 
 
-def _write_csv(path: Path, headers: tuple[str, ...], rows: list[list], encoding: str, bom: bool) -> None:
+def _write_csv(
+    path: Path, headers: tuple[str, ...], rows: list[list], encoding: str, bom: bool
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -232,14 +246,19 @@ def _write_xlsx(path: Path, sheet: str, headers: tuple[str, ...], rows: list[lis
     for r, values in enumerate(rows, start=1):
         for col, value in enumerate(values):
             if isinstance(value, date):
-                worksheet.write_datetime(r, col, datetime.combine(value, datetime.min.time()), date_format)
+                worksheet.write_datetime(
+                    r, col, datetime.combine(value, datetime.min.time()), date_format
+                )
             elif value != "":
                 worksheet.write(r, col, value)
     workbook.close()
 
 
 def _write_truth(
-    folder: Path, world: World, contacts: list[tuple[str, str]], relationships: list[tuple[str, str, str]]
+    folder: Path,
+    world: World,
+    contacts: list[tuple[str, str]],
+    relationships: list[tuple[str, str, str]],
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     types = {c.customer_id: c.entity_type for c in world.customers}
@@ -248,7 +267,9 @@ def _write_truth(
         for c in world.customers
         for source, rid in c.records
     ]
-    record_rows += [[key, cid, types[cid], key.split(":")[0], key.split(":", 1)[1]] for key, cid in contacts]
+    record_rows += [
+        [key, cid, types[cid], key.split(":")[0], key.split(":", 1)[1]] for key, cid in contacts
+    ]
     record_rows.sort()
     _write_csv(
         folder / "records.csv",
@@ -279,8 +300,20 @@ def _write_truth(
     _write_csv(
         folder / "customers.csv",
         (
-            "customer_id", "entity_type", "name", "province", "city", "district", "address", "phone",
-            "mobile", "email", "uscc", "parent_customer_id", "dealer_code", "has_records",
+            "customer_id",
+            "entity_type",
+            "name",
+            "province",
+            "city",
+            "district",
+            "address",
+            "phone",
+            "mobile",
+            "email",
+            "uscc",
+            "parent_customer_id",
+            "dealer_code",
+            "has_records",
         ),
         customer_rows,
         encoding="utf-8",

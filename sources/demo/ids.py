@@ -20,7 +20,13 @@ from sources.standardise.identifiers import (
     uscc_check_char,
 )
 
-__all__ = ["generate_id_number", "generate_uscc", "id_number_is_valid", "uscc_is_valid", "with_typo"]
+__all__ = [
+    "generate_id_number",
+    "generate_uscc",
+    "id_number_is_valid",
+    "uscc_is_valid",
+    "with_typo",
+]
 
 _USCC_RX = re.compile(f"^[{USCC_CHARSET}]{{18}}$")
 _ID_RX = re.compile(r"^\d{17}[\dX]$")

@@ -57,7 +57,11 @@ def _split_street(street: str) -> tuple[str, str]:
 
 
 def row(
-    c: Customer, record_id: str, people: dict[str, Customer], carry_contact: bool, created: object,
+    c: Customer,
+    record_id: str,
+    people: dict[str, Customer],
+    carry_contact: bool,
+    created: object,
     rng: random.Random,
 ) -> list[object]:
     """One key-account row for customer ``c`` (``created`` is a date, written as an Excel date)."""
@@ -80,7 +84,9 @@ def row(
         contact = people[c.contact_id]
         contact_name = contact.name
         contact_title = c.contact_title or ""
-        contact_mobile = mess.maybe(contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.8, rng)
+        contact_mobile = mess.maybe(
+            contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.8, rng
+        )
     parent = people[c.parent_id].name if c.parent_id else ""
     text = {
         "name": name,

@@ -116,7 +116,9 @@ def address_variant(c: Customer, rng: random.Random) -> str:
     if roll < 0.6:
         return f"{city.name}{district}{street}"
     if roll < 0.72:
-        short_district = district[:-1] if len(district) > 2 and district.endswith("区") else district
+        short_district = (
+            district[:-1] if len(district) > 2 and district.endswith("区") else district
+        )
         return f"{city.province_short}{city.short}{short_district}{street}"
     if roll < 0.85:
         return f"{city.short}{district}{street}"

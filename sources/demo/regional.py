@@ -42,8 +42,13 @@ MANAGERS = ("林小燕", "黄建国", "吴丽", "郑海峰", "陈静")
 
 
 def row(
-    c: Customer, record_id: str, office: str, people: dict[str, Customer], carry_contact: bool,
-    created: date, rng: random.Random,
+    c: Customer,
+    record_id: str,
+    office: str,
+    people: dict[str, Customer],
+    carry_contact: bool,
+    created: date,
+    rng: random.Random,
 ) -> list[str]:
     """One regional office's row for customer ``c``."""
     style = DATE_STYLES.get(office, "mixed")
@@ -58,7 +63,9 @@ def row(
         if c.contact_id and (carry_contact or rng.random() < 0.7):
             contact = people[c.contact_id]
             contact_name = mess.person_name_variant(contact.name, rng)
-            contact_phone = mess.maybe(contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.8, rng)
+            contact_phone = mess.maybe(
+                contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.8, rng
+            )
     else:
         kind, name = "个人", mess.person_name_variant(c.name, rng)
         if c.id_number and rng.random() < 0.6:
@@ -71,7 +78,9 @@ def row(
             birth = mess.date_variant(c.birth_date, style, rng)
         if c.gender and rng.random() < 0.8:
             male = c.gender == "M"
-            gender = ("男" if male else "女") if rng.random() < 0.8 else ("先生" if male else "女士")
+            gender = (
+                ("男" if male else "女") if rng.random() < 0.8 else ("先生" if male else "女士")
+            )
         if c.referrer_id and rng.random() < 0.9:
             referrer = mess.person_name_variant(people[c.referrer_id].name, rng)
     phone = mess.phone_of(c, rng)

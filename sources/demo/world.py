@@ -26,8 +26,32 @@ from sources.demo.places import CITIES, CITY_CODE, City
 
 #: Mobile prefixes of the three carriers.
 MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
-    "156", "157", "158", "159", "177", "180", "181", "182", "186", "187", "188", "189", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "182",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
 )
 
 
@@ -128,8 +152,12 @@ class _Builder:
     def landline(self, city: City) -> str:
         """A landline number nobody else has, valid by the numbering plan (local digits only)."""
         while True:
-            number = self.rng.choice("2356") + "".join(self.rng.choices("0123456789", k=city.local_digits - 1))
-            if (city.area_code, number) not in self.used_phones and _valid(f"+86{city.area_code}{number}"):
+            number = self.rng.choice("2356") + "".join(
+                self.rng.choices("0123456789", k=city.local_digits - 1)
+            )
+            if (city.area_code, number) not in self.used_phones and _valid(
+                f"+86{city.area_code}{number}"
+            ):
                 self.used_phones.add((city.area_code, number))
                 return number
 
@@ -166,7 +194,9 @@ class _Builder:
         return surname + given
 
     # --- customers -------------------------------------------------------------------
-    def add_person(self, city: City | None = None, name: str | None = None, has_records: bool = True) -> Customer:
+    def add_person(
+        self, city: City | None = None, name: str | None = None, has_records: bool = True
+    ) -> Customer:
         rng = self.rng
         city = city or self.city()
         district, code = rng.choice(city.districts)
@@ -216,9 +246,13 @@ class _Builder:
             brand = rng.choice(v.BRAND_CHARS) + rng.choice(v.BRAND_CHARS)
         self.used_company_names.add((city.name, brand + word))
         if legal_form is None:
-            legal_form = None if is_shop else ("股份有限公司" if rng.random() < 0.06 else "有限公司")
+            legal_form = (
+                None if is_shop else ("股份有限公司" if rng.random() < 0.06 else "有限公司")
+            )
         if name_style is None:
-            name_style = "prefix" if is_shop or rng.random() < 0.55 else rng.choice(("paren", "prefix_shi"))
+            name_style = (
+                "prefix" if is_shop or rng.random() < 0.55 else rng.choice(("paren", "prefix_shi"))
+            )
         district, code = rng.choice(city.districts)
         company = Customer(
             customer_id=self._next_id(),
@@ -231,7 +265,9 @@ class _Builder:
             phone=self.landline(city),
             mobile=self.mobile() if is_shop or rng.random() < 0.3 else None,
             email=(
-                f"{_latin(brand + word, rng)[:10]}@{rng.choice(v.EMAIL_DOMAINS)}" if rng.random() < 0.5 else None
+                f"{_latin(brand + word, rng)[:10]}@{rng.choice(v.EMAIL_DOMAINS)}"
+                if rng.random() < 0.5
+                else None
             ),
             brand=brand,
             trade=word,
@@ -263,12 +299,18 @@ class _Builder:
         """A parent company and branches named '<brand>（<city>）有限公司' in other cities."""
         rng = self.rng
         trade = rng.choice([t for t in v.TRADES if not t[2]])
-        parent = self.add_company(city=cities[0], trade=trade, name_style="bare", legal_form="股份有限公司")
+        parent = self.add_company(
+            city=cities[0], trade=trade, name_style="bare", legal_form="股份有限公司"
+        )
         parent.hotline = "400" + "".join(rng.choices("0123456789", k=7))
         branches = []
         for city in cities[1:]:
             branch = self.add_company(
-                city=city, brand=parent.brand, trade=trade, name_style="paren", legal_form="有限公司"
+                city=city,
+                brand=parent.brand,
+                trade=trade,
+                name_style="paren",
+                legal_form="有限公司",
             )
             branch.parent_id = parent.customer_id
             branch.hotline = parent.hotline
@@ -283,7 +325,11 @@ class _Builder:
         member = self.add_person(city=person.city, name=self.person_name(surname=person.name[0]))
         while member.name == person.name:
             member.name = self.person_name(surname=person.name[0])
-        member.district, member.district_code, member.street = person.district, person.district_code, person.street
+        member.district, member.district_code, member.street = (
+            person.district,
+            person.district_code,
+            person.street,
+        )
         member.phone = person.phone
         member.old_street = None
         self.relationships.append((person.customer_id, member.customer_id, "family"))
@@ -310,9 +356,14 @@ def _latin(text: str, rng: random.Random) -> str:
     if not _PINYIN:
         from pypinyin import lazy_pinyin
 
-        alphabet = v.BRAND_CHARS + v.SURNAMES + v.GIVEN_CHARS + v.RARE_GIVEN_CHARS + "".join(
-            t[0] for t in v.TRADES
-        ) + "".join(v.COMMON_NAMES)
+        alphabet = (
+            v.BRAND_CHARS
+            + v.SURNAMES
+            + v.GIVEN_CHARS
+            + v.RARE_GIVEN_CHARS
+            + "".join(t[0] for t in v.TRADES)
+            + "".join(v.COMMON_NAMES)
+        )
         for char in dict.fromkeys(alphabet):
             _PINYIN[char] = lazy_pinyin(char)[0]
     syllables = [_PINYIN.get(c, "x") for c in text]

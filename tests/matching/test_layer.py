@@ -16,6 +16,11 @@ def test_a_model_from_older_features_is_detected(staged, company_model):
     old["blocking_rules_to_generate_predictions"].append(
         {"blocking_rule": "l.fax_block = r.fax_block", "sql_dialect": "duckdb"}
     )
-    old["comparisons"][0]["comparison_levels"][1]["sql_condition"] = '"legacy_name_l" = "legacy_name_r"'
+    old["comparisons"][0]["comparison_levels"][1]["sql_condition"] = (
+        '"legacy_name_l" = "legacy_name_r"'
+    )
     companies = staged[staged["entity_type"] == "company"]
-    assert missing_features(old, companies, "company", MatchingConfig()) == {"fax_block", "legacy_name"}
+    assert missing_features(old, companies, "company", MatchingConfig()) == {
+        "fax_block",
+        "legacy_name",
+    }

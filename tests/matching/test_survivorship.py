@@ -18,7 +18,9 @@ def staged(rows: list[dict]) -> duckdb.DuckDBPyConnection:
     frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in rows])
     import pyarrow as pa
 
-    con.register("incoming", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
+    con.register(
+        "incoming", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False)
+    )
     con.execute("CREATE TABLE staging.customers AS FROM incoming")
     con.unregister("incoming")
     return con
@@ -32,21 +34,55 @@ def record(key: str, source: str, **values) -> dict:
 def shop():
     con = staged(
         [
-            record("dealers:1", "dealers", name="厦门洪来文印店", name_core="洪来文印店", phone="+865925551234",
-                   uscc="92350200MA31234X7K", quality_flags="uscc_invalid", created_at=date(2024, 3, 1),
-                   address_detail="湖滨南路1号", city="厦门市"),
-            record("regional:7", "regional", name="洪来文印店", name_core="洪来文印店", phone="+865925559999",
-                   created_at=date(2025, 6, 1), address_detail="湖滨南路1号501室", province="福建省",
-                   city="厦门市", district="思明区"),
-            record("key_accounts:3", "key_accounts", name="厦门市洪来文印店", name_core="洪来文印店",
-                   mobile="+8613800138000", created_at=date(2023, 1, 5)),
-            record("dealers:9", "dealers", name="洪来文印店", name_core="洪来文印店", mobile="+8613800138000",
-                   quality_flags="mobile_invalid", created_at=date(2022, 1, 5)),
+            record(
+                "dealers:1",
+                "dealers",
+                name="厦门洪来文印店",
+                name_core="洪来文印店",
+                phone="+865925551234",
+                uscc="92350200MA31234X7K",
+                quality_flags="uscc_invalid",
+                created_at=date(2024, 3, 1),
+                address_detail="湖滨南路1号",
+                city="厦门市",
+            ),
+            record(
+                "regional:7",
+                "regional",
+                name="洪来文印店",
+                name_core="洪来文印店",
+                phone="+865925559999",
+                created_at=date(2025, 6, 1),
+                address_detail="湖滨南路1号501室",
+                province="福建省",
+                city="厦门市",
+                district="思明区",
+            ),
+            record(
+                "key_accounts:3",
+                "key_accounts",
+                name="厦门市洪来文印店",
+                name_core="洪来文印店",
+                mobile="+8613800138000",
+                created_at=date(2023, 1, 5),
+            ),
+            record(
+                "dealers:9",
+                "dealers",
+                name="洪来文印店",
+                name_core="洪来文印店",
+                mobile="+8613800138000",
+                quality_flags="mobile_invalid",
+                created_at=date(2022, 1, 5),
+            ),
         ]
     )
     xref = pd.DataFrame(
-        {"record_key": ["dealers:1", "regional:7", "key_accounts:3", "dealers:9"],
-         "customer_id": ["CM00000001"] * 4, "entity_type": ["company"] * 4}
+        {
+            "record_key": ["dealers:1", "regional:7", "key_accounts:3", "dealers:9"],
+            "customer_id": ["CM00000001"] * 4,
+            "entity_type": ["company"] * 4,
+        }
     )
     return survive(con, xref, TRUST)
 
@@ -78,7 +114,10 @@ def test_a_valid_mobile_beats_an_invalid_one_and_agreement_is_recorded(shop):
 def test_the_fullest_address_survives_as_a_whole(shop):
     golden = shop.customers.iloc[0]
     assert (golden["province"], golden["city"], golden["district"], golden["address_detail"]) == (
-        "福建省", "厦门市", "思明区", "湖滨南路1号501室",
+        "福建省",
+        "厦门市",
+        "思明区",
+        "湖滨南路1号501室",
     )
     assert lineage(shop, "address")[1:] == ("regional:7", "complete")
 
@@ -98,7 +137,12 @@ def test_configured_rules_replace_the_defaults():
             record("key_accounts:1", "key_accounts", name="乙", created_at=date(2020, 1, 1)),
         ]
     )
-    xref = pd.DataFrame({"record_key": ["dealers:1", "key_accounts:1"], "customer_id": ["C1", "C1"],
-                         "entity_type": ["company", "company"]})
+    xref = pd.DataFrame(
+        {
+            "record_key": ["dealers:1", "key_accounts:1"],
+            "customer_id": ["C1", "C1"],
+            "entity_type": ["company", "company"],
+        }
+    )
     golden = survive(con, xref, TRUST, rules={"name": ("recent",)})
     assert lineage(golden, "name") == ("甲", "dealers:1", "recent")

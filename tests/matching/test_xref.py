@@ -18,7 +18,10 @@ def current(*rows: tuple[str, str]) -> pd.DataFrame:
 
 def test_first_run_opens_one_row_per_record():
     xref, counts = update_xref(empty_xref(), current(("d:1", "CM1"), ("r:1", "CM1")), "run1", T1)
-    assert xref[["record_key", "customer_id", "run_id"]].values.tolist() == [["d:1", "CM1", "run1"], ["r:1", "CM1", "run1"]]
+    assert xref[["record_key", "customer_id", "run_id"]].values.tolist() == [
+        ["d:1", "CM1", "run1"],
+        ["r:1", "CM1", "run1"],
+    ]
     assert xref["valid_to"].isna().all() and counts["records_added"] == 2
 
 
@@ -32,8 +35,16 @@ def test_a_moved_record_closes_its_row_and_opens_another():
     first, _ = update_xref(empty_xref(), current(("d:1", "CM1"), ("d:2", "CM2")), "run1", T1)
     later, counts = update_xref(first, current(("d:1", "CM1"), ("d:2", "CM1")), "run2", T2)
     moved = later[later["record_key"] == "d:2"]
-    assert moved[["customer_id", "valid_to"]].values.tolist() == [["CM2", pd.Timestamp(T2)], ["CM1", pd.NaT]]
-    assert counts == {"records_added": 0, "records_moved": 1, "records_removed": 0, "records_unchanged": 1}
+    assert moved[["customer_id", "valid_to"]].values.tolist() == [
+        ["CM2", pd.Timestamp(T2)],
+        ["CM1", pd.NaT],
+    ]
+    assert counts == {
+        "records_added": 0,
+        "records_moved": 1,
+        "records_removed": 0,
+        "records_unchanged": 1,
+    }
 
 
 def test_a_record_that_left_the_sources_is_closed_not_deleted():
@@ -44,9 +55,15 @@ def test_a_record_that_left_the_sources_is_closed_not_deleted():
 
 
 def test_probability_to_the_cluster_is_the_strongest_link_inside_it():
-    clusters = pd.DataFrame({"record_key": ["a", "b", "c", "d"], "cluster_id": ["a", "a", "a", "d"]})
+    clusters = pd.DataFrame(
+        {"record_key": ["a", "b", "c", "d"], "cluster_id": ["a", "a", "a", "d"]}
+    )
     pairs = pd.DataFrame(
-        {"record_key_l": ["a", "b", "c"], "record_key_r": ["b", "c", "d"], "match_probability": [0.95, 0.99, 0.7]}
+        {
+            "record_key_l": ["a", "b", "c"],
+            "record_key_r": ["b", "c", "d"],
+            "match_probability": [0.95, 0.99, 0.7],
+        }
     )
     probability = cluster_probabilities(clusters, pairs)
     assert probability[["a", "b", "c"]].tolist() == [0.95, 0.99, 0.99]

@@ -40,16 +40,27 @@ def test_run_stages_every_source_and_reconciles(demo, capsys):
     staged_keys = {k for (k,) in con.execute("SELECT record_key FROM staging.customers").fetchall()}
     truth_keys = {k for (k,) in truth.project("record_key").fetchall()}
     quarantined = con.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0]
-    assert len(truth_keys - staged_keys) <= quarantined * 2  # a quarantined company takes its contact with it
+    assert (
+        len(truth_keys - staged_keys) <= quarantined * 2
+    )  # a quarantined company takes its contact with it
     assert staged_keys <= truth_keys
 
     # standardisation reached the data: simplified script, E.164 phones, parsed addresses
-    assert con.execute("SELECT count(*) FROM staging.customers WHERE name LIKE '%廈門%'").fetchone()[0] == 0
-    bad_phone = con.execute("SELECT count(*) FROM staging.customers WHERE phone IS NOT NULL AND phone NOT LIKE '+86%'").fetchone()[0]
+    assert (
+        con.execute("SELECT count(*) FROM staging.customers WHERE name LIKE '%廈門%'").fetchone()[0]
+        == 0
+    )
+    bad_phone = con.execute(
+        "SELECT count(*) FROM staging.customers WHERE phone IS NOT NULL AND phone NOT LIKE '+86%'"
+    ).fetchone()[0]
     assert bad_phone == 0
-    parsed = con.execute("SELECT avg((city IS NOT NULL)::int) FROM staging.customers WHERE address_raw IS NOT NULL").fetchone()[0]
+    parsed = con.execute(
+        "SELECT avg((city IS NOT NULL)::int) FROM staging.customers WHERE address_raw IS NOT NULL"
+    ).fetchone()[0]
     assert parsed > 0.9
-    contacts = con.execute("SELECT count(*) FROM staging.customers WHERE derived_from_record_key IS NOT NULL").fetchone()[0]
+    contacts = con.execute(
+        "SELECT count(*) FROM staging.customers WHERE derived_from_record_key IS NOT NULL"
+    ).fetchone()[0]
     assert contacts > 0
 
 
@@ -65,7 +76,9 @@ def test_cli_exits_non_zero_naming_the_missing_column(demo, tmp_path, capsys):
     config = (demo / "customer_master.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        config.replace("path: exports/", f"path: {demo}/exports/").replace("output_dir: out", f"output_dir: {tmp_path}/out"),
+        config.replace("path: exports/", f"path: {demo}/exports/").replace(
+            "output_dir: out", f"output_dir: {tmp_path}/out"
+        ),
         encoding="utf-8",
     )
     first_file = sorted((demo / "exports" / "regional").glob("*.csv"))[0]
@@ -74,7 +87,9 @@ def test_cli_exits_non_zero_naming_the_missing_column(demo, tmp_path, capsys):
     broken_file = tmp_path / "regional_broken.csv"
     text = first_file.read_text(encoding="utf-8-sig")
     broken_file.write_text(text.replace(first_column, "renamed", 1), encoding="utf-8-sig")
-    config_text = broken.read_text(encoding="utf-8").replace(f"{demo}/exports/regional/*.csv", str(broken_file))
+    config_text = broken.read_text(encoding="utf-8").replace(
+        f"{demo}/exports/regional/*.csv", str(broken_file)
+    )
     broken.write_text(config_text, encoding="utf-8")
     assert main(["run", "--config", str(broken)]) == 1
     printed = capsys.readouterr().out

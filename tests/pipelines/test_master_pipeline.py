@@ -28,9 +28,9 @@ def query(demo: Path, sql: str) -> pd.DataFrame:
 
 
 def current_ids(demo: Path) -> pd.Series:
-    return query(demo, "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL").set_index(
-        "record_key"
-    )["customer_id"]
+    return query(
+        demo, "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL"
+    ).set_index("record_key")["customer_id"]
 
 
 def test_every_staged_record_has_exactly_one_current_customer(demo):
@@ -44,7 +44,10 @@ def test_every_staged_record_has_exactly_one_current_customer(demo):
     ).iloc[0]
     assert check.staged == check.current_rows == check.records
     assert check.golden == check.ids
-    mixed = query(demo, "SELECT customer_id FROM master.customer_xref GROUP BY 1 HAVING count(DISTINCT entity_type) > 1")
+    mixed = query(
+        demo,
+        "SELECT customer_id FROM master.customer_xref GROUP BY 1 HAVING count(DISTINCT entity_type) > 1",
+    )
     assert mixed.empty
 
 
@@ -85,18 +88,28 @@ def test_a_steward_merge_keeps_the_survivor_id_and_the_old_id_resolves(demo):
     (key_a, id_a), (key_b, id_b) = singles.itertuples(index=False)
     with (demo / "steward_decisions.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"])
-        writer.writerow([key_a, key_b, "match", "林小燕", "2026-11-20", "same company, new licence"])
+        writer.writerow(
+            ["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"]
+        )
+        writer.writerow(
+            [key_a, key_b, "match", "林小燕", "2026-11-20", "same company, new licence"]
+        )
     assert run_pipeline(demo / "customer_master.yaml").succeeded
     after = current_ids(demo)
     assert after[key_a] == after[key_b] == id_a  # equal sizes: the older ID survives
     events = query(
-        demo, f"SELECT event, related_customer_id FROM master.customer_id_events WHERE customer_id = '{id_b}' ORDER BY event_at"
+        demo,
+        f"SELECT event, related_customer_id FROM master.customer_id_events WHERE customer_id = '{id_b}' ORDER BY event_at",
     )
     assert events.values.tolist() == [["created", None], ["merged", id_a]]
-    registry = query(demo, f"SELECT status, merged_into FROM master.customer_ids WHERE customer_id = '{id_b}'")
+    registry = query(
+        demo, f"SELECT status, merged_into FROM master.customer_ids WHERE customer_id = '{id_b}'"
+    )
     assert registry.values.tolist() == [["merged", id_a]]
-    history = query(demo, f"SELECT customer_id, valid_to IS NULL AS open FROM master.customer_xref WHERE record_key = '{key_b}' ORDER BY valid_from")
+    history = query(
+        demo,
+        f"SELECT customer_id, valid_to IS NULL AS open FROM master.customer_xref WHERE record_key = '{key_b}' ORDER BY valid_from",
+    )
     assert history.values.tolist() == [[id_b, False], [id_a, True]]
     others = ids.drop([key_a, key_b])
     assert (after[others.index] == others).all()  # nobody else moved

@@ -38,9 +38,13 @@ def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(de
            FROM staging.customers s LEFT JOIN matching.clusters c USING (record_key)""",
     ).iloc[0]
     assert check.staged == check.clustered and check.wrong_type == 0
-    assert query(demo, "SELECT count(*) - count(DISTINCT record_key) AS n FROM matching.clusters").n[0] == 0
+    assert (
+        query(demo, "SELECT count(*) - count(DISTINCT record_key) AS n FROM matching.clusters").n[0]
+        == 0
+    )
     mixed = query(
-        demo, "SELECT cluster_id FROM matching.clusters GROUP BY cluster_id HAVING count(DISTINCT entity_type) > 1"
+        demo,
+        "SELECT cluster_id FROM matching.clusters GROUP BY cluster_id HAVING count(DISTINCT entity_type) > 1",
     )
     assert mixed.empty  # a company never joins a person
     linked = query(demo, "SELECT count(*) AS n FROM matching.clusters WHERE cluster_size > 1").n[0]
@@ -54,8 +58,12 @@ def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(de
     assert "review queue" in outcome.render()
     for name in ("match_weights", "comparison_viewer", "cluster_studio"):
         for entity_type in ("company", "person"):
-            html = (demo / "out" / "reports" / f"{name}_{entity_type}.html").read_text(encoding="utf-8")
-            assert "<script" in html and not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html)
+            html = (demo / "out" / "reports" / f"{name}_{entity_type}.html").read_text(
+                encoding="utf-8"
+            )
+            assert "<script" in html and not re.search(
+                r"<(script|link)[^>]+(src|href)=\"https?://", html
+            )
 
 
 def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
@@ -76,15 +84,32 @@ def test_steward_decisions_are_honoured_and_leave_the_queue(demo):
                   WHERE c.cluster_id = (SELECT cluster_id FROM matching.clusters WHERE record_key = p.record_key_l)) = 2
            ORDER BY 1 LIMIT 1""",
     ).iloc[0]
-    queued = query(demo, "SELECT record_key_l, record_key_r FROM matching.review_queue ORDER BY 1 LIMIT 1")
+    queued = query(
+        demo, "SELECT record_key_l, record_key_r FROM matching.review_queue ORDER BY 1 LIMIT 1"
+    )
     with (demo / "steward_decisions.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"])
-        writer.writerow([linked.record_key_r, linked.record_key_l, "no_match", "林小燕", "2026-11-20", "two shops"])
+        writer.writerow(
+            ["record_key_l", "record_key_r", "decision", "decided_by", "decided_at", "note"]
+        )
+        writer.writerow(
+            [
+                linked.record_key_r,
+                linked.record_key_l,
+                "no_match",
+                "林小燕",
+                "2026-11-20",
+                "two shops",
+            ]
+        )
         for row in queued.itertuples(index=False):
-            writer.writerow([row.record_key_l, row.record_key_r, "match", "林小燕", "2026-11-20", "same"])
+            writer.writerow(
+                [row.record_key_l, row.record_key_r, "match", "林小燕", "2026-11-20", "same"]
+            )
     assert run_pipeline(demo / "customer_master.yaml").succeeded
-    clusters = query(demo, "SELECT record_key, cluster_id FROM matching.clusters").set_index("record_key")["cluster_id"]
+    clusters = query(demo, "SELECT record_key, cluster_id FROM matching.clusters").set_index(
+        "record_key"
+    )["cluster_id"]
     assert clusters[linked.record_key_l] != clusters[linked.record_key_r]
     for row in queued.itertuples(index=False):
         assert clusters[row.record_key_l] == clusters[row.record_key_r]
@@ -102,7 +127,9 @@ def test_retrain_writes_a_new_model_version(demo):
 
 def test_evaluate_prints_scores_against_the_truth(demo, capsys):
     config = str(demo / "customer_master.yaml")
-    assert main(["evaluate", "--config", config, "--truth", str(demo / "truth" / "records.csv")]) == 0
+    assert (
+        main(["evaluate", "--config", config, "--truth", str(demo / "truth" / "records.csv")]) == 0
+    )
     printed = capsys.readouterr().out
     assert "pairwise" in printed and "company" in printed and "person" in printed
     overall = [line for line in printed.splitlines() if line.startswith("all")][0].split()

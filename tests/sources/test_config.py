@@ -34,10 +34,19 @@ def test_valid_config_resolves_paths_against_its_folder(tmp_path):
 
 
 def test_list_of_columns_is_joined_in_order(tmp_path):
-    source = dealer_source(columns={"source_record_id": "id", "name": ["surname", "given"], "address": ["a1", "a2"]})
+    source = dealer_source(
+        columns={"source_record_id": "id", "name": ["surname", "given"], "address": ["a1", "a2"]}
+    )
     config = load_config(write(tmp_path, {"sources": [source]}))
     assert config.sources[0].mapped_columns()["name"] == ["surname", "given"]
-    assert config.sources[0].required_source_columns() == ["id", "surname", "given", "a1", "a2", "客户类型"]
+    assert config.sources[0].required_source_columns() == [
+        "id",
+        "surname",
+        "given",
+        "a1",
+        "a2",
+        "客户类型",
+    ]
 
 
 def test_unknown_top_level_key_is_named(tmp_path):
@@ -64,8 +73,12 @@ def test_source_record_id_must_be_mapped(tmp_path):
 
 
 def test_feed_names_are_unique_and_orders_point_at_a_source(tmp_path):
-    orders = {"name": "dealer_orders", "customer_source": "dealerz", "path": "o.csv",
-              "columns": {"order_id": "a", "source_record_id": "b", "order_date": "c", "amount": "d"}}
+    orders = {
+        "name": "dealer_orders",
+        "customer_source": "dealerz",
+        "path": "o.csv",
+        "columns": {"order_id": "a", "source_record_id": "b", "order_date": "c", "amount": "d"},
+    }
     with pytest.raises(ConfigError, match="customer_source 'dealerz'"):
         load_config(write(tmp_path, {"sources": [dealer_source()], "orders": [orders]}))
     with pytest.raises(ConfigError, match="repeated: dealers"):

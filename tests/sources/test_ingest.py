@@ -20,7 +20,11 @@ def deployment(tmp_path, path: str = "exports/*.csv") -> PipelineConfig:
                     "kind": "dealer",
                     "path": path,
                     "entity_type": "company",
-                    "columns": {"source_record_id": "客户编号", "name": "客户名称", "phone": "电话"},
+                    "columns": {
+                        "source_record_id": "客户编号",
+                        "name": "客户名称",
+                        "phone": "电话",
+                    },
                 }
             ]
         }
@@ -35,12 +39,27 @@ def write(tmp_path, name: str, text: str, encoding: str = "gb18030") -> None:
 
 
 def test_files_become_one_table_with_lineage_in_front(tmp_path):
-    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,快心电脑（厦门）有限公司,\r\n")
-    write(tmp_path, "b.csv", "客户编号,客户名称,电话,备注\r\nD3,章伟,13800138000,老客户\r\n", encoding="utf-8-sig")
+    write(
+        tmp_path,
+        "a.csv",
+        "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,快心电脑（厦门）有限公司,\r\n",
+    )
+    write(
+        tmp_path,
+        "b.csv",
+        "客户编号,客户名称,电话,备注\r\nD3,章伟,13800138000,老客户\r\n",
+        encoding="utf-8-sig",
+    )
     config = deployment(tmp_path)
     batch = ingest_feed(config.sources[0], config, ingested_at=WHEN)
     table = batch.table
-    assert table.column_names[:5] == ["source", "source_file", "source_row", "ingested_at", "record_hash"]
+    assert table.column_names[:5] == [
+        "source",
+        "source_file",
+        "source_row",
+        "ingested_at",
+        "record_hash",
+    ]
     rows = table.to_pylist()
     assert [(r["source_file"], r["source_row"], r["客户编号"]) for r in rows] == [
         ("exports/a.csv", 2, "D1"),
@@ -55,19 +74,39 @@ def test_files_become_one_table_with_lineage_in_front(tmp_path):
 
 
 def test_record_hash_follows_content_not_lineage(tmp_path):
-    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,厦门洪来文印店,0592-5551234\r\n")
+    write(
+        tmp_path,
+        "a.csv",
+        "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,厦门洪来文印店,0592-5551234\r\n",
+    )
     config = deployment(tmp_path)
-    first = ingest_feed(config.sources[0], config, ingested_at=WHEN).table.column("record_hash").to_pylist()
+    first = (
+        ingest_feed(config.sources[0], config, ingested_at=WHEN)
+        .table.column("record_hash")
+        .to_pylist()
+    )
     again = ingest_feed(config.sources[0], config, ingested_at=datetime(2027, 1, 1)).table
     assert again.column("record_hash").to_pylist() == first  # same content, same hash, any day
     assert first[0] != first[1]  # the record id is content
-    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5559999\r\nD2,厦门洪来文印店,0592-5551234\r\n")
-    changed = ingest_feed(config.sources[0], config, ingested_at=WHEN).table.column("record_hash").to_pylist()
+    write(
+        tmp_path,
+        "a.csv",
+        "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5559999\r\nD2,厦门洪来文印店,0592-5551234\r\n",
+    )
+    changed = (
+        ingest_feed(config.sources[0], config, ingested_at=WHEN)
+        .table.column("record_hash")
+        .to_pylist()
+    )
     assert changed[0] != first[0] and changed[1] == first[1]
 
 
 def test_rows_that_cannot_be_split_are_kept_as_rejects(tmp_path):
-    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,多了,一个,字段\r\n")
+    write(
+        tmp_path,
+        "a.csv",
+        "客户编号,客户名称,电话\r\nD1,厦门洪来文印店,0592-5551234\r\nD2,多了,一个,字段\r\n",
+    )
     config = deployment(tmp_path)
     batch = ingest_feed(config.sources[0], config, ingested_at=WHEN)
     assert batch.table.num_rows == 1 and batch.rows_received == 2

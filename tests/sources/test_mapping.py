@@ -25,12 +25,29 @@ SOURCE = SourceConfig(
     kind="dealer",
     path="*.csv",
     entity_type={"column": "类型", "values": {"企业": "company", "个人": "person"}},
-    columns={"source_record_id": "编号", "name": "名称", "mobile": "手机", "address": ["省", "市", "地址"]},
+    columns={
+        "source_record_id": "编号",
+        "name": "名称",
+        "mobile": "手机",
+        "address": ["省", "市", "地址"],
+    },
 )
 
 
 def test_fields_are_trimmed_and_joined_in_order():
-    raw = raw_table([{"编号": " D1 ", "名称": "厦门洪来文印店", "类型": "企业", "手机": "  ", "省": "福建省", "市": None, "地址": "思明区湖滨南路1号"}])
+    raw = raw_table(
+        [
+            {
+                "编号": " D1 ",
+                "名称": "厦门洪来文印店",
+                "类型": "企业",
+                "手机": "  ",
+                "省": "福建省",
+                "市": None,
+                "地址": "思明区湖滨南路1号",
+            }
+        ]
+    )
     mapped = map_source(raw, SOURCE).records.to_pylist()[0]
     assert mapped["source_record_id"] == "D1"
     assert mapped["mobile"] is None
@@ -41,12 +58,60 @@ def test_fields_are_trimmed_and_joined_in_order():
 def test_unusable_rows_are_quarantined_with_their_reason_and_content():
     raw = raw_table(
         [
-            {"编号": "D1", "名称": "张伟", "类型": "个人", "手机": None, "省": None, "市": None, "地址": None},
-            {"编号": None, "名称": "李娜", "类型": "个人", "手机": None, "省": None, "市": None, "地址": None},
-            {"编号": "D1", "名称": "张伟", "类型": "个人", "手机": None, "省": None, "市": None, "地址": None},
-            {"编号": "D3", "名称": "王芳", "类型": "社团", "手机": None, "省": None, "市": None, "地址": None},
-            {"编号": "D4", "名称": None, "类型": "个人", "手机": None, "省": None, "市": None, "地址": "厦门"},
-            {"编号": "D5", "名称": None, "类型": "个人", "手机": "13800138000", "省": None, "市": None, "地址": None},
+            {
+                "编号": "D1",
+                "名称": "张伟",
+                "类型": "个人",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": None,
+            },
+            {
+                "编号": None,
+                "名称": "李娜",
+                "类型": "个人",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": None,
+            },
+            {
+                "编号": "D1",
+                "名称": "张伟",
+                "类型": "个人",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": None,
+            },
+            {
+                "编号": "D3",
+                "名称": "王芳",
+                "类型": "社团",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": None,
+            },
+            {
+                "编号": "D4",
+                "名称": None,
+                "类型": "个人",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": "厦门",
+            },
+            {
+                "编号": "D5",
+                "名称": None,
+                "类型": "个人",
+                "手机": "13800138000",
+                "省": None,
+                "市": None,
+                "地址": None,
+            },
         ]
     )
     batch = map_source(raw, SOURCE)
@@ -64,5 +129,17 @@ def test_unusable_rows_are_quarantined_with_their_reason_and_content():
 
 def test_constant_entity_type():
     source = SOURCE.model_copy(update={"entity_type": "company"})
-    raw = raw_table([{"编号": "K1", "名称": "快心电脑有限公司", "类型": "个人", "手机": None, "省": None, "市": None, "地址": None}])
+    raw = raw_table(
+        [
+            {
+                "编号": "K1",
+                "名称": "快心电脑有限公司",
+                "类型": "个人",
+                "手机": None,
+                "省": None,
+                "市": None,
+                "地址": None,
+            }
+        ]
+    )
     assert map_source(raw, source).records.column("entity_type").to_pylist() == ["company"]
