@@ -17,6 +17,8 @@ records), so that they stay quick to write and to open at a million records.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 from pathlib import Path
@@ -76,9 +78,9 @@ def write_reports(
     with splink_database() as db_api:
         sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_sample")
         linker = Linker(sdf, settings, log_level=None)
-        linker.visualisations.match_weights_chart().save_offline_chart(
-            str(paths[0]), overwrite=True
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # Splink prints a Jupyter hint
+            chart = linker.visualisations.match_weights_chart()
+            chart.save_offline_chart(str(paths[0]), overwrite=True)
         scored = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
         linker.visualisations.comparison_viewer_dashboard(scored, str(paths[1]), overwrite=True)
         keyed = prepared.records.merge(sample, on="record_key")
