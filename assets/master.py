@@ -6,12 +6,15 @@ import dagster as dg
 
 from assets.matching import CLUSTERS
 from matching.mastering import build_golden_records, update_customer_ids
+from matching.relationships import build_relationships
 from pipelines.resources import Deployment, Warehouse
+from warehouse.store import replace_table
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
 CUSTOMER_ID_EVENTS = dg.AssetKey(["master", "customer_id_events"])
 GOLDEN_CUSTOMERS = dg.AssetKey(["master", "customers"])
 ATTRIBUTE_LINEAGE = dg.AssetKey(["master", "attribute_lineage"])
+RELATIONSHIPS = dg.AssetKey(["master", "relationships"])
 
 
 @dg.multi_asset(
@@ -81,4 +84,18 @@ def golden_customers(
     )
 
 
-MASTER_ASSETS = [customer_ids, golden_customers]
+@dg.asset(key=RELATIONSHIPS, deps=[CUSTOMER_XREF], group_name="master", kinds={"duckdb"})
+def relationships(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Relationships between golden customers with their evidence and confidence: employment (from
+    contact persons), family (same surname, address and landline; inferred), served by dealer."""
+    with warehouse.connect() as con:
+        table = build_relationships(con)
+        replace_table(con, "master", "relationships", table)
+    counts = table["relationship_type"].value_counts().to_dict()
+    context.log.info(f"relationships: {counts}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": len(table), "per_type": dg.MetadataValue.json(counts)}
+    )
+
+
+MASTER_ASSETS = [customer_ids, golden_customers, relationships]

@@ -40,6 +40,7 @@ MAPPABLE_FIELDS = (
     "parent_company_name",
     "referrer_name",
     "dealer_code",
+    "own_dealer_code",
     "created_at",
     "updated_at",
     "contact_name",
@@ -93,7 +94,8 @@ STAGED_COLUMNS = (
     "credit_limit",
     "parent_company_name",
     "referrer_name",
-    "dealer_code",
+    "dealer_code",  # the dealer that serves (and exported) the customer
+    "own_dealer_code",  # the customer's own code when the customer is itself a dealer
     "created_at",
     "updated_at",
     # contact person on a company record (kept on the company row for evidence)

@@ -42,6 +42,7 @@ PLAIN_TEXT_FIELDS = (
     "acquisition_channel",
     "owner",
     "dealer_code",
+    "own_dealer_code",
     "contact_title",
 )
 #: Names of other parties, resolved against golden customers later by the matching model.

@@ -72,6 +72,7 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
                 "source_record_id": "Account ID",
                 "name": "Account Name",
                 "customer_category": "Category",
+                "own_dealer_code": "Dealer Code",
                 "uscc": "USCC",
                 "address": ["Province", "City", "Address Line 1", "Address Line 2"],
                 "phone": "Phone",

@@ -69,6 +69,21 @@ def test_golden_attributes_have_lineage_to_a_record_of_the_customer(demo):
     assert missing.empty
 
 
+def test_relationships_point_to_live_customers(demo):
+    dangling = query(
+        demo,
+        """SELECT r.* FROM master.relationships r
+           LEFT JOIN master.customers a ON a.customer_id = r.from_customer_id
+           LEFT JOIN master.customers b ON b.customer_id = r.to_customer_id
+           WHERE a.customer_id IS NULL OR b.customer_id IS NULL""",
+    )
+    assert dangling.empty
+    kinds = set(
+        query(demo, "SELECT DISTINCT relationship_type FROM master.relationships").relationship_type
+    )
+    assert {"employment", "served_by_dealer"} <= kinds
+
+
 def test_rerun_keeps_every_id_and_records_no_event(demo):
     before, events = current_ids(demo), len(query(demo, "FROM master.customer_id_events"))
     assert run_pipeline(demo / "customer_master.yaml").succeeded
@@ -113,3 +128,8 @@ def test_a_steward_merge_keeps_the_survivor_id_and_the_old_id_resolves(demo):
     assert history.values.tolist() == [[id_b, False], [id_a, True]]
     others = ids.drop([key_a, key_b])
     assert (after[others.index] == others).all()  # nobody else moved
+    retired = query(
+        demo,
+        f"SELECT count(*) AS n FROM master.relationships WHERE '{id_b}' IN (from_customer_id, to_customer_id)",
+    )
+    assert retired.n[0] == 0  # relationships follow the merge
