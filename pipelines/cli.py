@@ -86,6 +86,37 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from matching.layer import junk_rules
+    from matching.lookup import load_checker
+    from sources.config import ConfigError, load_config
+
+    fields = {
+        f: getattr(args, f)
+        for f in ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
+    }
+    try:
+        config = load_config(_config_path(args))
+        checker = load_checker(
+            config.warehouse_path, config.model_path, junk_rules(config.matching)
+        )
+        candidates = checker.check(entity_type=args.entity_type, limit=args.limit, **fields)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([c.as_dict() for c in candidates], ensure_ascii=False, indent=2))
+        return 0
+    if not candidates:
+        print("no existing customer matches")
+    for c in candidates:
+        print(f"{c.customer_id}  {c.probability:.4f}  {c.name or ''}  ({c.record_key})")
+        print(f"    {'; '.join(c.reasons) or 'no field agrees'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custmaster", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -127,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--retrain", action="store_true", help="train new model versions even when saved ones exist"
     )
     run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser(
+        "check", help="does this customer already exist? likely existing customers, best first"
+    )
+    check.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    check.add_argument("--name", required=True)
+    for option in ("phone", "mobile", "email", "address", "uscc"):
+        check.add_argument(f"--{option}")
+    check.add_argument("--id-number", dest="id_number")
+    check.add_argument(
+        "--entity-type", choices=["company", "person"], help="default: guessed from the input"
+    )
+    check.add_argument("--limit", type=int, default=5)
+    check.add_argument("--json", action="store_true", help="a JSON list of candidates, best first")
+    check.set_defaults(handler=cmd_check)
 
     evaluate = commands.add_parser(
         "evaluate",

@@ -133,3 +133,35 @@ def test_a_steward_merge_keeps_the_survivor_id_and_the_old_id_resolves(demo):
         f"SELECT count(*) AS n FROM master.relationships WHERE '{id_b}' IN (from_customer_id, to_customer_id)",
     )
     assert retired.n[0] == 0  # relationships follow the merge
+
+
+def test_check_command_finds_an_existing_customer_as_json(demo, capsys):
+    import json
+
+    from pipelines.cli import main
+
+    known = query(
+        demo,
+        """SELECT c.customer_id, s.name_raw, s.phone FROM master.customers c
+           JOIN master.customer_xref x ON x.customer_id = c.customer_id AND x.valid_to IS NULL
+           JOIN staging.customers s ON s.record_key = x.record_key
+           WHERE c.entity_type = 'company' AND s.phone IS NOT NULL ORDER BY c.customer_id LIMIT 1""",
+    ).iloc[0]
+    local = "0" + known.phone.removeprefix("+86")  # as a clerk types it: 0592xxxxxxx
+    args = [
+        "check",
+        "--config",
+        str(demo / "customer_master.yaml"),
+        "--name",
+        known.name_raw,
+        "--phone",
+        local,
+        "--json",
+    ]
+    assert main(args) == 0
+    candidates = json.loads(capsys.readouterr().out)
+    assert candidates[0]["customer_id"] == known.customer_id
+    assert candidates[0]["probability"] > 0.9 and candidates[0]["reasons"]
+    assert [c["probability"] for c in candidates] == sorted(
+        (c["probability"] for c in candidates), reverse=True
+    )
