@@ -5,9 +5,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.matching import CLUSTERS
+from assets.raw import raw_asset_key
 from matching.mastering import build_golden_records, update_customer_ids
 from matching.relationships import build_relationships
+from matching.roles import build_roles
 from pipelines.resources import Deployment, Warehouse
+from sources.config import PipelineConfig
 from warehouse.store import replace_table
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
@@ -15,6 +18,7 @@ CUSTOMER_ID_EVENTS = dg.AssetKey(["master", "customer_id_events"])
 GOLDEN_CUSTOMERS = dg.AssetKey(["master", "customers"])
 ATTRIBUTE_LINEAGE = dg.AssetKey(["master", "attribute_lineage"])
 RELATIONSHIPS = dg.AssetKey(["master", "relationships"])
+CUSTOMER_ROLES = dg.AssetKey(["master", "customer_roles"])
 
 
 @dg.multi_asset(
@@ -96,6 +100,32 @@ def relationships(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     return dg.MaterializeResult(
         metadata={"dagster/row_count": len(table), "per_type": dg.MetadataValue.json(counts)}
     )
+
+
+def build_roles_asset(config: PipelineConfig) -> dg.AssetsDefinition:
+    """The roles asset; it reads the deployment's order feeds, so it depends on their raw assets."""
+
+    @dg.asset(
+        key=CUSTOMER_ROLES,
+        deps=[CUSTOMER_XREF, *[raw_asset_key(feed.name) for feed in config.orders]],
+        group_name="master",
+        kinds={"duckdb"},
+    )
+    def customer_roles(
+        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        """What each golden customer is to the business, possibly several at once: customer (has
+        ordered), prospect, contact, key account, dealer; one row per customer and role."""
+        with warehouse.connect() as con:
+            table = build_roles(con, deployment.config.orders)
+            replace_table(con, "master", "customer_roles", table)
+        counts = table["role"].value_counts().to_dict()
+        context.log.info(f"roles: {counts}")
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": len(table), "per_role": dg.MetadataValue.json(counts)}
+        )
+
+    return customer_roles
 
 
 MASTER_ASSETS = [customer_ids, golden_customers, relationships]

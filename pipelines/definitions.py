@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.master import MASTER_ASSETS
+from assets.master import MASTER_ASSETS, build_roles_asset
 from assets.matching import MATCHING_ASSETS
 from assets.raw import build_raw_assets
 from assets.staging import build_staging_assets
@@ -35,6 +35,7 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
             *build_staging_assets(config),
             *MATCHING_ASSETS,
             *MASTER_ASSETS,
+            build_roles_asset(config),
         ],
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
