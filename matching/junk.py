@@ -42,8 +42,10 @@ PLACEHOLDER_EMAIL_USERS = frozenset(
 #: Phone numbers whose last seven digits are one digit repeated or a plain run (RE2).
 JUNK_NUMBER = "(?:" + "|".join(f"{d}{{7}}" for d in range(10)) + "|1234567|7654321|0123456)$"
 
-#: USCCs and personal IDs written with fewer distinct characters than this are filler.
-MIN_DISTINCT_ID_CHARS = 4
+#: Digit runs a clerk types for a USCC or personal ID that is required but unknown:
+#: 1234567, 0123456789, 9876543210 (cyclic, so 123456789012345678 is one too).
+_ASCENDING_DIGITS = "0123456789" * 4
+_DESCENDING_DIGITS = _ASCENDING_DIGITS[::-1]
 
 SUPPRESSED_COLUMNS = ("column", "value", "records", "reason")
 PLACEHOLDER, SHARED = "placeholder", "shared_by_too_many_records"
@@ -58,8 +60,8 @@ class JunkRules:
             carried by more records than this is junk: it neither blocks nor counts as
             evidence. Set it above the number of exports one real customer can be in.
         max_block_size: a blocking-only key (name, name prefix + city, pinyin + district,
-            name + birth date) shared by more records than this creates no block; this
-            bounds the pairs one key value can generate to max_block_size² / 2.
+            name + birth date, birth date) shared by more records than this creates no
+            block; this bounds the pairs one key value can generate to max_block_size² / 2.
     """
 
     max_records_per_value: int = 25
@@ -88,11 +90,24 @@ def placeholder_mask(values: pd.Series, kind: str) -> pd.Series:
         junk |= values.str.replace("@.*$", "", regex=True).isin(PLACEHOLDER_EMAIL_USERS)
     elif kind == "id":
         uniques = pd.Series(values.dropna().unique(), dtype=object)
-        filler = uniques[uniques.map(lambda v: len(set(v)) < MIN_DISTINCT_ID_CHARS)]
+        filler = uniques[uniques.map(is_placeholder_id)]
         junk |= values.isin(set(filler))
     elif kind != "text":
         raise ValueError(f"unknown value kind {kind!r}")
     return (present & junk.fillna(False)).astype(bool)
+
+
+def is_placeholder_id(value: str) -> bool:
+    """Whether a USCC or personal ID is filler: one character repeated (0000000, 1111111),
+    a plain digit run (1234567, 0123456789, 7654321), or no letter or digit at all.
+
+    Real identifiers may use few distinct characters (3004030): only these shapes are
+    filler.
+    """
+    core = "".join(ch for ch in value if ch.isalnum())
+    if not core or len(set(core)) == 1:
+        return True
+    return len(core) > 2 and (core in _ASCENDING_DIGITS or core in _DESCENDING_DIGITS)
 
 
 def drop_values(

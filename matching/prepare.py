@@ -9,8 +9,8 @@ The matcher never reads ``staging.customers`` directly. It reads a copy with:
 - derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
   Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
   2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
-  city, name prefix + street address, name + birth date) whose oversized values are
-  nulled.
+  city, name prefix + street address, name + birth date, birth date) whose oversized
+  values are nulled.
 
 What was nulled, and why, comes back with the records (see ``matching.junk``). The
 staged table itself is never changed. Text is held as Arrow-backed strings so that the
@@ -87,6 +87,7 @@ BLOCK_KEY_COLUMNS = (
     "name_street_block",
     "name_birth_block",
     "pinyin_birth_block",
+    "birth_block",
 )
 
 #: Character-bigram lists (order-free, code-point based similarity of Chinese text).
@@ -201,6 +202,10 @@ def prepare_records(
         "name_street_block": by_name + "|" + out["address_detail"],
         "name_birth_block": out["name_key"] + "|" + out["birth_date"],
         "pinyin_birth_block": out["name_pinyin"] + "|" + out["birth_date"],
+        # the birth date alone finds a person whose name and ID both carry a typo; a
+        # date shared by more than max_block_size records (1900-01-01, a default the
+        # export filled in) creates no block
+        "birth_block": out["birth_date"],
     }
     for column, key in keys.items():
         out[column] = cap_shared_values(key, rules.max_block_size, column, report)

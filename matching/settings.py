@@ -51,6 +51,9 @@ PREDICTION_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("email_block",),
         ("name_birth_block",),
         ("pinyin_birth_block",),
+        # a name and an ID that both carry a typo: same birth date, or same name
+        ("birth_block",),
+        ("name_block",),
         ("name_city_block",),
         ("pinyin_city_block",),
         ("name_street_block",),

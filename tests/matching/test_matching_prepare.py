@@ -155,3 +155,26 @@ def test_street_address_and_the_keys_built_on_it():
     person = prepare_records(persons, "person").records.iloc[0]
     assert person["name_street_block"] == "唐琳|莫干山路339号"  # the whole name for persons
     assert person["pinyin_city_block"] == "tang lin|浙江省|杭州市"
+
+
+def test_only_genuine_placeholder_ids_are_nulled():
+    real = ["3004030", "110101199003074411", "91350200MA2Y0X0X0X"]
+    filler = ["0000000", "1111111", "1234567", "0123456789", "7654321", "---"]
+    records = staged(*[{"name": f"公司{i}", "uscc": v} for i, v in enumerate(real + filler)])
+    prepared = prepare_records(records, "company")
+    assert values(prepared.records["uscc_block"]) == real + [None] * len(filler)
+    report = prepared.suppressed
+    placeholders = set(report.loc[report["column"] == "uscc_block", "value"])
+    assert placeholders == set(filler)
+
+
+def test_birth_date_blocks_are_capped():
+    born = pd.Timestamp("1985-03-12")
+    rows = [{"name": f"某{i}", "entity_type": "person", "birth_date": born} for i in range(3)] + [
+        {"name": "张伟", "entity_type": "person", "birth_date": pd.Timestamp("1990-07-01")},
+        {"name": "章玮", "entity_type": "person", "birth_date": pd.Timestamp("1990-07-01")},
+    ]
+    prepared = prepare_records(staged(*rows), "person", JunkRules(max_block_size=2))
+    # a date shared by more records than max_block_size creates no block
+    assert values(prepared.records["birth_block"]) == [None] * 3 + ["1990-07-01"] * 2
+    assert ("birth_block", "1985-03-12", "shared_by_too_many_records") in suppressed(prepared)

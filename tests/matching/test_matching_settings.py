@@ -119,3 +119,52 @@ def test_only_duckdb_backend_for_now():
     assert check_backend("duckdb") == "duckdb"
     with pytest.raises(ValueError, match="'spark' is not supported; supported: duckdb"):
         check_backend("spark")
+
+
+def test_persons_with_typos_in_both_name_and_id_still_meet():
+    # same birth date (capped birth_block) or same name (capped name_block) is enough
+    keys = {
+        tuple(sorted(columns_in(rule) - {"entity_type"}))
+        for rule in prediction_blocking_rules("person")
+    }
+    assert ("birth_block",) in keys
+    assert ("name_block",) in keys
+
+
+def test_identifier_keying_error_level_is_exactly_damerau_levenshtein_one():
+    import duckdb
+
+    from matching.comparisons import _within_edits
+
+    pairs = [
+        ("3004030", "3004030"), ("3004030", "3004031"), ("3004030", "3000430"),
+        ("3004030", "300403"), ("3004030", "0004030"), ("3004030", "30040300"),
+        ("3004030", "4003030"), ("3004030", "3004300"), ("1985-03-12", "1985-03-21"),
+        ("1985-03-12", "1958-03-12"), ("1985-03-12", "1975-03-21"), ("ab", "ba"), ("a", "b"),
+        ("a", ""), ("", ""), ("ab", "xy"), ("abcd", "abdc"), ("abcd", "bacd"), ("abcd", "bcda"),
+    ]  # fmt: skip
+    con = duckdb.connect()
+    for left, right in pairs:
+        fast, plain = con.execute(
+            f"select {_within_edits('c', 1)}, damerau_levenshtein(c_l, c_r) <= 1"
+            " from (select ?::varchar as c_l, ?::varchar as c_r)",
+            [left, right],
+        ).fetchone()
+        assert fast == plain, (left, right)
+
+
+def test_bigram_share_is_the_jaccard_of_the_sets():
+    import duckdb
+
+    from matching.comparisons import _grams_at_least
+
+    con = duckdb.connect()
+    cases = [(["洪来", "来文"], ["洪来", "来建"]), (["ab"], ["ab"]), (["ab", "bc", "cd"], ["xy"])]
+    for left, right in cases:
+        share = len(set(left) & set(right)) / len(set(left) | set(right))
+        for cut in (0.3, 1 / 3, 0.5, 0.6, 1.0):
+            got = con.execute(
+                f"select {_grams_at_least('g', cut)} from (select ?::varchar[] as g_l, ?::varchar[] as g_r)",
+                [left, right],
+            ).fetchone()[0]
+            assert got == (share >= cut), (left, right, cut)
