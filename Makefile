@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo run test lint format dagster bench clean
+.PHONY: install demo run test lint format dagster bench bench-matching bench-accuracy clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -51,6 +51,12 @@ dagster: install  ## open the Dagster UI on the project-local instance
 
 bench: install  ## ingest + standardise benchmark (N=$(BENCH_RECORDS) records)
 	$(BIN)/python benchmarks/bench_ingest_standardise.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+
+bench-matching: install  ## matching stage benchmark: training, prediction, clustering (N=$(BENCH_RECORDS))
+	$(BIN)/python benchmarks/bench_matching.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+
+bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
+	$(BIN)/python benchmarks/bench_matching_accuracy.py
 
 clean:
 	rm -rf $(DEMO_DIR) .dagster_home
