@@ -28,8 +28,11 @@ def _setup_logging(verbose: bool) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("dagster", "urllib3", "great_expectations", "splink", "asyncio"):
+    for noisy in ("dagster", "urllib3", "great_expectations", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Splink warns about every level a small sample leaves untrained; the training summary
+    # (models/<type>/vNNNN.summary.json) and matching.train's log say what matters
+    logging.getLogger("splink").setLevel(logging.ERROR)
 
 
 def _config_path(args: argparse.Namespace) -> Path:

@@ -17,6 +17,7 @@ class WarehouseSummary:
     quarantine_reasons: list[tuple[str, int]]
     staged_total: int
     matching: dict[str, object] | None = None
+    master: dict[str, object] | None = None
 
     def render(self) -> str:
         lines = ["", "source               received    staged  quarantined"]
@@ -33,6 +34,11 @@ class WarehouseSummary:
                 f"from {m['records']:,} records (largest {m['largest']}, {m['needs_review']:,} records flagged)"
             )
             lines.append(f"review queue: {m['review_queue']:,} pairs → {m['review_csv']}")
+        if self.master:
+            lines.append(
+                "master: {customers:,} golden customers; ID events (all runs) {events}; "
+                "relationships {relationships}; roles {roles}".format(**self.master)
+            )
         lines.append(f"warehouse: {self.warehouse_path}")
         lines.append(
             "  query it: python -c \"import duckdb; print(duckdb.connect('"
@@ -74,7 +80,27 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
         matching = (
             _matching_summary(con, config) if table_exists(con, "matching", "clusters") else None
         )
-    return WarehouseSummary(str(config.warehouse_path), per_source, reasons, staged_total, matching)
+        master = _master_summary(con) if table_exists(con, "master", "customers") else None
+    return WarehouseSummary(
+        str(config.warehouse_path), per_source, reasons, staged_total, matching, master
+    )
+
+
+def _master_summary(con) -> dict[str, object]:
+    def counts(table: str, column: str) -> str:
+        if not table_exists(con, "master", table):
+            return "-"
+        rows = con.execute(
+            f"SELECT {column}, count(*) FROM master.{table} GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return ", ".join(f"{k} {n:,}" for k, n in rows) or "none"
+
+    return {
+        "customers": con.execute("SELECT count(*) FROM master.customers").fetchall()[0][0],
+        "events": counts("customer_id_events", "event"),
+        "relationships": counts("relationships", "relationship_type"),
+        "roles": counts("customer_roles", "role"),
+    }
 
 
 def _matching_summary(con, config: PipelineConfig) -> dict[str, object]:
