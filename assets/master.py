@@ -6,9 +6,11 @@ import dagster as dg
 
 from assets.matching import CLUSTERS
 from assets.raw import raw_asset_key
+from matching.layer import junk_rules
 from matching.mastering import build_golden_records, update_customer_ids
 from matching.relationships import build_relationships
 from matching.roles import build_roles
+from matching.train import load_model
 from pipelines.resources import Deployment, Warehouse
 from sources.config import PipelineConfig
 from warehouse.store import replace_table
@@ -89,11 +91,16 @@ def golden_customers(
 
 
 @dg.asset(key=RELATIONSHIPS, deps=[CUSTOMER_XREF], group_name="master", kinds={"duckdb"})
-def relationships(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def relationships(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Relationships between golden customers with their evidence and confidence: employment (from
-    contact persons), family (same surname, address and landline; inferred), served by dealer."""
+    contact persons), family (same surname, address and landline; inferred), served by dealer,
+    holding and referral (names on records resolved to customers by the matching models)."""
     with warehouse.connect() as con:
-        table = build_relationships(con)
+        rows = con.sql("SELECT entity_type, path FROM matching.models").fetchall()
+        models = {entity_type: load_model(path) for entity_type, path in rows}
+        table = build_relationships(con, models, junk_rules(deployment.config.matching))
         replace_table(con, "master", "relationships", table)
     counts = table["relationship_type"].value_counts().to_dict()
     context.log.info(f"relationships: {counts}")

@@ -10,14 +10,22 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
 - ``served_by_dealer`` (customer → dealer): a record of the customer carries the dealer
   code of a customer who is that dealer (``own_dealer_code``); evidence: those records.
 
-Holding (subsidiary of) and referral relationships need names resolved against golden
-customers by the matching model; they are built with the duplicate check.
+- ``holding`` (parent → subsidiary): a record names its parent company; the name is
+  resolved to a golden company by the company model (``matching.mentions``), not by exact
+  string; confidence: the match probability of that resolution.
+- ``referral`` (referrer → referred): a record names who referred the customer; resolved
+  to a golden person the same way.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import pandas as pd
+
+from matching.junk import JunkRules
+from matching.mentions import resolve_names
 
 RELATIONSHIP_COLUMNS = (
     "from_customer_id",
@@ -76,9 +84,59 @@ _SERVED_BY_DEALER = f"""
 """
 
 
-def build_relationships(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Employment, family and served-by-dealer relationships between current customers."""
+def mentioned_relationships(
+    con: duckdb.DuckDBPyConnection, models: dict[str, dict[str, Any]], junk: JunkRules | None = None
+) -> list[pd.DataFrame]:
+    """Holding and referral relationships from names mentioned on records, resolved by the models."""
+    out = []
+    for column, entity_type, kind in (
+        ("parent_company_name", "company", "holding"),
+        ("referrer_name", "person", "referral"),
+    ):
+        if entity_type not in models:
+            continue
+        records = con.sql(
+            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {_CURRENT} x USING (record_key)
+                WHERE s.entity_type = '{entity_type}'"""
+        ).df()
+        mentioning = con.sql(
+            f"""SELECT s.record_key, x.customer_id, s.{column} AS name
+                FROM staging.customers s JOIN {_CURRENT} x USING (record_key) WHERE s.{column} IS NOT NULL"""
+        ).df()
+        if mentioning.empty:
+            continue
+        resolved = resolve_names(
+            mentioning["name"], records, models[entity_type], entity_type, junk
+        )
+        joined = mentioning.merge(resolved, on="name", suffixes=("", "_named"))
+        joined = joined[joined["customer_id_named"] != joined["customer_id"]]
+        if joined.empty:
+            continue
+        grouped = joined.groupby(["customer_id_named", "customer_id"])
+        out.append(
+            pd.DataFrame(
+                {
+                    "from_customer_id": [k[0] for k in grouped.groups],
+                    "to_customer_id": [k[1] for k in grouped.groups],
+                    "relationship_type": kind,
+                    "evidence": [sorted(g["record_key"]) for _, g in grouped],
+                    "confidence": [float(g["probability"].max()) for _, g in grouped],
+                    "inferred": False,
+                }
+            )
+        )
+    return out
+
+
+def build_relationships(
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, dict[str, Any]] | None = None,
+    junk: JunkRules | None = None,
+) -> pd.DataFrame:
+    """Every relationship between current customers (holding and referral need the models)."""
     parts = [con.sql(sql).df() for sql in (_EMPLOYMENT, _FAMILY, _SERVED_BY_DEALER)]
+    if models:
+        parts += mentioned_relationships(con, models, junk)
     filled = [p for p in parts if len(p)]
     relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
     relationships = relationships[list(RELATIONSHIP_COLUMNS)]

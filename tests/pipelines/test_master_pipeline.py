@@ -81,7 +81,29 @@ def test_relationships_point_to_live_customers(demo):
     kinds = set(
         query(demo, "SELECT DISTINCT relationship_type FROM master.relationships").relationship_type
     )
-    assert {"employment", "served_by_dealer"} <= kinds
+    assert {"employment", "served_by_dealer", "holding"} <= kinds
+    holding = query(
+        demo,
+        """SELECT r.confidence, p.entity_type AS parent, c.entity_type AS child, p.name AS parent_name
+           FROM master.relationships r
+           JOIN master.customers p ON p.customer_id = r.from_customer_id
+           JOIN master.customers c ON c.customer_id = r.to_customer_id
+           WHERE r.relationship_type = 'holding'""",
+    )
+    # parent names written by hand, resolved by the company model
+    assert (holding["parent"] == "company").all() and (holding["child"] == "company").all()
+    assert holding["confidence"].between(0.5, 1.0).all()
+    assert (
+        holding["parent_name"].str.endswith("股份有限公司").all()
+    )  # the demo's parents are holdings
+
+
+def test_customers_hold_several_roles(demo):
+    roles = query(demo, "SELECT customer_id, role FROM master.customer_roles")
+    assert {"customer", "prospect", "key_account", "dealer", "contact"} <= set(roles["role"])
+    assert roles.groupby("customer_id").size().max() >= 2
+    exclusive = roles[roles["role"].isin(["customer", "prospect", "contact"])]
+    assert not exclusive["customer_id"].duplicated().any()  # ordered or not: never both
 
 
 def test_rerun_keeps_every_id_and_records_no_event(demo):
