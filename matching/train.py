@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from matching.settings import (
     deterministic_rules,
     training_blocking_rules,
 )
+from warehouse.files import write_json_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -151,16 +150,7 @@ def train_model(
 
 def save_model(model: dict[str, Any], path: str | Path) -> Path:
     """Write a model JSON atomically (a reader never sees half a file); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(model, f, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = write_json_atomically(path, model)
     logger.info("model saved to %s", path)
     return path
 
