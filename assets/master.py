@@ -114,7 +114,10 @@ def build_roles_asset(config: PipelineConfig) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=CUSTOMER_ROLES,
-        deps=[CUSTOMER_XREF, *[raw_asset_key(feed.name) for feed in config.orders]],
+        deps=[
+            CUSTOMER_XREF,
+            *[raw_asset_key(feed.name) for feed in [*config.orders, *config.receivables]],
+        ],
         group_name="master",
         kinds={"duckdb"},
     )
@@ -124,7 +127,8 @@ def build_roles_asset(config: PipelineConfig) -> dg.AssetsDefinition:
         """What each golden customer is to the business, possibly several at once: customer (has
         ordered), prospect, contact, key account, dealer; one row per customer and role."""
         with warehouse.connect() as con:
-            table = build_roles(con, deployment.config.orders)
+            cfg = deployment.config
+            table = build_roles(con, cfg.orders, cfg.receivables)
             replace_table(con, "master", "customer_roles", table)
         counts = table["role"].value_counts().to_dict()
         context.log.info(f"roles: {counts}")

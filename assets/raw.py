@@ -49,7 +49,7 @@ def build_raw_asset(feed: _FileSpec, description: str) -> dg.AssetsDefinition:
 
 
 def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
-    """One raw asset per customer source, order feed and interaction feed."""
+    """One raw asset per customer source, order feed, interaction feed and receivables feed."""
     assets = [
         build_raw_asset(
             s,
@@ -66,5 +66,11 @@ def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
             i, f"Calls, visits, complaints and surveys of '{i.customer_source}' customers as sent."
         )
         for i in config.interactions
+    ]
+    assets += [
+        build_raw_asset(
+            r, f"Open invoices of '{r.customer_source}' customers (accounts receivable) as sent."
+        )
+        for r in config.receivables
     ]
     return assets

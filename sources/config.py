@@ -113,6 +113,7 @@ INTERACTION_FIELDS = (
     "status",
     "note",
 )
+RECEIVABLE_FIELDS = ("invoice_id", "source_record_id", "invoice_date", "due_date", "amount_open")
 
 
 class _ActivityFeed(_FileSpec):
@@ -139,6 +140,14 @@ class OrderFeed(_ActivityFeed):
 
     _fields = ORDER_FIELDS
     _required = ("order_id", "source_record_id", "order_date", "amount")
+
+
+class ReceivableFeed(_ActivityFeed):
+    """Open invoices (accounts receivable) of one source's customers: what each still owes and
+    by when. A customer with an open amount is a debtor; past its due date it is overdue."""
+
+    _fields = RECEIVABLE_FIELDS
+    _required = ("invoice_id", "source_record_id", "due_date", "amount_open")
 
 
 class InteractionFeed(_ActivityFeed):
@@ -211,6 +220,7 @@ class PipelineConfig(_Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     orders: list[OrderFeed] = []
     interactions: list[InteractionFeed] = []
+    receivables: list[ReceivableFeed] = []
     staging: StagingConfig = StagingConfig()
     matching: MatchingConfig = MatchingConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
@@ -223,12 +233,12 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_and_linked(self) -> PipelineConfig:
-        names = [s.name for s in [*self.sources, *self.orders, *self.interactions]]
+        names = [s.name for s in [*self.sources, *self.activity_feeds()]]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"feed names must be unique; repeated: {', '.join(duplicated)}")
         customer_sources = {s.name for s in self.sources}
-        for feed in [*self.orders, *self.interactions]:
+        for feed in self.activity_feeds():
             if feed.customer_source not in customer_sources:
                 raise ValueError(
                     f"{feed.name}: customer_source '{feed.customer_source}' is not one of the sources "
@@ -248,6 +258,10 @@ class PipelineConfig(_Strict):
         if empty:
             raise ValueError(f"attribute(s) {', '.join(empty)} need at least one rule")
         return rules
+
+    def activity_feeds(self) -> list[_ActivityFeed]:
+        """Every feed about customers' activity: orders, interactions, receivables."""
+        return [*self.orders, *self.interactions, *self.receivables]
 
     def source_trust(self) -> dict[str, int]:
         """Source name → trust, for the survivorship rule ``trust``."""

@@ -1,4 +1,4 @@
-"""Orders and interactions of the demo's customers, as each source's order system exports them.
+"""Orders, interactions and open invoices of the demo's customers, as each source's systems export them.
 
 Spend follows the customers' Pareto-shaped value (a fifth of the customers bring most of
 the revenue). Print shops and offices re-order consumables on their own rhythm (every
@@ -6,6 +6,10 @@ the revenue). Print shops and offices re-order consumables on their own rhythm (
 equipment is bought now and then; some customers went quiet months ago (dormant) or
 more than a year ago (churned), and some never ordered (prospects). Each order and
 interaction is booked on one of the customer's records, in that record's source.
+
+The receivables ledger lists the invoices still open: most customers pay on time (only
+invoices not yet due are open), some pay late (invoices up to two months past due) and a
+few have stopped paying (everything since some point is open and overdue).
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ INTERACTION_HEADERS = (
     "status",
     "note",
 )
+RECEIVABLE_HEADERS = ("invoice_no", "customer_record_id", "invoice_date", "due_date", "open_amount")
+#: Payment terms in days per source: key accounts buy on longer credit than dealers' shops.
+PAYMENT_TERMS = {"dealers": 30, "key_accounts": 60, "regional": 30}
+#: Invoices older than this are settled or written off and no longer in the ledger.
+LEDGER_DAYS = 240
 ORDER_PREFIX = {"dealers": "SO", "key_accounts": "KO", "regional": "RO"}
 HISTORY_DAYS = 3 * 365
 #: Cap on a customer's relative value, so that one order book stays plausible.
@@ -130,3 +139,43 @@ def interaction_rows(source: str, interactions: list[tuple]) -> list[list[object
         [f"{prefix}{i:08d}", record_id, day.isoformat(), kind, score, status, note]
         for i, (day, record_id, kind, score, status, note) in enumerate(ordered, start=1)
     ]
+
+
+def receivable_rows(
+    source: str, orders: list[list[object]], rng: random.Random, today: date
+) -> list[list[object]]:
+    """The open invoices of one source on ``today``: one invoice per order, partly paid or not.
+
+    ``orders`` are the source's order rows as written (``order_rows``); a record's payment
+    habit (punctual, late, defaulting) is drawn once per record, in the order records appear.
+    """
+    terms = PAYMENT_TERMS[source]
+    habit: dict[str, tuple[str, int]] = {}
+    rows: list[list[object]] = []
+    for order_id, record_id, day, _product, _quantity, amount in orders:
+        record = str(record_id)
+        if record not in habit:
+            roll = rng.random()
+            kind = "punctual" if roll < 0.78 else "late" if roll < 0.94 else "defaulting"
+            habit[record] = (kind, rng.randint(5, 60))
+        kind, lateness = habit[record]
+        invoiced = date.fromisoformat(str(day))
+        due = invoiced + timedelta(days=terms)
+        age = (today - invoiced).days
+        if age > LEDGER_DAYS:
+            continue
+        if kind == "punctual":
+            still_open = due >= today and rng.random() < 0.7
+        elif kind == "late":
+            still_open = (today - due).days < lateness
+        else:
+            still_open = age > 0 and (today - due).days < 4 * lateness
+        if not still_open:
+            continue
+        total = float(str(amount))
+        share = 1.0 if kind != "late" or rng.random() < 0.6 else rng.choice((0.3, 0.5, 0.8))
+        invoice_no = f"INV-{order_id}"
+        rows.append(
+            [invoice_no, record, invoiced.isoformat(), due.isoformat(), f"{total * share:.2f}"]
+        )
+    return rows

@@ -32,6 +32,14 @@ _INTERACTION_COLUMNS = {
     "note": "note",
 }
 
+_RECEIVABLE_COLUMNS = {
+    "invoice_id": "invoice_no",
+    "source_record_id": "customer_record_id",
+    "invoice_date": "invoice_date",
+    "due_date": "due_date",
+    "amount_open": "open_amount",
+}
+
 
 def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
     """The demo config as a mapping; ``exports`` and ``output_dir`` are relative to the file."""
@@ -142,6 +150,15 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
                 "customer_source": s,
                 "path": f"{exports}/interactions/{s}.csv",
                 "columns": dict(_INTERACTION_COLUMNS),
+            }
+            for s in feeds
+        ],
+        "receivables": [
+            {
+                "name": f"{s}_receivables",
+                "customer_source": s,
+                "path": f"{exports}/receivables/{s}.csv",
+                "columns": dict(_RECEIVABLE_COLUMNS),
             }
             for s in feeds
         ],

@@ -7,6 +7,7 @@ Layout under the output folder::
     exports/regional/<province>.csv         UTF-8 with BOM, Chinese headers, the office's date habit
     exports/orders/<source>.csv             UTF-8, one per customer source
     exports/interactions/<source>.csv       UTF-8, one per customer source
+    exports/receivables/<source>.csv        UTF-8, open invoices per customer source
     truth/records.csv                       record_key → true customer_id (contact persons included)
     truth/customers.csv                     the true customers
     truth/relationships.csv                 employment, holding, family, referral, served_by_dealer
@@ -57,6 +58,7 @@ class DemoSummary:
     contact_records: int
     orders: int
     interactions: int
+    open_invoices: int
     relationships: dict[str, int]
     files: dict[str, int] = field(default_factory=dict)
 
@@ -133,7 +135,7 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
     records["regional"] = count
 
     simulated = activity.simulate_activity(world.customers, rng, REFERENCE_DATE)
-    n_orders = n_interactions = 0
+    n_orders = n_interactions = n_invoices = 0
     for source in SOURCES:
         order_rows = activity.order_rows(source, simulated.orders[source])
         name = f"exports/orders/{source}.csv"
@@ -147,6 +149,13 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         )
         files[name] = len(interaction_rows)
         n_interactions += len(interaction_rows)
+        invoice_rows = activity.receivable_rows(source, order_rows, rng, REFERENCE_DATE)
+        name = f"exports/receivables/{source}.csv"
+        _write_csv(
+            out / name, activity.RECEIVABLE_HEADERS, invoice_rows, encoding="utf-8", bom=False
+        )
+        files[name] = len(invoice_rows)
+        n_invoices += len(invoice_rows)
 
     relationships = _relationships(world)
     _write_truth(out / "truth", world, contacts, relationships)
@@ -162,6 +171,7 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         contact_records=len(contacts),
         orders=n_orders,
         interactions=n_interactions,
+        open_invoices=n_invoices,
         relationships=dict(sorted(kinds.items())),
         files=files,
     )

@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from matching.roles import build_roles
 from sources.build_staging import STAGED_SCHEMA
-from sources.config import OrderFeed
+from sources.config import OrderFeed, ReceivableFeed
 
 ORDERS = OrderFeed(
     name="dealers_orders",
@@ -17,6 +17,18 @@ ORDERS = OrderFeed(
         "source_record_id": "客户编号",
         "order_date": "日期",
         "amount": "金额",
+    },
+)
+
+RECEIVABLES = ReceivableFeed(
+    name="dealers_receivables",
+    customer_source="dealers",
+    path="ar.csv",
+    columns={
+        "invoice_id": "发票号",
+        "source_record_id": "客户编号",
+        "due_date": "到期日",
+        "amount_open": "未付金额",
     },
 )
 
@@ -55,3 +67,30 @@ def test_roles_from_orders_sources_and_dealer_codes():
     evidence = roles.set_index(["customer_id", "role"])["evidence"]
     assert evidence["CM1", "customer"] == "2 order(s)"
     assert evidence["CM2", "dealer"] == "XM01"
+
+
+def test_debtor_is_a_customer_with_an_open_amount_on_any_of_its_records():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA master; CREATE SCHEMA raw")
+    records = [
+        {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
+        {"record_key": "dealers:2", "source_kind": "dealer", "entity_type": "company"},
+        {"record_key": "dealers:3", "source_kind": "dealer", "entity_type": "company"},
+    ]
+    frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
+    con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
+    con.execute("CREATE TABLE staging.customers AS FROM s")
+    xref = {"dealers:1": "CM1", "dealers:2": "CM1", "dealers:3": "CM2"}
+    con.register("x", pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())}))
+    con.execute("CREATE TABLE master.customer_xref AS SELECT *, NULL::TIMESTAMP AS valid_to FROM x")
+    con.execute(
+        """CREATE TABLE raw.dealers_receivables AS SELECT * FROM (VALUES
+           ('I1', '1', '2026-10-01', '1,200.50'), ('I2', '2', '2026-11-01', '300'),
+           ('I3', '3', '2026-10-01', '0.00'), ('I4', '3', '2026-10-01', 'n/a')
+        ) t(发票号, 客户编号, 到期日, 未付金额)"""
+    )
+
+    roles = build_roles(con, [], [RECEIVABLES])
+
+    debtors = roles[roles["role"] == "debtor"].set_index("customer_id")["evidence"]
+    assert debtors.to_dict() == {"CM1": "2 open invoice(s), 1500.50 open"}
