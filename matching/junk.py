@@ -124,6 +124,8 @@ def cap_shared_values(
     values: pd.Series, limit: int, column: str, report: list[pd.DataFrame]
 ) -> pd.Series:
     """``values`` with every value carried by more than ``limit`` records nulled (and reported)."""
+    if values.count() <= limit:  # too few values for any to be shared by more than limit
+        return values
     counts = values.value_counts()
     over = counts[counts > limit]
     if over.empty:

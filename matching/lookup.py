@@ -8,8 +8,10 @@ Each check then
 1. standardises the input exactly as the pipeline stages a record (same code);
 2. finds candidate records through the blocking indexes (a shared phone, mobile, e-mail,
    USCC, ID, name key, …; junk values such as a hotline are not indexed);
-3. scores the input against those candidates with the saved model (Splink's
-   ``score_pairs``), and
+3. scores the input against those candidates with the saved model: the SQL Splink's
+   ``score_pairs`` generates for this model is captured once at start-up and kept as a
+   DuckDB prepared statement, so a check pays neither Splink's SQL generation nor
+   DuckDB's parsing (the scores are Splink's own, see the tests), and
 4. returns the most likely existing customers, best first, each with its probability
    and the reasons: the comparisons that agreed, in the model's own words.
 """
@@ -25,7 +27,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from splink import Linker
+import pyarrow as pa
+from splink import DuckDBAPI, Linker
 
 from matching.backend import splink_database
 from matching.junk import JunkRules
@@ -41,6 +44,8 @@ logger = logging.getLogger(__name__)
 #: Most candidate records scored per check (bounds latency when a name key is common).
 MAX_CANDIDATES = 200
 _RULE_COLUMN = re.compile(r"\bl\.\"?(\w+)\"?\s*=\s*r\.")
+_PROBE = "__check_probe"
+_CANDIDATES = "__check_candidates"
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
 
 
@@ -80,14 +85,19 @@ class _EntityIndex:
                 {k if isinstance(k, tuple) else (k,): keys.index[v] for k, v in groups.items()}
             )
         self.labels = level_labels(model)
-        self._database = splink_database()
+        self.table = prepared.table
+        self._database = splink_database(threads=1)
         db_api = self._database.__enter__()
         sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_master")
         self.linker = Linker(sdf, model, log_level=None)
         for column in _tf_columns(model):
             self.linker.table_management.compute_tf_table(column)
+        self._con = db_api.duckdb_con
+        self._statement = f"score_{entity_type}"
+        self._con.execute(f"PREPARE {self._statement} AS {self._scoring_sql(db_api)}")
 
-    def candidates(self, probe: pd.Series) -> pd.DataFrame:
+    def candidates(self, probe: pd.Series) -> list[int]:
+        """Positions of the master records sharing a blocking key with ``probe``."""
         rows: dict[int, None] = {}
         for columns, index in zip(self.rules, self.indexes, strict=True):
             key = tuple(probe[c] for c in columns)
@@ -97,13 +107,43 @@ class _EntityIndex:
                 rows[int(row)] = None
                 if len(rows) >= MAX_CANDIDATES:
                     break
-        return self.records.iloc[list(rows)]
+        return list(rows)
 
-    def score(self, probe: pd.Series, candidates: pd.DataFrame) -> pd.DataFrame:
-        left = [_plain(probe.to_dict())]
-        right = [_plain(r) for r in candidates.to_dict("records")]
-        scored = self.linker.inference.score_pairs(left, right).as_pandas_dataframe()
-        return scored
+    def _scoring_sql(self, db_api: DuckDBAPI) -> str:
+        """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
+
+        The probe and the candidates are read from two views, ``_PROBE`` and
+        ``_CANDIDATES``, that every check re-registers.
+        """
+        self._con.register(_PROBE, self.table.slice(0, 1))
+        self._con.register(_CANDIDATES, self.table.slice(0, 1))
+        left = db_api.table_to_splink_dataframe("__splink__compare_two_records_left", _PROBE)
+        right = db_api.table_to_splink_dataframe("__splink__compare_two_records_right", _CANDIDATES)
+        captured: list[str] = []
+        execute = db_api.sql_pipeline_to_splink_dataframe
+
+        def capture(pipeline):
+            captured.append(pipeline.generate_cte_pipeline_sql())
+            return execute(pipeline)
+
+        db_api.sql_pipeline_to_splink_dataframe = capture  # type: ignore[method-assign]
+        try:
+            self.linker.inference.score_pairs(left, right)
+        finally:
+            del db_api.sql_pipeline_to_splink_dataframe
+        return captured[0]
+
+    def score(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+        """Splink's scores of the one prepared ``probe`` record against master ``rows``."""
+        self._con.register(_PROBE, pa.Table.from_pandas(probe, schema=self.table.schema))
+        self._con.register(_CANDIDATES, self.table.take(pa.array(rows, type=pa.int64())))
+        return self._con.execute(f"EXECUTE {self._statement}").df()
+
+    def score_with_splink(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+        """The same scores through Splink's ``score_pairs`` (slow; the reference in tests)."""
+        left = [_plain(r) for r in probe.to_dict("records")]
+        right = [_plain(r) for r in self.records.iloc[rows].to_dict("records")]
+        return self.linker.inference.score_pairs(left, right).as_pandas_dataframe()
 
     def close(self) -> None:
         self._database.__exit__(None, None, None)
@@ -207,45 +247,45 @@ class DuplicateChecker:
             )
         if not any(fields.values()):
             raise ValueError("give at least one of: " + ", ".join(CHECK_FIELDS))
-        types = [entity_type] if entity_type else list(self._index)
+        if entity_type is not None and entity_type not in ENTITY_TYPES:
+            raise ValueError(
+                f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
+            )
+        types = [entity_type] if entity_type else [t for t in ENTITY_TYPES if t in self._index]
+        staged = standardise_input(fields, types)
         found: list[Candidate] = []
-        for kind in types:
-            if kind not in ENTITY_TYPES:
-                raise ValueError(
-                    f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {kind!r}"
-                )
-            staged = standardise_input(fields, kind)
-            if entity_type is None and not _plausible(staged, kind):
-                continue
+        for kind, row in zip(types, range(len(types)), strict=True):
+            one = staged.iloc[[row]]
             index = self._index.get(kind)
-            if index is None:
+            if index is None or (entity_type is None and not _plausible(one, kind)):
                 continue
-            probe = prepare_records(staged, kind, self._junk).records.iloc[0]
-            candidates = index.candidates(probe)
-            if candidates.empty:
-                continue
-            found += _best_per_customer(index, index.score(probe, candidates))
+            probe = prepare_records(one, kind, self._junk).records
+            rows = index.candidates(probe.iloc[0])
+            if rows:
+                found += _best_per_customer(index, index.score(probe, rows))
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
 
 
-def standardise_input(fields: dict[str, str | None], entity_type: str) -> pd.DataFrame:
-    """One staged record from a form's fields, standardised by the pipeline's own code."""
+def standardise_input(fields: dict[str, str | None], entity_types: str | list[str]) -> pd.DataFrame:
+    """A form's fields staged by the pipeline's own code: one record per entity type asked."""
+    kinds = [entity_types] if isinstance(entity_types, str) else entity_types
     mapped = pd.DataFrame(
         [
             {
                 "source": "check",
-                "source_record_id": "input",
+                "source_record_id": f"input_{kind}",
                 "source_file": None,
                 "source_row": 0,
                 "ingested_at": datetime.now(UTC).replace(tzinfo=None),
                 "record_hash": None,
-                "entity_type": entity_type,
+                "entity_type": kind,
                 **{
                     k: (v.strip() if isinstance(v, str) and v.strip() else None)
                     for k, v in fields.items()
                 },
             }
+            for kind in kinds
         ]
     )
     return stage_records(mapped, {"check": "other"}, date.today())

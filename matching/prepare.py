@@ -227,6 +227,8 @@ def prepare_records(
 
 def _text(s: pd.Series) -> pd.Series:
     """Trimmed Arrow-backed text; empty strings and missing values as NA."""
+    if not s.notna().any():
+        return pd.Series(pd.NA, index=s.index, dtype=STRING)
     s = s.astype(STRING).str.strip()
     return s.where(s != "")
 

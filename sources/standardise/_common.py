@@ -104,6 +104,8 @@ def map_unique(
     ``clean`` receives a RangeIndex'ed object Series of distinct texts (None for values
     that are not text at all) and returns a Series or DataFrame of the same length.
     """
+    if not s.notna().any():
+        return _empty_result(s, clean)
     codes, uniques = factorize(s)
     logger.debug(
         "%s: %d rows, %d distinct values",
@@ -117,6 +119,28 @@ def map_unique(
     else:
         result = pd.Series(result.to_numpy(dtype=object), dtype=object, name=s.name)
     return broadcast(codes, result, s.index)
+
+
+def _empty_result(
+    s: pd.Series, clean: Callable[[pd.Series], pd.Series | pd.DataFrame]
+) -> pd.Series | pd.DataFrame:
+    """``map_unique``'s answer for a column without a single value: all None (NaT), no call
+    per value; ``clean`` runs once on no values so the columns and types are its own."""
+    shape = _EMPTY_SHAPES.get(clean)
+    if shape is None:
+        result = clean(pd.Series([], dtype=object))
+        shape = _EMPTY_SHAPES[clean] = (
+            result.iloc[:0].reset_index(drop=True)
+            if isinstance(result, pd.DataFrame)
+            else pd.Series([], dtype=object)
+        )
+    codes = np.full(len(s), -1, dtype=np.int64)
+    if isinstance(shape, pd.DataFrame):
+        return broadcast(codes, shape, s.index)
+    return broadcast(codes, pd.Series([], dtype=object, name=s.name), s.index)
+
+
+_EMPTY_SHAPES: dict[Callable, pd.Series | pd.DataFrame] = {}
 
 
 def empty_frame(index: pd.Index, columns: list[str]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sources.standardise._common import broadcast, factorize, with_flag
+from sources.standardise._common import broadcast, empty_frame, factorize, with_flag
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +215,8 @@ def standardise_phones(numbers: pd.Series, area_code: pd.Series | None = None) -
         without a known area code is a landline that is not valid (it cannot be
         dialled as written). Empty cells give None (valid <NA>) in all three columns.
     """
+    if not numbers.notna().any():
+        return empty_frame(numbers.index, PHONE_COLUMNS)
     codes, uniques = factorize(numbers)
     out = broadcast(codes, _phones_unique(uniques), numbers.index)
     if area_code is not None:

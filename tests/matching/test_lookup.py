@@ -45,3 +45,25 @@ def test_bad_fields_are_refused(checker):
         checker.check(name="x", fax="123")
     with pytest.raises(ValueError, match="at least one"):
         checker.check(name=None)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "厦门洪来文印店", "phone": "(0592)5551234"},
+        {"name": "洪来文印店", "phone": "0591-87654321", "address": "福州市鼓楼区五四路1号"},
+    ],
+)
+def test_the_prepared_statement_scores_exactly_as_splink_does(checker, fields):
+    from matching.lookup import prepare_records, standardise_input
+
+    index = checker._index["company"]
+    probe = prepare_records(standardise_input(fields, "company"), "company").records
+    rows = index.candidates(probe.iloc[0])
+    assert rows
+    ours = index.score(probe, rows).set_index("record_key_r").sort_index()
+    splink = index.score_with_splink(probe, rows).set_index("record_key_r").sort_index()
+    assert list(ours.index) == list(splink.index)
+    assert ours["match_weight"].to_numpy() == pytest.approx(splink["match_weight"].to_numpy())
+    gammas = [c for c in splink.columns if c.startswith("gamma_")]
+    assert (ours[gammas].to_numpy() == splink[gammas].to_numpy()).all()

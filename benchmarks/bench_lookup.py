@@ -1,0 +1,191 @@
+"""Benchmark: latency of one duplicate check against a master built from N source records.
+
+Uses the staged demo records of ``bench_matching.py`` (generated and staged once, cached
+under benchmarks/.cache), trains the models and clusters the records once (kept beside
+them: ``models/`` and ``clusters.parquet``; each cluster stands for one customer ID), then
+in a fresh process loads a ``DuplicateChecker`` on that master (the one-off start-up,
+timed) and times single checks the way a CRM form sends them:
+
+- existing customers: the raw name, phone, mobile, e-mail, address and USCC of sampled
+  source records, as a dealer would type them again (the answer should be the record's
+  own customer);
+- new customers: sampled names with one character changed and phone numbers that nobody
+  has (the answer should be weak or empty).
+
+Each check is timed alone; the figures are medians and 95th percentiles over all checks,
+with and without the entity type given by the form.
+
+    .venv/bin/python benchmarks/bench_lookup.py --records 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+FIELDS = {
+    "name": "name_raw",
+    "phone": "phone",
+    "mobile": "mobile",
+    "email": "email",
+    "address": "address_raw",
+    "uscc": "uscc",
+}
+
+
+def master(records: int, seed: int) -> tuple[Path, Path, Path]:
+    """Staged records, saved models and clusters for the cached demo of ``records`` rows."""
+    from bench_matching import staged_parquet
+
+    staged_path = staged_parquet(records, seed)
+    model_dir = staged_path.parent / "models"
+    clusters_path = staged_path.parent / "clusters.parquet"
+    if not clusters_path.exists():
+        import pandas as pd
+
+        from matching.decisions import empty_decisions
+        from matching.layer import cluster_records, ensure_models, score_pairs
+        from sources.config import MatchingConfig
+
+        settings = MatchingConfig()
+        staged = pd.read_parquet(staged_path)
+        models = ensure_models(staged, model_dir, settings)
+        pairs = score_pairs(staged, models, settings)
+        clustering = cluster_records(staged, pairs, empty_decisions(), models, settings)
+        clustering.resolution.clusters[["record_key", "cluster_id"]].to_parquet(clusters_path)
+        print(f"trained and clustered {len(staged):,} records once", flush=True)
+    return staged_path, model_dir, clusters_path
+
+
+def probes(staged, n: int, rng: random.Random) -> list[tuple[str, dict[str, str], str | None]]:
+    """(kind, form fields, expected customer) for ``n`` existing and ``n // 2`` new customers."""
+    own = staged[staged["derived_from_record_key"].isna()]
+    sample = own.iloc[rng.sample(range(len(own)), n)]
+    out = []
+    for row in sample.to_dict("records"):
+        fields = {f: row[c] for f, c in FIELDS.items() if isinstance(row[c], str) and row[c]}
+        out.append(("existing", fields | {"entity_type": row["entity_type"]}, row["customer_id"]))
+    for row in own.iloc[rng.sample(range(len(own)), n // 2)].to_dict("records"):
+        name = row["name_raw"] or "新客户"
+        at = rng.randrange(len(name))
+        fields = {
+            "name": name[:at] + rng.choice("甲乙丙丁戊己庚辛壬癸") + name[at + 1 :],
+            "mobile": f"199{rng.randrange(10**8):08d}",
+            "entity_type": row["entity_type"],
+        }
+        out.append(("new", fields, None))
+    return out
+
+
+def one_run(staged_path: Path, model_dir: Path, clusters_path: Path, n: int, seed: int) -> dict:
+    """Start a checker on the master, then time every check alone; figures of this process."""
+    import pandas as pd
+
+    from matching.lookup import DuplicateChecker
+    from matching.model_store import latest_version
+
+    staged = pd.read_parquet(staged_path)
+    clusters = pd.read_parquet(clusters_path).rename(columns={"cluster_id": "customer_id"})
+    staged = staged.merge(clusters, on="record_key", how="inner")
+    models = {t: latest_version(model_dir, t).load() for t in ("company", "person")}
+    started = time.perf_counter()
+    checker = DuplicateChecker(staged, models)
+    startup = time.perf_counter() - started
+
+    latencies: dict[str, list[float]] = {"given": [], "guessed": []}
+    top1 = found_any_new = 0
+    checks = probes(staged, n, random.Random(seed))
+    for kind, fields, expected in checks:
+        for mode in ("given", "guessed"):
+            asked = (
+                dict(fields)
+                if mode == "given"
+                else {k: v for k, v in fields.items() if k != "entity_type"}
+            )
+            t = time.perf_counter()
+            found = checker.check(**asked)
+            latencies[mode].append(time.perf_counter() - t)
+            if mode == "given" and kind == "existing":
+                top1 += bool(found) and found[0].customer_id == expected
+            if mode == "given" and kind == "new":
+                found_any_new += bool(found) and found[0].probability >= 0.9
+    checker.close()
+    return {
+        "records": len(staged),
+        "customers": int(staged["customer_id"].nunique()),
+        "startup_s": startup,
+        "checks": len(checks),
+        "existing": n,
+        "top1_existing": top1,
+        "new_with_strong_match": found_any_new,
+        "latency_ms": {
+            mode: {
+                "p50": statistics.median(v) * 1000,
+                "p95": statistics.quantiles(v, n=20)[-1] * 1000,
+                "max": max(v) * 1000,
+            }
+            for mode, v in latencies.items()
+        },
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--checks", type=int, default=200, help="existing-customer checks")
+    parser.add_argument("--one-run", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_run:
+        logging.basicConfig(level=logging.WARNING)
+        paths = [Path(p) for p in args.one_run]
+        print(json.dumps(one_run(*paths, n=args.checks, seed=args.seed)))
+        return
+
+    paths = master(args.records, args.seed)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--checks", str(args.checks), "--seed", str(args.seed),
+         "--one-run", *map(str, paths)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
+    print(f"master: {run['records']:,} source records, {run['customers']:,} customers")
+    print(
+        f"start-up (one-off): {run['startup_s']:.1f} s; peak memory {run['peak_rss_gib']:.2f} GiB"
+    )
+    print(
+        f"{run['checks']} checks: {run['existing']} existing customers (own customer first: "
+        f"{run['top1_existing']}), {run['checks'] - run['existing']} new "
+        f"(with a candidate >= 0.9: {run['new_with_strong_match']})"
+    )
+    for mode, f in run["latency_ms"].items():
+        label = "entity type given" if mode == "given" else "entity type guessed"
+        print(
+            f"{label:<20} p50 {f['p50']:.1f} ms  p95 {f['p95']:.1f} ms  max {f['max']:.1f} ms"
+            " (target p95 < 100 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
