@@ -262,7 +262,7 @@ class DuplicateChecker:
             probe = prepare_records(one, kind, self._junk).records
             rows = index.candidates(probe.iloc[0])
             if rows:
-                found += _best_per_customer(index, index.score(probe, rows))
+                found += _best_per_customer(index, index.score(probe, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
 
@@ -301,12 +301,13 @@ def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
     return not person_like
 
 
-def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame) -> list[Candidate]:
+def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame, limit: int) -> list[Candidate]:
+    """The ``limit`` best customers among the scored records, each by its best record."""
     scored = scored.assign(customer_id=scored["record_key_r"].map(index.customer_of))
-    best = scored.sort_values("match_probability", ascending=False).drop_duplicates("customer_id")
+    best = scored.sort_values(["match_probability", "customer_id"], ascending=[False, True])
+    best = best.drop_duplicates("customer_id").head(limit)
     out = []
-    for row in best.itertuples(index=False):
-        values = row._asdict()
+    for values in best.to_dict("records"):
         reasons = [
             f"{comparison}: {labels[int(values[f'gamma_{comparison}'])]}"
             for comparison, labels in index.labels.items()

@@ -170,7 +170,9 @@ def prepare_records(
     plain = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "entity_type", "birth_date")]
     text = {c: _text(src[c]) for c in plain}
 
-    out = pd.DataFrame({"record_key": src["record_key"].astype(STRING), "entity_type": entity_type})
+    # columns are collected in a dict and framed once: one DataFrame insert per column
+    # costs more than preparing a single record (the duplicate check prepares one)
+    out: dict[str, pd.Series] = {"record_key": src["record_key"].astype(STRING)}
     name = text["name_core"].fillna(text["name"])
     out["name_key"] = drop_values(
         name, placeholder_mask(name, "text"), "name_key", PLACEHOLDER, report
@@ -213,7 +215,7 @@ def prepare_records(
     suppressed = suppressed_report(report)
     logger.info(
         "prepared %d %s records; %d values suppressed (%d records affected)",
-        len(out),
+        len(src),
         entity_type,
         len(suppressed),
         int(suppressed["records"].sum()),
@@ -221,7 +223,11 @@ def prepare_records(
     schema = pa.schema(
         [(c, pa.list_(pa.string()) if c in GRAM_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
     )
-    table = pa.Table.from_pandas(out[list(PREPARED_COLUMNS)], schema=schema, preserve_index=False)
+    frame = pd.DataFrame(
+        {c: entity_type if c == "entity_type" else out[c] for c in PREPARED_COLUMNS},
+        index=src.index,
+    )
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     return PreparedRecords(table=table, suppressed=suppressed)
 
 

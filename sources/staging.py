@@ -69,6 +69,18 @@ class _Flags:
         return out.where(out != "", None)
 
 
+class _Columns(dict):
+    """Staged columns collected one by one, framed once at the end (inserting columns into
+    a DataFrame one at a time costs more than the standardising of a single record)."""
+
+    def __init__(self, index: pd.Index) -> None:
+        super().__init__()
+        self.index = index
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({c: self[c] for c in columns}, index=self.index)
+
+
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     """A mapped field, or an all-empty column when the source does not map it."""
     if name in frame.columns:
@@ -88,7 +100,7 @@ def stage_records(
     Returns:
         One row per input record (plus nothing else), in ``STAGED_COLUMNS`` order.
     """
-    out = pd.DataFrame(index=mapped.index)
+    out = _Columns(mapped.index)
     flags = _Flags(mapped.index)
     out["record_key"] = mapped["source"].astype(str) + ":" + mapped["source_record_id"].astype(str)
     for name in (
@@ -118,10 +130,10 @@ def stage_records(
     out["contact_gender"] = clean_gender(_col(mapped, "contact_gender"))
     out["derived_from_record_key"] = None
     out["quality_flags"] = flags.render()
-    return out[list(STAGED_COLUMNS)]
+    return out.frame(list(STAGED_COLUMNS))
 
 
-def _stage_names(mapped: pd.DataFrame, out: pd.DataFrame) -> None:
+def _stage_names(mapped: pd.DataFrame, out: _Columns) -> None:
     """Company names split into core / legal form / region; person names cleaned; pinyin of the core."""
     raw = _col(mapped, "name")
     out["name_raw"] = raw
@@ -135,7 +147,7 @@ def _stage_names(mapped: pd.DataFrame, out: pd.DataFrame) -> None:
     out["name_pinyin"] = to_pinyin(out["name_core"])
 
 
-def _stage_addresses(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> None:
+def _stage_addresses(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     """Parse the address into province / city / district / detail; mapped parts fill the gaps."""
     raw = _col(mapped, "address")
     out["address_raw"] = raw
@@ -151,7 +163,7 @@ def _stage_addresses(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> 
     flags.add("address_unparsed", raw.notna() & out["province"].isna() & out["city"].isna())
 
 
-def _stage_contacts(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> None:
+def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     """Phones to E.164 (landlines borrow the city's area code); mobiles found among landlines move over."""
     area = area_code_for_city(out["city"])
     phone = standardise_phones(_col(mapped, "phone"), area_code=area)
@@ -184,7 +196,7 @@ def _stage_contacts(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags) -> N
     flags.add("email_invalid", email["email"].notna() & ~email["valid"].fillna(False).astype(bool))
 
 
-def _stage_identifiers(mapped: pd.DataFrame, out: pd.DataFrame, flags: _Flags, today: date) -> None:
+def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today: date) -> None:
     """USCC and personal IDs checksum-validated; birth date and gender taken from the ID when absent."""
     uscc = standardise_uscc(_col(mapped, "uscc"))
     out["uscc"] = uscc["uscc"]
