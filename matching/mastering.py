@@ -18,11 +18,12 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from matching.identity import assign_customer_ids
 from matching.survivorship import survive
 from matching.xref import cluster_probabilities, empty_xref, update_xref
-from warehouse.store import replace_table, table_exists
+from warehouse.store import quote, replace_table, table_exists
 
 
 def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame | None:
@@ -77,9 +78,36 @@ def build_golden_records(
 ) -> dict[str, int]:
     """Golden record of every active customer from the current xref, with attribute lineage."""
     xref = con.sql(
-        "SELECT record_key, customer_id, entity_type FROM master.customer_xref WHERE valid_to IS NULL"
+        """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
+               SELECT *, min(valid_from) OVER (PARTITION BY record_key) AS first_seen_at
+               FROM master.customer_xref)
+           WHERE valid_to IS NULL"""
     ).df()
     golden = survive(con, xref, source_trust, rules)
-    replace_table(con, "master", "customers", golden.customers)
+    replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
     replace_table(con, "master", "attribute_lineage", golden.lineage)
     return {"customers": len(golden.customers), "lineage_rows": len(golden.lineage)}
+
+
+def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pd.DataFrame) -> pa.Table:
+    """Golden columns with the types of the staged columns they come from, dates as dates.
+
+    The published schema must not depend on the data: an attribute no record carries (no
+    WeChat IDs in this deployment) is still VARCHAR, not DuckDB's NULL type.
+    """
+    types = dict(
+        con.execute(
+            """SELECT column_name, data_type FROM information_schema.columns
+               WHERE table_schema = 'staging' AND table_name = 'customers'"""
+        ).fetchall()
+    )
+    types.update(first_seen="DATE", last_updated="DATE")
+    columns = ", ".join(
+        f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" if c in types else quote(c)
+        for c in customers.columns
+    )
+    con.register("__golden", customers)
+    try:
+        return con.sql(f"SELECT {columns} FROM __golden").to_arrow_table()
+    finally:
+        con.unregister("__golden")

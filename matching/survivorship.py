@@ -101,7 +101,7 @@ def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, 
             SELECT x.customer_id, s.record_key, s.source, {group},
                    {is_valid} AS is_valid,
                    coalesce(t.trust, 0) AS trust,
-                   coalesce(s.updated_at, s.created_at, s.ingested_at::date) AS recency,
+                   coalesce(s.updated_at, s.created_at, x.first_seen_at::date, s.ingested_at::date) AS recency,
                    count(*) OVER (PARTITION BY x.customer_id, s.{value}) AS frequency,
                    {completeness} AS completeness
             FROM staging.customers s
@@ -150,11 +150,16 @@ def survive(
 
     Args:
         con: the warehouse connection (reads ``staging.customers``).
-        xref: ``record_key`` → ``customer_id`` (and ``entity_type``) for this run.
+        xref: ``record_key`` → ``customer_id`` (and ``entity_type``) for this run; optionally
+            ``first_seen_at``, when the record first entered the master. A record without
+            created / updated dates dates from then (else from this run's ingestion), so
+            ``first_seen`` and ``last_updated`` do not move from one sync to the next.
         source_trust: source name → trust (higher wins the ``trust`` rule).
         rules: attribute → rule names in order; attributes not named use their defaults.
     """
-    con.register("__xref", xref[["record_key", "customer_id", "entity_type"]])
+    if "first_seen_at" not in xref:
+        xref = xref.assign(first_seen_at=pd.NaT)
+    con.register("__xref", xref[["record_key", "customer_id", "entity_type", "first_seen_at"]])
     con.register(
         "__trust",
         pd.DataFrame({"source": list(source_trust), "trust": list(source_trust.values())}),
@@ -165,8 +170,8 @@ def survive(
                 """SELECT x.customer_id, any_value(x.entity_type) AS entity_type,
                           count(*) AS record_count,
                           list(DISTINCT s.source ORDER BY s.source) AS sources,
-                          min(coalesce(s.created_at, s.ingested_at::date)) AS first_seen,
-                          max(coalesce(s.updated_at, s.created_at, s.ingested_at::date)) AS last_updated
+                          min(coalesce(s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS first_seen,
+                          max(coalesce(s.updated_at, s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS last_updated
                    FROM __xref x JOIN staging.customers s USING (record_key)
                    GROUP BY x.customer_id ORDER BY x.customer_id"""
             )

@@ -4,6 +4,8 @@
 which it belonged to one customer. The current rows have ``valid_to`` null. A run that
 changes nothing writes nothing new; when a record moves to another customer its current
 row is closed and a new one opened; a record that left the sources has its row closed.
+A record's ``match_probability`` is refreshed when its customer gains or loses a record,
+and otherwise kept.
 """
 
 from __future__ import annotations
@@ -81,20 +83,26 @@ def update_xref(
 
     close = history["record_key"].isin(incoming.index[moved.to_numpy()].union(removed)) & is_open
     history.loc[close, "valid_to"] = now
-    # unchanged rows keep their period; their probability follows this run's clustering
+    # unchanged rows keep their period. Their probability follows this run's clustering where
+    # the customer gained or lost a record; elsewhere it stays, so that a few new records (which
+    # shift the model's term frequencies a little for everyone) change only their customers' rows
+    touched = (
+        set(incoming.loc[(added | moved).to_numpy(), "customer_id"])
+        | set(before[moved])
+        | set(open_rows.loc[removed, "customer_id"])
+    )
     same = (
         history["record_key"].isin(incoming.index[~(added | moved).to_numpy()])
         & history["valid_to"].isna()
+        & history["customer_id"].isin(touched)
     )
     history.loc[same, "match_probability"] = history.loc[same, "record_key"].map(
         incoming["match_probability"]
     )
     opened = incoming[(added | moved).to_numpy()].reset_index()
     opened = opened.assign(valid_from=now, valid_to=pd.NaT, run_id=run_id)[list(XREF_COLUMNS)]
-    parts = [frame for frame in (history, opened) if len(frame)]
+    parts = [_timestamps_in_us(f) for f in (history, opened) if len(f)]
     out = pd.concat(parts, ignore_index=True) if parts else empty_xref()
-    out["valid_from"] = pd.to_datetime(out["valid_from"])
-    out["valid_to"] = pd.to_datetime(out["valid_to"])
     out = out.sort_values(["record_key", "valid_from"], ignore_index=True)
     counts = {
         "records_added": int(added.sum()),
@@ -103,3 +111,12 @@ def update_xref(
         "records_unchanged": int((~(added | moved)).sum()),
     }
     return out[list(XREF_COLUMNS)], counts
+
+
+def _timestamps_in_us(frame: pd.DataFrame) -> pd.DataFrame:
+    """valid_from / valid_to in microseconds always: an all-empty valid_to must not turn into
+    nanoseconds, which DuckDB stores (and exports) as another type."""
+    return frame.assign(
+        valid_from=pd.to_datetime(frame["valid_from"]).astype("datetime64[us]"),
+        valid_to=pd.to_datetime(frame["valid_to"]).astype("datetime64[us]"),
+    )

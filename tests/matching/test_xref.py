@@ -68,3 +68,19 @@ def test_probability_to_the_cluster_is_the_strongest_link_inside_it():
     probability = cluster_probabilities(clusters, pairs)
     assert probability[["a", "b", "c"]].tolist() == [0.95, 0.99, 0.99]
     assert pd.isna(probability["d"])  # the 0.7 pair crosses clusters: d stands alone
+
+
+def test_probability_is_refreshed_only_where_the_customer_gained_or_lost_a_record():
+    first, _ = update_xref(
+        empty_xref(),
+        current(("d:1", "CM1"), ("r:1", "CM1"), ("d:2", "CM2"), ("r:2", "CM2")),
+        "run1",
+        T1,
+    )
+    # a new record joins CM2; every probability shifts a little (term frequencies moved)
+    rerun = current(("d:1", "CM1"), ("r:1", "CM1"), ("d:2", "CM2"), ("r:2", "CM2"), ("k:2", "CM2"))
+    rerun["match_probability"] = [0.98, 0.98, 0.97, 0.97, 0.97]
+    later, _ = update_xref(first, rerun, "run2", T2)
+    probability = later.set_index("record_key")["match_probability"]
+    assert probability[["d:1", "r:1"]].tolist() == [0.99, 0.99]  # CM1 unchanged: rows stay
+    assert probability[["d:2", "r:2", "k:2"]].tolist() == [0.97, 0.97, 0.97]
