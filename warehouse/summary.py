@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sources.config import PipelineConfig
-from warehouse.store import connect, table_exists
+from warehouse.store import connect, count_rows, table_exists
+
+#: Marts shown in the summary, in the order they are built.
+MART_TABLES = (
+    "orders", "orders_quarantine", "interactions", "interactions_quarantine", "receivables",
+    "receivables_quarantine", "customer_value", "customer_lifecycle", "lifecycle_history",
+    "followup_today", "sales_by_region_product_month", "customer_growth", "customer_360",
+)  # fmt: skip
 
 
 @dataclass
@@ -18,6 +25,7 @@ class WarehouseSummary:
     staged_total: int
     matching: dict[str, object] | None = None
     master: dict[str, object] | None = None
+    marts: dict[str, int] | None = None
 
     def render(self) -> str:
         lines = ["", "source               received    staged  quarantined"]
@@ -38,6 +46,10 @@ class WarehouseSummary:
             lines.append(
                 "master: {customers:,} golden customers; ID events (all runs) {events}; "
                 "relationships {relationships}; roles {roles}".format(**self.master)
+            )
+        if self.marts:
+            lines.append(
+                "marts: " + ", ".join(f"{table} {rows:,}" for table, rows in self.marts.items())
             )
         lines.append(f"warehouse: {self.warehouse_path}")
         lines.append(
@@ -81,8 +93,13 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
             _matching_summary(con, config) if table_exists(con, "matching", "clusters") else None
         )
         master = _master_summary(con) if table_exists(con, "master", "customers") else None
+        marts = {
+            table: count_rows(con, "marts", table)
+            for table in MART_TABLES
+            if table_exists(con, "marts", table)
+        }
     return WarehouseSummary(
-        str(config.warehouse_path), per_source, reasons, staged_total, matching, master
+        str(config.warehouse_path), per_source, reasons, staged_total, matching, master, marts
     )
 
 

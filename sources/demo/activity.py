@@ -21,6 +21,9 @@ from datetime import date, timedelta
 from sources.demo import vocabulary as v
 from sources.demo.world import Customer
 
+#: "Today" in the demo's world: activity is simulated up to it, and the demo's marts
+#: describe this day (``marts.as_of`` in the demo config).
+REFERENCE_DATE = date(2026, 9, 30)
 ORDER_HEADERS = ("order_id", "customer_record_id", "order_date", "product", "quantity", "amount")
 INTERACTION_HEADERS = (
     "interaction_id",

@@ -12,7 +12,8 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from sources.config import MatchingConfig
-from sources.demo import dealers, key_accounts, regional
+from sources.demo import activity, dealers, key_accounts, regional, vocabulary
+from sources.marts_config import MartsConfig
 
 _ORDER_COLUMNS = {
     "order_id": "order_id",
@@ -39,6 +40,30 @@ _RECEIVABLE_COLUMNS = {
     "due_date": "due_date",
     "amount_open": "open_amount",
 }
+
+
+def demo_marts() -> dict:
+    """The demo's marts: its "today", its consumables and the service interval of its machines."""
+    defaults = MartsConfig()
+    return {
+        "as_of": activity.REFERENCE_DATE,
+        "revenue_window_days": defaults.revenue_window_days,
+        "abc": defaults.abc.model_dump(),
+        "lifecycle": defaults.lifecycle.model_dump(),
+        "followup": {
+            "consumables": {
+                "products": [product for product, _price in vocabulary.CONSUMABLES],
+                "min_orders": defaults.followup.consumables.min_orders,
+                "lead_days": defaults.followup.consumables.lead_days,
+            },
+            "service": {
+                "intervals": {
+                    product: days for product, _price, days in vocabulary.EQUIPMENT if days
+                },
+                "lead_days": defaults.followup.service.lead_days,
+            },
+        },
+    }
 
 
 def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
@@ -162,6 +187,7 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
             }
             for s in feeds
         ],
+        "marts": demo_marts(),
     }
 
 

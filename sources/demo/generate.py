@@ -38,7 +38,7 @@ from sources.demo.world import Customer, World, build_world
 log = logging.getLogger(__name__)
 
 #: "Today" in the demo's world: every date in the exports lies on or before it.
-REFERENCE_DATE = date(2026, 9, 30)
+REFERENCE_DATE = activity.REFERENCE_DATE
 MIN_CUSTOMERS = 100
 SOURCES = ("dealers", "key_accounts", "regional")
 #: Share of records per source, by entity type (key accounts hold the big companies).

@@ -1,0 +1,209 @@
+"""Marts layer: activity attached to golden customers, value, lifecycle, follow-ups, sales."""
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+
+from assets.master import (
+    CUSTOMER_ID_EVENTS,
+    CUSTOMER_ROLES,
+    CUSTOMER_XREF,
+    GOLDEN_CUSTOMERS,
+    RELATIONSHIPS,
+)
+from assets.metadata import preview
+from assets.raw import raw_asset_key
+from pipelines.resources import Deployment, Warehouse
+from sources.config import PipelineConfig
+from warehouse import marts
+from warehouse.marts.activity import ActivityKind
+
+
+def marts_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", table])
+
+
+ORDERS, INTERACTIONS, RECEIVABLES = (marts_key(k.table) for k in marts.KINDS)
+CUSTOMER_VALUE = marts_key("customer_value")
+CUSTOMER_LIFECYCLE = marts_key("customer_lifecycle")
+LIFECYCLE_HISTORY = marts_key("lifecycle_history")
+FOLLOWUP_TODAY = marts_key("followup_today")
+SALES_BY_REGION_PRODUCT_MONTH = marts_key("sales_by_region_product_month")
+CUSTOMER_GROWTH = marts_key("customer_growth")
+CUSTOMER_360 = marts_key("customer_360")
+
+_DESCRIPTIONS = {
+    "orders": "One row per order line of every source, with its customer_id, parsed date, quantity and amount.",
+    "interactions": "Calls, visits, complaints and surveys of every source, with their customer_id.",
+    "receivables": "Open invoices of every source with their customer_id; overdue once the due date is past.",
+}
+
+
+def _as_of(context: dg.AssetExecutionContext, config: PipelineConfig) -> date:
+    """``marts.as_of`` from the config, else the day this run started in the deployment's time
+    zone (``schedule.timezone``): the same day for every asset of the run."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record is not None and record.start_time else time.time()
+    run_date = datetime.fromtimestamp(started, ZoneInfo(config.schedule.timezone)).date()
+    return marts.marts_as_of(config, run_date)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dg.JsonMetadataValue:
+    rows = con.execute(
+        f"SELECT {column}, count(*) FROM marts.{table} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return dg.MetadataValue.json({str(k): n for k, n in rows})
+
+
+def _table_metadata(con: duckdb.DuckDBPyConnection, table: str, rows: int, **extra) -> dict:
+    head = con.sql(f"FROM marts.{table} LIMIT 5").to_arrow_table()
+    return {"dagster/row_count": rows, "preview": preview(head), **extra}
+
+
+def _activity_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefinition:
+    kept, quarantined = marts_key(kind.table), marts_key(f"{kind.table}_quarantine")
+    deps = [CUSTOMER_XREF, *[raw_asset_key(f.name) for f in kind.feeds(config)]]
+
+    @dg.multi_asset(
+        name=f"marts_{kind.table}",
+        specs=[
+            dg.AssetSpec(kept, deps=deps, group_name="marts", kinds={"duckdb"},
+                         description=_DESCRIPTIONS[kind.table]),
+            dg.AssetSpec(quarantined, deps=deps, group_name="marts", kinds={"duckdb"},
+                         description=f"Rows of the {kind.table} feeds kept out of marts.{kind.table}, each with a "
+                         "reason naming feed, file, row and field: received = kept + quarantined."),
+        ],
+    )  # fmt: skip
+    def _activity(
+        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult]:
+        with warehouse.connect() as con:
+            table = marts.build_activity(con, kind, kind.feeds(deployment.config))
+            meta = _table_metadata(con, kind.table, int(table["kept"].sum()))
+        lost = table[table["received"] != table["kept"] + table["quarantined"]]
+        if len(lost):
+            raise RuntimeError(f"marts.{kind.table} does not reconcile: {lost.to_dict('records')}")
+        context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")
+        per_feed = dg.MetadataValue.json(table.to_dict("records"))
+        yield dg.MaterializeResult(asset_key=kept, metadata={**meta, "per_feed": per_feed})
+        yield dg.MaterializeResult(
+            asset_key=quarantined,
+            metadata={"dagster/row_count": int(table["quarantined"].sum()), "per_feed": per_feed},
+        )
+
+    return _activity
+
+
+@dg.asset(key=CUSTOMER_VALUE, deps=[ORDERS, RECEIVABLES, GOLDEN_CUSTOMERS], group_name="marts",
+          kinds={"duckdb"})  # fmt: skip
+def customer_value(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """What each golden customer is worth: window and lifetime revenue, ABC class, RFM scores and
+    segment, value tier, open and overdue amounts and credit tier."""
+    cfg = deployment.config
+    with warehouse.connect() as con:
+        rows = marts.build_customer_value(con, cfg.marts, _as_of(context, cfg))
+        meta = _table_metadata(
+            con, "customer_value", rows, abc=_counts(con, "customer_value", "abc_class")
+        )
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(CUSTOMER_LIFECYCLE, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
+                     group_name="marts", kinds={"duckdb"},
+                     description="Each customer's lifecycle stage (prospect, new, active, reactivated, dormant, "
+                     "churned) and the day it entered it."),
+        dg.AssetSpec(LIFECYCLE_HISTORY, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
+                     group_name="marts", kinds={"duckdb"},
+                     description="Every stage change across runs (appended, never rebuilt); merged IDs hand "
+                     "their history to the survivor."),
+    ]
+)  # fmt: skip
+def customer_lifecycle(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult]:
+    cfg = deployment.config
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with warehouse.connect() as con:
+        counts = marts.build_lifecycle(con, cfg.marts, _as_of(context, cfg), context.run_id, now)
+        meta = _table_metadata(con, "customer_lifecycle", counts["customers"],
+                               stages=_counts(con, "customer_lifecycle", "stage"))  # fmt: skip
+        history_rows = con.execute("SELECT count(*) FROM marts.lifecycle_history").fetchall()[0][0]
+    yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=meta)
+    yield dg.MaterializeResult(
+        asset_key=LIFECYCLE_HISTORY,
+        metadata={"dagster/row_count": history_rows, "stage_changes": counts["stage_changes"]},
+    )
+
+
+@dg.asset(key=FOLLOWUP_TODAY, group_name="marts", kinds={"duckdb"},
+          deps=[ORDERS, INTERACTIONS, CUSTOMER_VALUE, CUSTOMER_LIFECYCLE, RELATIONSHIPS, GOLDEN_CUSTOMERS])  # fmt: skip
+def followup_today(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Who to call today and why (consumables due, service due, dormant care, open complaint), with the
+    person and number to call; one row per customer and reason, best customers first."""
+    cfg = deployment.config
+    with warehouse.connect() as con:
+        rows = marts.build_followup_today(con, cfg.marts, _as_of(context, cfg))
+        meta = _table_metadata(
+            con, "followup_today", rows, reasons=_counts(con, "followup_today", "reason")
+        )
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(key=SALES_BY_REGION_PRODUCT_MONTH, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts",
+          kinds={"duckdb"})  # fmt: skip
+def sales_by_region_product_month(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Orders, customers, quantity and revenue per month, province, city and product."""
+    with warehouse.connect() as con:
+        rows = marts.build_sales_by_region_product_month(con)
+        meta = _table_metadata(con, "sales_by_region_product_month", rows)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=CUSTOMER_GROWTH, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"}
+)
+def customer_growth(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """The largest and fastest-growing customers of each recent complete period: overall, per
+    province and per product."""
+    cfg = deployment.config
+    with warehouse.connect() as con:
+        rows = marts.build_customer_growth(con, cfg.marts, _as_of(context, cfg))
+        meta = _table_metadata(con, "customer_growth", rows)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(key=CUSTOMER_360, group_name="marts", kinds={"duckdb"},
+          deps=[GOLDEN_CUSTOMERS, CUSTOMER_ROLES, RELATIONSHIPS, INTERACTIONS, CUSTOMER_VALUE,
+                CUSTOMER_LIFECYCLE, FOLLOWUP_TODAY])  # fmt: skip
+def customer_360(deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One wide row per golden customer for analysts: master record, roles, value, lifecycle stage,
+    relationship and interaction counts, today's follow-up reasons."""
+    with warehouse.connect() as con:
+        rows = marts.build_customer_360(con, deployment.config.marts)
+        meta = _table_metadata(con, "customer_360", rows)
+    return dg.MaterializeResult(metadata=meta)
+
+
+def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
+    """Every marts asset; the activity marts depend on the deployment's raw feed assets."""
+    return [
+        *(_activity_asset(kind, config) for kind in marts.KINDS),
+        customer_value,
+        customer_lifecycle,
+        followup_today,
+        sales_by_region_product_month,
+        customer_growth,
+        customer_360,
+    ]

@@ -1,0 +1,163 @@
+"""``marts.followup_today``: who to call on ``as_of`` and why, with the person and number to call.
+
+One row per customer and reason, best customers first (window revenue, then lifetime):
+
+- ``consumables_due``: for every consumable product the customer has ordered at least
+  ``min_orders`` times, its own rhythm (the median days between its orders of that
+  product) predicts the next order, as a dealer knows when a print shop's last cartridge
+  runs out. Due from ``lead_days`` before that day until ``max_overdue_days`` after it;
+- ``service_due``: a machine with a service interval (``service.intervals``) is due every
+  interval after its purchase; due from ``lead_days`` before until ``max_overdue_days``
+  after, for machines younger than ``max_equipment_age_days``;
+- ``dormant_care``: a customer dormant for at most ``max_days_dormant`` days (lifetime
+  revenue at least ``min_lifetime_revenue``) whom nobody called or visited in the last
+  ``skip_if_contacted_within_days``;
+- ``open_complaint``: a complaint still open.
+
+The contact: for a company, its employee (``employment`` relationship) named on most of
+its records who has a number, else the company's own number; for a person, the person.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from sources.marts_config import MartsConfig
+from warehouse.marts._sql import create_table, existing
+
+REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint")
+
+_EMPTY_RELATIONSHIPS = (
+    "SELECT NULL::VARCHAR AS from_customer_id, NULL::VARCHAR AS to_customer_id, "
+    "NULL::VARCHAR AS relationship_type, NULL::VARCHAR[] AS evidence WHERE false"
+)
+
+_REASONS_SQL = """
+    consumable_orders AS (
+        SELECT DISTINCT customer_id, product, order_date FROM marts.orders
+        WHERE order_date <= $as_of AND list_contains($consumables::VARCHAR[], product)
+    ),
+    rhythm AS (
+        SELECT customer_id, product, count(*) AS n, max(order_date) AS last_order,
+               round(median(gap))::INTEGER AS every
+        FROM (SELECT *, order_date - lag(order_date) OVER (PARTITION BY customer_id, product ORDER BY order_date)
+                        AS gap FROM consumable_orders)
+        GROUP BY ALL HAVING count(*) >= $min_orders
+    ),
+    consumables_due AS (
+        SELECT customer_id, 'consumables_due' AS reason, min(last_order + every) AS due_date,
+               string_agg(product || ': every ' || every || ' days, last ' || last_order || ', next '
+                          || (last_order + every), '; ' ORDER BY last_order + every, product) AS detail
+        FROM rhythm
+        WHERE last_order + every - $consumables_lead <= $as_of
+          AND $as_of - (last_order + every) <= $consumables_overdue
+        GROUP BY customer_id
+    ),
+    machines AS (
+        SELECT o.customer_id, o.product, o.order_date, s.every
+        FROM marts.orders o JOIN (SELECT unnest($service_products::VARCHAR[]) AS product,
+                                         unnest($service_days::INTEGER[]) AS every) s USING (product)
+        WHERE o.order_date <= $as_of AND $as_of - o.order_date <= $max_age
+    ),
+    services AS (
+        SELECT *, order_date + every * greatest(1, ceil(($as_of - $service_overdue - order_date) / every))::INTEGER
+                  AS next_service
+        FROM machines
+    ),
+    service_due AS (
+        SELECT customer_id, 'service_due' AS reason, min(next_service) AS due_date,
+               string_agg(product || ' bought ' || order_date || ': service every ' || every
+                          || ' days, next ' || next_service, '; ' ORDER BY next_service, product) AS detail
+        FROM services WHERE next_service <= $as_of + $service_lead
+        GROUP BY customer_id
+    ),
+    dormant_care AS (
+        SELECT l.customer_id, 'dormant_care' AS reason, l.stage_since AS due_date,
+               'no order since ' || l.last_order_date || ' (' || l.days_since_last_order
+               || ' days); lifetime revenue ' || v.lifetime_revenue AS detail
+        FROM marts.customer_lifecycle l JOIN marts.customer_value v USING (customer_id)
+        WHERE $dormant_care AND l.stage = 'dormant' AND v.lifetime_revenue >= $min_lifetime
+          AND coalesce(l.days_in_stage <= $max_days_dormant::INTEGER, true)
+          AND l.customer_id NOT IN (
+              SELECT customer_id FROM marts.interactions
+              WHERE list_contains($contact_types::VARCHAR[], interaction_type)
+                AND interaction_date BETWEEN $as_of - $contact_window AND $as_of)
+    ),
+    open_complaint AS (
+        SELECT customer_id, 'open_complaint' AS reason, min(interaction_date) AS due_date,
+               count(*) || ' open since ' || min(interaction_date) || ': '
+               || string_agg(DISTINCT coalesce(note, interaction_type), '; ') AS detail
+        FROM marts.interactions
+        WHERE list_contains($complaint_types::VARCHAR[], interaction_type)
+          AND list_contains($open_statuses::VARCHAR[], status)
+          AND interaction_date <= $as_of
+        GROUP BY customer_id
+    ),
+    reasons AS (
+        SELECT * FROM consumables_due UNION ALL SELECT * FROM service_due
+        UNION ALL SELECT * FROM dormant_care UNION ALL SELECT * FROM open_complaint
+    )"""
+
+_CONTACT_SQL = """
+    employee AS (
+        SELECT r.from_customer_id AS customer_id, p.customer_id AS contact_customer_id,
+               p.name AS contact_name, coalesce(p.mobile, p.phone) AS contact_phone
+        FROM {relationships} r JOIN master.customers p ON p.customer_id = r.to_customer_id
+        WHERE r.relationship_type = 'employment'
+        QUALIFY row_number() OVER (
+            PARTITION BY r.from_customer_id
+            ORDER BY coalesce(p.mobile, p.phone) IS NOT NULL DESC, len(r.evidence) DESC, p.customer_id) = 1
+    )"""
+
+
+def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date) -> int:
+    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts."""
+    f = marts.followup
+    relationships = existing(con, "master", "relationships", _EMPTY_RELATIONSHIPS)
+    sql = f"""
+        WITH {_REASONS_SQL}, {_CONTACT_SQL.format(relationships=relationships)},
+        listed AS (
+            SELECT r.customer_id, c.entity_type, c.name, r.reason, r.due_date, r.detail,
+                   CASE WHEN e.contact_phone IS NOT NULL THEN e.contact_name ELSE c.name END AS contact_name,
+                   coalesce(e.contact_phone, c.mobile, c.phone) AS contact_phone,
+                   CASE WHEN e.contact_phone IS NOT NULL THEN e.contact_customer_id ELSE c.customer_id END
+                       AS contact_customer_id,
+                   c.owner, v.value_tier, v.abc_class, v.revenue, v.lifetime_revenue,
+                   list_position({list(REASONS)}, r.reason) AS reason_order
+            FROM reasons r JOIN master.customers c USING (customer_id)
+            LEFT JOIN marts.customer_value v USING (customer_id)
+            LEFT JOIN employee e USING (customer_id)
+        )
+        SELECT row_number() OVER (ORDER BY revenue DESC NULLS LAST, lifetime_revenue DESC NULLS LAST,
+                                  customer_id, reason_order) AS priority,
+               $as_of AS as_of, * EXCLUDE (reason_order)
+        FROM listed ORDER BY priority
+    """
+    service = f.service.intervals
+    return create_table(
+        con,
+        "marts",
+        "followup_today",
+        sql,
+        {
+            "as_of": as_of,
+            "consumables": list(f.consumables.products),
+            "min_orders": f.consumables.min_orders,
+            "consumables_lead": f.consumables.lead_days,
+            "consumables_overdue": f.consumables.max_overdue_days,
+            "service_products": list(service),
+            "service_days": list(service.values()),
+            "service_lead": f.service.lead_days,
+            "service_overdue": f.service.max_overdue_days,
+            "max_age": f.service.max_equipment_age_days,
+            "dormant_care": f.dormant_care.enabled,
+            "min_lifetime": f.dormant_care.min_lifetime_revenue,
+            "max_days_dormant": f.dormant_care.max_days_dormant,
+            "contact_types": [t.lower() for t in f.dormant_care.contact_types],
+            "contact_window": f.dormant_care.skip_if_contacted_within_days,
+            "complaint_types": [t.lower() for t in f.open_complaints.types],
+            "open_statuses": [s.lower() for s in f.open_complaints.open_statuses],
+        },
+    )

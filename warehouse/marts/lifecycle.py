@@ -1,0 +1,169 @@
+"""``marts.customer_lifecycle`` and ``marts.lifecycle_history``: where each customer stands.
+
+Stages, from the customer's orders up to ``as_of`` (first rule that applies):
+
+- ``prospect``: has never ordered (since ``first_seen``, the day a source first recorded it);
+- ``churned``: no order for ``churned_days`` (since the last order + churned_days);
+- ``dormant``: no order for ``dormant_days`` (since the last order + dormant_days);
+- ``new``: first order less than ``new_days`` ago (since the first order);
+- ``reactivated``: ordered again after a gap of at least ``dormant_days``, less than
+  ``reactivated_days`` ago (since that order);
+- ``active``: otherwise (since the new or reactivated period ended).
+
+Persons known only as a company's contact (role ``contact``) are not customers and have
+no stage. ``marts.lifecycle_history`` is never rebuilt: each run appends a row for every
+customer whose stage differs from the last one recorded (or who has none yet). History
+follows merges: a customer ID merged into another resolves to its survivor through
+``master.customer_ids``, so the survivor's change is judged against the stage it (or,
+without history of its own, the merged ID) had; a merged or retired ID gets a last row
+with stage ``merged`` / ``retired``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+
+from sources.marts_config import MartsConfig
+from warehouse.marts._sql import create_table, existing
+from warehouse.store import count_rows
+
+#: Lifecycle stages of a customer; the history also records IDs that were merged or retired.
+STAGES = ("prospect", "new", "active", "reactivated", "dormant", "churned")
+HISTORY_STAGES = (*STAGES, "merged", "retired")
+
+HISTORY_DDL = """
+    CREATE TABLE IF NOT EXISTS marts.lifecycle_history (
+        customer_id VARCHAR NOT NULL, stage VARCHAR NOT NULL, previous_stage VARCHAR,
+        stage_since DATE, as_of DATE NOT NULL, recorded_at TIMESTAMP NOT NULL,
+        run_id VARCHAR, note VARCHAR
+    )"""
+
+_STAGES_SQL = """
+    WITH o AS (SELECT DISTINCT customer_id, order_date FROM marts.orders WHERE order_date <= $as_of),
+    gaps AS (
+        SELECT *, order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS gap
+        FROM o
+    ),
+    per AS (
+        SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+               count(*) AS order_days, max(order_date) FILTER (WHERE gap >= $dormant_days) AS reactivated_on
+        FROM gaps GROUP BY customer_id
+    ),
+    base AS (
+        SELECT c.customer_id, c.entity_type, c.name, c.first_seen::DATE AS first_seen, p.*
+               EXCLUDE (customer_id), $as_of - p.last_order_date AS days_since_last_order
+        FROM master.customers c LEFT JOIN per p USING (customer_id)
+        WHERE c.customer_id NOT IN (SELECT customer_id FROM {roles} WHERE role = 'contact')
+    )
+    SELECT *,
+           CASE WHEN last_order_date IS NULL THEN 'prospect'
+                WHEN days_since_last_order >= $churned_days THEN 'churned'
+                WHEN days_since_last_order >= $dormant_days THEN 'dormant'
+                WHEN $as_of - first_order_date < $new_days THEN 'new'
+                WHEN $as_of - reactivated_on < $reactivated_days THEN 'reactivated'
+                ELSE 'active' END AS stage,
+           CASE stage WHEN 'prospect' THEN least(coalesce(first_seen, $as_of), $as_of)
+                      WHEN 'churned' THEN last_order_date + $churned_days
+                      WHEN 'dormant' THEN last_order_date + $dormant_days
+                      WHEN 'new' THEN first_order_date
+                      WHEN 'reactivated' THEN reactivated_on
+                      ELSE greatest(first_order_date + $new_days,
+                                    coalesce(reactivated_on + $reactivated_days, first_order_date)) END
+               AS stage_since
+    FROM base"""
+
+_CHANGES_SQL = """
+    WITH ids AS (SELECT customer_id, status, CAST(merged_into AS VARCHAR) AS merged_into FROM {ids}),
+    latest AS (
+        SELECT h.customer_id, h.stage, h.recorded_at, i.status, i.merged_into,
+               CASE WHEN i.status = 'merged' THEN i.merged_into
+                    WHEN i.status = 'retired' THEN NULL ELSE h.customer_id END AS live_id
+        FROM marts.lifecycle_history h LEFT JOIN ids i USING (customer_id)
+        QUALIFY row_number() OVER (PARTITION BY h.customer_id ORDER BY h.recorded_at DESC) = 1
+    ),
+    previous AS (
+        SELECT live_id, customer_id AS from_id, stage FROM latest
+        WHERE live_id IS NOT NULL AND stage NOT IN ('merged', 'retired')
+        QUALIFY row_number() OVER (
+            PARTITION BY live_id ORDER BY customer_id = live_id DESC, recorded_at DESC, customer_id) = 1
+    )
+    SELECT l.customer_id, l.stage, p.stage AS previous_stage, l.stage_since, $as_of AS as_of,
+           $recorded_at AS recorded_at, $run_id AS run_id,
+           CASE WHEN p.from_id <> l.customer_id THEN 'continues the history of ' || p.from_id END AS note
+    FROM __lifecycle l LEFT JOIN previous p ON p.live_id = l.customer_id
+    WHERE p.stage IS DISTINCT FROM l.stage
+    UNION ALL
+    SELECT customer_id, CASE WHEN status = 'merged' THEN 'merged' ELSE 'retired' END, stage, $as_of,
+           $as_of, $recorded_at, $run_id,
+           CASE WHEN status = 'merged' THEN 'merged into ' || merged_into END
+    FROM latest
+    WHERE stage NOT IN ('merged', 'retired')
+      AND customer_id NOT IN (SELECT customer_id FROM master.customers)"""
+
+
+def build_lifecycle(
+    con: duckdb.DuckDBPyConnection,
+    marts: MartsConfig,
+    as_of: date,
+    run_id: str,
+    recorded_at: datetime,
+) -> dict[str, int]:
+    """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history."""
+    lc = marts.lifecycle
+    roles = existing(
+        con,
+        "master",
+        "customer_roles",
+        "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS role WHERE false",
+    )
+    ids = existing(
+        con,
+        "master",
+        "customer_ids",
+        "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS status, NULL::VARCHAR AS merged_into WHERE false",
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __lifecycle AS " + _STAGES_SQL.format(roles=roles),
+        {
+            "as_of": as_of,
+            "new_days": lc.new_days,
+            "dormant_days": lc.dormant_days,
+            "churned_days": lc.churned_days,
+            "reactivated_days": lc.reactivated_days,
+        },
+    )
+    con.execute(HISTORY_DDL)
+    before = count_rows(con, "marts", "lifecycle_history")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO marts.lifecycle_history " + _CHANGES_SQL.format(ids=ids),
+            {"as_of": as_of, "recorded_at": recorded_at, "run_id": run_id},
+        )
+        rows = create_table(
+            con,
+            "marts",
+            "customer_lifecycle",
+            """SELECT $as_of AS as_of, l.customer_id, l.entity_type, l.name, l.stage, l.stage_since,
+                      $as_of - l.stage_since AS days_in_stage, h.previous_stage, h.recorded_at AS stage_recorded_at,
+                      l.first_order_date, l.last_order_date, l.days_since_last_order, l.order_days,
+                      l.reactivated_on
+               FROM __lifecycle l
+               LEFT JOIN (SELECT customer_id, stage, previous_stage, recorded_at FROM marts.lifecycle_history
+                          QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY recorded_at DESC) = 1) h
+                 ON h.customer_id = l.customer_id AND h.stage = l.stage
+               ORDER BY l.customer_id""",
+            {"as_of": as_of},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS __lifecycle")
+    return {
+        "customers": rows,
+        "stage_changes": count_rows(con, "marts", "lifecycle_history") - before,
+    }
