@@ -4,6 +4,7 @@ from datetime import date
 
 import dagster as dg
 
+from assets.checks import stored_results
 from assets.metadata import table_metadata
 from assets.raw import raw_asset_key
 from pipelines.resources import Deployment, Warehouse
@@ -70,9 +71,12 @@ def build_staging_assets(config: PipelineConfig) -> list:
         blocking=True,
         description="Rows received = staged + quarantined, per source.",
     )
-    def rows_reconcile(warehouse: Warehouse) -> dg.AssetCheckResult:
+    def rows_reconcile(
+        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
-            return check_result(check_reconciliation(con, source_names))
+            outcome = check_reconciliation(con, source_names)
+        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
 
     @dg.asset_check(
         asset=STAGED_CUSTOMERS,
@@ -80,21 +84,19 @@ def build_staging_assets(config: PipelineConfig) -> list:
         blocking=True,
         description="Each staged record has its own record_key.",
     )
-    def record_key_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
+    def record_key_unique(
+        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
-            return check_result(check_record_key_unique(con))
+            outcome = check_record_key_unique(con)
+        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
 
     return [staging_tables, rows_reconcile, record_key_unique]
 
 
-def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    """A plain quality verdict as a Dagster check result (ERROR severity: blocking)."""
-    return dg.AssetCheckResult(
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=outcome.description,
-        metadata={
-            k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
-            for k, v in outcome.metadata.items()
-        },
-    )
+def stored_result(
+    outcome: CheckOutcome, asset_key: dg.AssetKey, run_id: str, deployment: Deployment
+) -> dg.AssetCheckResult:
+    """The check result, its full record kept as JSON for the run (``assets.checks``)."""
+    (result,) = stored_results([outcome], asset_key, run_id, deployment.config.output_path)
+    return result

@@ -24,7 +24,15 @@ import re
 import pandas as pd
 
 from sources.standardise._common import empty_frame, map_unique
-from sources.standardise._places import COUNTY, Division, PrefixMatcher, level_names, spellings
+from sources.standardise._places import (
+    COUNTY,
+    PROVINCE,
+    Division,
+    PrefixMatcher,
+    divisions,
+    level_names,
+    spellings,
+)
 from sources.standardise.text import normalise_text
 
 logger = logging.getLogger(__name__)
@@ -132,3 +140,9 @@ def parse_addresses(s: pd.Series) -> pd.DataFrame:
     if len(s) == 0:
         return empty_frame(s.index, ADDRESS_COLUMNS)
     return map_unique(s, _parse_unique)
+
+
+def official_provinces() -> tuple[str, ...]:
+    """The official names of China's provincial-level divisions ('福建省', '上海市', …), the
+    only values a staged ``province`` may take."""
+    return tuple(sorted(d.name for d in divisions().values() if d.rank == PROVINCE))

@@ -1,0 +1,230 @@
+"""Great Expectations 1.x, kept at arm's length: suites described in code, validated on pandas.
+
+A suite here is a plain description: which Dagster check each expectation belongs to, the
+Great Expectations expectation class and its arguments. :func:`validate` turns it into a
+real ``ExpectationSuite`` and validates a DataFrame read from the warehouse with GX's
+pandas data source in an ephemeral context (GX's SQL data source does not work on a DuckDB
+file; see ``../shared/STACK_NOTES.md``). GX is imported inside :func:`validate` only: it
+takes seconds to import, and loading the Dagster definitions must stay fast.
+
+The result is split by check: each gets a :class:`~quality.results.CheckOutcome` with the
+failing expectations and example values (with the key columns of the rows that hold them),
+and its part of GX's validation result as JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from quality.results import CheckDef, CheckOutcome
+
+logger = logging.getLogger(__name__)
+
+#: Example values kept per failing expectation.
+EXAMPLES = 10
+DATASOURCE = "customer_master"
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One expectation of a suite.
+
+    Attributes:
+        check: the Dagster check it belongs to.
+        kind: a Great Expectations expectation class (``ExpectColumnValuesToBeUnique``).
+        kwargs: its arguments (``column``, ``mostly``, ``value_set``, …).
+        says: what an unexpected value is, for people ("source_record_id values that repeat").
+    """
+
+    check: str
+    kind: str
+    kwargs: Mapping[str, Any]
+    says: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The expectations of one guarded table, grouped into the checks shown in Dagster.
+
+    Attributes:
+        name: the table (``staging.customers``).
+        checks: every check the suite feeds, with its severity.
+        expectations: the expectations, each naming its check.
+        index_columns: columns that identify an unexpected row in the examples.
+    """
+
+    name: str
+    checks: tuple[CheckDef, ...]
+    expectations: tuple[Expect, ...]
+    index_columns: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=1)
+def _context() -> Any:
+    """One ephemeral GX context per process: no files, no analytics, no progress bars."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def build_suite(suite: Suite) -> Any:
+    """The Great Expectations ``ExpectationSuite`` of ``suite``."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    built = gx.ExpectationSuite(name=suite.name, meta=dict(suite.meta))
+    for e in suite.expectations:
+        kind = getattr(gxe, e.kind)
+        built.add_expectation(kind(**dict(e.kwargs), meta={"check": e.check, "says": e.says}))
+    return built
+
+
+def validate(suite: Suite, frame: pd.DataFrame) -> list[CheckOutcome]:
+    """Validate ``frame`` against ``suite``; one outcome per check of the suite.
+
+    Args:
+        suite: the description of the table's expectations.
+        frame: the table, or the columns of it the suite reads, as a DataFrame.
+    Returns:
+        One :class:`CheckOutcome` per ``suite.checks``, in that order.
+    """
+    context = _context()
+    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+    asset = datasource.add_dataframe_asset(suite.name)
+    batch = asset.add_batch_definition_whole_dataframe("run").get_batch(
+        batch_parameters={"dataframe": frame}
+    )
+    index = [c for c in suite.index_columns if c in frame.columns]
+    result_format: dict[str, Any] = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": EXAMPLES,
+    }
+    if index:
+        result_format["unexpected_index_column_names"] = index
+    validation = batch.validate(build_suite(suite), result_format=result_format).to_json_dict()
+    version = validation.get("meta", {}).get("great_expectations_version")
+    return [
+        _outcome(check, suite, validation["results"], len(frame), version) for check in suite.checks
+    ]
+
+
+def _outcome(
+    check: CheckDef, suite: Suite, results: list[dict], rows: int, version: str | None
+) -> CheckOutcome:
+    mine = [r for r in results if r["expectation_config"]["meta"].get("check") == check.name]
+    failing = [r for r in mine if not r["success"]]
+    summaries = [_summary(r) for r in failing]
+    passed = not failing
+    description = (
+        "ok: " + "; ".join(_summary(r)["found"] for r in mine)
+        if passed
+        else "; ".join(s["found"] for s in summaries)
+    )
+    metadata: dict[str, Any] = {"rows_validated": rows, "expectations": len(mine)}
+    if failing:
+        metadata["failing_expectations"] = summaries
+    metadata.update(_headline(mine))
+    return CheckOutcome(
+        name=check.name,
+        passed=passed,
+        description=description,
+        metadata=metadata,
+        severity=check.severity,
+        details={
+            "suite": suite.name,
+            "rows_validated": rows,
+            "great_expectations_version": version,
+            "success": passed,
+            "statistics": {
+                "evaluated_expectations": len(mine),
+                "successful_expectations": len(mine) - len(failing),
+                "unsuccessful_expectations": len(failing),
+            },
+            "results": mine,
+        },
+    )
+
+
+def _headline(results: list[dict]) -> dict[str, Any]:
+    """Shares and observed values worth a column of their own in the Dagster UI."""
+    out: dict[str, Any] = {}
+    for r in results:
+        config, result = r["expectation_config"], r.get("result", {})
+        column = config["kwargs"].get("column")
+        if "unexpected_percent" in result and column and result["unexpected_percent"] is not None:
+            out[f"{column}_unexpected_percent"] = round(float(result["unexpected_percent"]), 3)
+        elif config["type"].startswith("expect_table_row_count"):
+            out["row_count"] = result.get("observed_value")
+    return out
+
+
+def _summary(result: dict) -> dict[str, Any]:
+    """A failing expectation in a person's words, with example values."""
+    config = result["expectation_config"]
+    kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+    says = config["meta"].get("says", config["type"])
+    body = result.get("result", {})
+    exception = result.get("exception_info", {})
+    summary: dict[str, Any] = {"expectation": config["type"], "kwargs": _short(kwargs)}
+    if exception.get("raised_exception"):
+        summary["found"] = f"{says}: the expectation raised {exception.get('exception_message')}"
+        return summary
+    if "unexpected_count" in body:
+        checked = body.get("element_count", 0) - (body.get("missing_count") or 0)
+        share = body.get("unexpected_percent") or 0.0
+        allowed = (1 - kwargs["mostly"]) * 100 if "mostly" in kwargs else 0.0
+        found = f"{body['unexpected_count']:,} of {checked:,} {says} ({share:.1f}%"
+        found += f", at most {allowed:.1f}% allowed)" if allowed else ")"
+        summary.update(
+            found=found,
+            unexpected=body["unexpected_count"],
+            checked=checked,
+            unexpected_percent=round(share, 3),
+            examples=body.get("partial_unexpected_index_list")
+            or body.get("partial_unexpected_list", [])[:EXAMPLES],
+        )
+        return summary
+    observed = body.get("observed_value")
+    details = body.get("details", {})
+    missing = details.get("mismatched", {}).get("missing") if isinstance(details, dict) else None
+    if missing:
+        summary.update(found=f"{says}: missing {', '.join(map(str, missing))}", missing=missing)
+    elif config["type"] == "expect_table_columns_to_match_set":
+        summary.update(found=f"{says}: all {len(kwargs['column_set'])} present")
+    else:
+        bounds = {k: kwargs[k] for k in ("min_value", "max_value", "value") if k in kwargs}
+        summary.update(found=f"{says}: observed {observed} (expected {_bounds(bounds)})")
+    summary["observed"] = observed
+    return summary
+
+
+def _bounds(bounds: Mapping[str, Any]) -> str:
+    if "value" in bounds:
+        return f"= {bounds['value']}"
+    low, high = bounds.get("min_value"), bounds.get("max_value")
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"≥ {low}" if low is not None else f"≤ {high}"
+
+
+def _short(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments as shown in metadata: long value sets cut to their first values."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 8:
+            out[key] = [*list(value)[:8], f"… {len(value)} values"]
+        else:
+            out[key] = value
+    return out

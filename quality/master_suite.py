@@ -1,0 +1,259 @@
+"""The master suites: the golden master's promises, checked after every run. All blocking.
+
+- ``master.customer_xref``: ``one_current_xref_row_per_record`` (every staged record has
+  exactly one current xref row, and no current row belongs to a record no longer staged)
+  and ``customer_id_one_entity_type`` (an ID never crosses entity types, over the whole
+  history and the ID registry);
+- ``master.customers``: ``customer_id_unique`` (one golden record per live ID, every live
+  ID has one, and a merged or retired ID never comes back);
+- ``master.attribute_lineage``: ``lineage_complete`` (every golden value has a lineage row
+  naming a current record of that customer, carrying that value);
+- ``master.relationships``: ``relationships_point_to_live_ids`` (no relationship names a
+  merged, retired or unknown ID).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from quality.gx import Expect, Suite
+from quality.results import ERROR, CheckDef
+from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
+
+XREF_CHECK = CheckDef(
+    "one_current_xref_row_per_record",
+    ERROR,
+    "every staged record is in exactly one current xref row",
+)
+ENTITY_TYPE_CHECK = CheckDef(
+    "customer_id_one_entity_type", ERROR, "a customer_id never crosses entity types"
+)
+CUSTOMERS_CHECK = CheckDef(
+    "customer_id_unique",
+    ERROR,
+    "one golden record per live customer_id; merged and retired IDs never come back",
+)
+LINEAGE_CHECK = CheckDef(
+    "lineage_complete", ERROR, "every golden value has lineage to a record of its customer"
+)
+RELATIONSHIPS_CHECK = CheckDef(
+    "relationships_point_to_live_ids", ERROR, "no relationship names a merged or retired ID"
+)
+
+
+def _in(check: CheckDef, column: str, values: list, says: str) -> Expect:
+    return Expect(
+        check.name, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": values}, says
+    )
+
+
+def xref_suite() -> Suite:
+    return Suite(
+        name="master.customer_xref",
+        checks=(XREF_CHECK, ENTITY_TYPE_CHECK),
+        expectations=(
+            Expect(
+                XREF_CHECK.name,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "current_rows", "min_value": 1, "max_value": 1},
+                "staged records without exactly one current xref row",
+            ),
+            _in(XREF_CHECK, "staged", [True], "current xref rows of records that are not staged"),
+            Expect(
+                ENTITY_TYPE_CHECK.name,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "id_entity_types", "min_value": 1, "max_value": 1},
+                "xref rows whose customer_id has been given to more than one entity type",
+            ),
+        ),
+        index_columns=("record_key", "customer_id"),
+    )
+
+
+def xref_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per xref row (all periods) and per staged record missing from the xref.
+
+    ``current_rows`` and ``staged`` are set on current rows and missing records only;
+    ``id_entity_types`` counts the entity types the row's ID has had in the xref history
+    and the ID registry.
+    """
+    return con.sql(
+        """
+        WITH staged AS (SELECT DISTINCT record_key FROM staging.customers),
+        current_rows AS (
+            SELECT record_key, count(*) AS n FROM master.customer_xref
+            WHERE valid_to IS NULL GROUP BY record_key
+        ),
+        id_types AS (
+            SELECT customer_id, count(DISTINCT entity_type) AS n FROM (
+                SELECT customer_id, entity_type FROM master.customer_xref
+                UNION ALL SELECT customer_id, entity_type FROM master.customer_ids
+            ) GROUP BY customer_id
+        )
+        SELECT x.record_key, x.customer_id, x.entity_type,
+               CASE WHEN x.valid_to IS NULL THEN c.n END AS current_rows,
+               CASE WHEN x.valid_to IS NULL THEN s.record_key IS NOT NULL END AS staged,
+               t.n AS id_entity_types
+        FROM master.customer_xref x
+        LEFT JOIN current_rows c USING (record_key)
+        LEFT JOIN staged s USING (record_key)
+        LEFT JOIN id_types t USING (customer_id)
+        UNION ALL
+        SELECT s.record_key, NULL, NULL, 0, true, NULL
+        FROM staged s WHERE s.record_key NOT IN (SELECT record_key FROM current_rows)
+        """
+    ).df()
+
+
+def customers_suite() -> Suite:
+    return Suite(
+        name="master.customers",
+        checks=(CUSTOMERS_CHECK,),
+        expectations=(
+            Expect(
+                CUSTOMERS_CHECK.name,
+                "ExpectColumnValuesToNotBeNull",
+                {"column": "golden_customer_id"},
+                "live customer IDs (current xref) without a golden record",
+            ),
+            Expect(
+                CUSTOMERS_CHECK.name,
+                "ExpectColumnValuesToBeUnique",
+                {"column": "golden_customer_id"},
+                "customer IDs with more than one golden record",
+            ),
+            _in(
+                CUSTOMERS_CHECK,
+                "registry_status",
+                ["active"],
+                "golden records under an ID the registry holds as merged, retired or unknown",
+            ),
+            _in(
+                CUSTOMERS_CHECK,
+                "in_current_xref",
+                [True],
+                "golden records of an ID no current source record carries",
+            ),
+        ),
+        index_columns=("customer_id",),
+    )
+
+
+def customers_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per golden record, plus one per live ID (current xref) without one."""
+    return con.sql(
+        """
+        WITH live AS (
+            SELECT DISTINCT customer_id FROM master.customer_xref WHERE valid_to IS NULL
+        )
+        SELECT c.customer_id, c.customer_id AS golden_customer_id,
+               coalesce(r.status, 'unknown') AS registry_status,
+               c.customer_id IN (SELECT customer_id FROM live) AS in_current_xref
+        FROM master.customers c LEFT JOIN master.customer_ids r USING (customer_id)
+        UNION ALL
+        SELECT l.customer_id, NULL, NULL, true FROM live l
+        WHERE l.customer_id NOT IN (SELECT customer_id FROM master.customers)
+        """
+    ).df()
+
+
+def lineage_suite() -> Suite:
+    return Suite(
+        name="master.attribute_lineage",
+        checks=(LINEAGE_CHECK,),
+        expectations=(
+            Expect(
+                LINEAGE_CHECK.name,
+                "ExpectColumnValuesToNotBeNull",
+                {"column": "lineage_record_key"},
+                "golden values without a lineage row",
+            ),
+            _in(
+                LINEAGE_CHECK,
+                "record_of_customer",
+                [True],
+                "lineage rows naming a record that is not the customer's",
+            ),
+            _in(
+                LINEAGE_CHECK,
+                "same_value",
+                [True],
+                "lineage rows whose value differs from the golden value",
+            ),
+        ),
+        index_columns=("customer_id", "attribute", "value", "lineage_value"),
+    )
+
+
+def _same_value_sql(column: str, data_type: str) -> str:
+    """Whether the lineage value (text) is the golden value, compared in the column's type."""
+    if data_type.startswith(("DATE", "TIMESTAMP")):
+        return f"TRY_CAST(l.value AS TIMESTAMP) = c.{column}::TIMESTAMP"
+    if data_type == "VARCHAR":
+        return f"l.value = c.{column}"
+    return f"TRY_CAST(l.value AS {data_type}) = c.{column}"
+
+
+def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per golden attribute value, with its lineage row (if any)."""
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'master' AND table_name = 'customers'"
+        ).fetchall()
+    )
+    parts = [
+        f"""SELECT c.customer_id, '{attribute}' AS attribute, c.{columns[0]}::VARCHAR AS value,
+                   l.record_key AS lineage_record_key, l.value AS lineage_value,
+                   CASE WHEN l.record_key IS NOT NULL THEN x.customer_id IS NOT NULL END
+                       AS record_of_customer,
+                   CASE WHEN l.record_key IS NOT NULL
+                        THEN coalesce({_same_value_sql(columns[0], types[columns[0]])}, false)
+                   END AS same_value
+            FROM master.customers c
+            LEFT JOIN master.attribute_lineage l
+                   ON l.customer_id = c.customer_id AND l.attribute = '{attribute}'
+            LEFT JOIN current x ON x.record_key = l.record_key AND x.customer_id = c.customer_id
+            WHERE c.{columns[0]} IS NOT NULL"""
+        for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
+        if types.get(columns[0], "NULL").strip('"') != "NULL"  # no customer has a value
+    ]
+    current = "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL"
+    return con.sql(f"WITH current AS ({current}) {' UNION ALL '.join(parts)}").df()
+
+
+def relationships_suite() -> Suite:
+    return Suite(
+        name="master.relationships",
+        checks=(RELATIONSHIPS_CHECK,),
+        expectations=(
+            _in(
+                RELATIONSHIPS_CHECK,
+                "from_status",
+                ["active"],
+                "relationships from an ID that is not live",
+            ),
+            _in(
+                RELATIONSHIPS_CHECK,
+                "to_status",
+                ["active"],
+                "relationships to an ID that is not live",
+            ),
+        ),
+        index_columns=("from_customer_id", "to_customer_id", "relationship_type"),
+    )
+
+
+def relationships_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every relationship with the registry status of both ends (``unknown`` if never issued)."""
+    return con.sql(
+        """
+        SELECT r.from_customer_id, r.to_customer_id, r.relationship_type,
+               coalesce(f.status, 'unknown') AS from_status,
+               coalesce(t.status, 'unknown') AS to_status
+        FROM master.relationships r
+        LEFT JOIN master.customer_ids f ON f.customer_id = r.from_customer_id
+        LEFT JOIN master.customer_ids t ON t.customer_id = r.to_customer_id
+        """
+    ).df()

@@ -1,0 +1,142 @@
+"""The raw suite: each feed arrived whole, with its columns and a key that names one row.
+
+For every raw table (``raw.<feed>``), all blocking:
+
+- ``required_columns_present``: the lineage columns and every column the feed's mapping
+  reads are in the table;
+- ``<key>_unique``: the feed's key (``source_record_id`` of a customer export, ``order_id``,
+  ``interaction_id``, ``invoice_id``) names one row, as staging reads it (trimmed, columns
+  joined); at most ``quality.max_duplicate_key_share`` of rows may share their key;
+- ``rows_vs_previous_run``: the feed did not shrink by more than
+  ``quality.max_row_drop_share`` since the last accepted run (``quality.history``): half a
+  customer list missing is a broken export, not half the customers leaving.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pandas as pd
+
+from quality.gx import Expect, Suite
+from quality.results import ERROR, CheckDef
+from sources.config import (
+    InteractionFeed,
+    OrderFeed,
+    QualityConfig,
+    ReceivableFeed,
+    SourceConfig,
+    _FileSpec,
+)
+from sources.schema import LINEAGE_COLUMNS
+from warehouse.store import quote
+
+REQUIRED_COLUMNS_CHECK = "required_columns_present"
+ROWS_VS_PREVIOUS_RUN_CHECK = "rows_vs_previous_run"
+#: The key field of each kind of feed.
+KEY_FIELDS: dict[type, str] = {
+    SourceConfig: "source_record_id",
+    OrderFeed: "order_id",
+    InteractionFeed: "interaction_id",
+    ReceivableFeed: "invoice_id",
+}
+
+
+def key_field(feed: _FileSpec) -> str | None:
+    return next((f for kind, f in KEY_FIELDS.items() if isinstance(feed, kind)), None)
+
+
+def raw_checks(feed: _FileSpec) -> tuple[CheckDef, ...]:
+    """The checks on ``raw.<feed>``, in the order they are shown."""
+    checks = [
+        CheckDef(
+            REQUIRED_COLUMNS_CHECK,
+            ERROR,
+            "the lineage columns and every column the mapping reads are present",
+        )
+    ]
+    key = key_field(feed)
+    if key is not None:
+        checks.append(CheckDef(f"{key}_unique", ERROR, f"{key} names one row of the feed"))
+    checks.append(
+        CheckDef(
+            ROWS_VS_PREVIOUS_RUN_CHECK,
+            ERROR,
+            "the feed did not shrink by more than max_row_drop_share since the last accepted run",
+        )
+    )
+    return tuple(checks)
+
+
+def minimum_rows(previous: int | None, max_drop_share: float) -> int:
+    """Fewest rows this run may hold: the previous count less the tolerated drop."""
+    return 0 if previous is None else math.ceil(previous * (1 - max_drop_share))
+
+
+def raw_suite(feed: _FileSpec, previous_rows: int | None, quality: QualityConfig) -> Suite:
+    """The expectations on ``raw.<feed>`` given the feed's last accepted row count."""
+    required = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
+    expectations = [
+        Expect(
+            REQUIRED_COLUMNS_CHECK,
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": required, "exact_match": False},
+            "required columns",
+        )
+    ]
+    key = key_field(feed)
+    if key is not None:
+        columns = ", ".join(feed.mapped_columns()[key])
+        expectations.append(
+            Expect(
+                f"{key}_unique",
+                "ExpectColumnValuesToBeUnique",
+                {"column": "record_key", "mostly": 1 - quality.max_duplicate_key_share},
+                f"rows whose {key} ({columns}) is on another row too",
+            )
+        )
+    floor = minimum_rows(previous_rows, quality.max_row_drop_share)
+    expectations.append(
+        Expect(
+            ROWS_VS_PREVIOUS_RUN_CHECK,
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": floor},
+            f"rows (last accepted run: {previous_rows if previous_rows is not None else 'none'})",
+        )
+    )
+    return Suite(
+        name=f"raw.{feed.name}",
+        checks=raw_checks(feed),
+        expectations=tuple(expectations),
+        index_columns=("source_file", "source_row"),
+        meta={"previous_rows": previous_rows, "minimum_rows": floor},
+    )
+
+
+def raw_frame(con: duckdb.DuckDBPyConnection, feed: _FileSpec) -> pd.DataFrame:
+    """What the raw suite reads: lineage, the mapped columns present, and the key as staged.
+
+    ``record_key`` is ``<feed>:<key>`` with the key built the way staging builds it (each
+    column trimmed, columns joined with a space, blank = missing). Strings stay in Arrow
+    memory (``pd.ArrowDtype``), which keeps a large feed affordable.
+    """
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+            [feed.name],
+        ).fetchall()
+    }
+    wanted = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
+    selected = [quote(c) for c in dict.fromkeys(wanted) if c in present]
+    key = key_field(feed)
+    key_columns = feed.mapped_columns()[key] if key is not None else []
+    if key_columns and all(c in present for c in key_columns):
+        parts = ", ".join(f"nullif(trim({quote(c)}::VARCHAR), '')" for c in key_columns)
+        key_sql = f"nullif(regexp_replace(concat_ws(' ', {parts}), '\\s{{2,}}', ' ', 'g'), '')"
+        record_key = f"'{feed.name}:' || {key_sql}"
+    else:
+        record_key = "NULL::VARCHAR"
+    sql = f"SELECT {record_key} AS record_key, {', '.join(selected)} FROM raw.{quote(feed.name)}"
+    return con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)

@@ -1,0 +1,181 @@
+"""Entity-resolution checks no generic data-quality tool has, computed in SQL.
+
+- ``no_giant_clusters`` (blocking, on ``matching.clusters``): no cluster holds more than
+  ``quality.giant_cluster_size`` records. A giant cluster is chaining (a shared hotline,
+  a long common name prefix) merging unrelated customers into one golden record. The
+  check shows the cluster-size distribution and the largest clusters with their names.
+- ``unlinked_share`` (warn, on ``matching.clusters``): the share of records that joined
+  no other record stays below ``quality.max_unlinked_share``; a jump means the model or
+  the blocking broke.
+- ``review_queue_size`` (warn, on ``matching.review_queue``): the pairs waiting for a
+  steward stay below ``quality.max_review_queue``.
+- ``customer_id_churn`` (warn, on ``master.customer_xref``): of the source records known
+  before this run and still there, the share whose customer_id changed in this run
+  (merges, splits, moves) stays below ``quality.max_id_churn_share``. Downstream systems
+  key on customer_id; churn is what breaks them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from quality.results import ERROR, WARN, CheckDef, CheckOutcome, outcome_from_metric
+
+GIANT_CLUSTERS_CHECK = CheckDef(
+    "no_giant_clusters", ERROR, "no cluster is larger than giant_cluster_size"
+)
+UNLINKED_SHARE_CHECK = CheckDef(
+    "unlinked_share", WARN, "the share of records linked to no other stays below its bound"
+)
+REVIEW_QUEUE_CHECK = CheckDef(
+    "review_queue_size", WARN, "the review queue stays below max_review_queue pairs"
+)
+ID_CHURN_CHECK = CheckDef(
+    "customer_id_churn",
+    WARN,
+    "the share of records whose customer_id changed stays below its bound",
+)
+CLUSTER_CHECKS = (GIANT_CLUSTERS_CHECK, UNLINKED_SHARE_CHECK)
+#: Upper bounds of the buckets of the cluster-size distribution.
+SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
+
+
+def cluster_size_distribution(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
+    """Clusters and records per size bucket (``1``, ``2``, ``3-5``, …, ``>1000``)."""
+    sizes = con.sql(
+        "SELECT cluster_size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS cluster_size "
+        "FROM matching.clusters GROUP BY cluster_id) GROUP BY cluster_size"
+    ).fetchall()
+    buckets: list[dict[str, object]] = []
+    low = 1
+    for high in (*SIZE_BUCKETS, None):
+        label = f">{low - 1}" if high is None else (str(high) if high == low else f"{low}-{high}")
+        inside = [(s, n) for s, n in sizes if s >= low and (high is None or s <= high)]
+        if inside:
+            buckets.append(
+                {
+                    "size": label,
+                    "clusters": sum(n for _, n in inside),
+                    "records": sum(s * n for s, n in inside),
+                }
+            )
+        low = (high or 0) + 1
+    return buckets
+
+
+def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> CheckOutcome:
+    """Blocking: no cluster larger than ``giant_size``; the largest shown with their names."""
+    largest = con.sql(
+        """
+        SELECT c.cluster_id, any_value(c.entity_type) AS entity_type, count(*) AS size,
+               list(DISTINCT s.name ORDER BY s.name)[1:5] AS names
+        FROM matching.clusters c LEFT JOIN staging.customers s USING (record_key)
+        GROUP BY c.cluster_id ORDER BY size DESC, c.cluster_id LIMIT 5
+        """
+    ).fetchall()
+    giants = con.execute(
+        "SELECT count(*) FROM (SELECT cluster_id FROM matching.clusters GROUP BY 1 HAVING count(*) > ?)",
+        [giant_size],
+    ).fetchall()[0][0]
+    biggest = largest[0][2] if largest else 0
+    return outcome_from_metric(
+        GIANT_CLUSTERS_CHECK,
+        giants == 0,
+        f"largest cluster {biggest} records (limit {giant_size})"
+        if giants == 0
+        else f"{giants} cluster(s) larger than {giant_size} records; largest {biggest}",
+        giant_clusters=giants,
+        largest_cluster=biggest,
+        giant_cluster_size=giant_size,
+        size_distribution=cluster_size_distribution(con),
+        largest_clusters=[
+            {"cluster_id": c, "entity_type": e, "size": n, "names": names}
+            for c, e, n, names in largest
+        ],
+    )
+
+
+def check_unlinked_share(con: duckdb.DuckDBPyConnection, max_share: float) -> CheckOutcome:
+    """Warn: the share of records alone in their cluster is at most ``max_share``."""
+    records, unlinked = con.sql(
+        """SELECT count(*), count(*) FILTER (WHERE n = 1) FROM (
+               SELECT count(*) OVER (PARTITION BY cluster_id) AS n FROM matching.clusters)"""
+    ).fetchall()[0]
+    share = unlinked / records if records else 0.0
+    return outcome_from_metric(
+        UNLINKED_SHARE_CHECK,
+        share <= max_share,
+        f"{unlinked:,} of {records:,} records ({share:.1%}) linked to no other record "
+        f"(at most {max_share:.0%})",
+        records=records,
+        unlinked=unlinked,
+        unlinked_share=round(share, 4),
+        max_unlinked_share=max_share,
+    )
+
+
+def check_review_queue(con: duckdb.DuckDBPyConnection, max_pairs: int) -> CheckOutcome:
+    """Warn: at most ``max_pairs`` pairs wait for a steward."""
+    reasons = dict(
+        con.sql(
+            "SELECT reason, count(*) FROM matching.review_queue GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    pairs = sum(reasons.values())
+    return outcome_from_metric(
+        REVIEW_QUEUE_CHECK,
+        pairs <= max_pairs,
+        f"{pairs:,} pairs wait for a steward (at most {max_pairs:,})",
+        pairs=pairs,
+        max_review_queue=max_pairs,
+        per_reason=reasons,
+    )
+
+
+def check_id_churn(con: duckdb.DuckDBPyConnection, run_id: str, max_share: float) -> CheckOutcome:
+    """Warn: of the records current before ``run_id`` and after it, the share that changed ID.
+
+    The state before the run is read from the xref history: the rows valid just before the
+    moment this run opened its rows.
+    """
+    moment = con.execute(
+        "SELECT min(valid_from) FROM master.customer_xref WHERE run_id = ?", [run_id]
+    ).fetchall()[0][0]
+    if moment is None:  # this run opened no row: nothing moved
+        kept = con.sql(
+            "SELECT count(*) FROM master.customer_xref WHERE valid_to IS NULL"
+        ).fetchall()[0][0]
+        changed, examples = 0, []
+    else:
+        compared = """
+            WITH before AS (
+                SELECT record_key, customer_id FROM master.customer_xref
+                WHERE valid_from < $moment AND (valid_to IS NULL OR valid_to >= $moment)
+            ),
+            after AS (
+                SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL
+            )
+            SELECT b.record_key, b.customer_id AS before, a.customer_id AS after
+            FROM before b JOIN after a USING (record_key)
+        """
+        kept, changed = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE before <> after) FROM ({compared})",
+            {"moment": moment},
+        ).fetchall()[0]
+        examples = con.execute(
+            f"SELECT record_key, before, after FROM ({compared}) WHERE before <> after "
+            "ORDER BY record_key LIMIT 10",
+            {"moment": moment},
+        ).fetchall()
+    share = changed / kept if kept else 0.0
+    return outcome_from_metric(
+        ID_CHURN_CHECK,
+        share <= max_share,
+        f"{changed:,} of {kept:,} records ({share:.1%}) changed customer_id in this run "
+        f"(at most {max_share:.0%})",
+        records_compared=kept,
+        records_changed=changed,
+        churn_share=round(share, 4),
+        max_id_churn_share=max_share,
+        examples=[{"record_key": k, "before": b, "after": a} for k, b, a in examples],
+    )

@@ -1,0 +1,156 @@
+"""Quality gates in the pipeline: deliberately broken exports, the exact check that fails,
+and what did not run after it.
+
+One small demo, run first with a column of garbage phones (a warning: everything still
+runs), then with each blocking break in turn, restored after each.
+"""
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from pipelines.cli import main
+from pipelines.runner import PROJECT_ROOT, RunOutcome, run_pipeline
+from sources.demo import generate_demo
+
+DEALERS_ENCODING = "gb18030"
+GARBAGE = ("call me", "???", "12", "n/a")
+
+
+def materialised(run_id: str) -> set[str]:
+    """Asset keys materialised in the run (in the current $DAGSTER_HOME)."""
+    records = (
+        dg.DagsterInstance.get()
+        .get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000)
+        .records
+    )
+    return {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records}
+
+
+def not_passed(outcome: RunOutcome) -> list[tuple[str, str]]:
+    return [(c.label, c.status) for c in outcome.checks if c.status in ("failed", "warned")]
+
+
+@contextmanager
+def edited(
+    files: list[Path], encoding: str, change: Callable[[pd.DataFrame], pd.DataFrame]
+) -> Iterator[None]:
+    """Rewrite each CSV through ``change``, and put the original bytes back afterwards."""
+    originals = {path: path.read_bytes() for path in files}
+    try:
+        for path in files:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            change(frame).to_csv(path, index=False, encoding=encoding)
+        yield
+    finally:
+        for path, content in originals.items():
+            path.write_bytes(content)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("quality_demo")
+    generate_demo(out, customers=100, seed=11)
+    return out
+
+
+def dealer_files(demo: Path) -> list[Path]:
+    return sorted((demo / "exports" / "dealers").glob("*.csv"))
+
+
+def garbage_phones(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(电话=[GARBAGE[i % len(GARBAGE)] for i in range(len(frame))])
+
+
+@pytest.fixture(scope="module")
+def first_run(demo) -> tuple[RunOutcome, set[str]]:
+    """The first run of the deployment, with every landline of every dealer export garbage."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(demo / "dagster_home"))
+        with edited(dealer_files(demo), DEALERS_ENCODING, garbage_phones):
+            outcome = run_pipeline(demo / "customer_master.yaml")
+        return outcome, materialised(outcome.run_id)
+
+
+def test_garbage_phones_warn_and_the_run_carries_on(demo, first_run):
+    outcome, done = first_run
+    assert outcome.succeeded, outcome.render()
+    assert not_passed(outcome) == [("staging/customers · valid_phone_share", "warned")]
+    assert {"staging/customers", "matching/clusters", "master/customers"} <= done
+    stored = json.loads(
+        (outcome.quality_dir / "staging.customers.valid_phone_share.json").read_text("utf-8")
+    )
+    assert (stored["severity"], stored["passed"]) == ("warn", False)
+    examples = stored["metadata"]["failing_expectations"][0]["examples"]
+    assert examples and {e["phone"] for e in examples} <= {f"invalid: {g}" for g in GARBAGE}
+    result = stored["details"]["results"][0]
+    assert result["expectation_config"]["type"] == "expect_column_values_to_match_regex"
+    assert result["result"]["unexpected_count"] > 0
+    summary = json.loads((outcome.quality_dir / "summary.json").read_text("utf-8"))
+    assert len(summary["checks"]) == len(outcome.checks) > 30
+    rendered = outcome.render()
+    assert "warned   staging/customers · valid_phone_share: " in rendered
+    assert "0 failed, 0 skipped" in rendered
+
+
+def test_a_source_that_lost_half_its_rows_stops_the_run(demo, first_run, capsys):
+    regional = sorted((demo / "exports" / "regional").glob("*.csv"))
+    with edited(regional, "utf-8-sig", lambda frame: frame.head(len(frame) // 2)):
+        assert main(["run", "--config", str(demo / "customer_master.yaml")]) == 1
+    printed = capsys.readouterr().out
+    assert "blocking check failed: raw/regional · rows_vs_previous_run" in printed
+    assert "failed   raw/regional · rows_vs_previous_run: rows (last accepted run: " in printed
+    run_id = dg.DagsterInstance.get().get_runs(limit=1)[0].run_id
+    done = materialised(run_id)
+    assert "raw/regional" in done
+    assert not done & {"staging/customers", "matching/clusters", "master/customers"}
+
+
+def run_broken(demo: Path) -> tuple[RunOutcome, set[str]]:
+    outcome = run_pipeline(demo / "customer_master.yaml")
+    return outcome, materialised(outcome.run_id)
+
+
+def test_a_duplicate_source_record_id_blocks_staging(demo, first_run):
+    def duplicate(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[2, "客户编号"] = frame.loc[1, "客户编号"]
+        return frame
+
+    with edited(dealer_files(demo)[:1], DEALERS_ENCODING, duplicate):
+        outcome, done = run_broken(demo)
+    assert not outcome.succeeded
+    assert outcome.failed_checks == ["raw/dealers · source_record_id_unique"]
+    assert not_passed(outcome) == [("raw/dealers · source_record_id_unique", "failed")]
+    assert {"raw/dealers", "raw/regional"} <= done and "staging/customers" not in done
+    skipped = {c.label for c in outcome.checks if c.status == "skipped"}
+    assert "staging/customers · rows_reconcile" in skipped
+    assert outcome.failures == []  # the blocked check is reported as a check, not a crash
+
+
+def test_a_future_date_blocks_matching(demo, first_run):
+    def future(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[0, "建档日期"] = "2099-01-01"
+        return frame
+
+    with edited(dealer_files(demo)[:1], DEALERS_ENCODING, future):
+        outcome, done = run_broken(demo)
+    assert not_passed(outcome) == [("staging/customers · dates_not_in_future", "failed")]
+    assert "staging/customers" in done
+    assert not done & {"matching/models", "matching/clusters", "master/customers"}
+    description = next(c.description for c in outcome.checks if c.check == "dates_not_in_future")
+    assert "1 of" in description and "created_at dates after" in description
+
+
+def test_loading_the_definitions_does_not_import_great_expectations():
+    code = "import sys, pipelines.definitions; print('great_expectations' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
