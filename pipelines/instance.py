@@ -1,4 +1,5 @@
-"""The project-local Dagster instance (``$DAGSTER_HOME``), with telemetry off.
+"""The project-local Dagster instance (``$DAGSTER_HOME``), with telemetry off and one
+sync at a time per warehouse.
 
 ``custmaster run`` records its runs here, so ``dagster dev`` started with the same
 DAGSTER_HOME shows them.
@@ -11,7 +12,19 @@ from pathlib import Path
 
 import dagster as dg
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+#: Telemetry off; at most one queued run per warehouse file in progress (DuckDB has one
+#: writer): the sync job tags its runs with ``custmaster/warehouse`` (pipelines.schedules).
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: custmaster/warehouse
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
 
 
 def ensure_dagster_home(default: Path) -> Path:

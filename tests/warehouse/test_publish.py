@@ -1,0 +1,121 @@
+"""Publishing: Parquet files and a manifest, whole or not at all, the same bytes for the same rows."""
+
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import warehouse.publish as publish
+from warehouse.publish import MANIFEST, publish_tables, read_manifest
+
+WHEN = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+TABLES = ["master.customers", "master.relationships"]
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("CREATE SCHEMA master")
+    con.execute(
+        """CREATE TABLE master.customers AS SELECT * FROM (VALUES
+             ('CM00000002', 'person', '张伟', DATE '1985-03-12', ['regional']),
+             ('CM00000001', 'company', '厦门洪来文印店', NULL, ['dealers', 'regional'])
+           ) t(customer_id, entity_type, name, birth_date, sources)"""
+    )
+    con.execute(
+        """CREATE TABLE master.relationships AS SELECT * FROM (VALUES
+             ('CM00000001', 'CM00000002', 'employment', 1.0)
+           ) t(from_customer_id, to_customer_id, relationship_type, confidence)"""
+    )
+    yield con
+    con.close()
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_every_table_is_exported_with_a_manifest(con, tmp_path):
+    exports = tmp_path / "exports"
+    publication = publish_tables(con, TABLES, exports, "run-1", WHEN)
+
+    assert sorted(p.name for p in exports.iterdir()) == [
+        MANIFEST,
+        "customers.parquet",
+        "relationships.parquet",
+    ]
+    manifest = read_manifest(exports)
+    assert manifest == publication.manifest()
+    assert manifest["run_id"] == "run-1" and manifest["published_at"] == "2026-11-23T06:00:00+00:00"
+    customers = manifest["tables"]["customers"]
+    assert customers["table"] == "master.customers" and customers["rows"] == 2
+    assert customers["columns"] == {
+        "customer_id": "VARCHAR",
+        "entity_type": "VARCHAR",
+        "name": "VARCHAR",
+        "birth_date": "DATE",
+        "sources": "VARCHAR[]",
+    }
+    # rows sorted by their first column, whatever order the table holds them in
+    ids = duckdb.sql(f"SELECT customer_id FROM '{exports / 'customers.parquet'}'").fetchall()
+    assert ids == [("CM00000001",), ("CM00000002",)]
+    # files are readable by the tools they are published for, not only by their writer
+    for path in exports.iterdir():
+        assert path.stat().st_mode & stat.S_IRGRP
+
+
+def test_same_rows_give_the_same_bytes_whatever_their_order(con, tmp_path):
+    first = publish_tables(con, TABLES, tmp_path / "a", "run-1", WHEN)
+    con.execute("CREATE OR REPLACE TABLE master.customers AS FROM master.customers ORDER BY name")
+    second = publish_tables(con, TABLES, tmp_path / "b", "run-2", WHEN)
+
+    assert [t.sha256 for t in first.tables] == [t.sha256 for t in second.tables]
+    a, b = files(tmp_path / "a"), files(tmp_path / "b")
+    assert a["customers.parquet"] == b["customers.parquet"]
+    manifests = [json.loads(f[MANIFEST]) for f in (a, b)]
+    assert manifests[0]["run_id"] != manifests[1]["run_id"]
+    for manifest in manifests:
+        manifest.pop("run_id")
+    assert manifests[0] == manifests[1]
+
+
+def test_a_missing_table_publishes_nothing(con, tmp_path):
+    exports = tmp_path / "exports"
+    publish_tables(con, TABLES, exports, "run-1", WHEN)
+    before = files(exports)
+
+    con.execute("INSERT INTO master.customers VALUES ('CM00000003', 'person', '李娜', NULL, [])")
+    with pytest.raises(ValueError, match="master.customer_value"):
+        publish_tables(con, [*TABLES, "master.customer_value"], exports, "run-2", WHEN)
+    assert files(exports) == before
+
+
+def test_a_failure_midway_leaves_the_previous_export_whole(con, tmp_path, monkeypatch):
+    exports = tmp_path / "exports"
+    publish_tables(con, TABLES, exports, "run-1", WHEN)
+    before = files(exports)
+    con.execute("INSERT INTO master.customers VALUES ('CM00000003', 'person', '李娜', NULL, [])")
+
+    real_export = publish._export
+
+    def export_then_fail(con, table, directory):
+        if table == "master.relationships":
+            raise OSError("disk full")
+        return real_export(con, table, directory)
+
+    monkeypatch.setattr(publish, "_export", export_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        publish_tables(con, TABLES, exports, "run-2", WHEN)
+    # customers.parquet was written to a temporary name but never renamed; no temp file is left
+    assert files(exports) == before
+
+
+def test_leftovers_of_a_killed_run_are_removed(con, tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / ".customers.parquet.0a1b2c.tmp").write_bytes(b"half a file")
+    publish_tables(con, TABLES, exports, "run-1", WHEN)
+    assert not list(exports.glob(".*"))

@@ -1,0 +1,187 @@
+"""Publishing: the tables other tools read, as Parquet files with a manifest.
+
+Every published table ``schema.table`` becomes ``<exports>/<table>.parquet``; beside them
+``_manifest.json`` lists, per table, the file, its columns and types, its row count and
+the SHA-256 of its bytes, with the run that published them and when.
+
+A reader never sees half of anything, and a failure leaves the previous export whole:
+
+1. every table is written to a temporary file in the export folder first;
+2. only when all of them are written are they renamed over the published files
+   (``os.replace``: atomic per file);
+3. the manifest is written last, atomically, so it always describes files that are
+   complete. A reader that wants a consistent set checks each file's ``sha256``.
+
+Rows are sorted on all columns, and DuckDB writes the same bytes for the same rows, so a
+sync over unchanged inputs publishes byte-identical files: only the manifest's
+``run_id`` and ``published_at`` move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse.files import temporary_beside, write_json_atomically
+from warehouse.store import qualified, table_exists
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "_manifest.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """One exported table: where it came from, where it is, what it holds."""
+
+    table: str
+    file: str
+    rows: int
+    columns: dict[str, str]
+    sha256: str
+    bytes: int
+
+    @property
+    def name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "file": self.file,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "columns": self.columns,
+        }
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one run published: its tables and the manifest describing them."""
+
+    run_id: str
+    published_at: datetime
+    directory: Path
+    tables: list[PublishedTable]
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / MANIFEST
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "manifest_version": MANIFEST_VERSION,
+            "run_id": self.run_id,
+            "published_at": self.published_at.isoformat(timespec="seconds"),
+            "format": "parquet",
+            "tables": {t.name: t.as_dict() for t in self.tables},
+        }
+
+
+def publish_tables(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    directory: Path,
+    run_id: str,
+    published_at: datetime,
+) -> Publication:
+    """Export ``tables`` (``schema.table``) to ``directory`` as Parquet, then write the manifest.
+
+    Args:
+        con: the warehouse connection.
+        tables: the tables to publish; each is exported as ``<table>.parquet``.
+        directory: the export folder (created when missing).
+        run_id, published_at: recorded in the manifest.
+    Returns:
+        The publication, as written to ``directory/_manifest.json``.
+    Raises:
+        ValueError: a table does not exist in the warehouse; nothing is replaced.
+    """
+    missing = [t for t in tables if not table_exists(con, *t.split(".", 1))]
+    if missing:
+        raise ValueError(
+            f"cannot publish {', '.join(missing)}: not in the warehouse (has its asset run?)"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(directory)
+    written: list[tuple[PublishedTable, Path]] = []
+    try:
+        for table in tables:
+            written.append(_export(con, table, directory))
+        for published, temporary in written:
+            os.replace(temporary, directory / published.file)
+    finally:
+        for _, temporary in written:
+            temporary.unlink(missing_ok=True)
+    publication = Publication(run_id, published_at, directory, [p for p, _ in written])
+    write_json_atomically(publication.manifest_path, publication.manifest())
+    log.info("published %d tables to %s", len(written), directory)
+    return publication
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of the export folder ``directory``."""
+    return json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """Column → type of a Parquet file, as DuckDB reads it."""
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(path)})").fetchall()
+    return {name: type_ for name, type_, *_ in described}
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection, table: str, directory: Path
+) -> tuple[PublishedTable, Path]:
+    """Write ``table`` to a temporary Parquet file in ``directory``; describe it."""
+    schema, name = table.split(".", 1)
+    source = qualified(schema, name)
+    temporary = temporary_beside(directory / f"{name}.parquet")
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM {source} ORDER BY ALL) TO {_literal(temporary)} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        found = con.execute(f"SELECT count(*) FROM read_parquet({_literal(temporary)})")
+        rows = int(found.fetchall()[0][0])
+        published = PublishedTable(
+            table=table,
+            file=f"{name}.parquet",
+            rows=rows,
+            columns=parquet_columns(con, temporary),
+            sha256=_sha256(temporary),
+            bytes=temporary.stat().st_size,
+        )
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    log.info("%s: %d rows → %s", table, rows, published.file)
+    return published, temporary
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Temporary files of a run that died mid-export: never published, safe to remove."""
+    for leftover in directory.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
