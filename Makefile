@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo run test lint format dagster bench bench-matching bench-accuracy clean
+.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,8 +45,8 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-dagster: install  ## open the Dagster UI on the project-local instance
-	@mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+dagster: install  ## Dagster UI and daemon (schedule, sensor) on the project-local instance
+	@$(BIN)/python -c 'from pathlib import Path; from pipelines.instance import ensure_dagster_home; ensure_dagster_home(Path("$(DAGSTER_HOME)"))'
 	$(BIN)/dagster dev
 
 bench: install  ## ingest + standardise benchmark (N=$(BENCH_RECORDS) records)
@@ -54,6 +54,9 @@ bench: install  ## ingest + standardise benchmark (N=$(BENCH_RECORDS) records)
 
 bench-matching: install  ## matching stage benchmark: training, prediction, clustering (N=$(BENCH_RECORDS))
 	$(BIN)/python benchmarks/bench_matching.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+
+bench-lookup: install  ## duplicate-check latency against a master of N=$(BENCH_RECORDS) source records
+	$(BIN)/python benchmarks/bench_lookup.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
 
 bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
 	$(BIN)/python benchmarks/bench_matching_accuracy.py

@@ -3,6 +3,7 @@
 custmaster demo-data --out demo --customers 2000 --seed 7
 custmaster run [--config FILE] [--retrain]
 custmaster evaluate --truth FILE [--config FILE]
+custmaster schema-doc [--config FILE] [--write]
 """
 
 from __future__ import annotations
@@ -120,6 +121,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_doc(args: argparse.Namespace) -> int:
+    from sources.config import ConfigError, load_config
+    from warehouse import schema_doc
+    from warehouse.publish import read_manifest
+
+    doc = Path(args.doc)
+    try:
+        manifest = read_manifest(load_config(_config_path(args)).exports_path)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc} (run the pipeline first: it writes the manifest)", file=sys.stderr)
+        return 2
+    preamble, documented = schema_doc.parse(doc.read_text(encoding="utf-8"))
+    if args.write:
+        doc.write_text(schema_doc.render(preamble, documented, manifest), encoding="utf-8")
+        preamble, documented = schema_doc.parse(doc.read_text(encoding="utf-8"))
+    problems = schema_doc.compare(documented, schema_doc.exported_schemas(manifest))
+    for problem in problems:
+        print(f"  {problem}")
+    print(
+        f"{doc}: {'in line with' if not problems else f'{len(problems)} problem(s) against'} the export"
+    )
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custmaster", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -178,6 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--limit", type=int, default=5)
     check.add_argument("--json", action="store_true", help="a JSON list of candidates, best first")
     check.set_defaults(handler=cmd_check)
+
+    doc = commands.add_parser(
+        "schema-doc",
+        help="compare docs/schema.md with the exported tables; --write updates it from the manifest",
+    )
+    doc.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    doc.add_argument("--doc", default=str(PROJECT_ROOT / "docs" / "schema.md"))
+    doc.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite the document for the manifest's tables, keeping every description",
+    )
+    doc.set_defaults(handler=cmd_schema_doc)
 
     evaluate = commands.add_parser(
         "evaluate",

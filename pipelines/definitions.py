@@ -1,7 +1,9 @@
 """The one Dagster ``Definitions`` of Customer Master.
 
 The deployment config is read from ``$CUSTMASTER_CONFIG`` (default: the demo's
-``config/demo.yaml``); one raw asset is made per configured feed.
+``config/demo.yaml``); one raw asset is made per configured feed. The job
+``customer_master_sync`` runs everything; a daily schedule and a sensor on the export
+folders start it (``pipelines.schedules``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.marts import build_marts_assets
 from assets.master import MASTER_ASSETS, build_roles_asset
 from assets.matching import MATCHING_ASSETS
+from assets.publish import build_publish_asset
+from assets.quality import build_quality_checks
 from assets.raw import build_raw_assets
 from assets.staging import build_staging_assets
 from pipelines.resources import Deployment, Warehouse
+from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
 from sources.config import load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,14 +35,22 @@ def config_path_from_env() -> Path:
 def build_definitions(config_path: str | Path) -> dg.Definitions:
     """Assets, checks and resources for the deployment described by ``config_path``."""
     config = load_config(config_path)
+    assets = [
+        *build_raw_assets(config),
+        *build_staging_assets(config),
+        *MATCHING_ASSETS,
+        *MASTER_ASSETS,
+        build_roles_asset(config),
+        *build_marts_assets(config),
+    ]
+    sync = build_sync_job(config)
     return dg.Definitions(
-        assets=[
-            *build_raw_assets(config),
-            *build_staging_assets(config),
-            *MATCHING_ASSETS,
-            *MASTER_ASSETS,
-            build_roles_asset(config),
-        ],
+        # publishing runs after every other asset: a sync that fails anywhere publishes nothing
+        assets=[*assets, build_publish_asset(config, assets)],
+        asset_checks=build_quality_checks(config),
+        jobs=[sync],
+        schedules=[build_daily_schedule(config, sync)],
+        sensors=[build_new_files_sensor(config, sync)],
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
             "warehouse": Warehouse(database=str(config.warehouse_path)),

@@ -15,6 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.instance import get_instance
+from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
+from pipelines.schedules import SYNC_JOB
 from warehouse.summary import WarehouseSummary, summarise_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +31,8 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     summary: WarehouseSummary | None = None
+    checks: list[CheckStatus] = field(default_factory=list)
+    quality_dir: Path | None = None
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.succeeded else 'FAILED'}"]
@@ -36,6 +40,8 @@ class RunOutcome:
         lines += [f"  blocking check failed: {c}" for c in self.failed_checks]
         if self.summary is not None:
             lines.append(self.summary.render())
+        if self.checks:
+            lines.append(render_checks(self.checks, self.quality_dir))
         return "\n".join(lines)
 
 
@@ -49,7 +55,7 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
 
     defs = build_definitions(config_path)
     config = defs.resources["deployment"].config
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_job_def(SYNC_JOB)  # the job the schedule and the sensor start
     instance = get_instance(PROJECT_ROOT / ".dagster_home")
     result = job.execute_in_process(
         instance=instance,
@@ -63,6 +69,8 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
         f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
         for event in result.all_events
         if event.event_type == dg.DagsterEventType.STEP_FAILURE
+        # a failed blocking check fails its step too; it is reported with the checks below
+        and event.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"
     ]
     failed_checks = [
         f"{evaluation.asset_key.to_user_string()} · {evaluation.check_name}"
@@ -70,12 +78,20 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     ]
     summary = summarise_warehouse(config) if config.warehouse_path.exists() else None
+    checks = check_statuses(
+        set(job.asset_layer.asset_graph.asset_check_keys), result.get_asset_check_evaluations()
+    )
+    quality_dir = config.output_path / "quality" / result.run_id
+    if checks:
+        write_summary(quality_dir, result.run_id, checks)
     return RunOutcome(
         run_id=result.run_id,
         succeeded=result.success and not failed_checks,
         failures=failures,
         failed_checks=failed_checks,
         summary=summary,
+        checks=checks,
+        quality_dir=quality_dir if checks else None,
     )
 
 

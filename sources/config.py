@@ -8,17 +8,23 @@ path (``sources[1] (dealers).columns.nmae``), so a typo is found before any data
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sources.marts_config import MartsConfig
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS, MAPPABLE_FIELDS
 
 ColumnRef = Annotated[
     str | list[str], Field(description="a source column, or columns joined with a space")
 ]
+
+
+_PUBLISHABLE = re.compile(r"^(raw|staging|matching|master|marts)\.[a-z_][a-z0-9_]*$")
 
 
 class ConfigError(ValueError):
@@ -207,6 +213,134 @@ class MatchingConfig(_Strict):
         return self
 
 
+#: Tables exported to Parquet when the config names none: the golden master and the marts
+#: that sales, service and BI tools work from (docs/schema.md documents every column).
+DEFAULT_PUBLISHED_TABLES = (
+    "master.customers",
+    "master.customer_xref",
+    "master.relationships",
+    "master.customer_roles",
+    "marts.customer_value",
+    "marts.customer_lifecycle",
+    "marts.followup_today",
+    "marts.customer_360",
+    "marts.sales_by_region_product_month",
+)
+
+
+class PublishConfig(_Strict):
+    """The tables other tools read, exported as ``<dir>/<table>.parquet`` with a manifest."""
+
+    dir: str = Field(default="exports", description="export folder, relative to output_dir")
+    tables: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PUBLISHED_TABLES),
+        min_length=1,
+        description="warehouse tables as schema.table; the file is named after the table",
+    )
+
+    @field_validator("tables")
+    @classmethod
+    def _qualified_and_unique(cls, tables: list[str]) -> list[str]:
+        bad = [t for t in tables if not _PUBLISHABLE.match(t)]
+        if bad:
+            raise ValueError(
+                f"not a warehouse table (schema.table, schema one of raw, staging, matching, "
+                f"master, marts): {', '.join(bad)}"
+            )
+        names = [t.split(".")[1] for t in tables]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"two tables would export to the same file: {', '.join(repeated)}")
+        return tables
+
+
+class ScheduleConfig(_Strict):
+    """The daily sync: when it runs, in which time zone, and whether it starts switched on."""
+
+    cron: str = Field(
+        default="0 6 * * *", description="cron expression (minute hour day month weekday)"
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="IANA time zone of the cron expression"
+    )
+    running: bool = Field(default=False, description="on as soon as the daemon loads it")
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, cron: str) -> str:
+        if len(cron.split()) != 5:
+            raise ValueError(
+                f"expected five cron fields (minute hour day month weekday), got {cron!r}"
+            )
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai, UTC)") from None
+        return timezone
+
+
+class SensorConfig(_Strict):
+    """The sensor that starts a sync when export files land or change."""
+
+    interval_seconds: int = Field(
+        default=60, ge=5, description="how often the folders are looked at"
+    )
+    settle_seconds: int = Field(
+        default=60, ge=0, description="wait until no file has changed for this long (still copying)"
+    )
+    running: bool = Field(default=False, description="on as soon as the daemon loads it")
+
+
+class QualityConfig(_Strict):
+    """Bounds of the quality gates (``quality/``): floors for rates, which only warn, and the
+    tolerances of blocking checks. The defaults pass on the demo."""
+
+    min_valid_phone_share: float = Field(
+        default=0.8, ge=0, le=1, description="of staged records with a landline, share valid"
+    )
+    min_valid_mobile_share: float = Field(
+        default=0.8, ge=0, le=1, description="of staged records with a mobile, share valid"
+    )
+    min_valid_email_share: float = Field(
+        default=0.8, ge=0, le=1, description="of staged records with an e-mail, share valid"
+    )
+    min_valid_uscc_share: float = Field(
+        default=0.8, ge=0, le=1, description="of staged records with a USCC, share valid"
+    )
+    max_duplicate_key_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of a feed's rows whose key repeats before the raw check blocks",
+    )
+    max_row_drop_share: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="a feed may shrink by this share since the last accepted run; more blocks",
+    )
+    giant_cluster_size: int = Field(
+        default=50, ge=2, description="a cluster with more records blocks the master"
+    )
+    max_unlinked_share: float = Field(
+        default=0.9, ge=0, le=1, description="share of records in no cluster with others (warn)"
+    )
+    max_review_queue: int = Field(
+        default=1000, ge=0, description="pairs waiting for a steward (warn)"
+    )
+    max_id_churn_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="share of records whose customer_id changed since the last run (warn)",
+    )
+
+
 SurvivorshipRule = Literal["valid", "trust", "recent", "frequent", "complete"]
 
 
@@ -223,6 +357,11 @@ class PipelineConfig(_Strict):
     receivables: list[ReceivableFeed] = []
     staging: StagingConfig = StagingConfig()
     matching: MatchingConfig = MatchingConfig()
+    publish: PublishConfig = PublishConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    sensor: SensorConfig = SensorConfig()
+    quality: QualityConfig = QualityConfig()
+    marts: MartsConfig = MartsConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
         default_factory=dict,
         description="golden attribute → rules in order; others keep their defaults",
@@ -278,6 +417,12 @@ class PipelineConfig(_Strict):
     @property
     def warehouse_path(self) -> Path:
         path = Path(self.warehouse)
+        return path if path.is_absolute() else self.output_path / path
+
+    @property
+    def exports_path(self) -> Path:
+        """Folder of the published Parquet files and their manifest."""
+        path = Path(self.publish.dir)
         return path if path.is_absolute() else self.output_path / path
 
     @property
