@@ -88,7 +88,12 @@ def _order_terms(rules: tuple[str, ...]) -> list[str]:
 def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, ...]) -> str:
     value = columns[0]
     flag = INVALID_FLAG.get(attribute)
-    is_valid = f"NOT coalesce(contains(s.quality_flags, '{flag}'), false)" if flag else "true"
+    # flags are ';'-separated codes: 'contact_mobile_invalid' must not read as 'mobile_invalid'
+    is_valid = (
+        f"NOT list_contains(string_split(coalesce(s.quality_flags, ''), ';'), '{flag}')"
+        if flag
+        else "true"
+    )
     keep = f" AND {is_valid}" if attribute in NEVER_INVALID else ""
     completeness = (
         " + ".join(f"(s.{c} IS NOT NULL)::int" for c in columns)

@@ -146,3 +146,23 @@ def test_configured_rules_replace_the_defaults():
     )
     golden = survive(con, xref, TRUST, rules={"name": ("recent",)})
     assert lineage(golden, "name") == ("甲", "dealers:1", "recent")
+
+
+def test_a_contact_persons_invalid_mobile_does_not_invalidate_the_customers_own():
+    con = staged(
+        [
+            record("dealers:1", "dealers", name="洪来文印店", mobile="+8613800138000",
+                   quality_flags="contact_mobile_invalid", created_at=date(2025, 1, 1)),
+            record("key_accounts:2", "key_accounts", name="洪来文印店", mobile="+8613900139000",
+                   quality_flags="mobile_invalid", created_at=date(2024, 1, 1)),
+        ]
+    )  # fmt: skip
+    xref = pd.DataFrame(
+        {
+            "record_key": ["dealers:1", "key_accounts:2"],
+            "customer_id": ["CM00000001"] * 2,
+            "entity_type": ["company"] * 2,
+        }
+    )
+    golden = survive(con, xref, TRUST)
+    assert lineage(golden, "mobile") == ("+8613800138000", "dealers:1", "valid")
