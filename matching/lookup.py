@@ -11,7 +11,9 @@ Each check then
 3. scores the input against those candidates with the saved model: the SQL Splink's
    ``score_pairs`` generates for this model is captured once at start-up and kept as a
    DuckDB prepared statement, so a check pays neither Splink's SQL generation nor
-   DuckDB's parsing (the scores are Splink's own, see the tests), and
+   DuckDB's parsing; term frequencies travel with the records (looked up once for the
+   master, from a dict for the input), so the statement joins no frequency table. The
+   scores are Splink's own (see the tests), and
 4. returns the most likely existing customers, best first, each with its probability
    and the reasons: the comparisons that agreed, in the model's own words.
 """
@@ -85,14 +87,25 @@ class _EntityIndex:
                 {k if isinstance(k, tuple) else (k,): keys.index[v] for k, v in groups.items()}
             )
         self.labels = level_labels(model)
-        self.table = prepared.table
         self._database = splink_database(threads=1)
         db_api = self._database.__enter__()
         sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_master")
         self.linker = Linker(sdf, model, log_level=None)
-        for column in _tf_columns(model):
-            self.linker.table_management.compute_tf_table(column)
         self._con = db_api.duckdb_con
+        # term frequencies travel with the records (Splink joins none when ``tf_<col>`` is
+        # there): looked up once for the master, from a dict for each probe
+        self.tf = {}
+        table = prepared.table
+        for column in _tf_columns(model):
+            tf_table = self.linker.table_management.compute_tf_table(column)
+            self.tf[column] = dict(
+                self._con.sql(
+                    f"SELECT {column}, tf_{column} FROM {tf_table.physical_name}"
+                ).fetchall()
+            )
+            values = self.records[column].map(self.tf[column]).astype("float64")
+            table = table.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        self.table = table
         self._statement = f"score_{entity_type}"
         self._con.execute(f"PREPARE {self._statement} AS {self._scoring_sql(db_api)}")
 
@@ -112,11 +125,12 @@ class _EntityIndex:
     def _scoring_sql(self, db_api: DuckDBAPI) -> str:
         """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
 
-        The probe and the candidates are read from two views, ``_PROBE`` and
-        ``_CANDIDATES``, that every check re-registers.
+        It reads two temporary tables, ``_PROBE`` and ``_CANDIDATES``, whose rows every check
+        replaces (a table keeps the prepared statement valid; a re-registered view may not).
         """
-        self._con.register(_PROBE, self.table.slice(0, 1))
-        self._con.register(_CANDIDATES, self.table.slice(0, 1))
+        self._con.register("__check_master", self.table)
+        for name in (_PROBE, _CANDIDATES):
+            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 1")
         left = db_api.table_to_splink_dataframe("__splink__compare_two_records_left", _PROBE)
         right = db_api.table_to_splink_dataframe("__splink__compare_two_records_right", _CANDIDATES)
         captured: list[str] = []
@@ -133,10 +147,19 @@ class _EntityIndex:
             del db_api.sql_pipeline_to_splink_dataframe
         return captured[0]
 
-    def score(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
-        """Splink's scores of the one prepared ``probe`` record against master ``rows``."""
-        self._con.register(_PROBE, pa.Table.from_pandas(probe, schema=self.table.schema))
-        self._con.register(_CANDIDATES, self.table.take(pa.array(rows, type=pa.int64())))
+    def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:
+        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``."""
+        for column, tf in self.tf.items():
+            values = [tf.get(v) for v in probe.column(column).to_pylist()]
+            probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        self._con.register("__check_in_probe", probe)
+        self._con.register(
+            "__check_in_candidates", self.table.take(pa.array(rows, type=pa.int64()))
+        )
+        self._con.execute(
+            f"DELETE FROM {_PROBE}; INSERT INTO {_PROBE} FROM __check_in_probe; "
+            f"DELETE FROM {_CANDIDATES}; INSERT INTO {_CANDIDATES} FROM __check_in_candidates"
+        )
         return self._con.execute(f"EXECUTE {self._statement}").df()
 
     def score_with_splink(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
@@ -259,10 +282,10 @@ class DuplicateChecker:
             index = self._index.get(kind)
             if index is None or (entity_type is None and not _plausible(one, kind)):
                 continue
-            probe = prepare_records(one, kind, self._junk).records
-            rows = index.candidates(probe.iloc[0])
+            probe = prepare_records(one, kind, self._junk)
+            rows = index.candidates(probe.records.iloc[0])
             if rows:
-                found += _best_per_customer(index, index.score(probe, rows), limit)
+                found += _best_per_customer(index, index.score(probe.table, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
 

@@ -52,18 +52,22 @@ def test_bad_fields_are_refused(checker):
     [
         {"name": "厦门洪来文印店", "phone": "(0592)5551234"},
         {"name": "洪来文印店", "phone": "0591-87654321", "address": "福州市鼓楼区五四路1号"},
+        # the same district: the term-frequency adjustment on district_key takes part
+        {"name": "洪来文印", "mobile": "13800138000", "address": "福建省厦门市思明区湖滨南路100号"},
     ],
 )
 def test_the_prepared_statement_scores_exactly_as_splink_does(checker, fields):
     from matching.lookup import prepare_records, standardise_input
 
     index = checker._index["company"]
-    probe = prepare_records(standardise_input(fields, "company"), "company").records
-    rows = index.candidates(probe.iloc[0])
+    probe = prepare_records(standardise_input(fields, "company"), "company")
+    rows = index.candidates(probe.records.iloc[0])
     assert rows
-    ours = index.score(probe, rows).set_index("record_key_r").sort_index()
-    splink = index.score_with_splink(probe, rows).set_index("record_key_r").sort_index()
+    ours = index.score(probe.table, rows).set_index("record_key_r").sort_index()
+    splink = index.score_with_splink(probe.records, rows).set_index("record_key_r").sort_index()
     assert list(ours.index) == list(splink.index)
     assert ours["match_weight"].to_numpy() == pytest.approx(splink["match_weight"].to_numpy())
     gammas = [c for c in splink.columns if c.startswith("gamma_")]
     assert (ours[gammas].to_numpy() == splink[gammas].to_numpy()).all()
+    tf = [c for c in splink.columns if c.startswith("tf_")]
+    assert tf and ours[tf].fillna(-1).to_numpy() == pytest.approx(splink[tf].fillna(-1).to_numpy())
