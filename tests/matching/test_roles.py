@@ -33,9 +33,19 @@ RECEIVABLES = ReceivableFeed(
 )
 
 
-def test_roles_from_orders_sources_and_dealer_codes():
+def warehouse(records: list[dict], xref: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """Staged records and their current customer IDs, in an in-memory warehouse."""
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging; CREATE SCHEMA master; CREATE SCHEMA raw")
+    frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
+    con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
+    con.execute("CREATE TABLE staging.customers AS FROM s")
+    con.register("x", pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())}))
+    con.execute("CREATE TABLE master.customer_xref AS SELECT *, NULL::TIMESTAMP AS valid_to FROM x")
+    return con
+
+
+def test_roles_from_orders_sources_and_dealer_codes():
     records = [
         {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
         {"record_key": "key_accounts:5", "source_kind": "key_account", "entity_type": "company"},
@@ -45,13 +55,9 @@ def test_roles_from_orders_sources_and_dealer_codes():
          "derived_from_record_key": "key_accounts:5"},
         {"record_key": "dealers:2", "source_kind": "dealer", "entity_type": "person"},
     ]  # fmt: skip
-    frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
-    con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
-    con.execute("CREATE TABLE staging.customers AS FROM s")
     xref = {"dealers:1": "CM1", "key_accounts:5": "CM1", "key_accounts:6": "CM2",
             "key_accounts:5:contact": "CM3", "dealers:2": "CM4"}  # fmt: skip
-    con.register("x", pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())}))
-    con.execute("CREATE TABLE master.customer_xref AS SELECT *, NULL::TIMESTAMP AS valid_to FROM x")
+    con = warehouse(records, xref)
     con.execute(
         "CREATE TABLE raw.dealers_orders AS SELECT * FROM (VALUES ('o1', ' 1 '), ('o2', '1')) t(单号, 客户编号)"
     )
@@ -70,19 +76,13 @@ def test_roles_from_orders_sources_and_dealer_codes():
 
 
 def test_debtor_is_a_customer_with_an_open_amount_on_any_of_its_records():
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA staging; CREATE SCHEMA master; CREATE SCHEMA raw")
     records = [
         {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
         {"record_key": "dealers:2", "source_kind": "dealer", "entity_type": "company"},
         {"record_key": "dealers:3", "source_kind": "dealer", "entity_type": "company"},
     ]
-    frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
-    con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
-    con.execute("CREATE TABLE staging.customers AS FROM s")
     xref = {"dealers:1": "CM1", "dealers:2": "CM1", "dealers:3": "CM2"}
-    con.register("x", pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())}))
-    con.execute("CREATE TABLE master.customer_xref AS SELECT *, NULL::TIMESTAMP AS valid_to FROM x")
+    con = warehouse(records, xref)
     con.execute(
         """CREATE TABLE raw.dealers_receivables AS SELECT * FROM (VALUES
            ('I1', '1', '2026-10-01', '1,200.50'), ('I2', '2', '2026-11-01', '300'),

@@ -6,8 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
+from demo_warehouse import query
 
 from pipelines.runner import run_pipeline
 from sources.config import load_config
@@ -28,14 +28,6 @@ def demo(tmp_path_factory) -> Path:
     outcome = run_pipeline(out / "customer_master.yaml")
     assert outcome.succeeded, outcome.render()
     return out
-
-
-def query(demo: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(demo / "out" / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).df()
-    finally:
-        con.close()
 
 
 def exported(demo: Path, kind: str) -> dict[str, list[dict]]:

@@ -3,9 +3,9 @@
 import csv
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
+from demo_warehouse import query
 
 from pipelines.runner import run_pipeline
 from sources.demo import generate_demo
@@ -17,14 +17,6 @@ def demo(tmp_path_factory) -> Path:
     generate_demo(out, customers=150, seed=8)
     assert run_pipeline(out / "customer_master.yaml").succeeded
     return out
-
-
-def query(demo: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(demo / "out" / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).df()
-    finally:
-        con.close()
 
 
 def current_ids(demo: Path) -> pd.Series:

@@ -4,9 +4,9 @@ import csv
 import re
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
+from demo_warehouse import query
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
@@ -18,14 +18,6 @@ def demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("matching_demo")
     generate_demo(out, customers=200, seed=5)
     return out
-
-
-def query(demo: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(demo / "out" / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).df()
-    finally:
-        con.close()
 
 
 def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo):
