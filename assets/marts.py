@@ -17,7 +17,7 @@ from assets.master import (
 )
 from assets.metadata import preview
 from assets.raw import raw_asset_key
-from pipelines.resources import Deployment, Warehouse
+from assets.resources import Deployment, Warehouse
 from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import ActivityKind

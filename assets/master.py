@@ -6,12 +6,14 @@ import dagster as dg
 
 from assets.matching import CLUSTERS
 from assets.raw import raw_asset_key
-from matching.layer import junk_rules
-from matching.mastering import build_golden_records, update_customer_ids
-from matching.relationships import build_relationships
-from matching.roles import build_roles
-from matching.train import load_model
-from pipelines.resources import Deployment, Warehouse
+from assets.resources import Deployment, Warehouse
+from matching.linkage import junk_rules, load_model
+from matching.master import (
+    build_golden_records,
+    build_relationships,
+    build_roles,
+    update_customer_ids,
+)
 from sources.config import PipelineConfig
 from warehouse.store import replace_table
 

@@ -7,12 +7,18 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.metadata import table_metadata
+from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
-from matching.decisions import read_decisions
-from matching.layer import ModelChoice, cluster_records, ensure_models, junk_rules, score_pairs
-from matching.model_store import ModelVersion
-from matching.reports import write_reports
-from pipelines.resources import Deployment, Warehouse
+from matching.linkage import (
+    ModelChoice,
+    ModelVersion,
+    cluster_records,
+    ensure_models,
+    junk_rules,
+    read_decisions,
+    score_pairs,
+    write_reports,
+)
 from warehouse.files import write_atomically
 from warehouse.store import replace_table
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pipelines.resources import Deployment, Warehouse
+from assets.resources import Deployment, Warehouse
 from sources.config import ConfigError, PipelineConfig
 from warehouse.publish import publish_tables
 

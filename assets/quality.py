@@ -21,8 +21,8 @@ from assets.checks import check_specs, stored_results
 from assets.master import ATTRIBUTE_LINEAGE, CUSTOMER_XREF, GOLDEN_CUSTOMERS, RELATIONSHIPS
 from assets.matching import CLUSTERS, REVIEW_QUEUE
 from assets.raw import raw_asset_key
+from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
-from pipelines.resources import Deployment, Warehouse
 from quality import master_suite, resolution_checks
 from quality.gx import Suite, validate
 from quality.history import previous_row_count, record_row_count
@@ -36,7 +36,7 @@ from quality.marts_suite import (
 from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from quality.results import CheckDef, CheckOutcome
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
-from sources.config import PipelineConfig, _FileSpec
+from sources.config import FileSpec, PipelineConfig
 
 #: How a guard evaluates its checks: (warehouse connection, run id, config) → outcomes.
 Evaluate = Callable[[duckdb.DuckDBPyConnection, str, PipelineConfig], list[CheckOutcome]]
@@ -87,7 +87,7 @@ def _suite_guard(
     return Guard(asset_key, suite.checks, lambda con, _run, _cfg: validate(suite, frame(con)))
 
 
-def _raw_guard(feed: _FileSpec) -> Guard:
+def _raw_guard(feed: FileSpec) -> Guard:
     def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
         previous = previous_row_count(con, feed.name, run_id)
         frame = raw_frame(con, feed)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.metadata import table_metadata
-from pipelines.resources import Deployment, Warehouse
-from sources.config import PipelineConfig, _FileSpec
+from assets.resources import Deployment, Warehouse
+from sources.config import FileSpec, PipelineConfig
 from sources.ingest import ingest_feed
 from warehouse.store import replace_table
 
@@ -15,7 +15,7 @@ def raw_asset_key(feed_name: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", feed_name])
 
 
-def build_raw_asset(feed: _FileSpec, description: str) -> dg.AssetsDefinition:
+def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
     """An asset that reads every file of one feed into ``raw.<feed>`` (+ ``raw.<feed>__rejected``)."""
 
     @dg.asset(

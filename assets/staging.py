@@ -7,7 +7,7 @@ import dagster as dg
 from assets.checks import stored_results
 from assets.metadata import table_metadata
 from assets.raw import raw_asset_key
-from pipelines.resources import Deployment, Warehouse
+from assets.resources import Deployment, Warehouse
 from quality.reconciliation import RECONCILIATION_CHECK, check_reconciliation
 from quality.results import CheckOutcome
 from quality.staging_checks import RECORD_KEY_UNIQUE_CHECK, check_record_key_unique

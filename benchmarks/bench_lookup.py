@@ -57,8 +57,8 @@ def master(records: int, seed: int) -> tuple[Path, Path, Path]:
     if not clusters_path.exists():
         import pandas as pd
 
-        from matching.decisions import empty_decisions
-        from matching.layer import cluster_records, ensure_models, score_pairs
+        from matching.linkage.decisions import empty_decisions
+        from matching.linkage.steps import cluster_records, ensure_models, score_pairs
         from sources.config import MatchingConfig
 
         settings = MatchingConfig()
@@ -95,8 +95,8 @@ def one_run(staged_path: Path, model_dir: Path, clusters_path: Path, n: int, see
     """Start a checker on the master, then time every check alone; figures of this process."""
     import pandas as pd
 
-    from matching.lookup import DuplicateChecker
-    from matching.model_store import latest_version
+    from matching.duplicate_check import DuplicateChecker
+    from matching.linkage.model_store import latest_version
 
     staged = pd.read_parquet(staged_path)
     clusters = pd.read_parquet(clusters_path).rename(columns={"cluster_id": "customer_id"})

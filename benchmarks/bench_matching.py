@@ -3,7 +3,7 @@
 Uses the demo exports of ``bench_ingest_standardise.py`` (generated once, cached under
 benchmarks/.cache), stages them once into a Parquet file beside them, then in a fresh
 process reads the staged records, counts the comparisons blocking creates per record,
-and times the pipeline's own matching steps (``matching.layer``): training of both
+and times the pipeline's own matching steps (``matching.linkage.steps``): training of both
 models (u by random sampling, m by EM), chunked prediction, clustering with the
 contact-person rule and the review queue. Prints the peak resident memory of that
 process and the accuracy against the demo's truth.
@@ -56,15 +56,15 @@ def staged_parquet(records: int, seed: int) -> Path:
 
 def one_run(path: Path, truth: Path) -> dict:
     """Block, train, predict and cluster the staged records exactly as the pipeline's matching
-    assets do (``matching.layer``); figures of this process."""
+    assets do (``matching.linkage.steps``); figures of this process."""
     import tempfile
 
     import pandas as pd
 
-    from matching.blocking_report import blocking_report
-    from matching.decisions import empty_decisions
-    from matching.evaluation import score_clusters
-    from matching.layer import cluster_records, ensure_models, score_pairs
+    from matching.linkage.blocking_report import blocking_report
+    from matching.linkage.decisions import empty_decisions
+    from matching.linkage.evaluation import score_clusters
+    from matching.linkage.steps import cluster_records, ensure_models, score_pairs
     from sources.config import MatchingConfig
 
     settings = MatchingConfig()

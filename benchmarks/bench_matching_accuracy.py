@@ -50,8 +50,8 @@ def main() -> int:
 
     import duckdb
 
-    from matching.evaluate_run import read_truth
-    from matching.evaluation import score_clusters
+    from matching.linkage.evaluate_run import read_truth
+    from matching.linkage.evaluation import score_clusters
     from pipelines.runner import run_pipeline
     from sources.config import load_config
 

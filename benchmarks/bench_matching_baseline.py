@@ -43,7 +43,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matching.evaluation import ClusterScores, score_clusters  # noqa: E402
+from matching.linkage.evaluation import ClusterScores, score_clusters  # noqa: E402
 from sources.config import PipelineConfig, SourceConfig, load_config  # noqa: E402
 
 logger = logging.getLogger("bench_matching_baseline")

@@ -32,7 +32,7 @@ def _setup_logging(verbose: bool) -> None:
     for noisy in ("dagster", "urllib3", "great_expectations", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Splink warns about every level a small sample leaves untrained; the training summary
-    # (models/<type>/vNNNN.summary.json) and matching.train's log say what matters
+    # (models/<type>/vNNNN.summary.json) and matching.linkage.training's log say what matters
     logging.getLogger("splink").setLevel(logging.ERROR)
 
 
@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matching.evaluate_run import evaluate_warehouse
+    from matching.linkage import evaluate_warehouse
     from sources.config import ConfigError, load_config
 
     try:
@@ -93,8 +93,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from matching.layer import junk_rules
-    from matching.lookup import load_checker
+    from matching.duplicate_check import load_checker
+    from matching.linkage import junk_rules
     from sources.config import ConfigError, load_config
 
     fields = {

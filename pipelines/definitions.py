@@ -19,8 +19,8 @@ from assets.matching import MATCHING_ASSETS
 from assets.publish import build_publish_asset
 from assets.quality import build_quality_checks
 from assets.raw import build_raw_assets
+from assets.resources import Deployment, Warehouse
 from assets.staging import build_staging_assets
-from pipelines.resources import Deployment, Warehouse
 from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
 from sources.config import load_config
 

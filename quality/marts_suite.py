@@ -24,7 +24,7 @@ import pandas as pd
 
 from quality.gx import Expect, Suite
 from quality.results import ERROR, CheckDef
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts import value_sets
 from warehouse.store import quote
 

@@ -22,12 +22,12 @@ import pandas as pd
 from quality.gx import Expect, Suite
 from quality.results import ERROR, CheckDef
 from sources.config import (
+    FileSpec,
     InteractionFeed,
     OrderFeed,
     QualityConfig,
     ReceivableFeed,
     SourceConfig,
-    _FileSpec,
 )
 from sources.schema import LINEAGE_COLUMNS
 from warehouse.store import quote
@@ -43,11 +43,11 @@ KEY_FIELDS: dict[type, str] = {
 }
 
 
-def key_field(feed: _FileSpec) -> str | None:
+def key_field(feed: FileSpec) -> str | None:
     return next((f for kind, f in KEY_FIELDS.items() if isinstance(feed, kind)), None)
 
 
-def raw_checks(feed: _FileSpec) -> tuple[CheckDef, ...]:
+def raw_checks(feed: FileSpec) -> tuple[CheckDef, ...]:
     """The checks on ``raw.<feed>``, in the order they are shown."""
     checks = [
         CheckDef(
@@ -74,7 +74,7 @@ def minimum_rows(previous: int | None, max_drop_share: float) -> int:
     return 0 if previous is None else math.ceil(previous * (1 - max_drop_share))
 
 
-def raw_suite(feed: _FileSpec, previous_rows: int | None, quality: QualityConfig) -> Suite:
+def raw_suite(feed: FileSpec, previous_rows: int | None, quality: QualityConfig) -> Suite:
     """The expectations on ``raw.<feed>`` given the feed's last accepted row count."""
     required = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
     expectations = [
@@ -114,7 +114,7 @@ def raw_suite(feed: _FileSpec, previous_rows: int | None, quality: QualityConfig
     )
 
 
-def raw_frame(con: duckdb.DuckDBPyConnection, feed: _FileSpec) -> pd.DataFrame:
+def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
     """What the raw suite reads: lineage, the mapped columns present, and the key as staged.
 
     ``record_key`` is ``<feed>:<key>`` with the key built the way staging builds it (each

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from sources.config import PipelineConfig, _FileSpec
+from sources.config import FileSpec, PipelineConfig
 from sources.readers import ReadResult, RejectedRow, SourceReadError, expand_paths, read_export
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _display_path(path: Path, base_dir: Path) -> str:
         return str(path)
 
 
-def _check_columns(result: ReadResult, feed: _FileSpec, path: Path) -> None:
+def _check_columns(result: ReadResult, feed: FileSpec, path: Path) -> None:
     present = set(result.table.column_names)
     for column in feed.required_source_columns():
         if column not in present:
@@ -118,7 +118,7 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def ingest_feed(feed: _FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:
+def ingest_feed(feed: FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:
     """Read every file of ``feed`` into one raw table with lineage.
 
     Raises SourceReadError (naming file, row, field) when a glob matches nothing, a mapped

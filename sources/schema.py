@@ -6,6 +6,8 @@ The staged table ``staging.customers`` has exactly ``STAGED_COLUMNS``, in order.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 ENTITY_TYPES = ("company", "person")
 SOURCE_KINDS = ("dealer", "key_account", "regional", "other")
 
@@ -132,4 +134,5 @@ GOLDEN_ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
     "dealer_code": ("dealer_code",),
 }
 #: Survivorship rules, each a way to rank the candidate values of a golden attribute.
-SURVIVORSHIP_RULES = ("valid", "trust", "recent", "frequent", "complete")
+SurvivorshipRule = Literal["valid", "trust", "recent", "frequent", "complete"]
+SURVIVORSHIP_RULES: tuple[str, ...] = get_args(SurvivorshipRule)

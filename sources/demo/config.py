@@ -11,9 +11,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from sources.config import MatchingConfig
+from sources.config import MartsConfig, MatchingConfig
 from sources.demo import activity, dealers, key_accounts, regional, vocabulary
-from sources.marts_config import MartsConfig
 
 _ORDER_COLUMNS = {
     "order_id": "order_id",

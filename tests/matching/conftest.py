@@ -20,8 +20,8 @@ import random
 import pandas as pd
 import pytest
 
-from matching.junk import JunkRules
-from matching.train import TrainingParams, train_model
+from matching.linkage.junk import JunkRules
+from matching.linkage.training import TrainingParams, train_model
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import (
     generate_id_number,

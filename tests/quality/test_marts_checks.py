@@ -7,7 +7,7 @@ import dagster as dg
 import yaml
 
 from assets.quality import build_marts_checks
-from pipelines.resources import Deployment, Warehouse
+from assets.resources import Deployment, Warehouse
 
 VALUE = dg.AssetKey(["marts", "customer_value"])
 LIFECYCLE = dg.AssetKey(["marts", "customer_lifecycle"])

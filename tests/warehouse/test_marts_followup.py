@@ -11,7 +11,7 @@ from marts_tables import (
     warehouse,
 )
 
-from sources.marts_config import (
+from sources.config import (
     ConsumablesFollowup,
     DormantCareFollowup,
     FollowupConfig,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from marts_tables import AS_OF, add_customers, add_orders, days_ago, table, warehouse
 
-from sources.marts_config import LifecycleConfig, MartsConfig
+from sources.config import LifecycleConfig, MartsConfig
 from warehouse.marts import build_lifecycle
 
 RUN_1 = datetime(2026, 9, 30, 6, 0)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pandas as pd
 from marts_tables import AS_OF, add_customers, add_interactions, add_orders, warehouse
 
-from sources.marts_config import GrowthConfig, MartsConfig
+from sources.config import GrowthConfig, MartsConfig
 from warehouse.marts import (
     build_customer_360,
     build_customer_growth,

@@ -10,7 +10,7 @@ from marts_tables import (
     warehouse,
 )
 
-from sources.marts_config import AbcConfig, CreditConfig, MartsConfig, RfmConfig, RfmSegment
+from sources.config import AbcConfig, CreditConfig, MartsConfig, RfmConfig, RfmSegment
 from warehouse.marts import build_customer_value
 
 

@@ -2,7 +2,7 @@
 
 Each builder creates or replaces its tables from the master layer, the raw activity feeds
 and the marts before it, with every business number taken from the ``marts:`` section of
-the config (:class:`sources.marts_config.MartsConfig`). In dependency order:
+the config (:class:`sources.config.MartsConfig`). In dependency order:
 
 =================================  ==========================================================
 ``build_activity``                 ``orders``, ``interactions``, ``receivables`` (+ ``_quarantine``)
@@ -24,8 +24,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from sources.config import PipelineConfig
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig, PipelineConfig
 from warehouse.marts.activity import INTERACTIONS, KINDS, ORDERS, RECEIVABLES, build_activity
 from warehouse.marts.customer_360 import build_customer_360
 from warehouse.marts.followup import REASONS, build_followup_today

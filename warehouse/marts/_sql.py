@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from sources.config import _ActivityFeed
+from sources.config import ActivityFeed
 from warehouse.store import count_rows, qualified, quote, table_exists
 
 #: Current source record → customer, as the master layer keeps it.
@@ -17,7 +17,7 @@ _YMD = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 
 
-def field_sql(feed: _ActivityFeed, field: str) -> str:
+def field_sql(feed: ActivityFeed, field: str) -> str:
     """The text of ``field`` in ``raw.<feed>`` (columns joined by a space), NULL when empty or unmapped."""
     ref = feed.columns.get(field)
     if ref is None:

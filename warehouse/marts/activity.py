@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from sources.config import PipelineConfig, _ActivityFeed
+from sources.config import ActivityFeed, PipelineConfig
 from warehouse.marts._sql import (
     CURRENT_XREF,
     amount_sql,
@@ -45,7 +45,7 @@ class ActivityKind:
     required: tuple[str, ...]
     lowercase: tuple[str, ...] = ()
 
-    def feeds(self, config: PipelineConfig) -> list[_ActivityFeed]:
+    def feeds(self, config: PipelineConfig) -> list[ActivityFeed]:
         return list(getattr(config, self.table))
 
 
@@ -74,7 +74,7 @@ RECEIVABLES = ActivityKind(
 KINDS = (ORDERS, INTERACTIONS, RECEIVABLES)
 
 
-def _feed_sql(kind: ActivityKind, feed: _ActivityFeed) -> str:
+def _feed_sql(kind: ActivityKind, feed: ActivityFeed) -> str:
     """One feed's rows: lineage, record key, the raw text and the parsed value of every field."""
     columns = []
     for field, type_ in kind.fields:
@@ -134,7 +134,7 @@ def _problems_sql(kind: ActivityKind) -> str:
 
 
 def build_activity(
-    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[_ActivityFeed]
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
 ) -> pd.DataFrame:
     """Build ``marts.<kind>`` and ``marts.<kind>_quarantine``; return the reconciliation per feed."""
     parts = [_feed_sql(kind, f) for f in feeds if table_exists(con, "raw", f.name)]
@@ -220,7 +220,7 @@ def build_activity(
 
 
 def reconcile_activity(
-    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[_ActivityFeed]
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
 ) -> pd.DataFrame:
     """Per feed: rows received (readable + rejected by the reader), kept in the mart, quarantined."""
     received = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
 
 _EMPTY = {

@@ -24,7 +24,7 @@ from datetime import date
 
 import duckdb
 
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
 
 REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint")

@@ -25,7 +25,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
 from warehouse.store import count_rows
 

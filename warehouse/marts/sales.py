@@ -18,7 +18,7 @@ from datetime import date
 
 import duckdb
 
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts._sql import create_table
 
 _STEP = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}

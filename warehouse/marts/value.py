@@ -20,7 +20,7 @@ from datetime import date
 
 import duckdb
 
-from sources.marts_config import MartsConfig
+from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
 
 #: Credit tiers, from the most to the least worrying.

@@ -1,0 +1,349 @@
+""" "Does this customer already exist?" — the duplicate check a CRM form calls before creating one.
+
+A ``DuplicateChecker`` is loaded once (the one-off start-up): the current master's
+records prepared as the matcher prepares them, one in-memory index per blocking rule,
+and a Splink linker per entity type on the saved model with its term-frequency tables.
+Each check then
+
+1. standardises the input exactly as the pipeline stages a record (same code);
+2. finds candidate records through the blocking indexes (a shared phone, mobile, e-mail,
+   USCC, ID, name key, …; junk values such as a hotline are not indexed);
+3. scores the input against those candidates with the saved model: the SQL Splink's
+   ``score_pairs`` generates for this model is captured once at start-up and kept as a
+   DuckDB prepared statement, so a check pays neither Splink's SQL generation nor
+   DuckDB's parsing; term frequencies travel with the records (looked up once for the
+   master, from a dict for the input), so the statement joins no frequency table. The
+   scores are Splink's own (see the tests), and
+4. returns the most likely existing customers, best first, each with its probability
+   and the reasons: the comparisons that agreed, in the model's own words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from splink import DuckDBAPI, Linker
+
+from matching.linkage.backend import splink_database
+from matching.linkage.blocking import prediction_blocking_rules
+from matching.linkage.features import prepare_records
+from matching.linkage.junk import JunkRules
+from matching.linkage.model_store import latest_version
+from matching.linkage.review_queue import level_labels
+from sources.schema import ENTITY_TYPES
+from sources.staging import stage_records
+
+logger = logging.getLogger(__name__)
+
+#: Most candidate records scored per check (bounds latency when a name key is common).
+MAX_CANDIDATES = 200
+_RULE_COLUMN = re.compile(r"\bl\.\"?(\w+)\"?\s*=\s*r\.")
+_PROBE = "__check_probe"
+_CANDIDATES = "__check_candidates"
+CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An existing customer the input may be, with the evidence."""
+
+    customer_id: str
+    probability: float
+    match_weight: float
+    name: str | None
+    record_key: str
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _EntityIndex:
+    """Prepared records of one entity type, blocking indexes and a linker on its model."""
+
+    def __init__(
+        self, records: pd.DataFrame, model: dict[str, Any], entity_type: str, junk: JunkRules
+    ) -> None:
+        self.entity_type = entity_type
+        prepared = prepare_records(records, entity_type, junk)
+        self.records = prepared.records.reset_index(drop=True)
+        self.customer_of = records.set_index("record_key")["customer_id"]
+        self.name_of = records.set_index("record_key")["name"]
+        self.rules = [_RULE_COLUMN.findall(rule) for rule in prediction_blocking_rules(entity_type)]
+        self.rules = [columns for columns in self.rules if columns]
+        self.indexes = []
+        for columns in self.rules:
+            keys = self.records[columns].dropna()
+            groups = keys.groupby(columns, sort=False).indices if len(keys) else {}
+            self.indexes.append(
+                {k if isinstance(k, tuple) else (k,): keys.index[v] for k, v in groups.items()}
+            )
+        self.labels = level_labels(model)
+        self._database = splink_database(threads=1)
+        db_api = self._database.__enter__()
+        sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_master")
+        self.linker = Linker(sdf, model, log_level=None)
+        self._con = db_api.duckdb_con
+        # term frequencies travel with the records (Splink joins none when ``tf_<col>`` is
+        # there): looked up once for the master, from a dict for each probe
+        self.tf = {}
+        table = prepared.table
+        for column in _tf_columns(model):
+            tf_table = self.linker.table_management.compute_tf_table(column)
+            self.tf[column] = dict(
+                self._con.sql(
+                    f"SELECT {column}, tf_{column} FROM {tf_table.physical_name}"
+                ).fetchall()
+            )
+            values = self.records[column].map(self.tf[column]).astype("float64")
+            table = table.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        self.table = table
+        self._statement = f"score_{entity_type}"
+        self._con.execute(f"PREPARE {self._statement} AS {self._scoring_sql(db_api)}")
+
+    def candidates(self, probe: pd.Series) -> list[int]:
+        """Positions of the master records sharing a blocking key with ``probe``."""
+        rows: dict[int, None] = {}
+        for columns, index in zip(self.rules, self.indexes, strict=True):
+            key = tuple(probe[c] for c in columns)
+            if any(pd.isna(v) for v in key):
+                continue
+            for row in index.get(key, ()):
+                rows[int(row)] = None
+                if len(rows) >= MAX_CANDIDATES:
+                    break
+        return list(rows)
+
+    def _scoring_sql(self, db_api: DuckDBAPI) -> str:
+        """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
+
+        It reads two temporary tables, ``_PROBE`` and ``_CANDIDATES``, whose rows every check
+        replaces (a table keeps the prepared statement valid; a re-registered view may not).
+        """
+        self._con.register("__check_master", self.table)
+        for name in (_PROBE, _CANDIDATES):
+            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 1")
+        left = db_api.table_to_splink_dataframe("__splink__compare_two_records_left", _PROBE)
+        right = db_api.table_to_splink_dataframe("__splink__compare_two_records_right", _CANDIDATES)
+        captured: list[str] = []
+        execute = db_api.sql_pipeline_to_splink_dataframe
+
+        def capture(pipeline):
+            captured.append(pipeline.generate_cte_pipeline_sql())
+            return execute(pipeline)
+
+        db_api.sql_pipeline_to_splink_dataframe = capture  # type: ignore[method-assign]
+        try:
+            self.linker.inference.score_pairs(left, right)
+        finally:
+            del db_api.sql_pipeline_to_splink_dataframe
+        return captured[0]
+
+    def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:
+        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``."""
+        for column, tf in self.tf.items():
+            values = [tf.get(v) for v in probe.column(column).to_pylist()]
+            probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        self._con.register("__check_in_probe", probe)
+        self._con.register(
+            "__check_in_candidates", self.table.take(pa.array(rows, type=pa.int64()))
+        )
+        self._con.execute(
+            f"DELETE FROM {_PROBE}; INSERT INTO {_PROBE} FROM __check_in_probe; "
+            f"DELETE FROM {_CANDIDATES}; INSERT INTO {_CANDIDATES} FROM __check_in_candidates"
+        )
+        return self._con.execute(f"EXECUTE {self._statement}").df()
+
+    def score_with_splink(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+        """The same scores through Splink's ``score_pairs`` (slow; the reference in tests)."""
+        left = [_plain(r) for r in probe.to_dict("records")]
+        right = [_plain(r) for r in self.records.iloc[rows].to_dict("records")]
+        return self.linker.inference.score_pairs(left, right).as_pandas_dataframe()
+
+    def close(self) -> None:
+        self._database.__exit__(None, None, None)
+
+
+def _tf_columns(model: dict[str, Any]) -> list[str]:
+    columns = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("tf_adjustment_column"):
+                columns.append(level["tf_adjustment_column"])
+    return list(dict.fromkeys(columns))
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Values Splink can register: numpy arrays as lists, pandas missing values as None."""
+    out = {}
+    for key, value in row.items():
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        elif value is pd.NA or (isinstance(value, float) and value != value):
+            value = None
+        elif isinstance(value, pd.Timestamp):
+            value = value.date()
+        out[key] = value
+    return out
+
+
+def load_checker(
+    warehouse_path: Path, model_dir: Path, junk: JunkRules | None = None
+) -> DuplicateChecker:
+    """A checker on a deployment's warehouse (current master records) and saved models."""
+    if not warehouse_path.exists():
+        raise FileNotFoundError(f"{warehouse_path}: no warehouse yet; run `custmaster run` first")
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        records = con.sql(
+            "SELECT s.*, x.customer_id FROM staging.customers s "
+            "JOIN master.customer_xref x USING (record_key) WHERE x.valid_to IS NULL"
+        ).df()
+    except duckdb.CatalogException as exc:
+        raise FileNotFoundError(
+            f"{warehouse_path}: no master yet; run `custmaster run` first"
+        ) from exc
+    finally:
+        con.close()
+    models = {}
+    for entity_type in ENTITY_TYPES:
+        version = latest_version(model_dir, entity_type)
+        if version is not None:
+            models[entity_type] = version.load()
+    if not models:
+        raise FileNotFoundError(f"{model_dir}: no saved model; run `custmaster run` first")
+    return DuplicateChecker(records, models, junk)
+
+
+class DuplicateChecker:
+    """Answers duplicate checks against one master, after a one-off start-up.
+
+    Args:
+        records: the master's current records: staged columns plus ``customer_id``.
+        models: entity type → the saved model the pipeline predicts with.
+        junk: the junk-value limits the models were trained with.
+    """
+
+    def __init__(
+        self,
+        records: pd.DataFrame,
+        models: dict[str, dict[str, Any]],
+        junk: JunkRules | None = None,
+    ) -> None:
+        junk = junk or JunkRules()
+        self._index = {
+            entity_type: _EntityIndex(
+                records[records["entity_type"] == entity_type], model, entity_type, junk
+            )
+            for entity_type, model in models.items()
+            if (records["entity_type"] == entity_type).sum() >= 2
+        }
+        self._junk = junk
+
+    def close(self) -> None:
+        for index in self._index.values():
+            index.close()
+
+    def check(
+        self, *, entity_type: str | None = None, limit: int = 5, **fields: str | None
+    ) -> list[Candidate]:
+        """The most likely existing customers for the given fields, best first.
+
+        Args:
+            entity_type: company / person; guessed from the input when not given (a USCC
+                or a legal form in the name means a company).
+            limit: most candidates returned.
+            fields: any of name, phone, mobile, email, address, uscc, id_number.
+        """
+        unknown = sorted(set(fields) - set(CHECK_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(CHECK_FIELDS)}"
+            )
+        if not any(fields.values()):
+            raise ValueError("give at least one of: " + ", ".join(CHECK_FIELDS))
+        if entity_type is not None and entity_type not in ENTITY_TYPES:
+            raise ValueError(
+                f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
+            )
+        types = [entity_type] if entity_type else [t for t in ENTITY_TYPES if t in self._index]
+        staged = standardise_input(fields, types)
+        found: list[Candidate] = []
+        for kind, row in zip(types, range(len(types)), strict=True):
+            one = staged.iloc[[row]]
+            index = self._index.get(kind)
+            if index is None or (entity_type is None and not _plausible(one, kind)):
+                continue
+            probe = prepare_records(one, kind, self._junk)
+            rows = index.candidates(probe.records.iloc[0])
+            if rows:
+                found += _best_per_customer(index, index.score(probe.table, rows), limit)
+        found.sort(key=lambda c: (-c.probability, c.customer_id))
+        return found[:limit]
+
+
+def standardise_input(fields: dict[str, str | None], entity_types: str | list[str]) -> pd.DataFrame:
+    """A form's fields staged by the pipeline's own code: one record per entity type asked."""
+    kinds = [entity_types] if isinstance(entity_types, str) else entity_types
+    mapped = pd.DataFrame(
+        [
+            {
+                "source": "check",
+                "source_record_id": f"input_{kind}",
+                "source_file": None,
+                "source_row": 0,
+                "ingested_at": datetime.now(UTC).replace(tzinfo=None),
+                "record_hash": None,
+                "entity_type": kind,
+                **{
+                    k: (v.strip() if isinstance(v, str) and v.strip() else None)
+                    for k, v in fields.items()
+                },
+            }
+            for kind in kinds
+        ]
+    )
+    return stage_records(mapped, {"check": "other"}, date.today())
+
+
+def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
+    """Whether an input of unknown type can be this type (a USCC or legal form: a company)."""
+    row = staged.iloc[0]
+    company_like = pd.notna(row["uscc"]) or pd.notna(row["legal_form"])
+    person_like = pd.notna(row["id_number"])
+    if entity_type == "person":
+        return not company_like
+    return not person_like
+
+
+def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame, limit: int) -> list[Candidate]:
+    """The ``limit`` best customers among the scored records, each by its best record."""
+    scored = scored.assign(customer_id=scored["record_key_r"].map(index.customer_of))
+    best = scored.sort_values(["match_probability", "customer_id"], ascending=[False, True])
+    best = best.drop_duplicates("customer_id").head(limit)
+    out = []
+    for values in best.to_dict("records"):
+        reasons = [
+            f"{comparison}: {labels[int(values[f'gamma_{comparison}'])]}"
+            for comparison, labels in index.labels.items()
+            if f"gamma_{comparison}" in values and int(values[f"gamma_{comparison}"]) > 0
+        ]
+        out.append(
+            Candidate(
+                customer_id=str(values["customer_id"]),
+                probability=float(values["match_probability"]),
+                match_weight=float(values["match_weight"]),
+                name=index.name_of.get(values["record_key_r"]),
+                record_key=str(values["record_key_r"]),
+                reasons=reasons,
+            )
+        )
+    return out

@@ -1,0 +1,48 @@
+"""Record linkage: which staged records describe the same real customer.
+
+The pipeline's three steps (``steps``): ``ensure_models`` (train or load one Splink model
+per entity type), ``score_pairs`` (candidate pairs and their probabilities) and
+``cluster_records`` (links, steward decisions and the size limit into clusters, plus the
+review queue). Inside, one module per job: ``features`` (what is compared and blocked on),
+``junk`` (values that identify nobody), ``comparisons``, ``blocking``, ``model_settings``,
+``training``, ``model_store``, ``prediction``, ``components`` (connected components),
+``clustering`` (how a ``match`` joins and a ``no_match`` splits), ``decisions`` (the
+stewards' file), ``contacts``, ``review_queue``, ``explanations`` (offline HTML),
+``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``.
+
+Nothing here knows about the master: ``matching.master`` builds on this package, never the
+reverse.
+"""
+
+from matching.linkage.decisions import Decisions, empty_decisions, read_decisions
+from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
+from matching.linkage.evaluation import ClusterScores, score_clusters
+from matching.linkage.explanations import write_reports
+from matching.linkage.model_store import ModelVersion, latest_version
+from matching.linkage.steps import (
+    ModelChoice,
+    cluster_records,
+    ensure_models,
+    junk_rules,
+    score_pairs,
+)
+from matching.linkage.training import load_model
+
+__all__ = [
+    "ClusterScores",
+    "Decisions",
+    "ModelChoice",
+    "ModelVersion",
+    "cluster_records",
+    "empty_decisions",
+    "ensure_models",
+    "evaluate_warehouse",
+    "junk_rules",
+    "latest_version",
+    "load_model",
+    "read_decisions",
+    "read_truth",
+    "score_clusters",
+    "score_pairs",
+    "write_reports",
+]

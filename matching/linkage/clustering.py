@@ -1,0 +1,219 @@
+"""Clusters the business can trust: model links, steward decisions and a size limit together.
+
+Records linked by a pair at or above the upper threshold belong together, as do records a
+steward declared a ``match``. Two things stop a blind transitive closure:
+
+- a ``no_match`` decision keeps its two records apart even when other links connect them:
+  the cluster is split on its weakest links and the conflict is reported;
+- a cluster larger than ``max_cluster_size`` is not merged blindly: it is split on its
+  weakest links into parts within the limit, flagged, and the cut links go to review.
+
+Both are solved the same way, per affected cluster: links are taken strongest first (steward
+matches before everything) and a link is kept unless it would join two records a steward
+kept apart or grow a part past the limit. The links left out are the weakest ones that
+had to go. Clusters nothing affects are exactly the connected components.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from matching.linkage.components import cluster_pairs
+from matching.linkage.decisions import Decisions, order_pairs, unknown_records
+
+logger = logging.getLogger(__name__)
+
+#: Probability given to a steward's match: stronger than any model link.
+STEWARD_MATCH = 1.0
+CUT_REASONS = ("no_match_conflict", "oversized_cluster")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Clusters and what it took to make them.
+
+    Attributes:
+        clusters: one row per record: ``record_key``, ``cluster_id`` (smallest record key of
+            the cluster), ``cluster_size``, ``needs_review`` (part of a cluster that hit the
+            size limit or a contradiction between steward decisions).
+        cut_links: links above the threshold left out: ``record_key_l``, ``record_key_r``,
+            ``match_probability``, ``reason`` (no_match_conflict / oversized_cluster).
+        conflicts: one row per ``no_match`` decision whose records the links had joined:
+            ``record_key_l``, ``record_key_r``, ``links_cut``, ``resolved`` (False when only
+            other steward decisions connect them: stewards must look again).
+        unknown_decision_records: record keys named by decisions that are not staged.
+    """
+
+    clusters: pd.DataFrame
+    cut_links: pd.DataFrame
+    conflicts: pd.DataFrame
+    unknown_decision_records: list[str]
+
+    def counts(self) -> dict[str, int]:
+        sizes = self.clusters.groupby("cluster_id").size()
+        return {
+            "records": len(self.clusters),
+            "clusters": len(sizes),
+            "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+            "records_needing_review": int(self.clusters["needs_review"].sum()),
+            "links_cut": len(self.cut_links),
+            "decision_conflicts": len(self.conflicts),
+        }
+
+
+def resolve_clusters(
+    record_keys: Iterable[str],
+    pairs: pd.DataFrame,
+    decisions: Decisions,
+    threshold: float,
+    max_cluster_size: int,
+) -> Resolution:
+    """Cluster records from scored pairs, steward decisions and a cluster-size limit.
+
+    Args:
+        record_keys: every record to cluster.
+        pairs: ``record_key_l``, ``record_key_r``, ``match_probability``.
+        decisions: steward decisions (``matching.linkage.decisions.read_decisions``).
+        threshold: lowest match probability that links two records.
+        max_cluster_size: largest cluster formed without review.
+    """
+    if max_cluster_size < 2:
+        raise ValueError(f"max_cluster_size must be at least 2, got {max_cluster_size}")
+    keys = pd.Index(sorted(set(map(str, record_keys))))
+    unknown = unknown_records(decisions, keys)
+    if unknown:
+        logger.warning(
+            "%d record(s) named by steward decisions are not staged: %s",
+            len(unknown),
+            ", ".join(unknown[:5]),
+        )
+    known = decisions.table[
+        decisions.table["record_key_l"].isin(keys) & decisions.table["record_key_r"].isin(keys)
+    ]
+    links = _links(pairs, known, threshold)
+    components = cluster_pairs(keys, links, threshold=0.0).set_index("record_key")["cluster_id"]
+
+    no_match = known[known["decision"] == "no_match"]
+    sizes = components.value_counts()
+    violated = no_match[
+        components.loc[no_match["record_key_l"]].to_numpy()
+        == components.loc[no_match["record_key_r"]].to_numpy()
+    ]
+    affected = set(components.loc[violated["record_key_l"]]) | set(
+        sizes[sizes > max_cluster_size].index
+    )
+
+    cluster_id = components.copy()
+    needs_review = pd.Series(False, index=components.index)
+    cut_rows: list[tuple[str, str, float, str]] = []
+    conflict_rows: list[tuple[str, str, int, bool]] = []
+    if affected:
+        link_cluster = components.loc[links["record_key_l"]].to_numpy()
+        for cid in sorted(affected):
+            members = components.index[components.to_numpy() == cid]
+            part_links = links[link_cluster == cid]
+            apart = violated[components.loc[violated["record_key_l"]].to_numpy() == cid]
+            parts, cut = _split(members, part_links, apart, max_cluster_size)
+            cluster_id.loc[parts.index] = parts
+            oversized = len(members) > max_cluster_size
+            needs_review.loc[members] = oversized
+            cut_rows += cut
+            for left, right in zip(apart["record_key_l"], apart["record_key_r"], strict=True):
+                resolved = parts[left] != parts[right]
+                n_cut = sum(1 for c in cut if c[3] == "no_match_conflict")
+                conflict_rows.append((left, right, n_cut, bool(resolved)))
+                if not resolved:
+                    needs_review.loc[members[parts.loc[members].to_numpy() == parts[left]]] = True
+    clusters = pd.DataFrame(
+        {
+            "record_key": keys,
+            "cluster_id": cluster_id.loc[keys].to_numpy(),
+            "needs_review": needs_review.loc[keys].to_numpy(),
+        }
+    )
+    clusters.insert(
+        2,
+        "cluster_size",
+        clusters.groupby("cluster_id")["record_key"].transform("size").astype("int64"),
+    )
+    resolution = Resolution(
+        clusters=clusters,
+        cut_links=pd.DataFrame(
+            cut_rows, columns=["record_key_l", "record_key_r", "match_probability", "reason"]
+        ),
+        conflicts=pd.DataFrame(
+            conflict_rows, columns=["record_key_l", "record_key_r", "links_cut", "resolved"]
+        ),
+        unknown_decision_records=unknown,
+    )
+    logger.info("clusters: %s", resolution.counts())
+    return resolution
+
+
+def _links(pairs: pd.DataFrame, decisions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Model links at or above ``threshold`` that no steward rejected, plus steward matches."""
+    scored = order_pairs(
+        pairs.loc[
+            pairs["match_probability"] >= threshold,
+            ["record_key_l", "record_key_r", "match_probability"],
+        ]
+    )
+    decided = decisions.set_index(["record_key_l", "record_key_r"]).index
+    scored = scored[~scored.set_index(["record_key_l", "record_key_r"]).index.isin(decided)]
+    matches = decisions.loc[
+        decisions["decision"] == "match", ["record_key_l", "record_key_r"]
+    ].assign(match_probability=STEWARD_MATCH)
+    parts = [frame for frame in (matches, scored) if len(frame)]
+    return pd.concat(parts, ignore_index=True) if parts else scored.reset_index(drop=True)
+
+
+def _split(
+    members: pd.Index, links: pd.DataFrame, apart: pd.DataFrame, max_size: int
+) -> tuple[pd.Series, list[tuple[str, str, float, str]]]:
+    """Rebuild one cluster from its links, strongest first, skipping links that break a rule.
+
+    Returns the part (smallest record key) of each member and the links left out.
+    """
+    position = {key: i for i, key in enumerate(members)}
+    parent = np.arange(len(members))
+    size = np.ones(len(members), dtype=np.int64)
+    kept_apart: dict[int, set[int]] = {}  # part (root position) → positions it must not join
+    for left, right in zip(apart["record_key_l"], apart["record_key_r"], strict=True):
+        a, b = position[left], position[right]
+        kept_apart.setdefault(a, set()).add(b)
+        kept_apart.setdefault(b, set()).add(a)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    cut: list[tuple[str, str, float, str]] = []
+    ordered = links.sort_values(
+        ["match_probability", "record_key_l", "record_key_r"], ascending=[False, True, True]
+    )
+    for left, right, probability in ordered[
+        ["record_key_l", "record_key_r", "match_probability"]
+    ].itertuples(index=False):
+        a, b = root(position[left]), root(position[right])
+        if a == b:
+            continue
+        if any(root(x) == b for x in kept_apart.get(a, ())):
+            if probability < STEWARD_MATCH:
+                cut.append((left, right, float(probability), "no_match_conflict"))
+                continue
+        elif size[a] + size[b] > max_size and probability < STEWARD_MATCH:
+            cut.append((left, right, float(probability), "oversized_cluster"))
+            continue
+        low, high = min(a, b), max(a, b)
+        parent[high] = low
+        size[low] += size[high]
+        kept_apart[low] = kept_apart.get(low, set()) | kept_apart.pop(high, set())
+    roots = np.array([root(i) for i in range(len(members))])
+    return pd.Series(members.to_numpy()[roots], index=members), cut

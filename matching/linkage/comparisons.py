@@ -1,0 +1,301 @@
+"""What the model compares for each entity type, level by level.
+
+Each comparison sorts a pair of records into levels from "disagree" to "the same", and
+training learns how much each level says. What the levels encode about this data:
+
+- a company is named by its *core* ('快心电脑'), which survives region and legal-form
+  changes between exports; homophone characters (快心/快芯) agree in pinyin;
+- Chinese text is compared by overlap of character bigrams, not by DuckDB's
+  Jaro-Winkler/Levenshtein, which work on UTF-8 bytes and make any two Chinese strings
+  look alike (洪来文印店 / 洪来建材店 score 0.86 on bytes, 0.79 on characters);
+  Jaro-Winkler runs on pinyin, which is ASCII;
+- a region in the company name that differs ('厦门' vs '福州') marks another branch, and
+  so does another legal form: a chain's parent is a 股份有限公司 and its branches
+  are 有限公司 (a legal form left out says nothing);
+- a landline stored with another area code still ends in the same digits;
+- a 400/800 service number is a brand's hotline, typed for every branch of a chain: two
+  records sharing one are no more alike than their names already say (a level fixed
+  at match weight 0, so the same brand in another city stays another customer);
+- a part of the address missing on one side (no district, a city the address parser
+  could not read) is no disagreement: the street address then decides;
+- a USCC, personal ID or birth date one keystroke off is most likely the same value;
+- a shared district is common in a big district and telling in a small one (term
+  frequencies), and a common person name (张伟) says less than a rare one;
+- a person name that neither reads nor sounds the same is another name: people
+  mistype a name by ear (章伟 for 张伟: the same pinyin), and a name that merely
+  sounds *close* (任明俊 / 任明国, 唐敏 / 唐敏杰) is most often a relative, who also
+  shares the household's landline and address; only a character a legacy encoding
+  could not store (䶮 written '?') is let through as the same name.
+
+Every level reads the prepared columns of ``matching.linkage.features``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+
+
+@dataclass(frozen=True)
+class ComparisonThresholds:
+    """Similarity cut-offs of the comparison levels, and how EM iterates.
+
+    Attributes:
+        name_grams_high: share of character bigrams two company name cores must have in
+            common to count as 'nearly the same name' (e.g. 洪来文印 / 洪来文印店: 0.75).
+        name_grams_low: share for 'similar name' (an added or changed word).
+        name_pinyin_jaro_winkler: Jaro-Winkler on pinyin that counts as 'sounds nearly
+            the same' for company names.
+        person_pinyin_jaro_winkler: no longer read: person names have no 'sounds
+            nearly the same' level (relatives sound alike; see the module docstring).
+            Kept so that existing configurations still load.
+        address_grams: share of bigrams of the street address for 'same address'.
+        identifier_max_edits: Damerau-Levenshtein distance of a USCC, ID number or birth
+            date still taken as a keying error of the same value.
+        em_convergence: EM stops when no parameter moves more than this.
+        max_iterations: EM iterations per training session at most.
+    """
+
+    name_grams_high: float = 0.6
+    name_grams_low: float = 0.34
+    name_pinyin_jaro_winkler: float = 0.92
+    person_pinyin_jaro_winkler: float = 0.9
+    address_grams: float = 0.5
+    identifier_max_edits: int = 1
+    em_convergence: float = 1e-4
+    max_iterations: int = 25
+
+
+#: m and u of a level fixed to say nothing (Bayes factor 1, match weight 0).
+NEUTRAL_PROBABILITY = 0.01
+
+
+def comparisons_for(
+    entity_type: str, thresholds: ComparisonThresholds
+) -> list[cl.CustomComparison]:
+    """The comparisons of the company or the person model."""
+    if entity_type == "company":
+        return _company_comparisons(thresholds)
+    if entity_type == "person":
+        return _person_comparisons(thresholds)
+    raise ValueError(f"no comparisons for entity type {entity_type!r}")
+
+
+def _grams_at_least(column: str, share: float) -> str:
+    """SQL: the two bigram lists share at least ``share`` of their union (Jaccard).
+
+    The lists hold distinct bigrams (``matching.linkage.features``), so the union has
+    len(l) + len(r) - common elements: one list intersection per pair instead of an
+    intersection plus a concatenated, de-duplicated union (the costliest expression at
+    u estimation and prediction).
+    """
+    common = f"len(list_intersect({column}_l, {column}_r))"
+    union = f"(len({column}_l) + len({column}_r) - {common})"
+    return f"{common} >= {share} * {union}"
+
+
+def _within_edits(column: str, max_edits: int) -> str:
+    """SQL: Damerau-Levenshtein distance at most ``max_edits``.
+
+    With one edit, the characters before it agree and so do those after it, so two
+    values one edit apart share their first or their last k = min length // 2 - 1
+    characters. That test is exact (it never drops a pair within one edit) and far
+    cheaper than the distance, which random pairs (u estimation) then rarely reach.
+    """
+    left, right = f"{column}_l", f"{column}_r"
+    distance = f"damerau_levenshtein({left}, {right}) <= {max_edits}"
+    if max_edits != 1:
+        return distance
+    k = f"greatest(least(length({left}), length({right})) // 2 - 1, 0)"
+    return (
+        f"(left({left}, {k}) = left({right}, {k}) or right({left}, {k}) = right({right}, {k}))"
+        f" and {distance}"
+    )
+
+
+def _exact(column: str, label: str, tf: bool = False) -> cll.ExactMatchLevel:
+    level = cll.ExactMatchLevel(column, term_frequency_adjustments=tf)
+    level.configure(label_for_charts=label)
+    return level
+
+
+def _comparison(name: str, description: str, levels: list[Any]) -> cl.CustomComparison:
+    return cl.CustomComparison(levels, output_column_name=name, comparison_description=description)
+
+
+def _company_name(t: ComparisonThresholds) -> cl.CustomComparison:
+    near = (
+        f"({_grams_at_least('name_grams', t.name_grams_high)}"
+        f" or jaro_winkler_similarity(name_pinyin_l, name_pinyin_r) >= {t.name_pinyin_jaro_winkler})"
+    )
+    return _comparison(
+        "name",
+        "Company name core (without region and legal form)",
+        [
+            cll.NullLevel("name_key"),
+            _exact("name_key", "same name core"),
+            _exact("name_pinyin", "same pinyin (homophone characters)"),
+            cll.CustomLevel(near, label_for_charts="nearly the same name or sound"),
+            cll.CustomLevel(
+                _grams_at_least("name_grams", t.name_grams_low), label_for_charts="similar name"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _unreadable_characters_agree(column: str) -> str:
+    """SQL: same length, and equal once a '?' on either side (a character an export's
+    encoding could not store, 䶮 → ?) is read as any one character."""
+    left, right = f"{column}_l", f"{column}_r"
+    return (
+        f"length({left}) = length({right})"
+        f" and (contains({left}, '?') or contains({right}, '?'))"
+        f" and ({right} like replace({left}, '?', '_') or {left} like replace({right}, '?', '_'))"
+    )
+
+
+def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
+    return _comparison(
+        "name",
+        "Person name (term-frequency adjusted: 张伟 says less than a rare name)",
+        [
+            cll.NullLevel("name_key"),
+            _exact("name_key", "same name", tf=True),
+            cll.CustomLevel(
+                "name_pinyin_l = name_pinyin_r and length(name_key_l) = length(name_key_r)",
+                label_for_charts="same pinyin (homophone characters)",
+            ),
+            cll.CustomLevel(
+                _unreadable_characters_agree("name_key"),
+                label_for_charts="same name but for a character the export could not store (?)",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _identifier(
+    name: str, column: str, description: str, t: ComparisonThresholds
+) -> cl.CustomComparison:
+    return _comparison(
+        name,
+        description,
+        [
+            cll.NullLevel(column),
+            _exact(column, "same"),
+            cll.CustomLevel(
+                _within_edits(column, t.identifier_max_edits),
+                label_for_charts=f"keying error (<= {t.identifier_max_edits} edit)",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _exact_or_not(name: str, column: str, description: str) -> cl.CustomComparison:
+    return _comparison(
+        name, description, [cll.NullLevel(column), _exact(column, "same"), cll.ElseLevel()]
+    )
+
+
+def _phone() -> cl.CustomComparison:
+    service = "(phone_block_l like '+86400%' or phone_block_l like '+86800%')"
+    shared_service_number = cll.CustomLevel(
+        "phone_block_l = phone_block_r", label_for_charts="same service number (400/800)"
+    ).configure(
+        m_probability=NEUTRAL_PROBABILITY,
+        u_probability=NEUTRAL_PROBABILITY,
+        fix_m_probability=True,
+        fix_u_probability=True,
+    )
+    return _comparison(
+        "phone",
+        "Landline / service number (E.164); same local number under another area code;"
+        " a shared 400/800 number is the brand's and says nothing",
+        [
+            cll.NullLevel("phone_block"),
+            cll.CustomLevel(
+                f"phone_block_l = phone_block_r and not {service}", label_for_charts="same number"
+            ),
+            shared_service_number,
+            _exact("phone_tail", "same local number, other area code"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address(t: ComparisonThresholds) -> cl.CustomComparison:
+    street = (
+        "(address_detail_l = address_detail_r"
+        f" or {_grams_at_least('address_grams', t.address_grams)})"
+    )
+    # a part missing on one side (an export without district, a city the parser could
+    # not read) is no disagreement: the street address then decides
+    city_fits = "(city_key_l = city_key_r or city_key_l is null or city_key_r is null)"
+    district_fits = (
+        "(district_key_l = district_key_r or district_key_l is null or district_key_r is null)"
+    )
+    return _comparison(
+        "address",
+        "Address: district (term-frequency adjusted) and street address similarity",
+        [
+            cll.CustomLevel(
+                "(city_key_l is null or city_key_r is null)"
+                " and (address_detail_l is null or address_detail_r is null)",
+                label_for_charts="nothing to compare",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                f"district_key_l = district_key_r and {street}",
+                label_for_charts="same district, same street address",
+            ),
+            cll.CustomLevel(
+                f"{city_fits} and {district_fits} and {street}",
+                label_for_charts="same street address, district or city unknown on one side",
+            ),
+            _exact("district_key", "same district", tf=True),
+            _exact("city_key", "same city"),
+            cll.CustomLevel(
+                "city_key_l is null or city_key_r is null",
+                label_for_charts="other street address, city unknown on one side",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _contact_comparisons() -> list[cl.CustomComparison]:
+    return [
+        _phone(),
+        _exact_or_not("mobile", "mobile_block", "Mobile number (E.164)"),
+        _exact_or_not("email", "email_block", "E-mail address"),
+    ]
+
+
+def _company_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
+    return [
+        _company_name(t),
+        _exact_or_not("name_region", "name_region", "Place named in the company name (branch)"),
+        _exact_or_not(
+            "legal_form",
+            "legal_form",
+            "Legal form (a group's 股份有限公司 is not its 有限公司 branch)",
+        ),
+        _identifier("uscc", "uscc_block", "Unified social credit code", t),
+        *_contact_comparisons(),
+        _address(t),
+    ]
+
+
+def _person_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
+    return [
+        _person_name(t),
+        _identifier("id_number", "id_number_block", "Personal ID number", t),
+        _identifier("birth_date", "birth_date", "Date of birth (yyyy-mm-dd)", t),
+        _exact_or_not("gender", "gender", "Gender"),
+        *_contact_comparisons(),
+        _address(t),
+    ]

@@ -1,0 +1,155 @@
+"""Contact persons named on company records: one name at one company is one person.
+
+Staging turns the contact person named on a company record into a person record of its
+own (``record_key = <company record_key>:contact``, ``derived_from_record_key`` → the
+company record). Such a record carries a name and, at best, a mobile: nothing else a
+model can weigh. Two exports of the same company that name the same contact person
+therefore look to the person model like two strangers who share a name, and a shared
+name alone (张伟) must never be enough to link persons.
+
+What the model cannot see, the company clusters say: when the company records behind two
+contact records are one customer and the contacts' names agree (same characters, or the
+same sound when a clerk typed a homophone such as 章伟 for 张伟), the two records name one
+person: a company does not employ two contact persons of the same name. This relational
+rule adds those links after companies are clustered and before persons are:
+
+    companies = cluster_pairs(company_keys, company_pairs, threshold)
+    links = contact_person_pairs(staged, companies)
+    persons = cluster_pairs(person_keys, pd.concat([person_pairs, links]), threshold)
+
+Guards: a group whose records carry more than one distinct mobile is left to the model
+(the name may be shared by two people after all), and names that are placeholders
+('先生', '无') never link. The rule reads only staged records and company clusters,
+never the truth; contact persons who are customers in their own right still join their
+own records through the model (a shared mobile and name).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from matching.linkage.features import prepare_records
+
+logger = logging.getLogger(__name__)
+
+#: The rule's name in the ``match_rule`` column of the links it adds.
+SAME_CONTACT_AT_SAME_COMPANY = "same_contact_at_same_company"
+#: Match probability of the links: above any sensible upper threshold, yet below a
+#: steward's match (1.0), so that a ``no_match`` decision can still cut such a link.
+RULE_PROBABILITY = 0.999
+
+#: Columns of the links: those ``matching.linkage.components.cluster_pairs`` reads, and the rule.
+CONTACT_PAIR_COLUMNS = (
+    "record_key_l",
+    "record_key_r",
+    "match_probability",
+    "match_weight",
+    "match_rule",
+)
+
+
+def contact_person_pairs(
+    records: pd.DataFrame,
+    company_clusters: pd.DataFrame,
+    *,
+    probability: float = RULE_PROBABILITY,
+) -> pd.DataFrame:
+    """Links between contact-person records that name one person at one company.
+
+    Args:
+        records: staged customer records (``staging.customers``, both entity types may be
+            present); the person records with a ``derived_from_record_key`` are the
+            contact persons considered.
+        company_clusters: ``record_key``, ``cluster_id`` of the company records, as from
+            ``matching.linkage.components.cluster_pairs``. A company record absent from it counts
+            as a customer of its own.
+        probability: the ``match_probability`` the links carry; keep it at or above the
+            clustering threshold and below 1.0 (a steward's match).
+
+    Returns:
+        ``CONTACT_PAIR_COLUMNS``: per group of contact records with the same company
+        cluster and the same name (same pinyin and as many characters, so homophones
+        agree), one link from each
+        record to the group's smallest record key (enough for connected components),
+        with ``match_probability`` = ``probability``, ``match_weight`` NaN (no model
+        weighed it) and ``match_rule`` 'same_contact_at_same_company'. Sorted by the
+        keys, ``record_key_l < record_key_r``. Concatenate it with the person model's
+        pairs before ``cluster_pairs``.
+
+    Raises:
+        ValueError: ``records`` lacks ``derived_from_record_key`` or a column the matcher
+            needs, ``company_clusters`` lacks ``record_key`` / ``cluster_id``, or the
+            probability is not in (0, 1].
+
+    Examples:
+        >>> companies = cluster_pairs(company_keys, company_pairs, 0.9)  # doctest: +SKIP
+        >>> links = contact_person_pairs(staged, companies)  # doctest: +SKIP
+    """
+    if not 0 < probability <= 1:
+        raise ValueError(f"probability must be in (0, 1], got {probability}")
+    if "derived_from_record_key" not in records.columns:
+        raise ValueError("staged records lack column derived_from_record_key")
+    missing = [c for c in ("record_key", "cluster_id") if c not in company_clusters.columns]
+    if missing:
+        raise ValueError(f"company_clusters lacks column(s): {', '.join(missing)}")
+    derived = records["derived_from_record_key"].astype(object)
+    is_contact = (records["entity_type"] == "person") & derived.notna() & (derived != "")
+    contacts = records.loc[is_contact]
+    if contacts.empty:
+        return _links(np.array([], dtype=object), np.array([], dtype=object), probability)
+
+    prepared = prepare_records(contacts, "person").records
+    company_of = pd.Series(
+        company_clusters["cluster_id"].astype(str).to_numpy(),
+        index=company_clusters["record_key"].astype(str).to_numpy(),
+    )
+    source = contacts["derived_from_record_key"].astype(str).to_numpy()
+    cluster = company_of.reindex(source).to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "record_key": prepared["record_key"].astype(str).to_numpy(),
+            "company": np.where(pd.isna(cluster), source, cluster),
+            "name": prepared["name_pinyin"].fillna(prepared["name_key"]).astype(object)
+            + "|"
+            + prepared["name_key"].str.len().astype("string").astype(object),
+            "mobile": prepared["mobile_block"].astype(object),
+        }
+    )
+    frame = frame[frame["name"].notna() & prepared["name_key"].notna().to_numpy()]
+    groups = frame.groupby(["company", "name"], sort=False)
+    size = groups["record_key"].transform("size")
+    mobiles = groups["mobile"].transform("nunique")
+    linked = frame[(size > 1) & (mobiles <= 1)].copy()
+    ambiguous = int(((size > 1) & (mobiles > 1)).sum())
+    if ambiguous:
+        logger.info("%d contact records left to the model: their mobiles disagree", ambiguous)
+    linked["anchor"] = linked.groupby(["company", "name"], sort=False)["record_key"].transform(
+        "min"
+    )
+    linked = linked[linked["record_key"] != linked["anchor"]]
+    logger.info(
+        "%d contact records linked to a namesake at the same company (%d contact records)",
+        len(linked),
+        len(frame),
+    )
+    return _links(
+        linked["anchor"].to_numpy(dtype=object),
+        linked["record_key"].to_numpy(dtype=object),
+        probability,
+    )
+
+
+def _links(left: np.ndarray, right: np.ndarray, probability: float) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "record_key_l": pd.Series(left, dtype=object),
+            "record_key_r": pd.Series(right, dtype=object),
+            "match_probability": pd.Series(np.full(len(left), probability), dtype="float64"),
+            "match_weight": pd.Series(np.full(len(left), np.nan), dtype="float64"),
+            "match_rule": pd.Series([SAME_CONTACT_AT_SAME_COMPANY] * len(left), dtype=object),
+        }
+    )
+    return out.sort_values(["record_key_l", "record_key_r"], ignore_index=True)

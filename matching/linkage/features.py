@@ -1,0 +1,284 @@
+"""Staged records of one entity type, reshaped into what the matcher compares and blocks on.
+
+The matcher never reads ``staging.customers`` directly. It reads a copy with:
+
+- one name key per record (the company name core, or the person's name), its pinyin
+  and character bigrams;
+- identifiers (phone, mobile, e-mail, USCC, personal ID) with placeholders and values
+  shared by too many records nulled (``*_block``: fit for blocking *and* comparing);
+- derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
+  Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
+  2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
+  city, name prefix + street address, name + birth date, birth date) whose oversized
+  values are nulled.
+
+What was nulled, and why, comes back with the records (see ``matching.linkage.junk``). The
+staged table itself is never changed. Text is held as Arrow-backed strings so that the
+work stays vectorised at a million records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matching.linkage.junk import (
+    PLACEHOLDER,
+    JunkRules,
+    cap_shared_values,
+    drop_values,
+    placeholder_mask,
+    suppressed_report,
+)
+from sources.schema import ENTITY_TYPES
+
+logger = logging.getLogger(__name__)
+
+STRING = "string[pyarrow]"
+
+#: Trailing digits that identify a landline when the area code differs (a local number
+#: completed with another city's code). Part of the model's meaning: not a run-time knob.
+PHONE_TAIL_DIGITS = 7
+#: Characters of a Chinese name core that, with the city, form a block key (Latin: twice).
+NAME_PREFIX_CHARS = 2
+
+#: Staged columns the matcher reads.
+REQUIRED_COLUMNS = (
+    "record_key",
+    "entity_type",
+    "name",
+    "name_core",
+    "name_region",
+    "legal_form",
+    "name_pinyin",
+    "uscc",
+    "id_number",
+    "gender",
+    "birth_date",
+    "phone",
+    "mobile",
+    "email",
+    "province",
+    "city",
+    "district",
+    "address_detail",
+)
+
+#: Identifier columns: staged column → the junk-free copy used for comparing and blocking.
+IDENTIFIER_COLUMNS = {
+    "phone": "phone_block",
+    "mobile": "mobile_block",
+    "email": "email_block",
+    "uscc": "uscc_block",
+    "id_number": "id_number_block",
+}
+
+#: Keys used only to generate candidate pairs (never compared), capped in size.
+BLOCK_KEY_COLUMNS = (
+    "name_block",
+    "name_city_block",
+    "pinyin_city_block",
+    "name_street_block",
+    "name_birth_block",
+    "pinyin_birth_block",
+    "birth_block",
+)
+
+#: Character-bigram lists (order-free, code-point based similarity of Chinese text).
+GRAM_COLUMNS = ("name_grams", "address_grams")
+
+#: Every column of the prepared table, in order.
+PREPARED_COLUMNS = (
+    "record_key",
+    "entity_type",
+    "name_key",
+    "name_pinyin",
+    "name_grams",
+    "name_region",
+    "legal_form",
+    *IDENTIFIER_COLUMNS.values(),
+    "phone_tail",
+    "gender",
+    "birth_date",
+    "city_key",
+    "district_key",
+    "address_detail",
+    "address_grams",
+    *BLOCK_KEY_COLUMNS,
+)
+
+
+@dataclass(frozen=True)
+class PreparedRecords:
+    """The matcher's view of one entity type's records, and what was suppressed.
+
+    Attributes:
+        table: one row per staged record, ``PREPARED_COLUMNS``, as Splink reads it.
+        suppressed: one row per suppressed value: ``column`` (prepared column),
+            ``value``, ``records`` (how many records carried it) and ``reason``
+            ('placeholder' or 'shared_by_too_many_records').
+    """
+
+    table: pa.Table
+    suppressed: pd.DataFrame
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        """The prepared table as pandas (text as Arrow-backed strings), for inspection."""
+        return self.table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+
+
+def prepare_records(
+    records: pd.DataFrame, entity_type: str, rules: JunkRules | None = None
+) -> PreparedRecords:
+    """Select one entity type's staged records and derive the matcher's columns.
+
+    Args:
+        records: staged customer records (``sources.schema.STAGED_COLUMNS``; at least
+            ``REQUIRED_COLUMNS``); may hold both entity types.
+        entity_type: 'company' or 'person'; only these records are prepared.
+        rules: junk and block-size limits.
+
+    Returns:
+        The prepared records and the values that were suppressed.
+
+    Raises:
+        ValueError: unknown entity type, missing columns, or duplicate record keys.
+    """
+    rules = rules or JunkRules()
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"entity_type must be one of {ENTITY_TYPES}, got {entity_type!r}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
+    if missing:
+        raise ValueError(f"staged records lack column(s) needed for matching: {', '.join(missing)}")
+    src = records.loc[records["entity_type"] == entity_type, list(REQUIRED_COLUMNS)]
+    src = src.reset_index(drop=True)
+    duplicated = src["record_key"][src["record_key"].duplicated()].unique()
+    if len(duplicated):
+        raise ValueError(
+            f"record_key must be unique; duplicated: {', '.join(map(str, duplicated[:5]))}"
+        )
+    if src["record_key"].isna().any():
+        raise ValueError(f"{int(src['record_key'].isna().sum())} record(s) have no record_key")
+    report: list[pd.DataFrame] = []
+    plain = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "entity_type", "birth_date")]
+    text = {c: _text(src[c]) for c in plain}
+
+    # columns are collected in a dict and framed once: one DataFrame insert per column
+    # costs more than preparing a single record (the duplicate check prepares one)
+    out: dict[str, pd.Series] = {"record_key": src["record_key"].astype(STRING)}
+    name = text["name_core"].fillna(text["name"])
+    out["name_key"] = drop_values(
+        name, placeholder_mask(name, "text"), "name_key", PLACEHOLDER, report
+    )
+    out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
+    out["name_grams"] = _bigrams(out["name_key"])
+    out["name_region"] = text["name_region"]
+    out["legal_form"] = text["legal_form"]
+
+    for staged, column in IDENTIFIER_COLUMNS.items():
+        value, kind = _identifier(text[staged], staged)
+        value = drop_values(value, placeholder_mask(value, kind), column, PLACEHOLDER, report)
+        out[column] = cap_shared_values(value, rules.max_records_per_value, column, report)
+    out["phone_tail"] = _landline_tail(out["phone_block"])
+
+    out["gender"] = text["gender"]
+    out["birth_date"] = _dates(src["birth_date"])
+    out["city_key"] = text["province"].fillna("") + "|" + text["city"]
+    out["district_key"] = out["city_key"] + "|" + text["district"]
+    street = text["address_detail"].str.replace(r"\s+", "", regex=True)
+    out["address_detail"] = street.where(street != "")
+    out["address_grams"] = _bigrams(out["address_detail"])
+
+    by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
+    keys = {
+        "name_block": out["name_key"],
+        "name_city_block": by_name + "|" + out["city_key"],
+        "pinyin_city_block": out["name_pinyin"] + "|" + out["city_key"],
+        "name_street_block": by_name + "|" + out["address_detail"],
+        "name_birth_block": out["name_key"] + "|" + out["birth_date"],
+        "pinyin_birth_block": out["name_pinyin"] + "|" + out["birth_date"],
+        # the birth date alone finds a person whose name and ID both carry a typo; a
+        # date shared by more than max_block_size records (1900-01-01, a default the
+        # export filled in) creates no block
+        "birth_block": out["birth_date"],
+    }
+    for column, key in keys.items():
+        out[column] = cap_shared_values(key, rules.max_block_size, column, report)
+
+    suppressed = suppressed_report(report)
+    logger.info(
+        "prepared %d %s records; %d values suppressed (%d records affected)",
+        len(src),
+        entity_type,
+        len(suppressed),
+        int(suppressed["records"].sum()),
+    )
+    schema = pa.schema(
+        [(c, pa.list_(pa.string()) if c in GRAM_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
+    )
+    frame = pd.DataFrame(
+        {c: entity_type if c == "entity_type" else out[c] for c in PREPARED_COLUMNS},
+        index=src.index,
+    )
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    return PreparedRecords(table=table, suppressed=suppressed)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Trimmed Arrow-backed text; empty strings and missing values as NA."""
+    if not s.notna().any():
+        return pd.Series(pd.NA, index=s.index, dtype=STRING)
+    s = s.astype(STRING).str.strip()
+    return s.where(s != "")
+
+
+def _identifier(value: pd.Series, staged: str) -> tuple[pd.Series, str]:
+    """An identifier in its comparable case, and its kind for placeholder detection."""
+    if staged == "email":
+        return value.str.lower(), "email"
+    if staged in ("uscc", "id_number"):
+        return value.str.upper(), "id"
+    return value, "phone"
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    """Birth dates as ISO text (yyyy-mm-dd), NA when absent or unparseable."""
+    parsed = pd.to_datetime(s, errors="coerce")
+    iso = pc.strftime(pa.array(parsed, type=pa.timestamp("ns")), format="%Y-%m-%d")
+    return iso.to_pandas().astype(STRING).set_axis(s.index)
+
+
+def _landline_tail(phone: pd.Series) -> pd.Series:
+    """Last ``PHONE_TAIL_DIGITS`` digits of CN landlines (not mobiles, not 400/800 numbers)."""
+    national = phone.str.replace(r"^\+86", "", regex=True)
+    landline = phone.str.startswith("+86") & ~national.str.contains("^(?:1|400|800)", regex=True)
+    return national.str[-PHONE_TAIL_DIGITS:].where(landline.fillna(False).astype(bool))
+
+
+def _name_prefix(name: pd.Series) -> pd.Series:
+    """First characters of a name core: Chinese ``NAME_PREFIX_CHARS``, Latin twice as many."""
+    cjk = name.str.contains("^[\u3400-\u9fff]", regex=True).fillna(False).astype(bool)
+    latin = name.str.lower().str[: 2 * NAME_PREFIX_CHARS]
+    return name.str[:NAME_PREFIX_CHARS].where(cjk, latin)
+
+
+def _bigrams(s: pd.Series) -> pd.Series:
+    """Distinct character bigrams of each text (the text itself when it is one character).
+
+    DuckDB's string distances work on UTF-8 bytes, which makes any two Chinese strings
+    look alike (their characters share lead bytes). Set overlap of character bigrams
+    compares what a reader compares. Computed once per distinct value.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    grams = [sorted({t[i : i + 2] for i in range(len(t) - 1)} or {t}) for t in uniques]
+    table = np.empty(len(grams) + 1, dtype=object)
+    table[: len(grams)] = grams
+    table[-1] = None
+    return pd.Series(table[codes], index=s.index, dtype=object)

@@ -1,0 +1,240 @@
+"""The matching layer as three steps the pipeline runs: models, scored pairs, clusters.
+
+1. ``ensure_models``: one Splink model per entity type, trained when none exists or when
+   retraining is asked for, otherwise the newest saved version (a nightly run does not
+   retrain).
+2. ``score_pairs``: every candidate pair at or above the lower threshold, per entity type
+   (companies never pair with persons), with probabilities and comparison levels.
+3. ``cluster_records``: links, steward decisions and the size limit into clusters, and the
+   review queue for what a person must decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matching.linkage.clustering import Resolution, resolve_clusters
+from matching.linkage.contacts import contact_person_pairs
+from matching.linkage.decisions import Decisions
+from matching.linkage.features import prepare_records
+from matching.linkage.junk import JunkRules
+from matching.linkage.model_store import (
+    ModelVersion,
+    latest_version,
+    parameter_summary,
+    save_new_version,
+)
+from matching.linkage.prediction import predict_pairs
+from matching.linkage.review_queue import build_review_queue, level_labels
+from matching.linkage.training import TrainingParams, train_model
+from sources.config import MatchingConfig
+from sources.schema import ENTITY_TYPES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model an entity type is matched with, and whether this run trained it."""
+
+    version: ModelVersion
+    trained: bool
+    records: int
+
+
+def junk_rules(settings: MatchingConfig) -> JunkRules:
+    return JunkRules(**settings.junk.model_dump())
+
+
+def ensure_models(
+    staged: pd.DataFrame, model_dir: Path, settings: MatchingConfig, retrain: bool = False
+) -> list[ModelChoice]:
+    """The model of each entity type present: the newest saved one, or a newly trained one."""
+    choices = []
+    for entity_type in ENTITY_TYPES:
+        records = staged[staged["entity_type"] == entity_type]
+        if len(records) < 2:
+            continue
+        saved = latest_version(model_dir, entity_type)
+        if saved is not None and not retrain:
+            missing = missing_features(saved.load(), records, entity_type, settings)
+            if not missing:
+                logger.info("%s: using saved model %s", entity_type, saved.name)
+                choices.append(ModelChoice(saved, trained=False, records=len(records)))
+                continue
+            logger.warning(
+                "%s: saved model %s reads features this version no longer prepares (%s); training a new version",
+                entity_type,
+                saved.name,
+                ", ".join(sorted(missing)),
+            )
+        started = time.perf_counter()
+        params = TrainingParams(junk=junk_rules(settings))
+        model = train_model(records, entity_type, params, backend=settings.backend)
+        summary = {
+            "entity_type": entity_type,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "records": len(records),
+            "seconds": round(time.perf_counter() - started, 1),
+            "training": {
+                "seed": params.seed,
+                "u_max_pairs": params.u_max_pairs,
+                "em_max_pairs": params.em_max_pairs,
+            },
+            "junk": settings.junk.model_dump(),
+            **parameter_summary(model),
+        }
+        version = save_new_version(model_dir, entity_type, model, summary)
+        logger.info(
+            "%s: trained %s on %d records in %.1f s",
+            entity_type,
+            version.name,
+            len(records),
+            summary["seconds"],
+        )
+        choices.append(ModelChoice(version, trained=True, records=len(records)))
+    return choices
+
+
+_BLOCKING_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")
+_COMPARED_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
+
+
+def missing_features(
+    model: dict[str, Any], records: pd.DataFrame, entity_type: str, settings: MatchingConfig
+) -> set[str]:
+    """Columns a saved model blocks on or compares that record preparation no longer makes.
+
+    A model trained by an older version of the matching features cannot score today's
+    prepared records; the run then trains a new version instead of failing.
+    """
+    wanted = {
+        m.group(1)
+        for rule in model.get("blocking_rules_to_generate_predictions", [])
+        for m in _BLOCKING_COLUMN.finditer(rule["blocking_rule"])
+    }
+    wanted |= {
+        m.group(1)
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        for m in _COMPARED_COLUMN.finditer(level["sql_condition"])
+    }
+    prepared = prepare_records(
+        records.head(50), entity_type, junk_rules(settings)
+    ).table.column_names
+    return wanted - set(prepared)
+
+
+def score_pairs(
+    staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig
+) -> pd.DataFrame:
+    """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``."""
+    parts = []
+    for choice in models:
+        records = staged[staged["entity_type"] == choice.version.entity_type]
+        pairs = predict_pairs(
+            records,
+            choice.version.load(),
+            settings.lower_threshold,
+            entity_type=choice.version.entity_type,
+            junk=junk_rules(settings),
+            backend=settings.backend,
+        )
+        pairs.insert(0, "entity_type", choice.version.entity_type)
+        pairs.insert(1, "model", choice.version.name)
+        parts.append(pairs)
+    if not parts:
+        return pd.DataFrame(
+            columns=[
+                "entity_type",
+                "model",
+                "record_key_l",
+                "record_key_r",
+                "match_probability",
+                "match_weight",
+            ]
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Clusters of every entity type, the links relational rules added, the review queue."""
+
+    resolution: Resolution
+    rule_links: pd.DataFrame
+    review_queue: pd.DataFrame
+
+
+def cluster_records(
+    staged: pd.DataFrame,
+    pairs: pd.DataFrame,
+    decisions: Decisions,
+    models: list[ModelChoice],
+    settings: MatchingConfig,
+) -> Clustering:
+    """Clusters of staged records and the review queue that goes with them.
+
+    Companies are clustered first: contact persons named on records of one company
+    cluster with the same name are one person (``matching.linkage.contacts``), and those links
+    join the person model's pairs before persons are clustered.
+    """
+    entity = staged.set_index("record_key")["entity_type"]
+    resolutions: dict[str, Resolution] = {}
+    rule_links = pd.DataFrame(
+        columns=["entity_type", "record_key_l", "record_key_r", "match_probability", "match_rule"]
+    )
+    for entity_type in ENTITY_TYPES:
+        keys = staged.loc[staged["entity_type"] == entity_type, "record_key"]
+        mine = pairs[pairs["entity_type"] == entity_type]
+        if entity_type == "person" and "company" in resolutions:
+            links = contact_person_pairs(
+                staged, resolutions["company"].clusters[["record_key", "cluster_id"]]
+            )
+            rule_links = links.assign(entity_type="person")[list(rule_links.columns)]
+            mine = (
+                pd.concat([mine, links.drop(columns="match_rule")], ignore_index=True)
+                if len(links)
+                else mine
+            )
+        decided = decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
+        resolutions[entity_type] = resolve_clusters(
+            keys, mine, Decisions(decided), settings.upper_threshold, settings.max_cluster_size
+        )
+    resolution = _combined(list(resolutions.values()), decisions, entity)
+    resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))
+    labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
+    queue = build_review_queue(
+        pairs,
+        resolution,
+        decisions,
+        staged,
+        settings.lower_threshold,
+        settings.upper_threshold,
+        labels,
+    )
+    return Clustering(resolution, rule_links.reset_index(drop=True), queue)
+
+
+def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) -> Resolution:
+    """One resolution from the per-entity-type ones (decisions naming unknown records kept)."""
+    named = pd.concat([decisions.table["record_key_l"], decisions.table["record_key_r"]])
+
+    def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        filled = [f for f in frames if len(f)]
+        return pd.concat(filled, ignore_index=True) if filled else frames[0]
+
+    return Resolution(
+        clusters=stacked([p.clusters for p in parts]).sort_values("record_key", ignore_index=True),
+        cut_links=stacked([p.cut_links for p in parts]),
+        conflicts=stacked([p.conflicts for p in parts]),
+        unknown_decision_records=sorted(set(named) - set(entity.index)),
+    )

@@ -1,0 +1,233 @@
+"""Training a linkage model for one entity type, and keeping it as a JSON file.
+
+The model says, for every comparison level (same name core, same district, USCC one
+keystroke off, ...), how much more often true duplicates land there than unrelated
+records (m and u probabilities). Training is unsupervised:
+
+1. the match prior from near-certain rules (same USCC, same name and phone);
+2. u (how often unrelated records agree by chance) from a random sample of pairs,
+   with a fixed seed so the same data gives the same model;
+3. m (how often duplicates agree) by expectation maximisation, once per training
+   blocking rule, each session learning the comparisons its rule leaves free.
+
+The result is Splink's settings JSON (a dict); ``save_model`` / ``load_model`` keep it
+as a versionable file that prediction reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from splink import Linker
+from splink.blocking_rule_library import CustomRule
+
+from matching.linkage.backend import check_backend, splink_database
+from matching.linkage.blocking import deterministic_rules, training_blocking_rules
+from matching.linkage.features import prepare_records
+from matching.linkage.junk import JunkRules
+from matching.linkage.model_settings import ComparisonThresholds, build_settings
+from warehouse.files import write_json_atomically
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """How a model is trained.
+
+    Attributes:
+        seed: seed of the random pair sample for u (same seed, same data → same model).
+        u_max_pairs: pairs sampled to estimate u; 1e7 is a sound default for
+            production, tests can go far lower.
+        em_max_pairs: EM sessions are down-sampled to about this many blocked pairs
+            (None: never sample).
+        deterministic_recall: share of all true duplicates the deterministic rules are
+            believed to find; sets the match prior.
+        thresholds: similarity cut-offs of the comparisons.
+        junk: junk-value and block-size limits applied before training.
+        min_m_probability: floor of every trained m probability, and the m of a level
+            EM never saw among duplicates. EM on sparse or very clean data can drive
+            the m of a disagreement level to ~0, which lets one changed phone number
+            veto every other agreement; the floor caps what a single disagreement can
+            cost (about log2(floor) bits).
+        threads: DuckDB threads (None: all cores).
+    """
+
+    seed: int = 42
+    u_max_pairs: float = 1e7
+    em_max_pairs: float | None = 1e6
+    deterministic_recall: float = 0.6
+    thresholds: ComparisonThresholds = field(default_factory=ComparisonThresholds)
+    junk: JunkRules = field(default_factory=JunkRules)
+    min_m_probability: float = 1e-3
+    threads: int | None = None
+
+
+def train_model(
+    records: pd.DataFrame,
+    entity_type: str,
+    params: TrainingParams | None = None,
+    *,
+    backend: str = "duckdb",
+) -> dict[str, Any]:
+    """Train the linkage model of one entity type on staged records.
+
+    Args:
+        records: staged customer records (may hold both entity types; only
+            ``entity_type`` rows are used).
+        entity_type: 'company' or 'person'.
+        params: seed, sample sizes, thresholds and junk limits.
+        backend: 'duckdb' (Spark is not built yet).
+
+    Returns:
+        The trained model as Splink settings JSON (a dict), ready for ``save_model`` and
+        ``matching.linkage.prediction.predict_pairs``.
+
+    Raises:
+        ValueError: too few records to learn from, an unsupported backend, or every EM
+            session failed (a session that fails alone is skipped with a warning).
+
+    Examples:
+        >>> model = train_model(staged, "company")  # doctest: +SKIP
+        >>> save_model(model, "models/company.json")  # doctest: +SKIP
+    """
+    check_backend(backend)
+    params = params or TrainingParams()
+    prepared = prepare_records(records, entity_type, params.junk)
+    n = prepared.table.num_rows
+    if n < 2:
+        raise ValueError(f"need at least 2 {entity_type} records to train a model, got {n}")
+    settings = build_settings(entity_type, params.thresholds, prior=min(0.5, 1 / (n - 1)))
+    with splink_database(backend, params.threads) as db_api:
+        table = prepared.table
+        sdf = db_api.register(table, dataset_display_name=f"{entity_type}_records")
+        linker = Linker(sdf, settings, log_level=None)
+        _estimate_prior(linker, db_api, sdf.physical_name, entity_type, params.deterministic_recall)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=params.u_max_pairs, seed=params.seed
+        )
+        all_pairs = n * (n - 1) / 2
+        em_max_pairs = (
+            params.em_max_pairs if params.em_max_pairs and all_pairs > params.em_max_pairs else None
+        )
+        attempted = trained = 0
+        for rule in training_blocking_rules(entity_type):
+            if not _has_pairs(db_api, sdf.physical_name, rule):
+                logger.warning(
+                    "%s: no record pairs for EM rule %r; session skipped", entity_type, rule
+                )
+                continue
+            logger.info("%s: EM session on %s", entity_type, rule)
+            attempted += 1
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs
+                )
+                trained += 1
+            except ValueError as err:
+                # EM can drive the m of a level seen only among clear non-duplicates to
+                # exactly 0, which Splink refuses; the session's estimates are dropped
+                # (Splink keeps the model as it was) and the other sessions still count
+                logger.warning(
+                    "%s: EM session on %r failed and was skipped: %s", entity_type, rule, err
+                )
+        if attempted and not trained:
+            raise ValueError(f"{entity_type}: every EM training session failed; see the log")
+        model = linker.misc.save_model_to_json()
+    _floor_m_probabilities(model, params.min_m_probability)
+    logger.info("%s model trained on %d records", entity_type, n)
+    return model
+
+
+def save_model(model: dict[str, Any], path: str | Path) -> Path:
+    """Write a model JSON atomically (a reader never sees half a file); returns the path."""
+    path = write_json_atomically(path, model)
+    logger.info("model saved to %s", path)
+    return path
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Read a model JSON written by ``save_model`` (or Splink's ``save_model_to_json``)."""
+    path = Path(path)
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable model JSON ({err})") from err
+    if not isinstance(model, dict) or "comparisons" not in model:
+        raise ValueError(f"{path}: not a Splink model (no 'comparisons')")
+    return model
+
+
+def _estimate_prior(
+    linker: Linker, db_api: Any, table: str, entity_type: str, recall: float
+) -> None:
+    """Replace the starting match prior by one from deterministic rules, when they find pairs.
+
+    The starting prior (about one duplicate per two records) stays when no deterministic
+    rule pairs anything, or when the rules find more than ``recall`` allows.
+    """
+    rules = deterministic_rules(entity_type)
+    if not any(_has_pairs(db_api, table, rule) for rule in rules):
+        logger.warning(
+            "%s: no deterministic matches; keeping the starting match prior", entity_type
+        )
+        return
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [CustomRule(rule) for rule in rules], recall=recall
+        )
+    except ValueError as err:
+        logger.warning("%s: keeping the starting match prior (%s)", entity_type, err)
+
+
+def _floor_m_probabilities(model: dict[str, Any], floor: float) -> None:
+    """Raise trained m probabilities below ``floor`` to it, renormalising each comparison.
+
+    Splink averages each level's m over the EM sessions that saw it, so a comparison's
+    m values can add up to more than one: they are first scaled back to a distribution.
+
+    A level EM never saw among the pairs it took for duplicates has no m at all (Splink
+    would fall back to a generic default at prediction, e.g. 5% for a disagreeing
+    mobile, which lets a family sharing a landline outvote two different mobiles). When
+    the comparison's other levels were trained, such a level gets the floor: as rare
+    among duplicates as the floor allows. A comparison EM never trained keeps Splink's
+    defaults, and a level whose m is fixed by design is left as it is.
+    """
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [
+            lv
+            for lv in comparison["comparison_levels"]
+            if not lv.get("is_null_level") and not lv.get("fix_m_probability")
+        ]
+        trained = [lv for lv in levels if "m_probability" in lv]
+        if not trained:
+            logger.warning("%s: m never trained; Splink's defaults apply", name)
+            continue
+        total = sum(lv["m_probability"] for lv in trained)
+        if total > 0 and abs(total - 1) > 1e-9:
+            for level in trained:
+                level["m_probability"] /= total
+        unseen = len(levels) - len(trained)
+        if not unseen and all(lv["m_probability"] >= floor for lv in levels):
+            continue
+        raised = [max(lv.get("m_probability", floor), floor) for lv in levels]
+        total = sum(raised)
+        for level, m in zip(levels, raised, strict=True):
+            level["m_probability"] = m / total
+        logger.info(
+            "%s: m probabilities floored at %g (%d level(s) EM never saw)", name, floor, unseen
+        )
+
+
+def _has_pairs(db_api: Any, table: str, rule: str) -> bool:
+    """Whether a blocking rule yields at least one pair of distinct records."""
+    sql = (
+        f"select 1 from {table} l join {table} r on {rule} and l.record_key < r.record_key limit 1"
+    )
+    return len(db_api.duckdb_con.execute(sql).fetchall()) > 0

@@ -1,0 +1,113 @@
+"""The master layer on the warehouse: persistent IDs for this run's clusters, golden records.
+
+Tables (schema ``master``):
+
+- ``customer_xref``: one row per source record and period, with its customer_id, the
+  probability linking it to its cluster, valid_from / valid_to (null: current);
+- ``customer_ids``: every customer ID ever issued, active / merged (with the ID it now
+  resolves to) / retired;
+- ``customer_id_events``: every creation, merge, split and retirement, with the run that
+  caused it;
+- ``customers``: one golden record per active customer;
+- ``attribute_lineage``: for every golden attribute, the record and rule that supplied it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from matching.master.customer_ids import assign_customer_ids
+from matching.master.survivorship import survive
+from matching.master.xref import cluster_probabilities, empty_xref, update_xref
+from warehouse.store import quote, replace_table, table_exists
+
+
+def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame | None:
+    return con.sql(f"FROM {schema}.{name}").df() if table_exists(con, schema, name) else None
+
+
+def update_customer_ids(
+    con: duckdb.DuckDBPyConnection, run_id: str, now: datetime
+) -> dict[str, int]:
+    """Give this run's clusters their persistent customer IDs; update xref, registry and events."""
+    clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
+    links = con.sql(
+        """SELECT record_key_l, record_key_r, match_probability FROM matching.pairs
+           UNION ALL SELECT record_key_l, record_key_r, match_probability FROM matching.rule_links"""
+    ).df()
+    history = _table(con, "master", "customer_xref")
+    history = empty_xref() if history is None else history
+    previous = history.loc[history["valid_to"].isna(), ["record_key", "customer_id"]]
+    result = assign_customer_ids(clusters, previous, _table(con, "master", "customer_ids"))
+
+    sources = (
+        con.sql("SELECT record_key, source FROM staging.customers")
+        .df()
+        .set_index("record_key")["source"]
+    )
+    current = result.assignments.assign(
+        source=result.assignments["record_key"].map(sources),
+        match_probability=result.assignments["record_key"].map(
+            cluster_probabilities(clusters, links)
+        ),
+    )
+    xref, counts = update_xref(history, current, run_id, now)
+    events = result.events.assign(run_id=run_id, event_at=now)
+    earlier = _table(con, "master", "customer_id_events")
+    if earlier is not None and len(earlier):
+        events = pd.concat([earlier, events], ignore_index=True) if len(events) else earlier
+    replace_table(con, "master", "customer_xref", xref)
+    replace_table(con, "master", "customer_ids", result.registry)
+    replace_table(con, "master", "customer_id_events", events)
+    counts.update(
+        {
+            f"ids_{kind}": int((result.events["event"] == kind).sum())
+            for kind in ("created", "merged", "split", "retired")
+        }
+    )
+    counts["active_customers"] = int(result.assignments["customer_id"].nunique())
+    return counts
+
+
+def build_golden_records(
+    con: duckdb.DuckDBPyConnection, source_trust: dict[str, int], rules: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
+    """Golden record of every active customer from the current xref, with attribute lineage."""
+    xref = con.sql(
+        """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
+               SELECT *, min(valid_from) OVER (PARTITION BY record_key) AS first_seen_at
+               FROM master.customer_xref)
+           WHERE valid_to IS NULL"""
+    ).df()
+    golden = survive(con, xref, source_trust, rules)
+    replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
+    replace_table(con, "master", "attribute_lineage", golden.lineage)
+    return {"customers": len(golden.customers), "lineage_rows": len(golden.lineage)}
+
+
+def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pd.DataFrame) -> pa.Table:
+    """Golden columns with the types of the staged columns they come from, dates as dates.
+
+    The published schema must not depend on the data: an attribute no record carries (no
+    WeChat IDs in this deployment) is still VARCHAR, not DuckDB's NULL type.
+    """
+    types = dict(
+        con.execute(
+            """SELECT column_name, data_type FROM information_schema.columns
+               WHERE table_schema = 'staging' AND table_name = 'customers'"""
+        ).fetchall()
+    )
+    types.update(first_seen="DATE", last_updated="DATE")
+    columns = ", ".join(
+        f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" if c in types else quote(c)
+        for c in customers.columns
+    )
+    con.register("__golden", customers)
+    try:
+        return con.sql(f"SELECT {columns} FROM __golden").to_arrow_table()
+    finally:
+        con.unregister("__golden")

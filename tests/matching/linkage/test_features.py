@@ -1,0 +1,180 @@
+"""The matcher's copy of staged records: junk values nulled and reported, keys derived."""
+
+import pandas as pd
+import pytest
+
+from matching.linkage.features import PREPARED_COLUMNS, prepare_records
+from matching.linkage.junk import JunkRules
+from sources.schema import STAGED_COLUMNS
+
+
+def staged(*rows: dict) -> pd.DataFrame:
+    """Company rows with every staged column (name_core defaults to the name)."""
+    full = []
+    for i, row in enumerate(rows):
+        record = dict.fromkeys(STAGED_COLUMNS)
+        record.update(record_key=f"s:{i}", entity_type="company")
+        record.update(row)
+        record["name_core"] = record["name_core"] or record["name"]
+        full.append(record)
+    return pd.DataFrame(full)
+
+
+def values(series: pd.Series) -> list:
+    """Plain Python values, None for missing."""
+    return [None if pd.isna(v) else v for v in series.astype(object)]
+
+
+def suppressed(prepared) -> set[tuple]:
+    return set(
+        prepared.suppressed[["column", "value", "reason"]].itertuples(index=False, name=None)
+    )
+
+
+def test_placeholders_are_nulled_and_reported():
+    records = staged(
+        {
+            "name": "无",
+            "phone": "+8659288888888",
+            "email": "none@qq.com",
+            "uscc": "000000000000000000",
+        },
+        {"name": "洪来文印店", "phone": "+865925551234", "email": "honglai@163.com"},
+    )
+    prepared = prepare_records(records, "company")
+    first, second = prepared.records.iloc[0], prepared.records.iloc[1]
+    assert first[["name_key", "phone_block", "email_block", "uscc_block"]].isna().all()
+    assert second["name_key"] == "洪来文印店"
+    assert second["phone_block"] == "+865925551234"
+    assert {
+        ("name_key", "无", "placeholder"),
+        ("phone_block", "+8659288888888", "placeholder"),
+        ("email_block", "none@qq.com", "placeholder"),
+        ("uscc_block", "000000000000000000", "placeholder"),
+    } <= suppressed(prepared)
+
+
+def test_values_shared_by_too_many_records_are_nulled():
+    hotline = "+864008352114"
+    records = staged(
+        *[{"name": f"公司{i}", "phone": hotline} for i in range(4)],
+        {"name": "甲", "phone": "+865925551234"},
+    )
+    prepared = prepare_records(records, "company", JunkRules(max_records_per_value=3))
+    assert values(prepared.records["phone_block"]) == [None] * 4 + ["+865925551234"]
+    report = prepared.suppressed.set_index(["column", "value"])
+    assert report.loc[("phone_block", hotline), "records"] == 4
+    assert report.loc[("phone_block", hotline), "reason"] == "shared_by_too_many_records"
+
+    kept = prepare_records(records, "company", JunkRules(max_records_per_value=4))
+    assert values(kept.records["phone_block"])[:4] == [hotline] * 4
+    assert kept.suppressed.empty
+
+
+def test_block_keys_are_capped_but_names_are_still_compared():
+    records = staged(
+        *[{"name": "便利店", "city": "厦门市", "province": "福建省"} for _ in range(3)]
+    )
+    prepared = prepare_records(records, "company", JunkRules(max_block_size=2))
+    assert values(prepared.records["name_key"]) == ["便利店"] * 3
+    assert prepared.records["name_block"].isna().all()
+    assert prepared.records["name_city_block"].isna().all()
+
+
+def test_derived_keys():
+    records = staged(
+        {
+            "name": "洪来文印店",
+            "phone": "+865925551234",
+            "province": "福建省",
+            "city": "福州市",
+            "district": "鼓楼区",
+            "address_detail": "五四路18号",
+        },
+        {
+            "name": "Acme Trading",
+            "phone": "+8613800138000",
+            "province": "江苏省",
+            "city": "南京市",
+            "district": "鼓楼区",
+        },
+        {"name": "甲乙", "phone": "+864008352114", "district": "鼓楼区"},
+    )
+    out = prepare_records(records, "company").records
+    assert list(out.columns) == list(PREPARED_COLUMNS)
+    # landline tail only for landlines, not for mobiles or 400 numbers
+    assert values(out["phone_tail"]) == ["5551234", None, None]
+    # the same district name in two cities is two districts; no city, no district key
+    assert values(out["district_key"]) == ["福建省|福州市|鼓楼区", "江苏省|南京市|鼓楼区", None]
+    assert values(out["name_city_block"]) == ["洪来|福建省|福州市", "acme|江苏省|南京市", None]
+    assert list(out.loc[0, "name_grams"]) == ["印店", "文印", "来文", "洪来"]
+    assert list(out.loc[0, "address_grams"]) == sorted({"五四", "四路", "路1", "18", "8号"})
+
+
+def test_only_the_requested_entity_type_is_prepared():
+    records = staged(
+        {"name": "甲公司"},
+        {"name": "张伟", "entity_type": "person", "birth_date": pd.Timestamp("1985-03-12")},
+    )
+    persons = prepare_records(records, "person").records
+    assert values(persons["record_key"]) == ["s:1"]
+    assert persons.loc[0, "name_birth_block"] == "张伟|1985-03-12"
+
+
+def test_bad_input_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="entity_type must be one of"):
+        prepare_records(staged({"name": "甲"}), "organisation")
+    with pytest.raises(ValueError, match="lack column.*uscc"):
+        prepare_records(staged({"name": "甲"}).drop(columns="uscc"), "company")
+    with pytest.raises(ValueError, match="record_key must be unique.*s:0"):
+        prepare_records(staged({"name": "甲"}, {"name": "乙", "record_key": "s:0"}), "company")
+    with pytest.raises(ValueError, match="at least 1"):
+        JunkRules(max_block_size=0)
+
+
+def test_street_address_and_the_keys_built_on_it():
+    records = staged(
+        {
+            "name": "南红网络工程",
+            "legal_form": "有限公司",
+            "province": "浙江省",
+            "city": "杭州市",
+            "address_detail": "解放路20号 2516室",
+        },
+        {"name": "南红网络工程", "address_detail": " "},
+    )
+    out = prepare_records(records, "company").records
+    # spaces typed inside a street address do not make another address
+    assert values(out["address_detail"]) == ["解放路20号2516室", None]
+    assert values(out["name_street_block"]) == ["南红|解放路20号2516室", None]
+    assert values(out["legal_form"]) == ["有限公司", None]
+    persons = staged(
+        {"name": "唐琳", "entity_type": "person", "city": "杭州市", "province": "浙江省",
+         "name_pinyin": "tang lin", "address_detail": "莫干山路339号"},
+    )  # fmt: skip
+    person = prepare_records(persons, "person").records.iloc[0]
+    assert person["name_street_block"] == "唐琳|莫干山路339号"  # the whole name for persons
+    assert person["pinyin_city_block"] == "tang lin|浙江省|杭州市"
+
+
+def test_only_genuine_placeholder_ids_are_nulled():
+    real = ["3004030", "110101199003074411", "91350200MA2Y0X0X0X"]
+    filler = ["0000000", "1111111", "1234567", "0123456789", "7654321", "---"]
+    records = staged(*[{"name": f"公司{i}", "uscc": v} for i, v in enumerate(real + filler)])
+    prepared = prepare_records(records, "company")
+    assert values(prepared.records["uscc_block"]) == real + [None] * len(filler)
+    report = prepared.suppressed
+    placeholders = set(report.loc[report["column"] == "uscc_block", "value"])
+    assert placeholders == set(filler)
+
+
+def test_birth_date_blocks_are_capped():
+    born = pd.Timestamp("1985-03-12")
+    rows = [{"name": f"某{i}", "entity_type": "person", "birth_date": born} for i in range(3)] + [
+        {"name": "张伟", "entity_type": "person", "birth_date": pd.Timestamp("1990-07-01")},
+        {"name": "章玮", "entity_type": "person", "birth_date": pd.Timestamp("1990-07-01")},
+    ]
+    prepared = prepare_records(staged(*rows), "person", JunkRules(max_block_size=2))
+    # a date shared by more records than max_block_size creates no block
+    assert values(prepared.records["birth_block"]) == [None] * 3 + ["1990-07-01"] * 2
+    assert ("birth_block", "1985-03-12", "shared_by_too_many_records") in suppressed(prepared)

@@ -1,0 +1,96 @@
+"""Roles of golden customers: several at once, each with its evidence."""
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from matching.master.roles import build_roles
+from sources.build_staging import STAGED_SCHEMA
+from sources.config import OrderFeed, ReceivableFeed
+
+ORDERS = OrderFeed(
+    name="dealers_orders",
+    customer_source="dealers",
+    path="orders.csv",
+    columns={
+        "order_id": "单号",
+        "source_record_id": "客户编号",
+        "order_date": "日期",
+        "amount": "金额",
+    },
+)
+
+RECEIVABLES = ReceivableFeed(
+    name="dealers_receivables",
+    customer_source="dealers",
+    path="ar.csv",
+    columns={
+        "invoice_id": "发票号",
+        "source_record_id": "客户编号",
+        "due_date": "到期日",
+        "amount_open": "未付金额",
+    },
+)
+
+
+def warehouse(records: list[dict], xref: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """Staged records and their current customer IDs, in an in-memory warehouse."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA master; CREATE SCHEMA raw")
+    frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
+    con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
+    con.execute("CREATE TABLE staging.customers AS FROM s")
+    con.register("x", pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())}))
+    con.execute("CREATE TABLE master.customer_xref AS SELECT *, NULL::TIMESTAMP AS valid_to FROM x")
+    return con
+
+
+def test_roles_from_orders_sources_and_dealer_codes():
+    records = [
+        {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
+        {"record_key": "key_accounts:5", "source_kind": "key_account", "entity_type": "company"},
+        {"record_key": "key_accounts:6", "source_kind": "key_account", "entity_type": "company",
+         "own_dealer_code": "XM01"},
+        {"record_key": "key_accounts:5:contact", "source_kind": "key_account", "entity_type": "person",
+         "derived_from_record_key": "key_accounts:5"},
+        {"record_key": "dealers:2", "source_kind": "dealer", "entity_type": "person"},
+    ]  # fmt: skip
+    xref = {"dealers:1": "CM1", "key_accounts:5": "CM1", "key_accounts:6": "CM2",
+            "key_accounts:5:contact": "CM3", "dealers:2": "CM4"}  # fmt: skip
+    con = warehouse(records, xref)
+    con.execute(
+        "CREATE TABLE raw.dealers_orders AS SELECT * FROM (VALUES ('o1', ' 1 '), ('o2', '1')) t(单号, 客户编号)"
+    )
+
+    roles = build_roles(con, [ORDERS])
+    held = roles.groupby("customer_id")["role"].apply(list).to_dict()
+    assert held == {
+        "CM1": ["customer", "key_account"],
+        "CM2": ["dealer", "key_account", "prospect"],
+        "CM3": ["contact"],
+        "CM4": ["prospect"],
+    }
+    evidence = roles.set_index(["customer_id", "role"])["evidence"]
+    assert evidence["CM1", "customer"] == "2 order(s)"
+    assert evidence["CM2", "dealer"] == "XM01"
+
+
+def test_debtor_is_a_customer_with_an_open_amount_on_any_of_its_records():
+    records = [
+        {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
+        {"record_key": "dealers:2", "source_kind": "dealer", "entity_type": "company"},
+        {"record_key": "dealers:3", "source_kind": "dealer", "entity_type": "company"},
+    ]
+    xref = {"dealers:1": "CM1", "dealers:2": "CM1", "dealers:3": "CM2"}
+    con = warehouse(records, xref)
+    con.execute(
+        """CREATE TABLE raw.dealers_receivables AS SELECT * FROM (VALUES
+           ('I1', '1', '2026-10-01', '1,200.50'), ('I2', '2', '2026-11-01', '300'),
+           ('I3', '3', '2026-10-01', '0.00'), ('I4', '3', '2026-10-01', 'n/a')
+        ) t(发票号, 客户编号, 到期日, 未付金额)"""
+    )
+
+    roles = build_roles(con, [], [RECEIVABLES])
+
+    debtors = roles[roles["role"] == "debtor"].set_index("customer_id")["evidence"]
+    assert debtors.to_dict() == {"CM1": "2 open invoice(s), 1500.50 open"}
