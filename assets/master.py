@@ -7,7 +7,7 @@ import dagster as dg
 from assets.matching import CLUSTERS
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
-from matching.linkage import junk_rules, load_model
+from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
     build_golden_records,
     build_relationships,
@@ -100,8 +100,7 @@ def relationships(
     contact persons), family (same surname, address and landline; inferred), served by dealer,
     holding and referral (names on records resolved to customers by the matching models)."""
     with warehouse.connect() as con:
-        rows = con.sql("SELECT entity_type, path FROM matching.models").fetchall()
-        models = {entity_type: load_model(path) for entity_type, path in rows}
+        models = {c.version.entity_type: load_model(c.version.path) for c in models_in_use(con)}
         table = build_relationships(con, models, junk_rules(deployment.config.matching))
         replace_table(con, "master", "relationships", table)
     counts = table["relationship_type"].value_counts().to_dict()

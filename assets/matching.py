@@ -1,7 +1,5 @@
 """Matching layer: which staged records describe the same real customer."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
@@ -11,10 +9,11 @@ from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from matching.linkage import (
     ModelChoice,
-    ModelVersion,
     cluster_records,
     ensure_models,
     junk_rules,
+    models_in_use,
+    models_table,
     read_decisions,
     score_pairs,
     write_reports,
@@ -43,10 +42,7 @@ def _staged(warehouse: Warehouse) -> pd.DataFrame:
 def _models(warehouse: Warehouse) -> list[ModelChoice]:
     """The model versions this run's training step chose (table matching.models)."""
     with warehouse.connect() as con:
-        rows = con.sql(
-            "SELECT entity_type, version, path, trained, records FROM matching.models"
-        ).fetchall()
-    return [ModelChoice(ModelVersion(e, v, Path(p)), t, n) for e, v, p, t, n in rows]
+        return models_in_use(con)
 
 
 @dg.asset(key=MODELS, deps=[STAGED_CUSTOMERS], group_name="matching", kinds={"splink", "duckdb"})
@@ -63,18 +59,8 @@ def matching_models(
     choices = ensure_models(
         _staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain
     )
-    table = pa.table(
-        {
-            "entity_type": [c.version.entity_type for c in choices],
-            "version": pa.array([c.version.version for c in choices], pa.int64()),
-            "model": [c.version.name for c in choices],
-            "path": [str(c.version.path) for c in choices],
-            "trained": [c.trained for c in choices],
-            "records": pa.array([c.records for c in choices], pa.int64()),
-        }
-    )
     with warehouse.connect() as con:
-        replace_table(con, "matching", "models", table)
+        replace_table(con, "matching", "models", models_table(choices))
     described = [f"{c.version.name} ({'trained' if c.trained else 'saved'})" for c in choices]
     context.log.info(f"models: {', '.join(described)}")
     return dg.MaterializeResult(

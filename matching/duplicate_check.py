@@ -40,6 +40,7 @@ from matching.linkage.model_store import latest_version
 from matching.linkage.review_queue import level_labels
 from sources.schema import ENTITY_TYPES
 from sources.staging import stage_records
+from warehouse.views import CURRENT_XREF
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def load_checker(
     try:
         records = con.sql(
             "SELECT s.*, x.customer_id FROM staging.customers s "
-            "JOIN master.customer_xref x USING (record_key) WHERE x.valid_to IS NULL"
+            f"JOIN {CURRENT_XREF} x USING (record_key)"
         ).df()
     except duckdb.CatalogException as exc:
         raise FileNotFoundError(

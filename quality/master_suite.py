@@ -20,6 +20,7 @@ import pandas as pd
 from quality.gx import Expect, Suite
 from quality.results import ERROR, CheckDef
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
+from warehouse.views import CURRENT_XREF
 
 XREF_CHECK = CheckDef(
     "one_current_xref_row_per_record",
@@ -219,8 +220,7 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
         if types.get(columns[0], "NULL").strip('"') != "NULL"  # no customer has a value
     ]
-    current = "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL"
-    return con.sql(f"WITH current AS ({current}) {' UNION ALL '.join(parts)}").df()
+    return con.sql(f"WITH current AS {CURRENT_XREF} {' UNION ALL '.join(parts)}").df()
 
 
 def relationships_suite() -> Suite:

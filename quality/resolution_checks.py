@@ -20,6 +20,7 @@ from __future__ import annotations
 import duckdb
 
 from quality.results import ERROR, WARN, CheckDef, CheckOutcome, outcome_from_metric
+from warehouse.views import CURRENT_XREF
 
 GIANT_CLUSTERS_CHECK = CheckDef(
     "no_giant_clusters", ERROR, "no cluster is larger than giant_cluster_size"
@@ -147,14 +148,12 @@ def check_id_churn(con: duckdb.DuckDBPyConnection, run_id: str, max_share: float
         ).fetchall()[0][0]
         changed, examples = 0, []
     else:
-        compared = """
+        compared = f"""
             WITH before AS (
                 SELECT record_key, customer_id FROM master.customer_xref
                 WHERE valid_from < $moment AND (valid_to IS NULL OR valid_to >= $moment)
             ),
-            after AS (
-                SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL
-            )
+            after AS {CURRENT_XREF}
             SELECT b.record_key, b.customer_id AS before, a.customer_id AS after
             FROM before b JOIN after a USING (record_key)
         """

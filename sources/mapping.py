@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sources.config import EntityTypeFromColumn, SourceConfig
+from sources.schema import LINEAGE_COLUMNS
 
-LINEAGE = ("source", "source_file", "source_row", "ingested_at", "record_hash")
 #: A record without a name is still usable when it carries one of these.
 IDENTIFYING_FIELDS = ("uscc", "id_number", "mobile", "phone", "email")
 QUARANTINE_SCHEMA = pa.schema(
@@ -80,7 +80,7 @@ def _entity_types(raw: pa.Table, source: SourceConfig) -> pa.ChunkedArray:
 def map_source(raw: pa.Table, source: SourceConfig) -> MappedBatch:
     """Map one source's raw table onto canonical fields and split off unusable rows."""
     fields = source.mapped_columns()
-    columns = {name: raw.column(name) for name in LINEAGE}
+    columns = {name: raw.column(name) for name in LINEAGE_COLUMNS}
     for name, refs in fields.items():
         columns[name] = _field(raw, refs)
     columns["entity_type"] = _entity_types(raw, source)
@@ -139,7 +139,7 @@ def _reasons(mapped: pa.Table, raw: pa.Table, source: SourceConfig) -> pa.Chunke
 
 
 def _quarantine_rows(raw: pa.Table, mapped: pa.Table, reasons: pa.ChunkedArray) -> pa.Table:
-    own = [c for c in raw.column_names if c not in LINEAGE]
+    own = [c for c in raw.column_names if c not in LINEAGE_COLUMNS]
     rows = raw.select(own).to_pylist()
     return pa.table(
         {

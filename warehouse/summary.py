@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sources.config import PipelineConfig
 from warehouse.store import connect, count_rows, table_exists
+from warehouse.views import MODELS_IN_USE
 
 #: Marts shown in the summary, in the order they are built.
 MART_TABLES = (
@@ -127,7 +128,7 @@ def _matching_summary(con, config: PipelineConfig) -> dict[str, object]:
     ).fetchall()[0]
     models = con.execute(
         "SELECT string_agg(model || CASE WHEN trained THEN ' (trained)' ELSE ' (saved)' END, ', ' ORDER BY model) "
-        "FROM matching.models"
+        f"FROM {MODELS_IN_USE}"
     ).fetchall()[0][0]
     return {
         "records": records,

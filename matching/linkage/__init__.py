@@ -24,6 +24,8 @@ from matching.linkage.steps import (
     cluster_records,
     ensure_models,
     junk_rules,
+    models_in_use,
+    models_table,
     score_pairs,
 )
 from matching.linkage.training import load_model
@@ -40,6 +42,8 @@ __all__ = [
     "junk_rules",
     "latest_version",
     "load_model",
+    "models_in_use",
+    "models_table",
     "read_decisions",
     "read_truth",
     "score_clusters",

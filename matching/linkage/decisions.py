@@ -45,14 +45,6 @@ class Decisions:
     def matches(self) -> pd.DataFrame:
         return self.table[self.table["decision"] == "match"]
 
-    @property
-    def no_matches(self) -> pd.DataFrame:
-        return self.table[self.table["decision"] == "no_match"]
-
-    def pair_keys(self) -> set[tuple[str, str]]:
-        """Every decided pair, ordered (left key < right key)."""
-        return set(zip(self.table["record_key_l"], self.table["record_key_r"], strict=True))
-
     def __len__(self) -> int:
         return len(self.table)
 

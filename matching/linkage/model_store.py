@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,3 @@ def parameter_summary(model: dict[str, Any]) -> dict[str, Any]:
             for c in model["comparisons"]
         },
     }
-
-
-def as_metadata(version: ModelVersion) -> dict[str, Any]:
-    return {k: str(v) for k, v in asdict(version).items()}

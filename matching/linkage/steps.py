@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
@@ -37,6 +39,7 @@ from matching.linkage.review_queue import build_review_queue, level_labels
 from matching.linkage.training import TrainingParams, train_model
 from sources.config import MatchingConfig
 from sources.schema import ENTITY_TYPES
+from warehouse.views import MODELS_IN_USE
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,28 @@ class ModelChoice:
     version: ModelVersion
     trained: bool
     records: int
+
+
+def models_table(choices: list[ModelChoice]) -> pa.Table:
+    """``matching.models``: the model version per entity type this run uses, trained or saved."""
+    return pa.table(
+        {
+            "entity_type": [c.version.entity_type for c in choices],
+            "version": pa.array([c.version.version for c in choices], pa.int64()),
+            "model": [c.version.name for c in choices],
+            "path": [str(c.version.path) for c in choices],
+            "trained": [c.trained for c in choices],
+            "records": pa.array([c.records for c in choices], pa.int64()),
+        }
+    )
+
+
+def models_in_use(con: duckdb.DuckDBPyConnection) -> list[ModelChoice]:
+    """The model versions this run's training step chose, read back from ``matching.models``."""
+    rows = con.sql(
+        f"SELECT entity_type, version, path, trained, records FROM {MODELS_IN_USE}"
+    ).fetchall()
+    return [ModelChoice(ModelVersion(e, v, Path(p)), t, n) for e, v, p, t, n in rows]
 
 
 def junk_rules(settings: MatchingConfig) -> JunkRules:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from matching.linkage.junk import JunkRules
 from matching.master.mentions import resolve_names
+from warehouse.views import CURRENT_XREF
 
 RELATIONSHIP_COLUMNS = (
     "from_customer_id",
@@ -37,15 +38,14 @@ RELATIONSHIP_COLUMNS = (
 )
 FAMILY_CONFIDENCE = 0.8
 
-_CURRENT = "(SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL)"
 
 _EMPLOYMENT = f"""
     SELECT company.customer_id AS from_customer_id, person.customer_id AS to_customer_id,
            'employment' AS relationship_type,
            list(s.record_key ORDER BY s.record_key) AS evidence, 1.0 AS confidence, false AS inferred
     FROM staging.customers s
-    JOIN {_CURRENT} person ON person.record_key = s.record_key
-    JOIN {_CURRENT} company ON company.record_key = s.derived_from_record_key
+    JOIN {CURRENT_XREF} person ON person.record_key = s.record_key
+    JOIN {CURRENT_XREF} company ON company.record_key = s.derived_from_record_key
     WHERE s.derived_from_record_key IS NOT NULL
     GROUP BY ALL
 """
@@ -54,7 +54,7 @@ _FAMILY = f"""
     WITH people AS (
         SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname, s.phone,
                s.city, replace(s.address_detail, ' ', '') AS street
-        FROM staging.customers s JOIN {_CURRENT} x USING (record_key)
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.entity_type = 'person' AND s.phone IS NOT NULL AND s.address_detail IS NOT NULL
           AND s.name IS NOT NULL AND s.derived_from_record_key IS NULL
     )
@@ -71,13 +71,13 @@ _FAMILY = f"""
 _SERVED_BY_DEALER = f"""
     WITH dealers AS (
         SELECT DISTINCT s.own_dealer_code AS code, x.customer_id
-        FROM staging.customers s JOIN {_CURRENT} x USING (record_key)
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.own_dealer_code IS NOT NULL
     )
     SELECT x.customer_id AS from_customer_id, d.customer_id AS to_customer_id,
            'served_by_dealer' AS relationship_type,
            list(s.record_key ORDER BY s.record_key) AS evidence, 1.0 AS confidence, false AS inferred
-    FROM staging.customers s JOIN {_CURRENT} x USING (record_key)
+    FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
     JOIN dealers d ON d.code = s.dealer_code
     WHERE x.customer_id <> d.customer_id
     GROUP BY ALL
@@ -96,12 +96,12 @@ def mentioned_relationships(
         if entity_type not in models:
             continue
         records = con.sql(
-            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {_CURRENT} x USING (record_key)
+            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
                 WHERE s.entity_type = '{entity_type}'"""
         ).df()
         mentioning = con.sql(
             f"""SELECT s.record_key, x.customer_id, s.{column} AS name
-                FROM staging.customers s JOIN {_CURRENT} x USING (record_key) WHERE s.{column} IS NOT NULL"""
+                FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key) WHERE s.{column} IS NOT NULL"""
         ).df()
         if mentioning.empty:
             continue

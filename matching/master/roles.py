@@ -18,8 +18,7 @@ import pandas as pd
 
 from sources.config import ActivityFeed, OrderFeed, ReceivableFeed
 from warehouse.store import quote, table_exists
-
-_CURRENT = "(SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL)"
+from warehouse.views import CURRENT_XREF
 
 
 def _column(feed: ActivityFeed, field: str) -> str:
@@ -69,7 +68,7 @@ def build_roles(
         "0 AS invoices, 0::DECIMAL(18, 2) AS amount_open",
     )
     sql = f"""
-        WITH x AS {_CURRENT},
+        WITH x AS {CURRENT_XREF},
         ordered AS ({ordered_sql}),
         owing AS (
             SELECT x.customer_id, sum(w.invoices) AS invoices, sum(w.amount_open) AS amount_open

@@ -29,8 +29,6 @@ import pandas as pd
 
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS, SURVIVORSHIP_RULES
 
-RULES = SURVIVORSHIP_RULES
-ATTRIBUTE_GROUPS = GOLDEN_ATTRIBUTE_GROUPS
 #: Identifiers whose invalid values never survive, whatever the rules say.
 NEVER_INVALID = ("uscc", "id_number")
 #: Quality flag that marks a value of the attribute invalid.
@@ -42,7 +40,7 @@ INVALID_FLAG = {
     "fax": "fax_invalid",
     "email": "email_invalid",
 }
-DEFAULT_RULES = ("valid", "trust", "recent", "frequent", "complete")
+DEFAULT_RULES = SURVIVORSHIP_RULES
 #: Defaults where the general order is not what the business wants: legal names from the
 #: most trusted source, the fullest address, the contact details most recently confirmed.
 DEFAULT_RULES_BY_ATTRIBUTE: dict[str, tuple[str, ...]] = {
@@ -184,7 +182,7 @@ def survive(
             .set_index("customer_id")
         )
         lineage_parts = []
-        for attribute, columns in ATTRIBUTE_GROUPS.items():
+        for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items():
             order = rules_for(attribute, rules)
             top = (
                 con.sql(_candidates_sql(attribute, columns, order))

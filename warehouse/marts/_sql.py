@@ -10,9 +10,6 @@ import duckdb
 from sources.config import ActivityFeed
 from warehouse.store import count_rows, qualified, quote, table_exists
 
-#: Current source record → customer, as the master layer keeps it.
-CURRENT_XREF = "(SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL)"
-
 _YMD = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$"
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 

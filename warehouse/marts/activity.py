@@ -21,7 +21,6 @@ import pandas as pd
 
 from sources.config import ActivityFeed, PipelineConfig
 from warehouse.marts._sql import (
-    CURRENT_XREF,
     amount_sql,
     create_table,
     date_sql,
@@ -30,6 +29,7 @@ from warehouse.marts._sql import (
     number_sql,
 )
 from warehouse.store import table_exists
+from warehouse.views import CURRENT_XREF
 
 _PARSE = {"date": date_sql, "amount": amount_sql, "number": number_sql}
 _TYPE = {"text": "VARCHAR", "date": "DATE", "amount": "DECIMAL(18, 2)", "number": "DOUBLE"}
