@@ -19,6 +19,8 @@ import pyarrow as pa
 
 from sources.config import FileSpec, PipelineConfig
 from sources.readers import ReadResult, RejectedRow, SourceReadError, expand_paths, read_export
+from sources.schema import LINEAGE_COLUMNS
+from warehouse.store import quote
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
     """Fingerprint each row's content (not its lineage) with md5, computed in DuckDB."""
     if not own_columns:
         raise ValueError("a raw table needs at least one column of its own")
-    parts = ", ".join(f"coalesce({_q(c)}, chr(0))" for c in own_columns)
+    parts = ", ".join(f"coalesce({quote(c)}, chr(0))" for c in own_columns)
     con = duckdb.connect()
     try:
         con.register("t", table)
@@ -112,10 +114,6 @@ def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
     finally:
         con.close()
     return table.add_column(4, "record_hash", hashed.column(0))
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def ingest_feed(feed: FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:
@@ -158,7 +156,7 @@ def ingest_feed(feed: FileSpec, config: PipelineConfig, ingested_at: datetime) -
     own = [
         c
         for c in combined.column_names
-        if c not in ("source", "source_file", "source_row", "ingested_at")
+        if c not in LINEAGE_COLUMNS  # the record hash is added below
     ]
     batch.table = _add_record_hash(combined, own)
     return batch
