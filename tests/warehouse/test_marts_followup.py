@@ -138,3 +138,14 @@ def test_one_row_per_customer_and_reason_best_customers_first_with_whom_to_call(
     assert big["owner"] == "林小燕" and big["value_tier"] == "silver" and big["abc_class"] == "A"
     assert rows[1]["detail"] == f"2 open since {days_ago(3)}: 打印机卡纸"
     assert (rows[2]["contact_name"], rows[2]["contact_phone"]) == ("快心电脑", "+8613800138000")
+
+
+def test_an_open_complaint_lists_its_notes_in_one_order_on_every_run():
+    con = warehouse()
+    add_customers(con, {"customer_id": "UNHAPPY"})
+    add_orders(con, ("UNHAPPY", days_ago(5), 500))
+    notes = ("送货延迟", "墨盒漏墨", "打印机卡纸", "维修人员未按时上门")
+    add_interactions(con, *((("UNHAPPY", days_ago(20 + i), "complaint", "open", n))
+                            for i, n in enumerate(notes)))  # fmt: skip
+    complaint = next(r for r in followups(con) if r["reason"] == "open_complaint")
+    assert complaint["detail"] == f"4 open since {days_ago(23)}: " + "; ".join(sorted(notes))

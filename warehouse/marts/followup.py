@@ -88,7 +88,8 @@ _REASONS_SQL = """
     open_complaint AS (
         SELECT customer_id, 'open_complaint' AS reason, min(interaction_date) AS due_date,
                count(*) || ' open since ' || min(interaction_date) || ': '
-               || string_agg(DISTINCT coalesce(note, interaction_type), '; ') AS detail
+               || string_agg(DISTINCT coalesce(note, interaction_type), '; '
+                             ORDER BY coalesce(note, interaction_type)) AS detail
         FROM marts.interactions
         WHERE list_contains($complaint_types::VARCHAR[], interaction_type)
           AND list_contains($open_statuses::VARCHAR[], status)
