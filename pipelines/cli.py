@@ -1,9 +1,14 @@
 """``custmaster``: the command line of Customer Master.
 
 custmaster demo-data --out demo --customers 2000 --seed 7
+custmaster febrl-data --dataset febrl3|febrl4 --out DIR
 custmaster run [--config FILE] [--retrain]
+custmaster check --name NAME [--phone … --mobile … --email … --address … --uscc … --id-number …]
+                 [--entity-type company|person] [--limit N] [--json] [--config FILE]
 custmaster evaluate --truth FILE [--config FILE]
-custmaster schema-doc [--config FILE] [--write]
+custmaster schema-doc [--config FILE] [--doc FILE] [--write]
+
+``custmaster -v COMMAND …`` logs at DEBUG, library messages included.
 """
 
 from __future__ import annotations
