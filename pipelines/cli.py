@@ -1,9 +1,14 @@
 """``custmaster``: the command line of Customer Master.
 
 custmaster demo-data --out demo --customers 2000 --seed 7
+custmaster febrl-data --dataset febrl3|febrl4 --out DIR
 custmaster run [--config FILE] [--retrain]
+custmaster check --name NAME [--phone … --mobile … --email … --address … --uscc … --id-number …]
+                 [--entity-type company|person] [--limit N] [--json] [--config FILE]
 custmaster evaluate --truth FILE [--config FILE]
-custmaster schema-doc [--config FILE] [--write]
+custmaster schema-doc [--config FILE] [--doc FILE] [--write]
+
+``custmaster -v COMMAND …`` logs at DEBUG, library messages included.
 """
 
 from __future__ import annotations
@@ -15,25 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.console import setup_console_logging
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger("custmaster")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    for noisy in ("dagster", "urllib3", "great_expectations", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Splink warns about every level a small sample leaves untrained; the training summary
-    # (models/<type>/vNNNN.summary.json) and matching.linkage.training's log say what matters
-    logging.getLogger("splink").setLevel(logging.ERROR)
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -235,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    setup_console_logging(args.verbose)
     return args.handler(args)
 
 
