@@ -138,3 +138,14 @@ def test_one_row_per_customer_and_reason_best_customers_first_with_whom_to_call(
     assert big["owner"] == "林小燕" and big["value_tier"] == "silver" and big["abc_class"] == "A"
     assert rows[1]["detail"] == f"2 open since {days_ago(3)}: 打印机卡纸"
     assert (rows[2]["contact_name"], rows[2]["contact_phone"]) == ("快心电脑", "+8613800138000")
+
+
+def test_open_complaints_are_listed_in_the_order_they_were_raised():
+    con = warehouse()
+    add_customers(con, {"customer_id": "UNHAPPY"})
+    add_orders(con, ("UNHAPPY", days_ago(5), 500))
+    add_interactions(con, ("UNHAPPY", days_ago(3), "complaint", "open", "打印机卡纸"),
+                     ("UNHAPPY", days_ago(40), "complaint", "open", "墨盒漏墨"),
+                     ("UNHAPPY", days_ago(2), "complaint", "open", "打印机卡纸"))  # fmt: skip
+    (complaint,) = [r for r in followups(con) if r["reason"] == "open_complaint"]
+    assert complaint["detail"] == f"3 open since {days_ago(40)}: 墨盒漏墨; 打印机卡纸"
