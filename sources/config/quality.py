@@ -38,7 +38,8 @@ class QualityConfig(Strict):
         le=1,
         description="share of a feed's rows (customer source, orders, interactions, receivables) "
         "that may be quarantined (repeated key, unreadable row, date or amount that does not "
-        "parse, …) before the sync blocks; more means a broken export, not a few bad rows",
+        "parse, …) before the sync blocks; more means a broken export, not a few bad rows. "
+        "A single quarantined row never blocks, however small the feed",
     )
     max_row_drop_share: float = Field(
         default=0.3,
