@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from pipelines.cli import main
 from pipelines.runner import PROJECT_ROOT, RunOutcome, run_pipeline
@@ -115,6 +116,20 @@ def test_a_source_that_lost_half_its_rows_stops_the_run(demo, first_run, capsys)
     assert not done & {"staging/customers", "matching/clusters", "master/customers"}
 
 
+@contextmanager
+def tolerating(demo: Path, share: float) -> Iterator[None]:
+    """The demo's config with ``quality.max_quarantined_share: share``, restored afterwards."""
+    path = demo / "customer_master.yaml"
+    original = path.read_bytes()
+    config = yaml.safe_load(original)
+    config.setdefault("quality", {})["max_quarantined_share"] = share
+    try:
+        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        yield
+    finally:
+        path.write_bytes(original)
+
+
 def query_warehouse(demo: Path, sql: str) -> list[tuple]:
     path = load_config(demo / "customer_master.yaml").warehouse_path
     with duckdb.connect(str(path), read_only=True) as con:
@@ -132,7 +147,8 @@ def test_a_duplicate_source_record_id_is_quarantined_and_the_run_carries_on(demo
         return frame
 
     files = dealer_files(demo)[:1]
-    with edited(files, DEALERS_ENCODING, duplicate):
+    # this small demo's dealers already quarantine a row; the repeat makes 2 of 85 (2.4%)
+    with tolerating(demo, 0.05), edited(files, DEALERS_ENCODING, duplicate):
         outcome, done = run_broken(demo)
     assert outcome.succeeded, outcome.render()
     assert not_passed(outcome) == [("raw/dealers · source_record_id_unique", "warned")]
