@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
+from assets.activity import staged_activity_key
 from assets.master import (
     CUSTOMER_ID_EVENTS,
     CUSTOMER_ROLES,
@@ -16,11 +17,10 @@ from assets.master import (
     RELATIONSHIPS,
 )
 from assets.metadata import preview
-from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
+from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
-from warehouse.marts.activity import ActivityKind
 
 
 def marts_key(table: str) -> dg.AssetKey:
@@ -64,9 +64,13 @@ def _table_metadata(con: duckdb.DuckDBPyConnection, table: str, rows: int, **ext
     return {"dagster/row_count": rows, "preview": preview(head), **extra}
 
 
-def _activity_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefinition:
+def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
     kept, quarantined = marts_key(kind.table), marts_key(f"{kind.table}_quarantine")
-    deps = [CUSTOMER_XREF, *[raw_asset_key(f.name) for f in kind.feeds(config)]]
+    deps = [
+        CUSTOMER_XREF,
+        staged_activity_key(kind.table),
+        staged_activity_key(kind.quarantine_table),
+    ]
 
     @dg.multi_asset(
         name=f"marts_{kind.table}",
@@ -82,7 +86,7 @@ def _activity_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefi
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> Iterator[dg.MaterializeResult]:
         with warehouse.connect() as con:
-            table = marts.build_activity(con, kind, kind.feeds(deployment.config))
+            table = marts.build_activity(con, kind)
             meta = _table_metadata(con, kind.table, int(table["kept"].sum()))
         lost = table[table["received"] != table["kept"] + table["quarantined"]]
         if len(lost):
@@ -197,9 +201,10 @@ def customer_360(deployment: Deployment, warehouse: Warehouse) -> dg.Materialize
 
 
 def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
-    """Every marts asset; the activity marts depend on the deployment's raw feed assets."""
+    """Every marts asset (:data:`warehouse.marts.MART_TABLES`); the activity marts read the
+    staged activity."""
     return [
-        *(_activity_asset(kind, config) for kind in marts.KINDS),
+        *(_activity_asset(kind) for kind in marts.KINDS),
         customer_value,
         customer_lifecycle,
         followup_today,

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets.activity import staged_activity_key
 from assets.matching import CLUSTERS
-from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
@@ -14,7 +14,6 @@ from matching.master import (
     build_roles,
     update_customer_ids,
 )
-from sources.config import PipelineConfig
 from warehouse.store import replace_table
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
@@ -110,34 +109,24 @@ def relationships(
     )
 
 
-def build_roles_asset(config: PipelineConfig) -> dg.AssetsDefinition:
-    """The roles asset; it reads the deployment's order feeds, so it depends on their raw assets."""
-
-    @dg.asset(
-        key=CUSTOMER_ROLES,
-        deps=[
-            CUSTOMER_XREF,
-            *[raw_asset_key(feed.name) for feed in [*config.orders, *config.receivables]],
-        ],
-        group_name="master",
-        kinds={"duckdb"},
+@dg.asset(
+    key=CUSTOMER_ROLES,
+    deps=[CUSTOMER_XREF, staged_activity_key("orders"), staged_activity_key("receivables")],
+    group_name="master",
+    kinds={"duckdb"},
+)
+def customer_roles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """What each golden customer is to the business, possibly several at once: customer (has
+    ordered), prospect, contact, key account, dealer, debtor; one row per customer and role.
+    Orders and open invoices are the staged ones, the same rows the marts count."""
+    with warehouse.connect() as con:
+        table = build_roles(con)
+        replace_table(con, "master", "customer_roles", table)
+    counts = table["role"].value_counts().to_dict()
+    context.log.info(f"roles: {counts}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": len(table), "per_role": dg.MetadataValue.json(counts)}
     )
-    def customer_roles(
-        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
-    ) -> dg.MaterializeResult:
-        """What each golden customer is to the business, possibly several at once: customer (has
-        ordered), prospect, contact, key account, dealer; one row per customer and role."""
-        with warehouse.connect() as con:
-            cfg = deployment.config
-            table = build_roles(con, cfg.orders, cfg.receivables)
-            replace_table(con, "master", "customer_roles", table)
-        counts = table["role"].value_counts().to_dict()
-        context.log.info(f"roles: {counts}")
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": len(table), "per_role": dg.MetadataValue.json(counts)}
-        )
-
-    return customer_roles
 
 
-MASTER_ASSETS = [customer_ids, golden_customers, relationships]
+MASTER_ASSETS = [customer_ids, golden_customers, relationships, customer_roles]

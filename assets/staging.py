@@ -8,7 +8,13 @@ from assets.checks import stored_results
 from assets.metadata import table_metadata
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
-from quality.reconciliation import RECONCILIATION_CHECK, check_reconciliation
+from quality.reconciliation import (
+    QUARANTINED_SHARE,
+    RECONCILIATION_CHECK,
+    check_quarantined_share,
+    check_reconciliation,
+    reconcile_sources,
+)
 from quality.results import CheckOutcome
 from quality.staging_checks import RECORD_KEY_UNIQUE_CHECK, check_record_key_unique
 from sources.build_staging import build_staging
@@ -91,7 +97,22 @@ def build_staging_assets(config: PipelineConfig) -> list:
             outcome = check_record_key_unique(con)
         return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
 
-    return [staging_tables, rows_reconcile, record_key_unique]
+    @dg.asset_check(
+        asset=STAGED_CUSTOMERS,
+        name=QUARANTINED_SHARE.name,
+        blocking=True,
+        description=QUARANTINED_SHARE.description,
+    )
+    def quarantined_share(
+        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            table = reconcile_sources(con, source_names)
+        limit = deployment.config.quality.quarantine_limit()
+        outcome = check_quarantined_share(table, limit)
+        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
+
+    return [staging_tables, rows_reconcile, record_key_unique, quarantined_share]
 
 
 def stored_result(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from sources.activity_staging import stage_activity
 from sources.config import PipelineConfig
 from sources.demo.config import demo_marts
 from warehouse import marts
@@ -122,7 +123,8 @@ def main() -> None:
         synthesise(con, args.records)
         log.info("synthesised %d records in %.1f s", args.records, time.perf_counter() - started)
         steps = [
-            *((k.table, lambda k=k: marts.build_activity(con, k, k.feeds(config))) for k in marts.KINDS),
+            *((k.table, lambda k=k: (stage_activity(con, k, k.feeds(config)), marts.build_activity(con, k)))
+              for k in marts.KINDS),
             ("customer_value", lambda: marts.build_customer_value(con, config.marts, AS_OF)),
             ("customer_lifecycle", lambda: marts.build_lifecycle(
                 con, config.marts, AS_OF, "bench", datetime(2026, 9, 30))),

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.activity import build_activity_assets
 from assets.marts import build_marts_assets
-from assets.master import MASTER_ASSETS, build_roles_asset
+from assets.master import MASTER_ASSETS
 from assets.matching import MATCHING_ASSETS
 from assets.publish import build_publish_asset
 from assets.quality import build_quality_checks
@@ -38,9 +39,9 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     assets = [
         *build_raw_assets(config),
         *build_staging_assets(config),
+        *build_activity_assets(config),
         *MATCHING_ASSETS,
         *MASTER_ASSETS,
-        build_roles_asset(config),
         *build_marts_assets(config),
     ]
     sync = build_sync_job(config)

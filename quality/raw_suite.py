@@ -1,13 +1,16 @@
 """The raw suite: each feed arrived whole, with its columns and a key that names one row.
 
-For every raw table (``raw.<feed>``), all blocking:
+For every raw table (``raw.<feed>``):
 
-- ``required_columns_present``: the lineage columns and every column the feed's mapping
-  reads are in the table;
-- ``<key>_unique``: the feed's key (``source_record_id`` of a customer export, ``order_id``,
-  ``interaction_id``, ``invoice_id``) names one row, as staging reads it (trimmed, columns
-  joined); at most ``quality.max_duplicate_key_share`` of rows may share their key;
-- ``rows_vs_previous_run``: the feed did not shrink by more than
+- ``required_columns_present`` (blocking): the lineage columns and every column the feed's
+  mapping reads are in the table;
+- ``<key>_unique`` (warns): the feed's key (``source_record_id`` of a customer export,
+  ``order_id``, ``interaction_id``, ``invoice_id``) names one row, as staging reads it
+  (trimmed, columns joined); it warns when more than ``quality.max_duplicate_key_share``
+  of rows share their key. It does not block: staging keeps the first row of a key and
+  quarantines the repeats, and the sync stops only when a feed's quarantined share passes
+  ``quality.max_quarantined_share`` (``quality.reconciliation``);
+- ``rows_vs_previous_run`` (blocking): the feed did not shrink by more than
   ``quality.max_row_drop_share`` since the last accepted run (``quality.history``): half a
   customer list missing is a broken export, not half the customers leaving.
 """
@@ -20,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from quality.gx import Expect, Suite
-from quality.results import ERROR, CheckDef
+from quality.results import ERROR, WARN, CheckDef
 from sources.config import (
     FileSpec,
     InteractionFeed,
@@ -29,6 +32,7 @@ from sources.config import (
     ReceivableFeed,
     SourceConfig,
 )
+from sources.mapping import mapped_field_sql
 from sources.schema import LINEAGE_COLUMNS
 from warehouse.store import quote
 
@@ -58,7 +62,13 @@ def raw_checks(feed: FileSpec) -> tuple[CheckDef, ...]:
     ]
     key = key_field(feed)
     if key is not None:
-        checks.append(CheckDef(f"{key}_unique", ERROR, f"{key} names one row of the feed"))
+        checks.append(
+            CheckDef(
+                f"{key}_unique",
+                WARN,
+                f"{key} names one row of the feed (repeats are quarantined in staging)",
+            )
+        )
     checks.append(
         CheckDef(
             ROWS_VS_PREVIOUS_RUN_CHECK,
@@ -133,9 +143,7 @@ def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
     key = key_field(feed)
     key_columns = feed.mapped_columns()[key] if key is not None else []
     if key_columns and all(c in present for c in key_columns):
-        parts = ", ".join(f"nullif(trim({quote(c)}::VARCHAR), '')" for c in key_columns)
-        key_sql = f"nullif(regexp_replace(concat_ws(' ', {parts}), '\\s{{2,}}', ' ', 'g'), '')"
-        record_key = f"'{feed.name}:' || {key_sql}"
+        record_key = f"'{feed.name}:' || {mapped_field_sql(key_columns)}"
     else:
         record_key = "NULL::VARCHAR"
     sql = f"SELECT {record_key} AS record_key, {', '.join(selected)} FROM raw.{quote(feed.name)}"

@@ -1,10 +1,18 @@
-"""Row accounting: every row a source sent is staged or quarantined, never lost.
+"""Row accounting: every row a feed sent is staged or quarantined, never lost, and few are
+quarantined.
 
 For each customer source, the rows received (``raw.<source>`` plus the rows its reader
 rejected, ``raw.<source>__rejected``) must equal the source records in
 ``staging.customers`` (derived contact persons excluded) plus the rows in
-``staging.quarantine``. This is computed from the warehouse tables themselves, not from
-the staging code's own counters, so it catches a bug in that code.
+``staging.quarantine``. For each activity feed (orders, interactions, receivables) the
+rows received must equal its rows in ``staging.<kind>`` plus ``staging.<kind>_quarantine``.
+This is computed from the warehouse tables themselves, not from the staging code's own
+counters, so it catches a bug in that code.
+
+``quarantined_share``: a repeated key or an unreadable amount quarantines one row and the
+sync carries on, but when more than ``quality.max_quarantined_share`` (default 1%) of a
+feed's rows are quarantined (and more than one row) the export itself is broken, and the
+check blocks.
 """
 
 from __future__ import annotations
@@ -12,41 +20,91 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from quality.results import CheckOutcome
-from warehouse.store import table_exists
+from quality.results import ERROR, CheckDef, CheckOutcome
+from warehouse.store import qualified, table_exists
 
 RECONCILIATION_CHECK = "rows_reconcile"
+QUARANTINED_SHARE_CHECK = "quarantined_share"
+RECONCILIATION = CheckDef(
+    RECONCILIATION_CHECK, ERROR, "rows received = staged + quarantined, per feed"
+)
+QUARANTINED_SHARE = CheckDef(
+    QUARANTINED_SHARE_CHECK,
+    ERROR,
+    "no feed quarantined more than quality.max_quarantined_share of the rows it sent",
+)
+#: The checks on each staged activity table (``staging.orders`` etc.).
+ACTIVITY_CHECKS = (RECONCILIATION, QUARANTINED_SHARE)
+
+
+def _received(con: duckdb.DuckDBPyConnection, feed: str) -> int:
+    """Rows of ``raw.<feed>`` plus those its reader rejected (0 for a feed never ingested)."""
+    received = 0
+    for table in (feed, f"{feed}__rejected"):
+        if table_exists(con, "raw", table):
+            received += con.execute(f"SELECT count(*) FROM {qualified('raw', table)}").fetchall()[
+                0
+            ][0]
+    return received
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str, value: str) -> int:
+    schema, name = table.split(".")
+    if not table_exists(con, schema, name):
+        return 0
+    return con.execute(f"SELECT count(*) FROM {table} WHERE {where}", [value]).fetchall()[0][0]
+
+
+def _row(feed: str, received: int, staged: int, quarantined: int, column: str) -> dict:
+    return {
+        column: feed,
+        "received": received,
+        "staged": staged,
+        "quarantined": quarantined,
+        "difference": received - staged - quarantined,
+    }
 
 
 def reconcile_sources(con: duckdb.DuckDBPyConnection, sources: list[str]) -> pd.DataFrame:
-    """One row per source: received, staged, quarantined, difference."""
-    rows = []
-    for source in sources:
-        received = con.execute(f"SELECT count(*) FROM raw.{source}").fetchall()[0][0]
-        if table_exists(con, "raw", f"{source}__rejected"):
-            received += con.execute(f"SELECT count(*) FROM raw.{source}__rejected").fetchall()[0][0]
-        staged = con.execute(
-            "SELECT count(*) FROM staging.customers WHERE source = ? AND derived_from_record_key IS NULL",
-            [source],
-        ).fetchall()[0][0]
-        quarantined = con.execute(
-            "SELECT count(*) FROM staging.quarantine WHERE source = ?", [source]
-        ).fetchall()[0][0]
-        rows.append(
-            {
-                "source": source,
-                "received": received,
-                "staged": staged,
-                "quarantined": quarantined,
-                "difference": received - staged - quarantined,
-            }
+    """One row per customer source: received, staged, quarantined, difference."""
+    rows = [
+        _row(
+            source,
+            _received(con, source),
+            _count(
+                con,
+                "staging.customers",
+                "source = ? AND derived_from_record_key IS NULL",
+                source,
+            ),
+            _count(con, "staging.quarantine", "source = ?", source),
+            "source",
         )
-    return pd.DataFrame(rows)
+        for source in sources
+    ]
+    return pd.DataFrame(rows, columns=["source", "received", "staged", "quarantined", "difference"])
 
 
-def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> CheckOutcome:
-    """Blocking check: received = staged + quarantined for every source."""
-    table = reconcile_sources(con, sources)
+def reconcile_activity(
+    con: duckdb.DuckDBPyConnection, table: str, feeds: list[str]
+) -> pd.DataFrame:
+    """One row per activity feed of ``staging.<table>``: received, staged, quarantined, difference."""
+    rows = [
+        _row(
+            feed,
+            _received(con, feed),
+            _count(con, f"staging.{table}", "feed = ?", feed),
+            _count(con, f"staging.{table}_quarantine", "feed = ?", feed),
+            "feed",
+        )
+        for feed in feeds
+    ]
+    return pd.DataFrame(rows, columns=["feed", "received", "staged", "quarantined", "difference"])
+
+
+def reconciliation_outcome(table: pd.DataFrame) -> CheckOutcome:
+    """Blocking check: received = staged + quarantined for every feed of ``table``."""
+    name = table.columns[0]
     broken = table[table["difference"] != 0]
     return CheckOutcome(
         name=RECONCILIATION_CHECK,
@@ -55,7 +113,42 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
             "every received row is staged or quarantined"
             if broken.empty
             else "rows unaccounted for in: "
-            + ", ".join(f"{r.source} ({r.difference:+d})" for r in broken.itertuples())
+            + ", ".join(f"{r[name]} ({r['difference']:+d})" for _, r in broken.iterrows())
         ),
-        metadata={"per_source": table.to_dict(orient="records")},
+        metadata={f"per_{name}": table.to_dict(orient="records")},
+    )
+
+
+def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> CheckOutcome:
+    """Blocking check: received = staged + quarantined for every customer source."""
+    return reconciliation_outcome(reconcile_sources(con, sources))
+
+
+def check_quarantined_share(table: pd.DataFrame, limit: float) -> CheckOutcome:
+    """Blocking check: no feed of ``table`` (a reconciliation) quarantined more than ``limit``
+    of the rows it sent. One quarantined row never blocks: in a feed of 85 rows it is 1.2%,
+    and stopping the sync for one bad line is what quarantine is there to avoid."""
+    name = table.columns[0]
+    shares = table.assign(
+        share=(table["quarantined"] / table["received"].where(table["received"] > 0)).fillna(0.0)
+    )
+    over = shares[(shares["share"] > limit) & (shares["quarantined"] > 1)]
+    return CheckOutcome(
+        name=QUARANTINED_SHARE_CHECK,
+        passed=over.empty,
+        description=(
+            f"every feed quarantined at most {limit:.1%} of its rows"
+            if over.empty
+            else f"more than {limit:.1%} of the rows quarantined in: "
+            + ", ".join(
+                f"{r[name]} ({r['quarantined']:,} of {r['received']:,}, {r['share']:.1%})"
+                for _, r in over.iterrows()
+            )
+        ),
+        metadata={
+            "limit": limit,
+            f"per_{name}": shares[[name, "received", "quarantined", "share"]].to_dict(
+                orient="records"
+            ),
+        },
     )

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from sources.config import EntityTypeFromColumn, SourceConfig
 from sources.schema import LINEAGE_COLUMNS
+from warehouse.store import quote
 
 #: A record without a name is still usable when it carries one of these.
 IDENTIFYING_FIELDS = ("uscc", "id_number", "mobile", "phone", "email")
@@ -61,6 +62,16 @@ def _field(raw: pa.Table, columns: list[str]) -> pa.ChunkedArray:
     filled = [pc.fill_null(p, "") for p in parts]
     joined = pc.binary_join_element_wise(*filled, " ")
     return _blank_to_null(pc.replace_substring_regex(joined, r"\s{2,}", " "))
+
+
+def mapped_field_sql(columns: list[str]) -> str:
+    """:func:`_field` in DuckDB SQL, for the layers that map a feed in the warehouse: each
+    column trimmed (blank = missing), several joined with a space in the mapped order."""
+    parts = [f"nullif(trim(CAST({quote(c)} AS VARCHAR)), '')" for c in columns]
+    if len(parts) == 1:
+        return parts[0]
+    joined = f"concat_ws(' ', {', '.join(parts)})"
+    return f"nullif(regexp_replace({joined}, '\\s{{2,}}', ' ', 'g'), '')"
 
 
 def _entity_types(raw: pa.Table, source: SourceConfig) -> pa.ChunkedArray:

@@ -5,15 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sources.config import PipelineConfig
+from warehouse.marts import MART_TABLES
 from warehouse.store import connect, count_rows, table_exists
 from warehouse.views import MODELS_IN_USE
-
-#: Marts shown in the summary, in the order they are built.
-MART_TABLES = (
-    "orders", "orders_quarantine", "interactions", "interactions_quarantine", "receivables",
-    "receivables_quarantine", "customer_value", "customer_lifecycle", "lifecycle_history",
-    "followup_today", "sales_by_region_product_month", "customer_growth", "customer_360",
-)  # fmt: skip
 
 
 @dataclass

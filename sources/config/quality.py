@@ -27,7 +27,19 @@ class QualityConfig(Strict):
         default=0.0,
         ge=0,
         le=1,
-        description="share of a feed's rows whose key repeats before the raw check blocks",
+        description="share of a feed's rows whose key repeats before the raw key check warns "
+        "(repeats are quarantined, the first row kept); a feed is also allowed this share of "
+        "quarantined rows when it is above max_quarantined_share, so a tolerance set before "
+        "repeats were quarantined still holds",
+    )
+    max_quarantined_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="share of a feed's rows (customer source, orders, interactions, receivables) "
+        "that may be quarantined (repeated key, unreadable row, date or amount that does not "
+        "parse, …) before the sync blocks; more means a broken export, not a few bad rows. "
+        "A single quarantined row never blocks, however small the feed",
     )
     max_row_drop_share: float = Field(
         default=0.3,
@@ -50,3 +62,8 @@ class QualityConfig(Strict):
         le=1,
         description="share of records whose customer_id changed since the last run (warn)",
     )
+
+    def quarantine_limit(self) -> float:
+        """The share of a feed's rows that may be quarantined before the sync blocks: the
+        larger of ``max_quarantined_share`` and ``max_duplicate_key_share``."""
+        return max(self.max_quarantined_share, self.max_duplicate_key_share)

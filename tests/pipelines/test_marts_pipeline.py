@@ -12,13 +12,9 @@ from demo_warehouse import query
 from pipelines.runner import run_pipeline
 from sources.config import load_config
 from sources.demo import REFERENCE_DATE, generate_demo
-from warehouse.marts import build_lifecycle, value_sets
+from warehouse.marts import MART_TABLES, build_lifecycle, value_sets
 
-MARTS = (
-    "orders", "orders_quarantine", "interactions", "interactions_quarantine", "receivables",
-    "receivables_quarantine", "customer_value", "customer_lifecycle", "lifecycle_history",
-    "followup_today", "sales_by_region_product_month", "customer_growth", "customer_360",
-)  # fmt: skip
+MARTS = MART_TABLES
 
 
 @pytest.fixture(scope="module")

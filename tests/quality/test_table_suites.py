@@ -56,7 +56,7 @@ def raw_dealers():
     con.close()
 
 
-def test_raw_duplicate_key_fails_its_check_naming_the_rows(raw_dealers):
+def test_raw_duplicate_key_fails_its_check_as_a_warning_naming_the_rows(raw_dealers):
     outcomes = validate(raw_suite(DEALERS, None, CONFIG.quality), raw_frame(raw_dealers, DEALERS))
     assert [o.name for o in outcomes] == [c.name for c in raw_checks(DEALERS)]
     assert verdicts(outcomes) == {
@@ -65,7 +65,7 @@ def test_raw_duplicate_key_fails_its_check_naming_the_rows(raw_dealers):
         "rows_vs_previous_run": True,
     }
     unique = outcomes[1]
-    assert unique.severity == "error"
+    assert unique.severity == "warn"  # staging quarantines the repeat; the share gate blocks
     examples = failing(unique)["examples"]
     assert {(e["record_key"], e["source_row"]) for e in examples} == {
         ("dealers:D2", 3),

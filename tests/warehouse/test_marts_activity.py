@@ -7,7 +7,9 @@ import duckdb
 import pandas as pd
 from marts_tables import warehouse
 
-from sources.config import InteractionFeed, OrderFeed
+from sources.activity_schema import ActivityKind
+from sources.activity_staging import stage_activity
+from sources.config import ActivityFeed, InteractionFeed, OrderFeed
 from warehouse.marts import INTERACTIONS, ORDERS, build_activity
 
 DEALER_ORDERS = OrderFeed(
@@ -47,6 +49,14 @@ def raw(con: duckdb.DuckDBPyConnection, feed: str, file: str, rows: list[dict]) 
     con.unregister("__rows")
 
 
+def staged_and_attached(
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
+) -> pd.DataFrame:
+    """Stage the raw feeds (``staging.<kind>``), then attach them to customers (the mart)."""
+    stage_activity(con, kind, feeds)
+    return build_activity(con, kind)
+
+
 def with_master(con: duckdb.DuckDBPyConnection, xref: dict[str, str]) -> None:
     frame = pd.DataFrame({"record_key": list(xref), "customer_id": list(xref.values())})
     con.register("__x", frame)
@@ -78,7 +88,7 @@ def test_orders_of_every_source_get_their_customer_and_parsed_values():
         [{"Order": "K-1", "Account": "K1", "Date": "2026-03-08", "Amount": "99"}],
     )
 
-    reconciled = build_activity(con, ORDERS, [DEALER_ORDERS, KA_ORDERS])
+    reconciled = staged_and_attached(con, ORDERS, [DEALER_ORDERS, KA_ORDERS])
 
     orders = con.sql("FROM marts.orders ORDER BY order_key").df().set_index("order_id")
     assert orders["customer_id"].to_dict() == {"S1": "CM1", "S2": "CM2", "S3": "CM2", "K-1": "CM1"}
@@ -111,7 +121,7 @@ def test_orders_that_cannot_be_attached_or_read_are_quarantined_with_file_row_an
            'S9,D1' AS raw"""
     )
 
-    reconciled = build_activity(con, ORDERS, [DEALER_ORDERS])
+    reconciled = staged_and_attached(con, ORDERS, [DEALER_ORDERS])
 
     assert con.sql("SELECT order_id FROM marts.orders").fetchall() == [("S1",)]
     q = con.sql("FROM marts.orders_quarantine").df().set_index("source_row")
@@ -150,7 +160,7 @@ def test_interactions_are_attached_and_types_read_case_blind():
         {"编号": "I3", "客户编号": "D2", "日期": "2026-09-03", "类型": "call", "评分": None, "状态": None},
     ])  # fmt: skip
 
-    reconciled = build_activity(con, INTERACTIONS, [CALLS])
+    reconciled = staged_and_attached(con, INTERACTIONS, [CALLS])
 
     rows = con.sql("FROM marts.interactions ORDER BY interaction_id").df().to_dict("records")
     assert [(r["interaction_type"], r["status"]) for r in rows] == [
@@ -166,7 +176,7 @@ def test_no_feed_gives_empty_marts_that_still_reconcile():
     con = warehouse()
     with_master(con, {"dealers:D1": "CM1"})
     con.execute("DROP TABLE marts.orders")
-    reconciled = build_activity(con, ORDERS, [DEALER_ORDERS])  # configured, never ingested
+    reconciled = staged_and_attached(con, ORDERS, [DEALER_ORDERS])  # configured, never ingested
     assert reconciled.empty
     assert con.sql("SELECT count(*) FROM marts.orders").fetchall() == [(0,)]
     assert con.sql("SELECT count(*) FROM marts.orders_quarantine").fetchall() == [(0,)]

@@ -1,8 +1,10 @@
 """The marts (schema ``marts``): what sales and service work from, built in DuckDB SQL.
 
-Each builder creates or replaces its tables from the master layer, the raw activity feeds
-and the marts before it, with every business number taken from the ``marts:`` section of
-the config (:class:`sources.config.MartsConfig`). In dependency order:
+Each builder creates or replaces its tables from the master layer, the staged activity
+(``staging.orders``, ``staging.interactions``, ``staging.receivables``) and the marts before
+it, with every business number taken from the ``marts:`` section of the config
+(:class:`sources.config.MartsConfig`). In dependency order (the Dagster assets of
+``assets.marts`` run them one by one; :data:`MART_TABLES` lists the tables):
 
 =================================  ==========================================================
 ``build_activity``                 ``orders``, ``interactions``, ``receivables`` (+ ``_quarantine``)
@@ -12,17 +14,11 @@ the config (:class:`sources.config.MartsConfig`). In dependency order:
 ``build_sales_by_region_product_month``, ``build_customer_growth``   sales over time
 ``build_customer_360``             ``customer_360``
 =================================  ==========================================================
-
-Example:
-    >>> with connect(config.warehouse_path) as con:  # doctest: +SKIP
-    ...     build_marts(con, config, as_of=date(2026, 9, 30), run_id="manual")
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
-import duckdb
+from datetime import date
 
 from sources.config import MartsConfig, PipelineConfig
 from warehouse.marts.activity import INTERACTIONS, KINDS, ORDERS, RECEIVABLES, build_activity
@@ -34,6 +30,7 @@ from warehouse.marts.value import CREDIT_TIERS, NEVER_ORDERED, build_customer_va
 
 __all__ = [
     "INTERACTIONS",
+    "MART_TABLES",
     "KINDS",
     "ORDERS",
     "REASONS",
@@ -44,11 +41,19 @@ __all__ = [
     "build_customer_value",
     "build_followup_today",
     "build_lifecycle",
-    "build_marts",
     "build_sales_by_region_product_month",
     "marts_as_of",
     "value_sets",
 ]
+
+
+#: Every mart table, in the order the builders create them: the one list the summary, the
+#: assets and the tests read.
+MART_TABLES = (
+    *(t for kind in KINDS for t in (kind.table, kind.quarantine_table)),
+    "customer_value", "customer_lifecycle", "lifecycle_history", "followup_today",
+    "sales_by_region_product_month", "customer_growth", "customer_360",
+)  # fmt: skip
 
 
 def marts_as_of(config: PipelineConfig, run_date: date) -> date:
@@ -74,29 +79,3 @@ def value_sets(marts: MartsConfig) -> dict[str, dict[str, tuple[str, ...]]]:
         "marts.lifecycle_history": {"stage": HISTORY_STAGES},
         "marts.followup_today": {"reason": REASONS},
     }
-
-
-def build_marts(
-    con: duckdb.DuckDBPyConnection,
-    config: PipelineConfig,
-    as_of: date,
-    run_id: str,
-    recorded_at: datetime | None = None,
-) -> dict[str, int]:
-    """Every mart in dependency order (what the Dagster assets do one by one); row counts."""
-    counts: dict[str, int] = {}
-    for kind in KINDS:
-        reconciled = build_activity(con, kind, kind.feeds(config))
-        counts[kind.table] = int(reconciled["kept"].sum())
-        counts[f"{kind.table}_quarantine"] = int(reconciled["quarantined"].sum())
-    marts = config.marts
-    counts["customer_value"] = build_customer_value(con, marts, as_of)
-    recorded_at = recorded_at or datetime.now(UTC).replace(tzinfo=None)
-    lifecycle = build_lifecycle(con, marts, as_of, run_id, recorded_at)
-    counts["customer_lifecycle"] = lifecycle["customers"]
-    counts["lifecycle_history_added"] = lifecycle["stage_changes"]
-    counts["followup_today"] = build_followup_today(con, marts, as_of)
-    counts["sales_by_region_product_month"] = build_sales_by_region_product_month(con)
-    counts["customer_growth"] = build_customer_growth(con, marts, as_of)
-    counts["customer_360"] = build_customer_360(con, marts)
-    return counts

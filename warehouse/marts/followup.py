@@ -85,15 +85,17 @@ _REASONS_SQL = """
               WHERE list_contains($contact_types::VARCHAR[], interaction_type)
                 AND interaction_date BETWEEN $as_of - $contact_window AND $as_of)
     ),
-    open_complaint AS (
-        SELECT customer_id, 'open_complaint' AS reason, min(interaction_date) AS due_date,
-               count(*) || ' open since ' || min(interaction_date) || ': '
-               || string_agg(DISTINCT coalesce(note, interaction_type), '; '
-                             ORDER BY coalesce(note, interaction_type)) AS detail
-        FROM marts.interactions
-        WHERE list_contains($complaint_types::VARCHAR[], interaction_type)
-          AND list_contains($open_statuses::VARCHAR[], status)
-          AND interaction_date <= $as_of
+    open_complaint AS (  -- each complaint named once, in the order they were first raised
+        SELECT customer_id, 'open_complaint' AS reason, min(raised) AS due_date,
+               sum(n) || ' open since ' || min(raised) || ': '
+               || string_agg(what, '; ' ORDER BY raised, what) AS detail
+        FROM (SELECT customer_id, coalesce(note, interaction_type) AS what,
+                     min(interaction_date) AS raised, count(*) AS n
+              FROM marts.interactions
+              WHERE list_contains($complaint_types::VARCHAR[], interaction_type)
+                AND list_contains($open_statuses::VARCHAR[], status)
+                AND interaction_date <= $as_of
+              GROUP BY ALL)
         GROUP BY customer_id
     ),
     reasons AS (

@@ -5,8 +5,11 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.master.roles import build_roles
+from sources.activity_schema import ORDERS as ORDER_LINES
+from sources.activity_schema import RECEIVABLES as OPEN_INVOICES
+from sources.activity_staging import stage_activity
 from sources.build_staging import STAGED_SCHEMA
-from sources.config import OrderFeed, ReceivableFeed
+from sources.config import ActivityFeed, OrderFeed, ReceivableFeed
 
 ORDERS = OrderFeed(
     name="dealers_orders",
@@ -45,6 +48,19 @@ def warehouse(records: list[dict], xref: dict[str, str]) -> duckdb.DuckDBPyConne
     return con
 
 
+def raw(con: duckdb.DuckDBPyConnection, feed: ActivityFeed, rows: list[dict]) -> None:
+    """``raw.<feed>`` as ingestion writes it (lineage, content hash, the file's columns)."""
+    frame = pd.DataFrame(rows, dtype=object)
+    con.register("__rows", frame)
+    columns = ", ".join(f'coalesce("{c}", chr(0))' for c in frame.columns)
+    con.execute(
+        f"""CREATE TABLE raw.{feed.name} AS
+            SELECT '{feed.name}' AS source, 'f.csv' AS source_file, (row_number() OVER ()) + 1 AS source_row,
+                   md5(concat_ws(chr(31), {columns})) AS record_hash, * FROM __rows"""
+    )
+    con.unregister("__rows")
+
+
 def test_roles_from_orders_sources_and_dealer_codes():
     records = [
         {"record_key": "dealers:1", "source_kind": "dealer", "entity_type": "company"},
@@ -58,11 +74,13 @@ def test_roles_from_orders_sources_and_dealer_codes():
     xref = {"dealers:1": "CM1", "key_accounts:5": "CM1", "key_accounts:6": "CM2",
             "key_accounts:5:contact": "CM3", "dealers:2": "CM4"}  # fmt: skip
     con = warehouse(records, xref)
-    con.execute(
-        "CREATE TABLE raw.dealers_orders AS SELECT * FROM (VALUES ('o1', ' 1 '), ('o2', '1')) t(单号, 客户编号)"
-    )
+    raw(con, ORDERS, [
+        {"单号": "o1", "客户编号": " 1 ", "日期": "2026-03-05", "金额": "100"},
+        {"单号": "o2", "客户编号": "1", "日期": "2026-03-06", "金额": "100"},
+    ])  # fmt: skip
+    stage_activity(con, ORDER_LINES, [ORDERS])
 
-    roles = build_roles(con, [ORDERS])
+    roles = build_roles(con)
     held = roles.groupby("customer_id")["role"].apply(list).to_dict()
     assert held == {
         "CM1": ["customer", "key_account"],
@@ -83,14 +101,15 @@ def test_debtor_is_a_customer_with_an_open_amount_on_any_of_its_records():
     ]
     xref = {"dealers:1": "CM1", "dealers:2": "CM1", "dealers:3": "CM2"}
     con = warehouse(records, xref)
-    con.execute(
-        """CREATE TABLE raw.dealers_receivables AS SELECT * FROM (VALUES
-           ('I1', '1', '2026-10-01', '1,200.50'), ('I2', '2', '2026-11-01', '300'),
-           ('I3', '3', '2026-10-01', '0.00'), ('I4', '3', '2026-10-01', 'n/a')
-        ) t(发票号, 客户编号, 到期日, 未付金额)"""
-    )
+    raw(con, RECEIVABLES, [
+        {"发票号": "I1", "客户编号": "1", "到期日": "2026-10-01", "未付金额": "1,200.50"},
+        {"发票号": "I2", "客户编号": "2", "到期日": "2026-11-01", "未付金额": "300"},
+        {"发票号": "I3", "客户编号": "3", "到期日": "2026-10-01", "未付金额": "0.00"},
+        {"发票号": "I4", "客户编号": "3", "到期日": "2026-10-01", "未付金额": "n/a"},
+    ])  # fmt: skip
+    stage_activity(con, OPEN_INVOICES, [RECEIVABLES])
 
-    roles = build_roles(con, [], [RECEIVABLES])
+    roles = build_roles(con)
 
     debtors = roles[roles["role"] == "debtor"].set_index("customer_id")["evidence"]
     assert debtors.to_dict() == {"CM1": "2 open invoice(s), 1500.50 open"}

@@ -1,0 +1,109 @@
+"""Staged activity: orders, interactions and open invoices of every feed, parsed once, with
+their quarantine; and the checks that every row is accounted for and few are quarantined."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from assets.checks import check_specs, stored_results
+from assets.raw import raw_asset_key
+from assets.resources import Deployment, Warehouse
+from quality.reconciliation import (
+    ACTIVITY_CHECKS,
+    check_quarantined_share,
+    reconcile_activity,
+    reconciliation_outcome,
+)
+from sources.activity_schema import KINDS, ActivityKind
+from sources.activity_staging import stage_activity
+from sources.config import PipelineConfig
+
+_DESCRIPTIONS = {
+    "orders": "One row per order line of every order feed: its customer record, parsed date, "
+    "quantity and amount.",
+    "interactions": "One row per call, visit, complaint or survey of every interaction feed, "
+    "with its customer record.",
+    "receivables": "One row per open invoice of every receivables feed: customer record, due "
+    "date, open amount.",
+}
+
+
+def staged_activity_key(table: str) -> dg.AssetKey:
+    """``staging/<orders|interactions|receivables>`` (``_quarantine`` for the rows kept out)."""
+    return dg.AssetKey(["staging", table])
+
+
+def _staging_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefinition:
+    staged, quarantined = (
+        staged_activity_key(kind.table),
+        staged_activity_key(kind.quarantine_table),
+    )
+    deps = [raw_asset_key(f.name) for f in kind.feeds(config)]
+
+    @dg.multi_asset(
+        name=f"staging_{kind.table}",
+        specs=[
+            dg.AssetSpec(staged, deps=deps, group_name="staging", kinds={"duckdb"},
+                         description=_DESCRIPTIONS[kind.table]),
+            dg.AssetSpec(quarantined, deps=deps, group_name="staging", kinds={"duckdb"},
+                         description=f"Rows of the {kind.table} feeds that cannot count (empty or repeated "
+                         "key, date or amount that does not parse, unreadable row), each with a reason "
+                         "naming feed, file, row and field, and the row as sent."),
+        ],
+    )  # fmt: skip
+    def _stage(
+        context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult]:
+        with warehouse.connect() as con:
+            per_feed = stage_activity(con, kind, kind.feeds(deployment.config))
+        context.log.info(f"staging.{kind.table}: {per_feed.to_dict('records')}")
+        meta = dg.MetadataValue.json(per_feed.to_dict("records"))
+        yield dg.MaterializeResult(
+            asset_key=staged,
+            metadata={"dagster/row_count": int(per_feed["staged"].sum()), "per_feed": meta},
+        )
+        yield dg.MaterializeResult(
+            asset_key=quarantined,
+            metadata={"dagster/row_count": int(per_feed["quarantined"].sum()), "per_feed": meta},
+        )
+
+    return _stage
+
+
+def _activity_checks(config: PipelineConfig) -> dg.AssetChecksDefinition:
+    """``rows_reconcile`` and ``quarantined_share`` on each staged activity table, blocking."""
+    specs = [s for k in KINDS for s in check_specs(staged_activity_key(k.table), ACTIVITY_CHECKS)]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name="activity_staging_quality",
+        description="Rows received = staged + quarantined per activity feed; no feed quarantined "
+        "more than quality.max_quarantined_share of its rows (blocking).",
+        can_subset=True,
+    )
+    def _checks(
+        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
+    ) -> Iterator[dg.AssetCheckResult]:
+        cfg, run_id = deployment.config, context.run.run_id
+        selected = context.selected_asset_check_keys
+        for kind in KINDS:
+            key = staged_activity_key(kind.table)
+            if not any(k.asset_key == key for k in selected):
+                continue
+            with warehouse.connect() as con:
+                table = reconcile_activity(con, kind.table, [f.name for f in kind.feeds(cfg)])
+            outcomes = [
+                reconciliation_outcome(table),
+                check_quarantined_share(table, cfg.quality.quarantine_limit()),
+            ]
+            wanted = {k.name for k in selected if k.asset_key == key}
+            yield from stored_results(
+                [o for o in outcomes if o.name in wanted], key, run_id, cfg.output_path
+            )
+
+    return _checks
+
+
+def build_activity_assets(config: PipelineConfig) -> list:
+    """The staged activity tables of every kind and the checks that guard them."""
+    return [*(_staging_asset(kind, config) for kind in KINDS), _activity_checks(config)]

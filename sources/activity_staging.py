@@ -1,0 +1,209 @@
+"""Activity staging: every order, interaction and open-invoice feed into ``staging.<kind>``,
+with ``staging.<kind>_quarantine`` for the rows that cannot count.
+
+Each feed's mapped columns are read the way customer staging reads them
+(``sources.mapping.mapped_field_sql``: each column trimmed, several joined with a space),
+so ``<customer_source>:<source_record_id>`` is the same record key the customer record
+carries. Dates and amounts are parsed by the one grammar of ``sources.standardise``
+(``parse_dates``, ``parse_amounts``), the grammar customer staging uses for
+``created_at`` and ``credit_limit``: the distinct texts of all feeds of a kind are parsed
+once in Python and joined back in DuckDB, so a million order lines with a few thousand
+distinct dates cost a few thousand parses, not a million.
+
+A row is quarantined, with a reason naming the feed, the file, the row and the field, when:
+
+- its key (``order_id``, ``interaction_id``, ``invoice_id``) is empty;
+- its key repeats an earlier row of the feed (earliest file and row first): the first is
+  staged, the repeat names it (``'S1' repeats row 2 of orders.csv``, ``… exactly`` when the
+  whole row is the same). A repeated order line no longer stops the sync: the share of
+  rows quarantined is what the quality gate bounds (``quality.max_quarantined_share``);
+- a required date or amount is empty or does not parse (an order needs a date and an
+  amount, an open invoice a due date and an open amount);
+- it names no customer record (``source_record_id`` empty).
+
+Rows the reader could not split into fields (``raw.<feed>__rejected``) are quarantined
+too, so for every feed: rows received = staged + quarantined. Whether the customer record
+is a current customer is the marts' question (``warehouse.marts.activity``), not staging's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+import pandas as pd
+
+from sources.activity_schema import SQL_TYPES, ActivityKind
+from sources.config import ActivityFeed
+from sources.mapping import mapped_field_sql
+from sources.standardise import parse_amounts, parse_dates
+from warehouse.store import qualified, table_exists
+
+log = logging.getLogger(__name__)
+
+
+def _feed_sql(kind: ActivityKind, feed: ActivityFeed) -> str:
+    """One feed's rows: lineage, the record key and the text of every field as mapped."""
+    mapped = feed.mapped_columns()
+    texts = []
+    for field, _ in kind.fields:
+        text = mapped_field_sql(mapped[field]) if field in mapped else "NULL::VARCHAR"
+        texts.append(f"{f'lower({text})' if field in kind.lowercase else text} AS {field}_text")
+    srid = mapped_field_sql(mapped["source_record_id"])
+    return f"""
+        SELECT '{feed.name}' AS feed, '{feed.customer_source}' AS customer_source,
+               source_file, source_row, record_hash, {srid} AS source_record_id,
+               '{feed.customer_source}:' || {srid} AS record_key, {", ".join(texts)}
+        FROM {qualified("raw", feed.name)}"""
+
+
+def _empty_sql(kind: ActivityKind) -> str:
+    texts = ", ".join(f"NULL::VARCHAR AS {f}_text" for f, _ in kind.fields)
+    return f"""SELECT NULL::VARCHAR AS feed, NULL::VARCHAR AS customer_source, NULL::VARCHAR AS source_file,
+                      NULL::BIGINT AS source_row, NULL::VARCHAR AS record_hash, NULL::VARCHAR AS source_record_id,
+                      NULL::VARCHAR AS record_key, {texts} WHERE false"""
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, name: str, fields: list[str], type_: str) -> None:
+    """``__<name>(text, value)``: every distinct text of ``fields`` parsed once by the grammar."""
+    if fields:
+        union = " UNION ".join(f"SELECT {f}_text AS text FROM __activity_text" for f in fields)
+        texts = con.sql(f"SELECT DISTINCT text FROM ({union}) WHERE text IS NOT NULL").df()["text"]
+    else:
+        texts = pd.Series([], dtype=object)
+    parsed = parse_dates(texts) if type_ == "date" else parse_amounts(texts)
+    frame = pd.DataFrame({"text": texts.astype(object), "value": parsed}).dropna()
+    con.register("__parsed", frame)
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __{name} AS
+                SELECT text::VARCHAR AS text, TRY_CAST(value AS {SQL_TYPES[type_]}) AS value FROM __parsed"""
+        )
+    finally:
+        con.unregister("__parsed")
+    log.debug("%s: %d distinct texts, %d parsed", name, len(texts), len(frame))
+
+
+def _value_sql(field: str, type_: str) -> str:
+    if type_ in ("date", "amount"):
+        return f"{field}_parsed.value"
+    if type_ == "number":
+        return f"TRY_CAST(replace({field}_text, ',', '') AS DOUBLE)"
+    return f"{field}_text"
+
+
+def _problems_sql(kind: ActivityKind) -> str:
+    """Per row: a list of (field, problem) for everything that keeps it out of staging."""
+    key = kind.id_field
+    checks = [
+        f"CASE WHEN {key} IS NULL THEN {{'field': '{key}', 'problem': 'is empty'}} END",
+        f"""CASE WHEN first.row IS NOT NULL AND (first.file <> source_file OR first.row <> source_row)
+            THEN {{'field': '{key}', 'problem': '''' || {key} || ''' repeats row ' || first.row || ' of '
+                  || first.file || CASE WHEN first.hash = record_hash THEN ' exactly' ELSE '' END}} END""",
+    ]
+    for field, type_ in kind.fields:
+        if field in kind.required:
+            what = "a date" if type_ == "date" else "an amount"
+            checks.append(
+                f"""CASE WHEN {field} IS NULL THEN {{'field': '{field}', 'problem':
+                    CASE WHEN {field}_text IS NULL THEN 'is empty'
+                         ELSE '''' || {field}_text || ''' is not {what}' END}} END"""
+            )
+    checks.append(
+        """CASE WHEN source_record_id IS NULL
+           THEN {'field': 'source_record_id', 'problem': 'is empty: no customer record'} END"""
+    )
+    return "list_filter([" + ", ".join(checks) + "], lambda p: p IS NOT NULL)"
+
+
+def _flags_sql(kind: ActivityKind) -> str:
+    """Optional fields sent but unreadable, as ``<field>_unparseable`` codes."""
+    optional = [f for f, t in kind.fields if t != "text" and f not in kind.required]
+    if not optional:
+        return "NULL::VARCHAR"
+    codes = ", ".join(
+        f"CASE WHEN {f} IS NULL AND {f}_text IS NOT NULL THEN '{f}_unparseable' END"
+        for f in optional
+    )
+    return f"nullif(concat_ws(';', {codes}), '')"
+
+
+def _rejected_sql(con: duckdb.DuckDBPyConnection, feeds: list[ActivityFeed]) -> str:
+    """Rows the readers of ``feeds`` could not split into fields."""
+    parts = [
+        f"""SELECT '{f.name}' AS feed, '{f.customer_source}' AS customer_source, source_file,
+                   source_row, reason, raw FROM {qualified("raw", f"{f.name}__rejected")}"""
+        for f in feeds
+        if table_exists(con, "raw", f"{f.name}__rejected")
+    ]
+    if parts:
+        return " UNION ALL ".join(parts)
+    return """SELECT NULL::VARCHAR AS feed, NULL::VARCHAR AS customer_source, NULL::VARCHAR AS source_file,
+                     NULL::BIGINT AS source_row, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"""
+
+
+def stage_activity(
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
+) -> pd.DataFrame:
+    """Build ``staging.<kind>`` and ``staging.<kind>_quarantine`` from the raw tables of ``feeds``.
+
+    Args:
+        con: the warehouse; feeds configured but never ingested are skipped.
+        kind: orders, interactions or receivables (``sources.activity_schema``).
+        feeds: the deployment's feeds of that kind.
+    Returns:
+        Per feed: ``feed``, ``staged``, ``quarantined``.
+    """
+    parts = [_feed_sql(kind, f) for f in feeds if table_exists(con, "raw", f.name)]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __activity_text AS "
+        + (" UNION ALL BY NAME ".join(parts) if parts else _empty_sql(kind))
+    )
+    for type_ in ("date", "amount"):
+        _lookup(con, type_, [f for f, t in kind.fields if t == type_], type_)
+    joins = " ".join(
+        f"LEFT JOIN __{t} {f}_parsed ON {f}_parsed.text = a.{f}_text"
+        for f, t in kind.fields
+        if t in ("date", "amount")
+    )
+    values = ", ".join(f"{_value_sql(f, t)} AS {f}" for f, t in kind.fields)
+    key = kind.id_field
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE __activity AS
+        WITH parsed AS (SELECT a.*, {values} FROM __activity_text a {joins}),
+        ranked AS (
+            SELECT *, CASE WHEN {key} IS NOT NULL THEN first_value(
+                       {{'file': source_file, 'row': source_row, 'hash': record_hash}})
+                       OVER (PARTITION BY feed, {key} ORDER BY source_file, source_row) END AS first
+            FROM parsed
+        )
+        SELECT *, {_problems_sql(kind)} AS problems FROM ranked
+    """)
+    texts = ", ".join(f"'{f}': {f}_text" for f, _ in kind.fields)
+    raw_json = f"to_json({{'source_record_id': source_record_id, {texts}}})::VARCHAR"
+    fields = ", ".join(f for f, _ in kind.fields)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {qualified("staging", kind.table)} AS
+        SELECT feed, customer_source, source_file, source_row, record_hash, source_record_id,
+               record_key, {fields}, {_flags_sql(kind)} AS quality_flags, {raw_json} AS raw
+        FROM __activity WHERE len(problems) = 0 ORDER BY feed, source_file, source_row""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {qualified("staging", kind.quarantine_table)} AS
+        SELECT feed, customer_source, source_file, source_row, source_record_id, record_key, {key},
+               nullif(array_to_string(list_filter([p.field FOR p IN problems], lambda f: f IS NOT NULL), ', '), '') AS field,
+               feed || ': ' || source_file || ' row ' || source_row || ': '
+                 || array_to_string([coalesce(p.field || ': ', '') || p.problem FOR p IN problems], '; ') AS reason,
+               {raw_json} AS raw
+        FROM __activity WHERE len(problems) > 0
+        UNION ALL
+        SELECT feed, customer_source, source_file, source_row, NULL, NULL, NULL, NULL,
+               feed || ': ' || source_file || ' row ' || source_row || ': unreadable row (' || reason || ')', raw
+        FROM ({_rejected_sql(con, feeds)})
+        ORDER BY feed, source_file, source_row""")
+    for temp in ("__activity", "__activity_text", "__date", "__amount"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return con.sql(f"""
+        SELECT feed, count(*) FILTER (WHERE staged) AS staged, count(*) FILTER (WHERE NOT staged) AS quarantined
+        FROM (SELECT feed, true AS staged FROM {qualified("staging", kind.table)}
+              UNION ALL SELECT feed, false FROM {qualified("staging", kind.quarantine_table)})
+        GROUP BY feed ORDER BY feed""").df()

@@ -1,0 +1,166 @@
+"""Activity feeds staged once: parsed by the customer grammar, repeats and unreadable rows
+quarantined with where they come from, every row accounted for."""
+
+import json
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from quality.reconciliation import check_quarantined_share, reconcile_activity
+from sources.activity_schema import ORDERS, RECEIVABLES
+from sources.activity_staging import stage_activity
+from sources.config import ActivityFeed, OrderFeed, ReceivableFeed, SourceConfig
+from sources.mapping import map_source
+from sources.standardise import parse_amounts, parse_dates
+
+DEALER_ORDERS = OrderFeed(
+    name="dealer_orders",
+    customer_source="dealers",
+    path="orders.csv",
+    columns={"order_id": "单号", "source_record_id": ["门店", "客户编号"], "order_date": "日期",
+             "quantity": "数量", "amount": "金额"},
+)  # fmt: skip
+DEALER_INVOICES = ReceivableFeed(
+    name="dealer_invoices",
+    customer_source="dealers",
+    path="ar.csv",
+    columns={"invoice_id": "发票号", "source_record_id": ["门店", "客户编号"], "due_date": "到期日",
+             "amount_open": "未付"},
+)  # fmt: skip
+
+
+def raw(con: duckdb.DuckDBPyConnection, feed: ActivityFeed, rows: list[dict]) -> None:
+    """``raw.<feed>`` as ingestion writes it: lineage, a content hash and the file's columns."""
+    frame = pd.DataFrame(rows, dtype=object)
+    con.register("__rows", frame)
+    columns = ", ".join(f'coalesce("{c}", chr(0))' for c in frame.columns)
+    con.execute(
+        f"""CREATE TABLE raw.{feed.name} AS
+            SELECT '{feed.name}' AS source, '{feed.path}' AS source_file,
+                   (row_number() OVER ()) + 1 AS source_row, now()::TIMESTAMP AS ingested_at,
+                   md5(concat_ws(chr(31), {columns})) AS record_hash, * FROM __rows"""
+    )
+    con.unregister("__rows")
+
+
+def warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+    return con
+
+
+def order(order_id, amount, when="2026-03-05", shop="厦门", customer="D1", quantity="1") -> dict:
+    return {"单号": order_id, "门店": shop, "客户编号": customer, "日期": when, "数量": quantity,
+            "金额": amount}  # fmt: skip
+
+
+def test_amounts_and_dates_are_read_by_the_grammar_of_customer_staging():
+    texts = ["¥1,200", "1,200.50", "1.2万", "RMB 800", "(1,234)"]
+    con = warehouse()
+    raw(con, DEALER_ORDERS, [
+        order(f"S{i}", amount, when)
+        for i, (amount, when) in enumerate(zip(texts, ["2026/3/5", "2026年3月6日", "20260307",
+                                                       "45376", "2026-03-09 10:11:12"], strict=True))
+    ])  # fmt: skip
+
+    stage_activity(con, ORDERS, [DEALER_ORDERS])
+
+    staged = con.sql("FROM staging.orders ORDER BY source_row").df()
+    assert [float(a) for a in staged["amount"]] == [1200.0, 1200.5, 12000.0, 800.0, -1234.0]
+    assert [float(a) for a in staged["amount"]] == parse_amounts(pd.Series(texts)).tolist()
+    assert [d.date() for d in staged["order_date"]] == [
+        date(2026, 3, 5), date(2026, 3, 6), date(2026, 3, 7), date(2024, 3, 25), date(2026, 3, 9)]  # fmt: skip
+    assert (
+        staged["order_date"].tolist()
+        == parse_dates(
+            pd.Series(["2026/3/5", "2026年3月6日", "20260307", "45376", "2026-03-09 10:11:12"])
+        ).tolist()
+    )
+
+
+def test_a_multi_column_customer_key_is_the_record_key_customer_staging_gives():
+    con = warehouse()
+    raw(con, DEALER_ORDERS, [order("S1", "100", shop=" 厦门 ", customer=" D1 ")])
+    stage_activity(con, ORDERS, [DEALER_ORDERS])
+
+    source = SourceConfig(name="dealers", kind="dealer", path="d.csv", entity_type="company",
+                          columns={"source_record_id": ["门店", "客户编号"], "name": "名称"})  # fmt: skip
+    customer = pa.table({
+        "source": ["dealers"], "source_file": ["d.csv"], "source_row": [2], "ingested_at": [None],
+        "record_hash": ["h"], "门店": [" 厦门 "], "客户编号": [" D1 "], "名称": ["甲公司"]})  # fmt: skip
+    mapped = map_source(customer, source).records.to_pylist()[0]
+    assert con.sql("SELECT record_key FROM staging.orders").fetchall() == [
+        (f"dealers:{mapped['source_record_id']}",)
+    ]
+    assert mapped["source_record_id"] == "厦门 D1"
+
+
+def test_a_repeated_order_line_is_quarantined_naming_the_row_it_repeats():
+    con = warehouse()
+    raw(con, DEALER_ORDERS, [
+        order("S1", "100"),
+        order("S2", "200"),
+        order("S1", "100"),  # the same line sent twice
+        order("S2", "250"),  # the same order number with other content
+    ])  # fmt: skip
+
+    per_feed = stage_activity(con, ORDERS, [DEALER_ORDERS])
+
+    assert con.sql("SELECT order_id, source_row FROM staging.orders ORDER BY 2").fetchall() == [
+        ("S1", 2),
+        ("S2", 3),
+    ]
+    q = con.sql("FROM staging.orders_quarantine ORDER BY source_row").df()
+    assert q[["feed", "source_file", "source_row", "field"]].values.tolist() == [
+        ["dealer_orders", "orders.csv", 4, "order_id"],
+        ["dealer_orders", "orders.csv", 5, "order_id"],
+    ]
+    assert q["reason"].tolist() == [
+        "dealer_orders: orders.csv row 4: order_id: 'S1' repeats row 2 of orders.csv exactly",
+        "dealer_orders: orders.csv row 5: order_id: 'S2' repeats row 3 of orders.csv",
+    ]
+    assert json.loads(q["raw"][1])["amount"] == "250"  # the row as sent
+    assert per_feed.to_dict("records") == [{"feed": "dealer_orders", "staged": 2, "quarantined": 2}]
+
+
+def test_every_row_received_is_staged_or_quarantined_and_the_share_is_bounded():
+    con = warehouse()
+    raw(con, DEALER_INVOICES, [
+        {"发票号": "I1", "门店": "厦门", "客户编号": "D1", "到期日": "2026-10-01", "未付": "¥1,200"},
+        {"发票号": "I2", "门店": "厦门", "客户编号": "D1", "到期日": "明天", "未付": "300"},
+        {"发票号": "I3", "门店": None, "客户编号": None, "到期日": "2026-10-01", "未付": "n/a"},
+    ])  # fmt: skip
+    con.execute(
+        """CREATE TABLE raw.dealer_invoices__rejected AS SELECT 'dealer_invoices' AS source,
+           'ar.csv' AS source_file, 9::BIGINT AS source_row, 'expected 5 fields, saw 2' AS reason,
+           'I9,D1' AS raw"""
+    )
+
+    stage_activity(con, RECEIVABLES, [DEALER_INVOICES])
+
+    reasons = con.sql("SELECT reason FROM staging.receivables_quarantine ORDER BY source_row")
+    assert [r for (r,) in reasons.fetchall()] == [
+        "dealer_invoices: ar.csv row 3: due_date: '明天' is not a date",
+        "dealer_invoices: ar.csv row 4: amount_open: 'n/a' is not an amount; "
+        "source_record_id: is empty: no customer record",
+        "dealer_invoices: ar.csv row 9: unreadable row (expected 5 fields, saw 2)",
+    ]
+    table = reconcile_activity(con, "receivables", ["dealer_invoices"])
+    assert table.to_dict("records") == [{"feed": "dealer_invoices", "received": 4, "staged": 1,
+                                         "quarantined": 3, "difference": 0}]  # fmt: skip
+    assert not check_quarantined_share(table, 0.01).passed
+    assert check_quarantined_share(table, 0.75).passed
+    assert "dealer_invoices (3 of 4, 75.0%)" in check_quarantined_share(table, 0.5).description
+    one_bad_row = table.assign(received=85, staged=84, quarantined=1)  # 1.2% of a small feed
+    assert check_quarantined_share(one_bad_row, 0.01).passed
+
+
+def test_feeds_never_ingested_give_empty_typed_tables():
+    con = warehouse()
+    assert stage_activity(con, ORDERS, [DEALER_ORDERS]).empty
+    types = dict(con.sql("SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_name = 'orders'").fetchall())  # fmt: skip
+    assert (types["order_date"], types["amount"], types["quantity"]) == (
+        "DATE", "DECIMAL(18,2)", "DOUBLE")  # fmt: skip
