@@ -1,13 +1,16 @@
-"""Marts layer: activity attached to golden customers, value, lifecycle, follow-ups, sales."""
+"""Marts layer: activity attached to golden customers, value, lifecycle, follow-ups, sales;
+and the checks that guard them: every activity row kept or quarantined, segments within
+their value sets, shares summing to 100%."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 
+from assets.checks import Guard, check_step, suite_guard
 from assets.master import (
     CUSTOMER_ID_EVENTS,
     CUSTOMER_ROLES,
@@ -18,6 +21,8 @@ from assets.master import (
 from assets.metadata import preview
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
+from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, mart_specs, marts_frame, marts_suite
+from quality.reconciliation import ACTIVITY_RECONCILIATION, check_activity_reconciliation
 from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import ActivityKind
@@ -84,9 +89,6 @@ def _activity_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefi
         with warehouse.connect() as con:
             table = marts.build_activity(con, kind, kind.feeds(deployment.config))
             meta = _table_metadata(con, kind.table, int(table["kept"].sum()))
-        lost = table[table["received"] != table["kept"] + table["quarantined"]]
-        if len(lost):
-            raise RuntimeError(f"marts.{kind.table} does not reconcile: {lost.to_dict('records')}")
         context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")
         per_feed = dg.MetadataValue.json(table.to_dict("records"))
         yield dg.MaterializeResult(asset_key=kept, metadata={**meta, "per_feed": per_feed})
@@ -207,3 +209,44 @@ def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         customer_growth,
         customer_360,
     ]
+
+
+def _activity_guard(kind: ActivityKind) -> Guard:
+    def evaluate(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):
+        return [check_activity_reconciliation(con, kind, kind.feeds(config))]
+
+    return Guard(marts_key(kind.table), (ACTIVITY_RECONCILIATION,), evaluate)
+
+
+ACTIVITY_CHECKS = check_step(
+    "activity_quality",
+    [_activity_guard(kind) for kind in marts.KINDS],
+    "Every row of every order, interaction and receivables feed is kept or quarantined (blocking).",
+)
+
+
+def build_marts_checks(
+    specs: Sequence[MartSpec] = DEFAULT_MART_SPECS,
+) -> list[dg.AssetChecksDefinition]:
+    """The marts suite on each mart table of ``specs`` (asset key ``marts/<table>``):
+    ``segments_in_value_sets`` and, where the spec names share columns,
+    ``shares_sum_to_100_percent``; both blocking."""
+    return [
+        check_step(
+            "marts_quality",
+            [
+                suite_guard(
+                    dg.AssetKey(spec.table.split(".")),
+                    marts_suite(spec),
+                    lambda con, spec=spec: marts_frame(con, spec),
+                )
+                for spec in specs
+            ],
+            "Segments within their value sets; shares summing to 100% (blocking).",
+        )
+    ]
+
+
+def build_all_marts_checks(config: PipelineConfig) -> list[dg.AssetChecksDefinition]:
+    """Every check on the marts of the deployment: activity reconciliation, the marts suite."""
+    return [ACTIVITY_CHECKS, *build_marts_checks(mart_specs(config.marts))]

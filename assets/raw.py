@@ -1,11 +1,17 @@
-"""Raw layer: each feed's files as sent, one table per feed, with lineage."""
+"""Raw layer: each feed's files as sent, one table per feed, with lineage, and the raw
+suite that guards every feed."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
+from assets.checks import Guard, check_step
 from assets.metadata import table_metadata
 from assets.resources import Deployment, Warehouse
+from quality.gx import validate
+from quality.history import previous_row_count, record_row_count
+from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
 from sources.ingest import ingest_feed
 from warehouse.store import replace_table
@@ -74,3 +80,28 @@ def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         for r in config.receivables
     ]
     return assets
+
+
+def _raw_guard(feed: FileSpec) -> Guard:
+    def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
+        previous = previous_row_count(con, feed.name, run_id)
+        frame = raw_frame(con, feed)
+        outcomes = validate(raw_suite(feed, previous, config.quality), frame)
+        accepted = next(o.passed for o in outcomes if o.name == ROWS_VS_PREVIOUS_RUN_CHECK)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        record_row_count(con, feed.name, run_id, len(frame), accepted, now)
+        return outcomes
+
+    return Guard(raw_asset_key(feed.name), raw_checks(feed), evaluate)
+
+
+def build_raw_checks(config: PipelineConfig) -> list[dg.AssetChecksDefinition]:
+    """The raw suite on every feed, in one step (``raw_quality``)."""
+    feeds = [*config.sources, *config.activity_feeds()]
+    return [
+        check_step(
+            "raw_quality",
+            [_raw_guard(feed) for feed in feeds],
+            "Raw suite on every feed: required columns present, key unique, no sudden loss of rows.",
+        )
+    ]

@@ -5,6 +5,10 @@ rejected, ``raw.<source>__rejected``) must equal the source records in
 ``staging.customers`` (derived contact persons excluded) plus the rows in
 ``staging.quarantine``. This is computed from the warehouse tables themselves, not from
 the staging code's own counters, so it catches a bug in that code.
+
+The activity marts keep the same account per feed: rows received (``raw.<feed>`` plus
+``raw.<feed>__rejected``) = rows kept in ``marts.<kind>`` + rows in
+``marts.<kind>_quarantine`` (:func:`check_activity_reconciliation`).
 """
 
 from __future__ import annotations
@@ -12,10 +16,18 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from quality.results import CheckOutcome
+from quality.results import ERROR, CheckDef, CheckOutcome
+from sources.config import ActivityFeed
+from warehouse.marts.activity import ActivityKind, reconcile_activity
 from warehouse.store import table_exists
 
 RECONCILIATION_CHECK = "rows_reconcile"
+RECONCILIATION = CheckDef(
+    RECONCILIATION_CHECK, ERROR, "Rows received = staged + quarantined, per source."
+)
+ACTIVITY_RECONCILIATION = CheckDef(
+    RECONCILIATION_CHECK, ERROR, "Rows received = kept + quarantined, per feed."
+)
 
 
 def reconcile_sources(con: duckdb.DuckDBPyConnection, sources: list[str]) -> pd.DataFrame:
@@ -58,4 +70,25 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> 
             + ", ".join(f"{r.source} ({r.difference:+d})" for r in broken.itertuples())
         ),
         metadata={"per_source": table.to_dict(orient="records")},
+    )
+
+
+def check_activity_reconciliation(
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
+) -> CheckOutcome:
+    """Blocking check: received = kept + quarantined for every feed of ``marts.<kind>``."""
+    table = reconcile_activity(con, kind, feeds)
+    lost = table[table["received"] != table["kept"] + table["quarantined"]]
+    return CheckOutcome(
+        name=RECONCILIATION_CHECK,
+        passed=lost.empty,
+        description=(
+            "every received row is kept or quarantined"
+            if lost.empty
+            else f"marts.{kind.table} does not reconcile: "
+            + ", ".join(
+                f"{r.feed} ({r.received - r.kept - r.quarantined:+d})" for r in lost.itertuples()
+            )
+        ),
+        metadata={"per_feed": table.to_dict(orient="records")},
     )
