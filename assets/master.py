@@ -8,6 +8,7 @@ import duckdb
 
 from assets.checks import Guard, check_step, suite_guard
 from assets.matching import CLUSTERS
+from assets.metadata import part_tables
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from matching.linkage import junk_rules, load_model, models_in_use
@@ -47,6 +48,7 @@ CUSTOMER_ROLES = dg.AssetKey(["master", "customer_roles"])
             kinds={"duckdb"},
             description="Every customer ID created, merged (into its survivor), split or retired, with the run; "
             "master.customer_ids resolves any ID ever issued to the live one.",
+            metadata=part_tables("master.customer_ids"),
         ),
     ]
 )

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.checks import Guard, check_step
-from assets.metadata import table_metadata
+from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from matching.linkage import (
@@ -103,6 +103,9 @@ def candidate_pairs(
             description="One row per staged record with its cluster (the records of one real customer), "
             "after steward decisions and the cluster-size limit; cut links, decision conflicts and the links "
             "relational rules added (contact persons of one company) beside it.",
+            metadata=part_tables(
+                "matching.cut_links", "matching.decision_conflicts", "matching.rule_links"
+            ),
         ),
         dg.AssetSpec(
             REVIEW_QUEUE,

@@ -7,9 +7,10 @@ import dagster as dg
 import duckdb
 
 from assets.checks import Guard, check_step
-from assets.metadata import table_metadata
+from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
 from quality.gx import validate
+from quality.history import TABLE as FEED_ROW_COUNTS
 from quality.history import previous_row_count, record_row_count
 from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
@@ -22,13 +23,17 @@ def raw_asset_key(feed_name: str) -> dg.AssetKey:
 
 
 def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
-    """An asset that reads every file of one feed into ``raw.<feed>`` (+ ``raw.<feed>__rejected``)."""
+    """An asset that reads every file of one feed into ``raw.<feed>``. Part of it (named in
+    its metadata): ``raw.<feed>__rejected``, the rows its reader could not split into fields,
+    and the feed's rows of ``quality.feed_row_counts``, its row count per run, which its
+    ``rows_vs_previous_run`` check keeps."""
 
     @dg.asset(
         key=raw_asset_key(feed.name),
         group_name="raw",
         kinds={"duckdb"},
         description=description,
+        metadata=part_tables(f"raw.{feed.name}__rejected", FEED_ROW_COUNTS),
     )
     def _raw(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
