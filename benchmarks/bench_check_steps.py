@@ -8,8 +8,6 @@ check. Prints the best wall and CPU time of ``--runs`` runs per way.
     .venv/bin/python benchmarks/bench_check_steps.py --runs 5
 """
 
-from __future__ import annotations
-
 import argparse
 import os
 import tempfile
