@@ -31,7 +31,7 @@ What the step does with each outcome, the same for every check:
 - only the checks selected for the run are evaluated (a run without checks skips them all).
 
 Why a step per group of assets, not one per check or checks inside the asset body: a
-Dagster step costs more than validating a small table. Measured here on a persistent
+Dagster step has a cost of its own, paid per step. Measured here on a persistent
 instance (``benchmarks/bench_check_steps.py``: 8 assets × 4 checks, best of 5 runs): no
 checks 1.0 s a run; all 32 checks in one step 3.1 s; inside the asset bodies 2.8 s; a step
 per check 4.1 s. An extra step costs about 35 ms (0.15 s while the two cores are busy),
