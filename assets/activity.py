@@ -4,8 +4,9 @@ their quarantine; and the checks that every row is accounted for and few are qua
 from collections.abc import Iterator
 
 import dagster as dg
+import duckdb
 
-from assets.checks import check_specs, stored_results
+from assets.checks import Guard, check_step
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from quality.reconciliation import (
@@ -14,6 +15,7 @@ from quality.reconciliation import (
     reconcile_activity,
     reconciliation_outcome,
 )
+from quality.results import CheckOutcome
 from sources.activity_schema import KINDS, ActivityKind
 from sources.activity_staging import stage_activity
 from sources.config import PipelineConfig
@@ -70,40 +72,29 @@ def _staging_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefin
     return _stage
 
 
-def _activity_checks(config: PipelineConfig) -> dg.AssetChecksDefinition:
-    """``rows_reconcile`` and ``quarantined_share`` on each staged activity table, blocking."""
-    specs = [s for k in KINDS for s in check_specs(staged_activity_key(k.table), ACTIVITY_CHECKS)]
+def _activity_guard(kind: ActivityKind) -> Guard:
+    """``rows_reconcile`` and ``quarantined_share`` on ``staging.<kind>``, blocking."""
 
-    @dg.multi_asset_check(
-        specs=specs,
-        name="activity_staging_quality",
-        description="Rows received = staged + quarantined per activity feed; no feed quarantined "
-        "more than quality.max_quarantined_share of its rows (blocking).",
-        can_subset=True,
-    )
-    def _checks(
-        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
-    ) -> Iterator[dg.AssetCheckResult]:
-        cfg, run_id = deployment.config, context.run.run_id
-        selected = context.selected_asset_check_keys
-        for kind in KINDS:
-            key = staged_activity_key(kind.table)
-            if not any(k.asset_key == key for k in selected):
-                continue
-            with warehouse.connect() as con:
-                table = reconcile_activity(con, kind.table, [f.name for f in kind.feeds(cfg)])
-            outcomes = [
-                reconciliation_outcome(table),
-                check_quarantined_share(table, cfg.quality.quarantine_limit()),
-            ]
-            wanted = {k.name for k in selected if k.asset_key == key}
-            yield from stored_results(
-                [o for o in outcomes if o.name in wanted], key, run_id, cfg.output_path
-            )
+    def evaluate(
+        con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig
+    ) -> list[CheckOutcome]:
+        table = reconcile_activity(con, kind.table, [f.name for f in kind.feeds(config)])
+        return [
+            reconciliation_outcome(table),
+            check_quarantined_share(table, config.quality.quarantine_limit()),
+        ]
 
-    return _checks
+    return Guard(staged_activity_key(kind.table), ACTIVITY_CHECKS, evaluate)
+
+
+ACTIVITY_STAGING_CHECKS = check_step(
+    "activity_staging_quality",
+    [_activity_guard(kind) for kind in KINDS],
+    "Rows received = staged + quarantined per activity feed; no feed quarantined more than "
+    "quality.max_quarantined_share of its rows (blocking).",
+)
 
 
 def build_activity_assets(config: PipelineConfig) -> list:
-    """The staged activity tables of every kind and the checks that guard them."""
-    return [*(_staging_asset(kind, config) for kind in KINDS), _activity_checks(config)]
+    """The staged activity tables of every kind (their checks: ``ACTIVITY_STAGING_CHECKS``)."""
+    return [_staging_asset(kind, config) for kind in KINDS]

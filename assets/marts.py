@@ -1,7 +1,9 @@
-"""Marts layer: activity attached to golden customers, value, lifecycle, follow-ups, sales."""
+"""Marts layer: activity attached to golden customers, value, lifecycle, follow-ups, sales;
+and the checks that guard them: every activity row kept or quarantined, segments within
+their value sets, shares summing to 100%."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from assets.activity import staged_activity_key
+from assets.checks import Guard, check_step, suite_guard
 from assets.master import (
     CUSTOMER_ID_EVENTS,
     CUSTOMER_ROLES,
@@ -18,9 +21,12 @@ from assets.master import (
 )
 from assets.metadata import preview
 from assets.resources import Deployment, Warehouse
+from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, mart_specs, marts_frame, marts_suite
+from quality.reconciliation import MARTS_RECONCILIATION, check_marts_reconciliation
 from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
+from warehouse.marts.activity import reconcile_marts
 
 
 def marts_key(table: str) -> dg.AssetKey:
@@ -88,9 +94,6 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             table = marts.build_activity(con, kind)
             meta = _table_metadata(con, kind.table, int(table["kept"].sum()))
-        lost = table[table["received"] != table["kept"] + table["quarantined"]]
-        if len(lost):
-            raise RuntimeError(f"marts.{kind.table} does not reconcile: {lost.to_dict('records')}")
         context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")
         per_feed = dg.MetadataValue.json(table.to_dict("records"))
         yield dg.MaterializeResult(asset_key=kept, metadata={**meta, "per_feed": per_feed})
@@ -212,3 +215,45 @@ def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         customer_growth,
         customer_360,
     ]
+
+
+def _activity_guard(kind: ActivityKind) -> Guard:
+    def evaluate(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):
+        return [check_marts_reconciliation(reconcile_marts(con, kind), f"marts.{kind.table}")]
+
+    return Guard(marts_key(kind.table), (MARTS_RECONCILIATION,), evaluate)
+
+
+ACTIVITY_CHECKS = check_step(
+    "activity_quality",
+    [_activity_guard(kind) for kind in marts.KINDS],
+    "Every staged order, interaction and open invoice is kept in its mart or quarantined "
+    "beside it (blocking).",
+)
+
+
+def build_marts_checks(
+    specs: Sequence[MartSpec] = DEFAULT_MART_SPECS,
+) -> list[dg.AssetChecksDefinition]:
+    """The marts suite on each mart table of ``specs`` (asset key ``marts/<table>``):
+    ``segments_in_value_sets`` and, where the spec names share columns,
+    ``shares_sum_to_100_percent``; both blocking."""
+    return [
+        check_step(
+            "marts_quality",
+            [
+                suite_guard(
+                    dg.AssetKey(spec.table.split(".")),
+                    marts_suite(spec),
+                    lambda con, spec=spec: marts_frame(con, spec),
+                )
+                for spec in specs
+            ],
+            "Segments within their value sets; shares summing to 100% (blocking).",
+        )
+    ]
+
+
+def build_all_marts_checks(config: PipelineConfig) -> list[dg.AssetChecksDefinition]:
+    """Every check on the marts of the deployment: activity reconciliation, the marts suite."""
+    return [ACTIVITY_CHECKS, *build_marts_checks(mart_specs(config.marts))]

@@ -1,11 +1,15 @@
-"""Master layer: persistent customer IDs and the golden customer record."""
+"""Master layer: persistent customer IDs, the golden customer record, relationships and roles,
+and the checks that guard them."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from assets.activity import staged_activity_key
+from assets.checks import Guard, check_step, suite_guard
 from assets.matching import CLUSTERS
+from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
 from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
@@ -14,6 +18,9 @@ from matching.master import (
     build_roles,
     update_customer_ids,
 )
+from quality import master_suite, resolution_checks
+from quality.gx import validate
+from sources.config import PipelineConfig
 from warehouse.store import replace_table
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
@@ -41,6 +48,7 @@ CUSTOMER_ROLES = dg.AssetKey(["master", "customer_roles"])
             kinds={"duckdb"},
             description="Every customer ID created, merged (into its survivor), split or retired, with the run; "
             "master.customer_ids resolves any ID ever issued to the live one.",
+            metadata=part_tables("master.customer_ids"),
         ),
     ]
 )
@@ -130,3 +138,42 @@ def customer_roles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 
 
 MASTER_ASSETS = [customer_ids, golden_customers, relationships, customer_roles]
+
+
+def _xref_checks(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
+    outcomes = validate(master_suite.xref_suite(), master_suite.xref_frame(con))
+    churn = resolution_checks.check_id_churn(con, run_id, config.quality.max_id_churn_share)
+    return [*outcomes, churn]
+
+
+CUSTOMER_IDS_CHECKS = check_step(
+    "customer_ids_quality",
+    [
+        Guard(
+            CUSTOMER_XREF,
+            (*master_suite.xref_suite().checks, resolution_checks.ID_CHURN_CHECK),
+            _xref_checks,
+        )
+    ],
+    "One current xref row per staged record, IDs within one entity type (blocking); "
+    "customer-ID churn since the last run (warn).",
+)
+GOLDEN_CHECKS = check_step(
+    "golden_quality",
+    [
+        suite_guard(GOLDEN_CUSTOMERS, master_suite.customers_suite(), master_suite.customers_frame),
+        suite_guard(ATTRIBUTE_LINEAGE, master_suite.lineage_suite(), master_suite.lineage_frame),
+    ],
+    "One golden record per live customer_id, no reused ID; lineage for every golden "
+    "value (blocking).",
+)
+RELATIONSHIPS_CHECKS = check_step(
+    "relationships_quality",
+    [
+        suite_guard(
+            RELATIONSHIPS, master_suite.relationships_suite(), master_suite.relationships_frame
+        )
+    ],
+    "No relationship points to a merged, retired or unknown customer_id (blocking).",
+)
+MASTER_CHECKS = [CUSTOMER_IDS_CHECKS, GOLDEN_CHECKS, RELATIONSHIPS_CHECKS]

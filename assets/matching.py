@@ -1,10 +1,13 @@
-"""Matching layer: which staged records describe the same real customer."""
+"""Matching layer: which staged records describe the same real customer, and the checks on
+clusters and the review queue."""
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from assets.metadata import table_metadata
+from assets.checks import Guard, check_step
+from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from matching.linkage import (
@@ -18,6 +21,8 @@ from matching.linkage import (
     score_pairs,
     write_reports,
 )
+from quality import resolution_checks
+from sources.config import PipelineConfig
 from warehouse.files import write_atomically
 from warehouse.store import replace_table
 
@@ -98,6 +103,9 @@ def candidate_pairs(
             description="One row per staged record with its cluster (the records of one real customer), "
             "after steward decisions and the cluster-size limit; cut links, decision conflicts and the links "
             "relational rules added (contact persons of one company) beside it.",
+            metadata=part_tables(
+                "matching.cut_links", "matching.decision_conflicts", "matching.rule_links"
+            ),
         ),
         dg.AssetSpec(
             REVIEW_QUEUE,
@@ -183,3 +191,24 @@ def matching_reports(
 
 
 MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review, matching_reports]
+
+
+def _clusters_checks(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):
+    return [
+        resolution_checks.check_giant_clusters(con, config.quality.giant_cluster_size),
+        resolution_checks.check_unlinked_share(con, config.quality.max_unlinked_share),
+    ]
+
+
+def _review_queue_checks(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):
+    return [resolution_checks.check_review_queue(con, config.quality.max_review_queue)]
+
+
+MATCHING_CHECKS = check_step(
+    "matching_quality",
+    [
+        Guard(CLUSTERS, resolution_checks.CLUSTER_CHECKS, _clusters_checks),
+        Guard(REVIEW_QUEUE, (resolution_checks.REVIEW_QUEUE_CHECK,), _review_queue_checks),
+    ],
+    "No giant cluster (blocking); share of records left unlinked, review-queue size (warn).",
+)

@@ -16,3 +16,14 @@ def preview(table: pa.Table, rows: int = 5) -> dg.MarkdownMetadataValue:
 
 def table_metadata(table: pa.Table, **extra: Any) -> dict[str, Any]:
     return {"dagster/row_count": table.num_rows, "preview": preview(table), **extra}
+
+
+#: Definition metadata of an asset naming the warehouse tables written as part of it, beside
+#: the table of its own key (``raw/dealers`` is ``raw.dealers``): every table the pipeline
+#: writes is an asset's own table or one of these (``tests/assets/test_tables_are_assets.py``).
+PART_TABLES = "custmaster/part_tables"
+
+
+def part_tables(*tables: str) -> dict[str, list[str]]:
+    """``metadata=`` of an asset that also writes ``tables`` (``schema.table``)."""
+    return {PART_TABLES: list(tables)}

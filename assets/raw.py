@@ -1,11 +1,18 @@
-"""Raw layer: each feed's files as sent, one table per feed, with lineage."""
+"""Raw layer: each feed's files as sent, one table per feed, with lineage, and the raw
+suite that guards every feed."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
-from assets.metadata import table_metadata
+from assets.checks import Guard, check_step
+from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
+from quality.gx import validate
+from quality.history import TABLE as FEED_ROW_COUNTS
+from quality.history import previous_row_count, record_row_count
+from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
 from sources.ingest import ingest_feed
 from warehouse.store import replace_table
@@ -16,13 +23,17 @@ def raw_asset_key(feed_name: str) -> dg.AssetKey:
 
 
 def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
-    """An asset that reads every file of one feed into ``raw.<feed>`` (+ ``raw.<feed>__rejected``)."""
+    """An asset that reads every file of one feed into ``raw.<feed>``. Part of it (named in
+    its metadata): ``raw.<feed>__rejected``, the rows its reader could not split into fields,
+    and the feed's rows of ``quality.feed_row_counts``, its row count per run, which its
+    ``rows_vs_previous_run`` check keeps."""
 
     @dg.asset(
         key=raw_asset_key(feed.name),
         group_name="raw",
         kinds={"duckdb"},
         description=description,
+        metadata=part_tables(f"raw.{feed.name}__rejected", FEED_ROW_COUNTS),
     )
     def _raw(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
@@ -74,3 +85,28 @@ def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         for r in config.receivables
     ]
     return assets
+
+
+def _raw_guard(feed: FileSpec) -> Guard:
+    def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
+        previous = previous_row_count(con, feed.name, run_id)
+        frame = raw_frame(con, feed)
+        outcomes = validate(raw_suite(feed, previous, config.quality), frame)
+        accepted = next(o.passed for o in outcomes if o.name == ROWS_VS_PREVIOUS_RUN_CHECK)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        record_row_count(con, feed.name, run_id, len(frame), accepted, now)
+        return outcomes
+
+    return Guard(raw_asset_key(feed.name), raw_checks(feed), evaluate)
+
+
+def build_raw_checks(config: PipelineConfig) -> list[dg.AssetChecksDefinition]:
+    """The raw suite on every feed, in one step (``raw_quality``)."""
+    feeds = [*config.sources, *config.activity_feeds()]
+    return [
+        check_step(
+            "raw_quality",
+            [_raw_guard(feed) for feed in feeds],
+            "Raw suite on every feed: required columns present, key unique, no sudden loss of rows.",
+        )
+    ]

@@ -1,22 +1,26 @@
-"""Staging layer: every customer source in the canonical schema, plus the quarantine."""
+"""Staging layer: every customer source in the canonical schema, plus the quarantine, and
+the checks that guard it."""
 
 from datetime import date
 
 import dagster as dg
+import duckdb
 
-from assets.checks import stored_results
+from assets.checks import Guard, check_step
 from assets.metadata import table_metadata
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
+from quality.gx import validate
 from quality.reconciliation import (
     QUARANTINED_SHARE,
-    RECONCILIATION_CHECK,
+    RECONCILIATION,
     check_quarantined_share,
     check_reconciliation,
     reconcile_sources,
 )
 from quality.results import CheckOutcome
-from quality.staging_checks import RECORD_KEY_UNIQUE_CHECK, check_record_key_unique
+from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
+from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
 from sources.build_staging import build_staging
 from sources.config import PipelineConfig
 from warehouse.store import replace_table
@@ -25,8 +29,8 @@ STAGED_CUSTOMERS = dg.AssetKey(["staging", "customers"])
 QUARANTINE = dg.AssetKey(["staging", "quarantine"])
 
 
-def build_staging_assets(config: PipelineConfig) -> list:
-    """The staging multi-asset and the blocking checks that guard it."""
+def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
+    """The staging multi-asset: ``staging.customers`` and ``staging.quarantine``."""
     raw_keys = [raw_asset_key(s.name) for s in config.sources]
     source_names = [s.name for s in config.sources]
 
@@ -71,53 +75,32 @@ def build_staging_assets(config: PipelineConfig) -> list:
         )
         yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=table_metadata(result.quarantine))
 
-    @dg.asset_check(
-        asset=STAGED_CUSTOMERS,
-        name=RECONCILIATION_CHECK,
-        blocking=True,
-        description="Rows received = staged + quarantined, per source.",
-    )
-    def rows_reconcile(
-        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
-    ) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            outcome = check_reconciliation(con, source_names)
-        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
-
-    @dg.asset_check(
-        asset=STAGED_CUSTOMERS,
-        name=RECORD_KEY_UNIQUE_CHECK,
-        blocking=True,
-        description="Each staged record has its own record_key.",
-    )
-    def record_key_unique(
-        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
-    ) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            outcome = check_record_key_unique(con)
-        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
-
-    @dg.asset_check(
-        asset=STAGED_CUSTOMERS,
-        name=QUARANTINED_SHARE.name,
-        blocking=True,
-        description=QUARANTINED_SHARE.description,
-    )
-    def quarantined_share(
-        context: dg.AssetCheckExecutionContext, deployment: Deployment, warehouse: Warehouse
-    ) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            table = reconcile_sources(con, source_names)
-        limit = deployment.config.quality.quarantine_limit()
-        outcome = check_quarantined_share(table, limit)
-        return stored_result(outcome, STAGED_CUSTOMERS, context.run.run_id, deployment)
-
-    return [staging_tables, rows_reconcile, record_key_unique, quarantined_share]
+    return [staging_tables]
 
 
-def stored_result(
-    outcome: CheckOutcome, asset_key: dg.AssetKey, run_id: str, deployment: Deployment
-) -> dg.AssetCheckResult:
-    """The check result, its full record kept as JSON for the run (``assets.checks``)."""
-    (result,) = stored_results([outcome], asset_key, run_id, deployment.config.output_path)
-    return result
+def _staged_checks(
+    con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig
+) -> list[CheckOutcome]:
+    sources = [s.name for s in config.sources]
+    return [
+        check_reconciliation(con, sources),
+        check_record_key_unique(con),
+        check_quarantined_share(reconcile_sources(con, sources), config.quality.quarantine_limit()),
+        *validate(staged_suite(config, date.today()), staged_frame(con, config)),
+    ]
+
+
+STAGING_CHECKS = check_step(
+    "staging_quality",
+    [
+        Guard(
+            STAGED_CUSTOMERS,
+            (RECONCILIATION, RECORD_KEY_UNIQUE, QUARANTINED_SHARE, *STAGED_CHECKS),
+            _staged_checks,
+        )
+    ],
+    "Rows received = staged + quarantined, one record_key per record, at most "
+    "quality.max_quarantined_share of a source quarantined (blocking); valid "
+    "phone / mobile / e-mail / USCC shares (warn); official provinces, known entity types, no "
+    "future dates (blocking).",
+)

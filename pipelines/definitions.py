@@ -13,15 +13,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.activity import build_activity_assets
-from assets.marts import build_marts_assets
-from assets.master import MASTER_ASSETS
-from assets.matching import MATCHING_ASSETS
+from assets.activity import ACTIVITY_STAGING_CHECKS, build_activity_assets
+from assets.marts import build_all_marts_checks, build_marts_assets
+from assets.master import MASTER_ASSETS, MASTER_CHECKS
+from assets.matching import MATCHING_ASSETS, MATCHING_CHECKS
 from assets.publish import build_publish_asset
-from assets.quality import build_quality_checks
-from assets.raw import build_raw_assets
+from assets.raw import build_raw_assets, build_raw_checks
 from assets.resources import Deployment, Warehouse
-from assets.staging import build_staging_assets
+from assets.staging import STAGING_CHECKS, build_staging_assets
 from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
 from sources.config import load_config
 
@@ -48,7 +47,14 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     return dg.Definitions(
         # publishing runs after every other asset: a sync that fails anywhere publishes nothing
         assets=[*assets, build_publish_asset(config, assets)],
-        asset_checks=build_quality_checks(config),
+        asset_checks=[
+            *build_raw_checks(config),
+            STAGING_CHECKS,
+            ACTIVITY_STAGING_CHECKS,
+            MATCHING_CHECKS,
+            *MASTER_CHECKS,
+            *build_all_marts_checks(config),
+        ],
         jobs=[sync],
         schedules=[build_daily_schedule(config, sync)],
         sensors=[build_new_files_sensor(config, sync)],

@@ -13,6 +13,10 @@ counters, so it catches a bug in that code.
 sync carries on, but when more than ``quality.max_quarantined_share`` (default 1%) of a
 feed's rows are quarantined (and more than one row) the export itself is broken, and the
 check blocks.
+
+The activity marts keep the same account per feed: rows staged (kept + quarantined in
+staging) = rows in ``marts.<kind>`` + rows in ``marts.<kind>_quarantine``
+(:func:`check_marts_reconciliation`).
 """
 
 from __future__ import annotations
@@ -151,4 +155,30 @@ def check_quarantined_share(table: pd.DataFrame, limit: float) -> CheckOutcome:
                 orient="records"
             ),
         },
+    )
+
+
+#: The check on each activity mart (``marts.orders`` etc.): every staged row is kept or
+#: quarantined beside the mart.
+MARTS_RECONCILIATION = CheckDef(
+    RECONCILIATION_CHECK, ERROR, "rows staged = kept + quarantined in the mart, per feed"
+)
+
+
+def check_marts_reconciliation(table: pd.DataFrame, mart: str) -> CheckOutcome:
+    """Blocking check: every row staging received for ``mart`` (``marts.orders`` …) is kept in
+    it or quarantined beside it; ``table`` is ``warehouse.marts.activity.reconcile_marts``."""
+    lost = table[table["received"] != table["kept"] + table["quarantined"]]
+    return CheckOutcome(
+        name=RECONCILIATION_CHECK,
+        passed=lost.empty,
+        description=(
+            "every received row is kept or quarantined"
+            if lost.empty
+            else f"{mart} does not reconcile: "
+            + ", ".join(
+                f"{r.feed} ({r.received - r.kept - r.quarantined:+d})" for r in lost.itertuples()
+            )
+        ),
+        metadata={"per_feed": table.to_dict(orient="records")},
     )

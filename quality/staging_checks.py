@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import duckdb
 
-from quality.results import CheckOutcome
+from quality.results import ERROR, CheckDef, CheckOutcome
 
 RECORD_KEY_UNIQUE_CHECK = "record_key_unique"
+RECORD_KEY_UNIQUE = CheckDef(
+    RECORD_KEY_UNIQUE_CHECK, ERROR, "Each staged record has its own record_key."
+)
 
 
 def check_record_key_unique(con: duckdb.DuckDBPyConnection) -> CheckOutcome:

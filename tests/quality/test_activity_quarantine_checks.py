@@ -9,9 +9,8 @@ import dagster as dg
 import duckdb
 import yaml
 
-from assets.activity import build_activity_assets, staged_activity_key
-from assets.quality import build_quality_checks
-from assets.raw import build_raw_assets
+from assets.activity import ACTIVITY_STAGING_CHECKS, build_activity_assets, staged_activity_key
+from assets.raw import build_raw_assets, build_raw_checks
 from assets.resources import Deployment, Warehouse
 from sources.config import load_config
 
@@ -51,10 +50,9 @@ def deployment(tmp_path: Path, repeats: int, quality: dict | None = None) -> Pat
 def sync(config_path: Path) -> dg.ExecuteInProcessResult:
     """Raw feeds, their raw checks, the staged activity and its checks, and a reader."""
     config = load_config(config_path)
-    raw_checks = [c for c in build_quality_checks(config) if c.node_def.name == "raw_quality"]
     return dg.materialize(
-        [*build_raw_assets(config), *raw_checks, *build_activity_assets(config),
-         customer_roles_stand_in],
+        [*build_raw_assets(config), *build_raw_checks(config), *build_activity_assets(config),
+         ACTIVITY_STAGING_CHECKS, customer_roles_stand_in],
         resources={
             "deployment": Deployment(config_path=str(config_path)),
             "warehouse": Warehouse(database=str(config.warehouse_path)),

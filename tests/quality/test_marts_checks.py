@@ -6,7 +6,7 @@ import json
 import dagster as dg
 import yaml
 
-from assets.quality import build_marts_checks
+from assets.marts import build_marts_checks
 from assets.resources import Deployment, Warehouse
 
 VALUE = dg.AssetKey(["marts", "customer_value"])
