@@ -146,7 +146,8 @@ def run_demo_once(build_once) -> Callable[[int, int], DemoRun]:
 @pytest.fixture(scope="session")
 def demo_run(run_demo_once) -> DemoRun:
     """The demo of 150 customers (seed 8) after one whole pipeline run, built once per test
-    run: the pipeline tests and the published-schema tests read it."""
+    run: the pipeline tests (but the sync idempotence ones) and the published-schema tests read
+    it."""
     run = run_demo_once(customers=150, seed=8)
     assert run.outcome.succeeded, run.outcome.render()
     return run

@@ -12,20 +12,14 @@ from pipelines.cli import main
 from pipelines.runner import run_pipeline
 
 
-@pytest.fixture(scope="session")
-def matching_run(run_demo_once):
-    """The demo of 200 customers (seed 5) after its first run, built once per test run."""
-    return run_demo_once(customers=200, seed=5)
-
-
 @pytest.fixture
-def demo(matching_run, demo_for) -> Path:
-    """The demo after its first run; a copy for a test that runs the pipeline again."""
-    return demo_for(matching_run.folder)
+def demo(demo_run, demo_for) -> Path:
+    """The shared demo after its first run; a copy for a test that runs the pipeline again."""
+    return demo_for(demo_run.folder)
 
 
-def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo, matching_run):
-    outcome = matching_run.outcome
+def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo, demo_run):
+    outcome = demo_run.outcome
     assert outcome.succeeded, outcome.render()
     check = query(
         demo,
