@@ -34,7 +34,7 @@ run: install  ## run the pipeline on CONFIG (default: the demo)
 	$(BIN)/custmaster run $(if $(CONFIG),--config $(CONFIG),)
 
 test: install  ## run the test suite on every core (pytest-xdist); demos are built once and shared
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 lint: install  ## ruff lint and format check, mypy
 	$(BIN)/ruff check .
