@@ -33,8 +33,8 @@ demo: install  ## generate the demo exports and run the whole pipeline on them
 run: install  ## run the pipeline on CONFIG (default: the demo)
 	$(BIN)/custmaster run $(if $(CONFIG),--config $(CONFIG),)
 
-test: install  ## run the test suite
-	$(BIN)/pytest -q
+test: install  ## run the test suite on every core (pytest-xdist); demos are built once and shared
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 lint: install  ## ruff lint and format check, mypy
 	$(BIN)/ruff check .

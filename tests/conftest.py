@@ -1,18 +1,156 @@
-"""Shared test settings: no telemetry, no network, a throwaway Dagster home."""
+"""Shared test settings and shared builds.
+
+- No telemetry, no network, a throwaway Dagster home for every test and another for the
+  session's and modules' fixtures (never the project's ``.dagster_home``: two pytest-xdist
+  workers would write the same SQLite files).
+- Demos that take a whole pipeline run are built once per test run, also across the xdist
+  workers (``build_once``), and then only read. A test that changes its demo (reruns the
+  pipeline, writes a steward decision, rebuilds a mart) carries ``@pytest.mark.writes_demo``
+  and gets a copy of the built folder (fixture ``demo_for``): copying a demo is a few milliseconds, a
+  pipeline run many seconds.
+"""
+
+from __future__ import annotations
 
 import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+# Temporary folders in memory where the machine has one (unless TMPDIR says otherwise): a
+# pipeline run commits hundreds of Dagster events to SQLite, each commit an fsync, and one
+# commit took 7.5 ms in /tmp on disk here against 0.2 ms in /dev/shm.
+if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK):
+    tempfile.tempdir = "/dev/shm"
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "writes_demo: the test changes its demo, so it gets its own copy of the build"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_dagster_home(tmp_path_factory) -> Iterator[None]:
+    """Session and module fixtures start before a test's own Dagster home exists."""
+    home = tmp_path_factory.mktemp("session_dagster_home")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(home))
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _dagster_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory) -> Callable[[str, Callable[[Path], Any]], tuple[Path, Any]]:
+    """``build_once(name, build)`` → ``(folder, value)``: ``build(folder)`` fills an empty
+    folder and may return a picklable value; it runs once per test run, whichever worker
+    asks first (pytest-xdist's documented pattern: a file lock in the temporary folder the
+    workers share), and every later call gets the same folder and value. Read the folder,
+    never write it: copy it first (``copy_build``)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above the workers' own
+    root = root / "built"
+    root.mkdir(exist_ok=True)
+
+    def build_once(name: str, build: Callable[[Path], Any]) -> tuple[Path, Any]:
+        folder, value = root / name, root / f"{name}.pickle"
+        with FileLock(str(root / f"{name}.lock")):
+            if not value.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a build that failed midway
+                folder.mkdir()
+                value.write_bytes(pickle.dumps(build(folder)))
+        return folder, pickle.loads(value.read_bytes())
+
+    return build_once
+
+
+def copy_build(folder: Path, into: Path) -> Path:
+    """A copy of a built folder that a test may change: a demo's config names its exports and
+    outputs relative to itself, so a run on the copy reads and writes only the copy."""
+    return Path(shutil.copytree(folder, into / folder.name))
+
+
+def _files(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def demo_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """``demo_for(folder)``: the built folder itself for a test that only reads it, a copy in
+    the test's ``tmp_path`` for a test marked ``writes_demo``. A test that changed a built
+    folder without the mark fails, naming what it changed."""
+    shared: list[tuple[Path, dict[Path, tuple[int, int]]]] = []
+
+    def demo_for(folder: Path) -> Path:
+        if request.node.get_closest_marker("writes_demo") is not None:
+            return copy_build(folder, tmp_path)
+        shared.append((folder, _files(folder)))
+        return folder
+
+    yield demo_for
+    for folder, before in shared:
+        after = _files(folder)
+        changed = sorted(
+            str(p) for p in before.keys() | after.keys() if before.get(p) != after.get(p)
+        )
+        assert not changed, f"the test changed its shared demo (mark it writes_demo): {changed}"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A generated demo after one whole pipeline run: the folder (exports, truth, config,
+    ``out/``) and what the run reported."""
+
+    folder: Path
+    outcome: Any  # pipelines.runner.RunOutcome
+
+
+@pytest.fixture(scope="session")
+def run_demo_once(build_once) -> Callable[[int, int], DemoRun]:
+    """``run_demo_once(customers, seed)``: that demo after one whole pipeline run, generated
+    and run once per test run (whether the run succeeded is for the tests to assert)."""
+
+    def run_demo_once(customers: int, seed: int) -> DemoRun:
+        def build(folder: Path):
+            from pipelines.runner import run_pipeline
+            from sources.demo import generate_demo
+
+            generate_demo(folder, customers=customers, seed=seed)
+            return run_pipeline(folder / "customer_master.yaml")
+
+        return DemoRun(*build_once(f"demo_{customers}_seed{seed}", build))
+
+    return run_demo_once
+
+
+@pytest.fixture(scope="session")
+def demo_run(run_demo_once) -> DemoRun:
+    """The demo of 150 customers (seed 8) after one whole pipeline run, built once per test
+    run: the pipeline tests (but the sync idempotence ones) and the published-schema tests read
+    it."""
+    run = run_demo_once(customers=150, seed=8)
+    assert run.outcome.succeeded, run.outcome.render()
+    return run
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +158,6 @@ def sync_outputs():
     """A function that runs the sync job on a deployment without its asset checks: every table
     and export a sync writes, in a fraction of the time (the checks write no table). Returns the
     run id; raises when a step fails."""
-    from pathlib import Path
-
     import dagster as dg
 
     from pipelines.definitions import build_definitions

@@ -178,13 +178,15 @@ def params() -> TrainingParams:
 
 
 @pytest.fixture(scope="session")
-def company_model(staged: pd.DataFrame, params: TrainingParams) -> dict:
-    return train_model(staged, "company", params)
+def company_model(staged: pd.DataFrame, params: TrainingParams, build_once) -> dict:
+    """Trained once per test run, whichever pytest-xdist worker asks first."""
+    return build_once("company_model", lambda _: train_model(staged, "company", params))[1]
 
 
 @pytest.fixture(scope="session")
-def person_model(staged: pd.DataFrame, params: TrainingParams) -> dict:
-    return train_model(staged, "person", params)
+def person_model(staged: pd.DataFrame, params: TrainingParams, build_once) -> dict:
+    """Trained once per test run, whichever pytest-xdist worker asks first."""
+    return build_once("person_model", lambda _: train_model(staged, "person", params))[1]
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,17 @@ import duckdb
 import pytest
 from demo_warehouse import query
 
-from pipelines.runner import run_pipeline
 from sources.config import load_config
-from sources.demo import REFERENCE_DATE, generate_demo
+from sources.demo import REFERENCE_DATE
 from warehouse.marts import MART_TABLES, build_lifecycle, value_sets
 
 MARTS = MART_TABLES
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("marts_demo")
-    generate_demo(out, customers=150, seed=8)
-    outcome = run_pipeline(out / "customer_master.yaml")
-    assert outcome.succeeded, outcome.render()
-    return out
+@pytest.fixture
+def demo(demo_run, demo_for) -> Path:
+    """The shared demo after one run (``demo_run``); a copy for a test that rebuilds a mart."""
+    return demo_for(demo_run.folder)
 
 
 def exported(demo: Path, kind: str) -> dict[str, list[dict]]:
@@ -117,6 +113,7 @@ def test_segment_columns_hold_only_their_known_values(demo):
     assert stages == {"prospect", "new", "active", "reactivated", "dormant", "churned"}
 
 
+@pytest.mark.writes_demo
 def test_lifecycle_history_is_kept_and_only_changes_are_added(demo):
     config = load_config(demo / "customer_master.yaml")
     before = query(demo, "SELECT count(*) AS n FROM marts.lifecycle_history").n[0]

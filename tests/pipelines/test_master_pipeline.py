@@ -8,15 +8,12 @@ import pytest
 from demo_warehouse import query
 
 from pipelines.runner import run_pipeline
-from sources.demo import generate_demo
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("master_demo")
-    generate_demo(out, customers=150, seed=8)
-    assert run_pipeline(out / "customer_master.yaml").succeeded
-    return out
+@pytest.fixture
+def demo(demo_run, demo_for) -> Path:
+    """The shared demo after one run (``demo_run``); a copy for a test that reruns it."""
+    return demo_for(demo_run.folder)
 
 
 def current_ids(demo: Path) -> pd.Series:
@@ -98,6 +95,7 @@ def test_customers_hold_several_roles(demo):
     assert not exclusive["customer_id"].duplicated().any()  # ordered or not: never both
 
 
+@pytest.mark.writes_demo
 def test_rerun_keeps_every_id_and_records_no_event(demo):
     before, events = current_ids(demo), len(query(demo, "FROM master.customer_id_events"))
     assert run_pipeline(demo / "customer_master.yaml").succeeded
@@ -105,6 +103,7 @@ def test_rerun_keeps_every_id_and_records_no_event(demo):
     assert len(query(demo, "FROM master.customer_id_events")) == events
 
 
+@pytest.mark.writes_demo
 def test_a_steward_merge_keeps_the_survivor_id_and_the_old_id_resolves(demo):
     ids = current_ids(demo)
     singles = query(

@@ -10,18 +10,16 @@ from demo_warehouse import query
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
-from sources.demo import generate_demo
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("matching_demo")
-    generate_demo(out, customers=200, seed=5)
-    return out
+@pytest.fixture
+def demo(demo_run, demo_for) -> Path:
+    """The shared demo after its first run; a copy for a test that runs the pipeline again."""
+    return demo_for(demo_run.folder)
 
 
-def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo):
-    outcome = run_pipeline(demo / "customer_master.yaml")
+def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(demo, demo_run):
+    outcome = demo_run.outcome
     assert outcome.succeeded, outcome.render()
     check = query(
         demo,
@@ -58,6 +56,7 @@ def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(de
             )
 
 
+@pytest.mark.writes_demo
 def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
     before = query(demo, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key")
     assert run_pipeline(demo / "customer_master.yaml").succeeded
@@ -67,6 +66,7 @@ def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
     pd.testing.assert_frame_equal(before, after)
 
 
+@pytest.mark.writes_demo
 def test_steward_decisions_are_honoured_and_leave_the_queue(demo):
     linked = query(
         demo,
@@ -110,6 +110,7 @@ def test_steward_decisions_are_honoured_and_leave_the_queue(demo):
     assert not decided & {tuple(sorted(p)) for p in still_queued.itertuples(index=False)}
 
 
+@pytest.mark.writes_demo
 def test_retrain_writes_a_new_model_version(demo):
     assert run_pipeline(demo / "customer_master.yaml", retrain=True).succeeded
     models = query(demo, "SELECT model, trained FROM matching.models ORDER BY model")

@@ -92,15 +92,22 @@ def changed_ids(before: Path, after: Path, key: str = "customer_id") -> set[str]
     }
 
 
-@pytest.fixture(scope="module")
-def syncs(tmp_path_factory, sync_outputs):
+@pytest.fixture(scope="session")
+def syncs(build_once, sync_outputs):
     """Three syncs of one demo: first; a day later on the same files; two days later after a
     regional office changed one customer's landline and added two rows (a customer new to
-    everyone, and a second record of a customer it already had)."""
-    demo = tmp_path_factory.mktemp("idempotence")
+    everyone, and a second record of a customer it already had). Made once per test run."""
+    _, made = build_once("idempotence_150_seed21", lambda folder: three_syncs(folder, sync_outputs))
+    return made
+
+
+def three_syncs(folder: Path, sync_outputs):
+    demo = folder / "demo"
+    demo.mkdir()
     generate_demo(demo, customers=150, seed=21)
     config_path = demo / "customer_master.yaml"
-    keep = tmp_path_factory.mktemp("kept")
+    keep = folder / "kept"
+    keep.mkdir()
     first = sync_and_keep(config_path, sync_outputs, keep / "first")
     second = sync_and_keep(config_path, sync_outputs, keep / "second", days=1)
 

@@ -2,7 +2,7 @@
 and what did not run after it.
 
 One small demo, run first with a column of garbage phones (a warning: everything still
-runs), then with each blocking break in turn, restored after each.
+runs), then with each blocking break, each on its own copy of the demo after that first run.
 """
 
 import json
@@ -57,13 +57,6 @@ def edited(
             path.write_bytes(content)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("quality_demo")
-    generate_demo(out, customers=100, seed=11)
-    return out
-
-
 def dealer_files(demo: Path) -> list[Path]:
     return sorted((demo / "exports" / "dealers").glob("*.csv"))
 
@@ -72,14 +65,32 @@ def garbage_phones(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(电话=[GARBAGE[i % len(GARBAGE)] for i in range(len(frame))])
 
 
-@pytest.fixture(scope="module")
-def first_run(demo) -> tuple[RunOutcome, set[str]]:
+@pytest.fixture(scope="session")
+def quality_demo(build_once) -> tuple[Path, tuple[RunOutcome, set[str]]]:
+    """A small demo after its first run, with every landline of every dealer export garbage
+    (the exports are restored after it), built once per test run."""
+
+    def build(demo: Path) -> tuple[RunOutcome, set[str]]:
+        generate_demo(demo, customers=100, seed=11)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("DAGSTER_HOME", str(demo / "dagster_home"))
+            with edited(dealer_files(demo), DEALERS_ENCODING, garbage_phones):
+                outcome = run_pipeline(demo / "customer_master.yaml")
+            return outcome, materialised(outcome.run_id)
+
+    return build_once("quality_demo_100_seed11", build)
+
+
+@pytest.fixture
+def demo(quality_demo, demo_for) -> Path:
+    """The demo after the first run; a copy for a test that breaks an export and reruns."""
+    return demo_for(quality_demo[0])
+
+
+@pytest.fixture
+def first_run(quality_demo) -> tuple[RunOutcome, set[str]]:
     """The first run of the deployment, with every landline of every dealer export garbage."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DAGSTER_HOME", str(demo / "dagster_home"))
-        with edited(dealer_files(demo), DEALERS_ENCODING, garbage_phones):
-            outcome = run_pipeline(demo / "customer_master.yaml")
-        return outcome, materialised(outcome.run_id)
+    return quality_demo[1]
 
 
 def test_garbage_phones_warn_and_the_run_carries_on(demo, first_run):
@@ -103,6 +114,7 @@ def test_garbage_phones_warn_and_the_run_carries_on(demo, first_run):
     assert "0 failed, 0 skipped" in rendered
 
 
+@pytest.mark.writes_demo
 def test_a_source_that_lost_half_its_rows_stops_the_run(demo, first_run, capsys):
     regional = sorted((demo / "exports" / "regional").glob("*.csv"))
     with edited(regional, "utf-8-sig", lambda frame: frame.head(len(frame) // 2)):
@@ -141,6 +153,7 @@ def run_broken(demo: Path) -> tuple[RunOutcome, set[str]]:
     return outcome, materialised(outcome.run_id)
 
 
+@pytest.mark.writes_demo
 def test_a_duplicate_source_record_id_is_quarantined_and_the_run_carries_on(demo, first_run):
     def duplicate(frame: pd.DataFrame) -> pd.DataFrame:
         frame.loc[2, "客户编号"] = frame.loc[1, "客户编号"]
@@ -161,6 +174,7 @@ def test_a_duplicate_source_record_id_is_quarantined_and_the_run_carries_on(demo
     assert len(reasons) == 1 and "(kept " in reasons[0][0]  # the first kept, the repeat named
 
 
+@pytest.mark.writes_demo
 def test_customer_rows_quarantined_past_the_limit_stop_matching(demo, first_run):
     def anonymous(frame: pd.DataFrame) -> pd.DataFrame:
         frame.loc[: len(frame) // 10, "客户编号"] = ""  # a tenth of the rows without their key
@@ -173,6 +187,7 @@ def test_customer_rows_quarantined_past_the_limit_stop_matching(demo, first_run)
     assert not done & {"matching/models", "matching/clusters", "master/customers"}
 
 
+@pytest.mark.writes_demo
 def test_a_future_date_blocks_matching(demo, first_run):
     def future(frame: pd.DataFrame) -> pd.DataFrame:
         frame.loc[0, "建档日期"] = "2099-01-01"

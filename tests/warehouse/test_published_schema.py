@@ -10,20 +10,17 @@ import pytest
 
 from pipelines.runner import PROJECT_ROOT
 from sources.config import load_config
-from sources.demo import generate_demo
 from warehouse.publish import MANIFEST, read_manifest
 from warehouse.schema_doc import compare, parse
 
 SCHEMA_DOC = PROJECT_ROOT / "docs" / "schema.md"
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory, sync_outputs) -> tuple[Path, str]:
-    """A demo synced once: its export folder and the run that published it."""
-    out = tmp_path_factory.mktemp("published")
-    generate_demo(out, customers=150, seed=11)
-    run_id = sync_outputs(out / "customer_master.yaml")
-    return load_config(out / "customer_master.yaml").exports_path, run_id
+@pytest.fixture
+def published(demo_run, demo_for) -> tuple[Path, str]:
+    """The shared demo after its one run: its export folder and the run that published it."""
+    demo = demo_for(demo_run.folder)
+    return load_config(demo / "customer_master.yaml").exports_path, demo_run.outcome.run_id
 
 
 def parquet_schemas(exports: Path) -> dict[str, dict[str, str]]:
