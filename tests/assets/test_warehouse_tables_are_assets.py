@@ -1,6 +1,6 @@
 """Every table a sync writes is an asset, or named in an asset's metadata as part of it
 (``assets.metadata.PART_TABLES``), and every check of the deployment keeps its result as
-JSON in ``<output_dir>/quality/<run_id>/``: a small demo, synced once with its checks."""
+JSON in ``<output_dir>/quality/<run_id>/``: the shared demo, synced once with its checks."""
 
 from pathlib import Path
 
@@ -10,27 +10,21 @@ import pytest
 
 from assets.metadata import PART_TABLES
 from pipelines.definitions import build_definitions
-from pipelines.runner import RunOutcome, run_pipeline
-from sources.demo import generate_demo
+from pipelines.runner import RunOutcome
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tables_demo")
-    generate_demo(out, customers=100, seed=5)
-    return out
+@pytest.fixture
+def demo(demo_run) -> Path:
+    """The shared demo after one whole pipeline run with its checks (read only)."""
+    return demo_run.folder
 
 
-@pytest.fixture(scope="module")
-def synced(demo) -> RunOutcome:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DAGSTER_HOME", str(demo / "dagster_home"))
-        outcome = run_pipeline(demo / "customer_master.yaml")
-    assert outcome.succeeded, outcome.render()
-    return outcome
+@pytest.fixture
+def synced(demo_run) -> RunOutcome:
+    return demo_run.outcome
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def defs(demo) -> dg.Definitions:
     return build_definitions(demo / "customer_master.yaml")
 
