@@ -30,7 +30,19 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 # Temporary folders in memory where the machine has one (unless TMPDIR says otherwise): a
 # pipeline run commits hundreds of Dagster events to SQLite, each commit an fsync, and one
 # commit took 7.5 ms in /tmp on disk here against 0.2 ms in /dev/shm.
-if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK):
+# A small /dev/shm (a container's default is 64 MB) would fill up: a run leaves ~300 MB.
+_SHM_NEEDED = 2 * 1024**3
+
+
+def _roomy(folder: str) -> bool:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize >= _SHM_NEEDED
+
+
+if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK) and _roomy("/dev/shm"):
     tempfile.tempdir = "/dev/shm"
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
