@@ -145,6 +145,8 @@ class StagingConfig(Strict):
     """Standardisation settings."""
 
     default_region: str = Field(
-        default="CN", description="phonenumbers region for numbers without +country"
+        default="CN",
+        description="region for numbers without +country; not used yet: the phone standardiser "
+        "reads every such number as Chinese (CN), whatever is set here",
     )
     future_date_tolerance_days: int = 1
