@@ -166,6 +166,28 @@ def demo_run(run_demo_once) -> DemoRun:
 
 
 @pytest.fixture(scope="session")
+def demo_rerun(build_once, demo_run) -> DemoRun:
+    """The shared demo (``demo_run``) after a second whole pipeline run on the same files, as a
+    nightly sync with nothing new leaves it; built once per test run. Its ``folder`` holds
+    the copy that was run again, and ``dagster_home`` beside it the Dagster instance that
+    recorded the second run; ``demo_run.folder`` still shows the state after the first."""
+
+    def build(folder: Path):
+        from pipelines.runner import run_pipeline
+
+        copy = copy_build(demo_run.folder, folder)
+        home = folder / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("DAGSTER_HOME", str(home))
+            return run_pipeline(copy / "customer_master.yaml")
+
+    folder, outcome = build_once("demo_150_seed8_rerun", build)
+    return DemoRun(folder / demo_run.folder.name, outcome)
+
+
+@pytest.fixture(scope="session")
 def sync_outputs():
     """A function that runs the sync job on a deployment without its asset checks: every table
     and export a sync writes, in a fraction of the time (the checks write no table). Returns the

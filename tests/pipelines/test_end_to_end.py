@@ -6,7 +6,6 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.runner import run_pipeline
 
 
 @pytest.fixture
@@ -62,11 +61,11 @@ def test_run_stages_every_source_and_reconciles(demo, demo_run, capsys):
     assert contacts > 0
 
 
-@pytest.mark.writes_demo
-def test_run_is_recorded_in_the_dagster_instance(demo):
+def test_run_is_recorded_in_the_dagster_instance(demo_rerun, monkeypatch):
     import dagster as dg
 
-    outcome = run_pipeline(demo / "customer_master.yaml")
+    outcome = demo_rerun.outcome  # run with $DAGSTER_HOME set to this home
+    monkeypatch.setenv("DAGSTER_HOME", str(demo_rerun.folder.parent / "dagster_home"))
     instance = dg.DagsterInstance.get()
     assert instance.get_run_by_id(outcome.run_id) is not None
 

@@ -95,12 +95,12 @@ def test_customers_hold_several_roles(demo):
     assert not exclusive["customer_id"].duplicated().any()  # ordered or not: never both
 
 
-@pytest.mark.writes_demo
-def test_rerun_keeps_every_id_and_records_no_event(demo):
-    before, events = current_ids(demo), len(query(demo, "FROM master.customer_id_events"))
-    assert run_pipeline(demo / "customer_master.yaml").succeeded
-    pd.testing.assert_series_equal(before.sort_index(), current_ids(demo).sort_index())
-    assert len(query(demo, "FROM master.customer_id_events")) == events
+def test_rerun_keeps_every_id_and_records_no_event(demo_run, demo_rerun):
+    first, second = demo_run.folder, demo_rerun.folder
+    before, events = current_ids(first), len(query(first, "FROM master.customer_id_events"))
+    assert demo_rerun.outcome.succeeded
+    pd.testing.assert_series_equal(before.sort_index(), current_ids(second).sort_index())
+    assert len(query(second, "FROM master.customer_id_events")) == events
 
 
 @pytest.mark.writes_demo

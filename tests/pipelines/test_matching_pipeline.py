@@ -56,13 +56,17 @@ def test_every_staged_record_is_in_exactly_one_cluster_of_its_own_entity_type(de
             )
 
 
-@pytest.mark.writes_demo
-def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo):
-    before = query(demo, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key")
-    assert run_pipeline(demo / "customer_master.yaml").succeeded
-    models = query(demo, "SELECT model, trained FROM matching.models ORDER BY model")
+def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo_run, demo_rerun):
+    first, second = demo_run.folder, demo_rerun.folder
+    before = query(
+        first, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key"
+    )
+    assert demo_rerun.outcome.succeeded
+    models = query(second, "SELECT model, trained FROM matching.models ORDER BY model")
     assert models.values.tolist() == [["company/v0001", False], ["person/v0001", False]]
-    after = query(demo, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key")
+    after = query(
+        second, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key"
+    )
     pd.testing.assert_frame_equal(before, after)
 
 
