@@ -20,7 +20,7 @@ def table_metadata(table: pa.Table, **extra: Any) -> dict[str, Any]:
 
 #: Definition metadata of an asset naming the warehouse tables written as part of it, beside
 #: the table of its own key (``raw/dealers`` is ``raw.dealers``): every table the pipeline
-#: writes is an asset's own table or one of these (``tests/assets/test_tables_are_assets.py``).
+#: writes is an asset's own table or one of these (``tests/assets/test_warehouse_tables_are_assets.py``).
 PART_TABLES = "custmaster/part_tables"
 
 
