@@ -15,8 +15,8 @@ from quality.reconciliation import (
     QUARANTINED_SHARE,
     RECONCILIATION,
     check_quarantined_share,
-    check_reconciliation,
     reconcile_sources,
+    reconciliation_outcome,
 )
 from quality.results import CheckOutcome
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
@@ -81,11 +81,11 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
 def _staged_checks(
     con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig
 ) -> list[CheckOutcome]:
-    sources = [s.name for s in config.sources]
+    accounts = reconcile_sources(con, [s.name for s in config.sources])
     return [
-        check_reconciliation(con, sources),
+        reconciliation_outcome(accounts),
         check_record_key_unique(con),
-        check_quarantined_share(reconcile_sources(con, sources), config.quality.quarantine_limit()),
+        check_quarantined_share(accounts, config.quality.quarantine_limit()),
         *validate(staged_suite(config, date.today()), staged_frame(con, config)),
     ]
 

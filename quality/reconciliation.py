@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from quality.results import ERROR, CheckDef, CheckOutcome
-from warehouse.store import qualified, table_exists
+from warehouse.store import count_rows, table_exists
 
 RECONCILIATION_CHECK = "rows_reconcile"
 QUARANTINED_SHARE_CHECK = "quarantined_share"
@@ -43,13 +43,8 @@ ACTIVITY_CHECKS = (RECONCILIATION, QUARANTINED_SHARE)
 
 def _received(con: duckdb.DuckDBPyConnection, feed: str) -> int:
     """Rows of ``raw.<feed>`` plus those its reader rejected (0 for a feed never ingested)."""
-    received = 0
-    for table in (feed, f"{feed}__rejected"):
-        if table_exists(con, "raw", table):
-            received += con.execute(f"SELECT count(*) FROM {qualified('raw', table)}").fetchall()[
-                0
-            ][0]
-    return received
+    tables = (feed, f"{feed}__rejected")
+    return sum(count_rows(con, "raw", t) for t in tables if table_exists(con, "raw", t))
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str, value: str) -> int:
@@ -121,11 +116,6 @@ def reconciliation_outcome(table: pd.DataFrame) -> CheckOutcome:
         ),
         metadata={f"per_{name}": table.to_dict(orient="records")},
     )
-
-
-def check_reconciliation(con: duckdb.DuckDBPyConnection, sources: list[str]) -> CheckOutcome:
-    """Blocking check: received = staged + quarantined for every customer source."""
-    return reconciliation_outcome(reconcile_sources(con, sources))
 
 
 def check_quarantined_share(table: pd.DataFrame, limit: float) -> CheckOutcome:

@@ -48,6 +48,13 @@ class ActivityKind:
         return list(getattr(config, self.table))
 
     @property
+    def mappable_fields(self) -> tuple[str, ...]:
+        """The fields a feed of this kind may map (``columns:`` in the config): its key, the
+        customer record it is booked on, then the other fields."""
+        rest = (f for f, _ in self.fields if f != self.id_field)
+        return (self.id_field, "source_record_id", *rest)
+
+    @property
     def quarantine_table(self) -> str:
         return f"{self.table}_quarantine"
 

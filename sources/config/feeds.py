@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sources.activity_schema import INTERACTIONS, ORDERS, RECEIVABLES
 from sources.config.base import ColumnRef, Strict
 from sources.schema import MAPPABLE_FIELDS
 
@@ -87,17 +88,10 @@ class SourceConfig(FileSpec):
         return columns
 
 
-ORDER_FIELDS = ("order_id", "source_record_id", "order_date", "product", "quantity", "amount")
-INTERACTION_FIELDS = (
-    "interaction_id",
-    "source_record_id",
-    "interaction_date",
-    "interaction_type",
-    "satisfaction_score",
-    "status",
-    "note",
-)
-RECEIVABLE_FIELDS = ("invoice_id", "source_record_id", "invoice_date", "due_date", "amount_open")
+#: The fields each activity feed may map, from the canonical activity records.
+ORDER_FIELDS = ORDERS.mappable_fields
+INTERACTION_FIELDS = INTERACTIONS.mappable_fields
+RECEIVABLE_FIELDS = RECEIVABLES.mappable_fields
 
 
 class ActivityFeed(FileSpec):
