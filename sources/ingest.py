@@ -116,6 +116,15 @@ def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
     return table.add_column(4, "record_hash", hashed.column(0))
 
 
+def raw_table(rows: pa.Table, feed: str, source_file: str, ingested_at: datetime) -> pa.Table:
+    """One file's rows (its own columns; the header is row 1) as ``raw.<feed>`` keeps them:
+    the lineage columns in front and each row's content hash, by the rules of ``ingest_feed``."""
+    numbered = rows.append_column(ROW_NUMBER, pa.array(range(2, rows.num_rows + 2), pa.int64()))
+    return _add_record_hash(
+        _with_lineage(numbered, feed, source_file, ingested_at), rows.column_names
+    )
+
+
 def ingest_feed(feed: FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:
     """Read every file of ``feed`` into one raw table with lineage.
 

@@ -2,7 +2,7 @@
 quarantined with where they come from, every row accounted for."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
@@ -12,8 +12,10 @@ from quality.reconciliation import check_quarantined_share, reconcile_activity
 from sources.activity_schema import ORDERS, RECEIVABLES
 from sources.activity_staging import stage_activity
 from sources.config import ActivityFeed, OrderFeed, ReceivableFeed, SourceConfig
+from sources.ingest import raw_table
 from sources.mapping import map_source
 from sources.standardise import parse_amounts, parse_dates
+from warehouse.store import replace_table
 
 DEALER_ORDERS = OrderFeed(
     name="dealer_orders",
@@ -30,19 +32,14 @@ DEALER_INVOICES = ReceivableFeed(
              "amount_open": "未付"},
 )  # fmt: skip
 
+#: When the test's feeds were read.
+INGESTED_AT = datetime(2026, 9, 30, 6)
+
 
 def raw(con: duckdb.DuckDBPyConnection, feed: ActivityFeed, rows: list[dict]) -> None:
     """``raw.<feed>`` as ingestion writes it: lineage, a content hash and the file's columns."""
-    frame = pd.DataFrame(rows, dtype=object)
-    con.register("__rows", frame)
-    columns = ", ".join(f'coalesce("{c}", chr(0))' for c in frame.columns)
-    con.execute(
-        f"""CREATE TABLE raw.{feed.name} AS
-            SELECT '{feed.name}' AS source, '{feed.path}' AS source_file,
-                   (row_number() OVER ()) + 1 AS source_row, now()::TIMESTAMP AS ingested_at,
-                   md5(concat_ws(chr(31), {columns})) AS record_hash, * FROM __rows"""
-    )
-    con.unregister("__rows")
+    frame = pa.Table.from_pandas(pd.DataFrame(rows, dtype=object), preserve_index=False)
+    replace_table(con, "raw", feed.name, raw_table(frame, feed.name, feed.path, INGESTED_AT))
 
 
 def warehouse() -> duckdb.DuckDBPyConnection:

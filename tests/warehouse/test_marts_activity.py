@@ -1,16 +1,19 @@
 """Orders, interactions and open invoices of every source attached to customers; nothing dropped."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from marts_tables import warehouse
 
 from sources.activity_schema import ActivityKind
 from sources.activity_staging import stage_activity
 from sources.config import ActivityFeed, InteractionFeed, OrderFeed
+from sources.ingest import raw_table
 from warehouse.marts import INTERACTIONS, ORDERS, build_activity
+from warehouse.store import replace_table
 
 DEALER_ORDERS = OrderFeed(
     name="dealer_orders",
@@ -34,19 +37,14 @@ CALLS = InteractionFeed(
              "interaction_type": "类型", "satisfaction_score": "评分", "status": "状态"},
 )  # fmt: skip
 
+#: When the test's feeds were read.
+INGESTED_AT = datetime(2026, 9, 30, 6)
+
 
 def raw(con: duckdb.DuckDBPyConnection, feed: str, file: str, rows: list[dict]) -> None:
     """``raw.<feed>`` as ingestion writes it: lineage, a content hash and the file's columns."""
-    frame = pd.DataFrame(rows, dtype=object)
-    con.register("__rows", frame)
-    columns = ", ".join(f'coalesce("{c}", chr(0))' for c in frame.columns)
-    con.execute(
-        f"""CREATE TABLE raw.{feed} AS
-            SELECT '{feed}' AS source, '{file}' AS source_file, (row_number() OVER ()) + 1 AS source_row,
-                   now()::TIMESTAMP AS ingested_at, md5(concat_ws(chr(31), {columns})) AS record_hash, *
-            FROM __rows"""
-    )
-    con.unregister("__rows")
+    frame = pa.Table.from_pandas(pd.DataFrame(rows, dtype=object), preserve_index=False)
+    replace_table(con, "raw", feed, raw_table(frame, feed, file, INGESTED_AT))
 
 
 def staged_and_attached(

@@ -6,6 +6,8 @@ is held exactly by the customers ``marts.customer_value`` counts an order for, a
 ``debtor`` exactly by those it shows an open amount for.
 """
 
+from datetime import datetime
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -16,7 +18,9 @@ from sources.activity_schema import ORDERS, RECEIVABLES
 from sources.activity_staging import stage_activity
 from sources.build_staging import STAGED_SCHEMA
 from sources.config import ActivityFeed, MartsConfig, OrderFeed, ReceivableFeed
+from sources.ingest import raw_table
 from warehouse.marts import build_activity, build_customer_value
+from warehouse.store import replace_table
 
 KEY = ["门店", "客户编号"]  # the dealers' customer key is shop and number together
 ORDER_FEED = OrderFeed(
@@ -31,20 +35,17 @@ INVOICE_FEED = ReceivableFeed(
 RECORDS = {"CM1": "dealers:厦门 D1", "CM2": "dealers:厦门 D2", "CM3": "dealers:福州 D1",
            "CM4": "dealers:福州 D2", "CM5": "dealers:福州 D3"}  # fmt: skip
 
+#: When the test's feeds were read.
+INGESTED_AT = datetime(2026, 9, 30, 6)
+
 
 def raw(con: duckdb.DuckDBPyConnection, feed: ActivityFeed, rows: list[tuple]) -> None:
+    """``raw.<feed>`` as ingestion writes it: lineage, a content hash and the file's columns."""
     columns = list(feed.columns.values())
     names = [c for ref in columns for c in ([ref] if isinstance(ref, str) else ref)]
     frame = pd.DataFrame(rows, columns=names, dtype=object)
-    con.register("__rows", frame)
-    hashed = ", ".join(f'coalesce("{c}", chr(0))' for c in names)
-    con.execute(
-        f"""CREATE TABLE raw.{feed.name} AS
-            SELECT '{feed.name}' AS source, '{feed.path}' AS source_file,
-                   (row_number() OVER ()) + 1 AS source_row, md5(concat_ws(chr(31), {hashed})) AS record_hash,
-                   * FROM __rows"""
-    )
-    con.unregister("__rows")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    replace_table(con, "raw", feed.name, raw_table(table, feed.name, feed.path, INGESTED_AT))
 
 
 def build(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:

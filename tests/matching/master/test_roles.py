@@ -1,5 +1,7 @@
 """Roles of golden customers: several at once, each with its evidence."""
 
+from datetime import datetime
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -10,6 +12,8 @@ from sources.activity_schema import RECEIVABLES as OPEN_INVOICES
 from sources.activity_staging import stage_activity
 from sources.build_staging import STAGED_SCHEMA
 from sources.config import ActivityFeed, OrderFeed, ReceivableFeed
+from sources.ingest import raw_table
+from warehouse.store import replace_table
 
 ORDERS = OrderFeed(
     name="dealers_orders",
@@ -48,17 +52,14 @@ def warehouse(records: list[dict], xref: dict[str, str]) -> duckdb.DuckDBPyConne
     return con
 
 
+#: When the test's feeds were read.
+INGESTED_AT = datetime(2026, 9, 30, 6)
+
+
 def raw(con: duckdb.DuckDBPyConnection, feed: ActivityFeed, rows: list[dict]) -> None:
     """``raw.<feed>`` as ingestion writes it (lineage, content hash, the file's columns)."""
-    frame = pd.DataFrame(rows, dtype=object)
-    con.register("__rows", frame)
-    columns = ", ".join(f'coalesce("{c}", chr(0))' for c in frame.columns)
-    con.execute(
-        f"""CREATE TABLE raw.{feed.name} AS
-            SELECT '{feed.name}' AS source, 'f.csv' AS source_file, (row_number() OVER ()) + 1 AS source_row,
-                   md5(concat_ws(chr(31), {columns})) AS record_hash, * FROM __rows"""
-    )
-    con.unregister("__rows")
+    frame = pa.Table.from_pandas(pd.DataFrame(rows, dtype=object), preserve_index=False)
+    replace_table(con, "raw", feed.name, raw_table(frame, feed.name, "f.csv", INGESTED_AT))
 
 
 def test_roles_from_orders_sources_and_dealer_codes():
