@@ -18,7 +18,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Expectations again, 20 s instead of 8 s here, and the tests start many processes.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy clean
+.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy bench-pipeline clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -61,6 +61,9 @@ bench-matching: install  ## matching stage benchmark: training, prediction, clus
 
 bench-lookup: install  ## duplicate-check latency against a master of N=$(BENCH_RECORDS) source records
 	$(BIN)/python benchmarks/bench_lookup.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+
+bench-pipeline: install  ## whole sync at N=$(BENCH_RECORDS) records, then after a 1% delta, then unchanged
+	$(BIN)/python benchmarks/bench_pipeline.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
 
 bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
 	$(BIN)/python benchmarks/bench_matching_accuracy.py

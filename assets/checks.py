@@ -45,7 +45,7 @@ Dagster splits the step in two (the sync runs ``marts_quality_2`` before
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +54,13 @@ import duckdb
 import pandas as pd
 
 from assets.resources import Deployment, Warehouse
+from assets.step_work import deployment_settings, run_table_fingerprint
+from quality import memo
 from quality.gx import Suite, validate
 from quality.results import CheckDef, CheckOutcome
 from sources.config import PipelineConfig
 from warehouse.files import write_json_atomically
+from warehouse.step_inputs import code_fingerprint, fingerprint, inputs_snapshot
 
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
@@ -78,6 +81,9 @@ class Guard:
     asset_key: dg.AssetKey
     checks: tuple[CheckDef, ...]
     evaluate: Evaluate
+    #: whether a sync whose inputs are unchanged may report the last outcomes again
+    #: (``quality.memo``); False for checks about the run itself (ID churn of this run)
+    memo: bool = True
 
 
 def suite_guard(
@@ -106,7 +112,9 @@ def check_step(name: str, guards: Sequence[Guard], description: str) -> dg.Asset
             if not wanted:
                 continue
             with warehouse.connect() as con:
-                outcomes = [o for o in guard.evaluate(con, run_id, config) if o.name in wanted]
+                outcomes = [
+                    o for o in _evaluate(guard, con, warehouse, run_id, config) if o.name in wanted
+                ]
             for outcome in outcomes:
                 if not outcome.passed:
                     context.log.warning(
@@ -115,6 +123,35 @@ def check_step(name: str, guards: Sequence[Guard], description: str) -> dg.Asset
             yield from stored_results(outcomes, guard.asset_key, run_id, config.output_path)
 
     return _quality
+
+
+def _evaluate(
+    guard: Guard,
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    run_id: str,
+    config: PipelineConfig,
+) -> list[CheckOutcome]:
+    """The guard's outcomes: evaluated, or those of the last run that saw the same inputs."""
+    if not guard.memo:
+        return guard.evaluate(con, run_id, config)
+    table = ".".join(guard.asset_key.path)
+    name = f"{table}:{','.join(c.name for c in guard.checks)}"
+    key = fingerprint(
+        code_fingerprint(),
+        deployment_settings(config),
+        run_table_fingerprint(con, warehouse, table, run_id)
+        if len(guard.asset_key.path) == 2
+        else "",
+        inputs_snapshot(con, run_id),
+    )
+    kept = memo.recall(con, name, key)
+    if kept is not None:
+        earlier, outcomes = kept
+        return [replace(o, metadata={**o.metadata, "evaluated_in_run": earlier}) for o in outcomes]
+    outcomes = guard.evaluate(con, run_id, config)
+    memo.keep(con, name, key, run_id, outcomes)
+    return outcomes
 
 
 def check_specs(asset_key: dg.AssetKey, checks: Sequence[CheckDef]) -> list[dg.AssetCheckSpec]:

@@ -11,6 +11,7 @@ from assets.checks import Guard, check_step, suite_guard
 from assets.matching import CLUSTERS
 from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
+from assets.step_work import deployment_settings, models_settings, plan_step
 from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
     build_golden_records,
@@ -52,14 +53,26 @@ CUSTOMER_ROLES = dg.AssetKey(["master", "customer_roles"])
         ),
     ]
 )
-def customer_ids(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def customer_ids(context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse):
+    plan = plan_step(
+        context,
+        warehouse,
+        "master.customer_ids",
+        settings=[deployment_settings(deployment.config)],
+        tables=["matching.clusters", "matching.pairs", "matching.rule_links", "staging.customers"],
+    )
+    if plan.skip:
+        yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata=plan.metadata())
+        yield dg.MaterializeResult(asset_key=CUSTOMER_ID_EVENTS, metadata=plan.metadata())
+        return
     with warehouse.connect() as con:
         counts = update_customer_ids(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+    plan.done(warehouse, context.run_id)
     context.log.info(f"customer IDs: {counts}")
-    yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata=counts)
+    yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata={**counts, **plan.metadata()})
     yield dg.MaterializeResult(
         asset_key=CUSTOMER_ID_EVENTS,
-        metadata={k: v for k, v in counts.items() if k.startswith("ids_")},
+        metadata={**{k: v for k, v in counts.items() if k.startswith("ids_")}, **plan.metadata()},
     )
 
 
@@ -87,15 +100,29 @@ def golden_customers(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ):
     cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "master.customers",
+        settings=[deployment_settings(cfg)],
+        tables=["master.customer_xref", "staging.customers"],
+    )
+    if plan.skip:
+        yield dg.MaterializeResult(asset_key=GOLDEN_CUSTOMERS, metadata=plan.metadata())
+        yield dg.MaterializeResult(asset_key=ATTRIBUTE_LINEAGE, metadata=plan.metadata())
+        return
     rules = {attribute: tuple(order) for attribute, order in cfg.survivorship.items()}
     with warehouse.connect() as con:
         counts = build_golden_records(con, cfg.source_trust(), rules)
+    plan.done(warehouse, context.run_id)
     context.log.info(f"golden records: {counts}")
     yield dg.MaterializeResult(
-        asset_key=GOLDEN_CUSTOMERS, metadata={"dagster/row_count": counts["customers"]}
+        asset_key=GOLDEN_CUSTOMERS,
+        metadata={"dagster/row_count": counts["customers"], **plan.metadata()},
     )
     yield dg.MaterializeResult(
-        asset_key=ATTRIBUTE_LINEAGE, metadata={"dagster/row_count": counts["lineage_rows"]}
+        asset_key=ATTRIBUTE_LINEAGE,
+        metadata={"dagster/row_count": counts["lineage_rows"], **plan.metadata()},
     )
 
 
@@ -106,14 +133,28 @@ def relationships(
     """Relationships between golden customers with their evidence and confidence: employment (from
     contact persons), family (same surname, address and landline; inferred), served by dealer,
     holding and referral (names on records resolved to customers by the matching models)."""
+    plan = plan_step(
+        context,
+        warehouse,
+        "master.relationships",
+        settings=[deployment_settings(deployment.config), models_settings(warehouse)],
+        tables=["master.customer_xref", "staging.customers"],
+    )
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         models = {c.version.entity_type: load_model(c.version.path) for c in models_in_use(con)}
         table = build_relationships(con, models, junk_rules(deployment.config.matching))
         replace_table(con, "master", "relationships", table)
+    plan.done(warehouse, context.run_id)
     counts = table["relationship_type"].value_counts().to_dict()
     context.log.info(f"relationships: {counts}")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(table), "per_type": dg.MetadataValue.json(counts)}
+        metadata={
+            "dagster/row_count": len(table),
+            "per_type": dg.MetadataValue.json(counts),
+            **plan.metadata(),
+        }
     )
 
 
@@ -123,37 +164,58 @@ def relationships(
     group_name="master",
     kinds={"duckdb"},
 )
-def customer_roles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def customer_roles(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """What each golden customer is to the business, possibly several at once: customer (has
     ordered), prospect, contact, key account, dealer, debtor; one row per customer and role.
     Orders and open invoices are the staged ones, the same rows the marts count."""
+    plan = plan_step(
+        context,
+        warehouse,
+        "master.customer_roles",
+        settings=[deployment_settings(deployment.config)],
+        tables=[
+            "master.customer_xref",
+            "staging.customers",
+            "staging.orders",
+            "staging.receivables",
+        ],
+    )
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         table = build_roles(con)
         replace_table(con, "master", "customer_roles", table)
+    plan.done(warehouse, context.run_id)
     counts = table["role"].value_counts().to_dict()
     context.log.info(f"roles: {counts}")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(table), "per_role": dg.MetadataValue.json(counts)}
+        metadata={
+            "dagster/row_count": len(table),
+            "per_role": dg.MetadataValue.json(counts),
+            **plan.metadata(),
+        }
     )
 
 
 MASTER_ASSETS = [customer_ids, golden_customers, relationships, customer_roles]
 
 
-def _xref_checks(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
-    outcomes = validate(master_suite.xref_suite(), master_suite.xref_frame(con))
-    churn = resolution_checks.check_id_churn(con, run_id, config.quality.max_id_churn_share)
-    return [*outcomes, churn]
+def _xref_checks(con: duckdb.DuckDBPyConnection, _run: str, _config: PipelineConfig):
+    return validate(master_suite.xref_suite(), master_suite.xref_frame(con))
+
+
+def _churn_check(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
+    return [resolution_checks.check_id_churn(con, run_id, config.quality.max_id_churn_share)]
 
 
 CUSTOMER_IDS_CHECKS = check_step(
     "customer_ids_quality",
     [
-        Guard(
-            CUSTOMER_XREF,
-            (*master_suite.xref_suite().checks, resolution_checks.ID_CHURN_CHECK),
-            _xref_checks,
-        )
+        Guard(CUSTOMER_XREF, master_suite.xref_suite().checks, _xref_checks),
+        # the churn is this run's: never reported from an earlier run
+        Guard(CUSTOMER_XREF, (resolution_checks.ID_CHURN_CHECK,), _churn_check, memo=False),
     ],
     "One current xref row per staged record, IDs within one entity type (blocking); "
     "customer-ID churn since the last run (warn).",

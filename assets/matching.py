@@ -10,20 +10,33 @@ from assets.checks import Guard, check_step
 from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
+from assets.step_work import (
+    StepPlan,
+    deployment_settings,
+    models_settings,
+    plan_step,
+    step_inputs,
+)
 from matching.linkage import (
     ModelChoice,
     cluster_records,
     ensure_models,
     junk_rules,
+    latest_version,
     models_in_use,
     models_table,
     read_decisions,
+    record_changes,
+    remember_scored_records,
     score_pairs,
+    update_pairs,
     write_reports,
 )
 from quality import resolution_checks
 from sources.config import PipelineConfig
+from sources.schema import ENTITY_TYPES
 from warehouse.files import write_atomically
+from warehouse.step_inputs import file_fingerprint
 from warehouse.store import replace_table
 
 MODELS = dg.AssetKey(["matching", "models"])
@@ -61,35 +74,86 @@ def matching_models(
     rules, saved as a versioned JSON with a training summary. A saved model is reused unless
     retraining is asked for (`custmaster run --retrain`)."""
     cfg = deployment.config
+
+    def inputs() -> dict:
+        saved = [latest_version(cfg.model_path, entity_type) for entity_type in ENTITY_TYPES]
+        return {
+            "settings": [deployment_settings(cfg), config.retrain],
+            "tables": ["staging.customers"],
+            "data": [file_fingerprint(v.path) if v else "" for v in saved],
+        }
+
+    plan = plan_step(context, warehouse, "matching.models", **inputs())
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     choices = ensure_models(
         _staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain
     )
     with warehouse.connect() as con:
         replace_table(con, "matching", "models", models_table(choices))
+    # the saved versions as they are now: a version trained here is not a change next time
+    StepPlan(step_inputs(warehouse, "matching.models", **inputs()), plan.decision).done(
+        warehouse, context.run_id
+    )
     described = [f"{c.version.name} ({'trained' if c.trained else 'saved'})" for c in choices]
     context.log.info(f"models: {', '.join(described)}")
     return dg.MaterializeResult(
         metadata={
             "models": dg.MetadataValue.json({c.version.name: c.version.summary() for c in choices}),
             "trained_this_run": [c.version.name for c in choices if c.trained],
+            **plan.metadata(),
         }
     )
 
 
-@dg.asset(key=PAIRS, deps=[MODELS], group_name="matching", kinds={"splink", "duckdb"})
+@dg.asset(
+    key=PAIRS,
+    deps=[MODELS],
+    group_name="matching",
+    kinds={"splink", "duckdb"},
+    metadata=part_tables("matching.scored_records"),
+)
 def candidate_pairs(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Pairs of records the model scored at or above the lower threshold: probability, match
-    weight and the level every comparison reached. Companies are only paired with companies."""
-    pairs = score_pairs(_staged(warehouse), _models(warehouse), deployment.config.matching)
+    weight and the level every comparison reached. Companies are only paired with companies.
+    An incremental sync scores only the pairs of new and changed records and keeps the rest
+    (``matching.scored_records`` remembers what was scored)."""
+    cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "matching.pairs",
+        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        tables=["staging.customers"],
+        incremental=True,
+    )
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
+    staged, models = _staged(warehouse), _models(warehouse)
+    with warehouse.connect() as con:
+        changes = record_changes(con) if plan.incremental else None
+        previous = con.sql("FROM matching.pairs").df() if changes is not None else None
+    if changes is None or previous is None:
+        pairs = score_pairs(staged, models, cfg.matching)
+        work = plan.metadata()
+    else:
+        pairs = update_pairs(staged, previous, changes, models, cfg.matching)
+        work = plan.metadata()
+        work["records_scored_again"] = len(changes.changed)
+        work["records_removed"] = len(changes.removed)
     table = pa.Table.from_pandas(pairs, preserve_index=False)
     with warehouse.connect() as con:
         replace_table(con, "matching", "pairs", table)
+        remember_scored_records(con)
+    plan.done(warehouse, context.run_id)
     per_type = pairs.groupby("entity_type").size().to_dict()
     context.log.info(f"pairs: {per_type}")
     return dg.MaterializeResult(
-        metadata=table_metadata(table, pairs_per_entity_type=dg.MetadataValue.json(per_type))
+        metadata=table_metadata(
+            table, pairs_per_entity_type=dg.MetadataValue.json(per_type), **work
+        )
     )
 
 
@@ -121,6 +185,18 @@ def clusters_and_review(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ):
     cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "matching.clusters",
+        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        tables=["staging.customers", "matching.pairs"],
+        files=[cfg.decisions_path],
+    )
+    if plan.skip:
+        yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
+        yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
+        return
     staged = _staged(warehouse)
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
@@ -141,6 +217,7 @@ def clusters_and_review(
     write_atomically(
         review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False)
     )
+    plan.done(warehouse, context.run_id)
     counts = resolution.counts()
     context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
     yield dg.MaterializeResult(
@@ -152,6 +229,7 @@ def clusters_and_review(
             unknown_decision_records=dg.MetadataValue.json(
                 resolution.unknown_decision_records[:20]
             ),
+            **plan.metadata(),
         ),
     )
     yield dg.MaterializeResult(
@@ -160,6 +238,7 @@ def clusters_and_review(
             pa.Table.from_pandas(queue, preserve_index=False),
             reasons=dg.MetadataValue.json(queue["reason"].value_counts().to_dict()),
             csv=dg.MetadataValue.path(str(review_dir / "review_queue.csv")),
+            **plan.metadata(),
         ),
     )
 
@@ -169,8 +248,18 @@ def matching_reports(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Explanations a person can open offline, per entity type: Splink's match-weights chart,
-    comparison viewer and cluster studio (largest clusters), in <output_dir>/reports/."""
+    comparison viewer and cluster studio (largest clusters), in <output_dir>/reports/. They
+    explain the models, so they are written again when a model (or the config) changes, or
+    on a full sync, not on every sync."""
     cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "matching.reports",
+        settings=[deployment_settings(cfg), models_settings(warehouse)],
+    )
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     staged = _staged(warehouse)
     with warehouse.connect() as con:
         clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
@@ -186,8 +275,11 @@ def matching_reports(
             cfg.matching.upper_threshold,
             junk_rules(cfg.matching),
         )
+    plan.done(warehouse, context.run_id)
     context.log.info(f"reports: {', '.join(p.name for p in written)}")
-    return dg.MaterializeResult(metadata={p.stem: dg.MetadataValue.path(str(p)) for p in written})
+    return dg.MaterializeResult(
+        metadata={**{p.stem: dg.MetadataValue.path(str(p)) for p in written}, **plan.metadata()}
+    )
 
 
 MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review, matching_reports]

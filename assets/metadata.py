@@ -7,6 +7,9 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from quality import memo
+from warehouse import step_inputs
+
 
 def preview(table: pa.Table, rows: int = 5) -> dg.MarkdownMetadataValue:
     """The first rows of a table as Markdown for the asset page."""
@@ -27,3 +30,9 @@ PART_TABLES = "custmaster/part_tables"
 def part_tables(*tables: str) -> dict[str, list[str]]:
     """``metadata=`` of an asset that also writes ``tables`` (``schema.table``)."""
     return {PART_TABLES: list(tables)}
+
+
+#: Tables the sync keeps about itself, not about customers, written by every step: what each
+#: step last built from (``warehouse.step_inputs``, through ``assets.step_work``) and the
+#: checks' last outcomes (``quality.memo``, through ``assets.checks``).
+SYNC_TABLES = (step_inputs.TABLE, memo.TABLE)

@@ -9,12 +9,14 @@ import duckdb
 from assets.checks import Guard, check_step
 from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
+from assets.step_work import StepPlan, plan_step
 from quality.gx import validate
 from quality.history import TABLE as FEED_ROW_COUNTS
 from quality.history import previous_row_count, record_row_count
 from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
 from sources.ingest import ingest_feed
+from sources.readers import SourceReadError, expand_paths
 from warehouse.store import replace_table
 
 
@@ -38,12 +40,17 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
     def _raw(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> dg.MaterializeResult:
+        plan = _plan(context, warehouse, feed, deployment.config)
+        if plan is not None and plan.skip:
+            return dg.MaterializeResult(metadata=plan.metadata())
         batch = ingest_feed(
             feed, deployment.config, ingested_at=datetime.now(UTC).replace(tzinfo=None)
         )
         with warehouse.connect() as con:
             replace_table(con, "raw", feed.name, batch.table)
             replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
+        if plan is not None:
+            plan.done(warehouse, context.run_id)
         context.log.info(
             f"raw/{feed.name}: {batch.table.num_rows} rows from {len(batch.files)} file(s), {len(batch.rejected)} rejected"
         )
@@ -53,10 +60,30 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
                 rows_received=batch.rows_received,
                 rows_rejected=len(batch.rejected),
                 files=dg.MetadataValue.json([vars(f) for f in batch.files]),
+                **(plan.metadata() if plan is not None else {}),
             )
         )
 
     return _raw
+
+
+def _plan(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, feed: FileSpec, config: PipelineConfig
+) -> StepPlan | None:
+    """Read the feed again only when its files (by content) or its config changed; None when
+    its pattern matches no file (ingestion then says so)."""
+    try:
+        paths = expand_paths(config.base_dir, feed.path)
+    except SourceReadError:
+        return None
+    return plan_step(
+        context,
+        warehouse,
+        f"raw.{feed.name}",
+        settings=[feed.model_dump(mode="json")],
+        files=paths,
+        data=[str(p) for p in paths],
+    )
 
 
 def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:

@@ -10,6 +10,7 @@ from assets.checks import Guard, check_step
 from assets.metadata import table_metadata
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
+from assets.step_work import deployment_settings, plan_step
 from quality.gx import validate
 from quality.reconciliation import (
     QUARANTINED_SHARE,
@@ -58,6 +59,19 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ):
         cfg = deployment.config
+        plan = plan_step(
+            context,
+            warehouse,
+            "staging.customers",
+            settings=[deployment_settings(cfg)],
+            tables=[f"raw.{n}{part}" for n in source_names for part in ("", "__rejected")],
+            data=[date.today()],  # future-date flags depend on the day
+            incremental=True,
+        )
+        if plan.skip:
+            yield dg.MaterializeResult(asset_key=STAGED_CUSTOMERS, metadata=plan.metadata())
+            yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=plan.metadata())
+            return
         with warehouse.connect() as con:
             raw = {
                 name: con.sql(f"SELECT * FROM raw.{name}").to_arrow_table() for name in source_names
@@ -66,14 +80,22 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
                 name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
                 for name in source_names
             }
-            result = build_staging(raw, rejected, cfg, today=date.today())
+            previous = (
+                con.sql("FROM staging.customers").to_arrow_table() if plan.incremental else None
+            )
+            result = build_staging(raw, rejected, cfg, today=date.today(), previous=previous)
+            del previous
             replace_table(con, "staging", "customers", result.customers)
             replace_table(con, "staging", "quarantine", result.quarantine)
+        plan.done(warehouse, context.run_id)
         context.log.info(f"staging: {result.counts()}")
         yield dg.MaterializeResult(
-            asset_key=STAGED_CUSTOMERS, metadata=table_metadata(result.customers, **result.counts())
+            asset_key=STAGED_CUSTOMERS,
+            metadata=table_metadata(result.customers, **result.counts(), **plan.metadata()),
         )
-        yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=table_metadata(result.quarantine))
+        yield dg.MaterializeResult(
+            asset_key=QUARANTINE, metadata=table_metadata(result.quarantine, **plan.metadata())
+        )
 
     return [staging_tables]
 

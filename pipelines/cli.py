@@ -2,7 +2,7 @@
 
 custmaster demo-data --out demo --customers 2000 --seed 7
 custmaster febrl-data --dataset febrl3|febrl4 --out DIR
-custmaster run [--config FILE] [--retrain]
+custmaster run [--config FILE] [--retrain] [--full]
 custmaster check --name NAME [--phone … --mobile … --email … --address … --uscc … --id-number …]
                  [--entity-type company|person] [--limit N] [--json] [--config FILE]
 custmaster evaluate --truth FILE [--config FILE]
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sources.config import ConfigError
 
     try:
-        outcome = run_pipeline(_config_path(args), retrain=args.retrain)
+        outcome = run_pipeline(_config_path(args), retrain=args.retrain, full=args.full)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -177,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--retrain", action="store_true", help="train new model versions even when saved ones exist"
+    )
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every step instead of working on what changed since the last sync",
     )
     run.set_defaults(handler=cmd_run)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.step_work import SYNC_TAG, WORK_METADATA
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
@@ -33,9 +34,17 @@ class RunOutcome:
     summary: WarehouseSummary | None = None
     checks: list[CheckStatus] = field(default_factory=list)
     quality_dir: Path | None = None
+    work: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sync_kind(self) -> str:
+        """Which kind of sync ran and why, from what each step did (``custmaster/work``)."""
+        return describe_sync(self.work)
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.succeeded else 'FAILED'}"]
+        if self.work:
+            lines.append(f"  sync: {self.sync_kind}")
         lines += [f"  failed: {f}" for f in self.failures]
         lines += [f"  blocking check failed: {c}" for c in self.failed_checks]
         if self.summary is not None:
@@ -45,10 +54,11 @@ class RunOutcome:
         return "\n".join(lines)
 
 
-def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
+def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -> RunOutcome:
     """Materialise every asset for ``config_path``; never raises for a failed step.
 
-    ``retrain`` trains new model versions even when saved ones exist.
+    ``retrain`` trains new model versions even when saved ones exist (and so rebuilds what
+    they score); ``full`` rebuilds every step instead of working on what changed.
     """
     os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
     from pipelines.definitions import build_definitions
@@ -60,6 +70,7 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
+        tags={SYNC_TAG: "full"} if full else None,
         run_config={
             "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             "ops": {"matching__models": {"config": {"retrain": retrain}}},
@@ -84,8 +95,18 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
     quality_dir = config.output_path / "quality" / result.run_id
     if checks:
         write_summary(quality_dir, result.run_id, checks)
+    materialized = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+    ]
+    work = {
+        m.asset_key.to_user_string(): str(m.metadata[WORK_METADATA].value)
+        for m in materialized
+        if WORK_METADATA in m.metadata
+    }
     return RunOutcome(
         run_id=result.run_id,
+        work=work,
         succeeded=result.success and not failed_checks,
         failures=failures,
         failed_checks=failed_checks,
@@ -93,6 +114,27 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
         checks=checks,
         quality_dir=quality_dir if checks else None,
     )
+
+
+def describe_sync(work: dict[str, str]) -> str:
+    """``full``, ``incremental`` or ``no change``, with the reason: a full sync names the first
+    step's reason for rebuilding (first sync, --full, config or model changed)."""
+    kinds = {step: text.split(": ", 1) for step, text in work.items()}
+    rebuilt = [(step, why) for step, (kind, why) in kinds.items() if kind == "full"]
+    updated = [step for step, (kind, _) in kinds.items() if kind == "incremental"]
+    skipped = [step for step, (kind, _) in kinds.items() if kind == "skip"]
+    if not rebuilt and not updated:
+        return "no change: every step's inputs are unchanged since the last sync"
+    if rebuilt and not updated and not skipped:
+        return f"full ({rebuilt[0][1]})"
+    parts = [f"{len(updated)} step(s) updated with what changed"] if updated else []
+    if rebuilt:
+        parts.append(
+            f"{len(rebuilt)} rebuilt ({', '.join(s for s, _ in rebuilt[:4])}"
+            f"{', …' if len(rebuilt) > 4 else ''})"
+        )
+    parts.append(f"{len(skipped)} unchanged")
+    return "incremental: " + ", ".join(parts)
 
 
 def _root_cause(error) -> str:

@@ -69,10 +69,20 @@ class Suite:
 
 @functools.lru_cache(maxsize=1)
 def _context() -> Any:
-    """One ephemeral GX context per process: no files, no analytics, no progress bars."""
+    """One ephemeral GX context per process: no files, no analytics, no progress bars, and
+    no fingerprint of every frame validated.
+
+    GX's pandas engine hashes each whole DataFrame below ``HASH_THRESHOLD`` bytes (1 GB)
+    into a batch marker (``pandas_data_fingerprint``) that nothing here reads; on the raw
+    feeds that hash was 85% of the validation time (a 167k-row order feed: 8 s of 9.4 s).
+    A threshold of 0 turns it off; the expectations and their results are unchanged.
+    """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -190,14 +190,16 @@ def demo_rerun(build_once, demo_run) -> DemoRun:
 @pytest.fixture(scope="session")
 def sync_outputs():
     """A function that runs the sync job on a deployment without its asset checks: every table
-    and export a sync writes, in a fraction of the time (the checks write no table). Returns the
-    run id; raises when a step fails."""
+    and export a sync writes, in a fraction of the time (the checks write no table);
+    ``full=True`` as ``custmaster run --full``. Returns the run id; raises when a step fails."""
     import dagster as dg
 
     from pipelines.definitions import build_definitions
     from pipelines.schedules import SYNC_JOB
 
-    def sync(config_path: Path) -> str:
+    def sync(config_path: Path, full: bool = False) -> str:
+        from assets.step_work import SYNC_TAG
+
         defs = build_definitions(config_path)
         everything = set(defs.resolve_asset_graph().get_all_asset_keys())
         job = defs.resolve_job_def(SYNC_JOB).get_subset(
@@ -205,6 +207,7 @@ def sync_outputs():
         )
         result = job.execute_in_process(
             instance=dg.DagsterInstance.ephemeral(),
+            tags={SYNC_TAG: "full"} if full else None,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         return result.run_id

@@ -8,12 +8,14 @@ review queue). Inside, one module per job: ``features`` (what is compared and bl
 ``training``, ``model_store``, ``prediction``, ``components`` (connected components),
 ``clustering`` (how a ``match`` joins and a ``no_match`` splits), ``decisions`` (the
 stewards' file), ``contacts``, ``review_queue``, ``explanations`` (offline HTML),
-``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``.
+``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``,
+``changes`` (which records an incremental sync scores again).
 
 Nothing here knows about the master: ``matching.master`` builds on this package, never the
 reverse.
 """
 
+from matching.linkage.changes import RecordChanges, record_changes, remember_scored_records
 from matching.linkage.decisions import Decisions, empty_decisions, read_decisions
 from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
 from matching.linkage.evaluation import ClusterScores, score_clusters
@@ -27,6 +29,7 @@ from matching.linkage.steps import (
     models_in_use,
     models_table,
     score_pairs,
+    update_pairs,
 )
 from matching.linkage.training import load_model
 
@@ -35,6 +38,7 @@ __all__ = [
     "Decisions",
     "ModelChoice",
     "ModelVersion",
+    "RecordChanges",
     "cluster_records",
     "empty_decisions",
     "ensure_models",
@@ -46,7 +50,10 @@ __all__ = [
     "models_table",
     "read_decisions",
     "read_truth",
+    "record_changes",
+    "remember_scored_records",
     "score_clusters",
     "score_pairs",
+    "update_pairs",
     "write_reports",
 ]

@@ -10,12 +10,16 @@ scored as it did; clustering reads the probabilities.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from splink import Linker
 
 from matching.linkage.backend import check_backend, splink_database
@@ -39,6 +43,7 @@ def predict_pairs(
     records_per_chunk: int = 2_000_000,
     backend: str = "duckdb",
     threads: int | None = None,
+    only_with: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Score the candidate pairs among staged records of the model's entity type.
 
@@ -58,6 +63,10 @@ def predict_pairs(
             peaked at 4.6 GiB, hence a default that keeps a million records whole.
         backend: 'duckdb' (Spark is not built yet).
         threads: DuckDB threads (None: all cores).
+        only_with: record keys; when given, only pairs with at least one of these records
+            are scored (an incremental sync's new and changed records). Every record is
+            still read, so term frequencies and junk values are those of all records and
+            each pair scores exactly as in a full prediction.
 
     Returns:
         One row per scored pair, ``record_key_l < record_key_r``, sorted by the keys:
@@ -81,8 +90,13 @@ def predict_pairs(
     if n < 2:
         return _empty(gammas)
     chunks = max(1, math.ceil(n / records_per_chunk))
+    table = prepared.table
+    if only_with is not None:
+        flags = pc.is_in(table.column("record_key"), pa.array(list(only_with), pa.string()))
+        table = table.append_column(RESCORE_COLUMN, pc.fill_null(flags, False))
+        model = only_pairs_with_flagged(model)
     with splink_database(backend, threads) as db_api:
-        sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_records")
+        sdf = db_api.register(table, dataset_display_name=f"{entity_type}_records")
         linker = Linker(sdf, model, log_level=None)
         scored = linker.inference.predict(
             threshold_match_probability=threshold,
@@ -102,6 +116,28 @@ def predict_pairs(
         chunks,
     )
     return pairs
+
+
+#: Column of the prepared records marking those whose pairs an incremental sync scores.
+RESCORE_COLUMN = "rescore"
+
+
+def only_pairs_with_flagged(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with every prediction blocking rule narrowed to pairs with a flagged record.
+
+    Each rule keeps its own keys (so the blocks are the same as a full prediction's) and
+    drops the pairs where neither record is flagged; the rules stay in order, so a pair is
+    still attributed to the first rule that finds it.
+    """
+    narrowed = copy.deepcopy(model)
+    narrowed["blocking_rules_to_generate_predictions"] = [
+        {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {flagged}"}
+        if isinstance(rule, dict)
+        else f"({rule}) and {flagged}"
+        for rule in narrowed["blocking_rules_to_generate_predictions"]
+        for flagged in [f"(l.{RESCORE_COLUMN} or r.{RESCORE_COLUMN})"]
+    ]
+    return narrowed
 
 
 def _empty(gammas: list[str]) -> pd.DataFrame:

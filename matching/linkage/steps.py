@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
 from matching.linkage.decisions import Decisions
@@ -159,9 +161,16 @@ def missing_features(
 
 
 def score_pairs(
-    staged: pd.DataFrame, models: list[ModelChoice], settings: MatchingConfig
+    staged: pd.DataFrame,
+    models: list[ModelChoice],
+    settings: MatchingConfig,
+    only_with: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``."""
+    """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``.
+
+    ``only_with``: score only the pairs with at least one of these records (see
+    :func:`update_pairs`).
+    """
     parts = []
     for choice in models:
         records = staged[staged["entity_type"] == choice.version.entity_type]
@@ -172,6 +181,7 @@ def score_pairs(
             entity_type=choice.version.entity_type,
             junk=junk_rules(settings),
             backend=settings.backend,
+            only_with=only_with,
         )
         pairs.insert(0, "entity_type", choice.version.entity_type)
         pairs.insert(1, "model", choice.version.name)
@@ -188,6 +198,35 @@ def score_pairs(
             ]
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def update_pairs(
+    staged: pd.DataFrame,
+    previous: pd.DataFrame,
+    changes: RecordChanges,
+    models: list[ModelChoice],
+    settings: MatchingConfig,
+) -> pd.DataFrame:
+    """The pairs after an incremental sync: the previous pairs of records that did not
+    change, and the pairs of new and changed records scored now, in a full scoring's order.
+
+    A pair of two unchanged records keeps the score it had. A full scoring would give it
+    the same score unless the new records changed the term frequencies of its values (a
+    name that became more common weighs a little less) or made one of its values junk;
+    ``custmaster run --full`` scores every pair again.
+    """
+    gone = changes.changed | changes.removed
+    kept = previous[~previous["record_key_l"].isin(gone) & ~previous["record_key_r"].isin(gone)]
+    fresh = score_pairs(staged, models, settings, only_with=changes.changed)
+    fresh = fresh.astype({c: t for c, t in previous.dtypes.items() if c in fresh.columns})
+    pairs = pd.concat([kept, fresh], ignore_index=True)[list(previous.columns)]
+    order = {c.version.entity_type: i for i, c in enumerate(models)}
+    return (
+        pairs.assign(_order=pairs["entity_type"].map(order))
+        .sort_values(["_order", "record_key_l", "record_key_r"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 @dataclass(frozen=True)

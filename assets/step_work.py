@@ -1,0 +1,162 @@
+"""How an asset decides, at the start of its step, whether this sync rebuilds it, updates
+it with what changed, or leaves it as it is (``warehouse.step_inputs``).
+
+An asset names what decides *how* it builds (config sections, models, files) and the
+tables it builds *from*; :func:`plan_step` fingerprints both and compares them with what
+its last build read. The asset does the work the :class:`~warehouse.step_inputs.Decision`
+says, then calls :meth:`StepPlan.done` so the next sync knows. A run tagged
+``custmaster/sync: full`` (``custmaster run --full``) rebuilds everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.resources import Warehouse
+from sources.config import PipelineConfig
+from warehouse.step_inputs import (
+    Decision,
+    StepInputs,
+    code_fingerprint,
+    decide,
+    file_fingerprint,
+    fingerprint,
+    remember,
+    table_fingerprint,
+)
+from warehouse.store import table_exists
+
+#: Run tag naming the kind of sync asked for: ``full`` rebuilds every step.
+SYNC_TAG = "custmaster/sync"
+#: Metadata key on every materialisation: what the step did in this sync and why.
+WORK_METADATA = "custmaster/work"
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """A step's decision for this sync and the inputs it was made on."""
+
+    inputs: StepInputs
+    decision: Decision
+
+    @property
+    def skip(self) -> bool:
+        return self.decision.work == "skip"
+
+    @property
+    def incremental(self) -> bool:
+        return self.decision.work == "incremental"
+
+    def done(self, warehouse: Warehouse, run_id: str) -> None:
+        """Record the inputs once the step's tables are written."""
+        with warehouse.connect() as con:
+            remember(con, self.inputs, run_id)
+
+    def metadata(self) -> dict[str, str]:
+        return {WORK_METADATA: f"{self.decision.work}: {self.decision.reason}"}
+
+
+def full_sync_asked(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(SYNC_TAG) == "full"
+
+
+def plan_step(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    step: str,
+    *,
+    settings: Iterable[object] = (),
+    tables: Sequence[str] = (),
+    files: Sequence[Path] = (),
+    data: Iterable[object] = (),
+    incremental: bool = False,
+) -> StepPlan:
+    """Decide this sync's work for ``step``.
+
+    Args:
+        settings: what decides how the step builds (config sections as dicts, model files'
+            fingerprints); the code of the domain folders is always part of it.
+        tables: ``schema.table`` names the step builds from.
+        files: files the step builds from (the stewards' decisions).
+        data: anything else the step builds from (the day, for steps whose result
+            depends on it).
+        incremental: whether the step can work on changed data only.
+    """
+    inputs = step_inputs(
+        warehouse,
+        step,
+        settings=settings,
+        tables=tables,
+        files=files,
+        data=data,
+        run_id=context.run_id,
+    )
+    with warehouse.connect() as con:
+        decision = decide(con, inputs, full=full_sync_asked(context), incremental=incremental)
+        if decision.work == "skip":
+            remember(con, inputs, context.run_id)  # part of this run's inputs, unchanged
+    context.log.info(f"{step}: {decision.work} ({decision.reason})")
+    return StepPlan(inputs, decision)
+
+
+def step_inputs(
+    warehouse: Warehouse,
+    step: str,
+    *,
+    settings: Iterable[object] = (),
+    tables: Sequence[str] = (),
+    files: Sequence[Path] = (),
+    data: Iterable[object] = (),
+    run_id: str | None = None,
+) -> StepInputs:
+    """The fingerprints :func:`plan_step` decides on (see there for the arguments)."""
+    with warehouse.connect() as con:
+        content = fingerprint(
+            *(run_table_fingerprint(con, warehouse, name, run_id) for name in tables),
+            *(file_fingerprint(path) for path in files),
+            *data,
+        )
+    return StepInputs(step, fingerprint(code_fingerprint(), *settings), content)
+
+
+#: Table fingerprints of the running sync: (run id, warehouse, table) → fingerprint. A table
+#: is written by one step and read by steps after it, so within a run its fingerprint, once
+#: taken by a reader, holds; several readers of staging.customers hash it once.
+_RUN_FINGERPRINTS: dict[tuple[str, str, str], str] = {}
+
+
+def run_table_fingerprint(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, run_id: str | None
+) -> str:
+    """``table_fingerprint`` of ``schema.table``, taken once per run (none: not kept)."""
+    if run_id is None:
+        return table_fingerprint(con, *table.split("."))
+    key = (run_id, warehouse.database, table)
+    if key not in _RUN_FINGERPRINTS:
+        if len(_RUN_FINGERPRINTS) > 1000:
+            _RUN_FINGERPRINTS.clear()
+        _RUN_FINGERPRINTS[key] = table_fingerprint(con, *table.split("."))
+    return _RUN_FINGERPRINTS[key]
+
+
+def deployment_settings(config: PipelineConfig) -> dict[str, object]:
+    """The config as a step's settings: any change rebuilds (schedule and sensor excepted,
+    they decide when a sync runs, not what it builds)."""
+    return config.model_dump(mode="json", exclude={"schedule", "sensor"})
+
+
+def models_settings(warehouse: Warehouse) -> list[str]:
+    """The model files this sync matches with (``matching.models``), by content."""
+    with warehouse.connect() as con:
+        if not table_exists(con, "matching", "models"):
+            return []
+        paths = [
+            Path(p)
+            for (p,) in con.sql("SELECT path FROM matching.models ORDER BY entity_type").fetchall()
+        ]
+    return [file_fingerprint(p) for p in paths]

@@ -1,0 +1,67 @@
+"""A step rebuilds when how it builds changed, skips when nothing it reads changed, and
+works on what changed otherwise."""
+
+import duckdb
+import pytest
+
+from warehouse.step_inputs import (
+    StepInputs,
+    decide,
+    fingerprint,
+    forget,
+    inputs_snapshot,
+    remember,
+    table_fingerprint,
+)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    yield con
+    con.close()
+
+
+def test_a_step_decides_from_what_it_last_built_from(con):
+    first = StepInputs("staging.customers", settings="s1", data="d1")
+    assert decide(con, first, full=False, incremental=True).work == "full"  # never built
+    remember(con, first, "run-1")
+    assert decide(con, first, full=False, incremental=True).work == "skip"
+    assert decide(con, first, full=True, incremental=True).work == "full"
+    changed = StepInputs("staging.customers", settings="s1", data="d2")
+    assert decide(con, changed, full=False, incremental=True).work == "incremental"
+    assert decide(con, changed, full=False, incremental=False).work == "full"
+    reconfigured = StepInputs("staging.customers", settings="s2", data="d1")
+    decision = decide(con, reconfigured, full=False, incremental=True)
+    assert decision.work == "full" and "config" in decision.reason
+    forget(con, "staging.customers")
+    assert decide(con, first, full=False, incremental=True).work == "full"
+
+
+def test_a_table_fingerprint_follows_content_not_row_order(con):
+    assert table_fingerprint(con, "staging", "customers") == ""
+    con.execute(
+        "CREATE TABLE staging.customers AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(k, v)"
+    )
+    first = table_fingerprint(con, "staging", "customers")
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.customers AS SELECT * FROM (VALUES (2, 'b'), (1, 'a')) t(k, v)"
+    )
+    assert table_fingerprint(con, "staging", "customers") == first
+    con.execute("UPDATE staging.customers SET v = 'c' WHERE k = 2")
+    assert table_fingerprint(con, "staging", "customers") != first
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.customers AS SELECT k, v, NULL::INT AS w FROM (VALUES (1, 'a'), (2, 'b')) t(k, v)"
+    )
+    assert table_fingerprint(con, "staging", "customers") != first  # a new column is a change
+
+
+def test_the_snapshot_covers_the_steps_run_so_far(con):
+    remember(con, StepInputs("raw.dealers", "s", "d"), "run-1")
+    one = inputs_snapshot(con, "run-1")
+    remember(con, StepInputs("staging.customers", "s", "d"), "run-2")
+    assert inputs_snapshot(con, "run-1") == one  # another run's steps are not part of it
+    remember(con, StepInputs("raw.dealers", "s", "d"), "run-2")
+    assert inputs_snapshot(con, "run-2") != one
+    assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})

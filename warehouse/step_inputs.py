@@ -1,0 +1,161 @@
+"""What each step of the sync last built from, so the next sync does only what changed.
+
+A step of the sync reads tables (or files) and settings: config sections, saved models,
+the code itself. ``warehouse.step_inputs`` keeps, per step, two fingerprints of what the
+step's last successful build read:
+
+* ``settings``: the config sections, models and code that decide *how* it builds;
+* ``data``: the content of the tables or files it builds *from*.
+
+The next sync compares (:func:`decide`): settings changed → the step rebuilds whole
+("full"); settings the same and data the same → nothing to do ("skip"); only the data
+changed → the step works on what changed if it can ("incremental"), else rebuilds whole.
+``custmaster run --full`` rebuilds every step whatever the fingerprints say.
+
+A step remembers its inputs only after its tables are written, so a sync killed between
+the two makes the next one redo the step, never skip it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from warehouse.store import qualified, table_exists
+
+TABLE = "main.step_inputs"
+#: The folders whose code decides what a step builds: a changed line there rebuilds.
+CODE_FOLDERS = ("sources", "matching", "quality", "warehouse")
+Work = Literal["full", "incremental", "skip"]
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """Fingerprints of what a step reads: how it builds (settings) and from what (data)."""
+
+    step: str
+    settings: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a step does in this sync, and why (the run summary prints the reason)."""
+
+    work: Work
+    reason: str
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable fingerprint of JSON-able parts (config sections as dicts, other fingerprints)."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@cache
+def code_fingerprint() -> str:
+    """The code of the domain folders: a new release of Customer Master rebuilds every step."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in CODE_FOLDERS:
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def file_fingerprint(path: Path) -> str:
+    """The bytes of one file (a model, the stewards' decisions); absent files fingerprint as ''."""
+    if not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+
+
+def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """The content of a warehouse table, whatever its row order ('' when it does not exist)."""
+    if not table_exists(con, schema, table):
+        return ""
+    name = qualified(schema, table)
+    rows, total = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {name} AS t"
+    ).fetchall()[0]
+    columns = con.execute(
+        "SELECT list(column_name || ' ' || data_type ORDER BY ordinal_position) "
+        "FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()[0][0]
+    return fingerprint(rows, str(total), columns)
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection, inputs: StepInputs, *, full: bool, incremental: bool
+) -> Decision:
+    """Full, incremental or skip for ``inputs.step``, given what it last built from.
+
+    ``full`` is the user's ``--full``; ``incremental`` says whether the step can work on
+    changed data only (when not, changed data rebuilds it whole).
+    """
+    if full:
+        return Decision("full", "a full sync was asked for (--full)")
+    last = _last(con, inputs.step)
+    if last is None:
+        return Decision("full", "first sync of this warehouse")
+    settings, data = last
+    if settings != inputs.settings:
+        return Decision("full", "its config, models or code changed since its last build")
+    if data == inputs.data:
+        return Decision("skip", "its inputs are unchanged since its last build")
+    if incremental:
+        return Decision("incremental", "its inputs changed")
+    return Decision("full", "its inputs changed")
+
+
+def remember(con: duckdb.DuckDBPyConnection, inputs: StepInputs, run_id: str) -> None:
+    """Keep what ``inputs.step`` built from, after its tables are written."""
+    _ensure(con)
+    con.execute(f"DELETE FROM {TABLE} WHERE step = ?", [inputs.step])
+    con.execute(
+        f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)",
+        [inputs.step, inputs.settings, inputs.data, run_id, datetime.now(UTC).replace(tzinfo=None)],
+    )
+
+
+def forget(con: duckdb.DuckDBPyConnection, step: str) -> None:
+    """Make ``step`` rebuild next time (its tables changed outside of it)."""
+    _ensure(con)
+    con.execute(f"DELETE FROM {TABLE} WHERE step = ?", [step])
+
+
+def _last(con: duckdb.DuckDBPyConnection, step: str) -> tuple[str, str] | None:
+    _ensure(con)
+    row = con.execute(f"SELECT settings, data FROM {TABLE} WHERE step = ?", [step]).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+                step VARCHAR, settings VARCHAR, data VARCHAR, run_id VARCHAR,
+                recorded_at TIMESTAMP)"""
+    )
+
+
+def inputs_snapshot(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """What the steps run so far in ``run_id`` built from, as one fingerprint.
+
+    Steps run in the same order in every sync, so at the same point of two syncs this is
+    equal exactly when those steps built from the same inputs (a skipped step remembers
+    its unchanged inputs for the run too).
+    """
+    _ensure(con)
+    rows = con.execute(
+        f"SELECT step, settings, data FROM {TABLE} WHERE run_id = ? ORDER BY step", [run_id]
+    ).fetchall()
+    return fingerprint(rows)
