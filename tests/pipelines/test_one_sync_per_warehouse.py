@@ -4,13 +4,15 @@ the same, readers never wait, and killing a sync leaves the previous exports and
 the next sync can use."""
 
 import hashlib
+import logging
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +31,17 @@ from warehouse.sync_lock import SyncHolder, hold_warehouse, read_holder
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was() -> Iterator[None]:
+    """``main`` points the root logger at this test's captured stderr; later tests must not
+    write to it once it is closed."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def demo(demo_run, demo_for) -> Path:
     """The shared demo after its first run; a copy for a test that runs or locks it."""
@@ -45,15 +58,21 @@ def config_with(demo: Path, name: str, wait_seconds: int) -> Path:
 
 
 @contextmanager
-def held_by_another_sync(warehouse: Path, release_after: float = 120) -> Iterator[list[float]]:
+def held_by_another_sync(
+    warehouse: Path, release_when: Callable[[], bool] = lambda: False
+) -> Iterator[list[float]]:
     """Another sync (run ``run-held-by-test``, in another thread) holds ``warehouse`` until
-    ``release_after`` seconds have passed or the block ends; yields [when it let go]."""
+    ``release_when()`` is true, the block ends or two minutes have passed; yields [when it
+    let go]."""
     taken, stop, released = threading.Event(), threading.Event(), []
 
     def hold():
         with hold_warehouse(warehouse, "run-held-by-test", wait_seconds=0):
             taken.set()
-            stop.wait(release_after)
+            deadline = time.monotonic() + 120
+            while not release_when() and time.monotonic() < deadline:
+                if stop.wait(0.1):
+                    break
         released.append(time.time())
 
     holder = threading.Thread(target=hold)
@@ -66,15 +85,17 @@ def held_by_another_sync(warehouse: Path, release_after: float = 120) -> Iterato
         holder.join()
 
 
-def run_first_raw_step(config_path: Path) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+def run_first_raw_step(config_path: Path, run_id: str) -> dg.ExecuteInProcessResult:
     """The sync job as the daemon and the UI run it (the Definitions' resources and in-process
-    executor), for one raw asset only: enough to take the warehouse."""
+    executor), for one raw asset only: enough to take the warehouse. Recorded in the test's
+    Dagster instance."""
     defs = build_definitions(config_path)
     job = defs.resolve_job_def(SYNC_JOB).get_subset(
         asset_selection={dg.AssetKey(["raw", "regional"])}, asset_check_selection=set()
     )
-    instance = dg.DagsterInstance.ephemeral()
-    return job.execute_in_process(instance=instance, raise_on_error=False), instance
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.get(), run_id=run_id, raise_on_error=False
+    )
 
 
 def test_every_asset_and_check_of_the_sync_holds_the_warehouse_for_the_whole_run(demo_run):
@@ -94,23 +115,29 @@ def test_every_asset_and_check_of_the_sync_holds_the_warehouse_for_the_whole_run
 @pytest.mark.writes_demo
 def test_a_run_started_by_the_daemon_or_the_ui_waits_for_the_sync_holding_the_warehouse(demo):
     config_path = config_with(demo, "wait.yaml", wait_seconds=60)
-    with held_by_another_sync(load_config(config_path).warehouse_path, 1.5) as released:
-        result, instance = run_first_raw_step(config_path)
+    run_id, instance = str(uuid.uuid4()), dg.DagsterInstance.get()
+
+    def said_it_waits() -> bool:
+        return any(
+            entry.user_message.startswith("waiting up to 60 s for run run-held-by-test (pid ")
+            for entry in instance.all_logs(run_id)
+        )
+
+    warehouse = load_config(config_path).warehouse_path
+    with held_by_another_sync(warehouse, release_when=said_it_waits) as released:
+        result = run_first_raw_step(config_path, run_id)
     assert result.success
-    logs = instance.all_logs(result.run_id)
-    assert any(
-        entry.user_message.startswith("waiting up to 60 s for run run-held-by-test (pid ")
-        for entry in logs
-    )
-    started = [e.timestamp for e in logs if e.dagster_event_type == dg.DagsterEventType.STEP_START]
-    assert started and min(started) >= released[0]
+    assert said_it_waits()
+    started = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+    assert started and min(e.timestamp for e in started) >= released[0]
 
 
 @pytest.mark.writes_demo
 def test_a_run_started_by_the_daemon_or_the_ui_stops_naming_the_sync_holding_the_warehouse(demo):
     config_path = config_with(demo, "no_wait.yaml", wait_seconds=0)
+    run_id = str(uuid.uuid4())
     with held_by_another_sync(load_config(config_path).warehouse_path):
-        result, instance = run_first_raw_step(config_path)
+        result = run_first_raw_step(config_path, run_id)
     assert not result.success
     failure = next(
         e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE
@@ -118,7 +145,7 @@ def test_a_run_started_by_the_daemon_or_the_ui_stops_naming_the_sync_holding_the
     while failure.cause is not None:
         failure = failure.cause
     assert "held by run run-held-by-test (pid " in failure.message
-    assert not instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_START)
+    assert not dg.DagsterInstance.get().all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
 
 
 @pytest.mark.writes_demo
@@ -154,19 +181,20 @@ def test_two_custmaster_runs_and_a_killed_one(demo, tmp_path, monkeypatch, capsy
     monkeypatch.setenv("CUSTMASTER_CONFIG", str(demo / "customer_master.yaml"))  # restored
     config = load_config(demo / "customer_master.yaml")
     before = published(config.exports_path)
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "run",
-            "--config",
-            str(config.base_dir / "customer_master.yaml"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "first.err").open("w"),
-    )
+    with (tmp_path / "first.log").open("w") as first_log:  # the child keeps its own copy
+        first = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "run",
+                "--config",
+                str(config.base_dir / "customer_master.yaml"),
+            ],
+            cwd=ROOT,
+            stdout=first_log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         holder: SyncHolder = wait_for(
             lambda: (h := read_holder(config.warehouse_path)) and h.pid == first.pid and h,
