@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from sources.config import PipelineConfig, load_config
 from warehouse.store import LAYERS
+from warehouse.sync_lock import hold_warehouse
 
 
 class Deployment(dg.ConfigurableResource):
@@ -26,7 +27,28 @@ class Deployment(dg.ConfigurableResource):
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB warehouse file, with one schema per layer."""
+    """The DuckDB warehouse file, with one schema per layer, held by one run at a time.
+
+    Every asset and check of the sync needs this resource, and Dagster sets it up once per
+    run before the first step and tears it down after the last when the steps run in one
+    process (the Definitions' in-process executor, in ``custmaster run``, the daemon's runs
+    and the UI's alike). So the sync lock taken here (:mod:`warehouse.sync_lock`) holds the
+    warehouse from the first step to the publish, whoever started the run; a second run
+    waits ``sync_wait_seconds`` for it, then fails naming the run that holds it. (``custmaster
+    run`` takes the lock itself a moment earlier, to keep it over its summary too; its job
+    asking again in the same thread passes through.)
+    """
+
+    #: the Definitions set it from the config's ``sync.wait_seconds``
+    sync_wait_seconds: int = 0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
+        run_id = context.run.run_id if context.run else "(outside a run)"
+        say = {"say": context.log.warning} if context.log else {}  # the run's event log
+        with hold_warehouse(Path(self.database), run_id, self.sync_wait_seconds, **say):
+            with super().yield_for_execution(context) as resource:
+                yield resource
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -145,9 +145,9 @@ def run_table_fingerprint(
 
 
 def deployment_settings(config: PipelineConfig) -> dict[str, object]:
-    """The config as a step's settings: any change rebuilds (schedule and sensor excepted,
-    they decide when a sync runs, not what it builds)."""
-    return config.model_dump(mode="json", exclude={"schedule", "sensor"})
+    """The config as a step's settings: any change rebuilds (schedule, sensor and sync
+    excepted: they decide when a sync runs and how long it waits, not what it builds)."""
+    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync"})
 
 
 def models_settings(warehouse: Warehouse) -> list[str]:

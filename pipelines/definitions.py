@@ -60,7 +60,9 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
         sensors=[build_new_files_sensor(config, sync)],
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
-            "warehouse": Warehouse(database=str(config.warehouse_path)),
+            "warehouse": Warehouse(
+                database=str(config.warehouse_path), sync_wait_seconds=config.sync.wait_seconds
+            ),
         },
         executor=dg.in_process_executor,
     )

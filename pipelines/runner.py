@@ -9,6 +9,7 @@ checks by name, and a summary of what each layer holds.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
 from warehouse.summary import WarehouseSummary, summarise_warehouse
+from warehouse.sync_lock import hold_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +61,9 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
 
     ``retrain`` trains new model versions even when saved ones exist (and so rebuilds what
     they score); ``full`` rebuilds every step instead of working on what changed.
+
+    Raises:
+        SyncInProgress: another sync still held the warehouse after ``sync.wait_seconds``.
     """
     os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
     from pipelines.definitions import build_definitions
@@ -67,15 +72,20 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
     config = defs.resources["deployment"].config
     job = defs.resolve_job_def(SYNC_JOB)  # the job the schedule and the sensor start
     instance = get_instance(PROJECT_ROOT / ".dagster_home")
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        tags={SYNC_TAG: "full"} if full else None,
-        run_config={
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            "ops": {"matching__models": {"config": {"retrain": retrain}}},
-        },
-    )
+    run_id = str(uuid.uuid4())
+    # held over the summary too, so it describes this run's warehouse and not the next one's
+    with hold_warehouse(config.warehouse_path, run_id, config.sync.wait_seconds):
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={SYNC_TAG: "full"} if full else None,
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                "ops": {"matching__models": {"config": {"retrain": retrain}}},
+            },
+        )
+        summary = summarise_warehouse(config) if config.warehouse_path.exists() else None
     failures = [
         f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
         for event in result.all_events
@@ -88,7 +98,6 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
         for evaluation in result.get_asset_check_evaluations()
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     ]
-    summary = summarise_warehouse(config) if config.warehouse_path.exists() else None
     checks = check_statuses(
         set(job.asset_layer.asset_graph.asset_check_keys), result.get_asset_check_evaluations()
     )

@@ -2,8 +2,11 @@
 sensor that starts the job when export files land, change or disappear.
 
 Runs of the job carry the tag ``custmaster/warehouse`` (the warehouse file): with the run
-queue limit in ``$DAGSTER_HOME/dagster.yaml`` (see :mod:`pipelines.instance`) at most one
-run per warehouse is in progress, because DuckDB allows one writer.
+queue limit in ``$DAGSTER_HOME/dagster.yaml`` (see :mod:`pipelines.instance`) the run queue
+starts at most one of them per warehouse at a time, because DuckDB allows one writer. What
+the queue does not see (``custmaster run``, a UI materialisation of a few assets, which
+lacks the tag) is kept apart by the sync lock the warehouse resource takes
+(:mod:`warehouse.sync_lock`).
 """
 
 from __future__ import annotations

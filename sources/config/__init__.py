@@ -43,7 +43,7 @@ from sources.config.marts import (
 from sources.config.matching import JunkConfig, MatchingConfig, SurvivorshipRule
 from sources.config.publish import DEFAULT_PUBLISHED_TABLES, PublishConfig
 from sources.config.quality import QualityConfig
-from sources.config.schedule import ScheduleConfig, SensorConfig
+from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 
 __all__ = [
     "DEFAULT_PUBLISHED_TABLES",
@@ -81,6 +81,7 @@ __all__ = [
     "StagingConfig",
     "Strict",
     "SurvivorshipRule",
+    "SyncConfig",
     "ValueTier",
     "load_config",
 ]

@@ -19,7 +19,7 @@ from sources.config.marts import MartsConfig
 from sources.config.matching import MatchingConfig, SurvivorshipRule
 from sources.config.publish import PublishConfig
 from sources.config.quality import QualityConfig
-from sources.config.schedule import ScheduleConfig, SensorConfig
+from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 
 
@@ -39,6 +39,7 @@ class PipelineConfig(Strict):
     publish: PublishConfig = PublishConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     sensor: SensorConfig = SensorConfig()
+    sync: SyncConfig = SyncConfig()
     quality: QualityConfig = QualityConfig()
     marts: MartsConfig = MartsConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(

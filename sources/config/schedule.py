@@ -1,4 +1,5 @@
-"""The ``schedule:`` and ``sensor:`` sections: when the sync runs by itself."""
+"""The ``schedule:``, ``sensor:`` and ``sync:`` sections: when the sync runs by itself, and
+how two syncs of one warehouse take turns."""
 
 from __future__ import annotations
 
@@ -49,3 +50,22 @@ class SensorConfig(Strict):
         default=60, ge=0, description="wait until no file has changed for this long (still copying)"
     )
     running: bool = Field(default=False, description="on as soon as the daemon loads it")
+
+
+class SyncConfig(Strict):
+    """How a sync behaves when another sync of the same warehouse is running.
+
+    One sync holds the warehouse from its first step to its publish
+    (:mod:`warehouse.sync_lock`); a second one waits for it up to ``wait_seconds``, then stops
+    naming the run that holds it. The default, 15 minutes, covers a whole full sync of a
+    million records (742 s measured before issue #12, 300 s its target) with room to spare,
+    so a sync the sensor starts while a manual ``custmaster run`` is busy still runs: the
+    sensor has already marked those files as seen and would not ask again. A sync still held
+    after that long is more likely stuck than slow, and a person should look.
+    """
+
+    wait_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="how long a second sync waits for the running one; 0 stops at once",
+    )

@@ -92,3 +92,15 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("sources: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_second_sync_waits_fifteen_minutes_unless_told_otherwise(tmp_path):
+    assert load_config(write(tmp_path, {"sources": [dealer_source()]})).sync.wait_seconds == 900
+    settings = {"sources": [dealer_source()], "sync": {"wait_seconds": 0}}
+    assert load_config(write(tmp_path, settings)).sync.wait_seconds == 0
+    for wrong, complaint in ((-1, "greater than or equal to 0"), ("soon", "integer")):
+        settings = {"sources": [dealer_source()], "sync": {"wait_seconds": wrong}}
+        with pytest.raises(ConfigError, match=rf"sync\.wait_seconds: .*{complaint}"):
+            load_config(write(tmp_path, settings))
+    with pytest.raises(ConfigError, match=r"sync\.wait: unknown key"):
+        load_config(write(tmp_path, {"sources": [dealer_source()], "sync": {"wait": 5}}))
