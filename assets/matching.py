@@ -76,11 +76,17 @@ def matching_models(
     cfg = deployment.config
 
     def inputs() -> dict:
+        # which model each entity type uses depends on the saved versions and on which
+        # entity types have records to match, not on the records themselves: new records
+        # are scored by the model in use, which only --retrain replaces
         saved = [latest_version(cfg.model_path, entity_type) for entity_type in ENTITY_TYPES]
+        with warehouse.connect() as con:
+            present = con.sql(
+                "SELECT entity_type FROM staging.customers GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1"
+            ).fetchall()
         return {
             "settings": [deployment_settings(cfg), config.retrain],
-            "tables": ["staging.customers"],
-            "data": [file_fingerprint(v.path) if v else "" for v in saved],
+            "data": [[file_fingerprint(v.path) if v else "" for v in saved], present],
         }
 
     plan = plan_step(context, warehouse, "matching.models", **inputs())

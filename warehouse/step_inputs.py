@@ -32,7 +32,7 @@ from warehouse.store import qualified, table_exists
 
 TABLE = "main.step_inputs"
 #: The folders whose code decides what a step builds: a changed line there rebuilds.
-CODE_FOLDERS = ("sources", "matching", "quality", "warehouse")
+CODE_FOLDERS = ("sources", "matching", "quality", "warehouse", "assets")
 Work = Literal["full", "incremental", "skip"]
 
 

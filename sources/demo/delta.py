@@ -98,6 +98,7 @@ def apply_delta(demo_dir: str | Path, share: float = 0.01, seed: int = 1) -> Del
     changed: set[int] = set()
     touched: list[tuple[str, str]] = []  # (source, record id) for new activity
     day = REFERENCE_DATE + timedelta(days=1)
+    tag = f"{day:%Y%m%d}S{seed}"  # new keys of another delta (another seed) never collide
     for n in range(changes):
         target = chosen[n % len(chosen)]
         cols = _COLUMNS[target.folder]
@@ -115,7 +116,7 @@ def apply_delta(demo_dir: str | Path, share: float = 0.01, seed: int = 1) -> Del
             donor = rng.choice(files)
             if not donor.rows:
                 continue
-            new = _new_record(donor, target, n, day, rng, known=rng.random() < _KNOWN_CUSTOMER)
+            new = _new_record(donor, target, n, tag, rng, known=rng.random() < _KNOWN_CUSTOMER)
             target.rows.append(new)
             summary.new_records += 1
         changed.add(id(target))
@@ -124,7 +125,7 @@ def apply_delta(demo_dir: str | Path, share: float = 0.01, seed: int = 1) -> Del
             _write(export)
             summary.files.append(str(export.path.relative_to(exports)))
     summary.new_orders, summary.new_interactions = _add_activity(
-        exports, touched, day, rng, summary.files
+        exports, touched, day, tag, rng, summary.files
     )
     return summary
 
@@ -149,7 +150,7 @@ def _edit(row: list[str], index: dict[str, int], cols: dict[str, str], donor: _E
 
 
 def _new_record(
-    donor: _Export, target: _Export, n: int, day, rng: random.Random, known: bool
+    donor: _Export, target: _Export, n: int, tag: str, rng: random.Random, known: bool
 ) -> list[str]:
     """A row for ``target``: a donor customer's record, or a customer nobody had before."""
     donor_index = {h: i for i, h in enumerate(donor.headers)}
@@ -163,7 +164,7 @@ def _new_record(
     index = {h: i for i, h in enumerate(target.headers)}
     for key in ("name", "mobile", "address"):
         row[index[tcols[key]]] = values[dcols[key]]
-    row[index[tcols["id"]]] = f"NEW{day:%Y%m%d}-{n:07d}"
+    row[index[tcols["id"]]] = f"NEW{tag}-{n:07d}"
     if not known:
         row[index[tcols["name"]]] = _new_name(values[dcols["name"]], rng)
         row[index[tcols["mobile"]]] = _mobile(rng)
@@ -184,7 +185,12 @@ def _mobile(rng: random.Random) -> str:
 
 
 def _add_activity(
-    exports: Path, touched: list[tuple[str, str]], day, rng: random.Random, rewritten: list[str]
+    exports: Path,
+    touched: list[tuple[str, str]],
+    day,
+    tag: str,
+    rng: random.Random,
+    rewritten: list[str],
 ) -> tuple[int, int]:
     """Append new orders and interactions of the touched records to their sources' books."""
     orders = interactions = 0
@@ -198,7 +204,7 @@ def _add_activity(
                 continue
             text = path.read_text(encoding="utf-8")
             rows = [
-                make(record_id, day, f"{book[0].upper()}{day:%Y%m%d}{i:06d}{j}", rng)
+                make(record_id, day, f"{book[0].upper()}{tag}-{i:06d}{j}", rng)
                 for i, record_id in enumerate(record_ids)
                 for j in range(rng.randint(1, _ACTIVITY_PER_CHANGE))
             ]
