@@ -17,6 +17,7 @@ import dagster as dg
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
+from warehouse.report import report_folder
 from warehouse.summary import WarehouseSummary, summarise_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,7 @@ class RunOutcome:
     summary: WarehouseSummary | None = None
     checks: list[CheckStatus] = field(default_factory=list)
     quality_dir: Path | None = None
+    report: Path | None = None
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.succeeded else 'FAILED'}"]
@@ -42,6 +44,8 @@ class RunOutcome:
             lines.append(self.summary.render())
         if self.checks:
             lines.append(render_checks(self.checks, self.quality_dir))
+        if self.report is not None:
+            lines.append(f"\nsync report: {self.report}")
         return "\n".join(lines)
 
 
@@ -84,6 +88,7 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
     quality_dir = config.output_path / "quality" / result.run_id
     if checks:
         write_summary(quality_dir, result.run_id, checks)
+    report = report_folder(config) / f"{result.run_id}.html"
     return RunOutcome(
         run_id=result.run_id,
         succeeded=result.success and not failed_checks,
@@ -92,6 +97,7 @@ def run_pipeline(config_path: Path, retrain: bool = False) -> RunOutcome:
         summary=summary,
         checks=checks,
         quality_dir=quality_dir if checks else None,
+        report=report if report.exists() else None,
     )
 
 
