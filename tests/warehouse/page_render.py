@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -28,7 +29,7 @@ class Rendered:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     screenshot: bytes = b""
-    charts: list[bytes] = field(default_factory=list)
+    charts: list[Image.Image] = field(default_factory=list)
 
 
 def render(page_file: Path, executable: str, width: int = 1300) -> Rendered:
@@ -57,22 +58,26 @@ def render(page_file: Path, executable: str, width: int = 1300) -> Rendered:
             page.on("pageerror", lambda e: seen.page_errors.append(str(e)))
             page.goto(page_file.resolve().as_uri(), wait_until="load")
             seen.screenshot = page.screenshot(full_page=True)
-            seen.charts = [chart.screenshot() for chart in page.locator(".chart").all()]
+            boxes = page.eval_on_selector_all(
+                ".chart",
+                """charts => charts.map(c => { const r = c.getBoundingClientRect();
+                     return [r.left + scrollX, r.top + scrollY, r.right + scrollX, r.bottom + scrollY]; })""",
+            )
+            whole = Image.open(BytesIO(seen.screenshot))
+            seen.charts = [whole.crop(tuple(round(v) for v in box)) for box in boxes]
         finally:
             browser.close()
     return seen
 
 
-def drawn_share(png: bytes) -> float:
-    """Share of pixels that are not the background (the most frequent colour)."""
-    image = Image.open(BytesIO(png)).convert("RGB")
-    colours = image.getcolors(maxcolors=image.width * image.height) or []
-    if not colours:
-        return 0.0
-    background = max(colours)[0]
-    return 1 - background / (image.width * image.height)
+def coloured_share(image: Image.Image) -> float:
+    """Share of pixels in a colour, not grey: the marks of a chart (bars, lines, points), not
+    its axes, grid lines and text, which Vega draws in greys and black."""
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return float(((pixels.max(axis=2) - pixels.min(axis=2)) > 60).mean())
 
 
-def distinct_colours(png: bytes) -> int:
-    image = Image.open(BytesIO(png)).convert("RGB")
-    return len(image.getcolors(maxcolors=image.width * image.height) or [])
+def png(image: Image.Image) -> bytes:
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -25,7 +25,7 @@ from warehouse.report.figures import matching_figures, source_figures, value_fig
 from warehouse.report.history import (
     keep_golden_values,
     previous_figures,
-    read_golden_values,
+    previous_golden_values,
     write_figures,
 )
 from warehouse.report.page import render_page
@@ -62,9 +62,8 @@ def gather_figures(
     matching = config.matching
     sources = source_figures(con, config)
     checks = read_check_results(config.output_path / "quality" / run_id)
-    lineage = con.sql("FROM master.attribute_lineage").df()
     ids = id_changes(con, run_id, decisions, matching.upper_threshold)
-    golden = golden_value_changes(read_golden_values(folder), lineage)
+    golden = golden_value_changes(con, previous_golden_values(folder))
     customer_files = [f for f in sources["files"] if f["kind"] == "customers"]
     headline = {
         "customer_rows_received": sum(f["received"] for f in customer_files),
@@ -130,6 +129,6 @@ def write_sync_report(
     )
     latest = write_atomically(folder / LATEST, lambda p: p.write_text(html, encoding="utf-8"))
     stored = write_figures(folder, run_id, figures)
-    keep_golden_values(folder, con.sql("FROM master.attribute_lineage").df())
+    keep_golden_values(con, folder)
     logger.info("sync report: %s (%d KB)", page, page.stat().st_size // 1024)
     return SyncReport(page, latest, stored, figures["headline"])

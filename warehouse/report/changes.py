@@ -17,6 +17,7 @@ Golden values are compared with the ones the previous report kept
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -45,16 +46,18 @@ def moved_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     ).df()
 
 
-def _records(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[dict[str, Any]]:
-    """Record key, source and name of ``keys`` (the first ``RECORDS_LISTED``)."""
-    shown = sorted(keys)[:RECORDS_LISTED]
-    names = dict(
+def _names(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, str | None]:
+    """Names of the staged records ``keys``, in one query."""
+    return dict(
         con.execute(
             "SELECT record_key, name FROM staging.customers WHERE list_contains(?, record_key)",
-            [shown],
+            [sorted(keys)],
         ).fetchall()
     )
-    return [{"record_key": k, "name": names.get(k)} for k in shown]
+
+
+def _shown(keys: set[str]) -> list[str]:
+    return sorted(keys)[:RECORDS_LISTED]
 
 
 def _links(links: pd.DataFrame) -> list[dict[str, Any]]:
@@ -72,6 +75,18 @@ def _links(links: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _records_of(con: duckdb.DuckDBPyConnection, customer_ids: set[str]) -> dict[str, set[str]]:
+    """Current records of ``customer_ids`` only (not the whole xref: a master may hold millions)."""
+    rows = con.execute(
+        f"SELECT customer_id, record_key FROM {CURRENT_XREF} WHERE list_contains(?, customer_id)",
+        [sorted(customer_ids)],
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for customer_id, record_key in rows:
+        found.setdefault(customer_id, set()).add(record_key)
+    return found
+
+
 def id_changes(
     con: duckdb.DuckDBPyConnection, run_id: str, decisions: Decisions, upper: float
 ) -> dict[str, Any]:
@@ -81,16 +96,15 @@ def id_changes(
            FROM master.customer_id_events WHERE run_id = ? ORDER BY event, customer_id""",
         [run_id],
     ).df()
-    current = con.sql(f"SELECT record_key, customer_id FROM {CURRENT_XREF}").df()
-    records_of = current.groupby("customer_id")["record_key"].apply(set).to_dict()
-    moved = moved_records(con, run_id)
     counts = events["event"].value_counts().to_dict()
-    listed: dict[str, list[dict[str, Any]]] = {
+    listed = events.groupby("event", sort=False).head(EVENTS_LISTED)
+    involved = set(listed["customer_id"]) | set(listed["related_customer_id"].dropna())
+    records_of = _records_of(con, involved)
+    moved = moved_records(con, run_id)
+    items: dict[str, list[dict[str, Any]]] = {
         k: [] for k in ("merged", "split", "created", "retired")
     }
-    for event in events.itertuples():
-        if len(listed[event.event]) >= EVENTS_LISTED:
-            continue
+    for event in listed.itertuples():
         item: dict[str, Any] = {
             "customer_id": event.customer_id,
             "related_customer_id": event.related_customer_id,
@@ -107,21 +121,36 @@ def id_changes(
             )
             stayed = records_of.get(survivor, set()) - came
             held = holding_links(con, came | stayed, decisions, upper)
-            item["moved_records"] = _records(con, list(came))
-            item["survivor_records"] = _records(con, list(stayed))
+            item["moved_records"] = _shown(came)
+            item["survivor_records"] = _shown(stayed)
             item["evidence"] = _links(connecting_links(held, came, stayed))
         elif event.event == "split":
             part = records_of.get(event.customer_id, set())
             rest = records_of.get(event.related_customer_id, set())
-            item["moved_records"] = _records(con, list(part))
-            item["survivor_records"] = _records(con, list(rest))
+            item["moved_records"] = _shown(part)
+            item["survivor_records"] = _shown(rest)
             between = links_between(con, part, rest, decisions)
             item["evidence"] = _links(between.head(3))
             item["evidence_note"] = _split_note(between, upper)
         elif event.event == "created":
-            item["moved_records"] = _records(con, list(records_of.get(event.customer_id, set())))
-        listed[event.event].append(item)
-    return {"counts": {k: int(counts.get(k, 0)) for k in listed}, **listed}
+            item["moved_records"] = _shown(records_of.get(event.customer_id, set()))
+        items[event.event].append(item)
+    # record keys with their names, fetched once for every event listed
+    names = _names(
+        con,
+        {
+            key
+            for kind in items.values()
+            for item in kind
+            for key in item.get("moved_records", []) + item.get("survivor_records", [])
+        },
+    )
+    for kind in items.values():
+        for item in kind:
+            for side in ("moved_records", "survivor_records"):
+                if side in item:
+                    item[side] = [{"record_key": k, "name": names.get(k)} for k in item[side]]
+    return {"counts": {k: int(counts.get(k, 0)) for k in items}, **items}
 
 
 def _split_note(between: pd.DataFrame, upper: float) -> str:
@@ -138,38 +167,45 @@ def _split_note(between: pd.DataFrame, upper: float) -> str:
     return f"their best link now scores {best:.3f}, below the linking threshold {upper:.2f}"
 
 
-def golden_value_changes(previous: pd.DataFrame | None, lineage: pd.DataFrame) -> dict[str, Any]:
+def golden_value_changes(con: duckdb.DuckDBPyConnection, previous: Path | None) -> dict[str, Any]:
     """Golden values that differ from the previous sync's, for customers live in both.
 
     Args:
-        previous: the previous report's ``customer_id``, ``attribute``, ``value`` (None on
-            the first report).
-        lineage: this sync's ``master.attribute_lineage``.
+        con: the warehouse (this sync's ``master.attribute_lineage``).
+        previous: the previous report's golden values (``history.GOLDEN_VALUES``); None on
+            the first report.
     """
     if previous is None:
         return {"compared": False, "changed": 0, "per_attribute": [], "values": []}
-    both = set(previous["customer_id"]) & set(lineage["customer_id"])
-    before = previous[previous["customer_id"].isin(both)][["customer_id", "attribute", "value"]]
-    after = lineage[lineage["customer_id"].isin(both)]
-    joined = after.merge(
-        before.rename(columns={"value": "before"}), on=["customer_id", "attribute"], how="outer"
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __golden_changes AS
+           WITH before AS (SELECT customer_id, attribute, value FROM read_parquet(?)),
+                now AS (SELECT customer_id, attribute, CAST(value AS VARCHAR) AS value,
+                               source, record_key, rule FROM master.attribute_lineage),
+                both_syncs AS (SELECT DISTINCT customer_id FROM before
+                               INTERSECT SELECT DISTINCT customer_id FROM now)
+           SELECT customer_id, attribute, b.value AS before, n.value, n.source, n.record_key, n.rule
+           FROM (FROM now SEMI JOIN both_syncs USING (customer_id)) n
+           FULL JOIN (FROM before SEMI JOIN both_syncs USING (customer_id)) b
+             USING (customer_id, attribute)
+           WHERE n.value IS DISTINCT FROM b.value""",
+        [str(previous)],
     )
-    changed = joined[joined["value"].astype(str) != joined["before"].astype(str)]
-    changed = changed.sort_values(["customer_id", "attribute"], ignore_index=True)
-    per_attribute = (
-        changed.groupby("attribute")
-        .size()
-        .sort_values(ascending=False)
-        .rename("values")
-        .reset_index()
-    )
-    shown = changed.head(VALUES_LISTED).astype(object)
-    shown = shown.where(shown.notna(), None)
+    try:
+        changed = con.execute("SELECT count(*) FROM __golden_changes").fetchall()[0][0]
+        per_attribute = con.execute(
+            """SELECT attribute, count(*) AS "values" FROM __golden_changes
+               GROUP BY 1 ORDER BY 2 DESC, 1"""
+        ).df()
+        shown = con.execute(
+            "FROM __golden_changes ORDER BY customer_id, attribute LIMIT ?", [VALUES_LISTED]
+        ).df()
+    finally:
+        con.execute("DROP TABLE IF EXISTS __golden_changes")
+    shown = shown.astype(object).where(shown.notna(), None)
     return {
         "compared": True,
-        "changed": len(changed),
+        "changed": int(changed),
         "per_attribute": per_attribute.to_dict(orient="records"),
-        "values": shown[
-            ["customer_id", "attribute", "before", "value", "source", "record_key", "rule"]
-        ].to_dict(orient="records"),
+        "values": shown.to_dict(orient="records"),
     }

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import duckdb
 
 from warehouse.files import write_atomically, write_json_atomically
 
@@ -44,12 +44,23 @@ def previous_figures(folder: Path, run_id: str, syncs: int = HISTORY_SYNCS) -> l
     return found[-syncs:]
 
 
-def read_golden_values(folder: Path) -> pd.DataFrame | None:
+def previous_golden_values(folder: Path) -> Path | None:
+    """The golden values the last report kept, or None before the first report."""
     path = folder / GOLDEN_VALUES
-    return pd.read_parquet(path) if path.exists() else None
+    return path if path.exists() else None
 
 
-def keep_golden_values(folder: Path, lineage: pd.DataFrame) -> Path:
+def keep_golden_values(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:
     """This sync's golden values (``customer_id``, ``attribute``, ``value``) for the next report."""
-    frame = lineage[["customer_id", "attribute", "value"]].astype({"value": str})
-    return write_atomically(folder / GOLDEN_VALUES, lambda p: frame.to_parquet(p, index=False))
+
+    def write(path: Path) -> None:
+        con.execute(
+            f"""COPY (SELECT customer_id, attribute, CAST(value AS VARCHAR) AS value
+                      FROM master.attribute_lineage) TO '{_sql_text(path)}' (FORMAT parquet)"""
+        )
+
+    return write_atomically(folder / GOLDEN_VALUES, write)
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")

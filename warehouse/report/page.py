@@ -36,7 +36,7 @@ table{border-collapse:collapse;background:#fff;margin:8px 0;font-size:13px}th,td
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
-    if isinstance(value, int | float) and value is not None:
+    if isinstance(value, int | float):
         text = f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
         return f'<td class="n">{text}</td>'
     return f"<td>{escape('' if value is None else str(value))}</td>"
