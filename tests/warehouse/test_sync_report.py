@@ -5,13 +5,13 @@ with no network and no console error, its charts drawn."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from conftest import copy_build
 from page_render import chromium_path, coloured_share, render
 from report_delta import Delta, apply_delta
 
@@ -23,7 +23,7 @@ from sources.config import load_config
 from warehouse.report import LATEST, report_folder
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
-from warehouse.report.page import table
+from warehouse.report.markup import table
 
 # --- small cases, built inline -----------------------------------------------------------
 
@@ -218,7 +218,7 @@ def delta(build_once, demo_run) -> tuple[Path, Delta, str, dict]:
     """A copy of the shared demo after the delta and a second sync (built once per test run)."""
 
     def build(folder: Path):
-        copy = copy_build(demo_run.folder, folder)
+        copy = Path(shutil.copytree(demo_run.folder, folder / demo_run.folder.name))
         change = apply_delta(copy)
         run_id, metadata = sync_to_report(copy / "customer_master.yaml")
         return change, run_id, metadata

@@ -9,58 +9,15 @@ Every value from the data is escaped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
 from warehouse.marts.lifecycle import STAGES
 from warehouse.report import charts
-
-STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
- margin:0;color:#222;background:#fafafa}
-header{background:#234;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
-header p{margin:0;opacity:.85}nav{padding:8px 28px;background:#e8edf2}nav a{margin-right:16px;color:#234}
-main{padding:8px 28px 40px;max-width:1400px}section{margin-top:26px}h2{border-bottom:2px solid #234;padding-bottom:4px}
-.headline{display:flex;flex-wrap:wrap;gap:10px;margin-top:14px}.figure{background:#fff;border:1px solid #ccd;
- border-radius:6px;padding:8px 14px;min-width:110px}.figure b{display:block;font-size:22px}.figure span{color:#556}
-.charts{display:flex;flex-wrap:wrap;gap:18px}.chart{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px}
-table{border-collapse:collapse;background:#fff;margin:8px 0;font-size:13px}th,td{border:1px solid #dde;padding:3px 8px;
- text-align:left;vertical-align:top}th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.failed{color:#b02a22;font-weight:600}.warned{color:#a06800;font-weight:600}.passed{color:#2d7a3c}
-.event{background:#fff;border:1px solid #dde;border-left:4px solid #234;border-radius:4px;padding:8px 12px;margin:10px 0}
-.event h3{margin:0 0 4px;font-size:15px}.muted{color:#667}code{font-size:12px}
-"""
+from warehouse.report.markup import STYLE, chart_row, headline_html, section, table
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"<td>{'yes' if value else 'no'}</td>"
-    if isinstance(value, int | float):
-        text = f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
-        return f'<td class="n">{text}</td>'
-    return f"<td>{escape('' if value is None else str(value))}</td>"
-
-
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "none") -> str:
-    if not rows:
-        return f'<p class="muted">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in columns) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _charts(drawn: Iterable[str]) -> str:
-    return (
-        '<div class="charts">' + "".join(f'<div class="chart">{d}</div>' for d in drawn) + "</div>"
-    )
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
-
-
-def sources_section(sources: dict[str, Any], history: list[dict[str, Any]]) -> str:
+def sourcessection(sources: dict[str, Any], history: list[dict[str, Any]]) -> str:
     files = sources["files"]
     per_feed: dict[tuple[str, str], Counter] = {}
     for f in files:
@@ -89,7 +46,7 @@ def sources_section(sources: dict[str, Any], history: list[dict[str, Any]]) -> s
     reasons = sources["quarantine_reasons"]
     if reasons:
         drawn.append(charts.svg(charts.bars(reasons, "reason", "rows", "top quarantine reasons")))
-    body = _charts(drawn)
+    body = chart_row(drawn)
     if not reasons:
         body += '<p class="muted">No row was quarantined.</p>'
     body += "<h3>Per feed</h3>" + table(
@@ -100,15 +57,15 @@ def sources_section(sources: dict[str, Any], history: list[dict[str, Any]]) -> s
         + table(files, ["feed", "source_file", "received", "staged", "quarantined"])
         + "</details>"
     )
-    return _section("sources", "Sources: what came in", body)
+    return section("sources", "Sources: what came in", body)
 
 
-def quality_section(checks: list[dict[str, Any]]) -> str:
+def qualitysection(checks: list[dict[str, Any]]) -> str:
     if not checks:
-        return _section("quality", "Quality", '<p class="muted">No check results for this run.</p>')
+        return section("quality", "Quality", '<p class="muted">No check results for this run.</p>')
     per_layer = Counter((c["asset"].split("/")[0], c["outcome"]) for c in checks)
     rows = [{"layer": layer, "outcome": o, "checks": n} for (layer, o), n in per_layer.items()]
-    body = _charts([charts.svg(charts.outcomes(rows, "checks per layer and outcome"))])
+    body = chart_row([charts.svg(charts.outcomes(rows, "checks per layer and outcome"))])
     head = (
         "<table><thead><tr><th>outcome</th><th>asset</th><th>check</th><th>severity</th>"
         "<th>what was found</th><th>failing examples</th></tr></thead><tbody>"
@@ -133,12 +90,12 @@ def quality_section(checks: list[dict[str, Any]]) -> str:
         + "".join(lines["passed"])
         + "</tbody></table></details>"
     )
-    return _section("quality", f"Quality: {len(checks)} checks", body)
+    return section("quality", f"Quality: {len(checks)} checks", body)
 
 
-def matching_section(m: dict[str, Any]) -> str:
+def matchingsection(m: dict[str, Any]) -> str:
     if not m:
-        return _section("matching", "Matching", '<p class="muted">No matching this run.</p>')
+        return section("matching", "Matching", '<p class="muted">No matching this run.</p>')
     bands = [
         {**b, "band": f"{b['band_from']:.1f}–{min(b['band_from'] + 0.1, 1.0):.1f}"}
         for b in m["pair_bands"]
@@ -179,11 +136,11 @@ def matching_section(m: dict[str, Any]) -> str:
         "Pairs per record counts the pairs the model scored at or above the lower threshold "
         "(the candidates it compared and scored lower are not kept).</p>"
     )
-    body += _charts(drawn)
+    body += chart_row(drawn)
     body += "<h3>Models in use</h3>" + table(
         m["models"], ["entity_type", "model", "trained", "records"]
     )
-    return _section("matching", "Matching", body)
+    return section("matching", "Matching", body)
 
 
 def _records(records: list[dict[str, Any]]) -> str:
@@ -223,7 +180,7 @@ def _event(kind: str, e: dict[str, Any]) -> str:
     return f'<div class="event"><h3>{escape(head)} ({escape(e["entity_type"])})</h3>{body}</div>'
 
 
-def changes_section(ids: dict[str, Any], golden: dict[str, Any]) -> str:
+def changessection(ids: dict[str, Any], golden: dict[str, Any]) -> str:
     counts = [{"event": k, "customers": v} for k, v in ids["counts"].items()]
     drawn = [
         charts.svg(
@@ -243,7 +200,7 @@ def changes_section(ids: dict[str, Any], golden: dict[str, Any]) -> str:
                 )
             )
         )
-    body = _charts(drawn)
+    body = chart_row(drawn)
     for kind in ("merged", "split"):
         body += f"<h3>{kind.capitalize()} ({ids['counts'][kind]:,})</h3>"
         body += "".join(_event(kind, e) for e in ids[kind]) or '<p class="muted">none</p>'
@@ -272,10 +229,10 @@ def changes_section(ids: dict[str, Any], golden: dict[str, Any]) -> str:
             golden["values"],
             ["customer_id", "attribute", "before", "value", "source", "record_key", "rule"],
         )
-    return _section("changes", "What changed since the last sync", body)
+    return section("changes", "What changed since the last sync", body)
 
 
-def value_section(v: dict[str, Any]) -> str:
+def valuesection(v: dict[str, Any]) -> str:
     drawn = []
     if v.get("pareto"):
         drawn.append(
@@ -309,21 +266,10 @@ def value_section(v: dict[str, Any]) -> str:
                 charts.bars(v["followups"], "reason", "customers", "today's follow-ups by reason")
             )
         )
-    body = _charts(drawn) if drawn else '<p class="muted">No marts this run.</p>'
+    body = chart_row(drawn) if drawn else '<p class="muted">No marts this run.</p>'
     if moves:
         body += "<h3>Transitions this sync</h3>" + table(moves, ["transition", "customers"])
-    return _section("value", "Value and lifecycle", body)
-
-
-def headline_html(headline: dict[str, Any]) -> str:
-    return (
-        '<div class="headline">'
-        + "".join(
-            f'<div class="figure"><b>{value:,}</b><span>{escape(name.replace("_", " "))}</span></div>'
-            for name, value in headline.items()
-        )
-        + "</div>"
-    )
+    return section("value", "Value and lifecycle", body)
 
 
 def render_page(figures: dict[str, Any], history: list[dict[str, Any]]) -> str:
@@ -347,10 +293,10 @@ def render_page(figures: dict[str, Any], history: list[dict[str, Any]]) -> str:
         f"written {escape(figures['written_at'])} · {escape(figures['deployment'])}</p></header>"
         f"<nav>{nav}</nav><main>"
         + headline_html(figures["headline"])
-        + sources_section(figures["sources"], history)
-        + quality_section(figures["quality"])
-        + matching_section(figures["matching"])
-        + changes_section(figures["changes"]["ids"], figures["changes"]["golden_values"])
-        + value_section(figures["value"])
+        + sourcessection(figures["sources"], history)
+        + qualitysection(figures["quality"])
+        + matchingsection(figures["matching"])
+        + changessection(figures["changes"]["ids"], figures["changes"]["golden_values"])
+        + valuesection(figures["value"])
         + "</main></body></html>"
     )
