@@ -36,6 +36,22 @@ def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(list(rows))
 
 
+def _count_axis(
+    rows: Sequence[dict[str, Any]], value: str, stacked_by: str | None = None
+) -> alt.Axis:
+    """Whole numbers on a count axis: Vega puts ticks at 0.5 on a domain of 0 to 1 (even with
+    ``tickMinStep``), so small counts get every whole number as a tick. ``stacked_by``: the
+    bars of one ``stacked_by`` value are stacked, so their sum is the longest bar."""
+    totals: dict[Any, float] = {}
+    for i, r in enumerate(rows):
+        key = r[stacked_by] if stacked_by else i
+        totals[key] = totals.get(key, 0) + (r[value] or 0)
+    largest = max(totals.values(), default=0)
+    if largest <= 10:
+        return alt.Axis(values=list(range(int(largest) + 1)), format="d")
+    return alt.Axis(tickMinStep=1)
+
+
 def bars(
     rows: Sequence[dict[str, Any]],
     category: str,
@@ -55,7 +71,7 @@ def bars(
             f"{value}:Q",
             title=value.replace("_", " "),
             stack=stack or None,
-            axis=alt.Axis(tickMinStep=1),
+            axis=_count_axis(rows, value, category if colour and stack else None),
         ),
     }
     if colour:
@@ -84,7 +100,7 @@ def columns(
     """Vertical bars along an ordered ``category`` (a size, a band)."""
     encoding: dict[str, Any] = {
         "x": alt.X(f"{category}:O", title=category.replace("_", " ")),
-        "y": alt.Y(f"{value}:Q", title=value.replace("_", " "), axis=alt.Axis(tickMinStep=1)),
+        "y": alt.Y(f"{value}:Q", title=value.replace("_", " "), axis=_count_axis(rows, value)),
     }
     if colour:
         encoding["color"] = alt.Color(f"{colour}:N", title=colour.replace("_", " "))
