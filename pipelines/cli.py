@@ -7,6 +7,7 @@ custmaster check --name NAME [--phone … --mobile … --email … --address …
                  [--entity-type company|person] [--limit N] [--json] [--config FILE]
 custmaster evaluate --truth FILE [--config FILE]
 custmaster schema-doc [--config FILE] [--doc FILE] [--write]
+custmaster explain CUSTOMER_ID [--since DATE] [--json] [--config FILE]
 
 ``custmaster -v COMMAND …`` logs at DEBUG, library messages included.
 """
@@ -115,6 +116,43 @@ def cmd_check(args: argparse.Namespace) -> int:
     for c in candidates:
         print(f"{c.customer_id}  {c.probability:.4f}  {c.name or ''}  ({c.record_key})")
         print(f"    {'; '.join(c.reasons) or 'no field agrees'}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+    from datetime import date
+
+    from matching.linkage import read_decisions
+    from matching.master.explain import UnknownCustomer, explain_customer
+    from sources.config import ConfigError, load_config
+    from warehouse.store import connect
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+        config = load_config(_config_path(args))
+        if not config.warehouse_path.exists():
+            raise FileNotFoundError(
+                f"{config.warehouse_path}: no warehouse (run the pipeline first)"
+            )
+        with connect(config.warehouse_path, read_only=True) as con:
+            explanation = explain_customer(
+                con,
+                args.customer_id,
+                read_decisions(config.decisions_path),
+                config.matching.upper_threshold,
+                since,
+            )
+    except UnknownCustomer as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(explanation.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(explanation.render())
     return 0
 
 
@@ -232,6 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--truth", required=True, help="CSV with record_key and customer_id columns"
     )
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    explain = commands.add_parser(
+        "explain",
+        help="why these records are one customer, where each golden value came from, its history",
+    )
+    explain.add_argument("customer_id", help="any customer ID ever issued (a merged one too)")
+    explain.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    explain.add_argument("--since", help="history from this date on (YYYY-MM-DD)")
+    explain.add_argument("--json", action="store_true", help="the explanation as JSON")
+    explain.set_defaults(handler=cmd_explain)
     return parser
 
 

@@ -19,6 +19,7 @@ from assets.master import MASTER_ASSETS, MASTER_CHECKS
 from assets.matching import MATCHING_ASSETS, MATCHING_CHECKS
 from assets.publish import build_publish_asset
 from assets.raw import build_raw_assets, build_raw_checks
+from assets.report import sync_report
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGING_CHECKS, build_staging_assets
 from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
@@ -45,8 +46,9 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     ]
     sync = build_sync_job(config)
     return dg.Definitions(
-        # publishing runs after every other asset: a sync that fails anywhere publishes nothing
-        assets=[*assets, build_publish_asset(config, assets)],
+        # publishing runs after every other asset: a sync that fails anywhere publishes nothing;
+        # the sync report follows it
+        assets=[*assets, build_publish_asset(config, assets), sync_report],
         asset_checks=[
             *build_raw_checks(config),
             STAGING_CHECKS,

@@ -19,6 +19,7 @@ from assets.step_work import SYNC_TAG, WORK_METADATA
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
+from warehouse.report import report_folder
 from warehouse.summary import WarehouseSummary, summarise_warehouse
 from warehouse.sync_lock import hold_warehouse
 
@@ -43,6 +44,8 @@ class RunOutcome:
         """Which kind of sync ran and why, from what each step did (``custmaster/work``)."""
         return describe_sync(self.work)
 
+    report: Path | None = None
+
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.succeeded else 'FAILED'}"]
         if self.work:
@@ -53,6 +56,8 @@ class RunOutcome:
             lines.append(self.summary.render())
         if self.checks:
             lines.append(render_checks(self.checks, self.quality_dir))
+        if self.report is not None:
+            lines.append(f"\nsync report: {self.report}")
         return "\n".join(lines)
 
 
@@ -113,6 +118,7 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
         for m in materialized
         if WORK_METADATA in m.metadata
     }
+    report = report_folder(config) / f"{result.run_id}.html"
     return RunOutcome(
         run_id=result.run_id,
         work=work,
@@ -122,6 +128,7 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
         summary=summary,
         checks=checks,
         quality_dir=quality_dir if checks else None,
+        report=report if report.exists() else None,
     )
 
 

@@ -101,6 +101,41 @@ def reconcile_activity(
     return pd.DataFrame(rows, columns=["feed", "received", "staged", "quarantined", "difference"])
 
 
+def _per_file(con: duckdb.DuckDBPyConnection, table: str, where: str, value: str) -> pd.Series:
+    schema, name = table.split(".")
+    if not table_exists(con, schema, name):
+        return pd.Series(dtype="int64")
+    rows = con.execute(
+        f"SELECT source_file, count(*) FROM {table} WHERE {where} GROUP BY 1", [value]
+    ).fetchall()
+    return pd.Series(dict(rows), dtype="int64")
+
+
+def reconcile_files(con: duckdb.DuckDBPyConnection, feed: str, table: str | None) -> pd.DataFrame:
+    """The same account per file of one feed: ``source_file``, received, staged, quarantined.
+
+    ``table`` is the activity table of the feed (``orders`` …), or None for a customer source
+    (staged in ``staging.customers``, derived contact persons excluded)."""
+    if table is None:
+        staged = _per_file(
+            con, "staging.customers", "source = ? AND derived_from_record_key IS NULL", feed
+        )
+        quarantined = _per_file(con, "staging.quarantine", "source = ?", feed)
+    else:
+        staged = _per_file(con, f"staging.{table}", "feed = ?", feed)
+        quarantined = _per_file(con, f"staging.{table}_quarantine", "feed = ?", feed)
+    received = (
+        pd.concat(
+            [_per_file(con, f"raw.{t}", "source = ?", feed) for t in (feed, f"{feed}__rejected")]
+        )
+        .groupby(level=0)
+        .sum()
+    )
+    frame = pd.DataFrame({"received": received, "staged": staged, "quarantined": quarantined})
+    frame = frame.fillna(0).astype("int64").rename_axis("source_file").reset_index()
+    return frame.sort_values("source_file", ignore_index=True)
+
+
 def reconciliation_outcome(table: pd.DataFrame) -> CheckOutcome:
     """Blocking check: received = staged + quarantined for every feed of ``table``."""
     name = table.columns[0]

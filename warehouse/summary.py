@@ -71,14 +71,7 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
             if have_staging
             else []
         )
-        reasons = (
-            con.execute(
-                """SELECT regexp_replace(reason, '''.*''', '''…''') AS reason, count(*) AS n
-                   FROM staging.quarantine GROUP BY 1 ORDER BY n DESC LIMIT 8"""
-            ).fetchall()
-            if have_staging
-            else []
-        )
+        reasons = quarantine_reasons(con) if have_staging else []
         staged_total = (
             con.execute("SELECT count(*) FROM staging.customers").fetchall()[0][0]
             if have_staging
@@ -96,6 +89,15 @@ def summarise_warehouse(config: PipelineConfig) -> WarehouseSummary:
     return WarehouseSummary(
         str(config.warehouse_path), per_source, reasons, staged_total, matching, master, marts
     )
+
+
+def quarantine_reasons(con, limit: int = 8) -> list[tuple[str, int]]:
+    """The most frequent reasons rows were quarantined (quoted values folded to '…'), most first."""
+    return con.execute(
+        """SELECT regexp_replace(reason, '''.*''', '''…''') AS reason, count(*) AS n
+           FROM staging.quarantine GROUP BY 1 ORDER BY n DESC, reason LIMIT ?""",
+        [limit],
+    ).fetchall()
 
 
 def _master_summary(con) -> dict[str, object]:

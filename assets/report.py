@@ -1,0 +1,44 @@
+"""The sync report: one offline HTML page per sync, linked from the run in the Dagster UI."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.publish import PUBLISHED
+from assets.resources import Deployment, Warehouse
+from matching.linkage import read_decisions
+from warehouse.report import write_sync_report
+
+SYNC_REPORT = dg.AssetKey(["reports", "sync"])
+
+
+@dg.asset(
+    key=SYNC_REPORT,
+    deps=[PUBLISHED],
+    group_name="publish",
+    kinds={"html"},
+    # the lowest priority: the run's remaining check steps go first, so the page shows them all
+    op_tags={"dagster/priority": -10},
+)
+def sync_report(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """What this sync did, on one page that opens offline: rows in per source and file beside
+    the last 14 syncs, every quality check, matching, the customers created, merged, split and
+    retired with their evidence, golden values that changed, value and lifecycle. Written to
+    <output_dir>/reports/sync/<run_id>.html and latest.html; the headline figures are this
+    asset's metadata, so they plot over time."""
+    cfg = deployment.config
+    with warehouse.connect() as con:
+        report = write_sync_report(
+            con, cfg, context.run_id, datetime.now(UTC), read_decisions(cfg.decisions_path)
+        )
+    context.log.info(f"sync report: {report.path}")
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.url(report.path.as_uri()),
+            "path": dg.MetadataValue.path(str(report.path)),
+            "latest": dg.MetadataValue.path(str(report.latest)),
+            **{name: dg.MetadataValue.int(int(value)) for name, value in report.headline.items()},
+        }
+    )

@@ -1,0 +1,134 @@
+"""The figures of one sync, read from the warehouse: sources, matching, value and lifecycle.
+
+Plain lists of dicts, so that they are stored as JSON beside the page (the next reports
+draw the last syncs from them) and drawn as charts. Every count comes from the query
+other layers already use: per-file accounting from ``quality.reconciliation``, quarantine
+reasons from ``warehouse.summary``, the models in use from ``warehouse.views``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from quality.reconciliation import reconcile_files
+from sources.activity_schema import KINDS
+from sources.config import PipelineConfig
+from warehouse.store import table_exists
+from warehouse.summary import quarantine_reasons
+from warehouse.views import MODELS_IN_USE
+
+#: The Pareto curve is drawn through at most this many points (the customers ranked by revenue).
+PARETO_POINTS = 200
+
+Rows = list[dict[str, Any]]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Rows:
+    frame = con.execute(sql, params or []).df()
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def source_figures(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, Any]:
+    """Rows received, staged and quarantined per feed and file; the top quarantine reasons."""
+    feeds: list[tuple[str, str | None]] = [(s.name, None) for s in config.sources]
+    feeds += [(f.name, kind.table) for kind in KINDS for f in kind.feeds(config)]
+    files: Rows = []
+    for feed, table in feeds:
+        if not table_exists(con, "raw", feed):
+            continue
+        for row in reconcile_files(con, feed, table).to_dict(orient="records"):
+            files.append({"feed": feed, "kind": table or "customers", **row})
+    reasons = (
+        [{"reason": r, "rows": n} for r, n in quarantine_reasons(con)]
+        if table_exists(con, "staging", "quarantine")
+        else []
+    )
+    return {"files": files, "quarantine_reasons": reasons}
+
+
+def matching_figures(con: duckdb.DuckDBPyConnection, lower: float, upper: float) -> dict[str, Any]:
+    """Pairs per probability band, cluster sizes, the review queue, pairs per record, models."""
+    if not table_exists(con, "matching", "clusters"):
+        return {}
+    bands = _rows(
+        con,
+        """SELECT entity_type,
+                  least(floor(match_probability * 10) / 10, 0.9) AS band_from,
+                  count(*) AS pairs,
+                  bool_and(match_probability >= ?) AS linked
+           FROM matching.pairs GROUP BY ALL ORDER BY entity_type, band_from""",
+        [upper],
+    )
+    sizes = _rows(
+        con,
+        """SELECT entity_type, cluster_size, count(DISTINCT cluster_id) AS clusters
+           FROM matching.clusters GROUP BY ALL ORDER BY entity_type, cluster_size""",
+    )
+    queue = _rows(
+        con, "SELECT reason, count(*) AS pairs FROM matching.review_queue GROUP BY 1 ORDER BY 1"
+    )
+    per_record = _rows(
+        con,
+        """WITH ends AS (SELECT record_key_l AS record_key FROM matching.pairs
+                         UNION ALL SELECT record_key_r FROM matching.pairs),
+                counted AS (SELECT c.entity_type, count(e.record_key) AS pairs
+                            FROM matching.clusters c LEFT JOIN ends e USING (record_key)
+                            GROUP BY c.record_key, c.entity_type)
+           SELECT entity_type, least(pairs, 10) AS pairs, count(*) AS records
+           FROM counted GROUP BY ALL ORDER BY entity_type, pairs""",
+    )
+    models = _rows(con, f"SELECT entity_type, model, trained, records FROM {MODELS_IN_USE}")
+    return {
+        "lower_threshold": lower,
+        "upper_threshold": upper,
+        "pair_bands": bands,
+        "cluster_sizes": sizes,
+        "review_queue": queue,
+        "pairs_per_record": per_record,
+        "models": models,
+    }
+
+
+def value_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """The ABC Pareto curve, revenue by value tier, lifecycle stages and this sync's
+    transitions, today's follow-ups by reason."""
+    figures: dict[str, Any] = {}
+    if table_exists(con, "marts", "customer_value"):
+        figures["pareto"] = _rows(
+            con,
+            """WITH ranked AS (
+                   SELECT row_number() OVER (ORDER BY revenue DESC, customer_id) AS rank,
+                          count(*) OVER () AS buyers, cumulative_share, abc_class
+                   FROM marts.customer_value WHERE revenue > 0)
+               SELECT rank / buyers AS customer_share, cumulative_share, abc_class FROM ranked
+               WHERE rank % greatest(1, buyers // ?) = 0 OR rank = buyers OR rank = 1
+               ORDER BY rank""",
+            [PARETO_POINTS],
+        )
+        figures["value_tiers"] = _rows(
+            con,
+            """SELECT value_tier, count(*) AS customers, sum(revenue)::DOUBLE AS revenue
+               FROM marts.customer_value GROUP BY 1 ORDER BY revenue DESC, value_tier""",
+        )
+    if table_exists(con, "marts", "customer_lifecycle"):
+        figures["lifecycle"] = _rows(
+            con,
+            "SELECT stage, count(*) AS customers FROM marts.customer_lifecycle GROUP BY 1",
+        )
+    if table_exists(con, "marts", "lifecycle_history"):
+        figures["transitions"] = _rows(
+            con,
+            """SELECT coalesce(previous_stage, '(none)') AS previous_stage, stage,
+                      count(*) AS customers
+               FROM marts.lifecycle_history WHERE run_id = ?
+               GROUP BY ALL ORDER BY customers DESC, previous_stage, stage""",
+            [run_id],
+        )
+    if table_exists(con, "marts", "followup_today"):
+        figures["followups"] = _rows(
+            con,
+            "SELECT reason, count(*) AS customers FROM marts.followup_today GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+    return figures
