@@ -85,6 +85,7 @@ def customer_ids(context: dg.AssetExecutionContext, deployment: Deployment, ware
             kinds={"duckdb"},
             description="One row per real customer: the best value of every attribute by the survivorship rules, "
             "the sources it is known to, first_seen and last_updated.",
+            metadata=part_tables("master.golden_inputs"),
         ),
         dg.AssetSpec(
             ATTRIBUTE_LINEAGE,
@@ -106,6 +107,7 @@ def golden_customers(
         "master.customers",
         settings=[deployment_settings(cfg)],
         tables=["master.customer_xref", "staging.customers"],
+        incremental=True,
     )
     if plan.skip:
         yield dg.MaterializeResult(asset_key=GOLDEN_CUSTOMERS, metadata=plan.metadata())
@@ -113,12 +115,20 @@ def golden_customers(
         return
     rules = {attribute: tuple(order) for attribute, order in cfg.survivorship.items()}
     with warehouse.connect() as con:
-        counts = build_golden_records(con, cfg.source_trust(), rules)
+        counts = build_golden_records(con, cfg.source_trust(), rules, incremental=plan.incremental)
     plan.done(warehouse, context.run_id)
     context.log.info(f"golden records: {counts}")
     yield dg.MaterializeResult(
         asset_key=GOLDEN_CUSTOMERS,
-        metadata={"dagster/row_count": counts["customers"], **plan.metadata()},
+        metadata={
+            "dagster/row_count": counts["customers"],
+            **(
+                {"customers_rebuilt": counts["customers_rebuilt"]}
+                if "customers_rebuilt" in counts
+                else {}
+            ),
+            **plan.metadata(),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=ATTRIBUTE_LINEAGE,

@@ -24,6 +24,7 @@ from matching.master.customer_ids import assign_customer_ids
 from matching.master.survivorship import survive
 from matching.master.xref import cluster_probabilities, empty_xref, update_xref
 from warehouse.store import quote, replace_table, table_exists
+from warehouse.views import CURRENT_XREF
 
 
 def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame | None:
@@ -73,20 +74,95 @@ def update_customer_ids(
     return counts
 
 
+#: The current xref with the time each record first entered the master.
+_CURRENT_XREF_SEEN = """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
+        SELECT *, min(valid_from) OVER (PARTITION BY record_key) AS first_seen_at
+        FROM master.customer_xref)
+    WHERE valid_to IS NULL"""
+#: What each golden record was built from: per current source record, its customer, when it
+#: first entered the master, and a fingerprint of its staged values (where it stood in its
+#: file excepted).
+GOLDEN_INPUTS = "master.golden_inputs"
+_BUILT_FROM = f"""
+    SELECT x.record_key, x.customer_id, x.first_seen_at,
+           hash(*COLUMNS(s.* EXCLUDE (source_file, source_row, ingested_at))) AS values_hash
+    FROM ({_CURRENT_XREF_SEEN}) x JOIN staging.customers s USING (record_key)"""
+
+
 def build_golden_records(
-    con: duckdb.DuckDBPyConnection, source_trust: dict[str, int], rules: dict[str, tuple[str, ...]]
+    con: duckdb.DuckDBPyConnection,
+    source_trust: dict[str, int],
+    rules: dict[str, tuple[str, ...]],
+    incremental: bool = False,
 ) -> dict[str, int]:
-    """Golden record of every active customer from the current xref, with attribute lineage."""
-    xref = con.sql(
-        """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
-               SELECT *, min(valid_from) OVER (PARTITION BY record_key) AS first_seen_at
-               FROM master.customer_xref)
-           WHERE valid_to IS NULL"""
-    ).df()
-    golden = survive(con, xref, source_trust, rules)
-    replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
-    replace_table(con, "master", "attribute_lineage", golden.lineage)
-    return {"customers": len(golden.customers), "lineage_rows": len(golden.lineage)}
+    """Golden record of every active customer from the current xref, with attribute lineage.
+
+    ``incremental``: build again only the customers a record joined or left, or whose
+    records' staged values changed, since the last build (``master.golden_inputs``); keep
+    the other customers' rows. A golden record depends only on its customer's records, so
+    the result is the same as a whole build, row for row.
+    """
+    xref = con.sql(_CURRENT_XREF_SEEN).df()
+    touched = _touched_customers(con) if incremental else None
+    if touched is None:
+        golden = survive(con, xref, source_trust, rules)
+        replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
+        replace_table(con, "master", "attribute_lineage", golden.lineage)
+    else:
+        golden = survive(con, xref[xref["customer_id"].isin(touched)], source_trust, rules)
+        _replace_customers(con, "customers", _typed_like_staging(con, golden.customers), touched)
+        _replace_customers(con, "attribute_lineage", golden.lineage, touched, "attribute")
+    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS {_BUILT_FROM}")
+    counts = con.execute(
+        "SELECT (SELECT count(*) FROM master.customers), (SELECT count(*) FROM master.attribute_lineage)"
+    ).fetchall()[0]
+    result = {"customers": counts[0], "lineage_rows": counts[1]}
+    if touched is not None:
+        result["customers_rebuilt"] = len(touched)
+    return result
+
+
+def _touched_customers(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    """Customers whose golden record may differ from the last build; None: no record of one."""
+    if not table_exists(con, "master", "golden_inputs"):
+        return None
+    rows = con.execute(
+        f"""WITH now AS ({_BUILT_FROM})
+            SELECT coalesce(n.customer_id, b.customer_id), b.customer_id
+            FROM now n FULL JOIN {GOLDEN_INPUTS} b USING (record_key)
+            WHERE n.record_key IS NULL OR b.record_key IS NULL
+               OR n.customer_id <> b.customer_id
+               OR n.first_seen_at IS DISTINCT FROM b.first_seen_at
+               OR n.values_hash <> b.values_hash"""
+    ).fetchall()
+    return {c for row in rows for c in row if c is not None}
+
+
+def _replace_customers(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rebuilt: pa.Table | pd.DataFrame,
+    touched: set[str],
+    *order: str,
+) -> None:
+    """``master.<table>`` with the rows of ``touched`` customers replaced by ``rebuilt`` and
+    the rows of customers no longer live dropped, in a whole build's order."""
+    keys = ", ".join(["customer_id", *order])
+    con.register("__rebuilt", rebuilt)
+    con.register("__touched", pd.DataFrame({"customer_id": sorted(touched)}, dtype=object))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE master.{table} AS
+                SELECT * FROM (
+                    SELECT * FROM master.{table}
+                    WHERE customer_id NOT IN (SELECT customer_id FROM __touched)
+                      AND customer_id IN (SELECT customer_id FROM {CURRENT_XREF})
+                    UNION ALL BY NAME SELECT * FROM __rebuilt)
+                ORDER BY {keys}"""
+        )
+    finally:
+        con.unregister("__rebuilt")
+        con.unregister("__touched")
 
 
 def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pd.DataFrame) -> pa.Table:
