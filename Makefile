@@ -18,7 +18,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Expectations again, 20 s instead of 8 s here, and the tests start many processes.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy clean
+.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy bench-forecast clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -64,6 +64,9 @@ bench-lookup: install  ## duplicate-check latency against a master of N=$(BENCH_
 
 bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
 	$(BIN)/python benchmarks/bench_matching_accuracy.py
+
+bench-forecast: install  ## sales-forecast backtest beside the seasonal-naive baseline, on CONFIG's warehouse
+	$(BIN)/python benchmarks/bench_forecast.py $(if $(CONFIG),--config $(CONFIG),)
 
 clean:
 	rm -rf $(DEMO_DIR) .dagster_home

@@ -167,9 +167,11 @@ def simulate_activity(
             activity.interactions[source].append(
                 (day, record_id, kind, score, status, closed, note)
             )
-        for day, score in survey_trail(signal, today):
+        for day, rating in survey_trail(signal, today):
             source, record_id = signal.choice(c.records)
-            activity.interactions[source].append((day, record_id, "survey", str(score), "", "", ""))
+            activity.interactions[source].append(
+                (day, record_id, "survey", str(rating), "", "", "")
+            )
     return activity
 
 

@@ -4,8 +4,8 @@ A forecast is only worth testing on history that has a season to find, so the de
 book has one, different per product line and region (the factor multiplies the quantity
 an order would have had; its average over a year is about 1, so yearly totals stay):
 
-- equipment (``设备``) sells most in December, when budgets must be spent, and again a
-  little in June (half-year budgets): 1.5× in December, 0.6× in the spring;
+- equipment (``设备``) sells most in December, when budgets must be spent, and least in
+  June: 1.45× and 0.55×;
 - consumables (``耗材``) peak with the school terms, March and September (±25%);
 - paper (``纸张``) peaks in September, when offices and schools restock (±35%);
 - service (``服务``) is nearly flat, a little higher in the humid summer (±10%);
