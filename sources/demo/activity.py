@@ -111,16 +111,13 @@ def _in_season(
     orders: list[tuple[date, str, int, float]], province: str, signal: random.Random
 ) -> list[tuple[date, str, int, float]]:
     """The orders with their quantity times the season's factor, rounded at random so that it
-    keeps its mean (an equipment order that rounds to nothing is not placed; a consumables
-    re-order always is)."""
+    keeps its mean, and at least 1: every order is still placed on its day, so who orders
+    what and when is the same with or without seasons (the follow-up lists read that)."""
     seasonal = []
     for day, product, quantity, amount in orders:
         scaled = quantity * season_factor(day, province, product)
-        new = int(scaled) + (signal.random() < scaled - int(scaled))
-        if PRODUCT_LINES[product] == "耗材":
-            new = max(1, new)
-        if new:
-            seasonal.append((day, product, new, round(amount / quantity * new, 2)))
+        new = max(1, int(scaled) + (signal.random() < scaled - int(scaled)))
+        seasonal.append((day, product, new, round(amount / quantity * new, 2)))
     return seasonal
 
 

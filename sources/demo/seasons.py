@@ -2,7 +2,8 @@
 
 A forecast is only worth testing on history that has a season to find, so the demo's order
 book has one, different per product line and region (the factor multiplies the quantity
-an order would have had; its average over a year is about 1, so yearly totals stay):
+an order would have had, rounded at random and at least 1; its average over a year is about
+1, so yearly totals stay):
 
 - equipment (``设备``) sells most in December, when budgets must be spent, and least in
   June: 1.45× and 0.55×;

@@ -303,7 +303,9 @@ def test_channels_convert_differently_and_some_satisfaction_drifts_down(demo):
     assert set(rate) == {"老客户介绍", "地推", "展会", "官网", "电话营销"}
     assert rate["老客户介绍"] > 0.9 and rate["电话营销"] < 0.8
     trails = [[s for _, s in sorted(v)] for v in scores.values() if len(v) >= 4]
-    assert any(t[-1] <= min(t[:-1]) - 2 for t in trails)  # fell by at least 2 below all before
+    change = [(t[-1] + t[-2] - t[0] - t[1]) / 2 for t in trails]  # last two against first two
+    fell, rose = sum(c <= -1.5 for c in change), sum(c >= 1.5 for c in change)
+    assert fell >= 3 and fell > rose  # 25% of the surveyed drift down, 10% up
 
 
 def test_config_loads_and_every_mapped_column_exists(demo):
