@@ -5,7 +5,7 @@ an existing one nearly always buys, a trade-fair contact often does, a cold tele
 lead or a website enquiry much less often. The demo decides first who ever orders (the
 activity simulation), then draws each customer's channel from the mix of buyers or of
 prospects below. In ``marts.lead_funnel`` of the 2,000-customer demo (seed 7) that
-gives referral 98%, field sales 94%, trade fair 84%, website 75% and telemarketing 59%.
+gives referral 97%, field sales 93%, trade fair 88%, website 81% and telemarketing 68%.
 
 The dealers and the regional offices record the channel on their customer rows
 (``获客渠道`` / ``客户来源``); the key-account workbook does not.

@@ -65,7 +65,7 @@ def test_unknown_province_and_product_line_fall_back():
 
 
 def test_backtest_scores_the_model_beside_seasonal_naive():
-    """On a clean season both methods are exact; when the business doubles, the seasonal
+    """On a clean season both methods are exact; when the business grows 3% a month, the seasonal
     naive forecast (last year's month) stays low, the model's trend follows."""
     con = warehouse()
     add_customers(con, {"customer_id": "F", "province": "福建省"})
