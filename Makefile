@@ -18,7 +18,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Expectations again, 20 s instead of 8 s here, and the tests start many processes.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy bench-pipeline clean
+.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy bench-pipeline bench-forecast clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -67,6 +67,9 @@ bench-pipeline: install  ## whole sync at N=$(BENCH_RECORDS) records, then after
 
 bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
 	$(BIN)/python benchmarks/bench_matching_accuracy.py
+
+bench-forecast: install  ## sales-forecast backtest beside the seasonal-naive baseline, on CONFIG's warehouse
+	$(BIN)/python benchmarks/bench_forecast.py $(if $(CONFIG),--config $(CONFIG),)
 
 clean:
 	rm -rf $(DEMO_DIR) .dagster_home

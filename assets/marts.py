@@ -41,6 +41,11 @@ FOLLOWUP_TODAY = marts_key("followup_today")
 SALES_BY_REGION_PRODUCT_MONTH = marts_key("sales_by_region_product_month")
 CUSTOMER_GROWTH = marts_key("customer_growth")
 CUSTOMER_360 = marts_key("customer_360")
+NEXT_ORDER = marts_key("next_order")
+CUSTOMER_SATISFACTION = marts_key("customer_satisfaction")
+SATISFACTION_BY_TIER_REGION = marts_key("satisfaction_by_tier_region")
+SALES_FORECAST = marts_key("sales_forecast")
+LEAD_FUNNEL = marts_key("lead_funnel")
 
 _DESCRIPTIONS = {
     "orders": "One row per order line of every source, with its customer_id, parsed date, quantity and amount.",
@@ -49,7 +54,7 @@ _DESCRIPTIONS = {
 }
 
 
-def _as_of(context: dg.AssetExecutionContext, config: PipelineConfig) -> date:
+def as_of_for_run(context: dg.AssetExecutionContext, config: PipelineConfig) -> date:
     """``marts.as_of`` from the config, else the day this run started in the deployment's time
     zone (``schedule.timezone``): the same day for every asset of the run."""
     record = context.instance.get_run_record_by_id(context.run_id)
@@ -58,14 +63,14 @@ def _as_of(context: dg.AssetExecutionContext, config: PipelineConfig) -> date:
     return marts.marts_as_of(config, run_date)
 
 
-def _counts(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dg.JsonMetadataValue:
+def counts_of(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dg.JsonMetadataValue:
     rows = con.execute(
         f"SELECT {column}, count(*) FROM marts.{table} GROUP BY 1 ORDER BY 1"
     ).fetchall()
     return dg.MetadataValue.json({str(k): n for k, n in rows})
 
 
-def _table_metadata(con: duckdb.DuckDBPyConnection, table: str, rows: int, **extra) -> dict:
+def table_metadata(con: duckdb.DuckDBPyConnection, table: str, rows: int, **extra) -> dict:
     head = con.sql(f"FROM marts.{table} LIMIT 5").to_arrow_table()
     return {"dagster/row_count": rows, "preview": preview(head), **extra}
 
@@ -93,7 +98,7 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult]:
         with warehouse.connect() as con:
             table = marts.build_activity(con, kind)
-            meta = _table_metadata(con, kind.table, int(table["kept"].sum()))
+            meta = table_metadata(con, kind.table, int(table["kept"].sum()))
         context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")
         per_feed = dg.MetadataValue.json(table.to_dict("records"))
         yield dg.MaterializeResult(asset_key=kept, metadata={**meta, "per_feed": per_feed})
@@ -114,9 +119,9 @@ def customer_value(
     segment, value tier, open and overdue amounts and credit tier."""
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_customer_value(con, cfg.marts, _as_of(context, cfg))
-        meta = _table_metadata(
-            con, "customer_value", rows, abc=_counts(con, "customer_value", "abc_class")
+        rows = marts.build_customer_value(con, cfg.marts, as_of_for_run(context, cfg))
+        meta = table_metadata(
+            con, "customer_value", rows, abc=counts_of(con, "customer_value", "abc_class")
         )
     return dg.MaterializeResult(metadata=meta)
 
@@ -139,9 +144,11 @@ def customer_lifecycle(
     cfg = deployment.config
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
-        counts = marts.build_lifecycle(con, cfg.marts, _as_of(context, cfg), context.run_id, now)
-        meta = _table_metadata(con, "customer_lifecycle", counts["customers"],
-                               stages=_counts(con, "customer_lifecycle", "stage"))  # fmt: skip
+        counts = marts.build_lifecycle(
+            con, cfg.marts, as_of_for_run(context, cfg), context.run_id, now
+        )
+        meta = table_metadata(con, "customer_lifecycle", counts["customers"],
+                               stages=counts_of(con, "customer_lifecycle", "stage"))  # fmt: skip
         history_rows = con.execute("SELECT count(*) FROM marts.lifecycle_history").fetchall()[0][0]
     yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=meta)
     yield dg.MaterializeResult(
@@ -151,17 +158,19 @@ def customer_lifecycle(
 
 
 @dg.asset(key=FOLLOWUP_TODAY, group_name="marts", kinds={"duckdb"},
-          deps=[ORDERS, INTERACTIONS, CUSTOMER_VALUE, CUSTOMER_LIFECYCLE, RELATIONSHIPS, GOLDEN_CUSTOMERS])  # fmt: skip
+          deps=[ORDERS, INTERACTIONS, CUSTOMER_VALUE, CUSTOMER_LIFECYCLE, CUSTOMER_SATISFACTION, RELATIONSHIPS,
+                GOLDEN_CUSTOMERS])  # fmt: skip
 def followup_today(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """Who to call today and why (consumables due, service due, dormant care, open complaint), with the
+    """Who to call today and why (consumables due, service due, dormant care, open complaint,
+    satisfaction drop), with the
     person and number to call; one row per customer and reason, best customers first."""
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_followup_today(con, cfg.marts, _as_of(context, cfg))
-        meta = _table_metadata(
-            con, "followup_today", rows, reasons=_counts(con, "followup_today", "reason")
+        rows = marts.build_followup_today(con, cfg.marts, as_of_for_run(context, cfg))
+        meta = table_metadata(
+            con, "followup_today", rows, reasons=counts_of(con, "followup_today", "reason")
         )
     return dg.MaterializeResult(metadata=meta)
 
@@ -172,7 +181,7 @@ def sales_by_region_product_month(warehouse: Warehouse) -> dg.MaterializeResult:
     """Orders, customers, quantity and revenue per month, province, city and product."""
     with warehouse.connect() as con:
         rows = marts.build_sales_by_region_product_month(con)
-        meta = _table_metadata(con, "sales_by_region_product_month", rows)
+        meta = table_metadata(con, "sales_by_region_product_month", rows)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -186,8 +195,8 @@ def customer_growth(
     province and per product."""
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_customer_growth(con, cfg.marts, _as_of(context, cfg))
-        meta = _table_metadata(con, "customer_growth", rows)
+        rows = marts.build_customer_growth(con, cfg.marts, as_of_for_run(context, cfg))
+        meta = table_metadata(con, "customer_growth", rows)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -199,13 +208,15 @@ def customer_360(deployment: Deployment, warehouse: Warehouse) -> dg.Materialize
     relationship and interaction counts, today's follow-up reasons."""
     with warehouse.connect() as con:
         rows = marts.build_customer_360(con, deployment.config.marts)
-        meta = _table_metadata(con, "customer_360", rows)
+        meta = table_metadata(con, "customer_360", rows)
     return dg.MaterializeResult(metadata=meta)
 
 
 def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
     """Every marts asset (:data:`warehouse.marts.MART_TABLES`); the activity marts read the
-    staged activity."""
+    staged activity. The sales-planning marts are in ``assets.sales``."""
+    from assets.sales import SALES_ASSETS
+
     return [
         *(_activity_asset(kind) for kind in marts.KINDS),
         customer_value,
@@ -214,6 +225,7 @@ def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
         sales_by_region_product_month,
         customer_growth,
         customer_360,
+        *SALES_ASSETS,
     ]
 
 

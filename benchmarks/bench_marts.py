@@ -53,6 +53,11 @@ def synthesise(con: duckdb.DuckDBPyConnection, records: int) -> None:
                NULL AS district, NULL AS industry, NULL AS customer_category, NULL AS owner,
                CASE WHEN i % 10 = 0 THEN 50000.0 * (1 + i % 5) END AS credit_limit, NULL AS dealer_code
         FROM range({customers}) t(i);
+        CREATE TABLE staging.customers AS
+        SELECT 'dealers:R' || i AS record_key, 'dealers' AS source,
+               ['展会', '官网', '老客户介绍', '电话营销', NULL][(1 + hash(i * 23) % 5)::BIGINT] AS acquisition_channel,
+               DATE '2020-01-01' + (hash(i * 29) % 2400)::INT AS created_at, now()::TIMESTAMP AS ingested_at
+        FROM range({records}) t(i);
         CREATE TABLE master.customer_ids AS
         SELECT customer_id, entity_type, 'active' AS status, NULL::VARCHAR AS merged_into FROM master.customers;
         CREATE TABLE master.customer_roles AS
@@ -68,7 +73,8 @@ def synthesise(con: duckdb.DuckDBPyConnection, records: int) -> None:
                'SO' || i AS order_id,
                CASE WHEN i % 100 = 0 THEN 'NOPE' || i ELSE 'R' || (hash(i) % {records}) END AS customer_record_id,
                strftime(DATE '{AS_OF}' - (hash(i * 7) % 1095)::INT, '%Y-%m-%d') AS order_date,
-               {list(PRODUCTS)}[(1 + hash(i * 13) % {len(PRODUCTS)})::BIGINT] AS product, '1' AS quantity,
+               {list(PRODUCTS)}[(1 + hash(i * 13) % {len(PRODUCTS)})::BIGINT] AS product,
+               ['耗材', '设备', '纸张', '服务'][(1 + hash(i * 13) % 4)::BIGINT] AS product_line, '1' AS quantity,
                CASE WHEN i % 5000 = 0 THEN 'n/a' ELSE (10 + hash(i * 3) % 5000)::VARCHAR || '.00' END AS amount
         FROM range({2 * records}) t(i);
         CREATE TABLE raw.bench_interactions AS
@@ -78,7 +84,9 @@ def synthesise(con: duckdb.DuckDBPyConnection, records: int) -> None:
                strftime(DATE '{AS_OF}' - (hash(i * 11) % 720)::INT, '%Y-%m-%d') AS interaction_date,
                ['call', 'visit', 'complaint', 'survey'][(1 + hash(i) % 4)::BIGINT] AS interaction_type,
                (1 + hash(i) % 5)::VARCHAR AS satisfaction_score,
-               CASE WHEN hash(i * 17) % 3 = 0 THEN 'open' ELSE 'closed' END AS status, '回访' AS note
+               CASE WHEN hash(i * 17) % 3 = 0 THEN 'open' ELSE 'closed' END AS status,
+               strftime(DATE '{AS_OF}' - (hash(i * 11) % 720)::INT + (hash(i) % 40)::INT, '%Y-%m-%d') AS closed_date,
+               '回访' AS note
         FROM range({records}) t(i);
         CREATE TABLE raw.bench_receivables AS
         SELECT 'bench_receivables' AS source, 'ar.csv' AS source_file, i + 2 AS source_row,
@@ -99,10 +107,11 @@ def bench_config() -> PipelineConfig:
                          "columns": {"source_record_id": "id", "name": "name"}}],
             "orders": [{"name": "bench_orders", "customer_source": "dealers", "path": "x",
                         "columns": {**columns, **{f: f for f in ("order_id", "order_date", "product",
-                                                                  "quantity", "amount")}}}],
+                                                                  "product_line", "quantity", "amount")}}}],
             "interactions": [{"name": "bench_interactions", "customer_source": "dealers", "path": "x",
                               "columns": {**columns, **{f: f for f in ("interaction_id", "interaction_date",
-                                          "interaction_type", "satisfaction_score", "status", "note")}}}],
+                                          "interaction_type", "satisfaction_score", "status", "closed_date",
+                                          "note")}}}],
             "receivables": [{"name": "bench_receivables", "customer_source": "dealers", "path": "x",
                              "columns": {**columns, "invoice_id": "invoice_no", "invoice_date": "invoice_date",
                                          "due_date": "due_date", "amount_open": "open_amount"}}],
@@ -128,9 +137,14 @@ def main() -> None:
             ("customer_value", lambda: marts.build_customer_value(con, config.marts, AS_OF)),
             ("customer_lifecycle", lambda: marts.build_lifecycle(
                 con, config.marts, AS_OF, "bench", datetime(2026, 9, 30))),
+            ("next_order", lambda: marts.build_next_order(con, config.marts.next_order, AS_OF)),
+            ("customer_satisfaction", lambda: marts.build_customer_satisfaction(con, config.marts, AS_OF)),
             ("followup_today", lambda: marts.build_followup_today(con, config.marts, AS_OF)),
             ("sales_by_region_product_month", lambda: marts.build_sales_by_region_product_month(con)),
             ("customer_growth", lambda: marts.build_customer_growth(con, config.marts, AS_OF)),
+            ("sales_forecast", lambda: (marts.build_sales_forecast(con, config.marts.forecast, AS_OF),
+                                        marts.backtest(con, config.marts.forecast, AS_OF))),
+            ("lead_funnel", lambda: marts.build_lead_funnel(con, AS_OF)),
             ("customer_360", lambda: marts.build_customer_360(con, config.marts)),
         ]  # fmt: skip
         total = 0.0

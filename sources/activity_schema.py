@@ -74,14 +74,15 @@ ORDERS = ActivityKind(
     table="orders",
     id_field="order_id",
     fields=(("order_id", "text"), ("order_date", "date"), ("product", "text"),
-            ("quantity", "number"), ("amount", "amount")),
+            ("product_line", "text"), ("quantity", "number"), ("amount", "amount")),
     required=("order_date", "amount"),
 )  # fmt: skip
 INTERACTIONS = ActivityKind(
     table="interactions",
     id_field="interaction_id",
     fields=(("interaction_id", "text"), ("interaction_date", "date"), ("interaction_type", "text"),
-            ("satisfaction_score", "number"), ("status", "text"), ("note", "text")),
+            ("satisfaction_score", "number"), ("status", "text"), ("closed_date", "date"),
+            ("note", "text")),
     required=("interaction_date",),
     lowercase=("interaction_type", "status"),
 )  # fmt: skip

@@ -43,6 +43,12 @@ from sources.config.marts import (
 from sources.config.matching import JunkConfig, MatchingConfig, SurvivorshipRule
 from sources.config.publish import DEFAULT_PUBLISHED_TABLES, PublishConfig
 from sources.config.quality import QualityConfig
+from sources.config.sales import (
+    ForecastConfig,
+    NextOrderConfig,
+    SatisfactionConfig,
+    SatisfactionDropFollowup,
+)
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 
 __all__ = [
@@ -61,12 +67,14 @@ __all__ = [
     "EntityTypeFromColumn",
     "FileSpec",
     "FollowupConfig",
+    "ForecastConfig",
     "GrowthConfig",
     "InteractionFeed",
     "JunkConfig",
     "LifecycleConfig",
     "MartsConfig",
     "MatchingConfig",
+    "NextOrderConfig",
     "OrderFeed",
     "PipelineConfig",
     "PublishConfig",
@@ -74,6 +82,8 @@ __all__ = [
     "ReceivableFeed",
     "RfmConfig",
     "RfmSegment",
+    "SatisfactionConfig",
+    "SatisfactionDropFollowup",
     "ScheduleConfig",
     "SensorConfig",
     "ServiceFollowup",

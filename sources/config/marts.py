@@ -25,6 +25,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sources.config.base import Strict
+from sources.config.sales import (
+    ForecastConfig,
+    NextOrderConfig,
+    SatisfactionConfig,
+    SatisfactionDropFollowup,
+)
 
 
 class AbcConfig(Strict):
@@ -195,6 +201,7 @@ class FollowupConfig(Strict):
     service: ServiceFollowup = ServiceFollowup()
     dormant_care: DormantCareFollowup = DormantCareFollowup()
     open_complaints: ComplaintFollowup = ComplaintFollowup()
+    satisfaction_drop: SatisfactionDropFollowup = SatisfactionDropFollowup()
 
 
 class GrowthConfig(Strict):
@@ -206,7 +213,8 @@ class GrowthConfig(Strict):
 
 
 class MartsConfig(Strict):
-    """Parameters of the marts (``marts.*``): value, lifecycle, follow-ups, growth."""
+    """Parameters of the marts (``marts.*``): value, lifecycle, follow-ups, growth, and the
+    sales-planning marts (``sources.config.sales``)."""
 
     as_of: date | None = Field(
         default=None, description="the day the marts describe; default: run date"
@@ -222,6 +230,9 @@ class MartsConfig(Strict):
     lifecycle: LifecycleConfig = LifecycleConfig()
     followup: FollowupConfig = FollowupConfig()
     growth: GrowthConfig = GrowthConfig()
+    forecast: ForecastConfig = ForecastConfig()
+    next_order: NextOrderConfig = NextOrderConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
 
     @model_validator(mode="after")
     def _tiers_descend(self) -> MartsConfig:

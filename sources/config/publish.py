@@ -23,6 +23,11 @@ DEFAULT_PUBLISHED_TABLES = (
     "marts.followup_today",
     "marts.customer_360",
     "marts.sales_by_region_product_month",
+    "marts.sales_forecast",
+    "marts.next_order",
+    "marts.lead_funnel",
+    "marts.customer_satisfaction",
+    "marts.satisfaction_by_tier_region",
 )
 
 

@@ -3,7 +3,10 @@
 Spend follows the customers' Pareto-shaped value (a fifth of the customers bring most of
 the revenue). Print shops and offices re-order consumables on their own rhythm (every
 30-120 days, a few days early or late: the ink-cartridge pattern a dealer predicts);
-equipment is bought now and then; some customers went quiet months ago (dormant) or
+equipment is bought now and then. Order sizes follow the seasons of
+``sources.demo.seasons`` (per product line and region), and some quarterly surveyed
+customers drift in satisfaction (``sources.demo.surveys``); both draw from their own random
+stream (``signal``), so that the rest of the demo is the same with or without them. Some customers went quiet months ago (dormant) or
 more than a year ago (churned), and some never ordered (prospects). Each order and
 interaction is booked on one of the customer's records, in that record's source.
 
@@ -19,12 +22,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sources.demo import vocabulary as v
+from sources.demo.seasons import PRODUCT_LINES, season_factor
+from sources.demo.surveys import survey_trail
 from sources.demo.world import Customer
 
 #: "Today" in the demo's world: activity is simulated up to it, and the demo's marts
 #: describe this day (``marts.as_of`` in the demo config).
 REFERENCE_DATE = date(2026, 9, 30)
-ORDER_HEADERS = ("order_id", "customer_record_id", "order_date", "product", "quantity", "amount")
+ORDER_HEADERS = (
+    "order_id",
+    "customer_record_id",
+    "order_date",
+    "product",
+    "product_line",
+    "quantity",
+    "amount",
+)
 INTERACTION_HEADERS = (
     "interaction_id",
     "customer_record_id",
@@ -32,6 +45,7 @@ INTERACTION_HEADERS = (
     "interaction_type",
     "satisfaction_score",
     "status",
+    "closed_date",
     "note",
 )
 RECEIVABLE_HEADERS = ("invoice_no", "customer_record_id", "invoice_date", "due_date", "open_amount")
@@ -47,10 +61,12 @@ MAX_VALUE = 150.0
 
 @dataclass
 class Activity:
-    """Rows per source, before IDs are assigned: (date, record id, product, qty, amount)."""
+    """Rows per source, before IDs are assigned: (date, record id, product, qty, amount), and
+    the customers who ordered at all."""
 
     orders: dict[str, list[tuple]] = field(default_factory=dict)
     interactions: dict[str, list[tuple]] = field(default_factory=dict)
+    buyers: set[str] = field(default_factory=set)
 
 
 def _window(rng: random.Random, today: date) -> tuple[date, date] | None:
@@ -91,6 +107,20 @@ def _orders_of(c: Customer, rng: random.Random, today: date) -> list[tuple[date,
     return orders
 
 
+def _in_season(
+    orders: list[tuple[date, str, int, float]], province: str, signal: random.Random
+) -> list[tuple[date, str, int, float]]:
+    """The orders with their quantity times the season's factor, rounded at random so that it
+    keeps its mean, and at least 1: every order is still placed on its day, so who orders
+    what and when is the same with or without seasons (the follow-up lists read that)."""
+    seasonal = []
+    for day, product, quantity, amount in orders:
+        scaled = quantity * season_factor(day, province, product)
+        new = max(1, int(scaled) + (signal.random() < scaled - int(scaled)))
+        seasonal.append((day, product, new, round(amount / quantity * new, 2)))
+    return seasonal
+
+
 def _interactions_of(rng: random.Random, today: date) -> list[tuple[date, str, str, str, str]]:
     rows = []
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
@@ -108,20 +138,37 @@ def _interactions_of(rng: random.Random, today: date) -> list[tuple[date, str, s
     return rows
 
 
-def simulate_activity(customers: list[Customer], rng: random.Random, today: date) -> Activity:
-    """Orders and interactions for every customer that has records, booked on those records."""
+def simulate_activity(
+    customers: list[Customer], rng: random.Random, today: date, signal: random.Random
+) -> Activity:
+    """Orders and interactions for every customer that has records, booked on those records.
+
+    ``rng`` draws what the demo always had; ``signal`` the seasons, the complaint closing
+    days and the quarterly surveys."""
     activity = Activity(
         orders={s: [] for s in ORDER_PREFIX}, interactions={s: [] for s in ORDER_PREFIX}
     )
     for c in customers:
         if not c.records:
             continue
-        for day, product, quantity, amount in _orders_of(c, rng, today):
+        orders = _orders_of(c, rng, today)
+        for day, product, quantity, amount in _in_season(orders, c.city.province, signal):
             source, record_id = rng.choice(c.records)
             activity.orders[source].append((day, record_id, product, quantity, amount))
+            activity.buyers.add(c.customer_id)
         for day, kind, score, status, note in _interactions_of(rng, today):
             source, record_id = rng.choice(c.records)
-            activity.interactions[source].append((day, record_id, kind, score, status, note))
+            closed = ""
+            if status == "closed":
+                closed = min(day + timedelta(days=signal.randint(1, 45)), today).isoformat()
+            activity.interactions[source].append(
+                (day, record_id, kind, score, status, closed, note)
+            )
+        for day, rating in survey_trail(signal, today):
+            source, record_id = signal.choice(c.records)
+            activity.interactions[source].append(
+                (day, record_id, "survey", str(rating), "", "", "")
+            )
     return activity
 
 
@@ -130,7 +177,15 @@ def order_rows(source: str, orders: list[tuple]) -> list[list[object]]:
     ordered = sorted(orders, key=lambda o: (o[0], o[1], o[2]))
     prefix = ORDER_PREFIX[source]
     return [
-        [f"{prefix}{i:08d}", record_id, day.isoformat(), product, quantity, f"{amount:.2f}"]
+        [
+            f"{prefix}{i:08d}",
+            record_id,
+            day.isoformat(),
+            product,
+            PRODUCT_LINES[product],
+            quantity,
+            f"{amount:.2f}",
+        ]
         for i, (day, record_id, product, quantity, amount) in enumerate(ordered, start=1)
     ]
 
@@ -139,8 +194,8 @@ def interaction_rows(source: str, interactions: list[tuple]) -> list[list[object
     ordered = sorted(interactions, key=lambda o: (o[0], o[1], o[2]))
     prefix = ORDER_PREFIX[source][0] + "I"
     return [
-        [f"{prefix}{i:08d}", record_id, day.isoformat(), kind, score, status, note]
-        for i, (day, record_id, kind, score, status, note) in enumerate(ordered, start=1)
+        [f"{prefix}{i:08d}", record_id, day.isoformat(), kind, score, status, closed, note]
+        for i, (day, record_id, kind, score, status, closed, note) in enumerate(ordered, start=1)
     ]
 
 
@@ -155,7 +210,7 @@ def receivable_rows(
     terms = PAYMENT_TERMS[source]
     habit: dict[str, tuple[str, int]] = {}
     rows: list[list[object]] = []
-    for order_id, record_id, day, _product, _quantity, amount in orders:
+    for order_id, record_id, day, _product, _line, _quantity, amount in orders:
         record = str(record_id)
         if record not in habit:
             roll = rng.random()

@@ -19,6 +19,7 @@ _ORDER_COLUMNS = {
     "source_record_id": "customer_record_id",
     "order_date": "order_date",
     "product": "product",
+    "product_line": "product_line",
     "quantity": "quantity",
     "amount": "amount",
 }
@@ -29,6 +30,7 @@ _INTERACTION_COLUMNS = {
     "interaction_type": "interaction_type",
     "satisfaction_score": "satisfaction_score",
     "status": "status",
+    "closed_date": "closed_date",
     "note": "note",
 }
 
@@ -90,6 +92,7 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
                 "parent_company_name": "上级单位",
                 "dealer_code": "经销商代码",
                 "created_at": "建档日期",
+                "acquisition_channel": "获客渠道",
             },
         },
         {
@@ -146,6 +149,7 @@ def demo_config(exports: str = "exports", output_dir: str = "out") -> dict:
                 "industry": "行业",
                 "owner": "客户经理",
                 "created_at": "建档日期",
+                "acquisition_channel": "客户来源",
             },
         },
     ]

@@ -29,6 +29,7 @@ HEADERS = (
     "经销商代码",
     "建档日期",
     "备注",
+    "获客渠道",  # acquisition channel: filled by the generator once it knows who bought
 )
 #: The 客户类型 values the dealers' systems use, and one they should not.
 TYPE_VALUES = {"企业": "company", "个体户": "company", "个人": "person"}

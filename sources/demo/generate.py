@@ -13,7 +13,9 @@ Layout under the output folder::
     truth/relationships.csv                 employment, holding, family, referral, served_by_dealer
     customer_master.yaml                    the deployment config for these exports
 
-Same seed, same bytes: one ``random.Random`` drives every choice and nothing depends on
+Same seed, same bytes: one ``random.Random`` drives every choice the demo always made, a
+second one (seeded from the same seed) what gives the sales marts their signal: seasons,
+acquisition channels, complaint closing days, drifting satisfaction. Nothing depends on
 the clock or on hash order.
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from sources.demo import activity, dealers, key_accounts, regional
+from sources.demo import activity, channels, dealers, key_accounts, regional
 from sources.demo.config import write_demo_config
 from sources.demo.places import PROVINCE_OFFICES, PROVINCE_PREFIX
 from sources.demo.world import Customer, World, build_world
@@ -81,6 +83,7 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         raise ValueError(f"a demo needs at least {MIN_CUSTOMERS} customers (got {customers})")
     out = Path(out)
     rng = random.Random(seed)
+    signal = random.Random(f"{seed}:sales-signal")
     world = build_world(customers, rng)
     people = world.by_id()
     planned = _plan_records(world, rng)
@@ -90,9 +93,12 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
     records: dict[str, int] = {}
     dealer_by_code = {d.dealer_code: d for d in world.dealers}
 
+    # Customer CSVs are written once the activity is known: their channel column depends on
+    # who bought. (path, headers, rows, the customer of each row, encoding, BOM)
+    pending: list[tuple[str, tuple[str, ...], list[list], list[str], str, bool]] = []
     count = 0
     for index, dealer_code in enumerate(sorted(planned["dealers"])):
-        rows = []
+        rows, owners = [], []
         dealer = dealer_by_code[dealer_code]
         for seq, p in enumerate(_shuffled(planned["dealers"][dealer_code], rng), start=1):
             record_id = f"{dealer_code}-{seq:06d}"
@@ -100,10 +106,11 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
             rows.append(
                 dealers.row(p.customer, record_id, dealer, people, p.carry_contact, created, rng)
             )
+            owners.append(p.customer.customer_id)
             _book(p, "dealers", record_id, rows[-1][4], contacts)
         name = f"exports/dealers/dealer_{dealer_code}.csv"
         encoding = "gbk" if index % _LEGACY_EVERY == 1 else "gb18030"
-        _write_csv(out / name, dealers.HEADERS, rows, encoding=encoding, bom=False)
+        pending.append((name, dealers.HEADERS, rows, owners, encoding, False))
         files[name] = len(rows)
         count += len(rows)
     records["dealers"] = count
@@ -121,20 +128,27 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
 
     count = 0
     for office in sorted(planned["regional"]):
-        rows = []
+        rows, owners = [], []
         for seq, p in enumerate(_shuffled(planned["regional"][office], rng), start=1):
             record_id = f"{PROVINCE_PREFIX[office]}{seq:07d}"
             rows.append(
                 regional.row(p.customer, record_id, office, people, p.carry_contact, p.created, rng)
             )
+            owners.append(p.customer.customer_id)
             _book(p, "regional", record_id, rows[-1][13], contacts)
         name = f"exports/regional/{office}.csv"
-        _write_csv(out / name, regional.HEADERS, rows, encoding="utf-8", bom=True)
+        pending.append((name, regional.HEADERS, rows, owners, "utf-8", True))
         files[name] = len(rows)
         count += len(rows)
     records["regional"] = count
 
-    simulated = activity.simulate_activity(world.customers, rng, REFERENCE_DATE)
+    simulated = activity.simulate_activity(world.customers, rng, REFERENCE_DATE, signal)
+    channel = channels.draw_channels(
+        [c.customer_id for c in world.customers if c.records], simulated.buyers, signal
+    )
+    for name, headers, rows, owners, encoding, bom in pending:
+        with_channel = [[*row, channel[owner]] for row, owner in zip(rows, owners, strict=True)]
+        _write_csv(out / name, headers, with_channel, encoding=encoding, bom=bom)
     n_orders = n_interactions = n_invoices = 0
     for source in SOURCES:
         order_rows = activity.order_rows(source, simulated.orders[source])

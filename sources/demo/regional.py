@@ -34,6 +34,7 @@ HEADERS = (
     "行业",
     "客户经理",
     "建档日期",
+    "客户来源",  # acquisition channel: filled by the generator once it knows who bought
 )
 TYPE_VALUES = {"单位": "company", "个人": "person"}
 #: How each office writes dates; offices not listed mix all three.

@@ -89,6 +89,7 @@ def test_followup_list_has_every_reason_with_someone_to_call_best_customers_firs
         "service_due",
         "dormant_care",
         "open_complaint",
+        "satisfaction_drop",
     }
     assert not rows.duplicated(["customer_id", "reason"]).any()
     assert rows["contact_phone"].notna().mean() > 0.9
@@ -99,6 +100,13 @@ def test_followup_list_has_every_reason_with_someone_to_call_best_customers_firs
     )["stage"]
     dormant_care = rows.loc[rows["reason"] == "dormant_care", "customer_id"]
     assert (stages[dormant_care] == "dormant").all()
+    satisfaction = query(
+        demo, "SELECT customer_id, trend, abc_class FROM marts.customer_satisfaction"
+    )
+    dropped = satisfaction.set_index("customer_id").loc[
+        rows.loc[rows["reason"] == "satisfaction_drop", "customer_id"]
+    ]
+    assert (dropped["trend"] == "dropped").all() and set(dropped["abc_class"]) <= {"A", "B"}
 
 
 def test_segment_columns_hold_only_their_known_values(demo):

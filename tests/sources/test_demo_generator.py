@@ -262,6 +262,52 @@ def test_orders_have_a_pareto_shape_and_ink_cartridge_rhythm(demo):
     assert 30 <= gaps[len(gaps) // 2] <= 120
 
 
+def test_seasons_differ_per_product_line_and_region():
+    from sources.demo.seasons import season_factor
+
+    copier, paper = "数码复印机 Canon iR2625", "A4复印纸 70g 5包"
+    assert season_factor(dt.date(2025, 12, 5), "北京市", copier) == pytest.approx(1.45)
+    assert season_factor(dt.date(2025, 6, 5), "北京市", copier) == pytest.approx(0.55)
+    assert season_factor(dt.date(2025, 11, 5), "福建省", copier) == pytest.approx(
+        1.45
+    )  # a month early
+    assert season_factor(dt.date(2025, 9, 5), "上海市", paper) == pytest.approx(1.35)
+    assert season_factor(dt.date(2026, 2, 5), "北京市", paper) < season_factor(
+        dt.date(2026, 2, 5), "广东省", paper
+    )  # the Spring-Festival dip is deeper in the north
+
+
+def test_channels_convert_differently_and_some_satisfaction_drifts_down(demo):
+    out, _ = demo
+    truth = {r["record_key"]: r["customer_id"] for r in _truth(out, "records.csv")}
+    channel: dict[str, str] = {}
+    for source, column in (("dealers", "获客渠道"), ("regional", "客户来源")):
+        for r in _exports(out)[source]:
+            channel[truth[f"{source}:{r[ID_COLUMN[source]]}"]] = str(r[column])
+    buyers, scores = set(), defaultdict(list)
+    for source in ("dealers", "key_accounts", "regional"):
+        for r in _csv_rows(out / "exports/orders" / f"{source}.csv", "utf-8"):
+            buyers.add(truth[f"{source}:{r['customer_record_id']}"])
+            assert r["product_line"] in {"耗材", "设备", "纸张", "服务"}
+        for r in _csv_rows(out / "exports/interactions" / f"{source}.csv", "utf-8"):
+            if r["satisfaction_score"]:
+                customer = truth[f"{source}:{r['customer_record_id']}"]
+                scores[customer].append((r["interaction_date"], int(r["satisfaction_score"])))
+            if r["status"] == "closed":
+                assert r["interaction_date"] <= r["closed_date"] <= REFERENCE_DATE.isoformat()
+    rate = {
+        name: sum(c in buyers for c in members) / len(members)
+        for name in set(channel.values())
+        for members in [[c for c, n in channel.items() if n == name]]
+    }
+    assert set(rate) == {"老客户介绍", "地推", "展会", "官网", "电话营销"}
+    assert rate["老客户介绍"] > 0.9 and rate["电话营销"] < 0.8
+    trails = [[s for _, s in sorted(v)] for v in scores.values() if len(v) >= 4]
+    change = [(t[-1] + t[-2] - t[0] - t[1]) / 2 for t in trails]  # last two against first two
+    fell, rose = sum(c <= -1.5 for c in change), sum(c >= 1.5 for c in change)
+    assert fell >= 3 and fell > rose  # 25% of the surveyed drift down, 10% up
+
+
 def test_config_loads_and_every_mapped_column_exists(demo):
     out, _ = demo
     config = load_config(out / "customer_master.yaml")

@@ -33,11 +33,13 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     con.execute(f"CREATE TABLE master.customers ({columns})")
     con.execute(
         """CREATE TABLE marts.orders (order_key VARCHAR, customer_id VARCHAR, order_id VARCHAR,
-               order_date DATE, product VARCHAR, quantity DOUBLE, amount DECIMAL(18, 2))"""
+               order_date DATE, product VARCHAR, product_line VARCHAR, quantity DOUBLE,
+               amount DECIMAL(18, 2))"""
     )
     con.execute(
         """CREATE TABLE marts.interactions (customer_id VARCHAR, interaction_date DATE,
-               interaction_type VARCHAR, satisfaction_score DOUBLE, status VARCHAR, note VARCHAR)"""
+               interaction_type VARCHAR, satisfaction_score DOUBLE, status VARCHAR, closed_date DATE,
+               note VARCHAR)"""
     )
     con.execute(
         """CREATE TABLE marts.receivables (customer_id VARCHAR, invoice_id VARCHAR, due_date DATE,
@@ -61,7 +63,8 @@ def add_orders(con: duckdb.DuckDBPyConnection, *rows: tuple) -> None:
     start = con.execute("SELECT count(*) FROM marts.orders").fetchall()[0][0]
     for i, (customer_id, day, amount, *product) in enumerate(rows, start=start + 1):
         con.execute(
-            "INSERT INTO marts.orders VALUES (?, ?, ?, ?, ?, 1, ?)",
+            """INSERT INTO marts.orders (order_key, customer_id, order_id, order_date, product, quantity, amount)
+               VALUES (?, ?, ?, ?, ?, 1, ?)""",
             [f"o:{i}", customer_id, str(i), day, product[0] if product else "纸", amount],
         )
 
@@ -71,7 +74,8 @@ def add_interactions(con: duckdb.DuckDBPyConnection, *rows: tuple) -> None:
     for customer_id, day, kind, *rest in rows:
         status, note = (rest + [None, None])[:2]
         con.execute(
-            "INSERT INTO marts.interactions VALUES (?, ?, ?, NULL, ?, ?)",
+            """INSERT INTO marts.interactions (customer_id, interaction_date, interaction_type, status, note)
+               VALUES (?, ?, ?, ?, ?)""",
             [customer_id, day, kind, status, note],
         )
 

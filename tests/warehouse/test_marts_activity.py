@@ -143,7 +143,8 @@ def test_orders_that_cannot_be_attached_or_read_are_quarantined_with_file_row_an
         == "dealer_orders: orders.csv row 9: unreadable row (expected 6 fields, saw 2)"
     )
     assert json.loads(q.loc[3, "raw"]) == {"source_record_id": "D404", "order_id": "S2",
-        "order_date": "2026-03-05", "product": "墨盒", "quantity": "1", "amount": "100"}  # fmt: skip
+        "order_date": "2026-03-05", "product": "墨盒", "product_line": None, "quantity": "1",
+        "amount": "100"}  # fmt: skip
     assert reconciled.to_dict("records") == [
         {"feed": "dealer_orders", "received": 8, "kept": 1, "quarantined": 7}
     ]

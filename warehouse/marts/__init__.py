@@ -10,8 +10,12 @@ it, with every business number taken from the ``marts:`` section of the config
 ``build_activity``                 ``orders``, ``interactions``, ``receivables`` (+ ``_quarantine``)
 ``build_customer_value``           ``customer_value``
 ``build_lifecycle``                ``customer_lifecycle``, appends to ``lifecycle_history``
+``build_next_order``               ``next_order``
+``build_customer_satisfaction``    ``customer_satisfaction``, ``satisfaction_by_tier_region``
 ``build_followup_today``           ``followup_today``
 ``build_sales_by_region_product_month``, ``build_customer_growth``   sales over time
+``build_sales_forecast``           ``sales_forecast`` (``backtest`` measures it)
+``build_lead_funnel``              ``lead_funnel``
 ``build_customer_360``             ``customer_360``
 =================================  ==========================================================
 """
@@ -24,8 +28,12 @@ from sources.config import MartsConfig, PipelineConfig
 from warehouse.marts.activity import INTERACTIONS, KINDS, ORDERS, RECEIVABLES, build_activity
 from warehouse.marts.customer_360 import build_customer_360
 from warehouse.marts.followup import REASONS, build_followup_today
+from warehouse.marts.forecast import backtest, build_sales_forecast
+from warehouse.marts.lead_funnel import build_lead_funnel
 from warehouse.marts.lifecycle import HISTORY_STAGES, STAGES, build_lifecycle
+from warehouse.marts.next_order import STATUSES, build_next_order
 from warehouse.marts.sales import build_customer_growth, build_sales_by_region_product_month
+from warehouse.marts.satisfaction import TRENDS, build_customer_satisfaction
 from warehouse.marts.value import CREDIT_TIERS, NEVER_ORDERED, build_customer_value
 
 __all__ = [
@@ -35,13 +43,18 @@ __all__ = [
     "ORDERS",
     "REASONS",
     "RECEIVABLES",
+    "backtest",
     "build_activity",
     "build_customer_360",
     "build_customer_growth",
+    "build_customer_satisfaction",
     "build_customer_value",
     "build_followup_today",
+    "build_lead_funnel",
     "build_lifecycle",
+    "build_next_order",
     "build_sales_by_region_product_month",
+    "build_sales_forecast",
     "marts_as_of",
     "value_sets",
 ]
@@ -51,8 +64,10 @@ __all__ = [
 #: assets and the tests read.
 MART_TABLES = (
     *(t for kind in KINDS for t in (kind.table, kind.quarantine_table)),
-    "customer_value", "customer_lifecycle", "lifecycle_history", "followup_today",
-    "sales_by_region_product_month", "customer_growth", "customer_360",
+    "customer_value", "customer_lifecycle", "lifecycle_history", "next_order",
+    "customer_satisfaction", "satisfaction_by_tier_region", "followup_today",
+    "sales_by_region_product_month", "customer_growth", "sales_forecast", "lead_funnel",
+    "customer_360",
 )  # fmt: skip
 
 
@@ -78,4 +93,10 @@ def value_sets(marts: MartsConfig) -> dict[str, dict[str, tuple[str, ...]]]:
         "marts.customer_lifecycle": {"stage": STAGES},
         "marts.lifecycle_history": {"stage": HISTORY_STAGES},
         "marts.followup_today": {"reason": REASONS},
+        "marts.next_order": {"status": STATUSES},
+        "marts.customer_satisfaction": {
+            "trend": TRENDS,
+            "value_tier": (*(t.name for t in marts.value_tiers), marts.no_value_tier),
+            "abc_class": ("A", "B", "C"),
+        },
     }

@@ -12,7 +12,10 @@ One row per customer and reason, best customers first (window revenue, then life
 - ``dormant_care``: a customer dormant for at most ``max_days_dormant`` days (lifetime
   revenue at least ``min_lifetime_revenue``) whom nobody called or visited in the last
   ``skip_if_contacted_within_days``;
-- ``open_complaint``: a complaint still open.
+- ``open_complaint``: a complaint still open;
+- ``satisfaction_drop``: a customer of an ABC class in ``satisfaction_drop.abc_classes``
+  (A and B) whose latest survey score dropped (``marts.customer_satisfaction``: by at least
+  ``satisfaction.min_drop`` below the mean of the scores before it).
 
 The contact: for a company, its employee (``employment`` relationship) named on most of
 its records who has a number, else the company's own number; for a person, the person.
@@ -27,11 +30,17 @@ import duckdb
 from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
 
-REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint")
+REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint", "satisfaction_drop")
 
 _EMPTY_RELATIONSHIPS = (
     "SELECT NULL::VARCHAR AS from_customer_id, NULL::VARCHAR AS to_customer_id, "
     "NULL::VARCHAR AS relationship_type, NULL::VARCHAR[] AS evidence WHERE false"
+)
+
+_EMPTY_SATISFACTION = (
+    "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS abc_class, NULL::VARCHAR AS trend, "
+    "NULL::DOUBLE AS latest_score, NULL::DATE AS latest_survey_date, NULL::DOUBLE AS earlier_score, "
+    "NULL::BIGINT AS surveys WHERE false"
 )
 
 _REASONS_SQL = """
@@ -98,9 +107,19 @@ _REASONS_SQL = """
               GROUP BY ALL)
         GROUP BY customer_id
     ),
+    satisfaction_drop AS (
+        SELECT customer_id, 'satisfaction_drop' AS reason, latest_survey_date AS due_date,
+               'satisfaction ' || latest_score || ' on ' || latest_survey_date || ', down from '
+               || round(earlier_score, 1) || ' (mean of the ' || least(surveys - 1, $trend_surveys)
+               || ' surveys before); ABC class ' || abc_class AS detail
+        FROM {satisfaction}
+        WHERE $satisfaction_drop AND trend = 'dropped'
+          AND list_contains($drop_classes::VARCHAR[], abc_class)
+    ),
     reasons AS (
         SELECT * FROM consumables_due UNION ALL SELECT * FROM service_due
         UNION ALL SELECT * FROM dormant_care UNION ALL SELECT * FROM open_complaint
+        UNION ALL SELECT * FROM satisfaction_drop
     )"""
 
 _CONTACT_SQL = """
@@ -119,8 +138,9 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
     """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts."""
     f = marts.followup
     relationships = existing(con, "master", "relationships", _EMPTY_RELATIONSHIPS)
+    satisfaction = existing(con, "marts", "customer_satisfaction", _EMPTY_SATISFACTION)
     sql = f"""
-        WITH {_REASONS_SQL}, {_CONTACT_SQL.format(relationships=relationships)},
+        WITH {_REASONS_SQL.format(satisfaction=satisfaction)}, {_CONTACT_SQL.format(relationships=relationships)},
         listed AS (
             SELECT r.customer_id, c.entity_type, c.name, r.reason, r.due_date, r.detail,
                    CASE WHEN e.contact_phone IS NOT NULL THEN e.contact_name ELSE c.name END AS contact_name,
@@ -162,5 +182,8 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
             "contact_window": f.dormant_care.skip_if_contacted_within_days,
             "complaint_types": [t.lower() for t in f.open_complaints.types],
             "open_statuses": [s.lower() for s in f.open_complaints.open_statuses],
+            "satisfaction_drop": f.satisfaction_drop.enabled,
+            "drop_classes": list(f.satisfaction_drop.abc_classes),
+            "trend_surveys": marts.satisfaction.trend_surveys,
         },
     )
