@@ -21,6 +21,7 @@ from assets.master import (
 )
 from assets.metadata import preview
 from assets.resources import Deployment, Warehouse
+from assets.step_work import StepPlan, deployment_settings, plan_step
 from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, mart_specs, marts_frame, marts_suite
 from quality.reconciliation import MARTS_RECONCILIATION, check_marts_reconciliation
 from sources.activity_schema import ActivityKind
@@ -63,6 +64,35 @@ def as_of_for_run(context: dg.AssetExecutionContext, config: PipelineConfig) -> 
     return marts.marts_as_of(config, run_date)
 
 
+#: What every mart is built from, besides the day and the config: the master and the staged
+#: activity. A sync that changed none of them (and runs on the same day) leaves the marts as
+#: they are.
+MARTS_INPUTS = (
+    "staging.customers",
+    "master.customers",
+    "master.customer_xref",
+    "master.customer_id_events",
+    "master.customer_roles",
+    "master.relationships",
+    *(f"staging.{t}" for k in marts.KINDS for t in (k.table, k.quarantine_table)),
+)
+
+
+def marts_plan(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse, mart: str
+) -> StepPlan:
+    """Skip ``marts.<mart>`` when neither its inputs nor the day changed; else rebuild it."""
+    cfg = deployment.config
+    return plan_step(
+        context,
+        warehouse,
+        f"marts.{mart}",
+        settings=[deployment_settings(cfg)],
+        tables=MARTS_INPUTS,
+        data=[as_of_for_run(context, cfg)],
+    )
+
+
 def counts_of(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dg.JsonMetadataValue:
     rows = con.execute(
         f"SELECT {column}, count(*) FROM marts.{table} GROUP BY 1 ORDER BY 1"
@@ -96,12 +126,20 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
     def _activity(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> Iterator[dg.MaterializeResult]:
+        plan = marts_plan(context, deployment, warehouse, kind.table)
+        if plan.skip:
+            yield dg.MaterializeResult(asset_key=kept, metadata=plan.metadata())
+            yield dg.MaterializeResult(asset_key=quarantined, metadata=plan.metadata())
+            return
         with warehouse.connect() as con:
             table = marts.build_activity(con, kind)
             meta = table_metadata(con, kind.table, int(table["kept"].sum()))
+        plan.done(warehouse, context.run_id)
         context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")
         per_feed = dg.MetadataValue.json(table.to_dict("records"))
-        yield dg.MaterializeResult(asset_key=kept, metadata={**meta, "per_feed": per_feed})
+        yield dg.MaterializeResult(
+            asset_key=kept, metadata={**meta, "per_feed": per_feed, **plan.metadata()}
+        )
         yield dg.MaterializeResult(
             asset_key=quarantined,
             metadata={"dagster/row_count": int(table["quarantined"].sum()), "per_feed": per_feed},
@@ -117,13 +155,17 @@ def customer_value(
 ) -> dg.MaterializeResult:
     """What each golden customer is worth: window and lifetime revenue, ABC class, RFM scores and
     segment, value tier, open and overdue amounts and credit tier."""
+    plan = marts_plan(context, deployment, warehouse, "customer_value")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
         rows = marts.build_customer_value(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(
             con, "customer_value", rows, abc=counts_of(con, "customer_value", "abc_class")
         )
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.multi_asset(
@@ -141,6 +183,11 @@ def customer_value(
 def customer_lifecycle(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
+    plan = marts_plan(context, deployment, warehouse, "customer_lifecycle")
+    if plan.skip:
+        yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=plan.metadata())
+        yield dg.MaterializeResult(asset_key=LIFECYCLE_HISTORY, metadata=plan.metadata())
+        return
     cfg = deployment.config
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
@@ -150,7 +197,8 @@ def customer_lifecycle(
         meta = table_metadata(con, "customer_lifecycle", counts["customers"],
                                stages=counts_of(con, "customer_lifecycle", "stage"))  # fmt: skip
         history_rows = con.execute("SELECT count(*) FROM marts.lifecycle_history").fetchall()[0][0]
-    yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=meta)
+    plan.done(warehouse, context.run_id)
+    yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata={**meta, **plan.metadata()})
     yield dg.MaterializeResult(
         asset_key=LIFECYCLE_HISTORY,
         metadata={"dagster/row_count": history_rows, "stage_changes": counts["stage_changes"]},
@@ -166,23 +214,33 @@ def followup_today(
     """Who to call today and why (consumables due, service due, dormant care, open complaint,
     satisfaction drop), with the
     person and number to call; one row per customer and reason, best customers first."""
+    plan = marts_plan(context, deployment, warehouse, "followup_today")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
         rows = marts.build_followup_today(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(
             con, "followup_today", rows, reasons=counts_of(con, "followup_today", "reason")
         )
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.asset(key=SALES_BY_REGION_PRODUCT_MONTH, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts",
           kinds={"duckdb"})  # fmt: skip
-def sales_by_region_product_month(warehouse: Warehouse) -> dg.MaterializeResult:
+def sales_by_region_product_month(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Orders, customers, quantity and revenue per month, province, city and product."""
+    plan = marts_plan(context, deployment, warehouse, "sales_by_region_product_month")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         rows = marts.build_sales_by_region_product_month(con)
         meta = table_metadata(con, "sales_by_region_product_month", rows)
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.asset(
@@ -193,23 +251,33 @@ def customer_growth(
 ) -> dg.MaterializeResult:
     """The largest and fastest-growing customers of each recent complete period: overall, per
     province and per product."""
+    plan = marts_plan(context, deployment, warehouse, "customer_growth")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
         rows = marts.build_customer_growth(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(con, "customer_growth", rows)
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.asset(key=CUSTOMER_360, group_name="marts", kinds={"duckdb"},
           deps=[GOLDEN_CUSTOMERS, CUSTOMER_ROLES, RELATIONSHIPS, INTERACTIONS, CUSTOMER_VALUE,
                 CUSTOMER_LIFECYCLE, FOLLOWUP_TODAY])  # fmt: skip
-def customer_360(deployment: Deployment, warehouse: Warehouse) -> dg.MaterializeResult:
+def customer_360(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """One wide row per golden customer for analysts: master record, roles, value, lifecycle stage,
     relationship and interaction counts, today's follow-up reasons."""
+    plan = marts_plan(context, deployment, warehouse, "customer_360")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         rows = marts.build_customer_360(con, deployment.config.marts)
         meta = table_metadata(con, "customer_360", rows)
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 def build_marts_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:

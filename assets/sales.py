@@ -17,6 +17,7 @@ from assets.marts import (
     SATISFACTION_BY_TIER_REGION,
     as_of_for_run,
     counts_of,
+    marts_plan,
     table_metadata,
 )
 from assets.master import CUSTOMER_XREF, GOLDEN_CUSTOMERS
@@ -31,6 +32,9 @@ def sales_forecast(
 ) -> dg.MaterializeResult:
     """Revenue of the next months per province and product line, with a prediction interval; the
     metadata carries the backtest's sMAPE and bias beside the seasonal-naive baseline's."""
+    plan = marts_plan(context, deployment, warehouse, "sales_forecast")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     as_of = as_of_for_run(context, cfg)
     with warehouse.connect() as con:
@@ -38,7 +42,8 @@ def sales_forecast(
         scores = [s.as_dict() for s in marts.backtest(con, cfg.marts.forecast, as_of)]
         meta = table_metadata(con, "sales_forecast", rows, backtest=dg.MetadataValue.json(scores))
     context.log.info(f"marts.sales_forecast backtest: {scores}")
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.asset(key=NEXT_ORDER, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"})
@@ -46,13 +51,17 @@ def next_order(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """When each customer with a rhythm is expected to order next, and for how much."""
+    plan = marts_plan(context, deployment, warehouse, "next_order")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
         rows = marts.build_next_order(con, cfg.marts.next_order, as_of_for_run(context, cfg))
         meta = table_metadata(
             con, "next_order", rows, status=counts_of(con, "next_order", "status")
         )
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.asset(key=LEAD_FUNNEL, group_name="marts", kinds={"duckdb"},
@@ -62,10 +71,14 @@ def lead_funnel(
 ) -> dg.MaterializeResult:
     """Prospects per acquisition channel, source and month of first contact: how many became
     customers, after how many days, and what they spent in their first year."""
+    plan = marts_plan(context, deployment, warehouse, "lead_funnel")
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         rows = marts.build_lead_funnel(con, as_of_for_run(context, deployment.config))
         meta = table_metadata(con, "lead_funnel", rows)
-    return dg.MaterializeResult(metadata=meta)
+    plan.done(warehouse, context.run_id)
+    return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
 @dg.multi_asset(
@@ -82,12 +95,20 @@ def lead_funnel(
 def customer_satisfaction(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
+    plan = marts_plan(context, deployment, warehouse, "customer_satisfaction")
+    if plan.skip:
+        yield dg.MaterializeResult(asset_key=CUSTOMER_SATISFACTION, metadata=plan.metadata())
+        yield dg.MaterializeResult(asset_key=SATISFACTION_BY_TIER_REGION, metadata=plan.metadata())
+        return
     cfg = deployment.config
     with warehouse.connect() as con:
         counts = marts.build_customer_satisfaction(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(con, "customer_satisfaction", counts["customers"],
                               trend=counts_of(con, "customer_satisfaction", "trend"))  # fmt: skip
-    yield dg.MaterializeResult(asset_key=CUSTOMER_SATISFACTION, metadata=meta)
+    plan.done(warehouse, context.run_id)
+    yield dg.MaterializeResult(
+        asset_key=CUSTOMER_SATISFACTION, metadata={**meta, **plan.metadata()}
+    )
     yield dg.MaterializeResult(
         asset_key=SATISFACTION_BY_TIER_REGION, metadata={"dagster/row_count": counts["groups"]}
     )
