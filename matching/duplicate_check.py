@@ -39,7 +39,7 @@ from matching.linkage.model_store import latest_version
 from matching.linkage.review_queue import level_labels
 from sources.schema import ENTITY_TYPES
 from sources.staging import stage_records
-from warehouse.views import CURRENT_XREF
+from warehouse.views import CURRENT_RECORDS
 
 logger = logging.getLogger(__name__)
 
@@ -175,15 +175,9 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: The master's current records as a check sees them: staged columns plus the customer.
-MASTER_RECORDS_SQL = (
-    f"SELECT s.*, x.customer_id FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)"
-)
-
-
 def master_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The current master records of the warehouse on ``con`` (``MASTER_RECORDS_SQL``)."""
-    return con.sql(MASTER_RECORDS_SQL).df()
+    """The current master records of the warehouse on ``con``: staged columns, customer_id."""
+    return con.sql(f"FROM {CURRENT_RECORDS}").df()
 
 
 def load_checker(

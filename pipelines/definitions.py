@@ -17,7 +17,7 @@ from assets.activity import ACTIVITY_STAGING_CHECKS, build_activity_assets
 from assets.marts import build_all_marts_checks, build_marts_assets
 from assets.master import MASTER_ASSETS, MASTER_CHECKS
 from assets.matching import MATCHING_ASSETS, MATCHING_CHECKS
-from assets.publish import build_publish_asset
+from assets.publish import build_publish_asset, serving_index
 from assets.raw import build_raw_assets, build_raw_checks
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGING_CHECKS, build_staging_assets
@@ -45,8 +45,9 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     ]
     sync = build_sync_job(config)
     return dg.Definitions(
-        # publishing runs after every other asset: a sync that fails anywhere publishes nothing
-        assets=[*assets, build_publish_asset(config, assets)],
+        # publishing runs after every other asset: a sync that fails anywhere publishes nothing;
+        # the serving index follows the exports
+        assets=[*assets, build_publish_asset(config, assets), serving_index],
         asset_checks=[
             *build_raw_checks(config),
             STAGING_CHECKS,

@@ -6,7 +6,7 @@ Users write one YAML file per deployment; ``load_config`` validates it with pyda
 turns every problem into a :class:`ConfigError` that names the file and the key path
 (``sources[1] (dealers).columns.nmae``), so a typo is found before any data moves. One
 module per section: ``feeds`` (customer sources, activity feeds, staging), ``matching``
-(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``.
+(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``, ``serve``.
 """
 
 from sources.config.base import ColumnRef, ConfigError, Strict
@@ -44,6 +44,7 @@ from sources.config.matching import JunkConfig, MatchingConfig, SurvivorshipRule
 from sources.config.publish import DEFAULT_PUBLISHED_TABLES, PublishConfig
 from sources.config.quality import QualityConfig
 from sources.config.schedule import ScheduleConfig, SensorConfig
+from sources.config.serve import ServeConfig
 
 __all__ = [
     "DEFAULT_PUBLISHED_TABLES",
@@ -76,6 +77,7 @@ __all__ = [
     "RfmSegment",
     "ScheduleConfig",
     "SensorConfig",
+    "ServeConfig",
     "ServiceFollowup",
     "SourceConfig",
     "StagingConfig",
