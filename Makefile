@@ -43,7 +43,7 @@ test: install  ## run the test suite on every core (pytest-xdist); demos are bui
 lint: install  ## ruff lint and format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sources matching quality warehouse
+	$(BIN)/mypy sources matching quality warehouse service
 
 format: install
 	$(BIN)/ruff format .
