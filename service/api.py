@@ -1,4 +1,5 @@
-"""The HTTP API: duplicate check, customer page, search, health; docs that work offline.
+"""The HTTP API: duplicate check, customer page, search, health; docs that work offline;
+the customer pages (``service.pages``) and the stewards' review page (``service.review``).
 
 Every endpoint takes the snapshot current when the request starts and answers from it
 alone (``SnapshotHolder.use``); every answer names the sync (``run_id``) it came from.
@@ -11,13 +12,17 @@ scripts from the service itself (``fastapi-offline`` ships them), not from a CDN
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
+from service.pages import pages_router
 from service.reload import SnapshotHolder
+from service.review import review_router
 from service.schemas import (
     CandidateOut,
     CheckRequest,
@@ -31,8 +36,9 @@ from service.schemas import (
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
 
 
-def create_app(holder: SnapshotHolder) -> FastAPI:
-    """The API answering from ``holder``'s current snapshot."""
+def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -> FastAPI:
+    """The API and pages answering from ``holder``'s current snapshot; with
+    ``decisions_path`` (the deployment's steward decisions file) also the review page."""
     app = FastAPIOffline(
         title="Customer Master",
         summary="The golden customer master at the moment of work.",
@@ -82,9 +88,8 @@ def create_app(holder: SnapshotHolder) -> FastAPI:
         roles, value, lifecycle and today's follow-ups. An ID that was merged answers with
         the live customer (`merged: true`, `customer_id` the survivor)."""
         with holder.use() as snapshot:
-            resolved = snapshot.customers.resolve(customer_id)
-            found = resolved.customer_id and snapshot.customers.customer(resolved.customer_id)
-            if not found or resolved.customer_id is None:
+            resolved, found = snapshot.customers.lookup(customer_id)
+            if found is None or resolved.customer_id is None:
                 reason = "retired: its records left the sources" if resolved.status else "unknown"
                 raise HTTPException(404, f"customer {customer_id}: {reason}")
             return CustomerResponse(
@@ -114,4 +119,11 @@ def create_app(holder: SnapshotHolder) -> FastAPI:
                 run_id=snapshot.run_id, customers=[SearchHit(**hit) for hit in hits]
             )
 
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/customers")
+
+    app.include_router(pages_router(holder))
+    if decisions_path is not None:
+        app.include_router(review_router(holder, decisions_path))
     return app

@@ -80,6 +80,13 @@ class CustomerStore:
             return Resolved(customer_id, merged_into, status)
         return Resolved(customer_id, None, status)
 
+    def lookup(self, customer_id: str) -> tuple[Resolved, dict[str, Any] | None]:
+        """The live customer behind ``customer_id`` and its page; None when there is none."""
+        resolved = self.resolve(customer_id)
+        if resolved.customer_id is None:
+            return resolved, None
+        return resolved, self.customer(resolved.customer_id)
+
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """Everything the master knows of one live customer; None when it has no golden row."""
         golden = self._rows("FROM customers WHERE customer_id = ?", [customer_id])
@@ -117,6 +124,23 @@ class CustomerStore:
                 "FROM followup_today WHERE customer_id = ? ORDER BY priority", one
             ),
         }
+
+    def review_queue(self) -> list[dict[str, Any]]:
+        """The sync's review queue, the pairs whose decision moves most records first: a match
+        joins both customers' records, a no_match splits the customer they share."""
+        return self._rows(
+            """SELECT q.*, cl.customer_id AS customer_id_l, cr.customer_id AS customer_id_r,
+                      CASE WHEN cl.customer_id = cr.customer_id THEN kl.record_count
+                           ELSE kl.record_count + kr.record_count END AS records_affected
+               FROM review_queue q
+               LEFT JOIN records cl ON cl.record_key = q.record_key_l
+               LEFT JOIN records cr ON cr.record_key = q.record_key_r
+               LEFT JOIN customers kl ON kl.customer_id = cl.customer_id
+               LEFT JOIN customers kr ON kr.customer_id = cr.customer_id
+               ORDER BY records_affected DESC NULLS LAST, match_probability DESC NULLS LAST,
+                        record_key_l, record_key_r""",
+            [],
+        )
 
     def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         """Live customers whose name contains ``query`` or whose phone, mobile, e-mail, credit

@@ -38,6 +38,8 @@ def serve(config: PipelineConfig, host: str | None = None, port: int | None = No
         port,
     )
     try:
-        uvicorn.run(create_app(holder), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(holder, config.decisions_path), host=host, port=port, log_level="info"
+        )
     finally:
         holder.close()

@@ -44,7 +44,8 @@ POINTER = "CURRENT.json"
 CONTENTS = "serving.json"
 
 #: Table file → the query that fills it. Every sync builds the master tables and the marts;
-#: ``records`` are the current source records with their customer.
+#: ``records`` are the current source records with their customer; ``review_queue`` the pairs
+#: stewards decide on the review page.
 SERVING_TABLES: dict[str, str] = {
     "customers": "FROM master.customers",
     "customer_ids": "FROM master.customer_ids",
@@ -55,6 +56,7 @@ SERVING_TABLES: dict[str, str] = {
     "customer_value": "FROM marts.customer_value",
     "customer_lifecycle": "FROM marts.customer_lifecycle",
     "followup_today": "FROM marts.followup_today",
+    "review_queue": "FROM matching.review_queue",
 }
 
 

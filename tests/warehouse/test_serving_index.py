@@ -61,7 +61,9 @@ def test_old_indexes_are_pruned_keeping_the_newest(tmp_path):
 
 def test_every_serving_table_is_written_from_the_warehouse(tmp_path):
     con = duckdb.connect()
-    con.execute("CREATE SCHEMA master; CREATE SCHEMA marts; CREATE SCHEMA staging")
+    con.execute(
+        "CREATE SCHEMA master; CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA matching"
+    )
     for name, query in SERVING_TABLES.items():
         if name != "records":
             con.execute(f"CREATE TABLE {query.split()[1]} AS SELECT 'CM00000001' AS customer_id")
