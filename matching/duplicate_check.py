@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
 from matching.check_index import CheckIndex, build_check_index
 from matching.linkage.backend import splink_database
@@ -66,39 +66,62 @@ class Candidate:
 
 
 class _EntityIndex:
-    """One entity type's check index with a linker on its model and the scoring statement."""
+    """One entity type's check index and the scoring statement on a private DuckDB.
 
-    def __init__(self, index: CheckIndex, model: dict[str, Any]) -> None:
+    The statement is the SQL Splink's ``score_pairs`` generates for the model, captured on a
+    linker once; given ``scoring_sql`` (saved beside a published index), no linker is built
+    at all: building one costs about a second per model (Splink validates its settings by
+    parsing SQL). The linker is still built on demand for ``score_with_splink``.
+    """
+
+    def __init__(
+        self, index: CheckIndex, model: dict[str, Any], scoring_sql: str | None = None
+    ) -> None:
         self.entity_type = index.entity_type
         self.index = index
         self.table = index.table
+        self.model = model
         self.labels = level_labels(model)
         self._database = splink_database(threads=1)
-        db_api = self._database.__enter__()
-        sdf = db_api.register(
-            index.scoring_table, dataset_display_name=f"{self.entity_type}_master"
-        )
-        self.linker = Linker(sdf, model, log_level=None)
-        for column, frequencies in index.tf.items():
-            # the published frequencies, not a recount: Splink then computes no tf table
-            lookup = pa.table(
-                {
-                    column: pa.array(list(frequencies), type=index.table.schema.field(column).type),
-                    f"tf_{column}": pa.array(list(frequencies.values()), type=pa.float64()),
-                }
-            )
-            self.linker.table_management.register_term_frequency_lookup(
-                db_api.register(lookup, dataset_display_name=f"tf_{column}_lookup"), column
-            )
-        self._con = db_api.duckdb_con
+        self._db_api = self._database.__enter__()
+        self._con = self._db_api.duckdb_con
+        self._linker: Linker | None = None
+        self._con.register("__check_master", self.table.slice(0, 1))
+        for name in (_PROBE, _CANDIDATES):
+            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 0")
+        self.scoring_sql = scoring_sql or self._scoring_sql()
         self._statement = f"score_{self.entity_type}"
-        self._con.execute(f"PREPARE {self._statement} AS {self._scoring_sql(db_api)}")
+        self._con.execute(f"PREPARE {self._statement} AS {self.scoring_sql}")
+
+    @property
+    def linker(self) -> Linker:
+        """Splink's linker on the master and its published term frequencies (built once)."""
+        if self._linker is None:
+            db_api, index = self._db_api, self.index
+            sdf = db_api.register(
+                index.scoring_table, dataset_display_name=f"{self.entity_type}_master"
+            )
+            self._linker = Linker(sdf, self.model, log_level=None)
+            for column, frequencies in index.tf.items():
+                # the published frequencies, not a recount: Splink then computes no tf table
+                lookup = pa.table(
+                    {
+                        column: pa.array(
+                            list(frequencies), type=index.table.schema.field(column).type
+                        ),
+                        f"tf_{column}": pa.array(list(frequencies.values()), type=pa.float64()),
+                    }
+                )
+                self._linker.table_management.register_term_frequency_lookup(
+                    db_api.register(lookup, dataset_display_name=f"tf_{column}_lookup"), column
+                )
+        return self._linker
 
     def candidates(self, probe: pa.Table) -> list[int]:
         """Rows of the master records sharing a blocking key with the prepared ``probe``."""
         return self.index.candidates(probe, MAX_CANDIDATES)
 
-    def _scoring_sql(self, db_api: DuckDBAPI) -> str:
+    def _scoring_sql(self) -> str:
         """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
 
         It reads two temporary tables, ``_PROBE`` and ``_CANDIDATES``, whose rows every check
@@ -106,9 +129,7 @@ class _EntityIndex:
         Term frequencies travel with the records as ``tf_<column>``, so Splink joins no
         frequency table.
         """
-        self._con.register("__check_master", self.table.slice(0, 1))
-        for name in (_PROBE, _CANDIDATES):
-            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 0")
+        db_api, linker = self._db_api, self.linker
         left = db_api.table_to_splink_dataframe("__splink__compare_two_records_left", _PROBE)
         right = db_api.table_to_splink_dataframe("__splink__compare_two_records_right", _CANDIDATES)
         captured: list[str] = []
@@ -120,7 +141,7 @@ class _EntityIndex:
 
         db_api.sql_pipeline_to_splink_dataframe = capture  # type: ignore[method-assign]
         try:
-            self.linker.inference.score_pairs(left, right)
+            linker.inference.score_pairs(left, right)
         finally:
             del db_api.sql_pipeline_to_splink_dataframe
         return captured[0]
@@ -227,6 +248,8 @@ class DuplicateChecker:
         junk: the junk-value limits the models were trained with.
         indexes: check indexes already built (``build_check_indexes``, or loaded from what
             the pipeline published): then ``records`` is not read and may be None.
+        scoring_sql: entity type → the scoring statement saved with the indexes
+            (``scoring_sql()``); without it, it is generated by Splink.
     """
 
     def __init__(
@@ -235,17 +258,23 @@ class DuplicateChecker:
         models: dict[str, dict[str, Any]],
         junk: JunkRules | None = None,
         indexes: dict[str, CheckIndex] | None = None,
+        scoring_sql: dict[str, str] | None = None,
     ) -> None:
         junk = junk or JunkRules()
         if indexes is None:
             if records is None:
                 raise ValueError("give the master records or their check indexes")
             indexes = build_check_indexes(records, models, junk)
+        scoring_sql = scoring_sql or {}
         self._index = {
-            entity_type: _EntityIndex(index, models[entity_type])
+            entity_type: _EntityIndex(index, models[entity_type], scoring_sql.get(entity_type))
             for entity_type, index in indexes.items()
         }
         self._junk = junk
+
+    def scoring_sql(self) -> dict[str, str]:
+        """Entity type → the scoring statement's SQL (saved with a published index)."""
+        return {entity_type: index.scoring_sql for entity_type, index in self._index.items()}
 
     def close(self) -> None:
         for index in self._index.values():

@@ -61,6 +61,26 @@ def test_a_checker_on_loaded_indexes_answers_as_one_built_from_records(
         fast.close()
 
 
+def test_a_checker_loaded_from_published_files_answers_as_one_built_from_records(
+    master, company_model, person_model, tmp_path
+):
+    from matching.check_store import load_check_files, write_check_files
+
+    models = {"company": company_model, "person": person_model}
+    counts = write_check_files(tmp_path, master, models, JUNK)
+    assert counts == master["entity_type"].value_counts().to_dict()
+    assert (tmp_path / "scoring_company.sql").read_text(encoding="utf-8").lstrip()
+    built = DuplicateChecker(master, models, JUNK)
+    fast = load_check_files(tmp_path)
+    try:
+        assert all(index._linker is None for index in fast._index.values())  # no linker built
+        for fields in PROBES:
+            assert fast.check(**fields) == built.check(**fields)
+    finally:
+        built.close()
+        fast.close()
+
+
 def test_a_blocking_index_finds_every_record_of_a_key_in_row_order(master, company_model):
     index = build_check_index(
         master[master["entity_type"] == "company"], company_model, "company", JUNK
