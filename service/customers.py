@@ -44,7 +44,8 @@ class CustomerStore:
     """The customer tables of one serving index, in memory."""
 
     def __init__(self, folder: Path) -> None:
-        self._con = duckdb.connect(":memory:", config={"enable_progress_bar": False})
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("SET enable_progress_bar = false")
         self.rows: dict[str, int] = {}
         for name in SERVING_TABLES:
             path = folder / f"{name}.parquet"

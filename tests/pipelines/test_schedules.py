@@ -187,7 +187,7 @@ def test_a_wrong_schedule_is_a_config_error(tmp_path, schedule, message):
 
 
 def test_definitions_register_the_sync_and_publish_after_everything(deployment):
-    from assets.publish import PUBLISHED
+    from assets.publish import PUBLISHED, SERVING_INDEX
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(deployment.base_dir / "customer_master.yaml")
@@ -197,9 +197,11 @@ def test_definitions_register_the_sync_and_publish_after_everything(deployment):
     graph = defs.resolve_asset_graph()
     everything = set(graph.get_all_asset_keys())
     assert set(job.asset_layer.selected_asset_keys) == everything
-    # the export waits for every other asset of the sync: a failure anywhere publishes nothing
-    assert graph.get(PUBLISHED).parent_keys == everything - {PUBLISHED}
-    assert graph.get(PUBLISHED).child_keys == set()
+    # the export waits for every other asset of the sync: a failure anywhere publishes nothing;
+    # the service's serving index follows the export and nothing follows it
+    assert graph.get(PUBLISHED).parent_keys == everything - {PUBLISHED, SERVING_INDEX}
+    assert graph.get(PUBLISHED).child_keys == {SERVING_INDEX}
+    assert graph.get(SERVING_INDEX).child_keys == set()
 
 
 def test_publishing_a_table_no_asset_builds_is_a_config_error(tmp_path):
