@@ -18,7 +18,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Expectations again, 20 s instead of 8 s here, and the tests start many processes.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo run test lint format dagster bench bench-matching bench-lookup bench-accuracy bench-pipeline bench-forecast clean
+.PHONY: install demo run serve test lint format dagster bench bench-matching bench-lookup bench-service bench-accuracy bench-pipeline bench-forecast clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,13 +37,16 @@ demo: install  ## generate the demo exports and run the whole pipeline on them
 run: install  ## run the pipeline on CONFIG (default: the demo)
 	$(BIN)/custmaster run $(if $(CONFIG),--config $(CONFIG),)
 
+serve: install  ## the HTTP API over CONFIG's last published master (HOST, PORT: see custmaster serve)
+	$(BIN)/custmaster serve $(if $(CONFIG),--config $(CONFIG),) $(if $(HOST),--host $(HOST),) $(if $(PORT),--port $(PORT),)
+
 test: install  ## run the test suite on every core (pytest-xdist); demos are built once and shared
 	$(BIN)/pytest -q -n auto --dist worksteal
 
 lint: install  ## ruff lint and format check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sources matching quality warehouse
+	$(BIN)/mypy sources matching quality warehouse service
 
 format: install
 	$(BIN)/ruff format .
@@ -64,6 +67,9 @@ bench-lookup: install  ## duplicate-check latency against a master of N=$(BENCH_
 
 bench-pipeline: install  ## whole sync at N=$(BENCH_RECORDS) records, then after a 1% delta, then unchanged
 	$(BIN)/python benchmarks/bench_pipeline.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+
+bench-service: install  ## HTTP service: start-up, latency from 1 and 8 clients, hit rate (N=$(BENCH_RECORDS))
+	$(BIN)/python benchmarks/bench_service.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
 
 bench-accuracy: install  ## accuracy of the pipeline's matching beside plain Splink on a demo
 	$(BIN)/python benchmarks/bench_matching_accuracy.py

@@ -1,4 +1,5 @@
-"""Publishing: the tables downstream tools read, as Parquet files with a manifest."""
+"""Publishing: the tables downstream tools read, as Parquet files with a manifest, and the
+serving index the HTTP service loads."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -6,8 +7,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.resources import Deployment, Warehouse
+from matching.check_store import write_check_files
+from matching.duplicate_check import master_records
+from matching.linkage import junk_rules, models_in_use
 from sources.config import ConfigError, PipelineConfig
 from warehouse.publish import publish_tables
+from warehouse.serving import publishing, write_tables
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -69,3 +74,35 @@ def build_publish_asset(
         )
 
     return published
+
+
+SERVING_INDEX = dg.AssetKey(["exports", "serving_index"])
+
+
+@dg.asset(key=SERVING_INDEX, deps=[PUBLISHED], group_name="publish", kinds={"parquet"})
+def serving_index(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """What ``custmaster serve`` loads, as ``<output_dir>/serving/<sync>/`` and
+    ``CURRENT.json``: the customer tables and the duplicate check's prepared records,
+    blocking indexes, term frequencies and models, so the service starts in seconds and swaps
+    to each new sync whole. Published after the exports, from the same warehouse state."""
+    cfg = deployment.config
+    with warehouse.connect() as con:
+        records = master_records(con)
+        models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
+        with publishing(
+            cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
+        ) as (folder, contents):
+            contents["tables"] = write_tables(con, folder)
+            contents["check_records"] = write_check_files(
+                folder, records, models, junk_rules(cfg.matching)
+            )
+    context.log.info(f"serving index: {contents}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(cfg.serving_path)),
+            "rows": dg.MetadataValue.json(contents["tables"]),
+            "check_records": dg.MetadataValue.json(contents["check_records"]),
+        }
+    )

@@ -145,9 +145,10 @@ def run_table_fingerprint(
 
 
 def deployment_settings(config: PipelineConfig) -> dict[str, object]:
-    """The config as a step's settings: any change rebuilds (schedule, sensor and sync
-    excepted: they decide when a sync runs and how long it waits, not what it builds)."""
-    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync"})
+    """The config as a step's settings: any change rebuilds (schedule, sensor, sync and serve
+    excepted: they decide when a sync runs, how long it waits and how the service runs, not
+    what a sync builds)."""
+    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve"})
 
 
 def models_settings(warehouse: Warehouse) -> list[str]:

@@ -4,13 +4,15 @@ Uses the staged demo records of ``bench_matching.py`` (generated and staged once
 under benchmarks/.cache), trains the models and clusters the records once (kept beside
 them: ``models/`` and ``clusters.parquet``; each cluster stands for one customer ID), then
 in a fresh process loads a ``DuplicateChecker`` on that master (the one-off start-up,
-timed) and times single checks the way a CRM form sends them:
+timed) and times single checks the way a CRM form sends them. The probes are held back:
+the checker's master is built without their records, so no probe can find itself.
 
-- existing customers: the raw name, phone, mobile, e-mail, address and USCC of sampled
-  source records, as a dealer would type them again (the answer should be the record's
-  own customer);
-- new customers: sampled names with one character changed and phone numbers that nobody
-  has (the answer should be weak or empty).
+- existing customers: a held-back record of a customer that keeps other records (the
+  answer should be that customer);
+- new customers: the only record of a customer (the answer should be weak or empty).
+
+Each probe is typed as a person would type it again (``bench_service.typed``): phones in
+another format, and the name in traditional script, a field left out or a typo.
 
 Each check is timed alone; the figures are medians and 95th percentiles over all checks,
 with and without the entity type given by the form.
@@ -37,15 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-FIELDS = {
-    "name": "name_raw",
-    "phone": "phone",
-    "mobile": "mobile",
-    "email": "email",
-    "address": "address_raw",
-    "uscc": "uscc",
-}
-
 
 def master(records: int, seed: int) -> tuple[Path, Path, Path]:
     """Staged records, saved models and clusters for the cached demo of ``records`` rows."""
@@ -71,24 +64,20 @@ def master(records: int, seed: int) -> tuple[Path, Path, Path]:
     return staged_path, model_dir, clusters_path
 
 
-def probes(staged, n: int, rng: random.Random) -> list[tuple[str, dict[str, str], str | None]]:
-    """(kind, form fields, expected customer) for ``n`` existing and ``n // 2`` new customers."""
+def probes(staged, n: int, rng: random.Random) -> tuple[list[dict], set[str]]:
+    """Cases for ``n`` existing and ``n // 2`` new customers, typed as a person would
+    (``bench_service.typed``), and the record keys to hold back from the master."""
+    from bench_service import typed
+
     own = staged[staged["derived_from_record_key"].isna()]
-    sample = own.iloc[rng.sample(range(len(own)), n)]
-    out = []
-    for row in sample.to_dict("records"):
-        fields = {f: row[c] for f, c in FIELDS.items() if isinstance(row[c], str) and row[c]}
-        out.append(("existing", fields | {"entity_type": row["entity_type"]}, row["customer_id"]))
-    for row in own.iloc[rng.sample(range(len(own)), n // 2)].to_dict("records"):
-        name = row["name_raw"] or "新客户"
-        at = rng.randrange(len(name))
-        fields = {
-            "name": name[:at] + rng.choice("甲乙丙丁戊己庚辛壬癸") + name[at + 1 :],
-            "mobile": f"199{rng.randrange(10**8):08d}",
-            "entity_type": row["entity_type"],
-        }
-        out.append(("new", fields, None))
-    return out
+    per_customer = staged.groupby("customer_id")["record_key"].transform("size")
+    existing = own[per_customer[own.index] >= 2]
+    existing = existing.iloc[rng.sample(range(len(existing)), n)].drop_duplicates("customer_id")
+    new = own[per_customer[own.index] == 1]
+    new = new.iloc[rng.sample(range(len(new)), n // 2)]
+    cases = [typed(row, "existing", rng) for row in existing.to_dict("records")]
+    cases += [typed(row, "new", rng) for row in new.to_dict("records")]
+    return cases, set(existing["record_key"]) | set(new["record_key"])
 
 
 def one_run(staged_path: Path, model_dir: Path, clusters_path: Path, n: int, seed: int) -> dict:
@@ -102,26 +91,25 @@ def one_run(staged_path: Path, model_dir: Path, clusters_path: Path, n: int, see
     clusters = pd.read_parquet(clusters_path).rename(columns={"cluster_id": "customer_id"})
     staged = staged.merge(clusters, on="record_key", how="inner")
     models = {t: latest_version(model_dir, t).load() for t in ("company", "person")}
+    checks, held_back = probes(staged, n, random.Random(seed))
+    staged = staged[~staged["record_key"].isin(held_back)]  # no probe can find itself
     started = time.perf_counter()
     checker = DuplicateChecker(staged, models)
     startup = time.perf_counter() - started
 
     latencies: dict[str, list[float]] = {"given": [], "guessed": []}
     top1 = found_any_new = 0
-    checks = probes(staged, n, random.Random(seed))
-    for kind, fields, expected in checks:
+    existing = 0
+    for case in checks:
         for mode in ("given", "guessed"):
-            asked = (
-                dict(fields)
-                if mode == "given"
-                else {k: v for k, v in fields.items() if k != "entity_type"}
-            )
+            entity_type = case["entity_type"] if mode == "given" else None
             t = time.perf_counter()
-            found = checker.check(**asked)
+            found = checker.check(entity_type=entity_type, **case["fields"])
             latencies[mode].append(time.perf_counter() - t)
-            if mode == "given" and kind == "existing":
-                top1 += bool(found) and found[0].customer_id == expected
-            if mode == "given" and kind == "new":
+            if mode == "given" and case["kind"] == "existing":
+                existing += 1
+                top1 += bool(found) and found[0].customer_id == case["customer_id"]
+            if mode == "given" and case["kind"] == "new":
                 found_any_new += bool(found) and found[0].probability >= 0.9
     checker.close()
     return {
@@ -129,7 +117,7 @@ def one_run(staged_path: Path, model_dir: Path, clusters_path: Path, n: int, see
         "customers": int(staged["customer_id"].nunique()),
         "startup_s": startup,
         "checks": len(checks),
-        "existing": n,
+        "existing": existing,
         "top1_existing": top1,
         "new_with_strong_match": found_any_new,
         "latency_ms": {

@@ -21,7 +21,6 @@ Each check then
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,23 +29,22 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
+from matching.check_index import CheckIndex, build_check_index
 from matching.linkage.backend import splink_database
-from matching.linkage.blocking import prediction_blocking_rules
 from matching.linkage.features import prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import latest_version
 from matching.linkage.review_queue import level_labels
 from sources.schema import ENTITY_TYPES
 from sources.staging import stage_records
-from warehouse.views import CURRENT_XREF
+from warehouse.views import CURRENT_RECORDS
 
 logger = logging.getLogger(__name__)
 
 #: Most candidate records scored per check (bounds latency when a name key is common).
 MAX_CANDIDATES = 200
-_RULE_COLUMN = re.compile(r"\bl\.\"?(\w+)\"?\s*=\s*r\.")
 _PROBE = "__check_probe"
 _CANDIDATES = "__check_candidates"
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
@@ -68,70 +66,70 @@ class Candidate:
 
 
 class _EntityIndex:
-    """Prepared records of one entity type, blocking indexes and a linker on its model."""
+    """One entity type's check index and the scoring statement on a private DuckDB.
+
+    The statement is the SQL Splink's ``score_pairs`` generates for the model, captured on a
+    linker once; given ``scoring_sql`` (saved beside a published index), no linker is built
+    at all: building one costs about a second per model (Splink validates its settings by
+    parsing SQL). The linker is still built on demand for ``score_with_splink``.
+    """
 
     def __init__(
-        self, records: pd.DataFrame, model: dict[str, Any], entity_type: str, junk: JunkRules
+        self, index: CheckIndex, model: dict[str, Any], scoring_sql: str | None = None
     ) -> None:
-        self.entity_type = entity_type
-        prepared = prepare_records(records, entity_type, junk)
-        self.records = prepared.records.reset_index(drop=True)
-        self.customer_of = records.set_index("record_key")["customer_id"]
-        self.name_of = records.set_index("record_key")["name"]
-        self.rules = [_RULE_COLUMN.findall(rule) for rule in prediction_blocking_rules(entity_type)]
-        self.rules = [columns for columns in self.rules if columns]
-        self.indexes = []
-        for columns in self.rules:
-            keys = self.records[columns].dropna()
-            groups = keys.groupby(columns, sort=False).indices if len(keys) else {}
-            self.indexes.append(
-                {k if isinstance(k, tuple) else (k,): keys.index[v] for k, v in groups.items()}
-            )
+        self.entity_type = index.entity_type
+        self.index = index
+        self.table = index.table
+        self.model = model
         self.labels = level_labels(model)
         self._database = splink_database(threads=1)
-        db_api = self._database.__enter__()
-        sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_master")
-        self.linker = Linker(sdf, model, log_level=None)
-        self._con = db_api.duckdb_con
-        # term frequencies travel with the records (Splink joins none when ``tf_<col>`` is
-        # there): looked up once for the master, from a dict for each probe
-        self.tf = {}
-        table = prepared.table
-        for column in _tf_columns(model):
-            tf_table = self.linker.table_management.compute_tf_table(column)
-            self.tf[column] = dict(
-                self._con.sql(
-                    f"SELECT {column}, tf_{column} FROM {tf_table.physical_name}"
-                ).fetchall()
+        self._db_api = self._database.__enter__()
+        self._con = self._db_api.duckdb_con
+        self._linker: Linker | None = None
+        self._con.register("__check_master", self.table.slice(0, 1))
+        for name in (_PROBE, _CANDIDATES):
+            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 0")
+        self.scoring_sql = scoring_sql or self._scoring_sql()
+        self._statement = f"score_{self.entity_type}"
+        self._con.execute(f"PREPARE {self._statement} AS {self.scoring_sql}")
+
+    @property
+    def linker(self) -> Linker:
+        """Splink's linker on the master and its published term frequencies (built once)."""
+        if self._linker is None:
+            db_api, index = self._db_api, self.index
+            sdf = db_api.register(
+                index.scoring_table, dataset_display_name=f"{self.entity_type}_master"
             )
-            values = self.records[column].map(self.tf[column]).astype("float64")
-            table = table.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
-        self.table = table
-        self._statement = f"score_{entity_type}"
-        self._con.execute(f"PREPARE {self._statement} AS {self._scoring_sql(db_api)}")
+            self._linker = Linker(sdf, self.model, log_level=None)
+            for column, frequencies in index.tf.items():
+                # the published frequencies, not a recount: Splink then computes no tf table
+                lookup = pa.table(
+                    {
+                        column: pa.array(
+                            list(frequencies), type=index.table.schema.field(column).type
+                        ),
+                        f"tf_{column}": pa.array(list(frequencies.values()), type=pa.float64()),
+                    }
+                )
+                self._linker.table_management.register_term_frequency_lookup(
+                    db_api.register(lookup, dataset_display_name=f"tf_{column}_lookup"), column
+                )
+        return self._linker
 
-    def candidates(self, probe: pd.Series) -> list[int]:
-        """Positions of the master records sharing a blocking key with ``probe``."""
-        rows: dict[int, None] = {}
-        for columns, index in zip(self.rules, self.indexes, strict=True):
-            key = tuple(probe[c] for c in columns)
-            if any(pd.isna(v) for v in key):
-                continue
-            for row in index.get(key, ()):
-                rows[int(row)] = None
-                if len(rows) >= MAX_CANDIDATES:
-                    break
-        return list(rows)
+    def candidates(self, probe: pa.Table) -> list[int]:
+        """Rows of the master records sharing a blocking key with the prepared ``probe``."""
+        return self.index.candidates(probe, MAX_CANDIDATES)
 
-    def _scoring_sql(self, db_api: DuckDBAPI) -> str:
+    def _scoring_sql(self) -> str:
         """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
 
         It reads two temporary tables, ``_PROBE`` and ``_CANDIDATES``, whose rows every check
         replaces (a table keeps the prepared statement valid; a re-registered view may not).
+        Term frequencies travel with the records as ``tf_<column>``, so Splink joins no
+        frequency table.
         """
-        self._con.register("__check_master", self.table)
-        for name in (_PROBE, _CANDIDATES):
-            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 1")
+        db_api, linker = self._db_api, self.linker
         left = db_api.table_to_splink_dataframe("__splink__compare_two_records_left", _PROBE)
         right = db_api.table_to_splink_dataframe("__splink__compare_two_records_right", _CANDIDATES)
         captured: list[str] = []
@@ -143,14 +141,15 @@ class _EntityIndex:
 
         db_api.sql_pipeline_to_splink_dataframe = capture  # type: ignore[method-assign]
         try:
-            self.linker.inference.score_pairs(left, right)
+            linker.inference.score_pairs(left, right)
         finally:
             del db_api.sql_pipeline_to_splink_dataframe
         return captured[0]
 
     def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:
-        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``."""
-        for column, tf in self.tf.items():
+        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``, with
+        the ``customer_id`` and golden-side ``name`` of each candidate record."""
+        for column, tf in self.index.tf.items():
             values = [tf.get(v) for v in probe.column(column).to_pylist()]
             probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
         self._con.register("__check_in_probe", probe)
@@ -161,25 +160,26 @@ class _EntityIndex:
             f"DELETE FROM {_PROBE}; INSERT INTO {_PROBE} FROM __check_in_probe; "
             f"DELETE FROM {_CANDIDATES}; INSERT INTO {_CANDIDATES} FROM __check_in_candidates"
         )
-        return self._con.execute(f"EXECUTE {self._statement}").df()
+        scored = self._con.execute(f"EXECUTE {self._statement}").df()
+        return self._with_customers(scored, rows)
+
+    def _with_customers(self, scored: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+        keys = self.table.column("record_key").take(pa.array(rows, type=pa.int64())).to_pylist()
+        row_of = dict(zip(keys, rows, strict=True))
+        at = scored["record_key_r"].map(row_of).to_numpy(dtype="int64")
+        return scored.assign(
+            customer_id=self.index.customer_ids[at], candidate_name=self.index.names[at]
+        )
 
     def score_with_splink(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
         """The same scores through Splink's ``score_pairs`` (slow; the reference in tests)."""
+        candidates = self.index.scoring_table.take(pa.array(rows, type=pa.int64()))
         left = [_plain(r) for r in probe.to_dict("records")]
-        right = [_plain(r) for r in self.records.iloc[rows].to_dict("records")]
+        right = [_plain(r) for r in candidates.to_pylist()]
         return self.linker.inference.score_pairs(left, right).as_pandas_dataframe()
 
     def close(self) -> None:
         self._database.__exit__(None, None, None)
-
-
-def _tf_columns(model: dict[str, Any]) -> list[str]:
-    columns = []
-    for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if level.get("tf_adjustment_column"):
-                columns.append(level["tf_adjustment_column"])
-    return list(dict.fromkeys(columns))
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +196,11 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def master_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The current master records of the warehouse on ``con``: staged columns, customer_id."""
+    return con.sql(f"FROM {CURRENT_RECORDS}").df()
+
+
 def load_checker(
     warehouse_path: Path, model_dir: Path, junk: JunkRules | None = None
 ) -> DuplicateChecker:
@@ -204,10 +209,7 @@ def load_checker(
         raise FileNotFoundError(f"{warehouse_path}: no warehouse yet; run `custmaster run` first")
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        records = con.sql(
-            "SELECT s.*, x.customer_id FROM staging.customers s "
-            f"JOIN {CURRENT_XREF} x USING (record_key)"
-        ).df()
+        records = master_records(con)
     except duckdb.CatalogException as exc:
         raise FileNotFoundError(
             f"{warehouse_path}: no master yet; run `custmaster run` first"
@@ -224,6 +226,19 @@ def load_checker(
     return DuplicateChecker(records, models, junk)
 
 
+def build_check_indexes(
+    records: pd.DataFrame, models: dict[str, dict[str, Any]], junk: JunkRules
+) -> dict[str, CheckIndex]:
+    """A check index per entity type that has a model and at least two master records."""
+    return {
+        entity_type: build_check_index(
+            records[records["entity_type"] == entity_type], model, entity_type, junk
+        )
+        for entity_type, model in models.items()
+        if (records["entity_type"] == entity_type).sum() >= 2
+    }
+
+
 class DuplicateChecker:
     """Answers duplicate checks against one master, after a one-off start-up.
 
@@ -231,23 +246,35 @@ class DuplicateChecker:
         records: the master's current records: staged columns plus ``customer_id``.
         models: entity type → the saved model the pipeline predicts with.
         junk: the junk-value limits the models were trained with.
+        indexes: check indexes already built (``build_check_indexes``, or loaded from what
+            the pipeline published): then ``records`` is not read and may be None.
+        scoring_sql: entity type → the scoring statement saved with the indexes
+            (``scoring_sql()``); without it, it is generated by Splink.
     """
 
     def __init__(
         self,
-        records: pd.DataFrame,
+        records: pd.DataFrame | None,
         models: dict[str, dict[str, Any]],
         junk: JunkRules | None = None,
+        indexes: dict[str, CheckIndex] | None = None,
+        scoring_sql: dict[str, str] | None = None,
     ) -> None:
         junk = junk or JunkRules()
+        if indexes is None:
+            if records is None:
+                raise ValueError("give the master records or their check indexes")
+            indexes = build_check_indexes(records, models, junk)
+        scoring_sql = scoring_sql or {}
         self._index = {
-            entity_type: _EntityIndex(
-                records[records["entity_type"] == entity_type], model, entity_type, junk
-            )
-            for entity_type, model in models.items()
-            if (records["entity_type"] == entity_type).sum() >= 2
+            entity_type: _EntityIndex(index, models[entity_type], scoring_sql.get(entity_type))
+            for entity_type, index in indexes.items()
         }
         self._junk = junk
+
+    def scoring_sql(self) -> dict[str, str]:
+        """Entity type → the scoring statement's SQL (saved with a published index)."""
+        return {entity_type: index.scoring_sql for entity_type, index in self._index.items()}
 
     def close(self) -> None:
         for index in self._index.values():
@@ -284,7 +311,7 @@ class DuplicateChecker:
             if index is None or (entity_type is None and not _plausible(one, kind)):
                 continue
             probe = prepare_records(one, kind, self._junk)
-            rows = index.candidates(probe.records.iloc[0])
+            rows = index.candidates(probe.table)
             if rows:
                 found += _best_per_customer(index, index.score(probe.table, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
@@ -327,7 +354,6 @@ def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
 
 def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame, limit: int) -> list[Candidate]:
     """The ``limit`` best customers among the scored records, each by its best record."""
-    scored = scored.assign(customer_id=scored["record_key_r"].map(index.customer_of))
     best = scored.sort_values(["match_probability", "customer_id"], ascending=[False, True])
     best = best.drop_duplicates("customer_id").head(limit)
     out = []
@@ -342,7 +368,9 @@ def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame, limit: int) ->
                 customer_id=str(values["customer_id"]),
                 probability=float(values["match_probability"]),
                 match_weight=float(values["match_weight"]),
-                name=index.name_of.get(values["record_key_r"]),
+                name=values["candidate_name"]
+                if isinstance(values["candidate_name"], str)
+                else None,
                 record_key=str(values["record_key_r"]),
                 reasons=reasons,
             )

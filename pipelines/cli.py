@@ -8,6 +8,7 @@ custmaster check --name NAME [--phone … --mobile … --email … --address …
 custmaster evaluate --truth FILE [--config FILE]
 custmaster schema-doc [--config FILE] [--doc FILE] [--write]
 custmaster explain CUSTOMER_ID [--since DATE] [--json] [--config FILE]
+custmaster serve [--config FILE] [--host 127.0.0.1] [--port 8000]
 
 ``custmaster -v COMMAND …`` logs at DEBUG, library messages included.
 """
@@ -180,6 +181,19 @@ def cmd_schema_doc(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service.reload import NoServingIndex
+    from service.server import serve
+    from sources.config import ConfigError, load_config
+
+    try:
+        serve(load_config(_config_path(args)), host=args.host, port=args.port)
+    except (ConfigError, NoServingIndex) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custmaster", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -258,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite the document for the manifest's tables, keeping every description",
     )
     doc.set_defaults(handler=cmd_schema_doc)
+
+    serve = commands.add_parser(
+        "serve",
+        help="HTTP API (duplicate check, customers, search) over the last published master",
+    )
+    serve.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    serve.add_argument("--host", help="address to listen on (default serve.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default serve.port, 8000)")
+    serve.set_defaults(handler=cmd_serve)
 
     evaluate = commands.add_parser(
         "evaluate",

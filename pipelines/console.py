@@ -24,7 +24,7 @@ from typing import TextIO
 #: Top-level logger names of the project (``logging.getLogger(__name__)`` in these
 #: packages, and the command line's own ``custmaster`` logger)
 PROJECT_LOGGERS = frozenset(
-    {"custmaster", "sources", "matching", "quality", "warehouse", "assets", "pipelines"}
+    {"custmaster", "sources", "matching", "quality", "warehouse", "assets", "pipelines", "service"}
 )
 
 

@@ -17,7 +17,7 @@ from assets.activity import ACTIVITY_STAGING_CHECKS, build_activity_assets
 from assets.marts import build_all_marts_checks, build_marts_assets
 from assets.master import MASTER_ASSETS, MASTER_CHECKS
 from assets.matching import MATCHING_ASSETS, MATCHING_CHECKS
-from assets.publish import build_publish_asset
+from assets.publish import build_publish_asset, serving_index
 from assets.raw import build_raw_assets, build_raw_checks
 from assets.report import sync_report
 from assets.resources import Deployment, Warehouse
@@ -47,8 +47,8 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
     sync = build_sync_job(config)
     return dg.Definitions(
         # publishing runs after every other asset: a sync that fails anywhere publishes nothing;
-        # the sync report follows it
-        assets=[*assets, build_publish_asset(config, assets), sync_report],
+        # the sync report and the service's serving index follow it
+        assets=[*assets, build_publish_asset(config, assets), sync_report, serving_index],
         asset_checks=[
             *build_raw_checks(config),
             STAGING_CHECKS,

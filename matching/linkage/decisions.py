@@ -13,16 +13,23 @@ IDs, so they survive reruns and retraining. The order of the two keys does not m
 when a pair is decided twice, the latest decision (by ``decided_at``, then file order)
 wins. A malformed row is an error naming the file, row and field: a steward's decision
 is never dropped silently.
+
+The review page (``service``) writes this file through ``append_decisions`` and
+``remove_decisions`` (undo): each rewrites the whole file under a temporary name and
+renames it into place, so a sync reading it never sees half a row.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from warehouse.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -129,3 +136,63 @@ def unknown_records(decisions: Decisions, record_keys: pd.Index) -> list[str]:
         pd.concat([decisions.table["record_key_l"], decisions.table["record_key_r"]]).unique()
     )
     return sorted(named.difference(record_keys))
+
+
+def append_decisions(path: str | Path, rows: list[dict[str, str]]) -> None:
+    """Add steward decisions (``DECISION_COLUMNS``) to the end of the file, atomically.
+
+    The file is rewritten whole under a temporary name and renamed over the old one, so the
+    pipeline never reads half a row; the header gets every decision column (a file a
+    steward started with fewer keeps its rows and any column of its own). Rows are checked
+    as ``read_decisions`` checks them before anything is written.
+
+    Raises:
+        DecisionFileError: a row would not read back (no record key, same record twice,
+            a decision other than match / no_match).
+    """
+    path = Path(path)
+    for number, row in enumerate(rows, start=1):
+        _checked(path, number, {c: row.get(c) for c in DECISION_COLUMNS})
+    header, kept = _rows(path)
+    _rewrite(path, header, kept + [{c: row.get(c) or "" for c in DECISION_COLUMNS} for row in rows])
+
+
+def remove_decisions(path: str | Path, rows: list[dict[str, str]]) -> int:
+    """Take back decisions: remove the file's rows equal to ``rows`` (every column), atomically.
+
+    Returns:
+        How many rows were removed (a row already gone is not an error).
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    header, kept = _rows(path)
+    wanted = [tuple((r.get(c) or "") for c in DECISION_COLUMNS) for r in rows]
+    remaining = []
+    for row in kept:
+        key = tuple((row.get(c) or "") for c in DECISION_COLUMNS)
+        if key in wanted:
+            wanted.remove(key)
+        else:
+            remaining.append(row)
+    _rewrite(path, header, remaining)
+    return len(kept) - len(remaining)
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The file's header (every decision column, then any column of its own) and rows."""
+    if not path.exists():
+        return list(DECISION_COLUMNS), []
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        own = [c for c in reader.fieldnames or [] if c not in DECISION_COLUMNS]
+        return [*DECISION_COLUMNS, *own], list(reader)
+
+
+def _rewrite(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))

@@ -6,7 +6,7 @@ Users write one YAML file per deployment; ``load_config`` validates it with pyda
 turns every problem into a :class:`ConfigError` that names the file and the key path
 (``sources[1] (dealers).columns.nmae``), so a typo is found before any data moves. One
 module per section: ``feeds`` (customer sources, activity feeds, staging), ``matching``
-(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``.
+(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``, ``serve``.
 """
 
 from sources.config.base import ColumnRef, ConfigError, Strict
@@ -50,6 +50,7 @@ from sources.config.sales import (
     SatisfactionDropFollowup,
 )
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
+from sources.config.serve import ServeConfig
 
 __all__ = [
     "DEFAULT_PUBLISHED_TABLES",
@@ -86,6 +87,7 @@ __all__ = [
     "SatisfactionDropFollowup",
     "ScheduleConfig",
     "SensorConfig",
+    "ServeConfig",
     "ServiceFollowup",
     "SourceConfig",
     "StagingConfig",

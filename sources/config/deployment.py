@@ -20,6 +20,7 @@ from sources.config.matching import MatchingConfig, SurvivorshipRule
 from sources.config.publish import PublishConfig
 from sources.config.quality import QualityConfig
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
+from sources.config.serve import ServeConfig
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 
 
@@ -42,6 +43,7 @@ class PipelineConfig(Strict):
     sync: SyncConfig = SyncConfig()
     quality: QualityConfig = QualityConfig()
     marts: MartsConfig = MartsConfig()
+    serve: ServeConfig = ServeConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
         default_factory=dict,
         description="golden attribute → rules in order; others keep their defaults",
@@ -103,6 +105,12 @@ class PipelineConfig(Strict):
     def exports_path(self) -> Path:
         """Folder of the published Parquet files and their manifest."""
         path = Path(self.publish.dir)
+        return path if path.is_absolute() else self.output_path / path
+
+    @property
+    def serving_path(self) -> Path:
+        """Folder of the published serving indexes (one per sync) and ``CURRENT.json``."""
+        path = Path(self.serve.dir)
         return path if path.is_absolute() else self.output_path / path
 
     @property

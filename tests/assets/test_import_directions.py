@@ -1,4 +1,5 @@
-"""Dependencies run one way: pipelines/ → assets/ → the domain folders, never back.
+"""Dependencies run one way: pipelines/ → assets/ → the domain folders, never back; the
+HTTP service (service/) reads the domain folders only, and nothing but pipelines/ imports it.
 
 Read from the source with ``ast`` (every import, also those inside functions), so a
 forbidden import fails here even when no test happens to execute it.
@@ -52,6 +53,17 @@ def test_the_domain_folders_never_import_dagster(folder):
     assert offending(folder, "dagster_duckdb") == {}
     for layer in ("assets", "pipelines"):
         assert offending(folder, layer) == {}
+
+
+def test_the_service_never_imports_dagster_assets_or_pipelines():
+    assert list((ROOT / "service").glob("*.py")), "no modules in service/"
+    for forbidden in ("dagster", "dagster_duckdb", "assets", "pipelines"):
+        assert offending("service", forbidden) == {}
+
+
+def test_the_domain_folders_never_import_the_service():
+    for folder in DOMAIN_FOLDERS:
+        assert offending(folder, "service") == {}
 
 
 def test_the_reader_sees_every_kind_of_import():

@@ -61,7 +61,7 @@ def test_the_prepared_statement_scores_exactly_as_splink_does(checker, fields):
 
     index = checker._index["company"]
     probe = prepare_records(standardise_input(fields, "company"), "company")
-    rows = index.candidates(probe.records.iloc[0])
+    rows = index.candidates(probe.table)
     assert rows
     ours = index.score(probe.table, rows).set_index("record_key_r").sort_index()
     splink = index.score_with_splink(probe.records, rows).set_index("record_key_r").sort_index()

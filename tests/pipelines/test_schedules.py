@@ -187,7 +187,7 @@ def test_a_wrong_schedule_is_a_config_error(tmp_path, schedule, message):
 
 
 def test_definitions_register_the_sync_and_publish_after_everything(deployment):
-    from assets.publish import PUBLISHED
+    from assets.publish import PUBLISHED, SERVING_INDEX
     from assets.report import SYNC_REPORT
     from pipelines.definitions import build_definitions
 
@@ -199,10 +199,11 @@ def test_definitions_register_the_sync_and_publish_after_everything(deployment):
     everything = set(graph.get_all_asset_keys())
     assert set(job.asset_layer.selected_asset_keys) == everything
     # the export waits for every other asset of the sync: a failure anywhere publishes nothing;
-    # only the sync report follows it
-    assert graph.get(PUBLISHED).parent_keys == everything - {PUBLISHED, SYNC_REPORT}
-    assert graph.get(PUBLISHED).child_keys == {SYNC_REPORT}
+    # only the sync report and the service's serving index follow it
+    assert graph.get(PUBLISHED).parent_keys == everything - {PUBLISHED, SYNC_REPORT, SERVING_INDEX}
+    assert graph.get(PUBLISHED).child_keys == {SYNC_REPORT, SERVING_INDEX}
     assert graph.get(SYNC_REPORT).child_keys == set()
+    assert graph.get(SERVING_INDEX).child_keys == set()
 
 
 def test_publishing_a_table_no_asset_builds_is_a_config_error(tmp_path):

@@ -1,0 +1,73 @@
+"""The duplicate check's files in a serving index: models, junk limits and check indexes.
+
+The pipeline writes them after every sync (``write_check_files``) from the master it just
+built, with the scoring statement Splink generates for each model; the HTTP service loads
+a ``DuplicateChecker`` from them (``load_check_files``) without the warehouse, without
+preparing a record and without building a Splink linker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matching.check_index import has_check_index, load_check_index, save_check_index
+from matching.duplicate_check import DuplicateChecker, build_check_indexes
+from matching.linkage.junk import JunkRules
+from sources.schema import ENTITY_TYPES
+
+CHECK_MANIFEST = "check.json"
+
+
+def write_check_files(
+    folder: Path, records: pd.DataFrame, models: dict[str, dict[str, Any]], junk: JunkRules
+) -> dict[str, int]:
+    """Prepare and save what a checker needs into ``folder``; records indexed per entity type."""
+    indexes = build_check_indexes(records, models, junk)
+    checker = DuplicateChecker(None, models, junk, indexes=indexes)
+    try:
+        scoring_sql = checker.scoring_sql()
+    finally:
+        checker.close()
+    for index in indexes.values():
+        save_check_index(index, folder)
+        (folder / f"model_{index.entity_type}.json").write_text(
+            json.dumps(models[index.entity_type], ensure_ascii=False), encoding="utf-8"
+        )
+        (folder / f"scoring_{index.entity_type}.sql").write_text(
+            scoring_sql[index.entity_type], encoding="utf-8"
+        )
+    (folder / CHECK_MANIFEST).write_text(
+        json.dumps({"junk": asdict(junk), "entity_types": sorted(indexes)}), encoding="utf-8"
+    )
+    return {t: index.table.num_rows for t, index in indexes.items()}
+
+
+def load_check_files(folder: Path) -> DuplicateChecker:
+    """A checker on the files ``write_check_files`` wrote into ``folder``.
+
+    Raises:
+        FileNotFoundError: ``folder`` holds no check files (or only part of them).
+    """
+    manifest_path = folder / CHECK_MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{folder}: no duplicate-check files ({CHECK_MANIFEST})")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    models, indexes, scoring_sql = {}, {}, {}
+    for entity_type in manifest["entity_types"]:
+        if entity_type not in ENTITY_TYPES or not has_check_index(folder, entity_type):
+            raise FileNotFoundError(f"{folder}: the {entity_type} check index is incomplete")
+        models[entity_type] = json.loads(
+            (folder / f"model_{entity_type}.json").read_text(encoding="utf-8")
+        )
+        indexes[entity_type] = load_check_index(folder, entity_type)
+        scoring_sql[entity_type] = (folder / f"scoring_{entity_type}.sql").read_text(
+            encoding="utf-8"
+        )
+    return DuplicateChecker(
+        None, models, JunkRules(**manifest["junk"]), indexes=indexes, scoring_sql=scoring_sql
+    )

@@ -1,0 +1,99 @@
+"""The duplicate check's index: saved by the pipeline, loaded by the service, same answers."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from matching.check_index import (
+    build_check_index,
+    has_check_index,
+    key_hashes,
+    load_check_index,
+    save_check_index,
+)
+from matching.duplicate_check import DuplicateChecker, build_check_indexes
+from matching.linkage.junk import JunkRules
+
+JUNK = JunkRules(max_records_per_value=3)
+PROBES = [
+    {"name": "厦门洪来文印店", "phone": "(0592)5551234"},
+    {"name": "廈門洪來文印店"},
+    {"name": "洪来文印", "mobile": "13800138000", "address": "福建省厦门市思明区湖滨南路100号"},
+    {"name": "完全不存在的客户名称", "phone": "0755-12345678"},
+]
+
+
+@pytest.fixture(scope="module")
+def master(staged):
+    return staged.assign(customer_id=staged["truth"])
+
+
+def test_a_saved_index_loads_back_the_same(master, company_model, tmp_path):
+    built = build_check_index(
+        master[master["entity_type"] == "company"], company_model, "company", JUNK
+    )
+    save_check_index(built, tmp_path)
+    assert has_check_index(tmp_path, "company") and not has_check_index(tmp_path, "person")
+    loaded = load_check_index(tmp_path, "company")
+    assert loaded.table.equals(built.table)
+    assert list(loaded.customer_ids) == list(built.customer_ids)
+    assert loaded.tf == built.tf
+    for ours, theirs in zip(loaded.blocks, built.blocks, strict=True):
+        assert ours.columns == theirs.columns
+        assert (ours.hashes == theirs.hashes).all() and (ours.rows == theirs.rows).all()
+
+
+def test_a_checker_on_loaded_indexes_answers_as_one_built_from_records(
+    master, company_model, person_model, tmp_path
+):
+    models = {"company": company_model, "person": person_model}
+    for index in build_check_indexes(master, models, JUNK).values():
+        save_check_index(index, tmp_path)
+    loaded = {t: load_check_index(tmp_path, t) for t in models}
+    built = DuplicateChecker(master, models, JUNK)
+    fast = DuplicateChecker(None, models, JUNK, indexes=loaded)
+    try:
+        for fields in PROBES:
+            assert fast.check(**fields) == built.check(**fields)
+        assert built.check(**PROBES[0])  # the comparison is not of two empty lists
+    finally:
+        built.close()
+        fast.close()
+
+
+def test_a_checker_loaded_from_published_files_answers_as_one_built_from_records(
+    master, company_model, person_model, tmp_path
+):
+    from matching.check_store import load_check_files, write_check_files
+
+    models = {"company": company_model, "person": person_model}
+    counts = write_check_files(tmp_path, master, models, JUNK)
+    assert counts == master["entity_type"].value_counts().to_dict()
+    assert (tmp_path / "scoring_company.sql").read_text(encoding="utf-8").lstrip()
+    built = DuplicateChecker(master, models, JUNK)
+    fast = load_check_files(tmp_path)
+    try:
+        assert all(index._linker is None for index in fast._index.values())  # no linker built
+        for fields in PROBES:
+            assert fast.check(**fields) == built.check(**fields)
+    finally:
+        built.close()
+        fast.close()
+
+
+def test_a_blocking_index_finds_every_record_of_a_key_in_row_order(master, company_model):
+    index = build_check_index(
+        master[master["entity_type"] == "company"], company_model, "company", JUNK
+    )
+    phones = index.table.column("phone_block").to_pylist()
+    block = next(b for b in index.blocks if b.columns == ("phone_block",))
+    value = next(v for v in phones if v is not None and phones.count(v) > 1)
+    probe = pa.table({"phone_block": [value]})
+    hashes = key_hashes(probe, ("phone_block",))
+    assert hashes is not None
+    found = block.lookup(hashes.data[0])
+    assert list(found) == [i for i, v in enumerate(phones) if v == value]
+    missing = key_hashes(
+        pa.table({"phone_block": pa.array([None], type=pa.string())}), ("phone_block",)
+    )
+    assert missing is not None and np.ma.getmaskarray(missing)[0]
