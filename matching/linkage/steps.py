@@ -56,7 +56,8 @@ class ModelChoice:
 
 
 def models_table(choices: list[ModelChoice]) -> pa.Table:
-    """``matching.models``: the model version per entity type this run uses, trained or saved."""
+    """``matching.models``: the model version per entity type in use, and whether the sync that
+    chose it trained it (a sync whose inputs are unchanged keeps the table as it was)."""
     return pa.table(
         {
             "entity_type": [c.version.entity_type for c in choices],

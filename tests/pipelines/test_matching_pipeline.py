@@ -62,8 +62,19 @@ def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo_r
         first, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key"
     )
     assert demo_rerun.outcome.succeeded
-    models = query(second, "SELECT model, trained FROM matching.models ORDER BY model")
-    assert models.values.tolist() == [["company/v0001", False], ["person/v0001", False]]
+    models = query(second, "SELECT model FROM matching.models ORDER BY model")
+    assert models["model"].tolist() == ["company/v0001", "person/v0001"]
+    # nothing was trained again: the model step found its inputs unchanged, and no second
+    # version was saved
+    assert demo_rerun.outcome.work["matching/models"].startswith("skip:")
+    saved = sorted(
+        p.relative_to(second / "out" / "models").as_posix()
+        for p in (second / "out" / "models").rglob("v*.json")
+    )
+    assert [p for p in saved if not p.endswith(".summary.json")] == [
+        "company/v0001.json",
+        "person/v0001.json",
+    ]
     after = query(
         second, "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key"
     )
