@@ -11,7 +11,7 @@ from assets.checks import Guard, check_step, suite_guard
 from assets.matching import CLUSTERS
 from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
-from assets.step_work import deployment_settings, models_settings, plan_step
+from assets.step_work import deployment_settings, matching_settings, plan_step
 from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
     build_golden_records,
@@ -147,7 +147,7 @@ def relationships(
         context,
         warehouse,
         "master.relationships",
-        settings=[deployment_settings(deployment.config), models_settings(warehouse)],
+        settings=matching_settings(deployment.config, warehouse),
         tables=["master.customer_xref", "staging.customers"],
     )
     if plan.skip:

@@ -13,7 +13,7 @@ from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import (
     StepPlan,
     deployment_settings,
-    models_settings,
+    matching_settings,
     plan_step,
     step_inputs,
 )
@@ -131,7 +131,7 @@ def candidate_pairs(
         context,
         warehouse,
         "matching.pairs",
-        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        settings=matching_settings(cfg, warehouse),
         tables=["staging.customers"],
         incremental=True,
     )
@@ -141,14 +141,12 @@ def candidate_pairs(
     with warehouse.connect() as con:
         changes = record_changes(con) if plan.incremental else None
         previous = con.sql("FROM matching.pairs").df() if changes is not None else None
+    work: dict[str, object] = plan.metadata()
     if changes is None or previous is None:
         pairs = score_pairs(staged, models, cfg.matching)
-        work = plan.metadata()
     else:
         pairs = update_pairs(staged, previous, changes, models, cfg.matching)
-        work = plan.metadata()
-        work["records_scored_again"] = len(changes.changed)
-        work["records_removed"] = len(changes.removed)
+        work.update(records_scored_again=len(changes.changed), records_removed=len(changes.removed))
     table = pa.Table.from_pandas(pairs, preserve_index=False)
     with warehouse.connect() as con:
         replace_table(con, "matching", "pairs", table)
@@ -195,7 +193,7 @@ def clusters_and_review(
         context,
         warehouse,
         "matching.clusters",
-        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        settings=matching_settings(cfg, warehouse),
         tables=["staging.customers", "matching.pairs"],
         files=[cfg.decisions_path],
     )
@@ -262,7 +260,7 @@ def matching_reports(
         context,
         warehouse,
         "matching.reports",
-        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        settings=matching_settings(cfg, warehouse),
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -70,32 +71,13 @@ def plan_step(
     warehouse: Warehouse,
     step: str,
     *,
-    settings: Iterable[object] = (),
-    tables: Sequence[str] = (),
-    files: Sequence[Path] = (),
-    data: Iterable[object] = (),
     incremental: bool = False,
+    **reads: Any,
 ) -> StepPlan:
-    """Decide this sync's work for ``step``.
-
-    Args:
-        settings: what decides how the step builds (config sections as dicts, model files'
-            fingerprints); the code of the domain folders is always part of it.
-        tables: ``schema.table`` names the step builds from.
-        files: files the step builds from (the stewards' decisions).
-        data: anything else the step builds from (the day, for steps whose result
-            depends on it).
-        incremental: whether the step can work on changed data only.
-    """
-    inputs = step_inputs(
-        warehouse,
-        step,
-        settings=settings,
-        tables=tables,
-        files=files,
-        data=data,
-        run_id=context.run_id,
-    )
+    """Decide this sync's work for ``step`` from what it reads (``settings``, ``tables``,
+    ``files``, ``data``: see :func:`step_inputs`); ``incremental`` says whether the step can
+    work on changed data only."""
+    inputs = step_inputs(warehouse, step, run_id=context.run_id, **reads)
     with warehouse.connect() as con:
         decision = decide(con, inputs, full=full_sync_asked(context), incremental=incremental)
         if decision.work == "skip":
@@ -114,7 +96,17 @@ def step_inputs(
     data: Iterable[object] = (),
     run_id: str | None = None,
 ) -> StepInputs:
-    """The fingerprints :func:`plan_step` decides on (see there for the arguments)."""
+    """The fingerprints :func:`plan_step` decides on.
+
+    Args:
+        settings: what decides how the step builds (config sections as dicts, model files'
+            fingerprints); the code of the domain folders is always part of it.
+        tables: ``schema.table`` names the step builds from.
+        files: files the step builds from (the stewards' decisions).
+        data: anything else the step builds from (the day, for steps whose result
+            depends on it).
+        run_id: the running sync, whose table fingerprints are taken once.
+    """
     with warehouse.connect() as con:
         content = fingerprint(
             *(run_table_fingerprint(con, warehouse, name, run_id) for name in tables),
@@ -149,6 +141,11 @@ def deployment_settings(config: PipelineConfig) -> dict[str, object]:
     excepted: they decide when a sync runs, how long it waits and how the service runs, not
     what a sync builds)."""
     return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve"})
+
+
+def matching_settings(config: PipelineConfig, warehouse: Warehouse) -> list[object]:
+    """Settings of a step that scores with the models in use: the config and those models."""
+    return [deployment_settings(config), models_settings(warehouse)]
 
 
 def models_settings(warehouse: Warehouse) -> list[str]:

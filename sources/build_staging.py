@@ -150,12 +150,10 @@ def _restage(
                   AND coalesce(p.quality_flags, '') NOT LIKE '%_in_future%'"""
         )
         fresh = con.sql(
-            "SELECT * EXCLUDE (__pos) FROM mapped WHERE __pos NOT IN (SELECT __pos FROM reused) ORDER BY __pos"
+            "SELECT * FROM mapped WHERE __pos NOT IN (SELECT __pos FROM reused) ORDER BY __pos"
         ).to_arrow_table()
-        positions = con.sql(
-            "SELECT __pos FROM mapped WHERE __pos NOT IN (SELECT __pos FROM reused) ORDER BY __pos"
-        ).to_arrow_table()
-        staged = _stage(fresh.to_pandas(split_blocks=True), kinds, today)
+        positions = fresh.column("__pos")
+        staged = _stage(fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, today)
         del fresh
         con.register("staged", staged.append_column("__pos", _parent_positions(staged, positions)))
         columns = ", ".join(f'"{c}"' for c in STAGED_SCHEMA.names)
@@ -179,10 +177,10 @@ def _restage(
         con.close()
 
 
-def _parent_positions(staged: pa.Table, positions: pa.Table) -> pa.Array:
+def _parent_positions(staged: pa.Table, positions: pa.ChunkedArray) -> pa.Array:
     """Each freshly staged row's position in the mapped rows (a contact takes its company's)."""
     main = staged.column("derived_from_record_key").null_count
-    own = positions.column("__pos").combine_chunks()
+    own = positions.combine_chunks()
     keys = staged.column("record_key").slice(0, main).to_pylist()
     where = dict(zip(keys, own.to_pylist(), strict=True))
     contacts = staged.column("derived_from_record_key").slice(main).to_pylist()

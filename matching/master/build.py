@@ -103,6 +103,7 @@ def build_golden_records(
     the result is the same as a whole build, row for row.
     """
     xref = con.sql(_CURRENT_XREF_SEEN).df()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __built_from AS {_BUILT_FROM}")
     touched = _touched_customers(con) if incremental else None
     if touched is None:
         golden = survive(con, xref, source_trust, rules)
@@ -112,7 +113,8 @@ def build_golden_records(
         golden = survive(con, xref[xref["customer_id"].isin(touched)], source_trust, rules)
         _replace_customers(con, "customers", _typed_like_staging(con, golden.customers), touched)
         _replace_customers(con, "attribute_lineage", golden.lineage, touched, "attribute")
-    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS {_BUILT_FROM}")
+    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS FROM __built_from")
+    con.execute("DROP TABLE __built_from")
     counts = con.execute(
         "SELECT (SELECT count(*) FROM master.customers), (SELECT count(*) FROM master.attribute_lineage)"
     ).fetchall()[0]
@@ -123,13 +125,13 @@ def build_golden_records(
 
 
 def _touched_customers(con: duckdb.DuckDBPyConnection) -> set[str] | None:
-    """Customers whose golden record may differ from the last build; None: no record of one."""
+    """Customers whose golden record may differ from the last build (``__built_from``: what
+    this build reads); None: no record of one."""
     if not table_exists(con, "master", "golden_inputs"):
         return None
     rows = con.execute(
-        f"""WITH now AS ({_BUILT_FROM})
-            SELECT coalesce(n.customer_id, b.customer_id), b.customer_id
-            FROM now n FULL JOIN {GOLDEN_INPUTS} b USING (record_key)
+        f"""SELECT coalesce(n.customer_id, b.customer_id), b.customer_id
+            FROM __built_from n FULL JOIN {GOLDEN_INPUTS} b USING (record_key)
             WHERE n.record_key IS NULL OR b.record_key IS NULL
                OR n.customer_id <> b.customer_id
                OR n.first_seen_at IS DISTINCT FROM b.first_seen_at
