@@ -60,7 +60,14 @@ def build_publish_asset(
             publication = publish_tables(
                 con, cfg.publish.tables, cfg.exports_path, context.run_id, now
             )
-            roles = publish_role_sets(con, cfg, context.run_id, now)
+            roles = publish_role_sets(
+                con,
+                cfg.access.roles if cfg.access else [],
+                cfg.publish.tables,
+                cfg.role_exports_path,
+                context.run_id,
+                now,
+            )
         rows = {t.name: t.rows for t in publication.tables}
         context.log.info(f"published to {cfg.exports_path}: {rows}")
         role_rows = {name: {t.name: t.rows for t in p.tables} for name, p in roles.items()}

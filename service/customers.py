@@ -53,16 +53,17 @@ class CustomerStore:
             path = folder / f"{name}.parquet"
             self._con.execute(f"CREATE TABLE {name} AS FROM read_parquet(?)", [str(path)])
             self.rows[name] = int(self._con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-        self._scopes: dict[str, frozenset[str]] = {}
+        self._scopes: dict[str, tuple[str, frozenset[str]]] = {}
         self._scoping = threading.Lock()
 
     def scope(self, role: str, rows: dict[str, list[str]]) -> tuple[str, frozenset[str]]:
         """The customers ``role`` (with row scope ``rows``) sees: the name of a table of
         their IDs (for queries) and the IDs; worked out at the role's first request on this
         index, by the rule the role exports follow (``warehouse.access.scope_query``)."""
-        table = f"scope_{role}"
+        key = f"{role}:{sorted(rows.items())}"  # a role is its name and its rows
         with self._scoping:
-            if role not in self._scopes:
+            table = f"scope_{len(self._scopes)}"
+            if key not in self._scopes:
                 cursor = self._con.cursor()
                 try:
                     query = scope_query(rows, "customers", "records")
@@ -70,8 +71,8 @@ class CustomerStore:
                     ids = cursor.execute(f"SELECT customer_id FROM {table}").fetchall()
                 finally:
                     cursor.close()
-                self._scopes[role] = frozenset(str(row[0]) for row in ids)
-        return table, self._scopes[role]
+                self._scopes[key] = (table, frozenset(str(row[0]) for row in ids))
+            return self._scopes[key]
 
     def close(self) -> None:
         self._con.close()

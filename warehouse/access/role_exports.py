@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from sources.config import PipelineConfig, RoleConfig
+from sources.config import RoleConfig
 from warehouse.access.masking import masking_functions
 from warehouse.access.scope import role_query, scope_query
 from warehouse.files import temporary_beside
@@ -47,24 +47,31 @@ SCOPE_TABLE = "__access_scope"
 
 
 def publish_role_sets(
-    con: duckdb.DuckDBPyConnection, config: PipelineConfig, run_id: str, published_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    roles: list[RoleConfig],
+    tables: list[str],
+    root: Path,
+    run_id: str,
+    published_at: datetime,
 ) -> dict[str, Publication]:
-    """Publish every role's set of ``config.publish.tables``; role name → its publication.
-    Without ``access:`` any earlier role sets are removed."""
-    root = config.role_exports_path
-    roles = config.access.roles if config.access else []
+    """Publish each role's set of ``tables`` (``publish.tables``) in ``root/<role>/``
+    (``exports/roles``); role name → its publication. Folders of other roles are removed
+    (all of them when ``roles`` is empty: a config without ``access:``)."""
     remove_other_role_sets(root, {role.name for role in roles})
     published = {}
     with masking_functions(con):
         for role in roles:
-            published[role.name] = _publish_role(con, config, role, run_id, published_at)
+            published[role.name] = _publish_role(
+                con, role, tables, root / role.name, run_id, published_at
+            )
     return published
 
 
 def _publish_role(
     con: duckdb.DuckDBPyConnection,
-    config: PipelineConfig,
     role: RoleConfig,
+    tables: list[str],
+    folder: Path,
     run_id: str,
     published_at: datetime,
 ) -> Publication:
@@ -78,7 +85,7 @@ def _publish_role(
         )
         queries: dict[str, str] = {}
         withheld: dict[str, str] = {}
-        for table in config.publish.tables:
+        for table in tables:
             cut = role_query(
                 role, table, _columns(con, table), SCOPE_TABLE, CURRENT_RECORDS, relationships
             )
@@ -86,7 +93,6 @@ def _publish_role(
                 withheld[table.split(".", 1)[1]] = str(cut.withheld)
             else:
                 queries[table] = cut.sql
-        folder = config.role_exports_path / role.name
         extra = {"role": role.name, "pii": role.pii, "rows": role.rows, "withheld": withheld}
         publication = publish_queries(
             con,
