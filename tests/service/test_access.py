@@ -67,7 +67,9 @@ def clear_values(tables) -> set[str]:
 
 
 @contextmanager
-def served(holder, roles: list[RoleConfig], folder: Path) -> Iterator[tuple[TestClient, dict]]:
+def served(
+    holder, roles: list[RoleConfig], folder: Path, decisions: Path | None = None
+) -> Iterator[tuple[TestClient, dict]]:
     """A client of the service with ``roles``, and a bearer header per role."""
     names = {r.name for r in roles}
     tokens_path = folder / "access_tokens.yaml"
@@ -79,7 +81,7 @@ def served(holder, roles: list[RoleConfig], folder: Path) -> Iterator[tuple[Test
     }
     config = AccessConfig(tokens_file=tokens_path.name, roles=roles)
     access = AccessControl(config, tokens_path, folder / "audit")
-    with TestClient(create_app(holder, None, access), raise_server_exceptions=False) as client:
+    with TestClient(create_app(holder, decisions, access), raise_server_exceptions=False) as client:
         yield client, headers
 
 
@@ -325,3 +327,43 @@ def test_masked_answers_keep_names_and_mask_the_rest(service, tables):
     lineage = {line["attribute"]: line["value"] for line in page["lineage"]}
     assert lineage.get("mobile") in (None, golden["mobile"])
     assert json.dumps(page, ensure_ascii=False).count(person["mobile"]) == 0
+
+
+def test_the_review_page_shows_and_takes_only_the_pairs_of_the_scope(holder, tables, tmp_path):
+    import re
+
+    decisions = tmp_path / "decisions.csv"
+    with served(holder, [KEY_ACCOUNTS, ANALYSTS], tmp_path, decisions) as (client, headers):
+        page = client.get("/review", headers=headers["key_accounts"]).text
+        every = client.get("/review", headers=headers["analysts"]).text
+        owner = tables["records"].set_index("record_key")["customer_id"]
+        inside = expected_scope(tables, KEY_ACCOUNTS.rows)
+        shown = re.findall(r"data-left='([^']+)' data-right='([^']+)'", page)
+        assert {owner[k] for pair in shown for k in pair} <= inside
+        assert len(re.findall("data-left=", every)) >= len(shown)
+        refused = client.post(
+            "/review",
+            content="who=li&pair%3Adealers%3Ax%7Cdealers%3Ay=match",
+            headers={
+                **headers["key_accounts"],
+                "content-type": "application/x-www-form-urlencoded",
+            },
+            follow_redirects=False,
+        )
+        assert "not+in+your+review+queue" in refused.headers["location"]
+        assert not decisions.exists()
+        left, right = re.findall(r"data-left='([^']+)' data-right='([^']+)'", every)[0]
+        from urllib.parse import urlencode
+
+        taken = client.post(
+            "/review",
+            content=urlencode({"who": "li", f"pair:{left}|{right}": "no_match"}),
+            headers={**headers["analysts"], "content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert "batch=" in taken.headers["location"]
+    decided = [line for line in read_audit(tmp_path / "audit") if line.get("decisions")]
+    assert decided[0]["decisions"] == [
+        {"record_key_l": left, "record_key_r": right, "decision": "no_match"}
+    ]
+    assert set(decided[0]["customer_ids"]) == {owner[left], owner[right]}
