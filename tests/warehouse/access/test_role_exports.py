@@ -182,7 +182,7 @@ def publish(con, master_roles, root: Path):
 
 
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: each example publishes
     suppress_health_check=[HealthCheck.function_scoped_fixture],
