@@ -137,10 +137,10 @@ def run_table_fingerprint(
 
 
 def deployment_settings(config: PipelineConfig) -> dict[str, object]:
-    """The config as a step's settings: any change rebuilds (schedule, sensor, sync and serve
-    excepted: they decide when a sync runs, how long it waits and how the service runs, not
-    what a sync builds)."""
-    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve"})
+    """The config as a step's settings: any change rebuilds (schedule, sensor, sync, serve and
+    spark excepted: they decide when a sync runs, how long it waits, how the service runs and
+    which Spark cluster matches, not what a sync builds)."""
+    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve", "spark"})
 
 
 def matching_settings(config: PipelineConfig, warehouse: Warehouse) -> list[object]:

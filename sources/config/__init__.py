@@ -51,6 +51,7 @@ from sources.config.sales import (
 )
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 from sources.config.serve import ServeConfig
+from sources.config.spark import SparkConfig
 
 __all__ = [
     "DEFAULT_PUBLISHED_TABLES",
@@ -88,6 +89,7 @@ __all__ = [
     "ScheduleConfig",
     "SensorConfig",
     "ServeConfig",
+    "SparkConfig",
     "ServiceFollowup",
     "SourceConfig",
     "StagingConfig",

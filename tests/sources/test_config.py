@@ -104,3 +104,38 @@ def test_a_second_sync_waits_fifteen_minutes_unless_told_otherwise(tmp_path):
             load_config(write(tmp_path, settings))
     with pytest.raises(ConfigError, match=r"sync\.wait: unknown key"):
         load_config(write(tmp_path, {"sources": [dealer_source()], "sync": {"wait": 5}}))
+
+
+def test_spark_section_is_optional_and_takes_any_spark_setting_as_text(tmp_path):
+    plain = load_config(write(tmp_path, {"sources": [dealer_source()]}))
+    assert plain.matching.backend == "duckdb"
+    assert (plain.spark.master, plain.spark.app_name, plain.spark.conf) == (
+        "local[*]",
+        "customer-master",
+        {},
+    )
+    assert plain.spark_exchange_path == tmp_path.resolve() / "out" / "spark"
+    spark = load_config(
+        write(
+            tmp_path,
+            {
+                "sources": [dealer_source()],
+                "matching": {"backend": "spark"},
+                "spark": {
+                    "master": "spark://10.1.2.3:7077",
+                    "conf": {"spark.sql.shuffle.partitions": 400, "spark.ui.enabled": False},
+                },
+            },
+        )
+    )
+    assert spark.matching.backend == "spark"
+    assert spark.spark.conf == {"spark.sql.shuffle.partitions": "400", "spark.ui.enabled": "false"}
+
+
+def test_unknown_spark_key_and_backend_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"spark.mastr: unknown key"):
+        load_config(write(tmp_path, {"sources": [dealer_source()], "spark": {"mastr": "x"}}))
+    with pytest.raises(ConfigError, match=r"matching.backend"):
+        load_config(
+            write(tmp_path, {"sources": [dealer_source()], "matching": {"backend": "polars"}})
+        )
