@@ -183,9 +183,10 @@ def main() -> None:
         )
         runs[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
         runs[backend]["process_wall_s"] = time.perf_counter() - wall
-    for backend, run in runs.items():
+        # each backend's figures as soon as it is done: a Spark run can take long
         print(f"--- {backend}" + (f" ({SPARK_MASTER})" if backend == "spark" else ""))
-        report(run)
+        report(runs[backend])
+        sys.stdout.flush()
     if len(runs) == 2:
         compare(runs["duckdb"], runs["spark"])
 
