@@ -25,7 +25,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==0.13.9
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --extra spark --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the locked dependencies
@@ -59,8 +59,8 @@ dagster: install  ## Dagster UI and daemon (schedule, sensor) on the project-loc
 bench: install  ## ingest + standardise benchmark (N=$(BENCH_RECORDS) records)
 	$(BIN)/python benchmarks/bench_ingest_standardise.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
 
-bench-matching: install  ## matching stage benchmark: training, prediction, clustering (N=$(BENCH_RECORDS))
-	$(BIN)/python benchmarks/bench_matching.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)
+bench-matching: install  ## matching stage benchmark: training, prediction, clustering (N=$(BENCH_RECORDS); BENCH_BACKEND=spark: Spark local[2] beside DuckDB)
+	$(BIN)/python benchmarks/bench_matching.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND),)
 
 bench-lookup: install  ## duplicate-check latency against a master of N=$(BENCH_RECORDS) source records
 	$(BIN)/python benchmarks/bench_lookup.py $(if $(BENCH_RECORDS),--records $(BENCH_RECORDS),)

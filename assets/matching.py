@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from assets.checks import Guard, check_step
 from assets.metadata import part_tables, table_metadata
-from assets.resources import Deployment, Warehouse
+from assets.resources import Deployment, Spark, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import (
     StepPlan,
@@ -19,6 +19,7 @@ from assets.step_work import (
 )
 from matching.linkage import (
     ModelChoice,
+    SparkRun,
     cluster_records,
     ensure_models,
     junk_rules,
@@ -57,6 +58,11 @@ def _staged(warehouse: Warehouse) -> pd.DataFrame:
         return con.sql("FROM staging.customers").df()
 
 
+def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
+    """The Spark session when the deployment matches on Spark (started at first use)."""
+    return spark.run() if cfg.matching.backend == "spark" else None
+
+
 def _models(warehouse: Warehouse) -> list[ModelChoice]:
     """The model versions this run's training step chose (table matching.models)."""
     with warehouse.connect() as con:
@@ -69,6 +75,7 @@ def matching_models(
     config: TrainingConfig,
     deployment: Deployment,
     warehouse: Warehouse,
+    spark: Spark,
 ) -> dg.MaterializeResult:
     """The Splink model of each entity type: u by random sampling, m by EM on several blocking
     rules, saved as a versioned JSON with a training summary. A saved model is reused unless
@@ -93,7 +100,11 @@ def matching_models(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     choices = ensure_models(
-        _staged(warehouse), cfg.model_path, cfg.matching, retrain=config.retrain
+        _staged(warehouse),
+        cfg.model_path,
+        cfg.matching,
+        retrain=config.retrain,
+        spark=_spark(cfg, spark),
     )
     with warehouse.connect() as con:
         replace_table(con, "matching", "models", models_table(choices))
@@ -120,7 +131,7 @@ def matching_models(
     metadata=part_tables("matching.scored_records"),
 )
 def candidate_pairs(
-    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse, spark: Spark
 ) -> dg.MaterializeResult:
     """Pairs of records the model scored at or above the lower threshold: probability, match
     weight and the level every comparison reached. Companies are only paired with companies.
@@ -143,9 +154,11 @@ def candidate_pairs(
         previous = con.sql("FROM matching.pairs").df() if changes is not None else None
     work: dict[str, object] = plan.metadata()
     if changes is None or previous is None:
-        pairs = score_pairs(staged, models, cfg.matching)
+        pairs = score_pairs(staged, models, cfg.matching, spark=_spark(cfg, spark))
     else:
-        pairs = update_pairs(staged, previous, changes, models, cfg.matching)
+        pairs = update_pairs(
+            staged, previous, changes, models, cfg.matching, spark=_spark(cfg, spark)
+        )
         work.update(records_scored_again=len(changes.changed), records_removed=len(changes.removed))
     table = pa.Table.from_pandas(pairs, preserve_index=False)
     with warehouse.connect() as con:
@@ -186,7 +199,7 @@ def candidate_pairs(
     ]
 )
 def clusters_and_review(
-    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse, spark: Spark
 ):
     cfg = deployment.config
     plan = plan_step(
@@ -205,7 +218,9 @@ def clusters_and_review(
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
     decisions = read_decisions(cfg.decisions_path)
-    result = cluster_records(staged, pairs, decisions, _models(warehouse), cfg.matching)
+    result = cluster_records(
+        staged, pairs, decisions, _models(warehouse), cfg.matching, spark=_spark(cfg, spark)
+    )
     resolution, queue = result.resolution, result.review_queue
     with warehouse.connect() as con:
         replace_table(con, "matching", "clusters", resolution.clusters)

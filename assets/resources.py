@@ -1,4 +1,5 @@
-"""Resources shared by every asset: the deployment's config and its warehouse."""
+"""Resources shared by every asset: the deployment's config, its warehouse and, for
+``matching.backend: spark``, the Spark session."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
+from matching.linkage.backend import SparkRun
+from matching.linkage.spark_session import start_spark
 from sources.config import PipelineConfig, load_config
 from warehouse.store import LAYERS
 from warehouse.sync_lock import hold_warehouse
@@ -57,3 +62,44 @@ class Warehouse(DuckDBResource):
             for layer in LAYERS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
             yield con
+
+
+class Spark(dg.ConfigurableResource):
+    """The Spark session the matching steps run Splink on when ``matching.backend`` is spark.
+
+    Our own thin resource rather than dagster-pyspark's ``PySparkResource``: that one starts
+    its session when the run starts, needs pyspark importable wherever the Definitions
+    load, and knows nothing of Splink's jar. This one starts the session at the first
+    matching step that asks (a DuckDB deployment never starts a JVM, and needs no pyspark),
+    says plainly when Java or pyspark is missing (:mod:`matching.linkage.spark_session`),
+    uses a notebook's or a job cluster's active session when there is one, and stops at the
+    end of the run only a session it started itself.
+    """
+
+    master: str = "local[*]"
+    app_name: str = "customer-master"
+    conf: dict[str, str] = {}
+    #: folder the Parquet files go through; the Definitions set it from ``spark.exchange_dir``
+    exchange_dir: str = "spark"
+
+    _session: Any = PrivateAttr(default=None)
+    _started: bool = PrivateAttr(default=False)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Spark]:
+        try:
+            yield self
+        finally:
+            if self._started and self._session is not None:
+                self._session.stop()
+                if context.log:
+                    context.log.info("stopped the Spark session")
+
+    def run(self) -> SparkRun:
+        """The session (started now if this run has none yet) and the exchange folder."""
+        exchange = Path(self.exchange_dir)
+        if self._session is None:
+            self._session, self._started = start_spark(
+                self.master, self.app_name, self.conf, exchange
+            )
+        return SparkRun(self._session, exchange)

@@ -8,7 +8,13 @@ models (u by random sampling, m by EM), chunked prediction, clustering with the
 contact-person rule and the review queue. Prints the peak resident memory of that
 process and the accuracy against the demo's truth.
 
+``--backend spark`` runs the same steps on Splink's SparkAPI in Spark local mode
+(``local[2]``, driver memory 10g) beside a DuckDB run on the same staged records, each in a
+fresh process, and prints both: wall time of each step, and peak memory (on Spark, the
+Python process plus the JVM's peak resident memory, read from /proc before it stops).
+
     .venv/bin/python benchmarks/bench_matching.py --records 1000000
+    .venv/bin/python benchmarks/bench_matching.py --records 1000000 --backend spark
 """
 
 from __future__ import annotations
@@ -54,23 +60,43 @@ def staged_parquet(records: int, seed: int) -> Path:
     return path
 
 
-def one_run(path: Path, truth: Path) -> dict:
+#: Spark local mode of the benchmark: two cores, as the machine has.
+SPARK_MASTER = "local[2]"
+SPARK_CONF = {
+    "spark.driver.memory": "10g",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def _jvm_peak_gib(session) -> float:
+    """Peak resident memory of the JVM behind a local Spark session (VmHWM), in GiB."""
+    pid = session.sparkContext._gateway.proc.pid
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def one_run(path: Path, truth: Path, backend: str = "duckdb") -> dict:
     """Block, train, predict and cluster the staged records exactly as the pipeline's matching
-    assets do (``matching.linkage.steps``); figures of this process."""
+    assets do (``matching.linkage.steps``), on ``backend``; figures of this process."""
     import tempfile
 
     import pandas as pd
 
+    from matching.linkage.backend import SparkRun
     from matching.linkage.blocking_report import blocking_report
     from matching.linkage.decisions import empty_decisions
     from matching.linkage.evaluation import score_clusters
+    from matching.linkage.spark_session import start_spark
     from matching.linkage.steps import cluster_records, ensure_models, score_pairs
     from sources.config import MatchingConfig
 
-    settings = MatchingConfig()
+    settings = MatchingConfig(backend=backend)
     staged = pd.read_parquet(path)
-    figures: dict = {"records": len(staged), "entity_types": {}}
-    for entity_type in ("company", "person"):
+    figures: dict = {"backend": backend, "records": len(staged), "entity_types": {}}
+    for entity_type in ("company", "person") if backend == "duckdb" else ():
         records = staged[staged["entity_type"] == entity_type]
         report = blocking_report(records, entity_type)
         figures["entity_types"][entity_type] = {
@@ -78,14 +104,25 @@ def one_run(path: Path, truth: Path) -> dict:
             "comparisons": report.comparisons,
             "comparisons_per_record": report.comparisons_per_record,
         }
-    with tempfile.TemporaryDirectory() as model_dir:
+    with tempfile.TemporaryDirectory() as work:
+        spark, session = None, None
         started = time.perf_counter()
-        models = ensure_models(staged, Path(model_dir), settings, retrain=True)
+        if backend == "spark":
+            session, _ = start_spark(SPARK_MASTER, "bench-matching", SPARK_CONF, Path(work))
+            spark = SparkRun(session, Path(work) / "exchange")
+            figures["spark_start_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+        models = ensure_models(staged, Path(work) / "models", settings, retrain=True, spark=spark)
         trained = time.perf_counter()
-        pairs = score_pairs(staged, models, settings)
+        pairs = score_pairs(staged, models, settings, spark=spark)
         predicted = time.perf_counter()
-        clustering = cluster_records(staged, pairs, empty_decisions(), models, settings)
+        clustering = cluster_records(
+            staged, pairs, empty_decisions(), models, settings, spark=spark
+        )
         clustered = time.perf_counter()
+        if session is not None:
+            figures["jvm_peak_gib"] = _jvm_peak_gib(session)
+            session.stop()
     figures.update(
         train_s=trained - started,
         predict_s=predicted - trained,
@@ -108,31 +145,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--one-run", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--backend",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="spark: Spark local[2] beside DuckDB on the same records",
+    )
+    parser.add_argument("--one-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_run:
         logging.basicConfig(level=logging.WARNING)
-        print(json.dumps(one_run(Path(args.one_run[0]), Path(args.one_run[1])), default=str))
+        path, truth, backend = args.one_run
+        print(json.dumps(one_run(Path(path), Path(truth), backend), default=str))
         return
 
     path = staged_parquet(args.records, args.seed)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--one-run",
-            str(path),
-            str(path.parent / "truth" / "records.csv"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    run = json.loads(proc.stdout.strip().splitlines()[-1])
     print(
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     )
+    backends = ["duckdb", "spark"] if args.backend == "spark" else ["duckdb"]
+    runs = {}
+    for backend in backends:
+        wall = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one-run",
+                str(path),
+                str(path.parent / "truth" / "records.csv"),
+                backend,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        runs[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
+        runs[backend]["process_wall_s"] = time.perf_counter() - wall
+        # each backend's figures as soon as it is done: a Spark run can take long
+        print(f"--- {backend}" + (f" ({SPARK_MASTER})" if backend == "spark" else ""))
+        report(runs[backend])
+        sys.stdout.flush()
+    if len(runs) == 2:
+        compare(runs["duckdb"], runs["spark"])
+
+
+def report(run: dict) -> None:
+    """One backend's figures."""
     print(f"staged records: {run['records']:,}")
     for entity_type, f in run["entity_types"].items():
         print(
@@ -146,12 +206,40 @@ def main() -> None:
     )
     print(f"clusters: {run['clusters']}; review queue {run['review_queue']:,} pairs")
     print(f"matching stage (train + predict + cluster): {total:.1f} s (target < 300 s)")
-    print(f"peak memory: {run['peak_rss_gib']:.2f} GiB (target < 12)")
+    if "spark_start_s" in run:
+        print(f"Spark session start: {run['spark_start_s']:.1f} s (not in the matching stage)")
+    print(f"whole process, staged Parquet read to exit: {run['process_wall_s']:.1f} s")
+    print(f"peak memory: {run['peak_rss_gib']:.2f} GiB Python (target < 12)")
+    if "jvm_peak_gib" in run:
+        print(
+            f"           + {run['jvm_peak_gib']:.2f} GiB JVM = "
+            f"{run['peak_rss_gib'] + run['jvm_peak_gib']:.2f} GiB"
+        )
     for name, s in run["scores"].items():
         print(
             f"{name:<8} pairwise P {s['pairwise_precision']:.4f} R {s['pairwise_recall']:.4f} "
             f"F1 {s['pairwise_f1']:.4f}; B-cubed F1 {s['bcubed_f1']:.4f}"
         )
+
+
+def compare(duck: dict, spark: dict) -> None:
+    """The two backends side by side, and how far apart their clusterings are in accuracy."""
+
+    def stage(run: dict) -> float:
+        return run["train_s"] + run["predict_s"] + run["cluster_s"]
+
+    def memory(run: dict) -> float:
+        return run["peak_rss_gib"] + run.get("jvm_peak_gib", 0.0)
+
+    print("--- side by side")
+    print(f"{'':<22}{'duckdb':>10}{'spark':>10}")
+    for label, key in [("training s", "train_s"), ("prediction s", "predict_s")]:
+        print(f"{label:<22}{duck[key]:>10.1f}{spark[key]:>10.1f}")
+    print(f"{'clustering s':<22}{duck['cluster_s']:>10.1f}{spark['cluster_s']:>10.1f}")
+    print(f"{'matching stage s':<22}{stage(duck):>10.1f}{stage(spark):>10.1f}")
+    print(f"{'peak memory GiB':<22}{memory(duck):>10.2f}{memory(spark):>10.2f}")
+    f1 = {n: r["scores"]["all"]["pairwise_f1"] for n, r in [("duckdb", duck), ("spark", spark)]}
+    print(f"{'pairwise F1 (truth)':<22}{f1['duckdb']:>10.4f}{f1['spark']:>10.4f}")
 
 
 if __name__ == "__main__":

@@ -61,13 +61,14 @@ def cmd_febrl_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from matching.linkage.spark_session import SparkUnavailable
     from pipelines.runner import run_pipeline
     from sources.config import ConfigError
     from warehouse.sync_lock import SyncInProgress
 
     try:
         outcome = run_pipeline(_config_path(args), retrain=args.retrain, full=args.full)
-    except ConfigError as exc:
+    except (ConfigError, SparkUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SyncInProgress as exc:

@@ -20,7 +20,7 @@ from assets.matching import MATCHING_ASSETS, MATCHING_CHECKS
 from assets.publish import build_publish_asset, serving_index
 from assets.raw import build_raw_assets, build_raw_checks
 from assets.report import sync_report
-from assets.resources import Deployment, Warehouse
+from assets.resources import Deployment, Spark, Warehouse
 from assets.staging import STAGING_CHECKS, build_staging_assets
 from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
 from sources.config import load_config
@@ -64,6 +64,12 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
             "warehouse": Warehouse(
                 database=str(config.warehouse_path), sync_wait_seconds=config.sync.wait_seconds
+            ),
+            "spark": Spark(
+                master=config.spark.master,
+                app_name=config.spark.app_name,
+                conf=dict(config.spark.conf),
+                exchange_dir=str(config.spark_exchange_path),
             ),
         },
         executor=dg.in_process_executor,

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.step_work import SYNC_TAG, WORK_METADATA
+from matching.linkage.spark_session import SparkUnavailable, spark_problem
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
@@ -69,12 +70,18 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
 
     Raises:
         SyncInProgress: another sync still held the warehouse after ``sync.wait_seconds``.
+        SparkUnavailable: the deployment matches on Spark and this machine has no Java or
+            no pyspark (said before any step runs, naming what to install).
     """
     os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(config_path)
     config = defs.resources["deployment"].config
+    if config.matching.backend == "spark":
+        problem = spark_problem()
+        if problem:
+            raise SparkUnavailable(f"matching.backend is spark, but {problem}")
     job = defs.resolve_job_def(SYNC_JOB)  # the job the schedule and the sensor start
     instance = get_instance(PROJECT_ROOT / ".dagster_home")
     run_id = str(uuid.uuid4())

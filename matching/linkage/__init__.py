@@ -9,12 +9,14 @@ review queue). Inside, one module per job: ``features`` (what is compared and bl
 ``clustering`` (how a ``match`` joins and a ``no_match`` splits), ``decisions`` (the
 stewards' file), ``contacts``, ``review_queue``, ``explanations`` (offline HTML),
 ``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``,
-``changes`` (which records an incremental sync scores again).
+``changes`` (which records an incremental sync scores again); ``backend`` (DuckDB or
+Spark), ``spark_session`` and ``spark_sql`` (our SQL in Spark's dialect).
 
 Nothing here knows about the master: ``matching.master`` builds on this package, never the
 reverse.
 """
 
+from matching.linkage.backend import SparkRun
 from matching.linkage.changes import RecordChanges, record_changes, remember_scored_records
 from matching.linkage.decisions import Decisions, empty_decisions, read_decisions
 from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
@@ -39,6 +41,7 @@ __all__ = [
     "ModelChoice",
     "ModelVersion",
     "RecordChanges",
+    "SparkRun",
     "cluster_records",
     "empty_decisions",
     "ensure_models",

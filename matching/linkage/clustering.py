@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from matching.linkage.components import cluster_pairs
+from matching.linkage.backend import SparkRun
+from matching.linkage.components import cluster_pairs, spark_cluster_pairs
 from matching.linkage.decisions import Decisions, order_pairs, unknown_records
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,12 @@ def resolve_clusters(
     decisions: Decisions,
     threshold: float,
     max_cluster_size: int,
+    spark: SparkRun | None = None,
 ) -> Resolution:
     """Cluster records from scored pairs, steward decisions and a cluster-size limit.
+
+    The connected components of the links are solved on Spark when ``spark`` is given;
+    the few clusters a decision or the size limit affects are then rebuilt here.
 
     Args:
         record_keys: every record to cluster.
@@ -81,6 +86,7 @@ def resolve_clusters(
         decisions: steward decisions (``matching.linkage.decisions.read_decisions``).
         threshold: lowest match probability that links two records.
         max_cluster_size: largest cluster formed without review.
+        spark: the Spark session and exchange folder (``matching.backend: spark``).
     """
     if max_cluster_size < 2:
         raise ValueError(f"max_cluster_size must be at least 2, got {max_cluster_size}")
@@ -96,7 +102,12 @@ def resolve_clusters(
         decisions.table["record_key_l"].isin(keys) & decisions.table["record_key_r"].isin(keys)
     ]
     links = _links(pairs, known, threshold)
-    components = cluster_pairs(keys, links, threshold=0.0).set_index("record_key")["cluster_id"]
+    solved = (
+        spark_cluster_pairs(keys, links, 0.0, spark)
+        if spark is not None
+        else cluster_pairs(keys, links, threshold=0.0)
+    )
+    components = solved.set_index("record_key")["cluster_id"]
 
     no_match = known[known["decision"] == "no_match"]
     sizes = components.value_counts()

@@ -4,7 +4,8 @@ Records linked by a pair at or above the threshold belong together, and so does
 everything linked to them (connected components). A record with no such pair is a
 customer of its own. The cluster id is the smallest record key of the cluster, so the
 same pairs always give the same ids (persistent customer IDs are assigned later, on top
-of these clusters).
+of these clusters). ``spark_cluster_pairs`` solves the same on Spark, for link graphs past
+one machine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from matching.linkage.backend import SparkRun, matching_database
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +97,52 @@ def _compress(parent: np.ndarray) -> np.ndarray:
         if np.array_equal(grand, parent):
             return parent
         parent = grand
+
+
+def spark_cluster_pairs(
+    record_keys: Iterable[str], pairs: pd.DataFrame, threshold: float, spark: SparkRun
+) -> pd.DataFrame:
+    """:func:`cluster_pairs` solved on Spark: Splink's connected components (SparkAPI).
+
+    The records and links travel to Spark as Parquet and the clusters come back the same
+    way; the cluster id is then the smallest record key of each cluster, as on DuckDB, so
+    both backends give the same ids for the same links.
+    """
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    keys = pd.Index(np.sort(pd.Series(list(record_keys), dtype=object).astype(str).to_numpy()))
+    if not keys.is_unique:
+        raise ValueError("record_keys must be unique")
+    links = pairs.loc[pairs["match_probability"] >= threshold, ["record_key_l", "record_key_r"]]
+    for side in ("record_key_l", "record_key_r"):
+        _positions(keys, links[side])  # a link to an unknown record is an error, as on DuckDB
+    nodes = pa.table({"record_key": pa.array(keys.to_numpy(), pa.string())})
+    edges = pa.table(
+        {
+            "record_key_l": pa.array(links["record_key_l"].astype(str).to_numpy(), pa.string()),
+            "record_key_r": pa.array(links["record_key_r"].astype(str).to_numpy(), pa.string()),
+            "match_probability": pa.array([1.0] * len(links), pa.float64()),
+        }
+    )
+    with matching_database("spark", spark=spark) as db:
+        solved = cluster_pairwise_predictions_at_threshold(
+            db.register(nodes, "cluster_nodes"),
+            db.register(edges, "cluster_edges"),
+            db.api,
+            node_id_column_name="record_key",
+            threshold_match_probability=None,
+        )
+        clusters = db.fetch(
+            "select record_key, min(record_key) over (partition by cluster_id) as cluster_id"
+            f" from {solved.physical_name}",
+            "clusters",
+        )
+    clusters = clusters.sort_values("record_key", ignore_index=True)
+    logger.info(
+        "%d records, %d links at >= %s: %d clusters (Spark)",
+        len(keys),
+        len(links),
+        threshold,
+        clusters["cluster_id"].nunique(),
+    )
+    return clusters

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from matching.linkage.backend import SparkRun
 from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
@@ -83,9 +84,14 @@ def junk_rules(settings: MatchingConfig) -> JunkRules:
 
 
 def ensure_models(
-    staged: pd.DataFrame, model_dir: Path, settings: MatchingConfig, retrain: bool = False
+    staged: pd.DataFrame,
+    model_dir: Path,
+    settings: MatchingConfig,
+    retrain: bool = False,
+    spark: SparkRun | None = None,
 ) -> list[ModelChoice]:
-    """The model of each entity type present: the newest saved one, or a newly trained one."""
+    """The model of each entity type present: the newest saved one, or a newly trained one
+    (on ``settings.backend``; ``spark`` is the session when that is 'spark')."""
     choices = []
     for entity_type in ENTITY_TYPES:
         records = staged[staged["entity_type"] == entity_type]
@@ -106,12 +112,13 @@ def ensure_models(
             )
         started = time.perf_counter()
         params = TrainingParams(junk=junk_rules(settings))
-        model = train_model(records, entity_type, params, backend=settings.backend)
+        model = train_model(records, entity_type, params, backend=settings.backend, spark=spark)
         summary = {
             "entity_type": entity_type,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "records": len(records),
             "seconds": round(time.perf_counter() - started, 1),
+            "backend": settings.backend,
             "training": {
                 "seed": params.seed,
                 "u_max_pairs": params.u_max_pairs,
@@ -166,6 +173,7 @@ def score_pairs(
     models: list[ModelChoice],
     settings: MatchingConfig,
     only_with: Collection[str] | None = None,
+    spark: SparkRun | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``.
 
@@ -183,6 +191,7 @@ def score_pairs(
             junk=junk_rules(settings),
             backend=settings.backend,
             only_with=only_with,
+            spark=spark,
         )
         pairs.insert(0, "entity_type", choice.version.entity_type)
         pairs.insert(1, "model", choice.version.name)
@@ -207,6 +216,7 @@ def update_pairs(
     changes: RecordChanges,
     models: list[ModelChoice],
     settings: MatchingConfig,
+    spark: SparkRun | None = None,
 ) -> pd.DataFrame:
     """The pairs after an incremental sync: the previous pairs of records that did not
     change, and the pairs of new and changed records scored now, in a full scoring's order.
@@ -218,7 +228,7 @@ def update_pairs(
     """
     gone = changes.changed | changes.removed
     kept = previous[~previous["record_key_l"].isin(gone) & ~previous["record_key_r"].isin(gone)]
-    fresh = score_pairs(staged, models, settings, only_with=changes.changed)
+    fresh = score_pairs(staged, models, settings, only_with=changes.changed, spark=spark)
     fresh = fresh.astype({c: t for c, t in previous.dtypes.items() if c in fresh.columns})
     pairs = pd.concat([kept, fresh], ignore_index=True)[list(previous.columns)]
     order = {c.version.entity_type: i for i, c in enumerate(models)}
@@ -245,12 +255,15 @@ def cluster_records(
     decisions: Decisions,
     models: list[ModelChoice],
     settings: MatchingConfig,
+    spark: SparkRun | None = None,
 ) -> Clustering:
     """Clusters of staged records and the review queue that goes with them.
 
     Companies are clustered first: contact persons named on records of one company
     cluster with the same name are one person (``matching.linkage.contacts``), and those links
-    join the person model's pairs before persons are clustered.
+    join the person model's pairs before persons are clustered. With ``spark`` (the
+    session, when ``settings.backend`` is 'spark') the connected components are solved on
+    Spark.
     """
     entity = staged.set_index("record_key")["entity_type"]
     resolutions: dict[str, Resolution] = {}
@@ -272,7 +285,12 @@ def cluster_records(
             )
         decided = decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
         resolutions[entity_type] = resolve_clusters(
-            keys, mine, Decisions(decided), settings.upper_threshold, settings.max_cluster_size
+            keys,
+            mine,
+            Decisions(decided),
+            settings.upper_threshold,
+            settings.max_cluster_size,
+            spark=spark if settings.backend == "spark" else None,
         )
     resolution = _combined(list(resolutions.values()), decisions, entity)
     resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))

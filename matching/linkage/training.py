@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,12 @@ import pandas as pd
 from splink import Linker
 from splink.blocking_rule_library import CustomRule
 
-from matching.linkage.backend import check_backend, splink_database
+from matching.linkage.backend import SparkRun, SplinkDatabase, check_backend, matching_database
 from matching.linkage.blocking import deterministic_rules, training_blocking_rules
 from matching.linkage.features import prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_settings import ComparisonThresholds, build_settings
+from matching.linkage.spark_sql import portable_model, spark_condition, spark_model
 from warehouse.files import write_json_atomically
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ def train_model(
     params: TrainingParams | None = None,
     *,
     backend: str = "duckdb",
+    spark: SparkRun | None = None,
 ) -> dict[str, Any]:
     """Train the linkage model of one entity type on staged records.
 
@@ -82,11 +85,14 @@ def train_model(
             ``entity_type`` rows are used).
         entity_type: 'company' or 'person'.
         params: seed, sample sizes, thresholds and junk limits.
-        backend: 'duckdb' (Spark is not built yet).
+        backend: 'duckdb' or 'spark' (Splink's SparkAPI on ``spark``'s session).
+        spark: the Spark session and exchange folder, for 'spark'.
 
     Returns:
         The trained model as Splink settings JSON (a dict), ready for ``save_model`` and
-        ``matching.linkage.prediction.predict_pairs``.
+        ``matching.linkage.prediction.predict_pairs``. Its SQL is in DuckDB's dialect
+        whichever backend trained it (``matching.linkage.spark_sql``), so a model trained
+        on one backend scores on the other.
 
     Raises:
         ValueError: too few records to learn from, an unsupported backend, or every EM
@@ -96,18 +102,21 @@ def train_model(
         >>> model = train_model(staged, "company")  # doctest: +SKIP
         >>> save_model(model, "models/company.json")  # doctest: +SKIP
     """
-    check_backend(backend)
+    check_backend(backend, spark)
     params = params or TrainingParams()
     prepared = prepare_records(records, entity_type, params.junk)
     n = prepared.table.num_rows
     if n < 2:
         raise ValueError(f"need at least 2 {entity_type} records to train a model, got {n}")
     settings = build_settings(entity_type, params.thresholds, prior=min(0.5, 1 / (n - 1)))
-    with splink_database(backend, params.threads) as db_api:
-        table = prepared.table
-        sdf = db_api.register(table, dataset_display_name=f"{entity_type}_records")
-        linker = Linker(sdf, settings, log_level=None)
-        _estimate_prior(linker, db_api, sdf.physical_name, entity_type, params.deterministic_recall)
+    portable = settings.create_settings_dict("duckdb")
+    on_spark = backend == "spark"
+    dialect = spark_condition if on_spark else str
+    with matching_database(backend, params.threads, spark) as db:
+        sdf = db.register(prepared.table, f"{entity_type}_records")
+        linker = Linker(sdf, spark_model(portable) if on_spark else portable, log_level=None)
+        table = sdf.physical_name
+        _estimate_prior(linker, db, table, entity_type, params.deterministic_recall, dialect)
         linker.training.estimate_u_using_random_sampling(
             max_pairs=params.u_max_pairs, seed=params.seed
         )
@@ -116,8 +125,8 @@ def train_model(
             params.em_max_pairs if params.em_max_pairs and all_pairs > params.em_max_pairs else None
         )
         attempted = trained = 0
-        for rule in training_blocking_rules(entity_type):
-            if not _has_pairs(db_api, sdf.physical_name, rule):
+        for rule in map(dialect, training_blocking_rules(entity_type)):
+            if not _has_pairs(db, table, rule):
                 logger.warning(
                     "%s: no record pairs for EM rule %r; session skipped", entity_type, rule
                 )
@@ -139,6 +148,8 @@ def train_model(
         if attempted and not trained:
             raise ValueError(f"{entity_type}: every EM training session failed; see the log")
         model = linker.misc.save_model_to_json()
+    if on_spark:
+        model = portable_model(model, portable)
     _floor_m_probabilities(model, params.min_m_probability)
     logger.info("%s model trained on %d records", entity_type, n)
     return model
@@ -164,15 +175,20 @@ def load_model(path: str | Path) -> dict[str, Any]:
 
 
 def _estimate_prior(
-    linker: Linker, db_api: Any, table: str, entity_type: str, recall: float
+    linker: Linker,
+    db: SplinkDatabase,
+    table: str,
+    entity_type: str,
+    recall: float,
+    dialect: Callable[[str], str],
 ) -> None:
     """Replace the starting match prior by one from deterministic rules, when they find pairs.
 
     The starting prior (about one duplicate per two records) stays when no deterministic
     rule pairs anything, or when the rules find more than ``recall`` allows.
     """
-    rules = deterministic_rules(entity_type)
-    if not any(_has_pairs(db_api, table, rule) for rule in rules):
+    rules = [dialect(rule) for rule in deterministic_rules(entity_type)]
+    if not any(_has_pairs(db, table, rule) for rule in rules):
         logger.warning(
             "%s: no deterministic matches; keeping the starting match prior", entity_type
         )
@@ -225,9 +241,8 @@ def _floor_m_probabilities(model: dict[str, Any], floor: float) -> None:
         )
 
 
-def _has_pairs(db_api: Any, table: str, rule: str) -> bool:
+def _has_pairs(db: SplinkDatabase, table: str, rule: str) -> bool:
     """Whether a blocking rule yields at least one pair of distinct records."""
-    sql = (
-        f"select 1 from {table} l join {table} r on {rule} and l.record_key < r.record_key limit 1"
+    return db.has_rows(
+        f"select 1 from {table} l join {table} r on {rule} and l.record_key < r.record_key"
     )
-    return len(db_api.duckdb_con.execute(sql).fetchall()) > 0

@@ -53,6 +53,7 @@ from sources.config.sales import (
 )
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 from sources.config.serve import ServeConfig
+from sources.config.spark import SparkConfig
 
 __all__ = [
     "SCOPE_COLUMNS",
@@ -93,6 +94,7 @@ __all__ = [
     "ScheduleConfig",
     "SensorConfig",
     "ServeConfig",
+    "SparkConfig",
     "ServiceFollowup",
     "SourceConfig",
     "StagingConfig",

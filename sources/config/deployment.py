@@ -22,6 +22,7 @@ from sources.config.publish import PublishConfig
 from sources.config.quality import QualityConfig
 from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 from sources.config.serve import ServeConfig
+from sources.config.spark import SparkConfig
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 
 
@@ -49,6 +50,7 @@ class PipelineConfig(Strict):
         default=None,
         description="roles, their tokens and masking; absent: one audience, the service on 127.0.0.1 only",
     )
+    spark: SparkConfig = SparkConfig()
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
         default_factory=dict,
         description="golden attribute → rules in order; others keep their defaults",
@@ -146,6 +148,12 @@ class PipelineConfig(Strict):
     @property
     def decisions_path(self) -> Path:
         return self.resolve(self.matching.decisions)
+
+    @property
+    def spark_exchange_path(self) -> Path:
+        """Folder of the Parquet files that carry records to Spark and results back."""
+        path = Path(self.spark.exchange_dir)
+        return path if path.is_absolute() else self.output_path / path
 
     @property
     def model_path(self) -> Path:

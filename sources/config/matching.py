@@ -28,8 +28,10 @@ class JunkConfig(Strict):
 class MatchingConfig(Strict):
     """Record linkage: thresholds, cluster-size limit, steward decisions, model files."""
 
-    backend: Literal["duckdb"] = Field(
-        default="duckdb", description="Splink backend; SparkAPI is not wired yet"
+    backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="where Splink trains, predicts and clusters: duckdb (this machine) or "
+        "spark (Splink's SparkAPI on the cluster of the spark: section)",
     )
     upper_threshold: float = Field(default=0.9, gt=0, le=1, description="pairs at or above link")
     lower_threshold: float = Field(

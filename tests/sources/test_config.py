@@ -137,3 +137,38 @@ def test_access_roles_resolve_their_files_and_name_each_mistake(tmp_path):
     twice = {"tokens_file": "t.yaml", "roles": [{"name": "a"}, {"name": "a"}]}
     with pytest.raises(ConfigError, match="role names must be unique; repeated: a"):
         load_config(write(tmp_path, {"sources": [dealer_source()], "access": twice}))
+
+
+def test_spark_section_is_optional_and_takes_any_spark_setting_as_text(tmp_path):
+    plain = load_config(write(tmp_path, {"sources": [dealer_source()]}))
+    assert plain.matching.backend == "duckdb"
+    assert (plain.spark.master, plain.spark.app_name, plain.spark.conf) == (
+        "local[*]",
+        "customer-master",
+        {},
+    )
+    assert plain.spark_exchange_path == tmp_path.resolve() / "out" / "spark"
+    spark = load_config(
+        write(
+            tmp_path,
+            {
+                "sources": [dealer_source()],
+                "matching": {"backend": "spark"},
+                "spark": {
+                    "master": "spark://10.1.2.3:7077",
+                    "conf": {"spark.sql.shuffle.partitions": 400, "spark.ui.enabled": False},
+                },
+            },
+        )
+    )
+    assert spark.matching.backend == "spark"
+    assert spark.spark.conf == {"spark.sql.shuffle.partitions": "400", "spark.ui.enabled": "false"}
+
+
+def test_unknown_spark_key_and_backend_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"spark.mastr: unknown key"):
+        load_config(write(tmp_path, {"sources": [dealer_source()], "spark": {"mastr": "x"}}))
+    with pytest.raises(ConfigError, match=r"matching.backend"):
+        load_config(
+            write(tmp_path, {"sources": [dealer_source()], "matching": {"backend": "polars"}})
+        )

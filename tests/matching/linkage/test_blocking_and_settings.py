@@ -115,9 +115,11 @@ def test_model_entity_type_needs_pinned_rules():
         build_settings("household")
 
 
-def test_only_duckdb_backend_for_now():
+def test_backends_are_duckdb_and_spark_with_a_session():
     assert check_backend("duckdb") == "duckdb"
-    with pytest.raises(ValueError, match="'spark' is not supported; supported: duckdb"):
+    with pytest.raises(ValueError, match="'polars' is not supported; supported: duckdb, spark"):
+        check_backend("polars")
+    with pytest.raises(ValueError, match="'spark' needs a Spark session"):
         check_backend("spark")
 
 

@@ -188,10 +188,12 @@ def test_levels_em_never_saw_get_the_floor_not_splinks_default():
 
 
 def test_bad_requests_fail_early(staged, company_model, tmp_path):
-    with pytest.raises(ValueError, match="'spark' is not supported"):
+    with pytest.raises(ValueError, match="'spark' needs a Spark session"):
         predict_pairs(staged, company_model, 0.5, backend="spark")
-    with pytest.raises(ValueError, match="'spark' is not supported"):
+    with pytest.raises(ValueError, match="'spark' needs a Spark session"):
         train_model(staged, "company", TrainingParams(u_max_pairs=1e4), backend="spark")
+    with pytest.raises(ValueError, match="'polars' is not supported"):
+        predict_pairs(staged, company_model, 0.5, backend="polars")
     with pytest.raises(ValueError, match="probability between 0 and 1"):
         predict_pairs(staged, company_model, 1.5)
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
