@@ -82,3 +82,70 @@ def test_family_needs_surname_landline_and_address_together():
         ["from_customer_id", "to_customer_id", "relationship_type", "inferred"]
     ].values.tolist() == [["CM1", "CM2", "family", True]]
     assert family.iloc[0]["confidence"] == 0.8
+
+
+def test_family_is_read_over_all_records_of_the_two_customers():
+    # the shared landline is on one record of each, the shared street (with and without
+    # the room) on others: one household
+    con = warehouse(
+        [
+            person("r:1", "陈建国", "+865925551234", None),
+            person("d:1", "陈建国", None, "湖滨南路1号阳光花园3栋501室"),
+            person("r:2", "陈静", "+865925551234", None),
+            person("d:2", "陈静", None, "湖滨南路1号"),
+            person("r:3", "陈明", None, "湖滨南路1号"),  # same street, no shared landline
+        ],
+        {"r:1": "CM1", "d:1": "CM1", "r:2": "CM2", "d:2": "CM2", "r:3": "CM3"},
+    )
+    family = build_relationships(con)
+    assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
+
+
+def test_a_shop_named_after_a_person_who_shares_its_mobile_or_street_is_owned_by_them():
+    shop = {"entity_type": "company", "city": "厦门市"}
+    con = warehouse(
+        [
+            {**shop, "record_key": "d:1", "name": "张伟文印店", "mobile": "+8613800138000"},
+            {**shop, "record_key": "d:2", "name": "李娜", "address_detail": "嘉禾路8号"},
+            {**shop, "record_key": "d:3", "name": "张伟图文", "mobile": "+8613900000000"},
+            person("r:1", "张伟", mobile="+8613800138000"),
+            person("r:2", "李娜", street="嘉禾路8号"),
+            person("r:3", "张伟", mobile="+8613700000000"),  # another 张伟: name alone is not enough
+            person("d:1:contact", "张伟", mobile="+8613900000000", derived_from_record_key="d:3"),
+        ],
+        {"d:1": "CM1", "d:2": "CM2", "d:3": "CM3", "r:1": "CM4", "r:2": "CM5", "r:3": "CM6",
+         "d:1:contact": "CM7"},
+    )  # fmt: skip
+    owned = build_relationships(con)
+    owned = owned[owned["relationship_type"] == "owned_by"]
+    assert owned[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["CM1", "CM4"],
+        ["CM2", "CM5"],
+    ]
+    assert list(owned.iloc[0]["evidence"]) == ["d:1", "r:1"]
+    assert (owned["inferred"] & (owned["confidence"] == 0.9)).all()
+
+
+def test_a_branch_is_related_to_the_head_office_its_name_holds(staged, make_staged, company_model):
+    fz = {"province": "福建省", "city": "福州市", "district": "鼓楼区"}
+    branches = make_staged(
+        [
+            {"record_key": "dealers:D090", "truth": "C_KUAIXIN_FZ", "name": "厦门市快心电脑有限公司福州分公司",
+             "phone": "+865918000001", "address_detail": "五四路9号", **fz},
+            {"record_key": "dealers:D091", "truth": "C_NOBODY_FZ", "name": "无名科技有限公司福州分公司",
+             "phone": "+865918000002", "address_detail": "五四路10号", **fz},
+        ],
+        [],
+    )  # fmt: skip
+    companies = staged[staged["entity_type"] == "company"]
+    records = pd.concat([companies, branches], ignore_index=True)
+    con = warehouse(
+        records.to_dict("records"), dict(zip(records["record_key"], records["truth"], strict=True))
+    )
+    related = build_relationships(con, {"company": company_model})
+    branch = related[related["relationship_type"] == "branch"]
+    assert branch[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["C_KUAIXIN", "C_KUAIXIN_FZ"]
+    ]
+    assert list(branch.iloc[0]["evidence"]) == ["dealers:D090"]
+    assert not branch["inferred"].any()
