@@ -15,6 +15,10 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   string; confidence: the match probability of that resolution.
 - ``referral`` (referrer → referred): a record names who referred the customer; resolved
   to a golden person the same way.
+- ``holding`` is also inferred from names: a group company registered without a place
+  (``快心电脑股份有限公司``) and companies of the same name with a place in front or in
+  brackets (``快心电脑（福州）有限公司``, ``福州快心电脑有限公司``), as groups name their
+  subsidiaries; a regional office's rows name no parent. Inferred: confidence 0.7.
 - ``branch`` (head office → branch): a company's name is its head office's name with the
   branch's place and 分公司 after it (``matching.master.branches``); the head office's name
   is resolved the same way, among companies that are not branches themselves.
@@ -47,6 +51,9 @@ RELATIONSHIP_COLUMNS = (
 )
 FAMILY_CONFIDENCE = 0.8
 OWNED_BY_CONFIDENCE = 0.9
+HOLDING_BY_NAME_CONFIDENCE = 0.7
+#: The legal form of a group company (a joint-stock company) that names subsidiaries after itself.
+GROUP_LEGAL_FORM = "股份有限公司"
 
 
 _EMPLOYMENT = f"""
@@ -85,6 +92,27 @@ _FAMILY = f"""
      AND a.city IS NOT DISTINCT FROM b.city AND a.customer_id < b.customer_id
     WHERE EXISTS (SELECT 1 FROM phones pa JOIN phones pb USING (phone)
                   WHERE pa.customer_id = a.customer_id AND pb.customer_id = b.customer_id)
+    GROUP BY ALL
+"""
+
+_HOLDING_BY_NAME = f"""
+    WITH companies AS (
+        SELECT x.customer_id, s.record_key, s.name_core, s.name_region, s.legal_form, s.name
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'company' AND s.derived_from_record_key IS NULL
+          AND s.name_core IS NOT NULL AND length(s.name_core) >= 2
+          AND NOT regexp_matches(coalesce(s.name, ''), '(分公司|分店)$')
+    ),
+    groups AS (
+        SELECT * FROM companies WHERE name_region IS NULL AND legal_form = '{GROUP_LEGAL_FORM}'
+    ),
+    placed AS (SELECT * FROM companies WHERE name_region IS NOT NULL)
+    SELECT g.customer_id AS from_customer_id, p.customer_id AS to_customer_id,
+           'holding' AS relationship_type,
+           [min(g.record_key), min(p.record_key)] AS evidence,
+           {HOLDING_BY_NAME_CONFIDENCE} AS confidence, true AS inferred
+    FROM groups g JOIN placed p ON g.name_core = p.name_core AND g.customer_id <> p.customer_id
+    WHERE NOT EXISTS (SELECT 1 FROM groups g2 WHERE g2.customer_id = p.customer_id)
     GROUP BY ALL
 """
 
@@ -211,12 +239,20 @@ def build_relationships(
     junk: JunkRules | None = None,
 ) -> pd.DataFrame:
     """Every relationship between current customers (holding and referral need the models)."""
-    parts = [con.sql(sql).df() for sql in (_EMPLOYMENT, _FAMILY, _OWNED_BY, _SERVED_BY_DEALER)]
+    parts = [
+        con.sql(sql).df()
+        for sql in (_EMPLOYMENT, _FAMILY, _OWNED_BY, _HOLDING_BY_NAME, _SERVED_BY_DEALER)
+    ]
     if models:
         parts += mentioned_relationships(con, models, junk)
     filled = [p for p in parts if len(p)]
     relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
     relationships = relationships[list(RELATIONSHIP_COLUMNS)]
+    # one row per pair and type: a stated relationship wins over the same one inferred
+    relationships = relationships.sort_values(["inferred", "confidence"], ascending=[True, False])
+    relationships = relationships.drop_duplicates(
+        ["from_customer_id", "to_customer_id", "relationship_type"]
+    )
     return relationships.sort_values(
         ["relationship_type", "from_customer_id", "to_customer_id"], ignore_index=True
     )

@@ -149,3 +149,34 @@ def test_a_branch_is_related_to_the_head_office_its_name_holds(staged, make_stag
     ]
     assert list(branch.iloc[0]["evidence"]) == ["dealers:D090"]
     assert not branch["inferred"].any()
+
+
+def test_a_group_company_holds_the_companies_named_after_it_with_a_place():
+    def company(key, name, core, region, form):
+        return {
+            "record_key": key,
+            "entity_type": "company",
+            "name": name,
+            "name_core": core,
+            "name_region": region,
+            "legal_form": form,
+        }
+
+    con = warehouse(
+        [
+            company("d:1", "快心电脑股份有限公司", "快心电脑", None, "股份有限公司"),
+            company("d:2", "快心电脑（福州）有限公司", "快心电脑", "福州", "有限公司"),
+            company("r:3", "泉州快心电脑有限公司", "快心电脑", "泉州", "有限公司"),
+            company("r:4", "快心电脑有限公司", "快心电脑", None, "有限公司"),  # no place: unknown
+            company("d:5", "厦门快心电脑有限公司福州分公司", "快心电脑", "厦门", "有限公司"),
+            company("d:6", "洪来文印店", "洪来文印店", None, None),
+        ],
+        {"d:1": "CM1", "d:2": "CM2", "r:3": "CM3", "r:4": "CM4", "d:5": "CM5", "d:6": "CM6"},
+    )  # fmt: skip
+    holding = build_relationships(con)
+    holding = holding[holding["relationship_type"] == "holding"]
+    assert holding[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["CM1", "CM2"],
+        ["CM1", "CM3"],
+    ]
+    assert (holding["inferred"] & (holding["confidence"] == 0.7)).all()
