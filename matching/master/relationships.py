@@ -5,8 +5,10 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
 
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
-- ``family`` (person → person): two customers with the same surname, at the same address
-  and sharing one landline; evidence: one record of each. Inferred: confidence 0.8.
+- ``family`` (person → person): two customers with the same surname at the same street
+  and number who share a landline, or who live in the same flat (the same address down
+  to the room, unit or building of a compound); read over all records of the two; evidence:
+  one record of each. Inferred: confidence 0.8.
 - ``served_by_dealer`` (customer → dealer): a record of the customer carries the dealer
   code of a customer who is that dealer (``own_dealer_code``); evidence: those records.
 
@@ -67,6 +69,8 @@ _EMPLOYMENT = f"""
     GROUP BY ALL
 """
 
+#: An address down to one flat: a room (室), a unit (单元), a building of a compound (栋, 座).
+_FLAT = "(室|单元|栋|座)"
 #: The street and number of an address, without building, floor and room: 湖滨南路1号.
 _STREET_NUMBER = "coalesce(nullif(regexp_extract(street, '^(.*?[0-9]+号)', 1), ''), street)"
 
@@ -80,7 +84,8 @@ _FAMILY = f"""
     ),
     phones AS (SELECT DISTINCT customer_id, surname, phone FROM people WHERE phone IS NOT NULL),
     streets AS (
-        SELECT customer_id, surname, city, {_STREET_NUMBER} AS street, min(record_key) AS record_key
+        SELECT customer_id, surname, city, street AS flat, {_STREET_NUMBER} AS street,
+               min(record_key) AS record_key
         FROM people WHERE street IS NOT NULL GROUP BY ALL
     )
     SELECT a.customer_id AS from_customer_id, b.customer_id AS to_customer_id,
@@ -90,7 +95,8 @@ _FAMILY = f"""
     FROM streets a JOIN streets b
       ON a.surname = b.surname AND a.street = b.street
      AND a.city IS NOT DISTINCT FROM b.city AND a.customer_id < b.customer_id
-    WHERE EXISTS (SELECT 1 FROM phones pa JOIN phones pb USING (phone)
+    WHERE (a.flat = b.flat AND regexp_matches(a.flat, '{_FLAT}'))
+       OR EXISTS (SELECT 1 FROM phones pa JOIN phones pb USING (phone)
                   WHERE pa.customer_id = a.customer_id AND pb.customer_id = b.customer_id)
     GROUP BY ALL
 """

@@ -180,3 +180,18 @@ def test_a_group_company_holds_the_companies_named_after_it_with_a_place():
         ["CM1", "CM3"],
     ]
     assert (holding["inferred"] & (holding["confidence"] == 0.7)).all()
+
+
+def test_one_flat_and_one_surname_make_a_family_without_a_landline():
+    con = warehouse(
+        [
+            person("r:1", "陈建国", None, "湖滨南路1号阳光花园3栋501室"),
+            person("r:2", "陈静", None, "湖滨南路1号阳光花园3栋 501室"),
+            person("r:3", "陈明", None, "湖滨南路1号阳光花园3栋502室"),  # the flat next door
+            person("r:4", "陈亮", None, "湖滨南路1号"),  # the street and number only
+            person("r:5", "陈红", None, "湖滨南路1号"),
+        ],
+        {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4", "r:5": "CM5"},
+    )
+    family = build_relationships(con)
+    assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
