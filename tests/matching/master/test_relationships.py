@@ -67,13 +67,13 @@ def test_contact_persons_make_employment_and_follow_the_current_ids():
     assert served[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM3"]]
 
 
-def test_family_needs_surname_landline_and_address_together():
+def test_family_needs_surname_and_address_with_a_landline_or_one_flat():
     con = warehouse(
         [
             person("r:1", "陈建国", "+865925551234", "湖滨南路1号501室"),
             person("r:2", "陈静", "+865925551234", "湖滨南路1号 501室"),  # same household
             person("r:3", "王芳", "+865925551234", "湖滨南路1号501室"),  # other surname: a tenant
-            person("r:4", "陈明", "+865925559999", "湖滨南路1号501室"),  # own landline
+            person("r:4", "陈明", "+865925559999", "湖滨南路1号502室"),  # own landline, next door
         ],
         {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4"},
     )
