@@ -225,6 +225,10 @@ def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today
         out[name] = parsed.dt.date.where(parsed.notna(), None)
 
 
+#: Quality flag of a contact person whose mobile is the company row's (``contact_takes_mobile``).
+MOBILE_FROM_COMPANY_ROW = "mobile_from_company_row"
+
+
 def derive_contact_persons(
     staged: pd.DataFrame, takes_mobile: Collection[str] = ()
 ) -> pd.DataFrame:
@@ -241,7 +245,8 @@ def derive_contact_persons(
     mobile in the same ``手机`` column person rows use for their own, so the mobile on a
     company row that names someone is most often that person's. It stays the company's
     mobile too. Without it the contact record carries a name only and cannot reach the
-    person customer it is.
+    person customer it is. Such a contact is flagged ``mobile_from_company_row``: the
+    mobile may still be the company's own, so it is weaker evidence than the contact's own.
     """
     companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
     persons = pd.DataFrame(
@@ -269,6 +274,12 @@ def derive_contact_persons(
     own = companies["contact_mobile"]
     borrow = own.isna() & companies["source"].isin(list(takes_mobile))
     persons["mobile"] = own.where(~borrow, companies["mobile"]).to_numpy()
+    borrowed = borrow & companies["mobile"].notna()
+    persons["quality_flags"] = (
+        pd.Series(MOBILE_FROM_COMPANY_ROW, index=borrowed.index, dtype=object)
+        .where(borrowed, None)
+        .to_numpy()
+    )
     persons["contact_title"] = companies["contact_title"].to_numpy()
     persons["derived_from_record_key"] = companies["record_key"].to_numpy()
     return persons

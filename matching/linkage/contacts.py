@@ -22,7 +22,9 @@ The key-account team types some contacts in pinyin ("Zhang Wei", "WANG Xiaoming"
 reads the same, surname and given name in either order (周丽媛 → {zhou, liyuan} =
 "Liyuan Zhou"), when exactly one name there reads so.
 
-Guards: a group whose records carry more than one distinct mobile is left to the model
+Guards: a group whose records carry more than one distinct mobile of the contacts' own is
+left to the model (a mobile a contact took from the company row, flagged
+``mobile_from_company_row`` by staging, may be the company's and does not count)
 (the name may be shared by two people after all), and names that are placeholders
 ('先生', '无') never link. The rule reads only staged records and company clusters,
 never the truth; contact persons who are customers in their own right still join their
@@ -37,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from matching.linkage.features import prepare_records
+from sources.staging import MOBILE_FROM_COMPANY_ROW
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +123,9 @@ def contact_person_pairs(
             "name": prepared["name_pinyin"].fillna(prepared["name_key"]).astype(object)
             + "|"
             + prepared["name_key"].str.len().astype("string").astype(object),
-            "mobile": prepared["mobile_block"].astype(object),
+            "mobile": prepared["mobile_block"]
+            .astype(object)
+            .where(~_borrowed_mobile(contacts).to_numpy(), None),
         }
     )
     frame = frame[frame["name"].notna() & prepared["name_key"].notna().to_numpy()]
@@ -148,6 +153,14 @@ def contact_person_pairs(
         linked["record_key"].to_numpy(dtype=object),
         probability,
     )
+
+
+def _borrowed_mobile(contacts: pd.DataFrame) -> pd.Series:
+    """True where the contact's mobile was taken from the company row, not given as theirs."""
+    if "quality_flags" not in contacts.columns:
+        return pd.Series(False, index=contacts.index)
+    flags = contacts["quality_flags"].astype(object).fillna("").astype(str)
+    return flags.str.contains(f"(?:^|;){MOBILE_FROM_COMPANY_ROW}(?:;|$)", regex=True)
 
 
 def _latin_names_join_their_namesake(

@@ -65,3 +65,10 @@ def test_sources_give_the_mobile_to_the_contact_unless_their_config_says_otherwi
     }
     assert SourceConfig(**spec).contact_takes_mobile is True
     assert SourceConfig(**spec, contact_takes_mobile=False).contact_takes_mobile is False
+
+
+def test_a_contact_that_took_the_row_mobile_is_flagged():
+    contacts = derive_contact_persons(ROWS, takes_mobile={"dealers"}).set_index("record_key")
+    assert contacts.loc["dealers:1:contact", "quality_flags"] == "mobile_from_company_row"
+    assert pd.isna(contacts.loc["dealers:2:contact", "quality_flags"])
+    assert pd.isna(contacts.loc["crm:3:contact", "quality_flags"])
