@@ -22,7 +22,7 @@ import re
 import pandas as pd
 
 #: A company name that ends as a branch's does.
-BRANCH_SUFFIX = re.compile(r"(分公司|分店)$|\s+branch$", re.IGNORECASE)
+BRANCH_SUFFIX = re.compile(r"(?:分公司|分店)$|\s+branch$", re.IGNORECASE)
 _HEAD_TO_COMPANY = re.compile(r"^(.+公司)[^公司]{1,6}(?:分公司|分店)$")
 _HEAD_BEFORE_PLACE = re.compile(r"^(.{4,}?)[\u3400-\u9fff]{2}(?:分公司|分店)$")
 _LATIN_HEAD = re.compile(r"^(.+?)[\s,]+[A-Za-z]+\s+branch$", re.IGNORECASE)

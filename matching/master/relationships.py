@@ -26,7 +26,7 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   is resolved the same way, among companies that are not branches themselves.
 - ``owned_by`` (individual business → owner): a company (个体工商户) whose name holds a
   person customer's full name (``张伟文印店``, or just ``张伟``) and that shares a mobile or
-  the street address with that person; evidence: one record of each. Inferred:
+  the street and number with that person; evidence: one record of each. Inferred:
   confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
   mobile alone (a company row's mobile is often its contact person's).
 """
@@ -125,15 +125,17 @@ _HOLDING_BY_NAME = f"""
 _OWNED_BY = f"""
     WITH shops AS (
         SELECT x.customer_id, s.record_key, s.name, s.mobile, s.city,
-               replace(s.address_detail, ' ', '') AS street
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+               {_STREET_NUMBER} AS street
+        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
+        JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.entity_type = 'company' AND s.name IS NOT NULL
           AND s.derived_from_record_key IS NULL
     ),
     owners AS (
         SELECT x.customer_id, s.record_key, s.name, s.mobile, s.city,
-               replace(s.address_detail, ' ', '') AS street
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+               {_STREET_NUMBER} AS street
+        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
+        JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.entity_type = 'person' AND s.derived_from_record_key IS NULL
           AND length(s.name) BETWEEN 2 AND 4 AND regexp_matches(s.name, '^[\u3400-\u9fff]+$')
     ),
