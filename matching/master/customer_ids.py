@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 ID_PREFIX = "CM"
@@ -55,6 +56,15 @@ def _number(customer_id: str) -> int:
     return int(customer_id[len(ID_PREFIX) :])
 
 
+def _numbers(customer_ids: pd.Series) -> pd.Series:
+    """The issue number of every ID (``CM00000042`` → 42): older IDs have smaller numbers."""
+    return customer_ids.astype(str).str.slice(len(ID_PREFIX)).astype("int64")
+
+
+def _format_ids(numbers: np.ndarray) -> list[str]:
+    return [format_id(int(n)) for n in numbers]
+
+
 def empty_registry() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in REGISTRY_COLUMNS})
 
@@ -70,7 +80,7 @@ def assign_customer_ids(
             first run).
         registry: every ID issued so far (None on the first run).
     """
-    registry = empty_registry() if registry is None else registry.copy()
+    registry = empty_registry() if registry is None else registry
     previous = (
         previous if previous is not None else pd.DataFrame({"record_key": [], "customer_id": []})
     )
@@ -79,11 +89,7 @@ def assign_customer_ids(
         on="record_key",
         how="left",
     )
-    old_type = (
-        registry.set_index("customer_id")["entity_type"]
-        if len(registry)
-        else pd.Series(dtype=object)
-    )
+    old_type = registry.set_index("customer_id")["entity_type"]
     same_type = frame["old_id"].map(old_type).fillna(frame["entity_type"]) == frame["entity_type"]
     frame.loc[~same_type, "old_id"] = None  # an ID never moves to another entity type
 
@@ -95,7 +101,7 @@ def assign_customer_ids(
         .rename("n")
         .reset_index()
     )
-    overlap["age"] = overlap["old_id"].map(_number)
+    overlap["age"] = _numbers(overlap["old_id"])
     overlap = overlap.sort_values(["n", "age", "cluster_id"], ascending=[False, True, True])
     cluster_id_of: dict[str, str] = {}
     taken: set[str] = set()
@@ -104,81 +110,110 @@ def assign_customer_ids(
             cluster_id_of[cluster_id] = old_id
             taken.add(old_id)
 
-    next_number = max((_number(c) for c in registry["customer_id"]), default=0) + 1
-    sizes = frame.groupby("cluster_id").size()
-    types = frame.groupby("cluster_id")["entity_type"].first()
-    events: list[tuple[str, str, str | None, str, int]] = []
-    origin = overlap.drop_duplicates("cluster_id").set_index("cluster_id")[
-        "old_id"
-    ]  # largest old part
-    for cluster_id in sorted(sizes.index):
-        if cluster_id in cluster_id_of:
-            continue
-        new_id = format_id(next_number)
-        next_number += 1
-        cluster_id_of[cluster_id] = new_id
-        came_from = origin.get(cluster_id)
-        kind = "split" if came_from is not None else "created"
-        events.append((kind, new_id, came_from, types[cluster_id], int(sizes[cluster_id])))
-
+    # clusters that inherit no ID get new ones, in cluster order; a split names its origin
+    by_cluster = frame.groupby("cluster_id", sort=True).agg(
+        entity_type=("entity_type", "first"), records=("record_key", "size")
+    )
+    fresh = by_cluster[~by_cluster.index.isin(list(cluster_id_of))]
+    next_number = int(_numbers(registry["customer_id"]).max()) + 1 if len(registry) else 1
+    new_ids = _format_ids(np.arange(next_number, next_number + len(fresh)))
+    cluster_id_of.update(zip(fresh.index, new_ids, strict=True))
+    origin = fresh.index.map(
+        overlap.drop_duplicates("cluster_id").set_index("cluster_id")["old_id"]  # largest part
+    )
+    new_events = pd.DataFrame(
+        {
+            "event": np.where(origin.isna(), "created", "split"),
+            "customer_id": new_ids,
+            "related_customer_id": origin.to_numpy(dtype=object),
+            "entity_type": fresh["entity_type"].to_numpy(),
+            "records": fresh["records"].to_numpy(dtype="int64"),
+        }
+    )
     frame["customer_id"] = frame["cluster_id"].map(cluster_id_of)
-    active_ids = set(cluster_id_of.values())
-    before = set(previous["customer_id"].dropna())
-    for old_id in sorted(before - active_ids, key=_number):
-        moved = frame.loc[frame["old_id"] == old_id, "customer_id"]
-        entity_type = old_type.get(old_id) if len(old_type) else None
-        if len(moved):
-            survivor = (
-                moved.value_counts()
-                .sort_index()
-                .sort_values(ascending=False, kind="stable")
-                .index[0]
-            )
-            events.append(("merged", old_id, survivor, entity_type or "", int(len(moved))))
-        else:
-            events.append(("retired", old_id, None, entity_type or "", 0))
-
+    events = pd.concat(
+        [new_events, _ended_ids(frame, previous, set(cluster_id_of.values()), old_type)],
+        ignore_index=True,
+    )
+    events["related_customer_id"] = events["related_customer_id"].astype(object)
+    events = events.where(events.notna(), None).astype({"records": "int64"})
     registry = _updated_registry(registry, frame, events)
     assignments = frame[["record_key", "cluster_id", "customer_id", "entity_type"]].reset_index(
         drop=True
     )
-    return IdAssignment(assignments, pd.DataFrame(events, columns=list(EVENT_COLUMNS)), registry)
+    return IdAssignment(assignments, events[list(EVENT_COLUMNS)], registry)
+
+
+def _ended_ids(
+    frame: pd.DataFrame, previous: pd.DataFrame, active: set[str], old_type: pd.Series
+) -> pd.DataFrame:
+    """An event for every ID of the last run that no cluster carries on: **merged** into the
+    customer that holds most of its records (ties: the smaller ID), or **retired** when its
+    records all left. Oldest ID first."""
+    gone = pd.Series(sorted(set(previous["customer_id"].dropna()) - active), dtype=object)
+    gone = gone.iloc[np.argsort(_numbers(gone).to_numpy(), kind="stable")] if len(gone) else gone
+    moved = frame.loc[frame["old_id"].isin(set(gone)), ["old_id", "customer_id"]]
+    counts = moved.groupby(["old_id", "customer_id"]).size().rename("n").reset_index()
+    survivor = (
+        counts.sort_values(["old_id", "n", "customer_id"], ascending=[True, False, True])
+        .drop_duplicates("old_id")
+        .set_index("old_id")["customer_id"]
+    )
+    n_moved = moved.groupby("old_id").size()
+    related = gone.map(survivor)
+    return pd.DataFrame(
+        {
+            "event": np.where(related.notna(), "merged", "retired"),
+            "customer_id": gone.to_numpy(),
+            "related_customer_id": related.to_numpy(dtype=object),
+            "entity_type": gone.map(old_type).fillna("").to_numpy(dtype=object),
+            "records": gone.map(n_moved).fillna(0).to_numpy(dtype="int64"),
+        }
+    )
 
 
 def _updated_registry(
-    registry: pd.DataFrame, frame: pd.DataFrame, events: list[tuple[str, str, str | None, str, int]]
+    registry: pd.DataFrame, frame: pd.DataFrame, events: pd.DataFrame
 ) -> pd.DataFrame:
     """Registry with new IDs added, merged and retired ones marked, merge chains resolved."""
-    rows = registry.set_index("customer_id").to_dict("index")
-    for customer_id, entity_type in frame.groupby("customer_id")["entity_type"].first().items():
-        rows[customer_id] = {"entity_type": entity_type, "status": "active", "merged_into": None}
-    for kind, customer_id, related, entity_type, _ in events:
-        if kind == "merged":
-            rows[customer_id] = {
-                "entity_type": entity_type,
-                "status": "merged",
-                "merged_into": related,
-            }
-        elif kind == "retired":
-            rows[customer_id] = {
-                "entity_type": entity_type,
-                "status": "retired",
-                "merged_into": None,
-            }
-    # a lookup of any old ID ends at a live one: follow merge chains to their end
-    for customer_id, row in rows.items():
-        target, seen = row["merged_into"], {customer_id}
-        while (
-            target is not None
-            and rows.get(target, {}).get("status") == "merged"
-            and target not in seen
-        ):
-            seen.add(target)
-            target = rows[target]["merged_into"]
-        row["merged_into"] = target
-    out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("customer_id").reset_index()
-    out = out[list(REGISTRY_COLUMNS)]
-    return out.sort_values("customer_id", key=lambda c: c.map(_number)).reset_index(drop=True)
+    active = frame.groupby("customer_id")["entity_type"].first()
+    ended = events[events["event"].isin(["merged", "retired"])].set_index("customer_id")
+    rows = pd.concat(
+        [
+            registry.set_index("customer_id")[["entity_type", "status", "merged_into"]],
+            pd.DataFrame(
+                {"entity_type": active, "status": "active", "merged_into": None}, index=active.index
+            ),
+            pd.DataFrame(
+                {
+                    "entity_type": ended["entity_type"],
+                    "status": ended["event"],
+                    "merged_into": ended["related_customer_id"].where(
+                        ended["event"] == "merged", None
+                    ),
+                },
+                index=ended.index,
+            ),
+        ]
+    )
+    rows = rows[~rows.index.duplicated(keep="last")]  # the latest word on every ID
+    rows["merged_into"] = _chain_ends(rows["status"], rows["merged_into"])
+    out = rows.rename_axis("customer_id").reset_index()[list(REGISTRY_COLUMNS)]
+    out = out.iloc[np.argsort(_numbers(out["customer_id"]).to_numpy(), kind="stable")]
+    return out.astype(object).where(out.notna(), None).reset_index(drop=True)
+
+
+def _chain_ends(status: pd.Series, merged_into: pd.Series) -> pd.Series:
+    """A lookup of any old ID ends at a live one: follow every merge chain to its end (the
+    first ID on it that is not itself merged; a cycle stops where it would repeat)."""
+    target = merged_into.copy()
+    for _ in range(len(target)):
+        step = target.map(merged_into.where(status == "merged")).where(target.notna())
+        onward = step.notna() & (step != target.index.to_series()) & (step != target)
+        if not onward.any():
+            return target
+        target = target.where(~onward, step)
+    return target
 
 
 def resolve_id(registry: pd.DataFrame, customer_id: str) -> str | None:

@@ -83,7 +83,10 @@ def _order_terms(rules: tuple[str, ...]) -> list[str]:
     return [terms[r] for r in rules]
 
 
-def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, ...]) -> str:
+def _winners_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, ...]) -> str:
+    """Per customer, the value of ``attribute`` (with the columns that survive with it) that
+    the rules rank first, its record and source, and the first rule that told it from the
+    runner-up (``agreed`` when the runner-up carries the same value; ``only value``)."""
     value = columns[0]
     flag = INVALID_FLAG.get(attribute)
     # flags are ';'-separated codes: 'contact_mobile_invalid' must not read as 'mobile_invalid'
@@ -99,6 +102,14 @@ def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, 
     )
     group = ", ".join(f"s.{c}" for c in columns)
     order = ", ".join([*_order_terms(rules), "record_key"])
+    told_apart = "".join(
+        f" WHEN {RULE_COLUMNS[r]} IS DISTINCT FROM runner_up_{RULE_COLUMNS[r]} THEN '{r}'"
+        for r in rules
+    )
+    runner_up = ", ".join(
+        f"lead({c}) OVER customer AS runner_up_{c}"
+        for c in ("record_key", value, *RULE_COLUMNS.values())
+    )
     return f"""
         WITH candidates AS (
             SELECT x.customer_id, s.record_key, s.source, {group},
@@ -111,36 +122,28 @@ def _candidates_sql(attribute: str, columns: tuple[str, ...], rules: tuple[str, 
             JOIN __xref x USING (record_key)
             LEFT JOIN __trust t USING (source)
             WHERE s.{value} IS NOT NULL{keep}
+        ), ranked AS (
+            SELECT *, row_number() OVER customer AS rank, {runner_up}
+            FROM candidates
+            WINDOW customer AS (PARTITION BY customer_id ORDER BY {order})
         )
-        SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY {order}) AS rank
-        FROM candidates
-        QUALIFY rank <= 2
+        SELECT customer_id, {", ".join(columns)}, record_key, source,
+               CASE WHEN runner_up_record_key IS NULL THEN 'only value'
+                    WHEN {value} IS NOT DISTINCT FROM runner_up_{value} THEN 'agreed'
+                    {told_apart}
+                    ELSE 'tie: first record key' END AS rule
+        FROM ranked WHERE rank = 1
     """
 
 
-def _deciding_rule(top: pd.DataFrame, rules: tuple[str, ...]) -> pd.Series:
-    """Per customer: the first rule that told the winner from the runner-up."""
-    columns = {
-        "valid": "is_valid",
-        "trust": "trust",
-        "recent": "recency",
-        "frequent": "frequency",
-        "complete": "completeness",
-    }
-    first = top[top["rank"] == 1].set_index("customer_id")
-    second = top[top["rank"] == 2].set_index("customer_id").reindex(first.index)
-    reason = pd.Series("only value", index=first.index, dtype=object)
-    has_rival = second["record_key"].notna()
-    agreed = has_rival & (first["value"].astype(str) == second["value"].astype(str))
-    reason[agreed] = "agreed"  # the runner-up carries the same value: no rule had to choose
-    undecided = has_rival & ~agreed
-    reason[undecided] = "tie: first record key"
-    for rule in rules:
-        column = columns[rule]
-        differs = undecided & (first[column].astype(str) != second[column].astype(str))
-        reason[differs] = rule
-        undecided &= ~differs
-    return reason
+#: The ranking column each rule compares.
+RULE_COLUMNS = {
+    "valid": "is_valid",
+    "trust": "trust",
+    "recent": "recency",
+    "frequent": "frequency",
+    "complete": "completeness",
+}
 
 
 def survive(
@@ -162,50 +165,54 @@ def survive(
     """
     if "first_seen_at" not in xref:
         xref = xref.assign(first_seen_at=pd.NaT)
-    con.register("__xref", xref[["record_key", "customer_id", "entity_type", "first_seen_at"]])
     con.register(
-        "__trust",
+        "__xref_frame", xref[["record_key", "customer_id", "entity_type", "first_seen_at"]]
+    )
+    con.register(
+        "__trust_frame",
         pd.DataFrame({"source": list(source_trust), "trust": list(source_trust.values())}),
     )
+    attributes = list(GOLDEN_ATTRIBUTE_GROUPS.items())
     try:
-        golden = (
-            con.sql(
-                """SELECT x.customer_id, any_value(x.entity_type) AS entity_type,
-                          count(*) AS record_count,
-                          list(DISTINCT s.source ORDER BY s.source) AS sources,
-                          min(coalesce(s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS first_seen,
-                          max(coalesce(s.updated_at, s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS last_updated
-                   FROM __xref x JOIN staging.customers s USING (record_key)
-                   GROUP BY x.customer_id ORDER BY x.customer_id"""
+        # read once into DuckDB: every attribute's ranking scans it again
+        con.execute("CREATE OR REPLACE TEMP TABLE __xref AS FROM __xref_frame")
+        con.execute("CREATE OR REPLACE TEMP TABLE __trust AS FROM __trust_frame")
+        for i, (attribute, columns) in enumerate(attributes):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE __winners_{i} AS "
+                + _winners_sql(attribute, columns, rules_for(attribute, rules))
             )
-            .df()
-            .set_index("customer_id")
+        joins = " ".join(
+            f"LEFT JOIN __winners_{i} w{i} USING (customer_id)" for i in range(len(attributes))
         )
-        lineage_parts = []
-        for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items():
-            order = rules_for(attribute, rules)
-            top = (
-                con.sql(_candidates_sql(attribute, columns, order))
-                .df()
-                .rename(columns={columns[0]: "value"})
+        values = ", ".join(
+            f"w{i}.{c}" for i, (_, columns) in enumerate(attributes) for c in columns
+        )
+        customers = con.sql(
+            f"""WITH base AS (
+                    SELECT x.customer_id, any_value(x.entity_type) AS entity_type,
+                           count(*) AS record_count,
+                           list(DISTINCT s.source ORDER BY s.source) AS sources,
+                           min(coalesce(s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS first_seen,
+                           max(coalesce(s.updated_at, s.created_at, x.first_seen_at::date, s.ingested_at::date)) AS last_updated
+                    FROM __xref x JOIN staging.customers s USING (record_key)
+                    GROUP BY x.customer_id)
+                SELECT base.*, {values} FROM base {joins} ORDER BY customer_id"""
+        ).df()
+        lineage = con.sql(
+            " UNION ALL ".join(
+                f"""SELECT customer_id, '{attribute}' AS attribute,
+                           {columns[0]}::varchar AS value, record_key, source, rule
+                    FROM __winners_{i}"""
+                for i, (attribute, columns) in enumerate(attributes)
             )
-            winners = top[top["rank"] == 1].set_index("customer_id")
-            for i, column in enumerate(columns):
-                golden[column] = winners["value" if i == 0 else column].reindex(golden.index)
-            lineage_parts.append(
-                pd.DataFrame(
-                    {
-                        "customer_id": winners.index,
-                        "attribute": attribute,
-                        "value": winners["value"].to_numpy(),
-                        "record_key": winners["record_key"].to_numpy(),
-                        "source": winners["source"].to_numpy(),
-                        "rule": _deciding_rule(top, order).reindex(winners.index).to_numpy(),
-                    }
-                )
-            )
+            + " ORDER BY customer_id, attribute"
+        ).df()
     finally:
-        con.unregister("__xref")
-        con.unregister("__trust")
-    lineage = pd.concat(lineage_parts, ignore_index=True).sort_values(["customer_id", "attribute"])
-    return GoldenRecords(golden.reset_index(), lineage.reset_index(drop=True))
+        for i in range(len(attributes)):
+            con.execute(f"DROP TABLE IF EXISTS __winners_{i}")
+        con.execute("DROP TABLE IF EXISTS __xref")
+        con.execute("DROP TABLE IF EXISTS __trust")
+        con.unregister("__xref_frame")
+        con.unregister("__trust_frame")
+    return GoldenRecords(customers, lineage)

@@ -166,3 +166,34 @@ def test_a_contact_persons_invalid_mobile_does_not_invalidate_the_customers_own(
     )
     golden = survive(con, xref, TRUST)
     assert lineage(golden, "mobile") == ("+8613800138000", "dealers:1", "valid")
+
+
+def test_the_rule_named_is_the_first_that_tells_the_values_apart_beside_single_record_customers():
+    """Two dealers (same trust) name different dealer codes: recency decided, not trust. A
+    customer with one record beside it once made equal trusts read as different."""
+    con = staged(
+        [
+            record("dealers:1", "dealers", dealer_code="BJ01", created_at=date(2026, 4, 8)),
+            record("dealers:2", "dealers", dealer_code="BJ04", created_at=date(2024, 10, 30)),
+            record("dealers:3", "dealers", dealer_code="XM02", created_at=date(2025, 1, 1)),
+        ]
+    )
+    xref = pd.DataFrame(
+        {
+            "record_key": ["dealers:1", "dealers:2", "dealers:3"],
+            "customer_id": ["CM00000001", "CM00000001", "CM00000002"],
+            "entity_type": ["company"] * 3,
+        }
+    )
+    golden = survive(con, xref, TRUST, rules={"dealer_code": ("trust", "recent")})
+    rules = golden.lineage.set_index(["customer_id", "attribute"])["rule"]
+    assert rules[("CM00000001", "dealer_code")] == "recent"
+    assert rules[("CM00000002", "dealer_code")] == "only value"
+
+
+def test_a_birth_date_in_the_lineage_reads_as_a_date():
+    con = staged([record("regional:1", "regional", birth_date=date(1980, 1, 2))])
+    xref = pd.DataFrame(
+        {"record_key": ["regional:1"], "customer_id": ["CM00000001"], "entity_type": ["person"]}
+    )
+    assert lineage(survive(con, xref, TRUST), "birth_date")[0] == "1980-01-02"
