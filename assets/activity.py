@@ -9,6 +9,7 @@ import duckdb
 from assets.checks import Guard, check_step
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
+from assets.step_work import deployment_settings, plan_step
 from quality.reconciliation import (
     ACTIVITY_CHECKS,
     check_quarantined_share,
@@ -56,17 +57,38 @@ def _staging_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefin
     def _stage(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> Iterator[dg.MaterializeResult]:
+        feeds = kind.feeds(deployment.config)
+        plan = plan_step(
+            context,
+            warehouse,
+            f"staging.{kind.table}",
+            settings=[deployment_settings(deployment.config)],
+            tables=[f"raw.{f.name}{part}" for f in feeds for part in ("", "__rejected")],
+        )
+        if plan.skip:  # the feeds' rows are what they were: so are the staged ones
+            yield dg.MaterializeResult(asset_key=staged, metadata=plan.metadata())
+            yield dg.MaterializeResult(asset_key=quarantined, metadata=plan.metadata())
+            return
         with warehouse.connect() as con:
-            per_feed = stage_activity(con, kind, kind.feeds(deployment.config))
+            per_feed = stage_activity(con, kind, feeds)
+        plan.done(warehouse, context.run_id)
         context.log.info(f"staging.{kind.table}: {per_feed.to_dict('records')}")
         meta = dg.MetadataValue.json(per_feed.to_dict("records"))
         yield dg.MaterializeResult(
             asset_key=staged,
-            metadata={"dagster/row_count": int(per_feed["staged"].sum()), "per_feed": meta},
+            metadata={
+                "dagster/row_count": int(per_feed["staged"].sum()),
+                "per_feed": meta,
+                **plan.metadata(),
+            },
         )
         yield dg.MaterializeResult(
             asset_key=quarantined,
-            metadata={"dagster/row_count": int(per_feed["quarantined"].sum()), "per_feed": meta},
+            metadata={
+                "dagster/row_count": int(per_feed["quarantined"].sum()),
+                "per_feed": meta,
+                **plan.metadata(),
+            },
         )
 
     return _stage

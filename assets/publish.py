@@ -11,6 +11,7 @@ from matching.check_store import write_check_files
 from matching.duplicate_check import master_records
 from matching.linkage import junk_rules, models_in_use
 from sources.config import ConfigError, PipelineConfig
+from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
 from warehouse.serving import publishing, write_tables
 
@@ -49,17 +50,30 @@ def build_publish_asset(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         """The published tables as ``<output_dir>/exports/<table>.parquet`` with
-        ``_manifest.json`` (columns and types, row counts, checksums, run id, time). Written only
-        when the whole sync succeeded; files are replaced whole, the manifest last."""
+        ``_manifest.json`` (columns and types, row counts, checksums, run id, time), and with
+        ``access:`` each role's set in ``exports/roles/<name>/``, cut to its customers and
+        masked as it says. Written only when the whole sync succeeded; files are replaced
+        whole, the manifest last."""
         cfg = deployment.config
+        now = datetime.now(UTC)
         with warehouse.connect() as con:
             publication = publish_tables(
-                con, cfg.publish.tables, cfg.exports_path, context.run_id, datetime.now(UTC)
+                con, cfg.publish.tables, cfg.exports_path, context.run_id, now
+            )
+            roles = publish_role_sets(
+                con,
+                cfg.access.roles if cfg.access else [],
+                cfg.publish.tables,
+                cfg.role_exports_path,
+                context.run_id,
+                now,
             )
         rows = {t.name: t.rows for t in publication.tables}
         context.log.info(f"published to {cfg.exports_path}: {rows}")
+        role_rows = {name: {t.name: t.rows for t in p.tables} for name, p in roles.items()}
         return dg.MaterializeResult(
             metadata={
+                "role_rows": dg.MetadataValue.json(role_rows),
                 "path": dg.MetadataValue.path(str(cfg.exports_path)),
                 "manifest": dg.MetadataValue.path(str(publication.manifest_path)),
                 "rows": dg.MetadataValue.json(rows),

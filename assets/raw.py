@@ -2,6 +2,7 @@
 suite that guards every feed."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -82,8 +83,18 @@ def _plan(
         f"raw.{feed.name}",
         settings=[feed.model_dump(mode="json")],
         files=paths,
-        data=[str(p) for p in paths],
+        # which files, named as the config names them: a deployment moved to another folder
+        # (or restored from a backup) has read these files already
+        data=[_as_configured(p, config.base_dir) for p in paths],
     )
+
+
+def _as_configured(path: Path, base_dir: Path) -> str:
+    """``path`` relative to the config's folder where it lies inside it, else as it is."""
+    try:
+        return path.resolve().relative_to(base_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:

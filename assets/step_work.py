@@ -137,10 +137,11 @@ def run_table_fingerprint(
 
 
 def deployment_settings(config: PipelineConfig) -> dict[str, object]:
-    """The config as a step's settings: any change rebuilds (schedule, sensor, sync and serve
-    excepted: they decide when a sync runs, how long it waits and how the service runs, not
-    what a sync builds)."""
-    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve"})
+    """The config as a step's settings: any change rebuilds (schedule, sensor, sync, serve and
+    access excepted: they decide when a sync runs, how long it waits, how the service runs
+    and who reads the published sets, not what a sync builds; the publish step, which cuts
+    the role sets, runs at every sync)."""
+    return config.model_dump(mode="json", exclude={"schedule", "sensor", "sync", "serve", "access"})
 
 
 def matching_settings(config: PipelineConfig, warehouse: Warehouse) -> list[object]:

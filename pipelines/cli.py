@@ -9,6 +9,8 @@ custmaster evaluate --truth FILE [--cases FILE] [--relationships FILE] [--config
 custmaster schema-doc [--config FILE] [--doc FILE] [--write]
 custmaster explain CUSTOMER_ID [--since DATE] [--json] [--config FILE]
 custmaster serve [--config FILE] [--host 127.0.0.1] [--port 8000]
+custmaster token issue --role ROLE --id TOKEN_ID [--config FILE]
+custmaster token list|revoke TOKEN_ID [--config FILE]
 
 ``custmaster -v COMMAND …`` logs at DEBUG, library messages included.
 """
@@ -203,10 +205,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.reload import NoServingIndex
     from service.server import serve
     from sources.config import ConfigError, load_config
+    from warehouse.access import TokenFileError
 
     try:
         serve(load_config(_config_path(args)), host=args.host, port=args.port)
-    except (ConfigError, NoServingIndex) as exc:
+    except (ConfigError, NoServingIndex, TokenFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from sources.config import ConfigError, load_config
+    from warehouse.access import TokenFileError, issue_token, read_tokens, revoke_token
+
+    try:
+        config = load_config(_config_path(args))
+        if config.access is None or config.tokens_path is None:
+            raise ConfigError(f"{config.base_dir}: the config has no access: section")
+        path, roles = config.tokens_path, {role.name for role in config.access.roles}
+        token_id = args.issue_id or args.token_id
+        if args.action in ("issue", "revoke") and not token_id:
+            raise ConfigError(f"token {args.action}: give the token id")
+        if args.action == "issue":
+            if not args.role:
+                raise ConfigError(f"token issue: give the role ({', '.join(sorted(roles))})")
+            token = issue_token(path, token_id, args.role, roles)
+            print(f"token {token_id} for role {args.role}, added to {path} (hash only):")
+            print(token)
+            print("Hand it over now: it is kept nowhere and cannot be shown again.")
+        elif args.action == "revoke":
+            revoke_token(path, token_id, roles)
+            print(f"token {token_id} revoked: removed from {path}")
+        else:
+            for entry in sorted(read_tokens(path, roles).values(), key=lambda e: e.line):
+                print(f"{entry.token_id}\t{entry.role}\tline {entry.line}")
+    except (ConfigError, TokenFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -301,6 +335,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default serve.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default serve.port, 8000)")
     serve.set_defaults(handler=cmd_serve)
+
+    token = commands.add_parser(
+        "token",
+        help="issue, list or revoke the service's access tokens (access.tokens_file)",
+    )
+    token.add_argument("action", choices=["issue", "list", "revoke"])
+    token.add_argument("token_id", nargs="?", help="revoke: the token id")
+    token.add_argument("--id", dest="issue_id", help="issue: the new token's id (audit log name)")
+    token.add_argument("--role", help="issue: the role the token stands for")
+    token.add_argument(
+        "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
+    )
+    token.set_defaults(handler=cmd_token)
 
     evaluate = commands.add_parser(
         "evaluate",

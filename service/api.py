@@ -15,11 +15,13 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
+from matching.duplicate_check import MAX_CANDIDATES
+from service.access import AccessControl, principal_of, require_tokens
 from service.pages import pages_router
 from service.reload import SnapshotHolder
 from service.review import review_router
@@ -32,13 +34,20 @@ from service.schemas import (
     SearchHit,
     SearchResponse,
 )
+from service.scoped import candidates_of, customers_of
 
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
 
 
-def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -> FastAPI:
+def create_app(
+    holder: SnapshotHolder,
+    decisions_path: FilePath | None = None,
+    access: AccessControl | None = None,
+) -> FastAPI:
     """The API and pages answering from ``holder``'s current snapshot; with
-    ``decisions_path`` (the deployment's steward decisions file) also the review page."""
+    ``decisions_path`` (the deployment's steward decisions file) also the review page; with
+    ``access`` every request needs a bearer token and sees its role's customers only
+    (``service.access``, ``service.scoped``)."""
     app = FastAPIOffline(
         title="Customer Master",
         summary="The golden customer master at the moment of work.",
@@ -59,17 +68,20 @@ def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -
         tags=["duplicate check"],
         responses={422: {"description": "a field is missing, too long or of the wrong kind"}},
     )
-    def check(record: CheckRequest) -> CheckResponse:
+    def check(record: CheckRequest, request: Request) -> CheckResponse:
         """The most likely existing customers for a new record, best first: the same engine
-        and answers as `custmaster check`."""
+        and answers as `custmaster check` (with access: among the role's customers)."""
         fields = {f: getattr(record, f) for f in CHECK_FIELDS}
+        # a role answers from every scored candidate in its scope, not from the top few
+        limit = record.limit if principal_of(request) is None else MAX_CANDIDATES
         with holder.use() as snapshot:
             try:
-                found = snapshot.check(record.entity_type, record.limit, fields)
+                found = snapshot.check(record.entity_type, limit, fields)
             except ValueError as exc:
                 raise RequestValidationError(
                     [{"type": "value_error", "loc": ("body", "name"), "msg": str(exc)}]
                 ) from exc
+            found = candidates_of(request, snapshot, found)[: record.limit]
             return CheckResponse(
                 run_id=snapshot.run_id,
                 candidates=[CandidateOut(**c.as_dict()) for c in found],
@@ -83,12 +95,13 @@ def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -
     )
     def customer(
         customer_id: Annotated[str, Path(max_length=64, description="a customer ID (CM…)")],
+        request: Request,
     ) -> CustomerResponse:
         """The golden record with its source records, attribute lineage, relationships,
         roles, value, lifecycle and today's follow-ups. An ID that was merged answers with
         the live customer (`merged: true`, `customer_id` the survivor)."""
         with holder.use() as snapshot:
-            resolved, found = snapshot.customers.lookup(customer_id)
+            resolved, found = customers_of(request, snapshot).lookup(customer_id)
             if found is None or resolved.customer_id is None:
                 reason = "retired: its records left the sources" if resolved.status else "unknown"
                 raise HTTPException(404, f"customer {customer_id}: {reason}")
@@ -110,11 +123,12 @@ def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -
                 description="part of a name, or a whole phone, e-mail, credit code or ID",
             ),
         ],
+        request: Request,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> SearchResponse:
         """Customers by name, phone, e-mail or credit code, typed in any common format."""
         with holder.use() as snapshot:
-            hits = snapshot.customers.search(q, limit)
+            hits = customers_of(request, snapshot).search(q, limit)
             return SearchResponse(
                 run_id=snapshot.run_id, customers=[SearchHit(**hit) for hit in hits]
             )
@@ -123,6 +137,8 @@ def create_app(holder: SnapshotHolder, decisions_path: FilePath | None = None) -
     def home() -> RedirectResponse:
         return RedirectResponse("/customers")
 
+    if access is not None:
+        require_tokens(app, access)
     app.include_router(pages_router(holder))
     if decisions_path is not None:
         app.include_router(review_router(holder, decisions_path))

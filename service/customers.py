@@ -14,6 +14,7 @@ IDs match whole.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from matching.duplicate_check import standardise_input
+from warehouse.access import scope_query
 from warehouse.serving import SERVING_TABLES
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,26 @@ class CustomerStore:
             path = folder / f"{name}.parquet"
             self._con.execute(f"CREATE TABLE {name} AS FROM read_parquet(?)", [str(path)])
             self.rows[name] = int(self._con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+        self._scopes: dict[str, tuple[str, frozenset[str]]] = {}
+        self._scoping = threading.Lock()
+
+    def scope(self, role: str, rows: dict[str, list[str]]) -> tuple[str, frozenset[str]]:
+        """The customers ``role`` (with row scope ``rows``) sees: the name of a table of
+        their IDs (for queries) and the IDs; worked out at the role's first request on this
+        index, by the rule the role exports follow (``warehouse.access.scope_query``)."""
+        key = f"{role}:{sorted(rows.items())}"  # a role is its name and its rows
+        with self._scoping:
+            table = f"scope_{len(self._scopes)}"
+            if key not in self._scopes:
+                cursor = self._con.cursor()
+                try:
+                    query = scope_query(rows, "customers", "records")
+                    cursor.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
+                    ids = cursor.execute(f"SELECT customer_id FROM {table}").fetchall()
+                finally:
+                    cursor.close()
+                self._scopes[key] = (table, frozenset(str(row[0]) for row in ids))
+            return self._scopes[key]
 
     def close(self) -> None:
         self._con.close()
@@ -143,17 +165,19 @@ class CustomerStore:
             [],
         )
 
-    def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+    def search(self, query: str, limit: int, within: str | None = None) -> list[dict[str, Any]]:
         """Live customers whose name contains ``query`` or whose phone, mobile, e-mail, credit
-        code or ID is ``query``, as the pipeline would stage it; best-known names first."""
+        code or ID is ``query``, as the pipeline would stage it; best-known names first.
+        ``within``: a table of the customer IDs to search among (a role's ``scope``)."""
         staged = _staged_query(query)
         columns = ", ".join(SEARCH_COLUMNS)
+        among = f"customer_id IN (SELECT customer_id FROM {within}) AND " if within else ""
         return self._rows(
             f"""SELECT {columns} FROM customers
-                WHERE customer_id = $raw
+                WHERE {among}(customer_id = $raw
                    OR (length($name) > 0 AND (contains(name, $name) OR contains(name_pinyin, $name)))
                    OR phone IN ($phone, $mobile) OR mobile IN ($phone, $mobile)
-                   OR email = $email OR uscc = $uscc
+                   OR email = $email OR uscc = $uscc)
                 ORDER BY record_count DESC, customer_id LIMIT $limit""",
             {"raw": query.strip(), "limit": limit, **staged},
         )

@@ -12,10 +12,11 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from service.reload import SnapshotHolder
+from service.scoped import customers_of
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}
@@ -129,9 +130,11 @@ def pages_router(holder: SnapshotHolder) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/customers", response_class=HTMLResponse)
-    def search_page(q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    def search_page(
+        request: Request, q: Annotated[str, Query(max_length=200)] = ""
+    ) -> HTMLResponse:
         with holder.use() as snapshot:
-            hits = snapshot.customers.search(q, 50) if q.strip() else []
+            hits = customers_of(request, snapshot).search(q, 50) if q.strip() else []
             found = (
                 _table(hits, ("customer_id", "name", "city", "phone", "mobile", "email"))
                 if q.strip()
@@ -142,9 +145,11 @@ def pages_router(holder: SnapshotHolder) -> APIRouter:
             )
 
     @router.get("/customers/{customer_id}", response_class=HTMLResponse)
-    def customer_page(customer_id: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
+    def customer_page(
+        customer_id: Annotated[str, Path(max_length=64)], request: Request
+    ) -> HTMLResponse:
         with holder.use() as snapshot:
-            resolved, page = snapshot.customers.lookup(customer_id)
+            resolved, page = customers_of(request, snapshot).lookup(customer_id)
             if page is None or resolved.customer_id is None:
                 response = page_html(
                     "Unknown customer",

@@ -32,8 +32,10 @@ from matching.linkage.decisions import (
     read_decisions,
     remove_decisions,
 )
+from service.access import principal_of
 from service.pages import page_html
 from service.reload import SnapshotHolder
+from service.scoped import customers_of
 
 SIDE_BY_SIDE = ("source", "name", "uscc", "id_number", "birth_date", "phone", "mobile", "email",
                 "city", "district", "address_detail")  # fmt: skip
@@ -47,12 +49,14 @@ def review_router(holder: SnapshotHolder, decisions_path: Path) -> APIRouter:
     batches: dict[str, list[dict[str, str]]] = {}  # undo tokens of this process
 
     @router.get("/review", response_class=HTMLResponse)
-    def review(batch: str = "", undone: int = -1, error: str = "") -> HTMLResponse:
+    def review(
+        request: Request, batch: str = "", undone: int = -1, error: str = ""
+    ) -> HTMLResponse:
         decided = _decided(decisions_path)
         with holder.use() as snapshot:
             queue = [
                 pair
-                for pair in snapshot.customers.review_queue()
+                for pair in customers_of(request, snapshot).review_queue()
                 if (pair["record_key_l"], pair["record_key_r"]) not in decided
             ]
             run_id = snapshot.run_id
@@ -98,11 +102,30 @@ def review_router(holder: SnapshotHolder, decisions_path: Path) -> APIRouter:
             return _back(error="Name yourself (who decides) before sending decisions.")
         if not rows:
             return _back(error="No pair was marked match or no match.")
+        principal = principal_of(request)
+        if principal is not None:  # a role decides only the pairs its page shows it
+            with holder.use() as snapshot:
+                mine = {
+                    (pair["record_key_l"], pair["record_key_r"]): (
+                        pair["customer_id_l"],
+                        pair["customer_id_r"],
+                    )
+                    for pair in customers_of(request, snapshot).review_queue()
+                }
+            sent = [(row["record_key_l"], row["record_key_r"]) for row in rows]
+            if any(pair not in mine for pair in sent):
+                principal.customer_ids.clear()
+                return _back(error="A pair sent is not in your review queue; nothing was written.")
+            principal.customer_ids[:] = [c for pair in sent for c in mine[pair]]
         try:
             with writing:
                 append_decisions(decisions_path, rows)
         except DecisionFileError as exc:
             return _back(error=str(exc))
+        if principal is not None:
+            principal.decisions.extend(
+                {k: row[k] for k in ("record_key_l", "record_key_r", "decision")} for row in rows
+            )
         token = secrets.token_urlsafe(12)
         batches[token] = rows
         return _back(batch=token)
@@ -113,6 +136,16 @@ def review_router(holder: SnapshotHolder, decisions_path: Path) -> APIRouter:
         rows = batches.pop(form.get("batch") or "", [])
         with writing:
             removed = remove_decisions(decisions_path, rows) if rows else 0
+        principal = principal_of(request)
+        if principal is not None and removed:
+            principal.decisions.extend(
+                {
+                    "record_key_l": r["record_key_l"],
+                    "record_key_r": r["record_key_r"],
+                    "decision": f"undo {r['decision']}",
+                }  # fmt: skip
+                for r in rows
+            )
         return _back(undone=removed)
 
     return router

@@ -23,7 +23,8 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class Publication:
     published_at: datetime
     directory: Path
     tables: list[PublishedTable]
+    #: more manifest entries (a role's set names its role, masking and withheld tables)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -85,6 +88,7 @@ class Publication:
             "published_at": self.published_at.isoformat(timespec="seconds"),
             "format": "parquet",
             "tables": {t.name: t.as_dict() for t in self.tables},
+            **self.extra,
         }
 
 
@@ -112,18 +116,45 @@ def publish_tables(
         raise ValueError(
             f"cannot publish {', '.join(missing)}: not in the warehouse (has its asset run?)"
         )
+    queries = {table: f"SELECT * FROM {qualified(*table.split('.', 1))}" for table in tables}
+    return publish_queries(con, queries, directory, run_id, published_at)
+
+
+def publish_queries(
+    con: duckdb.DuckDBPyConnection,
+    queries: dict[str, str],
+    directory: Path,
+    run_id: str,
+    published_at: datetime,
+    extra: dict[str, Any] | None = None,
+    before_manifest: Callable[[Publication], dict[str, Any]] | None = None,
+) -> Publication:
+    """Export each query's rows as ``<table>.parquet`` in ``directory`` (sorted on all
+    columns), then write the manifest: the export of ``publish_tables``, for tables cut or
+    masked on the way (the role-scoped sets).
+
+    Args:
+        queries: ``schema.table`` → the SELECT giving its published rows.
+        extra: more manifest entries.
+        before_manifest: called with the publication once its files are in place and
+            before the manifest is written; what it returns is added to the manifest.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(directory)
     written: list[tuple[PublishedTable, Path]] = []
     try:
-        for table in tables:
-            written.append(_export(con, table, directory))
+        for table, query in queries.items():
+            written.append(_export(con, table, query, directory))
         for published, temporary in written:
             os.replace(temporary, directory / published.file)
     finally:
         for _, temporary in written:
             temporary.unlink(missing_ok=True)
-    publication = Publication(run_id, published_at, directory, [p for p, _ in written])
+    publication = Publication(
+        run_id, published_at, directory, [p for p, _ in written], dict(extra or {})
+    )
+    if before_manifest is not None:
+        publication.extra.update(before_manifest(publication))
     write_json_atomically(publication.manifest_path, publication.manifest())
     log.info("published %d tables to %s", len(written), directory)
     return publication
@@ -141,15 +172,15 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str
 
 
 def _export(
-    con: duckdb.DuckDBPyConnection, table: str, directory: Path
+    con: duckdb.DuckDBPyConnection, table: str, query: str, directory: Path
 ) -> tuple[PublishedTable, Path]:
-    """Write ``table`` to a temporary Parquet file in ``directory``; describe it."""
-    schema, name = table.split(".", 1)
-    source = qualified(schema, name)
+    """Write the rows of ``query`` (published as ``table``) to a temporary Parquet file in
+    ``directory``; describe it."""
+    name = table.split(".", 1)[1]
     temporary = temporary_beside(directory / f"{name}.parquet")
     try:
         con.execute(
-            f"COPY (SELECT * FROM {source} ORDER BY ALL) TO {_literal(temporary)} "
+            f"COPY (SELECT * FROM ({query}) ORDER BY ALL) TO {_literal(temporary)} "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         found = con.execute(f"SELECT count(*) FROM read_parquet({_literal(temporary)})")

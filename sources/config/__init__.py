@@ -6,9 +6,11 @@ Users write one YAML file per deployment; ``load_config`` validates it with pyda
 turns every problem into a :class:`ConfigError` that names the file and the key path
 (``sources[1] (dealers).columns.nmae``), so a typo is found before any data moves. One
 module per section: ``feeds`` (customer sources, activity feeds, staging), ``matching``
-(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``, ``serve``.
+(and survivorship), ``quality``, ``publish``, ``schedule`` (and sensor), ``marts``, ``serve``,
+``access`` (roles, tokens, audit).
 """
 
+from sources.config.access import SCOPE_COLUMNS, AccessConfig, RoleConfig
 from sources.config.base import ColumnRef, ConfigError, Strict
 from sources.config.deployment import PipelineConfig
 from sources.config.feeds import (
@@ -53,6 +55,9 @@ from sources.config.schedule import ScheduleConfig, SensorConfig, SyncConfig
 from sources.config.serve import ServeConfig
 
 __all__ = [
+    "SCOPE_COLUMNS",
+    "AccessConfig",
+    "RoleConfig",
     "DEFAULT_PUBLISHED_TABLES",
     "INTERACTION_FIELDS",
     "ORDER_FIELDS",

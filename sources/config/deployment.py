@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from sources.config.access import AccessConfig
 from sources.config.base import Strict
 from sources.config.feeds import (
     ActivityFeed,
@@ -44,6 +45,10 @@ class PipelineConfig(Strict):
     quality: QualityConfig = QualityConfig()
     marts: MartsConfig = MartsConfig()
     serve: ServeConfig = ServeConfig()
+    access: AccessConfig | None = Field(
+        default=None,
+        description="roles, their tokens and masking; absent: one audience, the service on 127.0.0.1 only",
+    )
     survivorship: dict[str, list[SurvivorshipRule]] = Field(
         default_factory=dict,
         description="golden attribute → rules in order; others keep their defaults",
@@ -64,6 +69,13 @@ class PipelineConfig(Strict):
                 raise ValueError(
                     f"{feed.name}: customer_source '{feed.customer_source}' is not one of the sources "
                     f"({', '.join(sorted(customer_sources))})"
+                )
+        for role in self.access.roles if self.access else []:
+            unknown = sorted(set((role.rows or {}).get("source", [])) - customer_sources)
+            if unknown:
+                raise ValueError(
+                    f"access: role {role.name}: rows.source names no source: {', '.join(unknown)} "
+                    f"(sources: {', '.join(sorted(customer_sources))})"
                 )
         return self
 
@@ -111,6 +123,24 @@ class PipelineConfig(Strict):
     def serving_path(self) -> Path:
         """Folder of the published serving indexes (one per sync) and ``CURRENT.json``."""
         path = Path(self.serve.dir)
+        return path if path.is_absolute() else self.output_path / path
+
+    @property
+    def role_exports_path(self) -> Path:
+        """Folder of the role-scoped exports: one folder per role of ``access.roles``."""
+        return self.exports_path / "roles"
+
+    @property
+    def tokens_path(self) -> Path | None:
+        """The access tokens file (relative to the config file); None without ``access:``."""
+        return self.resolve(self.access.tokens_file) if self.access else None
+
+    @property
+    def audit_path(self) -> Path | None:
+        """Folder of the service's audit log; None without ``access:``."""
+        if self.access is None:
+            return None
+        path = Path(self.access.audit_dir)
         return path if path.is_absolute() else self.output_path / path
 
     @property

@@ -81,6 +81,13 @@ def test_a_second_run_reuses_the_saved_models_and_gives_the_same_clusters(demo_r
     pd.testing.assert_frame_equal(before, after)
 
 
+def test_a_second_run_on_unchanged_feeds_keeps_the_staged_activity(demo_run, demo_rerun):
+    for table in ("orders", "interactions", "receivables"):
+        assert demo_rerun.outcome.work[f"staging/{table}"].startswith("skip:"), table
+        sql = f"SELECT * FROM staging.{table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(query(demo_run.folder, sql), query(demo_rerun.folder, sql))
+
+
 @pytest.mark.writes_demo
 def test_steward_decisions_are_honoured_and_leave_the_queue(demo):
     linked = query(

@@ -104,3 +104,36 @@ def test_a_second_sync_waits_fifteen_minutes_unless_told_otherwise(tmp_path):
             load_config(write(tmp_path, settings))
     with pytest.raises(ConfigError, match=r"sync\.wait: unknown key"):
         load_config(write(tmp_path, {"sources": [dealer_source()], "sync": {"wait": 5}}))
+
+
+def test_access_roles_resolve_their_files_and_name_each_mistake(tmp_path):
+    access = {
+        "tokens_file": "secrets/access_tokens.yaml",
+        "roles": [
+            {"name": "fujian_office", "rows": {"province": ["福建省"]}, "pii": "masked"},
+            {"name": "dealer_desk", "rows": {"source": ["dealers"]}, "pii": "full"},
+            {"name": "analysts"},
+        ],
+    }
+    config = load_config(write(tmp_path, {"sources": [dealer_source()], "access": access}))
+    assert config.tokens_path == tmp_path.resolve() / "secrets" / "access_tokens.yaml"
+    assert config.audit_path == tmp_path.resolve() / "out" / "audit"
+    assert config.role_exports_path == tmp_path.resolve() / "out" / "exports" / "roles"
+    assert [r.pii for r in config.access.roles] == ["masked", "full", "masked"]
+
+    for role, message in [
+        (
+            {"name": "x", "rows": {"provnce": ["福建省"]}},
+            r"access\.roles\[0\] \(x\)\.rows: .*provnce",
+        ),
+        ({"name": "x", "rows": {"source": ["crm"]}}, r"role x: rows\.source names no source: crm"),
+        ({"name": "x", "rows": {"city": []}}, r"rows: .*city allow no value"),
+        ({"name": "x", "pii": "partial"}, r"access\.roles\[0\] \(x\)\.pii"),
+        ({"name": "Fujian Office"}, r"lower-case letters"),
+    ]:
+        bad = {"tokens_file": "t.yaml", "roles": [role]}
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, {"sources": [dealer_source()], "access": bad}))
+    twice = {"tokens_file": "t.yaml", "roles": [{"name": "a"}, {"name": "a"}]}
+    with pytest.raises(ConfigError, match="role names must be unique; repeated: a"):
+        load_config(write(tmp_path, {"sources": [dealer_source()], "access": twice}))

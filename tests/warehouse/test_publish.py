@@ -101,10 +101,10 @@ def test_a_failure_midway_leaves_the_previous_export_whole(con, tmp_path, monkey
 
     real_export = publish._export
 
-    def export_then_fail(con, table, directory):
+    def export_then_fail(con, table, query, directory):
         if table == "master.relationships":
             raise OSError("disk full")
-        return real_export(con, table, directory)
+        return real_export(con, table, query, directory)
 
     monkeypatch.setattr(publish, "_export", export_then_fail)
     with pytest.raises(OSError, match="disk full"):

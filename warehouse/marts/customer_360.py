@@ -54,6 +54,20 @@ def _relationship_counts() -> str:
     return ", ".join(terms)
 
 
+def relationship_counts_query(relationships: str) -> str:
+    """Per customer, its relationships (either side) and their count by kind
+    (``RELATIONSHIP_COUNTS``) in the relation ``relationships``; the role exports count
+    again over the relationships a role sees."""
+    return f"""
+        WITH sides AS (
+            SELECT from_customer_id AS customer_id, relationship_type, 'from' AS side FROM {relationships}
+            UNION ALL
+            SELECT to_customer_id, relationship_type, 'to' FROM {relationships}
+        )
+        SELECT customer_id, count(*) AS relationships, {_relationship_counts()}
+        FROM sides GROUP BY customer_id"""
+
+
 def build_customer_360(con: duckdb.DuckDBPyConnection, marts: MartsConfig) -> int:
     """Create ``marts.customer_360`` from the master and the other marts."""
     roles, relationships, followup = (existing(con, s, t, sql) for (s, t), sql in _EMPTY.items())
@@ -61,15 +75,7 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, marts: MartsConfig) -> in
         WITH roles AS (
             SELECT customer_id, list(role ORDER BY role) AS roles FROM {roles} GROUP BY customer_id
         ),
-        sides AS (
-            SELECT from_customer_id AS customer_id, relationship_type, 'from' AS side FROM {relationships}
-            UNION ALL
-            SELECT to_customer_id, relationship_type, 'to' FROM {relationships}
-        ),
-        related AS (
-            SELECT customer_id, count(*) AS relationships, {_relationship_counts()}
-            FROM sides GROUP BY customer_id
-        ),
+        related AS ({relationship_counts_query(relationships)}),
         contacts AS (
             SELECT customer_id, count(*) AS interactions, max(interaction_date) AS last_interaction_date,
                    count(*) FILTER (WHERE list_contains($complaint_types::VARCHAR[], interaction_type)

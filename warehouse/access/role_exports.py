@@ -1,0 +1,145 @@
+"""Role-scoped publishing: each role's own copy of the published tables, cut and masked.
+
+After the main export, every role of ``access.roles`` gets
+``<output_dir>/exports/roles/<name>/``: every table of ``publish.tables`` as Parquet,
+holding only the role's customers (``warehouse.access.scope``) with personal data masked
+when the role says ``pii: masked`` (``warehouse.access.masking``), its own
+``_manifest.json`` (plus ``role``, ``pii``, ``rows`` and the tables ``withheld`` from it,
+with why), and ``<name>.duckdb`` for analysts. The files are written exactly as the main
+export writes its own (``warehouse.publish.publish_queries``: temporary files renamed
+into place, the manifest last), so a reader never sees half a set, and the same master
+gives the same bytes.
+
+Why a database file per role and not views: DuckDB has no users or grants, so a view in
+the warehouse restricts nothing; whoever may open the file reads every table under the
+view. A file per role holds only the role's rows and masks, and the operating system's
+permissions on ``exports/roles/<name>/`` decide who reads it. It is a copy of the role's
+Parquet files (tables, not views over them, so it opens alone), written under a
+temporary name and renamed into place, and made read-only (mode 0444): analysts open it
+with ``duckdb.connect(path, read_only=True)`` and nothing they run changes it.
+
+Folders of roles no longer in the config are removed, so a removed role leaves no copy
+of the master behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from sources.config import RoleConfig
+from warehouse.access.masking import masking_functions
+from warehouse.access.scope import role_query, scope_query
+from warehouse.files import temporary_beside
+from warehouse.publish import Publication, publish_queries
+from warehouse.store import qualified, table_exists
+from warehouse.views import CURRENT_RECORDS
+
+log = logging.getLogger(__name__)
+
+#: The temporary table holding the in-scope customer IDs of the role being published.
+SCOPE_TABLE = "__access_scope"
+
+
+def publish_role_sets(
+    con: duckdb.DuckDBPyConnection,
+    roles: list[RoleConfig],
+    tables: list[str],
+    root: Path,
+    run_id: str,
+    published_at: datetime,
+) -> dict[str, Publication]:
+    """Publish each role's set of ``tables`` (``publish.tables``) in ``root/<role>/``
+    (``exports/roles``); role name → its publication. Folders of other roles are removed
+    (all of them when ``roles`` is empty: a config without ``access:``)."""
+    remove_other_role_sets(root, {role.name for role in roles})
+    published = {}
+    with masking_functions(con):
+        for role in roles:
+            published[role.name] = _publish_role(
+                con, role, tables, root / role.name, run_id, published_at
+            )
+    return published
+
+
+def _publish_role(
+    con: duckdb.DuckDBPyConnection,
+    role: RoleConfig,
+    tables: list[str],
+    folder: Path,
+    run_id: str,
+    published_at: datetime,
+) -> Publication:
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+        f"{scope_query(role.rows, 'master.customers', CURRENT_RECORDS)}"
+    )
+    try:
+        relationships = (
+            "master.relationships" if table_exists(con, "master", "relationships") else None
+        )
+        queries: dict[str, str] = {}
+        withheld: dict[str, str] = {}
+        for table in tables:
+            cut = role_query(
+                role, table, _columns(con, table), SCOPE_TABLE, CURRENT_RECORDS, relationships
+            )
+            if cut.sql is None:
+                withheld[table.split(".", 1)[1]] = str(cut.withheld)
+            else:
+                queries[table] = cut.sql
+        extra = {"role": role.name, "pii": role.pii, "rows": role.rows, "withheld": withheld}
+        publication = publish_queries(
+            con,
+            queries,
+            folder,
+            run_id,
+            published_at,
+            extra=extra,
+            before_manifest=lambda done: {"database": write_role_database(done, role.name)},
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+    log.info("role %s (%s): %s", role.name, role.pii, {t.name: t.rows for t in publication.tables})
+    return publication
+
+
+def write_role_database(publication: Publication, role: str) -> str:
+    """``<role>.duckdb`` beside the role's Parquet files, holding them as tables; read-only.
+    Returns the file's name."""
+    path = publication.directory / f"{role}.duckdb"
+    temporary = temporary_beside(path)
+    temporary.unlink()  # DuckDB creates the file itself
+    try:
+        with duckdb.connect(str(temporary)) as db:
+            for table in publication.tables:
+                db.execute(
+                    f"CREATE TABLE {table.name} AS FROM read_parquet(?)",
+                    [str(publication.directory / table.file)],
+                )
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        Path(f"{temporary}.wal").unlink(missing_ok=True)
+    return path.name
+
+
+def remove_other_role_sets(root: Path, keep: set[str]) -> None:
+    """Remove the folders under ``root`` of roles not in ``keep``."""
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder)
+            log.info("removed the exports of role %s: no longer in the config", folder.name)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    described = con.execute(f"DESCRIBE {qualified(*table.split('.', 1))}").fetchall()
+    return [str(row[0]) for row in described]
