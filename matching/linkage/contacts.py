@@ -171,6 +171,10 @@ def _latin_names_join_their_namesake(
     latin = ~name_key.str.contains("[\u3400-\u9fff]", regex=True).fillna(True).to_numpy()
     if not latin.any():
         return frame
+    # only the companies that name someone in Latin script are read (few, at any size)
+    at = frame["company"].isin(frame.loc[latin, "company"].unique()).to_numpy()
+    kept, frame = frame.loc[~at], frame.loc[at]
+    latin, pinyin = latin[at], pinyin[at]
     words = pinyin.fillna("").str.split()
     reading = pd.Series(
         [
@@ -190,7 +194,7 @@ def _latin_names_join_their_namesake(
     found = lookup.reindex(wanted).to_numpy(dtype=object)
     out = frame.copy()
     out.loc[latin, "name"] = np.where(pd.isna(found), out.loc[latin, "name"], found)
-    return out
+    return pd.concat([kept, out]).sort_index()
 
 
 def _links(left: np.ndarray, right: np.ndarray, probability: float) -> pd.DataFrame:

@@ -24,8 +24,8 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
 - ``branch`` (head office → branch): a company's name is its head office's name with the
   branch's place and 分公司 after it (``matching.master.branches``); the head office's name
   is resolved the same way, among companies that are not branches themselves.
-- ``owned_by`` (individual business → owner): a company (个体工商户) whose name holds a
-  person customer's full name (``张伟文印店``, or just ``张伟``) and that shares a mobile or
+- ``owned_by`` (individual business → owner): a company (个体工商户) whose name opens with
+  a person customer's full name (``张伟文印店``, ``厦门张伟文印店``, or just ``张伟``) and that shares a mobile or
   the street and number with that person; evidence: one record of each. Inferred:
   confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
   mobile alone (a company row's mobile is often its contact person's).
@@ -124,8 +124,12 @@ _HOLDING_BY_NAME = f"""
 
 _OWNED_BY = f"""
     WITH shops AS (
-        SELECT x.customer_id, s.record_key, s.name, s.mobile, s.city,
-               {_STREET_NUMBER} AS street
+        SELECT x.customer_id, s.record_key, s.mobile, s.city, {_STREET_NUMBER} AS street,
+               -- the owner's name opens the shop's name (its place in front taken off):
+               -- candidates of 2 to 4 characters, so that the join is on equality
+               unnest(list_distinct([left(s.name, 2), left(s.name, 3), left(s.name, 4),
+                                     left(s.name_core, 2), left(s.name_core, 3),
+                                     left(s.name_core, 4)])) AS owner_name
         FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
         JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.entity_type = 'company' AND s.name IS NOT NULL
@@ -145,7 +149,7 @@ _OWNED_BY = f"""
                shop.mobile = owner.mobile
                OR (shop.street = owner.street AND shop.city IS NOT DISTINCT FROM owner.city)
                AS agree
-        FROM shops shop JOIN owners owner ON contains(shop.name, owner.name)
+        FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
     )
     SELECT shop_id AS from_customer_id, owner_id AS to_customer_id,
            'owned_by' AS relationship_type,
