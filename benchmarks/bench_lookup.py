@@ -88,7 +88,7 @@ def one_run(serving_dir: Path) -> dict:
 
 
 def _figures(seconds: list[float]) -> dict[str, float]:
-    q = statistics.quantiles(seconds, n=100)
+    q = statistics.quantiles(seconds, n=100, method="inclusive")
     return {
         "p50": statistics.median(seconds) * 1000,
         "p95": q[94] * 1000,
