@@ -16,8 +16,9 @@
 4. Every probe is sent to ``POST /v1/check`` by 1 client, then by 8 concurrent clients.
 
 Prints p50 / p95 / p99 latency (as the client sees it, HTTP included), throughput, top-1
-hit rate on existing customers (per kind of typing) and the share of new customers with a
-candidate at probability ≥ 0.9 (wrongly matched).
+hit rate on existing customers (per kind of typing), the share of new customers with a
+candidate at probability ≥ 0.9 (wrongly matched) and the machine's load average.
+``bench_lookup.py`` times the engine alone on the same index and probes.
 
     .venv/bin/python benchmarks/bench_service.py --records 100000
 """
@@ -226,6 +227,7 @@ def main() -> None:
 
     config = pipeline(args.records, args.seed)
     serving_dir, cases = held_back_index(config, args.probes, args.seed)
+    load_before = os.getloadavg()[0]
     process, url, startup = start_service(config, serving_dir)
     try:
         health = json.loads(__import__("httpx").get(f"{url}/health").text)
@@ -236,7 +238,9 @@ def main() -> None:
         process.wait(timeout=30)
 
     print(
-        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
     )
     print(
         f"master: {health['rows']['records']:,} source records, "

@@ -3,12 +3,14 @@
 The pipeline writes them after every sync (``write_check_files``) from the master it just
 built, with the scoring statement Splink generates for each model; the HTTP service loads
 a ``DuplicateChecker`` from them (``load_check_files``) without the warehouse, without
-preparing a record and without building a Splink linker.
+preparing a record and without building a Splink linker; what the standardisers load on
+first use is loaded meanwhile (``warm_up``), so the first check is as fast as the next.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from matching.check_index import has_check_index, load_check_index, save_check_index
-from matching.duplicate_check import DuplicateChecker, build_check_indexes
+from matching.duplicate_check import DuplicateChecker, build_check_indexes, warm_up
 from matching.linkage.junk import JunkRules
 from sources.schema import ENTITY_TYPES
 
@@ -57,6 +59,10 @@ def load_check_files(folder: Path) -> DuplicateChecker:
     if not manifest_path.exists():
         raise FileNotFoundError(f"{folder}: no duplicate-check files ({CHECK_MANIFEST})")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    # the standardisers' first-use loading runs while the files are read (Arrow reads
+    # without holding the GIL), so it costs the start-up little and the first check nothing
+    warming = threading.Thread(target=warm_up, name="check-warm-up", daemon=True)
+    warming.start()
     models, indexes, scoring_sql = {}, {}, {}
     for entity_type in manifest["entity_types"]:
         if entity_type not in ENTITY_TYPES or not has_check_index(folder, entity_type):
@@ -68,6 +74,8 @@ def load_check_files(folder: Path) -> DuplicateChecker:
         scoring_sql[entity_type] = (folder / f"scoring_{entity_type}.sql").read_text(
             encoding="utf-8"
         )
-    return DuplicateChecker(
+    checker = DuplicateChecker(
         None, models, JunkRules(**manifest["junk"]), indexes=indexes, scoring_sql=scoring_sql
     )
+    warming.join()
+    return checker

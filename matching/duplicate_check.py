@@ -13,14 +13,21 @@ Each check then
    DuckDB prepared statement, so a check pays neither Splink's SQL generation nor
    DuckDB's parsing; term frequencies travel with the records (looked up once for the
    master, from a dict for the input), so the statement joins no frequency table. The
-   scores are Splink's own (see the tests), and
+   scores are Splink's own (see the tests); only the columns an answer reads come back
+   (not both sides' compared values), as plain rows, and
 4. returns the most likely existing customers, best first, each with its probability
    and the reasons: the comparisons that agreed, in the model's own words.
+
+What standardising loads on first use is loaded with the index (``warm_up``). Of a check's
+time at a million records, about half is step 1 and a quarter step 2's preparing of the
+one record: the pipeline's vectorised functions, whose per-call overhead (pandas, Arrow)
+a single record pays in full (docs/service.md#where-a-check-spends-its-time).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,6 +54,8 @@ logger = logging.getLogger(__name__)
 MAX_CANDIDATES = 200
 _PROBE = "__check_probe"
 _CANDIDATES = "__check_candidates"
+#: The scoring statement's columns an answer reads, besides the gammas and term frequencies.
+_SCORES = ("record_key_r", "match_weight", "match_probability")
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
 
 
@@ -91,7 +100,14 @@ class _EntityIndex:
             self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 0")
         self.scoring_sql = scoring_sql or self._scoring_sql()
         self._statement = f"score_{self.entity_type}"
-        self._con.execute(f"PREPARE {self._statement} AS {self.scoring_sql}")
+        # only what an answer reads: Splink's SQL also returns both sides' compared values
+        # (bigram lists among them), which cost more to hand over than to score
+        every = [d[0] for d in self._con.execute(self.scoring_sql).description]
+        self.score_columns = [c for c in every if c in _SCORES or c.startswith(("gamma_", "tf_"))]
+        kept = ", ".join(f'"{c}"' for c in self.score_columns)
+        self._con.execute(
+            f"PREPARE {self._statement} AS SELECT {kept} FROM ({self.scoring_sql}) AS scored"
+        )
 
     @property
     def linker(self) -> Linker:
@@ -146,29 +162,36 @@ class _EntityIndex:
             del db_api.sql_pipeline_to_splink_dataframe
         return captured[0]
 
-    def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:
-        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``, with
-        the ``customer_id`` and golden-side ``name`` of each candidate record."""
+    def score_rows(self, probe: pa.Table, rows: list[int]) -> list[dict[str, Any]]:
+        """Splink's scores of the prepared ``probe`` record(s) against master ``rows``: one
+        dict per pair (``score_columns``) with the ``customer_id`` and golden-side
+        ``candidate_name`` of the candidate record, in the statement's order."""
         for column, tf in self.index.tf.items():
             values = [tf.get(v) for v in probe.column(column).to_pylist()]
             probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        taken = pa.array(rows, type=pa.int64())
         self._con.register("__check_in_probe", probe)
-        self._con.register(
-            "__check_in_candidates", self.table.take(pa.array(rows, type=pa.int64()))
-        )
+        self._con.register("__check_in_candidates", self.table.take(taken))
         self._con.execute(
             f"DELETE FROM {_PROBE}; INSERT INTO {_PROBE} FROM __check_in_probe; "
             f"DELETE FROM {_CANDIDATES}; INSERT INTO {_CANDIDATES} FROM __check_in_candidates"
         )
-        scored = self._con.execute(f"EXECUTE {self._statement}").df()
-        return self._with_customers(scored, rows)
-
-    def _with_customers(self, scored: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
-        keys = self.table.column("record_key").take(pa.array(rows, type=pa.int64())).to_pylist()
+        scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
+        keys = self.table.column("record_key").take(taken).to_pylist()
         row_of = dict(zip(keys, rows, strict=True))
-        at = scored["record_key_r"].map(row_of).to_numpy(dtype="int64")
-        return scored.assign(
-            customer_id=self.index.customer_ids[at], candidate_name=self.index.names[at]
+        ids, names = self.index.customer_ids, self.index.names
+        out = []
+        for scores in scored:
+            pair = dict(zip(self.score_columns, scores, strict=True))
+            row = row_of[pair["record_key_r"]]
+            out.append(pair | {"customer_id": ids[row], "candidate_name": names[row]})
+        return out
+
+    def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:
+        """``score_rows`` as a table (for inspection and the tests)."""
+        return pd.DataFrame(
+            self.score_rows(probe, rows),
+            columns=[*self.score_columns, "customer_id", "candidate_name"],
         )
 
     def score_with_splink(self, probe: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
@@ -313,9 +336,35 @@ class DuplicateChecker:
             probe = prepare_records(one, kind, self._junk)
             rows = index.candidates(probe.table)
             if rows:
-                found += _best_per_customer(index, index.score(probe.table, rows), limit)
+                found += _best_per_customer(index, index.score_rows(probe.table, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
+
+
+#: A form as a person fills it in, run once per process by ``warm_up``.
+_WARM_UP_FIELDS: dict[str, str | None] = {
+    "name": "廈門市洪來文印有限公司",
+    "phone": "(0592)555 1234",
+    "mobile": "+86 138 0013 8000",
+    "email": "Info@Example.COM",
+    "address": "福建省厦门市思明区湖滨南路100号",
+    "uscc": "91350200MA2Y0X8X1K",
+    "id_number": "35020319800101123X",
+}
+
+
+_warmed = threading.Event()
+
+
+def warm_up() -> None:
+    """Load what standardising a form's fields loads on first use (OpenCC, pypinyin and
+    its place-name readings, phone metadata, the place tables): seconds of CPU once per
+    process, paid at start-up instead of by the first check. Later calls do nothing."""
+    if _warmed.is_set():
+        return
+    for kind in ENTITY_TYPES:
+        prepare_records(standardise_input(_WARM_UP_FIELDS, kind), kind)
+    _warmed.set()
 
 
 def standardise_input(fields: dict[str, str | None], entity_types: str | list[str]) -> pd.DataFrame:
@@ -352,25 +401,33 @@ def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
     return not person_like
 
 
-def _best_per_customer(index: _EntityIndex, scored: pd.DataFrame, limit: int) -> list[Candidate]:
-    """The ``limit`` best customers among the scored records, each by its best record."""
-    best = scored.sort_values(["match_probability", "customer_id"], ascending=[False, True])
-    best = best.drop_duplicates("customer_id").head(limit)
-    out = []
-    for values in best.to_dict("records"):
+def _best_per_customer(
+    index: _EntityIndex, scored: list[dict[str, Any]], limit: int
+) -> list[Candidate]:
+    """The ``limit`` best customers among the scored records, each by its best record (of
+    equal ones, the first the statement returned)."""
+    ranked = sorted(scored, key=lambda p: (-p["match_probability"], p["customer_id"]))
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for values in ranked:
+        customer_id = str(values["customer_id"])
+        if len(out) >= limit:
+            break
+        if customer_id in seen:
+            continue
+        seen.add(customer_id)
         reasons = [
-            f"{comparison}: {labels[int(values[f'gamma_{comparison}'])]}"
+            f"{comparison}: {labels[gamma]}"
             for comparison, labels in index.labels.items()
-            if f"gamma_{comparison}" in values and int(values[f"gamma_{comparison}"]) > 0
+            if (gamma := values.get(f"gamma_{comparison}")) is not None and gamma > 0
         ]
+        name = values["candidate_name"]
         out.append(
             Candidate(
-                customer_id=str(values["customer_id"]),
+                customer_id=customer_id,
                 probability=float(values["match_probability"]),
                 match_weight=float(values["match_weight"]),
-                name=values["candidate_name"]
-                if isinstance(values["candidate_name"], str)
-                else None,
+                name=name if isinstance(name, str) else None,
                 record_key=str(values["record_key_r"]),
                 reasons=reasons,
             )

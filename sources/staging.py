@@ -4,7 +4,9 @@ Every function here works on whole columns (the standardisers themselves work on
 values), so a million records stage in seconds. A value that cannot be standardised is
 kept in its raw form where the schema has a raw column and is always recorded as a
 flag in ``quality_flags``; a record is never dropped here (that is the quarantine's job,
-see ``sources.mapping``).
+see ``sources.mapping``). A field the records do not carry at all (no source maps it; a
+duplicate-check form has seven) is not standardised: its columns come back empty and it
+raises no flag, exactly as a column of empty cells would, without the cost of one.
 """
 
 from __future__ import annotations
@@ -120,14 +122,14 @@ def stage_records(
     _stage_contacts(mapped, out, flags)
     _stage_identifiers(mapped, out, flags, today)
     for name in PLAIN_TEXT_FIELDS + PARTY_NAME_FIELDS:
-        out[name] = normalise_text(_col(mapped, name))
+        out[name] = normalise_text(_col(mapped, name)) if name in mapped.columns else None
     out["credit_limit"] = parse_amounts(_col(mapped, "credit_limit"))
     flags.add(
         "credit_limit_unparseable",
         _col(mapped, "credit_limit").notna() & out["credit_limit"].isna(),
     )
-    out["contact_name"] = clean_person_names(_col(mapped, "contact_name"))
-    out["contact_gender"] = clean_gender(_col(mapped, "contact_gender"))
+    for name, clean in (("contact_name", clean_person_names), ("contact_gender", clean_gender)):
+        out[name] = clean(_col(mapped, name)) if name in mapped.columns else None
     out["derived_from_record_key"] = None
     out["quality_flags"] = flags.render()
     return out.frame(list(STAGED_COLUMNS))
@@ -168,8 +170,6 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     area = area_code_for_city(out["city"])
     phone = standardise_phones(_col(mapped, "phone"), area_code=area)
     mobile = standardise_phones(_col(mapped, "mobile"), area_code=area)
-    fax = standardise_phones(_col(mapped, "fax"), area_code=area)
-    contact = standardise_phones(_col(mapped, "contact_mobile"), area_code=area)
 
     phone_is_mobile = phone["kind"] == "mobile"
     move = phone_is_mobile & mobile["e164"].isna()
@@ -177,14 +177,14 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     out["phone"] = phone["e164"].where(
         ~move & ~(phone_is_mobile & (phone["e164"] == out["mobile"])), None
     )
-    out["fax"] = fax["e164"]
-    out["contact_mobile"] = contact["e164"]
-    for name, result in (
-        ("phone", phone),
-        ("mobile", mobile),
-        ("fax", fax),
-        ("contact_mobile", contact),
-    ):
+    results = {"phone": phone, "mobile": mobile}
+    for name in ("fax", "contact_mobile"):
+        if name in mapped.columns:
+            results[name] = standardise_phones(_col(mapped, name), area_code=area)
+            out[name] = results[name]["e164"]
+        else:  # what standardise_phones gives for a column of empty cells
+            out[name] = pd.Series(np.nan, index=mapped.index, dtype=object)
+    for name, result in results.items():
         flags.add(
             f"{name}_invalid",
             _col(mapped, name).notna() & ~result["valid"].fillna(False).astype(bool),
@@ -214,6 +214,9 @@ def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today
 
     horizon = pd.Timestamp(today)
     for name in DATE_FIELDS:
+        if name not in mapped.columns and name != "birth_date":  # the ID gives a birth date
+            out[name] = pd.Series(pd.NaT, index=mapped.index, dtype="datetime64[ns]")
+            continue
         raw = _col(mapped, name)
         parsed = parse_dates(raw)
         if name == "birth_date":
