@@ -15,8 +15,10 @@ and its part of GX's validation result as JSON.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +69,38 @@ class Suite:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+#: What pyspark's Spark Connect client needs besides pyspark (``pyspark.sql.connect.utils``).
+SPARK_CONNECT_NEEDS = ("grpc", "grpc_status", "google.rpc", "zstandard")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
+
+
+def _import_gx() -> Any:
+    """``great_expectations``, imported safely beside pyspark.
+
+    On import GX probes pyspark's Spark Connect client. Where pyspark is installed (the
+    ``spark`` extra) without the client's own dependencies (grpc), pyspark ends the whole
+    process with ``sys.exit(0)`` when the main module has no file, as in pytest-xdist
+    workers and embedded interpreters, taking the check step down with it. Spark Connect is
+    never used here (Splink needs the JVM gateway), so it is marked absent first: GX's probe
+    then gets the ImportError it expects, as it would in any other process.
+    """
+    if (
+        "pyspark.sql.connect" not in sys.modules
+        and importlib.util.find_spec("pyspark") is not None
+        and not all(_installed(m) for m in SPARK_CONNECT_NEEDS)
+    ):
+        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]
+    import great_expectations as gx
+
+    return gx
+
+
 @functools.lru_cache(maxsize=1)
 def _context() -> Any:
     """One ephemeral GX context per process: no files, no analytics, no progress bars, and
@@ -79,7 +113,7 @@ def _context() -> Any:
     A threshold of 0 turns it off; the expectations and their results are unchanged.
     """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations as gx
+    gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine
 
@@ -92,7 +126,7 @@ def _context() -> Any:
 
 def build_suite(suite: Suite) -> Any:
     """The Great Expectations ``ExpectationSuite`` of ``suite``."""
-    import great_expectations as gx
+    gx = _import_gx()
     import great_expectations.expectations as gxe
 
     built = gx.ExpectationSuite(name=suite.name, meta=dict(suite.meta))
