@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,25 +113,49 @@ class CheckIndex:
     names: pa.Array | pa.ChunkedArray
     tf: dict[str, TermFrequencies]
     blocks: list[BlockIndex]
+    _allowed: dict[frozenset[str], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def allowed(self, keys: frozenset[str]) -> np.ndarray:
+        """True for each row whose record is one of ``keys``; worked out once per set (a
+        role's records are one set per loaded index)."""
+        if keys not in self._allowed:
+            self._allowed[keys] = _allowed_rows(self.table, keys)
+        return self._allowed[keys]
 
     @property
     def scoring_table(self) -> pa.Table:
         """``table`` without the term-frequency columns: what Splink's linker reads."""
         return self.table.drop_columns([c for c in self.table.column_names if c.startswith("tf_")])
 
-    def candidates(self, probe: pa.Table, limit: int) -> list[int]:
+    def candidates(
+        self, probe: pa.Table, limit: int, within: frozenset[str] | None = None
+    ) -> list[int]:
         """Rows sharing a blocking key with the prepared one-row ``probe``, rule by rule,
-        at most ``limit``."""
+        at most ``limit``; with ``within``, only rows of those record keys (a role's
+        records), chosen before the limit, so records outside them never crowd the ones
+        inside out."""
+        allowed = None if within is None else self.allowed(within)
         rows: dict[int, None] = {}
         for block in self.blocks:
             hashes = key_hashes(probe, block.columns)
             if hashes is None or len(hashes) == 0 or np.ma.getmaskarray(hashes)[0]:
                 continue
-            for row in block.lookup(hashes.data[0]):
+            found = block.lookup(hashes.data[0])
+            if allowed is not None:
+                found = found[allowed[found]]
+            for row in found:
                 rows[int(row)] = None
                 if len(rows) >= limit:
                     return list(rows)
         return list(rows)
+
+
+def _allowed_rows(table: pa.Table, keys: frozenset[str]) -> np.ndarray:
+    """True for each row of ``table`` whose ``record_key`` is one of ``keys``."""
+    mask = pc.is_in(table.column("record_key"), value_set=pa.array(list(keys), pa.string()))
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def key_hashes(table: pa.Table, columns: tuple[str, ...]) -> np.ma.MaskedArray | None:

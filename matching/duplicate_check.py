@@ -133,9 +133,10 @@ class _EntityIndex:
                 )
         return self._linker
 
-    def candidates(self, probe: pa.Table) -> list[int]:
-        """Rows of the master records sharing a blocking key with the prepared ``probe``."""
-        return self.index.candidates(probe, MAX_CANDIDATES)
+    def candidates(self, probe: pa.Table, within: frozenset[str] | None = None) -> list[int]:
+        """Rows of the master records sharing a blocking key with the prepared ``probe``
+        (of the records ``within``, when given)."""
+        return self.index.candidates(probe, MAX_CANDIDATES, within)
 
     def _scoring_sql(self) -> str:
         """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
@@ -305,7 +306,12 @@ class DuplicateChecker:
             index.close()
 
     def check(
-        self, *, entity_type: str | None = None, limit: int = 5, **fields: str | None
+        self,
+        *,
+        entity_type: str | None = None,
+        limit: int = 5,
+        within: frozenset[str] | None = None,
+        **fields: str | None,
     ) -> list[Candidate]:
         """The most likely existing customers for the given fields, best first.
 
@@ -313,6 +319,9 @@ class DuplicateChecker:
             entity_type: company / person; guessed from the input when not given (a USCC
                 or a legal form in the name means a company).
             limit: most candidates returned.
+            within: the record keys to answer from (a role's records); every record when
+                None. Blocked candidates are cut to them before the cap of
+                ``MAX_CANDIDATES`` scored records.
             fields: any of name, phone, mobile, email, address, uscc, id_number.
         """
         unknown = sorted(set(fields) - set(CHECK_FIELDS))
@@ -335,7 +344,7 @@ class DuplicateChecker:
             if index is None or (entity_type is None and not _plausible(one, kind)):
                 continue
             probe = prepare_records(one, kind, self._junk)
-            rows = index.candidates(probe.table)
+            rows = index.candidates(probe.table, within)
             if rows:
                 found += _best_per_customer(index, index.score_rows(probe.table, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))

@@ -20,8 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
-from matching.duplicate_check import MAX_CANDIDATES
-from service.access import AccessControl, principal_of, require_tokens
+from service.access import AccessControl, require_tokens
 from service.pages import pages_router
 from service.reload import SnapshotHolder
 from service.review import review_router
@@ -34,7 +33,7 @@ from service.schemas import (
     SearchHit,
     SearchResponse,
 )
-from service.scoped import candidates_of, customers_of
+from service.scoped import candidates_of, candidates_within, customers_of
 
 CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
 
@@ -72,11 +71,11 @@ def create_app(
         """The most likely existing customers for a new record, best first: the same engine
         and answers as `custmaster check` (with access: among the role's customers)."""
         fields = {f: getattr(record, f) for f in CHECK_FIELDS}
-        # a role answers from every scored candidate in its scope, not from the top few
-        limit = record.limit if principal_of(request) is None else MAX_CANDIDATES
         with holder.use() as snapshot:
             try:
-                found = snapshot.check(record.entity_type, limit, fields)
+                # a role's check blocks and scores its own records only
+                within = candidates_within(request, snapshot)
+                found = snapshot.check(record.entity_type, record.limit, fields, within)
             except ValueError as exc:
                 raise RequestValidationError(
                     [{"type": "value_error", "loc": ("body", "name"), "msg": str(exc)}]

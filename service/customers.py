@@ -26,12 +26,30 @@ import pandas as pd
 
 from matching.duplicate_check import standardise_input
 from warehouse.access import scope_query
+from warehouse.access.scope import visible_records_query
 from warehouse.serving import SERVING_TABLES, open_tables
 
 log = logging.getLogger(__name__)
 
 #: Golden-record columns a search result carries.
 SEARCH_COLUMNS = ("customer_id", "entity_type", "name", "city", "phone", "mobile", "email", "uscc")
+
+
+@dataclass(frozen=True)
+class RoleScope:
+    """What one role sees of a loaded index (``CustomerStore.scope``).
+
+    Attributes:
+        table: the name of a table of its customers' IDs (for queries).
+        ids: its customers' IDs.
+        records: the record keys it sees (``warehouse.access.scope.visible_records_query``).
+        quiet: those of ``records`` naming a contact person who is not the role's.
+    """
+
+    table: str
+    ids: frozenset[str]
+    records: frozenset[str]
+    quiet: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -51,26 +69,51 @@ class CustomerStore:
         self.rows: dict[str, int] = {}
         for name in SERVING_TABLES:
             self.rows[name] = int(self._con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-        self._scopes: dict[str, tuple[str, frozenset[str]]] = {}
+        self._scopes: dict[str, RoleScope] = {}
         self._scoping = threading.Lock()
 
-    def scope(self, role: str, rows: dict[str, list[str]]) -> tuple[str, frozenset[str]]:
-        """The customers ``role`` (with row scope ``rows``) sees: the name of a table of
-        their IDs (for queries) and the IDs; worked out at the role's first request on this
-        index, by the rule the role exports follow (``warehouse.access.scope_query``)."""
+    def scope(self, role: str, rows: dict[str, list[str]]) -> RoleScope:
+        """What ``role`` (with row scope ``rows``) sees: worked out at the role's first
+        request on this index, by the rules the role exports follow
+        (``warehouse.access.scope``)."""
         key = f"{role}:{sorted(rows.items())}"  # a role is its name and its rows
         with self._scoping:
-            table = f"scope_{len(self._scopes)}"
             if key not in self._scopes:
+                table = f"scope_{len(self._scopes)}"
+                visible = f"{table}_records"
                 cursor = self._con.cursor()
                 try:
                     query = scope_query(rows, "customers", "records")
                     cursor.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
+                    cursor.execute(
+                        f"CREATE OR REPLACE TABLE {visible} AS "
+                        f"{visible_records_query(table, 'records')}"
+                    )
                     ids = cursor.execute(f"SELECT customer_id FROM {table}").fetchall()
+                    keys = cursor.execute(f"SELECT record_key FROM {visible}").fetchall()
+                    quiet = cursor.execute(
+                        f"SELECT derived_from_record_key FROM records WHERE "
+                        f"derived_from_record_key IN (SELECT record_key FROM {visible}) "
+                        f"AND record_key NOT IN (SELECT record_key FROM {visible})"
+                    ).fetchall()
                 finally:
                     cursor.close()
-                self._scopes[key] = (table, frozenset(str(row[0]) for row in ids))
+                self._scopes[key] = RoleScope(
+                    table,
+                    frozenset(str(row[0]) for row in ids),
+                    frozenset(str(row[0]) for row in keys),
+                    frozenset(str(row[0]) for row in quiet),
+                )
             return self._scopes[key]
+
+    def record_keys(self, keys: list[str]) -> set[str]:
+        """Those of ``keys`` that are keys of current source records."""
+        if not keys:
+            return set()
+        found = self._rows(
+            "SELECT record_key FROM records WHERE list_contains(?, record_key)", [keys]
+        )
+        return {str(row["record_key"]) for row in found}
 
     def close(self) -> None:
         self._con.close()

@@ -37,10 +37,17 @@ class Snapshot:
     _retired: bool = False
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def check(self, entity_type: str | None, limit: int, fields: dict[str, Any]) -> list[Candidate]:
-        """The duplicate check; one at a time (the checker's DuckDB statement is shared)."""
+    def check(
+        self,
+        entity_type: str | None,
+        limit: int,
+        fields: dict[str, Any],
+        within: frozenset[str] | None = None,
+    ) -> list[Candidate]:
+        """The duplicate check (among the records ``within``, when given); one at a time
+        (the checker's DuckDB statement is shared)."""
         with self._check_lock:
-            return self.checker.check(entity_type=entity_type, limit=limit, **fields)
+            return self.checker.check(entity_type=entity_type, limit=limit, within=within, **fields)
 
     def enter(self) -> None:
         """A request starts on this snapshot (``SnapshotHolder.use`` calls it)."""

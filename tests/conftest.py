@@ -166,6 +166,40 @@ def demo_run(run_demo_once) -> DemoRun:
 
 
 @pytest.fixture(scope="session")
+def demo_spark_run(build_once, demo_run) -> DemoRun:
+    """The shared demo's exports (``demo_run``) run from scratch by ``custmaster run`` with
+    ``matching: {backend: spark}`` on Spark local mode (``local[2]``, the tests' lean
+    settings): both models trained on Spark, pairs scored and clusters solved there. Built
+    once per test run; skipped, saying why, where Java or pyspark is missing. Its
+    ``outcome`` is the run's, whether it succeeded is for the tests to assert."""
+    from tests.matching.linkage.spark_support import SPARK_TEST_SETTINGS, skip_without_spark
+
+    skip_without_spark()
+
+    def build(folder: Path):
+        import yaml
+
+        from pipelines.runner import run_pipeline
+
+        copy = Path(
+            shutil.copytree(
+                demo_run.folder,
+                folder / demo_run.folder.name,
+                ignore=lambda where, names: ["out"] if Path(where) == demo_run.folder else [],
+            )
+        )
+        config = copy / "customer_master.yaml"
+        settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+        settings["matching"] = {**settings.get("matching", {}), "backend": "spark"}
+        settings["spark"] = SPARK_TEST_SETTINGS
+        config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        return run_pipeline(config)
+
+    folder, outcome = build_once("demo_150_seed8_spark", build)
+    return DemoRun(folder / demo_run.folder.name, outcome)
+
+
+@pytest.fixture(scope="session")
 def demo_rerun(build_once, demo_run) -> DemoRun:
     """The shared demo (``demo_run``) after a second whole pipeline run on the same files, as a
     nightly sync with nothing new leaves it; built once per test run. Its ``folder`` holds

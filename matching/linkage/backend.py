@@ -76,6 +76,8 @@ class SplinkDatabase:
             return self.api.register(table, dataset_display_name=name)
         path = self._path(name)
         pq.write_table(table, path)
+        partitions = self.api.size_partitions(table.num_rows)
+        logger.debug("%s: %d records, %d partitions", name, table.num_rows, partitions)
         frame = self.spark.session.read.parquet(str(path))
         # the session outlives this run: a name of the run's own, so no view is reused
         return self.api.register(frame, dataset_display_name=f"{name}_{self._run}")
@@ -144,7 +146,7 @@ def matching_database(
             yield SplinkDatabase(api)
         return
     assert spark is not None
-    from splink.backends.spark import SparkAPI
+    from matching.linkage.spark_api import MatchingSparkAPI
 
     folder = spark.exchange / f"run-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
@@ -157,7 +159,7 @@ def matching_database(
     context.setCheckpointDir(checkpoints)
     before = {t.name for t in session.catalog.listTables() if t.isTemporary}
     try:
-        yield SplinkDatabase(SparkAPI(spark_session=session), spark, folder)
+        yield SplinkDatabase(MatchingSparkAPI(spark_session=session), spark, folder)
     finally:
         for table in session.catalog.listTables():
             if table.isTemporary and table.name not in before:

@@ -5,6 +5,8 @@ import pyarrow as pa
 import pytest
 
 from matching.check_index import (
+    BlockIndex,
+    CheckIndex,
     build_check_index,
     has_check_index,
     key_hashes,
@@ -98,3 +100,44 @@ def test_a_blocking_index_finds_every_record_of_a_key_in_row_order(master, compa
         pa.table({"phone_block": pa.array([None], type=pa.string())}), ("phone_block",)
     )
     assert missing is not None and np.ma.getmaskarray(missing)[0]
+
+
+def test_records_outside_within_never_crowd_the_ones_inside_out_of_the_cap():
+    # 300 records of other customers share the probe's key and come first in row order
+    keys = [f"dealers:X{i:03d}" for i in range(300)] + ["regional:MINE"]
+    table = pa.table({"record_key": keys, "blk": ["厦门洪来"] * len(keys)})
+    hashes = key_hashes(table, ("blk",))
+    assert hashes is not None
+    order = np.argsort(hashes.data, kind="stable")
+    index = CheckIndex(
+        entity_type="company",
+        table=table,
+        customer_ids=np.array([f"C{i}" for i in range(len(keys))], dtype=object),
+        names=np.array(keys, dtype=object),
+        tf={},
+        blocks=[BlockIndex(("blk",), hashes.data[order], order.astype(np.int64))],
+    )
+    probe = pa.table({"blk": ["厦门洪来"]})
+    assert len(index.candidates(probe, 200)) == 200
+    assert len(keys) - 1 not in index.candidates(probe, 200)  # capped before its turn
+    assert index.candidates(probe, 200, within=frozenset({"regional:MINE"})) == [len(keys) - 1]
+    mixed = frozenset({"regional:MINE", *keys[:5]})
+    assert sorted(index.candidates(probe, 200, within=mixed)) == [0, 1, 2, 3, 4, len(keys) - 1]
+
+
+def test_a_check_within_some_records_answers_from_those_only(master, company_model):
+    checker = DuplicateChecker(master, {"company": company_model}, JUNK)
+    try:
+        everyone = checker.check(entity_type="company", **PROBES[0])
+        assert everyone
+        best = everyone[0]
+        others = frozenset(master.loc[master["customer_id"] != best.customer_id, "record_key"])
+        found = checker.check(entity_type="company", within=others, **PROBES[0])
+        assert best.customer_id not in {c.customer_id for c in found}
+        assert {c.record_key for c in found} <= others
+        mine = frozenset(master.loc[master["customer_id"] == best.customer_id, "record_key"])
+        assert [c.customer_id for c in checker.check(within=mine, **PROBES[0])] == [
+            best.customer_id
+        ]
+    finally:
+        checker.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,21 @@ def expected_scope(tables, rows) -> set[str]:
         )
         inside &= by_record | golden
     return inside
+
+
+def expected_records(tables, inside: set[str]) -> set[str]:
+    """Record keys a role with customers ``inside`` sees: their records, less a contact's
+    record drawn from the record of a company outside."""
+    records = tables["records"]
+    owner = records.set_index("record_key")["customer_id"]
+    parent = records["derived_from_record_key"].map(owner)
+    keep = records["customer_id"].isin(inside) & (
+        records["derived_from_record_key"].isna() | parent.isin(inside)
+    )
+    return set(records.loc[keep, "record_key"])
+
+
+RECORD_KEY = re.compile(r"(?:dealers|key_accounts|regional):[A-Za-z0-9-]+(?::contact)?")
 
 
 def clear_values(tables) -> set[str]:
@@ -293,9 +309,13 @@ def test_no_answer_of_a_random_role_holds_a_customer_outside_its_scope_or_a_valu
             answers.append(
                 html.text.replace(customer_id, "") if html.status_code == 404 else html.text
             )
+        answers.append(client.get("/review", headers=auth).text)
+        seen = expected_records(tables, inside)
         for text in answers:
             ids = {value for value in _ids(text)}
             assert not ids & outside, (role, sorted(ids & outside)[:3])
+            named = set(RECORD_KEY.findall(text))
+            assert named <= seen, (role, sorted(named - seen)[:3])
             if role.pii == "masked":
                 leaked = [v for v in clear if v in text]
                 assert not leaked, (role, leaked[:3])
@@ -305,6 +325,36 @@ def _ids(text: str) -> set[str]:
     import re
 
     return set(re.findall(r"CM\d{8}", text))
+
+
+def test_a_page_names_no_record_or_contact_of_a_company_outside_the_scope(holder, tables, tmp_path):
+    records = tables["records"]
+    owner = records.set_index("record_key")["customer_id"]
+    contacts = records[records["derived_from_record_key"].notna()].assign(
+        company=lambda r: r["derived_from_record_key"].map(owner)
+    )
+    provinces = sorted(tables["customers"]["province"].dropna().unique())
+    cases = []  # (role, a person in scope named on an outside company's record) and reverse
+    for province in provinces:
+        inside = expected_scope(tables, {"province": [province]})
+        person = contacts[contacts["customer_id"].isin(inside) & ~contacts["company"].isin(inside)]
+        company = contacts[~contacts["customer_id"].isin(inside) & contacts["company"].isin(inside)]
+        if len(person) and len(company):
+            cases.append((province, person.iloc[0], company.iloc[0]))
+    assert cases, "the demo has contacts across provinces"
+    province, person, company = cases[0]
+    role = RoleConfig(name="regional_office", rows={"province": [province]}, pii="full")
+    with served(holder, [role], tmp_path) as (client, headers):
+        auth = headers[role.name]
+        page = client.get(f"/v1/customers/{person['customer_id']}", headers=auth)
+        assert page.status_code == 200
+        assert person["derived_from_record_key"] not in page.text
+        assert person["record_key"] not in page.text
+        page = client.get(f"/v1/customers/{company['company']}", headers=auth).json()
+        named = [
+            r for r in page["records"] if r["record_key"] == company["derived_from_record_key"]
+        ]
+        assert named and named[0]["contact_name"] is None and named[0]["contact_mobile"] is None
 
 
 def test_masked_answers_keep_names_and_mask_the_rest(service, tables):

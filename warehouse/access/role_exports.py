@@ -34,7 +34,13 @@ import duckdb
 
 from sources.config import RoleConfig
 from warehouse.access.masking import masking_functions
-from warehouse.access.scope import role_query, scope_query
+from warehouse.access.scope import (
+    RoleRelations,
+    hidden_records_query,
+    role_query,
+    scope_query,
+    visible_records_query,
+)
 from warehouse.files import temporary_beside
 from warehouse.publish import Publication, publish_queries
 from warehouse.store import qualified, table_exists
@@ -42,8 +48,11 @@ from warehouse.views import CURRENT_RECORDS
 
 log = logging.getLogger(__name__)
 
-#: The temporary table holding the in-scope customer IDs of the role being published.
+#: The temporary tables holding the in-scope customer IDs of the role being published, the
+#: record keys it sees and the record keys it does not.
 SCOPE_TABLE = "__access_scope"
+VISIBLE_TABLE = "__access_records"
+HIDDEN_TABLE = "__access_hidden"
 
 
 def publish_role_sets(
@@ -75,20 +84,37 @@ def _publish_role(
     run_id: str,
     published_at: datetime,
 ) -> Publication:
+    derived = "derived_from_record_key" in _columns(con, "staging.customers")
+    known = [CURRENT_RECORDS]
+    if table_exists(con, "master", "customer_xref"):
+        known.append("master.customer_xref")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
         f"{scope_query(role.rows, 'master.customers', CURRENT_RECORDS)}"
     )
     try:
-        relationships = (
-            "master.relationships" if table_exists(con, "master", "relationships") else None
+        if role.rows is not None:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {VISIBLE_TABLE} AS "
+                f"{visible_records_query(SCOPE_TABLE, CURRENT_RECORDS, derived)}"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {HIDDEN_TABLE} AS "
+                f"{hidden_records_query(VISIBLE_TABLE, known)}"
+            )
+        relations = RoleRelations(
+            scope=SCOPE_TABLE,
+            records=CURRENT_RECORDS,
+            visible=VISIBLE_TABLE,
+            hidden=HIDDEN_TABLE,
+            relationships=(
+                "master.relationships" if table_exists(con, "master", "relationships") else None
+            ),
         )
         queries: dict[str, str] = {}
         withheld: dict[str, str] = {}
         for table in tables:
-            cut = role_query(
-                role, table, _columns(con, table), SCOPE_TABLE, CURRENT_RECORDS, relationships
-            )
+            cut = role_query(role, table, _columns(con, table), relations)
             if cut.sql is None:
                 withheld[table.split(".", 1)[1]] = str(cut.withheld)
             else:
@@ -104,7 +130,8 @@ def _publish_role(
             before_manifest=lambda done: {"database": write_role_database(done, role.name)},
         )
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+        for temporary in (SCOPE_TABLE, VISIBLE_TABLE, HIDDEN_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {temporary}")
     log.info("role %s (%s): %s", role.name, role.pii, {t.name: t.rows for t in publication.tables})
     return publication
 
@@ -140,6 +167,7 @@ def remove_other_role_sets(root: Path, keep: set[str]) -> None:
             log.info("removed the exports of role %s: no longer in the config", folder.name)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name → DuckDB type of ``schema.table``."""
     described = con.execute(f"DESCRIBE {qualified(*table.split('.', 1))}").fetchall()
-    return [str(row[0]) for row in described]
+    return {str(row[0]): str(row[1]) for row in described}

@@ -23,6 +23,13 @@ LEAN_CONF = {
     "spark.driver.memory": "1g",
 }
 
+#: The ``spark:`` section of a test deployment that matches in Spark local mode.
+SPARK_TEST_SETTINGS = {
+    "master": "local[2]",
+    "app_name": "customer-master-tests",
+    "conf": LEAN_CONF,
+}
+
 
 def skip_without_spark() -> None:
     """Skip (saying why) where Java or pyspark is missing; everywhere else Spark must run."""

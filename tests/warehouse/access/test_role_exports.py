@@ -1,11 +1,15 @@
 """Role-scoped exports, attacked with random masters and random roles (hypothesis).
 
 Each example builds a tiny warehouse: customers with a golden province and owner, their
-source records (each with a source and a province of its own), relationships, follow-ups
-naming a person to call, a 360 row and a sales aggregate. Every customer has a name, an ID,
-a mobile, an e-mail, an ID number and a birth date of its own, so a test can look for them
-in every cell of every file. The expected scope is worked out here, independently of the
-SQL under test.
+source records (each with a source and a province of its own), contact persons named on
+another customer's company record (a record of their own, ``<company record>:contact``,
+``derived_from_record_key`` pointing back, a ``contact`` role naming the company record),
+relationships with record keys as evidence, follow-ups naming a person to call, ID events
+naming a related customer, an xref row of a record that moved to another customer, a
+review queue, a 360 row and a sales aggregate. Every customer has a name, an ID, a
+mobile, an e-mail, an ID number and a birth date of its own, so a test can look for them
+in every cell of every file, and every record key is unique. The expected scope and the
+records a role may see are worked out here, independently of the SQL under test.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from sources.config import RoleConfig
@@ -34,10 +38,26 @@ TABLES = [
     "master.customers",
     "master.customer_xref",
     "master.relationships",
+    "master.customer_roles",
+    "master.customer_id_events",
+    "staging.source_records",  # staging.customers under a name of its own (one file per name)
+    "matching.review_queue",
     "marts.followup_today",
     "marts.customer_360",
     "marts.sales_by_region_product_month",
 ]
+RECORD_KEY = re.compile(r"[a-z_]+:\d+-\d+(?::contact)?")
+
+
+def contacts(n: int):
+    """(company, person) pairs: the person is named as contact on the company's first
+    record; each person at most once, never on their own record."""
+    return st.lists(
+        st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] != p[1]),
+        max_size=3,
+        unique_by=lambda p: p[1],
+    )
+
 
 records_of = st.lists(
     st.tuples(st.sampled_from(SOURCES), st.sampled_from([*PROVINCES, None])),
@@ -50,6 +70,7 @@ masters = st.integers(2, 7).flatmap(
         st.lists(customer, min_size=n, max_size=n),
         st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=6),
         st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=4),
+        contacts(n),
     )
 )
 row_scopes = st.one_of(
@@ -86,21 +107,44 @@ def insert(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> None:
         con.executemany(sql, rows)
 
 
+def source_records(master) -> list[tuple[str, str, str | None, int, str | None]]:
+    """Every source record: (record key, source, province, customer, derived from)."""
+    people, _, _, named = master
+    out = []
+    for i, (_, _, own) in enumerate(people):
+        out += [
+            (f"{source}:{i}-{n}", source, place, i, None) for n, (source, place) in enumerate(own)
+        ]
+    for company, person in named:
+        source, place = people[company][2][0]
+        key = f"{source}:{company}-0"
+        out.append((f"{key}:contact", source, place, person, key))
+    return out
+
+
 def build_warehouse(con: duckdb.DuckDBPyConnection, master) -> None:
-    people, relations, followups = master
-    for schema in ("master", "marts", "staging"):
+    people, relations, followups, named = master
+    for schema in ("master", "marts", "staging", "matching"):
         con.execute(f"CREATE SCHEMA {schema}")
-    golden, staged, xref = [], [], []
-    for i, (province, owner, records) in enumerate(people):
+    every = source_records(master)
+    golden = []
+    for i, (province, owner, own) in enumerate(people):
         v = clear_values(i)
         golden.append(
             (cid(i), f"客户{i:03d}", province, owner, v["mobile"], v["email"], v["id_number"],
-             v["birth_date"], v["address_detail"], sorted({s for s, _ in records}))
+             v["birth_date"], v["address_detail"], sorted({s for s, _ in own}))
         )  # fmt: skip
-        for n, (source, place) in enumerate(records):
-            key = f"{source}:{i}-{n}"
-            staged.append((key, source, place, v["mobile"], v["id_number"]))
-            xref.append((key, cid(i)))
+    contact_on = {f"{people[c][2][0][0]}:{c}-0": p for c, p in named}
+    staged = []
+    for key, source, place, i, derived in every:
+        person = contact_on.get(key)
+        v = clear_values(i)
+        contact = (
+            (f"客户{person:03d}", clear_values(person)["mobile"])
+            if person is not None
+            else (None, None)
+        )
+        staged.append((key, source, place, v["mobile"], v["id_number"], *contact, derived))
     con.execute(
         "CREATE TABLE master.customers (customer_id VARCHAR, name VARCHAR, province VARCHAR, "
         "owner VARCHAR, mobile VARCHAR, email VARCHAR, id_number VARCHAR, birth_date DATE, "
@@ -109,23 +153,64 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, master) -> None:
     con.executemany("INSERT INTO master.customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", golden)
     con.execute(
         "CREATE TABLE staging.customers (record_key VARCHAR, source VARCHAR, province VARCHAR, "
-        "mobile VARCHAR, id_number VARCHAR)"
+        "mobile VARCHAR, id_number VARCHAR, contact_name VARCHAR, contact_mobile VARCHAR, "
+        "derived_from_record_key VARCHAR)"
     )
-    con.executemany("INSERT INTO staging.customers VALUES (?, ?, ?, ?, ?)", staged)
+    con.executemany("INSERT INTO staging.customers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", staged)
+    con.execute("CREATE TABLE staging.source_records AS FROM staging.customers")
     con.execute(
         "CREATE TABLE master.customer_xref (record_key VARCHAR, customer_id VARCHAR, "
         "valid_to TIMESTAMP)"
     )
-    con.executemany("INSERT INTO master.customer_xref VALUES (?, ?, NULL)", xref)
+    con.executemany(
+        "INSERT INTO master.customer_xref VALUES (?, ?, NULL)",
+        [(k, cid(i)) for k, _, _, i, _ in every],
+    )
+    n = len(people)
+    moved = [(k, cid((i + 1) % n)) for k, _, _, i, _ in every[:1]]  # it was the next one's once
+    con.executemany("INSERT INTO master.customer_xref VALUES (?, ?, TIMESTAMP '2026-01-01')", moved)
     con.execute(
-        "CREATE TABLE master.relationships (from_customer_id VARCHAR, to_customer_id VARCHAR, "
-        "relationship_type VARCHAR)"
+        "CREATE TABLE master.customer_roles (customer_id VARCHAR, role VARCHAR, evidence VARCHAR)"
     )
     insert(
         con,
-        "INSERT INTO master.relationships VALUES (?, ?, 'employment')",
-        sorted({(cid(a), cid(b)) for a, b in relations if a != b}),
+        "INSERT INTO master.customer_roles VALUES (?, 'contact', ?)",
+        [(cid(i), f"named as contact on {derived}") for _, _, _, i, derived in every if derived],
     )
+    con.execute(
+        "CREATE TABLE master.customer_id_events (event VARCHAR, customer_id VARCHAR, "
+        "related_customer_id VARCHAR)"
+    )
+    insert(
+        con,
+        "INSERT INTO master.customer_id_events VALUES ('merged', ?, ?)",
+        [(cid(a), cid(b)) for a, b in followups],
+    )
+    first = {i: k for k, _, _, i, _ in reversed(every)}
+    con.execute(
+        "CREATE TABLE master.relationships (from_customer_id VARCHAR, to_customer_id VARCHAR, "
+        "relationship_type VARCHAR, evidence VARCHAR[])"
+    )
+    shown = {(cid(a), cid(b)): [first[b], first[(b + 1) % n]] for a, b in relations if a != b}
+    shown |= {(cid(c), cid(p)): [f"{first[c]}:contact"] for c, p in named}
+    insert(
+        con,
+        "INSERT INTO master.relationships VALUES (?, ?, 'employment', ?)",
+        sorted((a, b, evidence) for (a, b), evidence in shown.items()),
+    )
+    con.execute(
+        "CREATE TABLE matching.review_queue (record_key_l VARCHAR, record_key_r VARCHAR, "
+        "name_l VARCHAR, name_r VARCHAR, mobile_l VARCHAR, mobile_r VARCHAR)"
+    )
+    insert(
+        con,
+        "INSERT INTO matching.review_queue VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (first[a], first[b], f"客户{a:03d}", f"客户{b:03d}", clear_values(a)["mobile"],
+             clear_values(b)["mobile"])
+            for a, b in relations if a != b
+        ],
+    )  # fmt: skip
     con.execute(
         "CREATE TABLE marts.followup_today (customer_id VARCHAR, reason VARCHAR, "
         "contact_name VARCHAR, contact_phone VARCHAR, contact_customer_id VARCHAR)"
@@ -152,19 +237,33 @@ def expected_scope(master, rows) -> set[str]:
     people = master[0]
     if not rows:
         return {cid(i) for i in range(len(people))}
+    held: dict[int, list[tuple[str, str | None]]] = {i: [] for i in range(len(people))}
+    for _, source, place, i, _ in source_records(master):
+        held[i].append((source, place))
 
     def holds(i: int, column: str, allowed: list[str]) -> bool:
-        province, owner, records = people[i]
+        province, owner, _ = people[i]
         if column == "source":
-            return any(s in allowed for s, _ in records)
+            return any(s in allowed for s, _ in held[i])
         golden = {"province": province, "owner": owner}[column]
-        on_records = [p for _, p in records] if column == "province" else []
+        on_records = [p for _, p in held[i]] if column == "province" else []
         return golden in allowed or any(p in allowed for p in on_records)
 
     return {
         cid(i)
         for i in range(len(people))
         if all(holds(i, column, allowed) for column, allowed in rows.items())
+    }
+
+
+def expected_records(master, scope: set[str]) -> set[str]:
+    """The record keys a role with ``scope`` may see: its customers' records, less a
+    contact's record drawn from a company record of a customer outside the scope."""
+    owner = {key: i for key, _, _, i, _ in source_records(master)}
+    return {
+        key
+        for key, _, _, i, derived in source_records(master)
+        if cid(i) in scope and (derived is None or cid(owner[derived]) in scope)
     }
 
 
@@ -188,6 +287,15 @@ def publish(con, master_roles, root: Path):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(master=masters, role_list=roles)
+@example(  # a Fujian person named as contact on a Guangdong company's record
+    master=(
+        [("福建省", "王芳", [("regional", "福建省")]), ("广东省", "陈明", [("dealers", "广东省")])],
+        [],
+        [],
+        [(1, 0)],
+    ),
+    role_list=[RoleConfig(name="role0", rows={"province": ["福建省"]}, pii="full")],
+)
 def test_no_role_file_holds_a_customer_outside_its_scope_or_a_value_in_clear(
     tmp_path_factory, master, role_list
 ):
@@ -207,6 +315,10 @@ def test_no_role_file_holds_a_customer_outside_its_scope_or_a_value_in_clear(
             for t in published[role.name].tables:
                 seen += [str(v) for row in db.execute(f"FROM {t.name}").fetchall() for v in row]
         text = "\n".join(seen)
+        everything = {key for key, *_ in source_records(master)}
+        shown = expected_records(master, scope) if role.rows is not None else everything
+        named = set(RECORD_KEY.findall(text))
+        assert named <= shown, (role, sorted(named - shown))
         for i in sorted(int(c[2:]) for c in outside):
             assert cid(i) not in text and f"客户{i:03d}" not in text, (role, cid(i))
             assert not any(value in text for value in clear_values(i).values())
@@ -221,11 +333,11 @@ def test_no_role_file_holds_a_customer_outside_its_scope_or_a_value_in_clear(
                 for m in pq.read_table(folder / "customers.parquet").column("mobile").to_pylist()
             )
         counts = pq.read_table(folder / "customer_360.parquet").to_pylist()
-        shown = pq.read_table(folder / "relationships.parquet").to_pylist()
+        kept = pq.read_table(folder / "relationships.parquet").to_pylist()
         for row in counts:  # the 360 counts only relationships the role sees
             mine = [
                 r
-                for r in shown
+                for r in kept
                 if row["customer_id"] in (r["from_customer_id"], r["to_customer_id"])
             ]
             assert row["relationships"] == len(mine)
@@ -242,6 +354,7 @@ def warehouse():
             [("福建省", "王芳", [("dealers", "福建省")]), ("广东省", "陈明", [("regional", None)])],
             [(0, 1)],
             [(0, 1)],
+            [],
         ),
     )
     yield con
@@ -292,3 +405,18 @@ def test_the_role_database_is_read_only_and_removed_roles_leave_no_copy(warehous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysts"]
     publish(warehouse, [], tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_masked_role_gets_a_quarantined_row_without_its_raw_text(tmp_path):
+    con = duckdb.connect()
+    build_warehouse(con, ([("福建省", "王芳", [("dealers", "福建省")])], [], [], []))
+    con.execute(
+        "CREATE TABLE staging.quarantine AS SELECT 'dealers' AS source, 7 AS source_row, "
+        "'bad credit code' AS reason, '{\"手机\": \"13900000000\"}' AS raw"
+    )
+    role = RoleConfig(name="dealer_desk", rows={"source": ["dealers"]}, pii="masked")
+    publish_role_sets(con, [role], ["staging.quarantine"], tmp_path, "run-1", WHEN)
+    rows = pq.read_table(tmp_path / "dealer_desk" / "quarantine.parquet").to_pylist()
+    assert rows == [
+        {"source": "dealers", "source_row": 7, "reason": "bad credit code", "raw": None}
+    ]
