@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sources.config.base import Strict
+from sources.config.base import Strict, check_keys_and_values
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 
 #: Keys a role's ``rows`` may use: every golden column that a staged record also has
@@ -80,14 +80,9 @@ class RoleConfig(Strict):
             return None
         if not rows:
             raise ValueError("rows: give at least one column, or leave rows out for every customer")
-        unknown = sorted(set(rows) - set(SCOPE_COLUMNS))
-        if unknown:
-            raise ValueError(
-                f"rows: unknown column(s) {', '.join(unknown)}; known: {', '.join(SCOPE_COLUMNS)}"
-            )
-        empty = sorted(column for column, values in rows.items() if not values)
-        if empty:
-            raise ValueError(f"rows: column(s) {', '.join(empty)} allow no value")
+        check_keys_and_values(
+            rows, SCOPE_COLUMNS, prefix="rows: ", noun="column", empty="allow no value"
+        )
         return {column: [str(v) for v in values] for column, values in rows.items()}
 
 

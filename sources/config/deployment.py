@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from sources.config.access import AccessConfig
-from sources.config.base import Strict
+from sources.config.base import Strict, check_keys_and_values
 from sources.config.feeds import (
     ActivityFeed,
     InteractionFeed,
@@ -84,14 +84,14 @@ class PipelineConfig(Strict):
     @field_validator("survivorship")
     @classmethod
     def _known_attributes(cls, rules: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = sorted(set(rules) - set(GOLDEN_ATTRIBUTE_GROUPS))
-        if unknown:
-            raise ValueError(
-                f"unknown golden attribute(s) {', '.join(unknown)}; known: {', '.join(GOLDEN_ATTRIBUTE_GROUPS)}"
-            )
-        empty = sorted(a for a, r in rules.items() if not r)
-        if empty:
-            raise ValueError(f"attribute(s) {', '.join(empty)} need at least one rule")
+        check_keys_and_values(
+            rules,
+            GOLDEN_ATTRIBUTE_GROUPS,
+            prefix="",
+            noun="golden attribute",
+            empty="need at least one rule",
+            empty_noun="attribute",
+        )
         return rules
 
     def activity_feeds(self) -> list[ActivityFeed]:
