@@ -11,7 +11,7 @@ raises no flag, exactly as a column of empty cells would, without the cost of on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 
 import numpy as np
@@ -228,13 +228,28 @@ def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today
         out[name] = parsed.dt.date.where(parsed.notna(), None)
 
 
-def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
+#: Quality flag of a contact person whose mobile is the company row's (``contact_takes_mobile``).
+MOBILE_FROM_COMPANY_ROW = "mobile_from_company_row"
+
+
+def derive_contact_persons(
+    staged: pd.DataFrame, takes_mobile: Collection[str] = ()
+) -> pd.DataFrame:
     """Contact persons named on company records, as person records of their own.
 
     Each gets the record key ``<company record_key>:contact`` and points back to the
     company through ``derived_from_record_key``; the employment relationship is built
     from that link. The contact's own mobile and gender are all it carries: the
-    company's address and phones are the company's, not the person's.
+    company's address and landline are the company's, not the person's.
+
+    A company row of a source in ``takes_mobile`` (config ``contact_takes_mobile``, on by
+    default) that names a contact person but gives the contact no mobile of their own
+    gives the contact the row's mobile: dealers and regional offices write the contact's
+    mobile in the same ``手机`` column person rows use for their own, so the mobile on a
+    company row that names someone is most often that person's. It stays the company's
+    mobile too. Without it the contact record carries a name only and cannot reach the
+    person customer it is. Such a contact is flagged ``mobile_from_company_row``: the
+    mobile may still be the company's own, so it is weaker evidence than the contact's own.
     """
     companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
     persons = pd.DataFrame(
@@ -259,7 +274,15 @@ def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
         pd.Series(companies["contact_name"].to_numpy(), dtype=object)
     ).to_numpy()
     persons["gender"] = companies["contact_gender"].to_numpy()
-    persons["mobile"] = companies["contact_mobile"].to_numpy()
+    own = companies["contact_mobile"]
+    borrow = own.isna() & companies["source"].isin(list(takes_mobile))
+    persons["mobile"] = own.where(~borrow, companies["mobile"]).to_numpy()
+    borrowed = borrow & companies["mobile"].notna()
+    persons["quality_flags"] = (
+        pd.Series(MOBILE_FROM_COMPANY_ROW, index=borrowed.index, dtype=object)
+        .where(borrowed, None)
+        .to_numpy()
+    )
     persons["contact_title"] = companies["contact_title"].to_numpy()
     persons["derived_from_record_key"] = companies["record_key"].to_numpy()
     return persons

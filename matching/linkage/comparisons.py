@@ -18,7 +18,8 @@ training learns how much each level says. What the levels encode about this data
   at match weight 0, so the same brand in another city stays another customer);
 - a part of the address missing on one side (no district, a city the address parser
   could not read) is no disagreement: the street address then decides;
-- a USCC, personal ID or birth date one keystroke off is most likely the same value;
+- a USCC, personal ID, birth date or mobile one keystroke off (a digit mistyped, two
+  neighbours swapped: 13812345678 / 13812345768) is most likely the same value;
 - a shared district is common in a big district and telling in a small one (term
   frequencies), and a common person name (张伟) says less than a rare one;
 - a person name that neither reads nor sounds the same is another name: people
@@ -267,10 +268,15 @@ def _address(t: ComparisonThresholds) -> cl.CustomComparison:
     )
 
 
-def _contact_comparisons() -> list[cl.CustomComparison]:
+def _contact_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     return [
         _phone(),
-        _exact_or_not("mobile", "mobile_block", "Mobile number (E.164)"),
+        _identifier(
+            "mobile",
+            "mobile_block",
+            "Mobile number (E.164); a keying error is two digits swapped or one mistyped",
+            t,
+        ),
         _exact_or_not("email", "email_block", "E-mail address"),
     ]
 
@@ -285,7 +291,7 @@ def _company_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
             "Legal form (a group's 股份有限公司 is not its 有限公司 branch)",
         ),
         _identifier("uscc", "uscc_block", "Unified social credit code", t),
-        *_contact_comparisons(),
+        *_contact_comparisons(t),
         _address(t),
     ]
 
@@ -296,6 +302,6 @@ def _person_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
         _identifier("id_number", "id_number_block", "Personal ID number", t),
         _identifier("birth_date", "birth_date", "Date of birth (yyyy-mm-dd)", t),
         _exact_or_not("gender", "gender", "Gender"),
-        *_contact_comparisons(),
+        *_contact_comparisons(t),
         _address(t),
     ]
