@@ -16,7 +16,9 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from sources.ingest import content_hashes
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import (
     area_code_for_city,
@@ -228,6 +230,11 @@ def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today
         out[name] = parsed.dt.date.where(parsed.notna(), None)
 
 
+#: What a contact person's record is made of: its fingerprint (``record_hash``) covers these
+#: only, so a change elsewhere on the company's row (its landline, say) does not make the
+#: contact a changed record of its own.
+CONTACT_CONTENT = ("record_key", "name", "gender", "mobile", "contact_title", "quality_flags")
+
 #: Quality flag of a contact person whose mobile is the company row's (``contact_takes_mobile``).
 MOBILE_FROM_COMPANY_ROW = "mobile_from_company_row"
 
@@ -250,6 +257,9 @@ def derive_contact_persons(
     mobile too. Without it the contact record carries a name only and cannot reach the
     person customer it is. Such a contact is flagged ``mobile_from_company_row``: the
     mobile may still be the company's own, so it is weaker evidence than the contact's own.
+
+    A contact's ``record_hash`` covers its own content (``CONTACT_CONTENT``), not the whole
+    company row, so a sync treats it as changed only when the contact changed.
     """
     companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
     persons = pd.DataFrame(
@@ -261,7 +271,6 @@ def derive_contact_persons(
         "source_file",
         "source_row",
         "ingested_at",
-        "record_hash",
     ):
         persons[name] = companies[name].to_numpy()
     persons["record_key"] = (companies["record_key"] + ":contact").to_numpy()
@@ -285,4 +294,8 @@ def derive_contact_persons(
     )
     persons["contact_title"] = companies["contact_title"].to_numpy()
     persons["derived_from_record_key"] = companies["record_key"].to_numpy()
+    persons["record_hash"] = content_hashes(
+        pa.Table.from_pandas(persons[list(CONTACT_CONTENT)].astype(object), preserve_index=False),
+        list(CONTACT_CONTENT),
+    ).to_numpy()
     return persons

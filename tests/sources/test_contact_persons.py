@@ -50,6 +50,22 @@ def test_the_row_mobile_goes_to_a_contact_without_one_in_sources_that_say_so():
     assert ROWS.loc[0, "mobile"] == "+8613800138000"  # it stays the company's mobile too
 
 
+def test_a_contact_changes_only_when_the_contact_does():
+    """Its fingerprint is the contact's own: a new landline or address on the company's row
+    leaves it as it was, a new contact mobile does not."""
+
+    def contact_hash(**company_fields) -> str:
+        row = company("dealers:2", "dealers", contact_name="李娜", record_hash="row-hash-1")
+        contacts = derive_contact_persons(staged(row | company_fields), takes_mobile={"dealers"})
+        return contacts.loc[0, "record_hash"]
+
+    before = contact_hash(phone="+865925551234")
+    assert contact_hash(phone="+865925559999", address_detail="环岛东路1号") == before
+    assert contact_hash(phone="+865925551234", record_hash="row-hash-2") == before
+    assert contact_hash(phone="+865925551234", contact_mobile="+8613900139000") != before
+    assert contact_hash(phone="+865925551234", contact_title="经理") != before
+
+
 def test_without_sources_that_take_it_a_contact_keeps_only_their_own_mobile():
     contacts = derive_contact_persons(ROWS).set_index("record_key")
     assert pd.isna(contacts.loc["dealers:1:contact", "mobile"])
