@@ -35,6 +35,10 @@ STAGED_SCHEMA = pa.schema(
             if name in ("birth_date", "created_at", "updated_at")
             else pa.float64()
             if name == "credit_limit"
+            else pa.bool_()
+            if name == "is_branch"
+            else pa.list_(pa.string())
+            if name == "other_phones"
             else pa.string(),
         )
         for name in STAGED_COLUMNS

@@ -24,10 +24,13 @@ from sources.standardise import (
     area_code_for_city,
     clean_gender,
     clean_person_names,
+    latin_company_names,
+    latin_person_names,
     normalise_text,
     parse_addresses,
     parse_amounts,
     parse_dates,
+    recognise_business_kinds,
     split_company_names,
     standardise_emails,
     standardise_id_numbers,
@@ -138,7 +141,8 @@ def stage_records(
 
 
 def _stage_names(mapped: pd.DataFrame, out: _Columns) -> None:
-    """Company names split into core / legal form / region; person names cleaned; pinyin of the core."""
+    """Company names split into core / legal form / region, with their branch and
+    individual-business markers; person names cleaned; pinyin and Latin form of the core."""
     raw = _col(mapped, "name")
     out["name_raw"] = raw
     is_company = mapped["entity_type"] == "company"
@@ -149,6 +153,12 @@ def _stage_names(mapped: pd.DataFrame, out: _Columns) -> None:
     out["legal_form"] = company["legal_form"].reindex(out.index)
     out["name_region"] = company["name_region"].reindex(out.index)
     out["name_pinyin"] = to_pinyin(out["name_core"])
+    latin = [latin_company_names(company["name_core"]), latin_person_names(person)]
+    out["name_latin"] = pd.concat(latin).reindex(out.index)
+    kinds = recognise_business_kinds(company).reindex(out.index)
+    for name in ("branch_of_name", "business_kind", "business_owner_name"):
+        out[name] = kinds[name]
+    out["is_branch"] = kinds["is_branch"].where(is_company, None)
 
 
 def _stage_addresses(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
@@ -159,11 +169,15 @@ def _stage_addresses(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None
     # mapped province / city / district columns fill what the address line does not say
     gaps = parsed[["province", "city", "district"]].isna().any(axis=1).to_numpy()
     parts = [_col(mapped, f)[gaps].fillna("") for f in ("province", "city", "district")]
+    # a district the address names without its city ('鼓楼区…', which four cities have)
+    # is placed by the source's own city column
+    parts[2] = parts[2].where(parts[2] != "", parsed["district"][gaps].fillna(""))
     given = parts[0].str.cat(parts[1:], sep=" ").str.strip()
     from_parts = parse_addresses(given.where(given != "", None)).reindex(out.index)
     for name in ("province", "city", "district"):
         out[name] = parsed[name].where(parsed[name].notna(), from_parts[name])
-    out["address_detail"] = parsed["address_detail"]
+    for name in ("address_detail", "address_building", "address_room"):
+        out[name] = parsed[name]
     flags.add("address_unparsed", raw.notna() & out["province"].isna() & out["city"].isna())
 
 
@@ -186,6 +200,8 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
             out[name] = results[name]["e164"]
         else:  # what standardise_phones gives for a column of empty cells
             out[name] = pd.Series(np.nan, index=mapped.index, dtype=object)
+    out["phone_extension"] = phone["extension"]
+    out["other_phones"] = _other_numbers(phone, mobile, out)
     for name, result in results.items():
         flags.add(
             f"{name}_invalid",
@@ -196,6 +212,23 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     email = standardise_emails(_col(mapped, "email"))
     out["email"] = email["email"]
     flags.add("email_invalid", email["email"].notna() & ~email["valid"].fillna(False).astype(bool))
+
+
+def _other_numbers(phone: pd.DataFrame, mobile: pd.DataFrame, out: _Columns) -> pd.Series:
+    """The numbers after the first in the phone and mobile cells, without the record's own
+    phone and mobile; None where there are none."""
+    result = pd.Series(None, index=out.index, dtype=object)
+    several = phone["others"].notna() | mobile["others"].notna()
+    for i in np.flatnonzero(several.to_numpy()):
+        own = {out["phone"].iat[i], out["mobile"].iat[i]}
+        found = [
+            n
+            for cell in (phone["others"].iat[i], mobile["others"].iat[i])
+            for n in (cell or ())
+            if n not in own
+        ]
+        result.iat[i] = list(dict.fromkeys(found)) or None
+    return result
 
 
 def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today: date) -> None:
@@ -279,9 +312,9 @@ def derive_contact_persons(
     persons["name"] = persons["name_core"] = persons["name_raw"] = companies[
         "contact_name"
     ].to_numpy()
-    persons["name_pinyin"] = to_pinyin(
-        pd.Series(companies["contact_name"].to_numpy(), dtype=object)
-    ).to_numpy()
+    contact_names = pd.Series(companies["contact_name"].to_numpy(), dtype=object)
+    persons["name_pinyin"] = to_pinyin(contact_names).to_numpy()
+    persons["name_latin"] = latin_person_names(contact_names).to_numpy()
     persons["gender"] = companies["contact_gender"].to_numpy()
     own = companies["contact_mobile"]
     borrow = own.isna() & companies["source"].isin(list(takes_mobile))
