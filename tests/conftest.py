@@ -157,10 +157,10 @@ def run_demo_once(build_once) -> Callable[[int, int], DemoRun]:
 
 @pytest.fixture(scope="session")
 def demo_run(run_demo_once) -> DemoRun:
-    """The demo of 150 customers (seed 8) after one whole pipeline run, built once per test
+    """The demo of 150 customers (seed 1) after one whole pipeline run, built once per test
     run: the pipeline tests (but the sync idempotence ones) and the published-schema tests read
-    it."""
-    run = run_demo_once(customers=150, seed=8)
+    it. A seed whose run leaves several pairs to a steward (the review page tests decide two)."""
+    run = run_demo_once(customers=150, seed=1)
     assert run.outcome.succeeded, run.outcome.render()
     return run
 
@@ -217,7 +217,7 @@ def demo_rerun(build_once, demo_run) -> DemoRun:
             env.setenv("DAGSTER_HOME", str(home))
             return run_pipeline(copy / "customer_master.yaml")
 
-    folder, outcome = build_once("demo_150_seed8_rerun", build)
+    folder, outcome = build_once("demo_150_seed1_rerun", build)
     return DemoRun(folder / demo_run.folder.name, outcome)
 
 

@@ -103,7 +103,7 @@ def _region_tables() -> tuple[PrefixMatcher, dict[str, tuple[int, str]]]:
     """
     table: dict[str, tuple[int, str]] = {}
     for text, readings in spellings().items():
-        div, is_short = readings[0]
+        div, is_short, _ = readings[0]
         if div.rank == COUNTY and len(text) < 3 and not is_short:
             continue
         if div.rank == COUNTY and is_short and not div.name.endswith("市"):
