@@ -25,7 +25,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==0.13.9
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra dev --extra spark --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --extra spark --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the locked dependencies

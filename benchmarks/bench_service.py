@@ -72,12 +72,13 @@ def held_back_index(config_path: Path, probes: int, seed: int) -> tuple[Path, li
     from matching.duplicate_check import master_records
     from matching.linkage import junk_rules, models_in_use
     from sources.config import load_config
-    from warehouse.serving import publishing, write_tables
+    from warehouse.serving import TABLES, publishing, read_pointer, write_tables
 
     config = load_config(config_path)
     serving_dir = config.output_path / f"serving-held-back-{probes}-{seed}"
     cases_path = serving_dir / "probes.json"
-    if cases_path.exists():
+    pointer = read_pointer(serving_dir)
+    if cases_path.exists() and pointer is not None and (pointer.folder / TABLES).exists():
         return serving_dir, json.loads(cases_path.read_text(encoding="utf-8"))
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     records = master_records(con)

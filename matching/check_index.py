@@ -13,12 +13,19 @@ binary search; loading is reading two columns. A Python dict of a million keys t
 about 3 s to build here; the arrays load in milliseconds. Two different keys sharing a
 64-bit hash (odds about 3 in 10⁸ at a million keys) only add a candidate that the model
 then scores; no candidate is ever lost.
+
+The records and the blocking indexes are saved as uncompressed Arrow IPC files and loaded
+memory-mapped: loading reads no data and converts nothing, the operating system pages in
+what a check touches (Parquet took seconds per million records to decode, and a list of
+customer IDs as Python strings another second). The files are larger than Parquet would
+be (about 0.45 GB a million records); the page cache shares them between processes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from splink import Linker
 
 from matching.linkage.backend import splink_database
@@ -38,7 +44,7 @@ from matching.linkage.junk import JunkRules
 logger = logging.getLogger(__name__)
 
 _KEY_SEPARATOR = "\x1f"
-_FILES = ("records", "blocks", "tf", "index")
+_FILES = {"records": "arrow", "blocks": "arrow", "tf": "arrow", "index": "json"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,38 @@ class BlockIndex:
         return self.rows[start:end]
 
 
+class TermFrequencies(Mapping[str, float]):
+    """One column's term frequencies (value → share of the master's records), as two arrays
+    sorted by value: a lookup is a binary search. Loading them turns the values into Python
+    strings in one C loop; a dict of a few hundred thousand names took seconds to build from
+    JSON at start-up.
+    """
+
+    def __init__(self, values: np.ndarray, frequencies: np.ndarray) -> None:
+        self.terms = values  # object array of str, sorted
+        self.shares = frequencies  # float64
+
+    @classmethod
+    def from_dict(cls, frequencies: dict[Any, float]) -> TermFrequencies:
+        values = np.array(list(frequencies), dtype=object)
+        order = np.argsort(values, kind="stable") if len(values) else np.array([], dtype=int)
+        shares = np.fromiter(frequencies.values(), dtype=np.float64, count=len(values))
+        return cls(values[order], shares[order])
+
+    def __getitem__(self, value: Any) -> float:
+        if isinstance(value, str) and len(self.terms):
+            at = int(np.searchsorted(self.terms, value))
+            if at < len(self.terms) and self.terms[at] == value:
+                return float(self.shares[at])
+        raise KeyError(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.terms.tolist())
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
 @dataclass(frozen=True)
 class CheckIndex:
     """What a duplicate check needs of one entity type's master.
@@ -63,16 +101,17 @@ class CheckIndex:
         entity_type: company or person.
         table: the prepared records as Splink scores them, with a ``tf_<column>`` column per
             term-frequency-adjusted comparison column.
-        customer_ids, names: the customer and golden-side name of each row of ``table``.
-        tf: column → value → term frequency (for scoring new input).
+        customer_ids, names: the customer and golden-side name of each row of ``table``
+            (Arrow arrays: read by ``take`` for a check's few candidates).
+        tf: column → its term frequencies (for scoring new input).
         blocks: one index per prediction blocking rule, in the rules' order.
     """
 
     entity_type: str
     table: pa.Table
-    customer_ids: np.ndarray
-    names: np.ndarray
-    tf: dict[str, dict[Any, float]]
+    customer_ids: pa.Array | pa.ChunkedArray
+    names: pa.Array | pa.ChunkedArray
+    tf: dict[str, TermFrequencies]
     blocks: list[BlockIndex]
     _allowed: dict[frozenset[str], np.ndarray] = field(
         default_factory=dict, repr=False, compare=False
@@ -162,8 +201,10 @@ def build_check_index(
     for column, frequencies in tf.items():
         values = [frequencies.get(v) for v in table.column(column).to_pylist()]
         table = table.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
+        if any(not isinstance(v, str) for v in frequencies):
+            raise TypeError(f"{entity_type}: term frequencies of {column} are not of text")
     by_key = records.set_index("record_key")
-    keys = table.column("record_key").to_pylist()
+    keys = table.column("record_key").to_pandas()
     blocks = []
     for columns in PREDICTION_BLOCKING_KEYS[entity_type]:
         hashes = key_hashes(table, columns)
@@ -174,21 +215,21 @@ def build_check_index(
     return CheckIndex(
         entity_type=entity_type,
         table=table,
-        customer_ids=by_key.loc[keys, "customer_id"].astype(str).to_numpy(dtype=object),
-        names=by_key.loc[keys, "name"].to_numpy(dtype=object),
-        tf=tf,
+        customer_ids=pa.array(by_key.loc[keys, "customer_id"].astype(str), type=pa.string()),
+        names=pa.array(by_key.loc[keys, "name"], type=pa.string(), from_pandas=True),
+        tf={column: TermFrequencies.from_dict(f) for column, f in tf.items()},
         blocks=blocks,
     )
 
 
 def save_check_index(index: CheckIndex, folder: Path) -> None:
-    """Write ``index`` into ``folder`` as ``check_<entity_type>_*.parquet`` / ``.json``."""
+    """Write ``index`` into ``folder`` as ``check_<entity_type>_*.arrow`` / ``.json``."""
     base = folder / f"check_{index.entity_type}"
-    table = index.table.append_column(
-        "__customer_id", pa.array(index.customer_ids.tolist(), type=pa.string())
-    ).append_column("__name", pa.array(index.names.tolist(), type=pa.string()))
-    pq.write_table(table, f"{base}_records.parquet")
-    pq.write_table(
+    table = index.table.append_column("__customer_id", index.customer_ids).append_column(
+        "__name", index.names
+    )
+    _write_arrow(table, Path(f"{base}_records.arrow"))
+    _write_arrow(
         pa.table(
             {
                 "rule": pa.array(
@@ -201,30 +242,61 @@ def save_check_index(index: CheckIndex, folder: Path) -> None:
                 "row": pa.array(np.concatenate([b.rows for b in index.blocks]), type=pa.int64()),
             }
         ),
-        f"{base}_blocks.parquet",
+        Path(f"{base}_blocks.arrow"),
     )
-    Path(f"{base}_tf.json").write_text(
-        json.dumps({c: list(v.items()) for c, v in index.tf.items()}, ensure_ascii=False),
-        encoding="utf-8",
+    _write_arrow(
+        pa.table(
+            {
+                "value": pa.array(
+                    [v for f in index.tf.values() for v in f.terms.tolist()], type=pa.string()
+                ),
+                "frequency": pa.array(
+                    np.concatenate([np.empty(0), *(f.shares for f in index.tf.values())]),
+                    type=pa.float64(),
+                ),
+            }
+        ),
+        Path(f"{base}_tf.arrow"),
     )
     Path(f"{base}_index.json").write_text(
-        json.dumps({"rules": [list(b.columns) for b in index.blocks]}), encoding="utf-8"
+        json.dumps(
+            {
+                "rules": [list(b.columns) for b in index.blocks],
+                "tf": {column: len(f) for column, f in index.tf.items()},
+            }
+        ),
+        encoding="utf-8",
     )
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    """``table`` as one uncompressed record batch in an Arrow IPC file (mapped on load)."""
+    table = table.combine_chunks()
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+
+
+def _read_arrow(path: Path) -> pa.Table:
+    """The table in the Arrow IPC file ``path``, memory-mapped (zero-copy)."""
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def has_check_index(folder: Path, entity_type: str) -> bool:
-    return all((folder / f"check_{entity_type}_{f}.{_ext(f)}").exists() for f in _FILES)
+    return all((folder / f"check_{entity_type}_{f}.{ext}").exists() for f, ext in _FILES.items())
 
 
 def load_check_index(folder: Path, entity_type: str) -> CheckIndex:
-    """The index ``save_check_index`` wrote into ``folder`` for ``entity_type``."""
+    """The index ``save_check_index`` wrote into ``folder`` for ``entity_type``: the records
+    and blocking indexes memory-mapped, nothing converted."""
     base = folder / f"check_{entity_type}"
-    table = pq.read_table(f"{base}_records.parquet")
-    customer_ids = np.asarray(table.column("__customer_id").to_pylist(), dtype=object)
-    names = np.asarray(table.column("__name").to_pylist(), dtype=object)
+    table = _read_arrow(Path(f"{base}_records.arrow"))
+    customer_ids = table.column("__customer_id")
+    names = table.column("__name")
     table = table.drop_columns(["__customer_id", "__name"])
-    rules = json.loads(Path(f"{base}_index.json").read_text(encoding="utf-8"))["rules"]
-    blocks_table = pq.read_table(f"{base}_blocks.parquet")
+    layout = json.loads(Path(f"{base}_index.json").read_text(encoding="utf-8"))
+    rules = layout["rules"]
+    blocks_table = _read_arrow(Path(f"{base}_blocks.arrow"))
     rule = blocks_table.column("rule").to_numpy()
     hashes = blocks_table.column("key_hash").to_numpy()
     rows = blocks_table.column("row").to_numpy()
@@ -235,10 +307,11 @@ def load_check_index(folder: Path, entity_type: str) -> CheckIndex:
         )
         for i, columns in enumerate(rules)
     ]
-    tf_raw = json.loads(Path(f"{base}_tf.json").read_text(encoding="utf-8"))
-    tf = {column: {value: freq for value, freq in pairs} for column, pairs in tf_raw.items()}
+    tf_table = _read_arrow(Path(f"{base}_tf.arrow"))
+    values = tf_table.column("value").to_numpy(zero_copy_only=False)
+    shares = tf_table.column("frequency").to_numpy()
+    tf, start = {}, 0
+    for column, count in layout["tf"].items():  # one column's values after the other's
+        tf[column] = TermFrequencies(values[start : start + count], shares[start : start + count])
+        start += count
     return CheckIndex(entity_type, table, customer_ids, names, tf, blocks)
-
-
-def _ext(part: str) -> str:
-    return "json" if part in ("tf", "index") else "parquet"

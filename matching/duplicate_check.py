@@ -179,13 +179,14 @@ class _EntityIndex:
         )
         scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
         keys = self.table.column("record_key").take(taken).to_pylist()
-        row_of = dict(zip(keys, rows, strict=True))
-        ids, names = self.index.customer_ids, self.index.names
+        ids = self.index.customer_ids.take(taken).to_pylist()
+        names = self.index.names.take(taken).to_pylist()
+        of_key = {key: (i, n) for key, i, n in zip(keys, ids, names, strict=True)}
         out = []
         for scores in scored:
             pair = dict(zip(self.score_columns, scores, strict=True))
-            row = row_of[pair["record_key_r"]]
-            out.append(pair | {"customer_id": ids[row], "candidate_name": names[row]})
+            customer_id, name = of_key[pair["record_key_r"]]
+            out.append(pair | {"customer_id": customer_id, "candidate_name": name})
         return out
 
     def score(self, probe: pa.Table, rows: list[int]) -> pd.DataFrame:

@@ -24,18 +24,16 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.config_path import PROJECT_ROOT, config_path_from_env
 from pipelines.console import setup_console_logging
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger("custmaster")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config_path(args: argparse.Namespace) -> Path:
-    from pipelines.definitions import config_path_from_env
-
     return Path(args.config) if args.config else config_path_from_env()
 
 

@@ -8,7 +8,6 @@ folders start it (``pipelines.schedules``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -22,15 +21,9 @@ from assets.raw import build_raw_assets, build_raw_checks
 from assets.report import sync_report
 from assets.resources import Deployment, Spark, Warehouse
 from assets.staging import STAGING_CHECKS, build_staging_assets
+from pipelines.config_path import config_path_from_env
 from pipelines.schedules import build_daily_schedule, build_new_files_sensor, build_sync_job
 from sources.config import load_config
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "demo.yaml"
-
-
-def config_path_from_env() -> Path:
-    return Path(os.environ.get("CUSTMASTER_CONFIG", DEFAULT_CONFIG))
 
 
 def build_definitions(config_path: str | Path) -> dg.Definitions:

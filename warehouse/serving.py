@@ -5,7 +5,7 @@ Layout of ``<output_dir>/serving/`` (config ``serve.dir``)::
     CURRENT.json                  → {"run_id", "folder", "published_at"}: the index to serve
     20261202T014530-1a2b3c4d/     one folder per sync, complete before CURRENT names it
         serving.json              run, time, row counts of the tables below
-        customers.parquet …       the tables a customer's page reads (``SERVING_TABLES``)
+        tables.duckdb             the tables a customer's page reads (``SERVING_TABLES``)
         check.json, check_*, model_*.json   the duplicate check's files (matching.check_store)
 
 Publishing is the same promise as the Parquet exports, for a whole folder: everything is
@@ -17,7 +17,10 @@ service may still be loading when a new sync publishes).
 
 The customer tables are copied into the folder, not read from the exports or the
 warehouse: the exports move at the next sync, the warehouse is locked while a sync writes
-it, and a service must answer from one sync at a time.
+it, and a service must answer from one sync at a time. They are one DuckDB database file,
+each table ordered by its customer, so the service opens it read-only in milliseconds and
+DuckDB reads (and caches) only the blocks a request touches, skipping the others by their
+min/max; copying the tables into memory took the service 40 s at a million records.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from warehouse.files import write_json_atomically
 from warehouse.views import CURRENT_RECORDS
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 POINTER = "CURRENT.json"
 CONTENTS = "serving.json"
+#: The customer tables of one index, a DuckDB database file in its folder.
+TABLES = "tables.duckdb"
 
 #: Table file → the query that fills it. Every sync builds the master tables and the marts;
 #: ``records`` are the current source records with their customer; ``review_queue`` the pairs
@@ -82,14 +88,62 @@ def read_pointer(serving_dir: Path) -> ServingPointer | None:
     return ServingPointer(data["run_id"], serving_dir / data["folder"], data["published_at"])
 
 
+#: The column each table is ordered by: a customer's rows lie together, so a page's
+#: lookups read one block per table.
+_ORDER = ("customer_id", "from_customer_id", "record_key_l")
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """The customer tables of the warehouse on ``con`` as Parquet files in ``folder``."""
+    """The customer tables of the warehouse on ``con`` into ``folder``'s ``TABLES`` file
+    (``con`` may be read-only); the rows written per table."""
     rows = {}
-    for name, query in SERVING_TABLES.items():
-        path = folder / f"{name}.parquet"
-        con.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
-        rows[name] = int(con.execute(f"SELECT count(*) FROM '{path}'").fetchall()[0][0])
+    con.execute(f"ATTACH '{folder / TABLES}' AS serving_out (READ_WRITE)")
+    try:
+        for name, query in SERVING_TABLES.items():
+            columns = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
+            order = next((c for c in _ORDER if c in columns), None)
+            by = f" ORDER BY {order}" if order else ""
+            con.execute(f"CREATE TABLE serving_out.{name} AS SELECT * FROM ({query}){by}")
+            rows[name] = int(
+                con.execute(f"SELECT count(*) FROM serving_out.{name}").fetchall()[0][0]
+            )
+    finally:
+        con.execute("DETACH serving_out")
     return rows
+
+
+def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:
+    """A connection on which ``folder``'s customer tables answer by their names (views on
+    the ``TABLES`` file, attached read-only; nothing is read until a query needs it). Its
+    own in-memory catalog takes whatever a reader creates (a role's scope). The open file
+    stays readable even once a later sync prunes the folder.
+
+    Raises:
+        FileNotFoundError: the folder has no ``TABLES`` file.
+        duckdb.Error: the file is not a DuckDB database or lacks a table.
+    """
+    path = folder / TABLES
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no customer tables in this serving index")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH '{path}' AS published (READ_ONLY)")
+        for name in SERVING_TABLES:
+            con.execute(f"CREATE VIEW {name} AS FROM published.{name}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """One customer table of the serving index in ``folder``, whole (for tools and tests)."""
+    con = open_tables(folder)
+    try:
+        return con.sql(f"FROM {name}").df()
+    finally:
+        con.close()
 
 
 @contextmanager

@@ -38,7 +38,8 @@ def test_a_saved_index_loads_back_the_same(master, company_model, tmp_path):
     assert has_check_index(tmp_path, "company") and not has_check_index(tmp_path, "person")
     loaded = load_check_index(tmp_path, "company")
     assert loaded.table.equals(built.table)
-    assert list(loaded.customer_ids) == list(built.customer_ids)
+    assert loaded.customer_ids.to_pylist() == built.customer_ids.to_pylist()
+    assert loaded.names.to_pylist() == built.names.to_pylist()
     assert loaded.tf == built.tf
     for ours, theirs in zip(loaded.blocks, built.blocks, strict=True):
         assert ours.columns == theirs.columns

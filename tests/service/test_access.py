@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,7 +25,7 @@ from service.access import AccessControl
 from service.api import create_app
 from sources.config import AccessConfig, RoleConfig
 from warehouse.access import issue_token, read_audit
-from warehouse.serving import read_pointer
+from warehouse.serving import read_pointer, read_table
 
 PII = ("mobile", "phone", "id_number", "email", "contact_mobile", "address_detail", "birth_date")
 
@@ -35,10 +34,7 @@ PII = ("mobile", "phone", "id_number", "email", "contact_mobile", "address_detai
 def tables(serving_dir) -> dict[str, pd.DataFrame]:
     pointer = read_pointer(serving_dir)
     assert pointer is not None
-    return {
-        name: pq.read_table(pointer.folder / f"{name}.parquet").to_pandas()
-        for name in ("customers", "records")
-    }
+    return {name: read_table(pointer.folder, name) for name in ("customers", "records")}
 
 
 def expected_scope(tables, rows) -> set[str]:

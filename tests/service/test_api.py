@@ -3,11 +3,9 @@
 import re
 import shutil
 
+import duckdb
 import opencc
-import pandas as pd
 import phonenumbers
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,7 +14,7 @@ from matching.linkage import junk_rules
 from service.api import create_app
 from service.reload import SnapshotHolder
 from sources.config import load_config
-from warehouse.serving import read_pointer
+from warehouse.serving import TABLES, read_pointer, read_table
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +27,12 @@ def published(serving_dir):
 
 @pytest.fixture(scope="module")
 def customers(published):
-    return pq.read_table(published.folder / "customers.parquet").to_pandas()
+    return read_table(published.folder, "customers")
 
 
 @pytest.fixture(scope="module")
 def records(published):
-    return pq.read_table(published.folder / "records.parquet").to_pandas()
+    return read_table(published.folder, "records")
 
 
 def test_health_names_the_published_run(client, published):
@@ -93,14 +91,14 @@ def test_a_customer_page_has_the_golden_record_and_everything_around_it(client, 
 
 
 def test_a_customer_with_relationships_and_followups_shows_them(client, published):
-    followups = pq.read_table(published.folder / "followup_today.parquet").to_pandas()
+    followups = read_table(published.folder, "followup_today")
     customer_id = followups["customer_id"].iloc[0]
     page = client.get(f"/v1/customers/{customer_id}").json()
     assert {f["reason"] for f in page["followups"]} == set(
         followups.loc[followups["customer_id"] == customer_id, "reason"]
     )
     assert page["lifecycle"]["customer_id"] == customer_id
-    relationships = pq.read_table(published.folder / "relationships.parquet").to_pandas()
+    relationships = read_table(published.folder, "relationships")
     employer = relationships.loc[
         relationships["relationship_type"] == "employment", "from_customer_id"
     ].iloc[0]
@@ -119,11 +117,17 @@ def test_a_merged_id_answers_with_the_live_customer(serving_dir, customers, tmp_
     pointer = read_pointer(copy)
     assert pointer is not None
     survivor = customers["customer_id"].iloc[0]
-    path = pointer.folder / "customer_ids.parquet"
-    ids = pq.read_table(path).to_pandas()
-    merged = {"customer_id": "CM90000001", "entity_type": customers["entity_type"].iloc[0],
-              "status": "merged", "merged_into": survivor}  # fmt: skip
-    pq.write_table(pa.Table.from_pandas(pd.concat([ids, pd.DataFrame([merged])])), path)
+    with duckdb.connect(str(pointer.folder / TABLES)) as con:
+        # a demo without merges has an untyped (all-NULL) merged_into column
+        con.execute(
+            "CREATE OR REPLACE TABLE customer_ids AS "
+            "SELECT * REPLACE (CAST(merged_into AS VARCHAR) AS merged_into) FROM customer_ids"
+        )
+        con.execute(
+            "INSERT INTO customer_ids BY NAME SELECT 'CM90000001' AS customer_id, "
+            "? AS entity_type, 'merged' AS status, ? AS merged_into",
+            [customers["entity_type"].iloc[0], survivor],
+        )
     holder = SnapshotHolder(copy)
     try:
         with TestClient(create_app(holder)) as client:

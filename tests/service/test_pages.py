@@ -2,10 +2,9 @@
 
 import re
 
-import pyarrow.parquet as pq
 import pytest
 
-from warehouse.serving import read_pointer
+from warehouse.serving import read_pointer, read_table
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +15,7 @@ def published(serving_dir):
 
 
 def test_the_search_page_lists_customers_with_links_to_their_pages(client, published):
-    customers = pq.read_table(published.folder / "customers.parquet").to_pandas()
+    customers = read_table(published.folder, "customers")
     row = customers[customers["entity_type"] == "company"].iloc[0]
     page = client.get("/customers", params={"q": row["name"]})
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -25,7 +24,7 @@ def test_the_search_page_lists_customers_with_links_to_their_pages(client, publi
 
 
 def test_a_customer_page_shows_golden_values_with_their_source_and_rule(client, published):
-    followups = pq.read_table(published.folder / "followup_today.parquet").to_pandas()
+    followups = read_table(published.folder, "followup_today")
     customer_id = followups["customer_id"].iloc[0]
     api = client.get(f"/v1/customers/{customer_id}").json()
     page = client.get(f"/customers/{customer_id}")
@@ -40,7 +39,7 @@ def test_a_customer_page_shows_golden_values_with_their_source_and_rule(client, 
 
 
 def test_the_pages_need_nothing_from_another_host(client, published):
-    customers = pq.read_table(published.folder / "customers.parquet").to_pandas()
+    customers = read_table(published.folder, "customers")
     for url in ("/customers?q=a", f"/customers/{customers['customer_id'].iloc[0]}"):
         html = client.get(url).text
         assert "<script" not in html

@@ -7,16 +7,16 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 import uvicorn
 
 from service.api import create_app
 from service.reload import SnapshotHolder
-from warehouse.serving import publishing, read_pointer
+from warehouse.serving import TABLES, publishing, read_pointer
 
 MARK = "（B）"
 
@@ -31,11 +31,14 @@ def publish_renamed_copy(serving_dir: Path, run_id: str) -> None:
         for path in current.folder.iterdir():
             if path.name != "serving.json":
                 shutil.copy(path, folder / path.name)
-        for name, column in (("customers.parquet", "name"), ("check_company_records.parquet", "__name"), ("check_person_records.parquet", "__name")):  # fmt: skip
-            table = pq.read_table(folder / name)
-            at = table.column_names.index(column)
-            marked = pc.binary_join_element_wise(table.column(column), pa.scalar(MARK), "")
-            pq.write_table(table.set_column(at, column, marked), folder / name)
+        with duckdb.connect(str(folder / TABLES)) as con:
+            con.execute("UPDATE customers SET name = name || ?", [MARK])
+        for name in ("check_company_records.arrow", "check_person_records.arrow"):
+            table = pa.ipc.open_file(pa.BufferReader((folder / name).read_bytes())).read_all()
+            at = table.column_names.index("__name")
+            marked = pc.binary_join_element_wise(table.column("__name"), pa.scalar(MARK), "")
+            with pa.ipc.new_file(str(folder / name), table.schema) as writer:
+                writer.write_table(table.set_column(at, "__name", marked))
 
 
 def current_time():
@@ -137,7 +140,7 @@ def test_a_new_index_that_fails_to_load_leaves_the_current_one_serving(demo_run,
         publish_renamed_copy(serving_dir, "broken-sync")
         pointer = read_pointer(serving_dir)
         assert pointer is not None
-        (pointer.folder / "customers.parquet").write_bytes(b"not parquet")
+        (pointer.folder / TABLES).write_bytes(b"not a database")
         assert holder.refresh() is False
         assert holder.current.run_id == first
         assert holder.current.customers.search("有限公司", 1)

@@ -7,7 +7,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.serving import SERVING_TABLES, publishing, read_pointer, write_tables
+from warehouse.serving import (
+    SERVING_TABLES,
+    publishing,
+    read_pointer,
+    read_table,
+    write_tables,
+)
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -74,6 +80,4 @@ def test_every_serving_table_is_written_from_the_warehouse(tmp_path):
     )
     rows = write_tables(con, tmp_path)
     assert set(rows) == set(SERVING_TABLES) and all(n == 1 for n in rows.values())
-    assert con.sql(f"SELECT customer_id FROM '{tmp_path / 'records.parquet'}'").fetchall() == [
-        ("CM00000001",)
-    ]
+    assert read_table(tmp_path, "records")["customer_id"].tolist() == ["CM00000001"]
