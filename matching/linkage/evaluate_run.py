@@ -50,24 +50,23 @@ class EvaluationReport:
 
 def read_truth(path: Path) -> pd.DataFrame:
     """``record_key`` → ``customer_id`` from a CSV; error naming the file when columns are missing."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: truth file not found")
-    truth = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    missing = {"record_key", "customer_id"} - set(truth.columns)
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return truth
+    return _read_columns(path, "truth file", {"record_key", "customer_id"})
 
 
 def read_planted_cases(path: Path) -> pd.DataFrame:
     """``record_key``, ``case`` from a CSV; error naming the file when columns are missing."""
+    return _read_columns(path, "planted-cases file", {"record_key", "case"})
+
+
+def _read_columns(path: Path, what: str, columns: set[str]) -> pd.DataFrame:
+    """A CSV of text cells that must have ``columns``; errors name the file and what is missing."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: planted-cases file not found")
-    planted = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    missing = {"record_key", "case"} - set(planted.columns)
+        raise FileNotFoundError(f"{path}: {what} not found")
+    table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    missing = columns - set(table.columns)
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return planted
+    return table
 
 
 def evaluate_warehouse(
