@@ -30,6 +30,9 @@ training learns how much each level says. What the levels encode about this data
   neighbours swapped: 13812345678 / 13812345768) is most likely the same value;
 - a shared district is common in a big district and telling in a small one (term
   frequencies), and a common person name (张伟) says less than a rare one;
+- a name with a look-alike character (形近字: 阵春涛 for 陈春涛, copied off a handwritten
+  form) has the same look-alike-folded shape (``name_shape``): a level of its own,
+  weaker than the same name, so that a shared mobile or ID decides;
 - a person name that neither reads nor sounds the same is another name: people
   mistype a name by ear (章伟 for 张伟: the same pinyin), and a name that merely
   sounds *close* (任明俊 / 任明国, 唐敏 / 唐敏杰) is most often a relative, who also
@@ -153,6 +156,7 @@ def _company_name(t: ComparisonThresholds) -> cl.CustomComparison:
             _exact("name_key", "same name core"),
             _exact("name_pinyin", "same pinyin (homophone characters)"),
             _exact("name_latin", "same name in Latin script (pinyin, English trade words)"),
+            _exact("name_shape", "same name but for look-alike characters (形近字)"),
             cll.CustomLevel(near, label_for_charts="nearly the same name or sound"),
             cll.CustomLevel(
                 _grams_at_least("name_grams", t.name_grams_low), label_for_charts="similar name"
@@ -187,6 +191,10 @@ def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
             cll.CustomLevel(
                 _unreadable_characters_agree("name_key"),
                 label_for_charts="same name but for a character the export could not store (?)",
+            ),
+            cll.CustomLevel(
+                "name_shape_l = name_shape_r",
+                label_for_charts="same name but for look-alike characters (形近字: 阵/陈)",
             ),
             cll.CustomLevel(
                 "name_latin_l = name_latin_r or name_latin_l = "

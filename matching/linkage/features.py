@@ -45,6 +45,7 @@ from matching.linkage.junk import (
     suppressed_report,
 )
 from sources.schema import ENTITY_TYPES
+from sources.standardise.lookalikes import name_shapes
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ PREPARED_COLUMNS = (
     "name_key",
     "name_pinyin",
     "name_latin",
+    "name_shape",
     "name_grams",
     "name_region",
     "legal_form",
@@ -198,6 +200,7 @@ def prepare_records(
     )
     out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
     out["name_latin"] = text["name_latin"].where(out["name_key"].notna())
+    out["name_shape"] = name_shapes(out["name_key"])
     out["name_grams"] = _bigrams(out["name_key"])
     out["name_region"] = text["name_region"]
     out["legal_form"] = text["legal_form"]

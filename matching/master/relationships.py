@@ -6,8 +6,9 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
 - ``family`` (person → person): two customers with the same surname at the same street
-  and number who share a landline, or who live in the same flat (the same address down
-  to the room, unit or building of a compound); read over all records of the two; evidence:
+  and number who share a landline (in the phone column or beside another number in a
+  cell), or who live in the same flat (the same address down to the room, unit, building
+  of a compound or floor); read over all records of the two; evidence:
   one record of each. Inferred: confidence 0.8.
 - ``served_by_dealer`` (customer → dealer): a record of the customer carries the dealer
   code of a customer who is that dealer (``own_dealer_code``); evidence: those records.
@@ -25,8 +26,9 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   branch's place and 分公司 after it (``matching.master.branches``); the head office's name
   is resolved the same way, among companies that are not branches themselves.
 - ``owned_by`` (individual business → owner): a company (个体工商户) whose name opens with
-  a person customer's full name (``张伟文印店``, ``厦门张伟文印店``, or just ``张伟``) and that shares a mobile or
-  the street and number with that person; evidence: one record of each. Inferred:
+  a person customer's full name (``张伟文印店``, ``厦门张伟文印店``, or just ``张伟``) and that shares a number
+  (phone, mobile or a further number of a cell) or the street and number with that
+  person, or whose row names that person as its contact; evidence: one record of each. Inferred:
   confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
   mobile alone (a company row's mobile is often its contact person's).
 """
@@ -69,20 +71,37 @@ _EMPLOYMENT = f"""
     GROUP BY ALL
 """
 
-#: An address down to one flat: a room (室), a unit (单元), a building of a compound (栋, 座).
-_FLAT = "(室|单元|栋|座)"
+#: An address down to one flat or floor: a room (室), a unit (单元), a building of a
+#: compound (栋, 座), a floor (楼: '191号18楼').
+_FLAT = "(室|单元|栋|座|楼)"
 #: The street and number of an address, without building, floor and room: 湖滨南路1号.
 _STREET_NUMBER = "coalesce(nullif(regexp_extract(street, '^(.*?[0-9]+号)', 1), ''), street)"
 
+#: Every number of a record (phone, mobile and the further numbers of its cells), in one list.
+_NUMBERS = (
+    "list_filter(list_distinct(list_concat([s.phone, s.mobile], coalesce(s.other_phones, []))),"
+    " lambda n: n IS NOT NULL)"
+)
+
+#: A record's landlines: its phone and the further numbers of its cells that are no mobile
+#: (a household shares its landline, each member has a mobile of their own).
+_LANDLINES = (
+    "list_filter(list_distinct(list_concat([s.phone], coalesce(s.other_phones, []))),"
+    " lambda n: n IS NOT NULL AND NOT starts_with(n, '+861'))"
+)
+
 _FAMILY = f"""
     WITH people AS (
-        SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname, s.phone, s.city,
+        SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname,
+               {_LANDLINES} AS phones, s.city,
                replace(s.address_detail, ' ', '') AS street
         FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
         WHERE s.entity_type = 'person' AND s.name IS NOT NULL
           AND s.derived_from_record_key IS NULL
     ),
-    phones AS (SELECT DISTINCT customer_id, surname, phone FROM people WHERE phone IS NOT NULL),
+    phones AS (
+        SELECT DISTINCT customer_id, surname, unnest(phones) AS phone FROM people
+    ),
     streets AS (
         SELECT customer_id, surname, city, street AS flat, {_STREET_NUMBER} AS street,
                min(record_key) AS record_key
@@ -124,7 +143,8 @@ _HOLDING_BY_NAME = f"""
 
 _OWNED_BY = f"""
     WITH shops AS (
-        SELECT x.customer_id, s.record_key, s.mobile, s.city, {_STREET_NUMBER} AS street,
+        SELECT x.customer_id, s.record_key, {_NUMBERS} AS numbers, s.city,
+               {_STREET_NUMBER} AS street,
                -- the owner's name opens the shop's name (its place in front taken off):
                -- candidates of 2 to 4 characters, so that the join is on equality
                unnest(list_distinct([left(s.name, 2), left(s.name, 3), left(s.name, 4),
@@ -136,7 +156,7 @@ _OWNED_BY = f"""
           AND s.derived_from_record_key IS NULL
     ),
     owners AS (
-        SELECT x.customer_id, s.record_key, s.name, s.mobile, s.city,
+        SELECT x.customer_id, s.record_key, s.name, {_NUMBERS} AS numbers, s.city,
                {_STREET_NUMBER} AS street
         FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
         JOIN {CURRENT_XREF} x USING (record_key)
@@ -146,10 +166,17 @@ _OWNED_BY = f"""
     named AS (
         SELECT shop.customer_id AS shop_id, owner.customer_id AS owner_id,
                shop.record_key AS shop_key, owner.record_key AS owner_key,
-               shop.mobile = owner.mobile
+               len(list_intersect(shop.numbers, owner.numbers)) > 0
                OR (shop.street = owner.street AND shop.city IS NOT DISTINCT FROM owner.city)
                AS agree
         FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
+        UNION ALL
+        -- the shop's row names its owner as contact person, and that contact is the owner
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key, true
+        FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
+        JOIN staging.customers contact ON contact.derived_from_record_key = shop.record_key
+        JOIN {CURRENT_XREF} cx ON cx.record_key = contact.record_key
+        WHERE cx.customer_id = owner.customer_id
     )
     SELECT shop_id AS from_customer_id, owner_id AS to_customer_id,
            'owned_by' AS relationship_type,

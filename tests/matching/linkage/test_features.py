@@ -206,3 +206,9 @@ def test_latin_forms_block_a_cross_script_pair():
     )  # fmt: skip
     out = prepare_records(records, "company").records
     assert out["pinyin_city_block"].nunique() == 1
+
+
+def test_look_alike_spellings_have_one_shape():
+    records = staged({"name": "阵春涛"}, {"name": "陈春涛"}, {"name": "张春涛"})
+    out = prepare_records(records, "company").records
+    assert values(out["name_shape"]) == ["阵春涛", "阵春涛", "张春涛"]

@@ -84,6 +84,25 @@ def test_family_needs_surname_and_address_with_a_landline_or_one_flat():
     assert family.iloc[0]["confidence"] == 0.8
 
 
+def test_family_on_one_floor_or_with_the_landline_beside_another_number():
+    con = warehouse(
+        [
+            person("r:1", "黄华红", None, "湖滨南路191号18楼"),
+            person("r:2", "黄伟", None, "湖滨南路191号18楼"),  # one floor: one household
+            person("r:3", "黄明", None, "湖滨南路191号17楼"),  # another floor
+            person("r:4", "林芳", "+865925551234", "嘉禾路8号"),
+            person("r:5", "林军", None, "嘉禾路8号", other_phones=["+865925551234"]),
+            person("r:6", "林静", None, "嘉禾路8号", other_phones=["+8613800138000"]),
+        ],
+        {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4", "r:5": "CM5", "r:6": "CM6"},
+    )
+    family = build_relationships(con)
+    assert sorted(family[["from_customer_id", "to_customer_id"]].values.tolist()) == [
+        ["CM1", "CM2"],
+        ["CM4", "CM5"],
+    ]
+
+
 def test_family_is_read_over_all_records_of_the_two_customers():
     # the shared landline is on one record of each, the shared street (with and without
     # the room) on others: one household
@@ -124,6 +143,28 @@ def test_a_shop_named_after_a_person_who_shares_its_mobile_or_street_is_owned_by
     ]
     assert list(owned.iloc[0]["evidence"]) == ["d:1", "r:1"]
     assert (owned["inferred"] & (owned["confidence"] == 0.9)).all()
+
+
+def test_a_shop_whose_contact_is_its_owner_or_that_shares_any_number_is_owned_by_them():
+    shop = {"entity_type": "company", "city": "厦门市"}
+    con = warehouse(
+        [
+            {**shop, "record_key": "d:1", "name": "王芳文印店", "address_detail": "湖滨路1号"},
+            person("d:1:contact", "王芳", derived_from_record_key="d:1"),
+            person("r:1", "王芳", street="莲前路2号"),
+            {**shop, "record_key": "d:2", "name": "陈军图文", "phone": "+865925551234"},
+            person("r:2", "陈军", mobile="+8613600000000", other_phones=["+865925551234"]),
+            {**shop, "record_key": "d:3", "name": "王芳电脑", "phone": "+865925550000"},
+        ],
+        {"d:1": "CM1", "d:1:contact": "CM2", "r:1": "CM2", "d:2": "CM3", "r:2": "CM4",
+         "d:3": "CM5"},
+    )  # fmt: skip
+    owned = build_relationships(con)
+    owned = owned[owned["relationship_type"] == "owned_by"]
+    assert sorted(owned[["from_customer_id", "to_customer_id"]].values.tolist()) == [
+        ["CM1", "CM2"],
+        ["CM3", "CM4"],
+    ]
 
 
 def test_a_branch_is_related_to_the_head_office_its_name_holds(staged, make_staged, company_model):
