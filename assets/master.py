@@ -84,8 +84,9 @@ def customer_ids(context: dg.AssetExecutionContext, deployment: Deployment, ware
             group_name="master",
             kinds={"duckdb"},
             description="One row per real customer: the best value of every attribute by the survivorship rules, "
-            "the sources it is known to, first_seen and last_updated.",
-            metadata=part_tables("master.golden_inputs"),
+            "the sources it is known to, first_seen and last_updated; beside it the other names the "
+            "sources know it by (master.customer_aliases: a renamed company's old name, with its source).",
+            metadata=part_tables("master.golden_inputs", "master.customer_aliases"),
         ),
         dg.AssetSpec(
             ATTRIBUTE_LINEAGE,

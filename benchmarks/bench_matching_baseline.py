@@ -278,12 +278,33 @@ def main(argv: list[str] | None = None) -> int:
     for entity_type in ("company", "person"):
         part = scored.loc[scored["entity_type"] == entity_type, ["record_key", "customer_id"]]
         print(_line(entity_type, score_clusters(run.clusters, part)))
+    _print_cases(run.clusters, scored[["record_key", "customer_id"]], truth_path.parent)
     print(
         "seconds: "
         + ", ".join(f"{k} {v:.1f}" for k, v in run.timings.items())
         + f", total {total:.1f}"
     )
     return 0
+
+
+def _print_cases(clusters: pd.DataFrame, truth: pd.DataFrame, folder: Path) -> None:
+    """Recall per planted case and false merges, when the truth folder has the files."""
+    from matching.linkage.case_recall import recall_per_case
+    from matching.master.relationship_scores import false_merges
+
+    if (folder / "planted_cases.csv").is_file():
+        planted = pd.read_csv(folder / "planted_cases.csv", dtype=str)
+        print(f"{'case':<34} {'pairs':>7} {'recall':>7}")
+        for c in recall_per_case(clusters, truth, planted).values():
+            print(f"{c.case:<34} {c.true_pairs:>7,} {c.recall:>7.4f}")
+    if (folder / "relationships.csv").is_file():
+        related = pd.read_csv(folder / "relationships.csv", dtype=str)
+        golden = clusters.rename(columns={"cluster_id": "customer_id"})
+        merged = false_merges(golden, truth, related)
+        print(
+            "merged though they must stay apart: "
+            + ", ".join(f"{m.relationship_type} {m.merged}/{m.pairs}" for m in merged.values())
+        )
 
 
 if __name__ == "__main__":

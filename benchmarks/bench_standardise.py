@@ -164,6 +164,35 @@ def make_addresses(rng: np.random.Generator, n: int) -> pd.Series:
     return head + road + floor
 
 
+def make_cores(rng: np.random.Generator, n: int) -> pd.Series:
+    """Company name cores: 90% Chinese, 10% English or pinyin as the key-account team types them."""
+    chinese = st.split_company_names(st.normalise_text(make_company_names(rng, n)))["name_core"]
+    latin = (
+        _pick(rng, ["Xiamen ", "Fuzhou ", "", "FUJIAN "], n)
+        + _pick(rng, ["Kuaixin", "HONGTU", "Ruifeng", "Xin Da", "Huanan"], n)
+        + _digits(rng, n, 3)
+        + _pick(rng, [" Computer", " Trading", " Information Technology", " DIANNAO", ""], n)
+        + _pick(rng, [" (Xiamen)", "", ""], n)
+    )
+    return chinese.where(rng.random(n) > 0.1, latin)
+
+
+def make_latin_person_names(rng: np.random.Generator, n: int) -> pd.Series:
+    """Person names: 90% Chinese, 10% in pinyin in either order."""
+    chinese = make_person_names(rng, n)
+    latin = (
+        _pick(rng, ["Zhang", "WANG", "Li", "Chen"], n)
+        + " "
+        + _pick(rng, ["Wei", "Xiaoming", "Fang", "Jianhua"], n)
+        + _digits(rng, n, 2)
+    )
+    return chinese.where(rng.random(n) > 0.1, latin)
+
+
+def _business_kinds(s: pd.Series) -> pd.DataFrame:
+    return st.recognise_business_kinds(st.split_company_names(s))
+
+
 def _phones(s: pd.Series) -> pd.DataFrame:
     return st.standardise_phones(s, area_code=pd.Series("592", index=s.index))
 
@@ -197,6 +226,10 @@ CASES: list[tuple[str, Callable[[pd.Series], object], Callable, int]] = [
         lambda r, n: _digits(r, n, 6).str.lstrip("0") + _pick(r, ["", ".50", "万", "元"], n),
         600_000,
     ),
+    ("latin_company_names", st.latin_company_names, make_cores, 600_000),
+    ("latin_person_names", st.latin_person_names, make_latin_person_names, 600_000),
+    # split_company_names, then the branch and individual-business markers on its result
+    ("split + business_kinds", _business_kinds, make_company_names, 600_000),
 ]
 ROWS = 1_000_000
 

@@ -5,7 +5,7 @@ custmaster febrl-data --dataset febrl3|febrl4 --out DIR
 custmaster run [--config FILE] [--retrain] [--full]
 custmaster check --name NAME [--phone … --mobile … --email … --address … --uscc … --id-number …]
                  [--entity-type company|person] [--limit N] [--json] [--config FILE]
-custmaster evaluate --truth FILE [--config FILE]
+custmaster evaluate --truth FILE [--cases FILE] [--relationships FILE] [--config FILE]
 custmaster schema-doc [--config FILE] [--doc FILE] [--write]
 custmaster explain CUSTOMER_ID [--since DATE] [--json] [--config FILE]
 custmaster serve [--config FILE] [--host 127.0.0.1] [--port 8000]
@@ -77,17 +77,35 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matching.linkage import evaluate_warehouse
+    from matching.linkage import evaluate_warehouse, read_truth
+    from matching.master.evaluate_master import evaluate_relationships
     from sources.config import ConfigError, load_config
 
+    truth = Path(args.truth)
+    cases = _beside(truth, args.cases, "planted_cases.csv")
+    relationships = _beside(truth, args.relationships, "relationships.csv")
     try:
         config = load_config(_config_path(args))
-        report = evaluate_warehouse(config.warehouse_path, Path(args.truth))
+        report = evaluate_warehouse(config.warehouse_path, truth, cases)
+        print(report.render())
+        if relationships is not None:
+            related = evaluate_relationships(
+                config.warehouse_path, read_truth(truth), relationships
+            )
+            print()
+            print(related.render())
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(report.render())
     return 0
+
+
+def _beside(truth: Path, given: str | None, name: str) -> Path | None:
+    """The file given, else ``name`` beside the truth file when it is there, else None."""
+    if given:
+        return Path(given)
+    sibling = truth.parent / name
+    return sibling if sibling.is_file() else None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -332,13 +350,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate",
-        help="pairwise and B-cubed precision / recall / F1 of the clusters against a truth file",
+        help="pairwise and B-cubed scores of the clusters, recall per planted case, and "
+        "relationships (precision, recall, false merges) against truth files",
     )
     evaluate.add_argument(
         "--config", help="deployment YAML (default $CUSTMASTER_CONFIG or config/demo.yaml)"
     )
     evaluate.add_argument(
         "--truth", required=True, help="CSV with record_key and customer_id columns"
+    )
+    evaluate.add_argument(
+        "--cases",
+        help="CSV with record_key and case: recall per planted case "
+        "(default: planted_cases.csv beside the truth file, when there)",
+    )
+    evaluate.add_argument(
+        "--relationships",
+        help="CSV with from_customer_id, to_customer_id, relationship_type between true "
+        "customers: precision and recall per type, false merges "
+        "(default: relationships.csv beside the truth file, when there)",
     )
     evaluate.set_defaults(handler=cmd_evaluate)
 

@@ -35,6 +35,10 @@ STAGED_SCHEMA = pa.schema(
             if name in ("birth_date", "created_at", "updated_at")
             else pa.float64()
             if name == "credit_limit"
+            else pa.bool_()
+            if name == "is_branch"
+            else pa.list_(pa.string())
+            if name == "other_phones"
             else pa.string(),
         )
         for name in STAGED_COLUMNS
@@ -100,21 +104,23 @@ def build_staging(
     mapped_table = pa.concat_tables(mapped_parts, promote_options="default")
     del mapped_parts
     kinds = {s.name: s.kind for s in config.sources}
+    takes_mobile = frozenset(s.name for s in config.sources if s.contact_takes_mobile)
     if previous is None:
-        customers = _stage(mapped_table.to_pandas(split_blocks=True), kinds, today)
+        customers = _stage(mapped_table.to_pandas(split_blocks=True), kinds, takes_mobile, today)
     else:
-        customers = _restage(mapped_table, previous.cast(STAGED_SCHEMA), kinds, today)
+        customers = _restage(mapped_table, previous.cast(STAGED_SCHEMA), kinds, takes_mobile, today)
     return StagingResult(
         customers=customers,
         quarantine=pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA),
     )
 
 
-def _stage(mapped, kinds: Mapping[str, str], today: date) -> pa.Table:
-    """Standardise mapped records (pandas) and derive their contact persons: records, then contacts."""
+def _stage(mapped, kinds: Mapping[str, str], takes_mobile: frozenset[str], today: date) -> pa.Table:
+    """Standardise mapped records (pandas) and derive their contact persons: records, then
+    contacts (``takes_mobile``: the sources whose company mobile is the contact's too)."""
     staged = stage_records(mapped, kinds, today)
     del mapped
-    contacts = derive_contact_persons(staged)
+    contacts = derive_contact_persons(staged, takes_mobile)
     parts = [pa.Table.from_pandas(staged, schema=STAGED_SCHEMA, preserve_index=False)]
     del staged
     parts.append(pa.Table.from_pandas(contacts, schema=STAGED_SCHEMA, preserve_index=False))
@@ -126,7 +132,11 @@ _WHERE_NOW = ("source_file", "source_row", "ingested_at")
 
 
 def _restage(
-    mapped: pa.Table, previous: pa.Table, kinds: Mapping[str, str], today: date
+    mapped: pa.Table,
+    previous: pa.Table,
+    kinds: Mapping[str, str],
+    takes_mobile: frozenset[str],
+    today: date,
 ) -> pa.Table:
     """Stage only the rows that are new or changed since ``previous``; reuse the others.
 
@@ -153,7 +163,9 @@ def _restage(
             "SELECT * FROM mapped WHERE __pos NOT IN (SELECT __pos FROM reused) ORDER BY __pos"
         ).to_arrow_table()
         positions = fresh.column("__pos")
-        staged = _stage(fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, today)
+        staged = _stage(
+            fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, takes_mobile, today
+        )
         del fresh
         con.register("staged", staged.append_column("__pos", _parent_positions(staged, positions)))
         columns = ", ".join(f'"{c}"' for c in STAGED_SCHEMA.names)

@@ -100,11 +100,13 @@ def _with_lineage(table: pa.Table, feed: str, source_file: str, ingested_at: dat
     return lineage
 
 
-def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
-    """Fingerprint each row's content (not its lineage) with md5, computed in DuckDB."""
-    if not own_columns:
-        raise ValueError("a raw table needs at least one column of its own")
-    parts = ", ".join(f"coalesce({quote(c)}, chr(0))" for c in own_columns)
+def content_hashes(table: pa.Table, columns: list[str]) -> pa.ChunkedArray:
+    """Each row's fingerprint over ``columns`` (its content, not its lineage): md5 of the
+    values joined by the unit separator, an empty cell written as NUL, computed in DuckDB.
+    A row keeps its hash exactly as long as those values stay the same."""
+    if not columns:
+        raise ValueError("a fingerprint needs at least one column")
+    parts = ", ".join(f"coalesce({quote(c)}::VARCHAR, chr(0))" for c in columns)
     con = duckdb.connect()
     try:
         con.register("t", table)
@@ -113,7 +115,14 @@ def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
-    return table.add_column(4, "record_hash", hashed.column(0))
+    return hashed.column(0)
+
+
+def _add_record_hash(table: pa.Table, own_columns: list[str]) -> pa.Table:
+    """Fingerprint each row's content (its own columns, not its lineage)."""
+    if not own_columns:
+        raise ValueError("a raw table needs at least one column of its own")
+    return table.add_column(4, "record_hash", content_hashes(table, own_columns))
 
 
 def raw_table(rows: pa.Table, feed: str, source_file: str, ingested_at: datetime) -> pa.Table:

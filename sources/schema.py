@@ -71,6 +71,11 @@ STAGED_COLUMNS = (
     "legal_form",
     "name_region",
     "name_pinyin",
+    "name_latin",  # Latin-script form: pinyin, or an English name with its trade words in pinyin
+    "is_branch",  # a branch (分公司, 分店, 办事处, Branch) of the company named in branch_of_name
+    "branch_of_name",
+    "business_kind",  # company / individual_business / partnership / sole_proprietorship
+    "business_owner_name",  # the person an individual business is named after (a candidate)
     "uscc",
     "id_number",
     "gender",
@@ -79,6 +84,8 @@ STAGED_COLUMNS = (
     "phone",
     "mobile",
     "fax",
+    "phone_extension",  # the extension written after the landline ('转8001')
+    "other_phones",  # further numbers found in the phone and mobile cells (E.164 list)
     "email",
     "wechat",
     "qq",
@@ -86,6 +93,8 @@ STAGED_COLUMNS = (
     "city",
     "district",
     "address_detail",
+    "address_building",  # parsed off address_detail: '国贸大厦A座'
+    "address_room",  # parsed off address_detail: '12层1203室'
     "address_raw",
     "postcode",
     # business

@@ -11,21 +11,26 @@ raises no flag, exactly as a column of empty cells would, without the cost of on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from sources.ingest import content_hashes
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import (
     area_code_for_city,
     clean_gender,
     clean_person_names,
+    latin_company_names,
+    latin_person_names,
     normalise_text,
     parse_addresses,
     parse_amounts,
     parse_dates,
+    recognise_business_kinds,
     split_company_names,
     standardise_emails,
     standardise_id_numbers,
@@ -136,7 +141,8 @@ def stage_records(
 
 
 def _stage_names(mapped: pd.DataFrame, out: _Columns) -> None:
-    """Company names split into core / legal form / region; person names cleaned; pinyin of the core."""
+    """Company names split into core / legal form / region, with their branch and
+    individual-business markers; person names cleaned; pinyin and Latin form of the core."""
     raw = _col(mapped, "name")
     out["name_raw"] = raw
     is_company = mapped["entity_type"] == "company"
@@ -147,6 +153,12 @@ def _stage_names(mapped: pd.DataFrame, out: _Columns) -> None:
     out["legal_form"] = company["legal_form"].reindex(out.index)
     out["name_region"] = company["name_region"].reindex(out.index)
     out["name_pinyin"] = to_pinyin(out["name_core"])
+    latin = [latin_company_names(company["name_core"]), latin_person_names(person)]
+    out["name_latin"] = pd.concat(latin).reindex(out.index)
+    kinds = recognise_business_kinds(company).reindex(out.index)
+    for name in ("branch_of_name", "business_kind", "business_owner_name"):
+        out[name] = kinds[name]
+    out["is_branch"] = kinds["is_branch"].where(is_company, None)
 
 
 def _stage_addresses(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
@@ -157,11 +169,15 @@ def _stage_addresses(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None
     # mapped province / city / district columns fill what the address line does not say
     gaps = parsed[["province", "city", "district"]].isna().any(axis=1).to_numpy()
     parts = [_col(mapped, f)[gaps].fillna("") for f in ("province", "city", "district")]
+    # a district the address names without its city ('鼓楼区…', which four cities have)
+    # is placed by the source's own city column
+    parts[2] = parts[2].where(parts[2] != "", parsed["district"][gaps].fillna(""))
     given = parts[0].str.cat(parts[1:], sep=" ").str.strip()
     from_parts = parse_addresses(given.where(given != "", None)).reindex(out.index)
     for name in ("province", "city", "district"):
         out[name] = parsed[name].where(parsed[name].notna(), from_parts[name])
-    out["address_detail"] = parsed["address_detail"]
+    for name in ("address_detail", "address_building", "address_room"):
+        out[name] = parsed[name]
     flags.add("address_unparsed", raw.notna() & out["province"].isna() & out["city"].isna())
 
 
@@ -184,6 +200,8 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
             out[name] = results[name]["e164"]
         else:  # what standardise_phones gives for a column of empty cells
             out[name] = pd.Series(np.nan, index=mapped.index, dtype=object)
+    out["phone_extension"] = phone["extension"]
+    out["other_phones"] = _other_numbers(phone, mobile, out)
     for name, result in results.items():
         flags.add(
             f"{name}_invalid",
@@ -194,6 +212,23 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
     email = standardise_emails(_col(mapped, "email"))
     out["email"] = email["email"]
     flags.add("email_invalid", email["email"].notna() & ~email["valid"].fillna(False).astype(bool))
+
+
+def _other_numbers(phone: pd.DataFrame, mobile: pd.DataFrame, out: _Columns) -> pd.Series:
+    """The numbers after the first in the phone and mobile cells, without the record's own
+    phone and mobile; None where there are none."""
+    result = pd.Series(None, index=out.index, dtype=object)
+    several = phone["others"].notna() | mobile["others"].notna()
+    for i in np.flatnonzero(several.to_numpy()):
+        own = {out["phone"].iat[i], out["mobile"].iat[i]}
+        found = [
+            n
+            for cell in (phone["others"].iat[i], mobile["others"].iat[i])
+            for n in (cell or ())
+            if n not in own
+        ]
+        result.iat[i] = list(dict.fromkeys(found)) or None
+    return result
 
 
 def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today: date) -> None:
@@ -228,13 +263,36 @@ def _stage_identifiers(mapped: pd.DataFrame, out: _Columns, flags: _Flags, today
         out[name] = parsed.dt.date.where(parsed.notna(), None)
 
 
-def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
+#: What a contact person's record is made of: its fingerprint (``record_hash``) covers these
+#: only, so a change elsewhere on the company's row (its landline, say) does not make the
+#: contact a changed record of its own.
+CONTACT_CONTENT = ("record_key", "name", "gender", "mobile", "contact_title", "quality_flags")
+
+#: Quality flag of a contact person whose mobile is the company row's (``contact_takes_mobile``).
+MOBILE_FROM_COMPANY_ROW = "mobile_from_company_row"
+
+
+def derive_contact_persons(
+    staged: pd.DataFrame, takes_mobile: Collection[str] = ()
+) -> pd.DataFrame:
     """Contact persons named on company records, as person records of their own.
 
     Each gets the record key ``<company record_key>:contact`` and points back to the
     company through ``derived_from_record_key``; the employment relationship is built
     from that link. The contact's own mobile and gender are all it carries: the
-    company's address and phones are the company's, not the person's.
+    company's address and landline are the company's, not the person's.
+
+    A company row of a source in ``takes_mobile`` (config ``contact_takes_mobile``, on by
+    default) that names a contact person but gives the contact no mobile of their own
+    gives the contact the row's mobile: dealers and regional offices write the contact's
+    mobile in the same ``手机`` column person rows use for their own, so the mobile on a
+    company row that names someone is most often that person's. It stays the company's
+    mobile too. Without it the contact record carries a name only and cannot reach the
+    person customer it is. Such a contact is flagged ``mobile_from_company_row``: the
+    mobile may still be the company's own, so it is weaker evidence than the contact's own.
+
+    A contact's ``record_hash`` covers its own content (``CONTACT_CONTENT``), not the whole
+    company row, so a sync treats it as changed only when the contact changed.
     """
     companies = staged[(staged["entity_type"] == "company") & staged["contact_name"].notna()]
     persons = pd.DataFrame(
@@ -246,7 +304,6 @@ def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
         "source_file",
         "source_row",
         "ingested_at",
-        "record_hash",
     ):
         persons[name] = companies[name].to_numpy()
     persons["record_key"] = (companies["record_key"] + ":contact").to_numpy()
@@ -255,11 +312,23 @@ def derive_contact_persons(staged: pd.DataFrame) -> pd.DataFrame:
     persons["name"] = persons["name_core"] = persons["name_raw"] = companies[
         "contact_name"
     ].to_numpy()
-    persons["name_pinyin"] = to_pinyin(
-        pd.Series(companies["contact_name"].to_numpy(), dtype=object)
-    ).to_numpy()
+    contact_names = pd.Series(companies["contact_name"].to_numpy(), dtype=object)
+    persons["name_pinyin"] = to_pinyin(contact_names).to_numpy()
+    persons["name_latin"] = latin_person_names(contact_names).to_numpy()
     persons["gender"] = companies["contact_gender"].to_numpy()
-    persons["mobile"] = companies["contact_mobile"].to_numpy()
+    own = companies["contact_mobile"]
+    borrow = own.isna() & companies["source"].isin(list(takes_mobile))
+    persons["mobile"] = own.where(~borrow, companies["mobile"]).to_numpy()
+    borrowed = borrow & companies["mobile"].notna()
+    persons["quality_flags"] = (
+        pd.Series(MOBILE_FROM_COMPANY_ROW, index=borrowed.index, dtype=object)
+        .where(borrowed, None)
+        .to_numpy()
+    )
     persons["contact_title"] = companies["contact_title"].to_numpy()
     persons["derived_from_record_key"] = companies["record_key"].to_numpy()
+    persons["record_hash"] = content_hashes(
+        pa.Table.from_pandas(persons[list(CONTACT_CONTENT)].astype(object), preserve_index=False),
+        list(CONTACT_CONTENT),
+    ).to_numpy()
     return persons

@@ -157,10 +157,11 @@ def run_demo_once(build_once) -> Callable[[int, int], DemoRun]:
 
 @pytest.fixture(scope="session")
 def demo_run(run_demo_once) -> DemoRun:
-    """The demo of 150 customers (seed 8) after one whole pipeline run, built once per test
+    """The demo of 150 customers (seed 3) after one whole pipeline run, built once per test
     run: the pipeline tests (but the sync idempotence ones) and the published-schema tests read
-    it."""
-    run = run_demo_once(customers=150, seed=8)
+    it. A seed whose run leaves several separate pairs to a steward (the review page tests
+    decide two; seed 1 left one once issue 14's standardisation sharpened the model)."""
+    run = run_demo_once(customers=150, seed=3)
     assert run.outcome.succeeded, run.outcome.render()
     return run
 
@@ -195,7 +196,7 @@ def demo_spark_run(build_once, demo_run) -> DemoRun:
         config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         return run_pipeline(config)
 
-    folder, outcome = build_once("demo_150_seed8_spark", build)
+    folder, outcome = build_once("demo_150_seed3_spark", build)
     return DemoRun(folder / demo_run.folder.name, outcome)
 
 
@@ -217,7 +218,7 @@ def demo_rerun(build_once, demo_run) -> DemoRun:
             env.setenv("DAGSTER_HOME", str(home))
             return run_pipeline(copy / "customer_master.yaml")
 
-    folder, outcome = build_once("demo_150_seed8_rerun", build)
+    folder, outcome = build_once("demo_150_seed3_rerun", build)
     return DemoRun(folder / demo_run.folder.name, outcome)
 
 

@@ -9,18 +9,30 @@ training learns how much each level says. What the levels encode about this data
   Jaro-Winkler/Levenshtein, which work on UTF-8 bytes and make any two Chinese strings
   look alike (洪来文印店 / 洪来建材店 score 0.86 on bytes, 0.79 on characters);
   Jaro-Winkler runs on pinyin, which is ASCII;
+- a name typed in another script ('Xiamen Kuaixin Computer Co., Ltd.', 'Zhang Wei')
+  meets its Chinese spelling in its Latin form (``name_latin``: 'kuaixindiannao',
+  'zhang wei'), a person's in either order ('WANG Xiaoming' / 'Xiaoming Wang');
+- a branch ('…福州分公司', '…分店', '…办事处') and a company that is not one are two
+  customers, whatever else they share: a level fixed at a match weight of about -10;
 - a region in the company name that differs ('厦门' vs '福州') marks another branch, and
   so does another legal form: a chain's parent is a 股份有限公司 and its branches
   are 有限公司 (a legal form left out says nothing);
 - a landline stored with another area code still ends in the same digits;
+- a number one record lists second in its cell ('138…/139…') that is another record's
+  phone or mobile is the same number (``phone_numbers``), and so is a mobile written
+  in one record's phone column;
 - a 400/800 service number is a brand's hotline, typed for every branch of a chain: two
   records sharing one are no more alike than their names already say (a level fixed
   at match weight 0, so the same brand in another city stays another customer);
 - a part of the address missing on one side (no district, a city the address parser
   could not read) is no disagreement: the street address then decides;
-- a USCC, personal ID or birth date one keystroke off is most likely the same value;
+- a USCC, personal ID, birth date or mobile one keystroke off (a digit mistyped, two
+  neighbours swapped: 13812345678 / 13812345768) is most likely the same value;
 - a shared district is common in a big district and telling in a small one (term
   frequencies), and a common person name (张伟) says less than a rare one;
+- a name with a look-alike character (形近字: 阵春涛 for 陈春涛, copied off a handwritten
+  form) has the same look-alike-folded shape (``name_shape``): a level of its own,
+  weaker than the same name, so that a shared mobile or ID decides;
 - a person name that neither reads nor sounds the same is another name: people
   mistype a name by ear (章伟 for 张伟: the same pinyin), and a name that merely
   sounds *close* (任明俊 / 任明国, 唐敏 / 唐敏杰) is most often a relative, who also
@@ -71,6 +83,11 @@ class ComparisonThresholds:
 
 #: m and u of a level fixed to say nothing (Bayes factor 1, match weight 0).
 NEUTRAL_PROBABILITY = 0.01
+#: m and u of the level 'one is a branch, the other is not': 1 in 10,000 true pairs is
+#: typed with the branch marker on one side only, 8% of random pairs differ so
+#: (match weight log2(0.0001 / 0.08) ≈ -9.6, beyond the other comparisons' agreement on
+#: a shared name core and city).
+BRANCH_MISMATCH_M, BRANCH_MISMATCH_U = 0.0001, 0.08
 
 
 def comparisons_for(
@@ -138,6 +155,8 @@ def _company_name(t: ComparisonThresholds) -> cl.CustomComparison:
             cll.NullLevel("name_key"),
             _exact("name_key", "same name core"),
             _exact("name_pinyin", "same pinyin (homophone characters)"),
+            _exact("name_latin", "same name in Latin script (pinyin, English trade words)"),
+            _exact("name_shape", "same name but for look-alike characters (形近字)"),
             cll.CustomLevel(near, label_for_charts="nearly the same name or sound"),
             cll.CustomLevel(
                 _grams_at_least("name_grams", t.name_grams_low), label_for_charts="similar name"
@@ -173,6 +192,15 @@ def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
                 _unreadable_characters_agree("name_key"),
                 label_for_charts="same name but for a character the export could not store (?)",
             ),
+            cll.CustomLevel(
+                "name_shape_l = name_shape_r",
+                label_for_charts="same name but for look-alike characters (形近字: 阵/陈)",
+            ),
+            cll.CustomLevel(
+                "name_latin_l = name_latin_r or name_latin_l = "
+                "split_part(name_latin_r, ' ', 2) || ' ' || split_part(name_latin_r, ' ', 1)",
+                label_for_charts="same name in Latin script, either order (Zhang Wei / 张伟)",
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -187,18 +215,32 @@ def _identifier(
         [
             cll.NullLevel(column),
             _exact(column, "same"),
-            cll.CustomLevel(
-                _within_edits(column, t.identifier_max_edits),
-                label_for_charts=f"keying error (<= {t.identifier_max_edits} edit)",
-            ),
+            _keying_error(column, t),
             cll.ElseLevel(),
         ],
+    )
+
+
+def _keying_error(column: str, t: ComparisonThresholds) -> cll.CustomLevel:
+    """The identifiers differ by a slip of the keyboard (two digits swapped, one mistyped)."""
+    return cll.CustomLevel(
+        _within_edits(column, t.identifier_max_edits),
+        label_for_charts=f"keying error (<= {t.identifier_max_edits} edit)",
     )
 
 
 def _exact_or_not(name: str, column: str, description: str) -> cl.CustomComparison:
     return _comparison(
         name, description, [cll.NullLevel(column), _exact(column, "same"), cll.ElseLevel()]
+    )
+
+
+def _among_numbers(column: str) -> cll.CustomLevel:
+    """The number is one of the other record's numbers (its second number, or its mobile
+    written in the phone column)."""
+    return cll.CustomLevel(
+        f"list_contains(phone_numbers_r, {column}_l) or list_contains(phone_numbers_l, {column}_r)",
+        label_for_charts="one of the other record's numbers",
     )
 
 
@@ -223,6 +265,7 @@ def _phone() -> cl.CustomComparison:
             ),
             shared_service_number,
             _exact("phone_tail", "same local number, other area code"),
+            _among_numbers("phone_block"),
             cll.ElseLevel(),
         ],
     )
@@ -267,10 +310,43 @@ def _address(t: ComparisonThresholds) -> cl.CustomComparison:
     )
 
 
-def _contact_comparisons() -> list[cl.CustomComparison]:
+def _legal_form() -> cl.CustomComparison:
+    branch_mismatch = cll.CustomLevel(
+        "branch_l <> branch_r", label_for_charts="one is a branch, the other is not"
+    ).configure(
+        m_probability=BRANCH_MISMATCH_M,
+        u_probability=BRANCH_MISMATCH_U,
+        fix_m_probability=True,
+        fix_u_probability=True,
+    )
+    return _comparison(
+        "legal_form",
+        "Legal form (a group's 股份有限公司 is not its 有限公司 branch); a branch is never"
+        " its head office",
+        [
+            branch_mismatch,
+            cll.NullLevel("legal_form"),
+            _exact("legal_form", "same"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _contact_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     return [
         _phone(),
-        _exact_or_not("mobile", "mobile_block", "Mobile number (E.164)"),
+        _comparison(
+            "mobile",
+            "Mobile number (E.164), also among the other record's numbers; a keying error is"
+            " two digits swapped or one mistyped",
+            [
+                cll.NullLevel("mobile_block"),
+                _exact("mobile_block", "same"),
+                _among_numbers("mobile_block"),
+                _keying_error("mobile_block", t),
+                cll.ElseLevel(),
+            ],
+        ),
         _exact_or_not("email", "email_block", "E-mail address"),
     ]
 
@@ -279,13 +355,9 @@ def _company_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     return [
         _company_name(t),
         _exact_or_not("name_region", "name_region", "Place named in the company name (branch)"),
-        _exact_or_not(
-            "legal_form",
-            "legal_form",
-            "Legal form (a group's 股份有限公司 is not its 有限公司 branch)",
-        ),
+        _legal_form(),
         _identifier("uscc", "uscc_block", "Unified social credit code", t),
-        *_contact_comparisons(),
+        *_contact_comparisons(t),
         _address(t),
     ]
 
@@ -296,6 +368,6 @@ def _person_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
         _identifier("id_number", "id_number_block", "Personal ID number", t),
         _identifier("birth_date", "birth_date", "Date of birth (yyyy-mm-dd)", t),
         _exact_or_not("gender", "gender", "Gender"),
-        *_contact_comparisons(),
+        *_contact_comparisons(t),
         _address(t),
     ]

@@ -17,7 +17,14 @@ rule adds those links after companies are clustered and before persons are:
     links = contact_person_pairs(staged, companies)
     persons = cluster_pairs(person_keys, pd.concat([person_pairs, links]), threshold)
 
-Guards: a group whose records carry more than one distinct mobile is left to the model
+The key-account team types some contacts in pinyin ("Zhang Wei", "WANG Xiaoming",
+"Xiaoming Wang"): such a name joins the contact of the same company whose Chinese name
+reads the same, surname and given name in either order (周丽媛 → {zhou, liyuan} =
+"Liyuan Zhou"), when exactly one name there reads so.
+
+Guards: a group whose records carry more than one distinct mobile of the contacts' own is
+left to the model (a mobile a contact took from the company row, flagged
+``mobile_from_company_row`` by staging, may be the company's and does not count)
 (the name may be shared by two people after all), and names that are placeholders
 ('先生', '无') never link. The rule reads only staged records and company clusters,
 never the truth; contact persons who are customers in their own right still join their
@@ -32,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from matching.linkage.features import prepare_records
+from sources.staging import MOBILE_FROM_COMPANY_ROW
 
 logger = logging.getLogger(__name__)
 
@@ -115,10 +123,15 @@ def contact_person_pairs(
             "name": prepared["name_pinyin"].fillna(prepared["name_key"]).astype(object)
             + "|"
             + prepared["name_key"].str.len().astype("string").astype(object),
-            "mobile": prepared["mobile_block"].astype(object),
+            "mobile": prepared["mobile_block"]
+            .astype(object)
+            .where(~_borrowed_mobile(contacts).to_numpy(), None),
         }
     )
     frame = frame[frame["name"].notna() & prepared["name_key"].notna().to_numpy()]
+    frame = _latin_names_join_their_namesake(
+        frame, prepared.loc[frame.index, "name_key"], prepared.loc[frame.index, "name_pinyin"]
+    )
     groups = frame.groupby(["company", "name"], sort=False)
     size = groups["record_key"].transform("size")
     mobiles = groups["mobile"].transform("nunique")
@@ -140,6 +153,48 @@ def contact_person_pairs(
         linked["record_key"].to_numpy(dtype=object),
         probability,
     )
+
+
+def _borrowed_mobile(contacts: pd.DataFrame) -> pd.Series:
+    """True where the contact's mobile was taken from the company row, not given as theirs."""
+    if "quality_flags" not in contacts.columns:
+        return pd.Series(False, index=contacts.index)
+    flags = contacts["quality_flags"].astype(object).fillna("").astype(str)
+    return flags.str.contains(f"(?:^|;){MOBILE_FROM_COMPANY_ROW}(?:;|$)", regex=True)
+
+
+def _latin_names_join_their_namesake(
+    frame: pd.DataFrame, name_key: pd.Series, pinyin: pd.Series
+) -> pd.DataFrame:
+    """Contacts named in Latin script take the group name of the one contact at their
+    company whose Chinese name reads the same (surname and given name, either order)."""
+    latin = ~name_key.str.contains("[\u3400-\u9fff]", regex=True).fillna(True).to_numpy()
+    if not latin.any():
+        return frame
+    # only the companies that name someone in Latin script are read (few, at any size)
+    at = frame["company"].isin(frame.loc[latin, "company"].unique()).to_numpy()
+    kept, frame = frame.loc[~at], frame.loc[at]
+    latin, pinyin = latin[at], pinyin[at]
+    words = pinyin.fillna("").str.split()
+    reading = pd.Series(
+        [
+            "|".join(sorted(w if is_latin else [w[0], "".join(w[1:])]))
+            if len(w) >= 2 and (len(w) == 2 or not is_latin)
+            else None
+            for w, is_latin in zip(words, latin, strict=True)
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+    chinese = frame.loc[~latin].assign(reading=reading[~latin])
+    chinese = chinese.dropna(subset=["reading"]).drop_duplicates(["company", "reading", "name"])
+    unique = chinese.drop_duplicates(["company", "reading"], keep=False)
+    lookup = unique.set_index(["company", "reading"])["name"]
+    wanted = pd.MultiIndex.from_arrays([frame.loc[latin, "company"], reading[latin]])
+    found = lookup.reindex(wanted).to_numpy(dtype=object)
+    out = frame.copy()
+    out.loc[latin, "name"] = np.where(pd.isna(found), out.loc[latin, "name"], found)
+    return pd.concat([kept, out]).sort_index()
 
 
 def _links(left: np.ndarray, right: np.ndarray, probability: float) -> pd.DataFrame:

@@ -83,8 +83,8 @@ def score_clusters(clusters: Assignment, truth: Assignment) -> ClusterScores:
         >>> (s.true_positive_pairs, s.predicted_pairs, s.true_pairs)
         (1, 1, 3)
     """
-    predicted = _as_series(clusters, "clusters")
-    actual = _as_series(truth, "truth")
+    predicted = assignment_series(clusters, "clusters")
+    actual = assignment_series(truth, "truth")
     both = pd.DataFrame({"cluster": predicted}).join(pd.DataFrame({"truth": actual}), how="inner")
     n = len(both)
     if n == 0:
@@ -133,7 +133,7 @@ def score_clusters(clusters: Assignment, truth: Assignment) -> ClusterScores:
     return scores
 
 
-def _as_series(assignment: Assignment, what: str) -> pd.Series:
+def assignment_series(assignment: Assignment, what: str) -> pd.Series:
     """record_key-indexed Series of group ids from any accepted shape."""
     if isinstance(assignment, pd.DataFrame):
         others = [c for c in assignment.columns if c != "record_key"]

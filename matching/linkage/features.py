@@ -2,15 +2,23 @@
 
 The matcher never reads ``staging.customers`` directly. It reads a copy with:
 
-- one name key per record (the company name core, or the person's name), its pinyin
-  and character bigrams;
+- one name key per record (the company name core, or the person's name), its pinyin,
+  its Latin-script form (``name_latin``: 'kuaixindiannao' for 快心电脑 and for 'Xiamen
+  Kuaixin Computer'; 'zhang wei' for 张伟 and 'Zhang Wei') and character bigrams;
+- whether a company is a branch ('branch' / 'not'), which a head office never is;
 - identifiers (phone, mobile, e-mail, USCC, personal ID) with placeholders and values
   shared by too many records nulled (``*_block``: fit for blocking *and* comparing);
+- every usable number of the record in one list (``phone_numbers``: phone, mobile and
+  the further numbers its cells held, service numbers left out), the evidence that a
+  number one record lists second is another record's only number;
 - derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
   Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
   2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
-  city, name prefix + street address, name + birth date, birth date) whose oversized
-  values are nulled.
+  city, Latin form + city, name prefix + street address, name + birth date, Latin form
+  + birth date, birth date) whose oversized values are nulled. The Latin-form keys
+  replace the pinyin keys: for a Chinese name they group the same records (pinyin
+  without spaces), and they also bring an English or pinyin spelling to its Chinese
+  one; a person's is order-free ('wei zhang' for 'Zhang Wei' and 'Wei Zhang').
 
 What was nulled, and why, comes back with the records (see ``matching.linkage.junk``). The
 staged table itself is never changed. Text is held as Arrow-backed strings so that the
@@ -37,6 +45,7 @@ from matching.linkage.junk import (
     suppressed_report,
 )
 from sources.schema import ENTITY_TYPES
+from sources.standardise.lookalikes import name_shapes
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +66,15 @@ REQUIRED_COLUMNS = (
     "name_region",
     "legal_form",
     "name_pinyin",
+    "name_latin",
+    "is_branch",
     "uscc",
     "id_number",
     "gender",
     "birth_date",
     "phone",
     "mobile",
+    "other_phones",
     "email",
     "province",
     "city",
@@ -92,6 +104,10 @@ BLOCK_KEY_COLUMNS = (
 
 #: Character-bigram lists (order-free, code-point based similarity of Chinese text).
 GRAM_COLUMNS = ("name_grams", "address_grams")
+#: List columns of the prepared table.
+LIST_COLUMNS = (*GRAM_COLUMNS, "phone_numbers")
+#: Service numbers (400/800 hotlines, 95xxx): a brand's, never evidence of one customer.
+SERVICE_NUMBER = r"^\+86(?:400|800|9[56])"
 
 #: Every column of the prepared table, in order.
 PREPARED_COLUMNS = (
@@ -99,10 +115,14 @@ PREPARED_COLUMNS = (
     "entity_type",
     "name_key",
     "name_pinyin",
+    "name_latin",
+    "name_shape",
     "name_grams",
     "name_region",
     "legal_form",
+    "branch",
     *IDENTIFIER_COLUMNS.values(),
+    "phone_numbers",
     "phone_tail",
     "gender",
     "birth_date",
@@ -167,7 +187,8 @@ def prepare_records(
     if src["record_key"].isna().any():
         raise ValueError(f"{int(src['record_key'].isna().sum())} record(s) have no record_key")
     report: list[pd.DataFrame] = []
-    plain = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "entity_type", "birth_date")]
+    structured = ("record_key", "entity_type", "birth_date", "is_branch", "other_phones")
+    plain = [c for c in REQUIRED_COLUMNS if c not in structured]
     text = {c: _text(src[c]) for c in plain}
 
     # columns are collected in a dict and framed once: one DataFrame insert per column
@@ -178,15 +199,22 @@ def prepare_records(
         name, placeholder_mask(name, "text"), "name_key", PLACEHOLDER, report
     )
     out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
+    out["name_latin"] = text["name_latin"].where(out["name_key"].notna())
+    out["name_shape"] = name_shapes(out["name_key"])
     out["name_grams"] = _bigrams(out["name_key"])
     out["name_region"] = text["name_region"]
     out["legal_form"] = text["legal_form"]
+    branch = src["is_branch"].map({True: "branch", False: "not"}).astype(STRING)
+    out["branch"] = (
+        branch if entity_type == "company" else pd.Series(pd.NA, index=src.index, dtype=STRING)
+    )
 
     for staged, column in IDENTIFIER_COLUMNS.items():
         value, kind = _identifier(text[staged], staged)
         value = drop_values(value, placeholder_mask(value, kind), column, PLACEHOLDER, report)
         out[column] = cap_shared_values(value, rules.max_records_per_value, column, report)
     out["phone_tail"] = _landline_tail(out["phone_block"])
+    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report)
 
     out["gender"] = text["gender"]
     out["birth_date"] = _dates(src["birth_date"])
@@ -197,13 +225,14 @@ def prepare_records(
     out["address_grams"] = _bigrams(out["address_detail"])
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
+    latin = out["name_latin"] if entity_type == "company" else _any_order(out["name_latin"])
     keys = {
         "name_block": out["name_key"],
         "name_city_block": by_name + "|" + out["city_key"],
-        "pinyin_city_block": out["name_pinyin"] + "|" + out["city_key"],
+        "pinyin_city_block": latin + "|" + out["city_key"],
         "name_street_block": by_name + "|" + out["address_detail"],
         "name_birth_block": out["name_key"] + "|" + out["birth_date"],
-        "pinyin_birth_block": out["name_pinyin"] + "|" + out["birth_date"],
+        "pinyin_birth_block": latin + "|" + out["birth_date"],
         # the birth date alone finds a person whose name and ID both carry a typo; a
         # date shared by more than max_block_size records (1900-01-01, a default the
         # export filled in) creates no block
@@ -221,7 +250,7 @@ def prepare_records(
         int(suppressed["records"].sum()),
     )
     schema = pa.schema(
-        [(c, pa.list_(pa.string()) if c in GRAM_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
+        [(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
     )
     frame = pd.DataFrame(
         {c: entity_type if c == "entity_type" else out[c] for c in PREPARED_COLUMNS},
@@ -267,6 +296,39 @@ def _landline_tail(phone: pd.Series) -> pd.Series:
     national = phone.str.replace(r"^\+86", "", regex=True)
     landline = phone.str.startswith("+86") & ~national.str.contains("^(?:1|400|800)", regex=True)
     return national.str[-PHONE_TAIL_DIGITS:].where(landline.fillna(False).astype(bool))
+
+
+def _phone_numbers(
+    out: dict[str, pd.Series], others: pd.Series, rules: JunkRules, report: list[pd.DataFrame]
+) -> pd.Series:
+    """Each record's usable numbers as one sorted list: its phone and mobile (junk already
+    removed) and the further numbers of its cells, with placeholders, service numbers and
+    numbers shared by too many records left out; None when it has none."""
+    listed = others.dropna()
+    listed = listed[listed.map(len) > 0]
+    extra = pd.Series(
+        np.concatenate([np.asarray(v, dtype=object) for v in listed]) if len(listed) else [],
+        dtype=object,
+    )
+    owner: np.ndarray = np.repeat(listed.index.to_numpy(), listed.map(len).to_numpy(dtype=np.int64))
+    extra = _text(extra.set_axis(pd.Index(owner, dtype="int64")))
+    extra = drop_values(
+        extra, placeholder_mask(extra, "phone"), "phone_numbers", PLACEHOLDER, report
+    )
+    extra = cap_shared_values(extra, rules.max_records_per_value, "phone_numbers", report)
+    parts = pd.concat([out["phone_block"], out["mobile_block"], extra])
+    parts = parts[parts.notna() & ~parts.str.contains(SERVICE_NUMBER, regex=True).fillna(False)]
+    if parts.empty:
+        return pd.Series(None, index=others.index, dtype=object)
+    grouped = parts.astype(object).groupby(level=0).agg(lambda v: sorted(set(v)))
+    return grouped.reindex(others.index).astype(object).where(lambda g: g.notna(), None)
+
+
+def _any_order(name: pd.Series) -> pd.Series:
+    """A Latin person name's words in alphabetical order: one key for 'zhang wei' and 'wei zhang'."""
+    codes, uniques = pd.factorize(name, use_na_sentinel=True)
+    keyed = np.array([" ".join(sorted(str(u).split())) for u in uniques] + [None], dtype=object)
+    return pd.Series(keyed[codes], index=name.index, dtype=object).astype(STRING)
 
 
 def _name_prefix(name: pd.Series) -> pd.Series:

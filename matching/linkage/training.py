@@ -135,6 +135,7 @@ def train_model(
                 continue
             logger.info("%s: EM session on %s", entity_type, rule)
             attempted += 1
+            before = linker.misc.save_model_to_json()
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs
@@ -142,11 +143,14 @@ def train_model(
                 trained += 1
             except ValueError as err:
                 # EM can drive the m of a level seen only among clear non-duplicates to
-                # exactly 0, which Splink refuses; the session's estimates are dropped
-                # (Splink keeps the model as it was) and the other sessions still count
+                # exactly 0, which Splink refuses; the session's estimates are dropped and
+                # the other sessions still count. Splink leaves the comparisons the session
+                # had set aside (those its blocking rule decides) out of the linker's model,
+                # so the linker is rebuilt from the model as it was before the session.
                 logger.warning(
                     "%s: EM session on %r failed and was skipped: %s", entity_type, rule, err
                 )
+                linker = Linker(sdf, before, log_level=None)
         if attempted and not trained:
             raise ValueError(f"{entity_type}: every EM training session failed; see the log")
         model = linker.misc.save_model_to_json()

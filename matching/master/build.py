@@ -9,7 +9,9 @@ Tables (schema ``master``):
 - ``customer_id_events``: every creation, merge, split and retirement, with the run that
   caused it;
 - ``customers``: one golden record per active customer;
-- ``attribute_lineage``: for every golden attribute, the record and rule that supplied it.
+- ``attribute_lineage``: for every golden attribute, the record and rule that supplied it;
+- ``customer_aliases``: the other names the sources know a customer by (a renamed
+  company's old name), with the source and records (``matching.master.aliases``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from matching.master.aliases import build_aliases
 from matching.master.customer_ids import assign_customer_ids
 from matching.master.survivorship import survive
 from matching.master.xref import cluster_probabilities, empty_xref, update_xref
@@ -115,10 +118,11 @@ def build_golden_records(
         _replace_customers(con, "attribute_lineage", golden.lineage, touched, "attribute")
     con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS FROM __built_from")
     con.execute("DROP TABLE __built_from")
+    aliases = build_aliases(con)
     counts = con.execute(
         "SELECT (SELECT count(*) FROM master.customers), (SELECT count(*) FROM master.attribute_lineage)"
     ).fetchall()[0]
-    result = {"customers": counts[0], "lineage_rows": counts[1]}
+    result = {"customers": counts[0], "lineage_rows": counts[1], "aliases": aliases}
     if touched is not None:
         result["customers_rebuilt"] = len(touched)
     return result

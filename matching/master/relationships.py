@@ -5,8 +5,11 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
 
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
-- ``family`` (person → person): two customers with the same surname, at the same address
-  and sharing one landline; evidence: one record of each. Inferred: confidence 0.8.
+- ``family`` (person → person): two customers with the same surname at the same street
+  and number who share a landline (in the phone column or beside another number in a
+  cell), or who live in the same flat (the same address down to the room, unit, building
+  of a compound or floor); read over all records of the two; evidence:
+  one record of each. Inferred: confidence 0.8.
 - ``served_by_dealer`` (customer → dealer): a record of the customer carries the dealer
   code of a customer who is that dealer (``own_dealer_code``); evidence: those records.
 
@@ -15,6 +18,19 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   string; confidence: the match probability of that resolution.
 - ``referral`` (referrer → referred): a record names who referred the customer; resolved
   to a golden person the same way.
+- ``holding`` is also inferred from names: a group company registered without a place
+  (``快心电脑股份有限公司``) and companies of the same name with a place in front or in
+  brackets (``快心电脑（福州）有限公司``, ``福州快心电脑有限公司``), as groups name their
+  subsidiaries; a regional office's rows name no parent. Inferred: confidence 0.7.
+- ``branch`` (head office → branch): a company's name is its head office's name with the
+  branch's place and 分公司 after it (``matching.master.branches``); the head office's name
+  is resolved the same way, among companies that are not branches themselves.
+- ``owned_by`` (individual business → owner): a company (个体工商户) whose name opens with
+  a person customer's full name (``张伟文印店``, ``厦门张伟文印店``, or just ``张伟``) and that shares a number
+  (phone, mobile or a further number of a cell) or the street and number with that
+  person, or whose row names that person as its contact; evidence: one record of each. Inferred:
+  confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
+  mobile alone (a company row's mobile is often its contact person's).
 """
 
 from __future__ import annotations
@@ -25,6 +41,7 @@ import duckdb
 import pandas as pd
 
 from matching.linkage.junk import JunkRules
+from matching.master.branches import head_office_name, is_branch_name
 from matching.master.mentions import resolve_names
 from warehouse.views import CURRENT_XREF
 
@@ -37,6 +54,10 @@ RELATIONSHIP_COLUMNS = (
     "inferred",
 )
 FAMILY_CONFIDENCE = 0.8
+OWNED_BY_CONFIDENCE = 0.9
+HOLDING_BY_NAME_CONFIDENCE = 0.7
+#: The legal form of a group company (a joint-stock company) that names subsidiaries after itself.
+GROUP_LEGAL_FORM = "股份有限公司"
 
 
 _EMPLOYMENT = f"""
@@ -50,21 +71,118 @@ _EMPLOYMENT = f"""
     GROUP BY ALL
 """
 
+#: An address down to one flat or floor: a room (室), a unit (单元), a building of a
+#: compound (栋, 座), a floor (楼: '191号18楼').
+_FLAT = "(室|单元|栋|座|楼)"
+#: The street and number of an address, without building, floor and room: 湖滨南路1号.
+_STREET_NUMBER = "coalesce(nullif(regexp_extract(street, '^(.*?[0-9]+号)', 1), ''), street)"
+
+#: Every number of a record (phone, mobile and the further numbers of its cells), in one list.
+_NUMBERS = (
+    "list_filter(list_distinct(list_concat([s.phone, s.mobile], coalesce(s.other_phones, []))),"
+    " lambda n: n IS NOT NULL)"
+)
+
+#: A record's landlines: its phone and the further numbers of its cells that are no mobile
+#: (a household shares its landline, each member has a mobile of their own).
+_LANDLINES = (
+    "list_filter(list_distinct(list_concat([s.phone], coalesce(s.other_phones, []))),"
+    " lambda n: n IS NOT NULL AND NOT starts_with(n, '+861'))"
+)
+
 _FAMILY = f"""
     WITH people AS (
-        SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname, s.phone,
-               s.city, replace(s.address_detail, ' ', '') AS street
+        SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname,
+               {_LANDLINES} AS phones, s.city,
+               replace(s.address_detail, ' ', '') AS street
         FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'person' AND s.phone IS NOT NULL AND s.address_detail IS NOT NULL
-          AND s.name IS NOT NULL AND s.derived_from_record_key IS NULL
+        WHERE s.entity_type = 'person' AND s.name IS NOT NULL
+          AND s.derived_from_record_key IS NULL
+    ),
+    phones AS (
+        SELECT DISTINCT customer_id, surname, unnest(phones) AS phone FROM people
+    ),
+    streets AS (
+        SELECT customer_id, surname, city, street AS flat, {_STREET_NUMBER} AS street,
+               min(record_key) AS record_key
+        FROM people WHERE street IS NOT NULL GROUP BY ALL
     )
     SELECT a.customer_id AS from_customer_id, b.customer_id AS to_customer_id,
            'family' AS relationship_type,
            [min(a.record_key), min(b.record_key)] AS evidence,
            {FAMILY_CONFIDENCE} AS confidence, true AS inferred
-    FROM people a JOIN people b
-      ON a.surname = b.surname AND a.phone = b.phone AND a.street = b.street
+    FROM streets a JOIN streets b
+      ON a.surname = b.surname AND a.street = b.street
      AND a.city IS NOT DISTINCT FROM b.city AND a.customer_id < b.customer_id
+    WHERE (a.flat = b.flat AND regexp_matches(a.flat, '{_FLAT}'))
+       OR EXISTS (SELECT 1 FROM phones pa JOIN phones pb USING (phone)
+                  WHERE pa.customer_id = a.customer_id AND pb.customer_id = b.customer_id)
+    GROUP BY ALL
+"""
+
+_HOLDING_BY_NAME = f"""
+    WITH companies AS (
+        SELECT x.customer_id, s.record_key, s.name_core, s.name_region, s.legal_form, s.name
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'company' AND s.derived_from_record_key IS NULL
+          AND s.name_core IS NOT NULL AND length(s.name_core) >= 2
+          AND NOT regexp_matches(coalesce(s.name, ''), '(分公司|分店)$')
+    ),
+    groups AS (
+        SELECT * FROM companies WHERE name_region IS NULL AND legal_form = '{GROUP_LEGAL_FORM}'
+    ),
+    placed AS (SELECT * FROM companies WHERE name_region IS NOT NULL)
+    SELECT g.customer_id AS from_customer_id, p.customer_id AS to_customer_id,
+           'holding' AS relationship_type,
+           [min(g.record_key), min(p.record_key)] AS evidence,
+           {HOLDING_BY_NAME_CONFIDENCE} AS confidence, true AS inferred
+    FROM groups g JOIN placed p ON g.name_core = p.name_core AND g.customer_id <> p.customer_id
+    WHERE NOT EXISTS (SELECT 1 FROM groups g2 WHERE g2.customer_id = p.customer_id)
+    GROUP BY ALL
+"""
+
+_OWNED_BY = f"""
+    WITH shops AS (
+        SELECT x.customer_id, s.record_key, {_NUMBERS} AS numbers, s.city,
+               {_STREET_NUMBER} AS street,
+               -- the owner's name opens the shop's name (its place in front taken off):
+               -- candidates of 2 to 4 characters, so that the join is on equality
+               unnest(list_distinct([left(s.name, 2), left(s.name, 3), left(s.name, 4),
+                                     left(s.name_core, 2), left(s.name_core, 3),
+                                     left(s.name_core, 4)])) AS owner_name
+        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
+        JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'company' AND s.name IS NOT NULL
+          AND s.derived_from_record_key IS NULL
+    ),
+    owners AS (
+        SELECT x.customer_id, s.record_key, s.name, {_NUMBERS} AS numbers, s.city,
+               {_STREET_NUMBER} AS street
+        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
+        JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'person' AND s.derived_from_record_key IS NULL
+          AND length(s.name) BETWEEN 2 AND 4 AND regexp_matches(s.name, '^[\u3400-\u9fff]+$')
+    ),
+    named AS (
+        SELECT shop.customer_id AS shop_id, owner.customer_id AS owner_id,
+               shop.record_key AS shop_key, owner.record_key AS owner_key,
+               len(list_intersect(shop.numbers, owner.numbers)) > 0
+               OR (shop.street = owner.street AND shop.city IS NOT DISTINCT FROM owner.city)
+               AS agree
+        FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
+        UNION ALL
+        -- the shop's row names its owner as contact person, and that contact is the owner
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key, true
+        FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
+        JOIN staging.customers contact ON contact.derived_from_record_key = shop.record_key
+        JOIN {CURRENT_XREF} cx ON cx.record_key = contact.record_key
+        WHERE cx.customer_id = owner.customer_id
+    )
+    SELECT shop_id AS from_customer_id, owner_id AS to_customer_id,
+           'owned_by' AS relationship_type,
+           [min(shop_key), min(owner_key)] AS evidence,
+           {OWNED_BY_CONFIDENCE} AS confidence, true AS inferred
+    FROM named WHERE agree
     GROUP BY ALL
 """
 
@@ -87,7 +205,8 @@ _SERVED_BY_DEALER = f"""
 def mentioned_relationships(
     con: duckdb.DuckDBPyConnection, models: dict[str, dict[str, Any]], junk: JunkRules | None = None
 ) -> list[pd.DataFrame]:
-    """Holding and referral relationships from names mentioned on records, resolved by the models."""
+    """Holding, referral and branch relationships from names mentioned on records (a branch
+    mentions its head office in its own name), resolved by the models."""
     out = []
     for column, entity_type, kind in (
         ("parent_company_name", "company", "holding"),
@@ -103,29 +222,54 @@ def mentioned_relationships(
             f"""SELECT s.record_key, x.customer_id, s.{column} AS name
                 FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key) WHERE s.{column} IS NOT NULL"""
         ).df()
-        if mentioning.empty:
-            continue
-        resolved = resolve_names(
-            mentioning["name"], records, models[entity_type], entity_type, junk
-        )
-        joined = mentioning.merge(resolved, on="name", suffixes=("", "_named"))
-        joined = joined[joined["customer_id_named"] != joined["customer_id"]]
-        if joined.empty:
-            continue
-        grouped = joined.groupby(["customer_id_named", "customer_id"])
+        out.append(_resolved(mentioning, records, models[entity_type], entity_type, kind, junk))
+    if "company" in models:
+        records = con.sql(
+            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+                WHERE s.entity_type = 'company'"""
+        ).df()
+        branch = is_branch_name(records["name"])
+        mentioning = pd.DataFrame(
+            {
+                "record_key": records.loc[branch, "record_key"],
+                "customer_id": records.loc[branch, "customer_id"],
+                "name": records.loc[branch, "name"].map(head_office_name),
+            }
+        ).dropna(subset=["name"])
         out.append(
-            pd.DataFrame(
-                {
-                    "from_customer_id": [k[0] for k in grouped.groups],
-                    "to_customer_id": [k[1] for k in grouped.groups],
-                    "relationship_type": kind,
-                    "evidence": [sorted(g["record_key"]) for _, g in grouped],
-                    "confidence": [float(g["probability"].max()) for _, g in grouped],
-                    "inferred": False,
-                }
-            )
+            _resolved(mentioning, records[~branch], models["company"], "company", "branch", junk)
         )
-    return out
+    return [part for part in out if not part.empty]
+
+
+def _resolved(
+    mentioning: pd.DataFrame,
+    records: pd.DataFrame,
+    model: dict[str, Any],
+    entity_type: str,
+    kind: str,
+    junk: JunkRules | None,
+) -> pd.DataFrame:
+    """Relationships from the named customer to the mentioning one (``record_key``,
+    ``customer_id``, ``name``), the names resolved among ``records`` by the model."""
+    if mentioning.empty:
+        return pd.DataFrame(columns=list(RELATIONSHIP_COLUMNS))
+    resolved = resolve_names(mentioning["name"], records, model, entity_type, junk)
+    joined = mentioning.merge(resolved, on="name", suffixes=("", "_named"))
+    joined = joined[joined["customer_id_named"] != joined["customer_id"]]
+    if joined.empty:
+        return pd.DataFrame(columns=list(RELATIONSHIP_COLUMNS))
+    grouped = joined.groupby(["customer_id_named", "customer_id"])
+    return pd.DataFrame(
+        {
+            "from_customer_id": [k[0] for k in grouped.groups],
+            "to_customer_id": [k[1] for k in grouped.groups],
+            "relationship_type": kind,
+            "evidence": [sorted(g["record_key"]) for _, g in grouped],
+            "confidence": [float(g["probability"].max()) for _, g in grouped],
+            "inferred": False,
+        }
+    )
 
 
 def build_relationships(
@@ -134,12 +278,20 @@ def build_relationships(
     junk: JunkRules | None = None,
 ) -> pd.DataFrame:
     """Every relationship between current customers (holding and referral need the models)."""
-    parts = [con.sql(sql).df() for sql in (_EMPLOYMENT, _FAMILY, _SERVED_BY_DEALER)]
+    parts = [
+        con.sql(sql).df()
+        for sql in (_EMPLOYMENT, _FAMILY, _OWNED_BY, _HOLDING_BY_NAME, _SERVED_BY_DEALER)
+    ]
     if models:
         parts += mentioned_relationships(con, models, junk)
     filled = [p for p in parts if len(p)]
     relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
     relationships = relationships[list(RELATIONSHIP_COLUMNS)]
+    # one row per pair and type: a stated relationship wins over the same one inferred
+    relationships = relationships.sort_values(["inferred", "confidence"], ascending=[True, False])
+    relationships = relationships.drop_duplicates(
+        ["from_customer_id", "to_customer_id", "relationship_type"]
+    )
     return relationships.sort_values(
         ["relationship_type", "from_customer_id", "to_customer_id"], ignore_index=True
     )

@@ -54,6 +54,11 @@ class SourceConfig(FileSpec):
     entity_type: Literal["company", "person"] | EntityTypeFromColumn
     columns: dict[str, ColumnRef]
     trust: int = Field(default=0, description="higher wins in source-trust survivorship")
+    contact_takes_mobile: bool = Field(
+        default=True,
+        description="on a company row that names a contact person, the row's mobile is the "
+        "contact's too when the contact has none of their own",
+    )
 
     @field_validator("columns")
     @classmethod

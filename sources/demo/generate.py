@@ -10,7 +10,9 @@ Layout under the output folder::
     exports/receivables/<source>.csv        UTF-8, open invoices per customer source
     truth/records.csv                       record_key → true customer_id (contact persons included)
     truth/customers.csv                     the true customers
-    truth/relationships.csv                 employment, holding, family, referral, served_by_dealer
+    truth/relationships.csv                 employment, holding, branch, owned_by, family, referral,
+                                            served_by_dealer
+    truth/planted_cases.csv                 record_key → each planted case it carries (sources.demo.cases)
     customer_master.yaml                    the deployment config for these exports
 
 Same seed, same bytes: one ``random.Random`` drives every choice the demo always made, a
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from sources.demo import activity, channels, dealers, key_accounts, regional
+from sources.demo import activity, cases, channels, dealers, key_accounts, regional
 from sources.demo.config import write_demo_config
 from sources.demo.places import PROVINCE_OFFICES, PROVINCE_PREFIX
 from sources.demo.world import Customer, World, build_world
@@ -63,6 +65,7 @@ class DemoSummary:
     open_invoices: int
     relationships: dict[str, int]
     files: dict[str, int] = field(default_factory=dict)
+    planted_cases: dict[str, int] = field(default_factory=dict)  # records carrying each case
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -75,6 +78,8 @@ class _PlannedRecord:
     customer: Customer
     carry_contact: bool
     created: date
+    old_name: bool = False  # a renamed company's record that still has its old name
+    duplicate: bool = False  # one of two records of the customer in one source file
 
 
 def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> DemoSummary:
@@ -90,6 +95,7 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
 
     files: dict[str, int] = {}
     contacts: list[tuple[str, str]] = []  # (record_key, contact customer_id)
+    planted_rows: list[tuple[str, str, str]] = []  # (record_key, customer_id, case)
     records: dict[str, int] = {}
     dealer_by_code = {d.dealer_code: d for d in world.dealers}
 
@@ -103,11 +109,22 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         for seq, p in enumerate(_shuffled(planned["dealers"][dealer_code], rng), start=1):
             record_id = f"{dealer_code}-{seq:06d}"
             created = p.created.isoformat() if rng.random() < 0.7 else f"{p.created:%Y/%m/%d}"
+            marks = _marks(p)
             rows.append(
-                dealers.row(p.customer, record_id, dealer, people, p.carry_contact, created, rng)
+                dealers.row(
+                    p.customer,
+                    record_id,
+                    dealer,
+                    people,
+                    p.carry_contact,
+                    created,
+                    rng,
+                    marks,
+                    p.old_name,
+                )
             )
             owners.append(p.customer.customer_id)
-            _book(p, "dealers", record_id, rows[-1][4], contacts)
+            _book(p, "dealers", record_id, rows[-1][4], contacts, marks, planted_rows)
         name = f"exports/dealers/dealer_{dealer_code}.csv"
         encoding = "gbk" if index % _LEGACY_EVERY == 1 else "gb18030"
         pending.append((name, dealers.HEADERS, rows, owners, encoding, False))
@@ -118,10 +135,13 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
     workbook_rows: list[list[object]] = []
     for seq, p in enumerate(_shuffled(planned["key_accounts"][""], rng), start=1):
         record_id = f"KA{seq:07d}"
+        marks = _marks(p)
         workbook_rows.append(
-            key_accounts.row(p.customer, record_id, people, p.carry_contact, p.created, rng)
+            key_accounts.row(
+                p.customer, record_id, people, p.carry_contact, p.created, rng, marks, p.old_name
+            )
         )
-        _book(p, "key_accounts", record_id, workbook_rows[-1][14], contacts)
+        _book(p, "key_accounts", record_id, workbook_rows[-1][14], contacts, marks, planted_rows)
     name = "exports/key_accounts/key_accounts.xlsx"
     _write_xlsx(out / name, key_accounts.SHEET, key_accounts.HEADERS, workbook_rows)
     files[name] = records["key_accounts"] = len(workbook_rows)
@@ -131,11 +151,22 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         rows, owners = [], []
         for seq, p in enumerate(_shuffled(planned["regional"][office], rng), start=1):
             record_id = f"{PROVINCE_PREFIX[office]}{seq:07d}"
+            marks = _marks(p)
             rows.append(
-                regional.row(p.customer, record_id, office, people, p.carry_contact, p.created, rng)
+                regional.row(
+                    p.customer,
+                    record_id,
+                    office,
+                    people,
+                    p.carry_contact,
+                    p.created,
+                    rng,
+                    marks,
+                    p.old_name,
+                )
             )
             owners.append(p.customer.customer_id)
-            _book(p, "regional", record_id, rows[-1][13], contacts)
+            _book(p, "regional", record_id, rows[-1][13], contacts, marks, planted_rows)
         name = f"exports/regional/{office}.csv"
         pending.append((name, regional.HEADERS, rows, owners, "utf-8", True))
         files[name] = len(rows)
@@ -173,6 +204,10 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
 
     relationships = _relationships(world)
     _write_truth(out / "truth", world, contacts, relationships)
+    _write_planted(out / "truth" / "planted_cases.csv", planted_rows)
+    planted_counts: dict[str, int] = defaultdict(int)
+    for _, _, case in planted_rows:
+        planted_counts[case] += 1
     write_demo_config(out / "customer_master.yaml")
     kinds: dict[str, int] = defaultdict(int)
     for _, _, kind in relationships:
@@ -188,6 +223,7 @@ def generate_demo(out: str | Path, customers: int = 2000, seed: int = 7) -> Demo
         open_invoices=n_invoices,
         relationships=dict(sorted(kinds.items())),
         files=files,
+        planted_cases={case: planted_counts[case] for case in cases.CASES},
     )
 
 
@@ -202,24 +238,39 @@ def _plan_records(world: World, rng: random.Random) -> dict[str, dict[str, list[
             continue
         local_dealers = dealers_in.get(c.city.name) or world.dealers
         used_dealers: list[str] = []
+        typed_twice = c.n_records >= 2 and not c.dealer_code and rng.random() < 0.05
+        first: tuple[str, str] = ("", "")
         for i in range(c.n_records):
             created = REFERENCE_DATE - timedelta(days=rng.randint(0, 6 * 365))
-            record = _PlannedRecord(c, carry_contact=i == 0, created=created)
+            record = _PlannedRecord(
+                c,
+                carry_contact=i == 0,
+                created=created,
+                old_name=i == 0 and c.old_brand is not None,
+                duplicate=typed_twice and i < 2,
+            )
             if c.dealer_code:
                 source = "key_accounts" if i == 0 else "regional"
             else:
                 source = rng.choices(SOURCES, weights=_SOURCE_WEIGHTS[c.entity_type])[0]
+            if typed_twice and i == 1:
+                source, file = first  # the same customer typed twice into one source
+                planned[source][file].append(record)
+                continue
             if source == "dealers":
                 fresh = [
                     d for d in local_dealers if d.dealer_code not in used_dealers
                 ] or local_dealers
                 dealer = rng.choice(fresh)
                 used_dealers.append(dealer.dealer_code or "")
-                planned["dealers"][dealer.dealer_code or ""].append(record)
+                file = dealer.dealer_code or ""
             elif source == "regional":
-                planned["regional"][PROVINCE_OFFICES[c.city.province]].append(record)
+                file = PROVINCE_OFFICES[c.city.province]
             else:
-                planned["key_accounts"][""].append(record)
+                file = ""
+            planned[source][file].append(record)
+            if i == 0:
+                first = (source, file)
     return planned
 
 
@@ -229,13 +280,31 @@ def _shuffled(items: list[_PlannedRecord], rng: random.Random) -> list[_PlannedR
     return items
 
 
+def _marks(p: _PlannedRecord) -> cases.Marks:
+    """The cases a record carries before its cells are typed: those of its customer."""
+    marks = cases.Marks(record=list(p.customer.kinds))
+    if p.duplicate:
+        marks.add(cases.DUPLICATE_IN_SOURCE)
+    return marks
+
+
 def _book(
-    p: _PlannedRecord, source: str, record_id: str, contact_cell: object, contacts: list
+    p: _PlannedRecord,
+    source: str,
+    record_id: str,
+    contact_cell: object,
+    contacts: list,
+    marks: cases.Marks,
+    planted: list[tuple[str, str, str]],
 ) -> None:
-    """Remember where the customer's record landed, and the contact person it names."""
+    """Remember where the customer's record landed, the contact person it names, and the
+    planted cases both carry."""
     p.customer.records.append((source, record_id))
+    key = f"{source}:{record_id}"
+    planted += [(key, p.customer.customer_id, case) for case in marks.record]
     if contact_cell and p.customer.contact_id:
-        contacts.append((f"{source}:{record_id}:contact", p.customer.contact_id))
+        contacts.append((f"{key}:contact", p.customer.contact_id))
+        planted += [(f"{key}:contact", p.customer.contact_id, case) for case in marks.contact]
 
 
 def _relationships(world: World) -> list[tuple[str, str, str]]:
@@ -246,6 +315,17 @@ def _relationships(world: World) -> list[tuple[str, str, str]]:
         codes = dict.fromkeys(rid.split("-")[0] for source, rid in c.records if source == "dealers")
         served += [(c.customer_id, by_code[code], "served_by_dealer") for code in codes]
     return world.relationships + served
+
+
+def _write_planted(path: Path, planted: list[tuple[str, str, str]]) -> None:
+    """truth/planted_cases.csv: one row per record and planted case, sorted."""
+    _write_csv(
+        path,
+        ("record_key", "customer_id", "case"),
+        [list(r) for r in sorted(planted)],
+        encoding="utf-8",
+        bom=False,
+    )
 
 
 def _write_csv(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+from sources.demo import cases
 from sources.demo import vocabulary as v
 from sources.demo.places import City
 from sources.demo.world import Customer, company_name
@@ -34,10 +35,11 @@ def full_width(text: str) -> str:
     return "".join(_FULL_WIDTH.get(ch, ch) for ch in text).replace("(", "（").replace(")", "）")
 
 
-def company_name_variant(c: Customer, rng: random.Random) -> str:
-    """One way a company's name was entered."""
+def company_name_variant(c: Customer, rng: random.Random, old_name: bool = False) -> str:
+    """One way a company's name was entered (``old_name``: with the trade name it had before)."""
     roll = rng.random()
-    form, style, brand = c.legal_form, c.name_style, c.brand
+    form, style = c.legal_form, c.name_style
+    brand = c.old_brand if old_name and c.old_brand else c.brand
     if roll < 0.5:
         pass
     elif roll < 0.6 and form:
@@ -50,7 +52,7 @@ def company_name_variant(c: Customer, rng: random.Random) -> str:
         style = "bare"  # the city left out
     elif roll < 0.9:
         brand = homophone_typo(brand, rng)
-    name = company_name(c.city, brand, c.trade, form, style)
+    name = company_name(c.name_city or c.city, brand, c.trade, form, style) + c.name_suffix
     if style == "paren" and rng.random() < 0.3:
         name = name.replace("（", "(").replace("）", ")")
     if rng.random() < 0.02:
@@ -99,17 +101,36 @@ def mobile_variant(mobile: str, rng: random.Random) -> str:
     return f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"
 
 
-def street_of(c: Customer, rng: random.Random) -> str:
-    """The street part of the address: an old one now and then (the customer moved)."""
+def street_of(c: Customer, rng: random.Random, marks: cases.Marks | None = None) -> str:
+    """The street part of the address: an old one now and then (the customer moved), the
+    building and room after it when the customer has one and the clerk wrote it."""
     if c.old_street and rng.random() < 0.5:
         return c.old_street
+    if c.building and rng.random() < 0.7:
+        if marks is not None:
+            marks.add(cases.BUILDING_ROOM)
+        return c.street + c.building
     return c.street
 
 
-def address_variant(c: Customer, rng: random.Random) -> str:
-    """A one-line address: with or without province, abbreviated, or without the district."""
-    street = street_of(c, rng)
+def district_of(c: Customer, rng: random.Random, marks: cases.Marks | None = None) -> str | None:
+    """The old county name of the customer's district now and then (萧山市 for 萧山区), else None."""
+    old = c.city.old_name(c.district)
+    if old is None or rng.random() >= 0.35:
+        return None
+    if marks is not None:
+        marks.add(cases.OLD_COUNTY_NAME)
+    return old
+
+
+def address_variant(c: Customer, rng: random.Random, marks: cases.Marks | None = None) -> str:
+    """A one-line address: with or without province, abbreviated, with the district but no
+    city, without the district, or with the district's old county name."""
+    street = street_of(c, rng, marks)
     city, district = c.city, c.district
+    old = district_of(c, rng, marks)
+    if old is not None:
+        return f"{city.province}{old}{street}" if rng.random() < 0.5 else f"{old}{street}"
     roll = rng.random()
     if roll < 0.3:
         return f"{city.province}{city.name}{district}{street}"
@@ -122,7 +143,53 @@ def address_variant(c: Customer, rng: random.Random) -> str:
         return f"{city.province_short}{city.short}{short_district}{street}"
     if roll < 0.85:
         return f"{city.short}{district}{street}"
+    if roll < 0.93:
+        if marks is not None:
+            marks.add(cases.DISTRICT_ONLY)
+        return f"{district}{street}"  # no city
     return f"{city.name}{street}"  # no district
+
+
+def landline_cell(
+    c: Customer, local: str, rng: random.Random, marks: cases.Marks, *, extension: bool
+) -> str:
+    """A landline cell: now and then a digit missing, and (``extension``) an extension."""
+    if len(local) > 6 and rng.random() < cases.RATES[cases.MISSING_LANDLINE_DIGIT]:
+        local = cases.missing_digit(local, rng)
+        marks.add(cases.MISSING_LANDLINE_DIGIT)
+    cell = landline_variant(c.city, local, rng)
+    if extension and rng.random() < cases.RATES[cases.PHONE_EXTENSION]:
+        cell = cases.with_extension(cell, rng)
+        marks.add(cases.PHONE_EXTENSION)
+    return cell
+
+
+def mobile_cell(mobile: str, rng: random.Random, marks: cases.Marks, second: str | None) -> str:
+    """A mobile cell: both numbers of a customer who has two, or two digits transposed."""
+    if second and rng.random() < cases.RATES[cases.TWO_NUMBERS]:
+        marks.add(cases.TWO_NUMBERS)
+        return cases.two_numbers(mobile, second, rng)
+    if rng.random() < cases.RATES[cases.TRANSPOSED_MOBILE]:
+        mobile = cases.transposed(mobile, rng)
+        marks.add(cases.TRANSPOSED_MOBILE)
+    return mobile_variant(mobile, rng)
+
+
+def own_mobile(c: Customer, keep: float, rng: random.Random, marks: cases.Marks) -> str:
+    """The customer's own mobile cell, or an empty one with probability ``1 - keep``."""
+    if c.mobile is None or rng.random() >= keep:
+        return ""
+    return mobile_cell(c.mobile, rng, marks, c.second_mobile)
+
+
+def name_typo(name: str, rng: random.Random, marks: cases.Marks) -> str:
+    """Now and then one character replaced by a look-alike (形近字)."""
+    if rng.random() < cases.RATES[cases.LOOKALIKE_CHAR]:
+        typo = cases.lookalike_typo(name, rng)
+        if typo is not None:
+            marks.add(cases.LOOKALIKE_CHAR)
+            return typo
+    return name
 
 
 def email_variant(email: str, rng: random.Random) -> str:

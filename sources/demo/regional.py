@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from sources.demo import mess
+from sources.demo import cases, mess
 from sources.demo.ids import with_typo
 from sources.demo.world import Customer
 
@@ -50,14 +50,21 @@ def row(
     carry_contact: bool,
     created: date,
     rng: random.Random,
+    marks: cases.Marks | None = None,
+    old_name: bool = False,
 ) -> list[str]:
-    """One regional office's row for customer ``c``."""
+    """One regional office's row for customer ``c`` (the planted cases it carries go to
+    ``marks``; ``old_name``: the company's name before it was renamed)."""
+    marks = marks if marks is not None else cases.Marks()
     style = DATE_STYLES.get(office, "mixed")
     city = c.city
     uscc = id_number = birth = gender = industry = contact_name = contact_phone = referrer = ""
+    mobile = mess.own_mobile(c, 0.85, rng, marks)
     if c.entity_type == "company":
-        kind, name = "单位", mess.company_name_variant(c, rng)
-        uscc = mess.maybe(c.uscc, 0.7, rng)
+        kind, name = "单位", mess.company_name_variant(c, rng, old_name)
+        if old_name:
+            marks.add(cases.RENAMED)
+        uscc = mess.maybe(c.uscc, 1.0 if c.old_brand else 0.7, rng)
         if uscc and rng.random() < 0.06:
             uscc = with_typo(uscc, rng.randint(8, 16), rng.randint(0, 8))
         industry = c.industry or ""
@@ -67,6 +74,13 @@ def row(
             contact_phone = mess.maybe(
                 contact.mobile and mess.mobile_variant(contact.mobile, rng), 0.8, rng
             )
+            if (
+                contact.mobile
+                and rng.random() < cases.RATES[cases.CONTACT_MOBILE_IN_COMPANY_COLUMN]
+            ):
+                mobile, contact_phone = mess.mobile_variant(contact.mobile, rng), ""
+                marks.add(cases.CONTACT_MOBILE_IN_COMPANY_COLUMN)
+                marks.add(cases.CONTACT_MOBILE_IN_COMPANY_COLUMN, contact=True)
     else:
         kind, name = "个人", mess.person_name_variant(c.name, rng)
         if c.id_number and rng.random() < 0.6:
@@ -84,13 +98,20 @@ def row(
             )
         if c.referrer_id and rng.random() < 0.9:
             referrer = mess.person_name_variant(people[c.referrer_id].name, rng)
+    name = mess.name_typo(name, rng, marks)
     phone = mess.phone_of(c, rng)
-    detail = mess.street_of(c, rng)
     roll = rng.random()
-    if roll < 0.6:
-        detail = c.district + detail
+    if rng.random() >= 0.95:
+        detail = ""
+    elif roll < 0.6:
+        detail = (mess.district_of(c, rng, marks) or c.district) + mess.street_of(c, rng, marks)
     elif roll < 0.75:
-        detail = mess.address_variant(c, rng)
+        detail = mess.address_variant(c, rng, marks)
+    else:
+        detail = mess.street_of(c, rng, marks)
+    landline = ""
+    if phone and rng.random() < 0.8:
+        landline = mess.landline_cell(c, phone, rng, marks, extension=c.entity_type == "company")
     return [
         record_id,
         name,
@@ -99,12 +120,12 @@ def row(
         id_number,
         birth,
         gender,
-        mess.maybe(c.mobile and mess.mobile_variant(c.mobile, rng), 0.85, rng),
-        mess.landline_variant(city, phone, rng) if phone and rng.random() < 0.8 else "",
+        mobile,
+        landline,
         mess.maybe(c.email and mess.email_variant(c.email, rng), 0.6, rng),
         city.province if rng.random() < 0.7 else "",
         (city.name if rng.random() < 0.6 else city.short) if rng.random() < 0.9 else "",
-        detail if rng.random() < 0.95 else "",
+        detail,
         contact_name,
         contact_phone,
         referrer,

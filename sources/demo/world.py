@@ -7,8 +7,12 @@ address and a landline, people referred by other customers). The exports are the
 messy views of this truth, and the truth files let every later stage be measured.
 
 A few hard cases are planted whatever the size, so that every demo has them: a chain
-whose branches share a brand in different cities, very common names (张伟) carried by
-different people in different cities, and a family at one address.
+whose subsidiaries share a brand in different cities, very common names (张伟) carried by
+different people in different cities, and a family at one address. Beside them, the
+cases of ``sources.demo.cases`` that belong to a customer rather than to one record:
+branches of a head office (``…有限公司福州分公司``), individual businesses named after
+their owner (``张伟文印店``, or just ``张伟``), companies renamed since one of their
+records was typed, second mobiles, building and room, districts that were counties.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date, timedelta
 
 import phonenumbers
 
+from sources.demo import cases
 from sources.demo import vocabulary as v
 from sources.demo.ids import generate_id_number, generate_uscc
 from sources.demo.places import CITIES, CITY_CODE, City
@@ -111,6 +116,14 @@ class Customer:
     value: float = 1.0  # relative spend (Pareto-shaped)
     n_records: int = 0
     records: list[tuple[str, str]] = field(default_factory=list)  # (source, source_record_id)
+    # planted cases (sources.demo.cases) that belong to the customer
+    kinds: list[str] = field(default_factory=list)  # cases every record of it carries
+    old_brand: str | None = None  # renamed: the trade name one of its records still has
+    name_city: City | None = None  # branches: the head office's city, written in the name
+    name_suffix: str = ""  # branches: 福州分公司
+    owner_id: str | None = None  # an individual business named after its owner
+    second_mobile: str | None = None
+    building: str = ""  # 金山大厦A座1205室, written after the street by some records
 
     @property
     def address(self) -> str:
@@ -227,6 +240,10 @@ class _Builder:
             person.old_street = self.street(city)
         if rng.random() < 0.1:
             person.old_phone = self.landline(city)
+        if rng.random() < 0.08:
+            person.second_mobile = self.mobile()
+        if rng.random() < 0.1:
+            person.street, person.building = _base(person.street), cases.building_of("person", rng)
         self._append(person)
         return person
 
@@ -281,6 +298,11 @@ class _Builder:
             company.old_phone = self.landline(city)
         if rng.random() < 0.06:
             company.old_street = self.street(city)
+        if company.mobile and rng.random() < 0.06:
+            company.second_mobile = self.mobile()
+        if rng.random() < 0.35:
+            company.street = _base(company.street)
+            company.building = cases.building_of("company", rng)
         self._append(company)
         return company
 
@@ -314,9 +336,43 @@ class _Builder:
             )
             branch.parent_id = parent.customer_id
             branch.hotline = parent.hotline
+            branch.kinds.append(cases.SUBSIDIARY)
             self.relationships.append((parent.customer_id, branch.customer_id, "holding"))
             branches.append(branch)
         return [parent, *branches]
+
+    def add_branch(self, head: Customer, city: City) -> Customer:
+        """A branch of ``head`` in ``city``: '<head office's name><city>分公司', its own customer."""
+        trade = next(t for t in v.TRADES if t[0] == head.trade)
+        branch = self.add_company(city=city, trade=trade, legal_form=head.legal_form)
+        branch.brand, branch.name_style = head.brand, head.name_style
+        branch.name_city, branch.name_suffix = head.city, f"{city.short}分公司"
+        branch.name = registered_name(branch)
+        branch.kinds.append(cases.BRANCH)
+        self.relationships.append((head.customer_id, branch.customer_id, "branch"))
+        return branch
+
+    def add_owned_shop(self) -> Customer:
+        """An individual business (个体工商户) named after its owner: 张伟文印店, or just 张伟.
+
+        The shop's mobile is the owner's; half the shops sit at the owner's address. The
+        owner is a customer in their own right half of the time (then ``owned_by``).
+        """
+        rng = self.rng
+        owner = self.add_person(has_records=rng.random() < 0.5)
+        shop = self.add_company(city=owner.city, trade=rng.choice([t for t in v.TRADES if t[2]]))
+        shop.brand = owner.name
+        shop.trade = shop.trade if rng.random() < 0.7 else ""
+        shop.legal_form, shop.name_style = None, "bare"
+        shop.name = registered_name(shop)
+        shop.mobile, shop.owner_id = owner.mobile, owner.customer_id
+        if rng.random() < 0.5:
+            shop.district, shop.district_code = owner.district, owner.district_code
+            shop.street, shop.building = owner.street, owner.building
+        shop.kinds.append(cases.INDIVIDUAL_BUSINESS)
+        if owner.has_records:
+            self.relationships.append((shop.customer_id, owner.customer_id, "owned_by"))
+        return owner
 
     def add_family_member(self, person: Customer) -> Customer:
         """Someone living with ``person``: same surname, address and landline, own mobile."""
@@ -332,8 +388,26 @@ class _Builder:
         )
         member.phone = person.phone
         member.old_street = None
+        member.building = person.building
+        for someone in (person, member):
+            if cases.FAMILY_MEMBER not in someone.kinds:
+                someone.kinds.append(cases.FAMILY_MEMBER)
         self.relationships.append((person.customer_id, member.customer_id, "family"))
         return member
+
+
+def _base(street: str) -> str:
+    """'湖滨南路123号3楼' → '湖滨南路123号': the street and number, before a building is named."""
+    head, sep, _ = street.partition("号")
+    return head + sep
+
+
+def registered_name(c: Customer, brand: str | None = None) -> str:
+    """The company's registered name (with ``brand`` in place of its own: the old name)."""
+    name = company_name(
+        c.name_city or c.city, brand or c.brand, c.trade, c.legal_form, c.name_style
+    )
+    return name + c.name_suffix
 
 
 def company_name(city: City, brand: str, word: str, legal_form: str | None, style: str) -> str:
@@ -348,25 +422,9 @@ def company_name(city: City, brand: str, word: str, legal_form: str | None, styl
     return f"{city.short}{brand}{word}{form}"
 
 
-_PINYIN: dict[str, str] = {}
-
-
 def _latin(text: str, rng: random.Random) -> str:
     """A mailbox name from the pinyin of ``text`` (as people pick them)."""
-    if not _PINYIN:
-        from pypinyin import lazy_pinyin
-
-        alphabet = (
-            v.BRAND_CHARS
-            + v.SURNAMES
-            + v.GIVEN_CHARS
-            + v.RARE_GIVEN_CHARS
-            + "".join(t[0] for t in v.TRADES)
-            + "".join(v.COMMON_NAMES)
-        )
-        for char in dict.fromkeys(alphabet):
-            _PINYIN[char] = lazy_pinyin(char)[0]
-    syllables = [_PINYIN.get(c, "x") for c in text]
+    syllables = cases.pinyin_of(text)
     if rng.random() < 0.5:
         return "".join(syllables)
     return syllables[0] + "".join(s[0] for s in syllables[1:])
@@ -393,12 +451,28 @@ def build_world(customers: int, rng: random.Random) -> World:
         dealer.dealer_code = f"{CITY_CODE[city.name]}{sum(d.city is city for d in dealers) + 1:02d}"
         dealers.append(dealer)
 
+    # a branch of a head office, and a shop named after its owner who is a customer too
+    head = b.add_company(city=xiamen, trade=v.TRADES[4], legal_form="有限公司", name_style="prefix")
+    planted += [head, b.add_branch(head, fuzhou)]
+    owner = b.add_owned_shop()
+    while not owner.has_records:
+        owner = b.add_owned_shop()
+    planted.append(owner)
+
     persons: list[Customer] = [c for c in planted if c.entity_type == "person"]
     while b.with_records < customers:
         roll = rng.random()
         if roll < 0.015 and customers - b.with_records > 4:
             chain_cities = rng.sample(CITIES, rng.randint(2, 4))
             b.add_chain(chain_cities)
+        elif roll < 0.025:
+            head = b.add_company(trade=rng.choice([t for t in v.TRADES if not t[2]]))
+            for city in rng.sample([c for c in CITIES if c is not head.city], rng.randint(1, 2)):
+                b.add_branch(head, city)
+        elif roll < 0.055:
+            owner = b.add_owned_shop()
+            if owner.has_records:
+                persons.append(owner)
         elif roll < 0.58:
             b.add_company()
         else:
@@ -412,11 +486,38 @@ def build_world(customers: int, rng: random.Random) -> World:
                 b.relationships.append((referrer.customer_id, person.customer_id, "referral"))
 
     for company in [c for c in b.customers if c.entity_type == "company"]:
-        if rng.random() < 0.75 or company is planted[0]:
+        if company.owner_id is None and (rng.random() < 0.75 or company is planted[0]):
             b.give_contact(company, persons)
     for customer in b.customers:
         if customer.has_records:
             customer.n_records = rng.choices(
                 [n for n, _ in RECORD_COUNTS], weights=[w for _, w in RECORD_COUNTS]
             )[0]
+    _rename_some(b, rng)
     return World(customers=b.customers, relationships=b.relationships, dealers=dealers)
+
+
+def _rename_some(b: _Builder, rng: random.Random) -> None:
+    """Companies renamed since one of their records was typed (the planted one always).
+
+    Only ordinary companies with two records or more: a renamed company's old name is on
+    one record, its new name on another; credit code, address and phone stay its own.
+    """
+    eligible = [
+        c
+        for c in b.customers
+        if c.entity_type == "company"
+        and c.trade
+        and not (c.dealer_code or c.parent_id or c.owner_id or c.name_suffix or c.hotline)
+    ]
+    for i, company in enumerate(eligible):
+        if i == 0 or rng.random() < 0.06:
+            company.n_records = max(company.n_records, 2)
+            old = company.brand
+            while (
+                old == company.brand
+                or (company.city.name, old + company.trade) in b.used_company_names
+            ):
+                old = rng.choice(v.BRAND_CHARS) + rng.choice(v.BRAND_CHARS)
+            b.used_company_names.add((company.city.name, old + company.trade))
+            company.old_brand = old

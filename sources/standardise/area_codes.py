@@ -47,7 +47,7 @@ def derive_area_codes() -> dict[str, str]:
         text, pos, parent = GEOCODE_DATA[prefix].get("zh", ""), 0, None
         while m := token.match(text, pos):
             pos = m.end() + (1 if text[m.end() : m.end() + 1] == "、" else 0)
-            readings = [d for d, _ in table[m.group()] if parent is None or d.belongs_to(parent)]
+            readings = [d for d, *_ in table[m.group()] if parent is None or d.belongs_to(parent)]
             if not readings:
                 continue
             div = readings[0]
@@ -83,7 +83,7 @@ def _by_name() -> dict[str, str]:
     out: dict[str, str] = {}
     for text, readings in spellings().items():
         for rank in (CITY, PROVINCE, COUNTY):
-            for div in (d for d, _ in readings if d.rank == rank):
+            for div in (d for d, *_ in readings if d.rank == rank):
                 code = codes.get(div.adcode) or codes.get(div.adcode[:4] + "00")
                 if code:
                     out.setdefault(text, code)

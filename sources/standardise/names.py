@@ -103,7 +103,7 @@ def _region_tables() -> tuple[PrefixMatcher, dict[str, tuple[int, str]]]:
     """
     table: dict[str, tuple[int, str]] = {}
     for text, readings in spellings().items():
-        div, is_short = readings[0]
+        div, is_short, _ = readings[0]
         if div.rank == COUNTY and len(text) < 3 and not is_short:
             continue
         if div.rank == COUNTY and is_short and not div.name.endswith("市"):
@@ -150,6 +150,12 @@ def _legal_form(text: str) -> tuple[str, str | None, str, str]:
                 place = head[at + len(inner) :]
                 canonical = "有限公司" if inner == "有限责任公司" else inner
                 return head[:at], "分公司", place, head[:at] + canonical + place + "分公司"
+        # no legal form before the branch's place ('上海城越广告北京分公司'): the place
+        # the name ends in is the branch's, not part of the parent's name
+        _, table = _region_tables()
+        for n in range(min(len(head) - 2, 8), 1, -1):
+            if head[-n:] in table:
+                return head[:-n], "分公司", head[-n:], text
         return head, "分公司", "", text
     if text.endswith(_CN_FORM_ENDINGS):
         for n in _CN_FORM_LENGTHS:

@@ -2,7 +2,15 @@
 
 The same customer's phone appears as '0592-5551234', '(0592)5551234', '+86 592 5551234'
 or just '5551234' in a Xiamen office's sheet; mobiles sit in landline columns. As
-'+865925551234' they compare equal. phonenumbers' own metadata for CN decides what is
+'+865925551234' they compare equal.
+
+A cell often holds more than one number. An extension ('0592-5551234转8001',
+'0592-5551234 ext. 8001', '分机 8001', '0592-5551234-8001') is kept apart from the
+number, which it is not part of. Several numbers ('13800138000/13900139000', '…、…',
+'…;…', two numbers with a space between) are split: the first is the cell's number,
+the others come back as a list (a local number among them takes the first one's area
+code: '0592-5551234/5551235'). Matching uses them as evidence: a mobile that is one
+record's second number and another record's only one is the same mobile. phonenumbers' own metadata for CN decides what is
 a real mobile, landline or service number: its patterns are compiled once and applied
 to all distinct values at once; only foreign numbers ('+852…', '001…') go through
 ``phonenumbers.parse`` one by one.
@@ -12,29 +20,31 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sources.standardise._common import broadcast, empty_frame, factorize, with_flag
+from sources.standardise._common import arrow_text, broadcast, empty_frame, factorize, with_flag
 
 logger = logging.getLogger(__name__)
 
-PHONE_COLUMNS = ["e164", "kind", "valid"]
+PHONE_COLUMNS = ["e164", "kind", "valid", "extension", "others"]
 MOBILE, LANDLINE, SERVICE, UNKNOWN = "mobile", "landline", "service", "unknown"
 
-#: Extension text after a number ('转123', 'ext. 12', '分机 8') and separators between numbers.
-_EXTENSION = r"\s*(?:转|分机号?|(?i:ext)\.?|[xX]|#)\s*\d{1,6}\s*$"
-_SECOND_NUMBER = r"(?s)(?:[/,;、|]|或).*$"
-#: Full-width characters that can occur in a phone number, and their ASCII twins.
-_WIDE_PHONE = {chr(0xFF10 + i): str(i) for i in range(10)} | {
-    "＋": "+",
-    "（": "(",
-    "）": ")",
-    "－": "-",
-}
+#: A number and its extension ('转123', 'ext. 12', '分机号: 8', 'x12', '#12').
+_EXTENSION = (
+    r"^(?P<number>.*?\d)\s*(?:转|分机号?|(?i:ext)\.?|[xX]|#)\s*[:：]?\s*(?P<ext>\d{1,6})\s*$"
+)
+#: A landline with its area code, then '-' and an extension ('0592-5551234-8001').
+_DASH_EXTENSION = r"^(?P<number>\(?0\d{2,3}\)?[-\s]?[2-9]\d{6,7})\s*-\s*(?P<ext>\d{1,6})$"
+#: What separates several numbers in one cell, and a cell with two numbers space-apart.
+_SEPARATOR = re.compile(r"\s*(?:[/,;、|\\]|或)\s*")
+_SEVERAL = r"[/,;、|\\]|或|\d[\d-]{9,}\s+\+?\d[\d-]{9,}"
+_LONG_NUMBER = re.compile(r"^\+?\d[\d-]{9,}$")
+_NUMBER_COLUMNS = PHONE_COLUMNS[:3]
 #: A local number dialled without area code: 7–8 digits, not starting with 0 or 1.
 _LOCAL = r"^[2-9]\d{6,7}$"
 #: Bank / carrier hotlines such as 95588 or 96110 that phonenumbers does not list.
@@ -104,19 +114,81 @@ def _parse_odd(text: str) -> tuple[str | None, str, bool]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind, True
 
 
-def _phones_unique(values: pd.Series) -> pd.DataFrame:
-    """Distinct raw numbers → e164 / kind / valid, plus ``local`` digits awaiting an area code.
+def _split_numbers(text: str) -> list[str]:
+    """The numbers of one cell, in order: split at separators, and at spaces between two
+    complete numbers ('13800138000 13900139000'), never inside one ('138 0013 8000')."""
+    pieces: list[str] = []
+    for part in _SEPARATOR.split(text):
+        words = part.split()
+        if len(words) > 1 and all(_LONG_NUMBER.match(w) for w in words):
+            pieces += words
+        elif part:
+            pieces.append(part)
+    return pieces
 
-    All steps are pyarrow compute kernels (RE2) over the whole array of distinct values.
+
+def _extensions(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Each number without its extension, and the extension (null where none)."""
+    ext = pa.nulls(len(text), pa.string())
+    for pattern in (_EXTENSION, _DASH_EXTENSION):
+        found = pc.extract_regex(text, pattern)
+        hit = pc.and_(pc.is_valid(found), pc.is_null(ext))
+        text = pc.if_else(hit, pc.struct_field(found, "number"), text)
+        ext = pc.if_else(hit, pc.struct_field(found, "ext"), ext)
+    return text, ext
+
+
+def _phones_unique(values: pd.Series) -> pd.DataFrame:
+    """Distinct raw cells → the first number's e164 / kind / valid / local digits awaiting
+    an area code, its extension, and the cell's other numbers (E.164 list or None)."""
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    empty = np.asarray(pc.fill_null(pc.equal(text, ""), True))
+    several = np.asarray(pc.fill_null(pc.match_substring_regex(text, _SEVERAL), False))
+    if not several.any():
+        out = _numbers(text)
+        out["others"] = None
+    else:
+        cells = np.asarray(text, dtype=object)
+        split = {int(i): _split_numbers(cells[i]) for i in np.flatnonzero(several)}
+        firsts = cells.copy()
+        rest: list[tuple[int, str]] = []
+        for i, pieces in split.items():
+            firsts[i] = pieces[0] if pieces else None
+            rest += [(i, p) for p in pieces[1:]]
+        both = pa.array(list(firsts) + [p for _, p in rest], type=pa.string(), from_pandas=True)
+        parsed = _numbers(both)
+        out = parsed.iloc[: len(cells)].reset_index(drop=True)
+        out["others"] = _others(out, parsed.iloc[len(cells) :], [i for i, _ in rest])
+    out.loc[empty, PHONE_COLUMNS] = None
+    return out
+
+
+def _others(first: pd.DataFrame, parsed: pd.DataFrame, cell: list[int]) -> list:
+    """Per cell, the valid numbers after its first, as E.164 (a local one with the first
+    number's area code when that is a landline), without repeats of the first."""
+    others: list[list[str] | None] = [None] * len(first)
+    rows = parsed[["e164", "local"]].itertuples(index=False)
+    for i, (e164, local) in zip(cell, rows, strict=True):
+        if e164 is None and local is not None and first.at[i, "kind"] == LANDLINE:
+            area = area_code_of(str(first.at[i, "e164"]))
+            if re.fullmatch(_patterns()[LANDLINE], area + local):
+                e164 = f"+86{area}{local}"
+        if e164 is None or e164 == first.at[i, "e164"]:
+            continue
+        found = others[i] = others[i] or []
+        if e164 not in found:
+            found.append(e164)
+    return others
+
+
+def _numbers(text: pa.Array) -> pd.DataFrame:
+    """One number per value → e164 / kind / valid, ``local`` digits awaiting an area code,
+    and the extension written after it.
+
+    All steps are pyarrow compute kernels (RE2) over the whole array of values.
     """
-    text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    if pc.any(pc.match_substring_regex(text, "[\uff01-\uff5e]")).as_py():
-        for wide, narrow in _WIDE_PHONE.items():
-            text = pc.replace_substring(text, wide, narrow)
     text = pc.utf8_trim_whitespace(text)
-    empty = pc.fill_null(pc.equal(text, ""), True)
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SECOND_NUMBER, ""))
-    text = pc.replace_substring_regex(text, _EXTENSION, "")
+    text, extension = _extensions(text)
     plus = pc.fill_null(pc.starts_with(text, "+"), False)
     digits = pc.replace_substring_regex(text, r"\D+", "")
 
@@ -148,6 +220,7 @@ def _phones_unique(values: pd.Series) -> pd.DataFrame:
             "kind": pc.if_else(local, LANDLINE, pc.fill_null(kind, UNKNOWN)),
             "valid": pc.is_valid(kind),
             "local": pc.if_else(local, digits, None),
+            "extension": extension,
         }
     ).astype(object)
     out = out.where(out.notna(), None)
@@ -164,11 +237,10 @@ def _phones_unique(values: pd.Series) -> pd.DataFrame:
         )
     )
     if odd.any():  # only foreign numbers: CN shapes were already judged by the same metadata
-        out.loc[odd, PHONE_COLUMNS] = [_parse_odd(t) for t in np.asarray(text, dtype=object)[odd]]
-    out.loc[np.asarray(empty), PHONE_COLUMNS] = None
+        out.loc[odd, _NUMBER_COLUMNS] = [_parse_odd(t) for t in np.asarray(text, dtype=object)[odd]]
     logger.debug(
-        "phones: %d distinct, %d local, %d via phonenumbers.parse",
-        len(values),
+        "phones: %d numbers, %d local, %d via phonenumbers.parse",
+        len(text),
         int(pc.sum(local).as_py() or 0),
         int(odd.sum()),
     )
@@ -203,15 +275,18 @@ def standardise_phones(numbers: pd.Series, area_code: pd.Series | None = None) -
 
     Args:
         numbers: phone text in any common Chinese shape ('0592-5551234', '(0592)5551234',
-            '+86 138-0013-8000', '0086 13800138000', '400-8352-114', full-width digits,
-            '转123' extensions, which are dropped). Of several numbers in one cell
-            ('…/…'), the first is taken.
+            '+86 138-0013-8000', '0086 13800138000', '400-8352-114', full-width digits),
+            with an extension ('转8001', 'ext. 8001', '分机8001', '-8001' after a full
+            landline) or several numbers ('…/…', '…、…', '…;…', '…,…', two space-apart).
         area_code: optional, aligned to ``numbers``: the row's area code without trunk 0
             ('592'), used for local 7–8 digit numbers written without one.
     Returns:
         A frame aligned to ``numbers``: ``e164`` ('+865925551234', None when not valid),
         ``kind`` (mobile / landline / service for 400, 800, 95xxx / unknown) and
-        ``valid`` (nullable boolean). A mobile found in a landline column is a mobile. A local number
+        ``valid`` (nullable boolean) of the cell's first number; its ``extension``
+        (digits, None when there is none); ``others``, the cell's other valid numbers
+        as a list of E.164 (None when there are none). A mobile found in a landline
+        column is a mobile. A local number
         without a known area code is a landline that is not valid (it cannot be
         dialled as written). Empty cells give None (valid <NA>) in all three columns.
     """
@@ -222,3 +297,9 @@ def standardise_phones(numbers: pd.Series, area_code: pd.Series | None = None) -
     if area_code is not None:
         _complete_locals(out, pd.Series(np.asarray(area_code, dtype=object), index=numbers.index))
     return with_flag(out[PHONE_COLUMNS].copy())
+
+
+def area_code_of(e164: str) -> str:
+    """The area code (no trunk 0) of a CN landline in E.164: '+865925551234' → '592'."""
+    national = e164[3:]
+    return national[:2] if national[:1] in ("1", "2") else national[:3]

@@ -107,20 +107,42 @@ def _pinyin_for(chars: set[str]) -> None:
     logger.debug("pinyin table: +%d characters, %d total", len(new), len(_pinyin_table))
 
 
+def _readings(lazy_pinyin, texts: list[str]) -> list[str]:
+    """Pinyin of many Chinese texts in one pypinyin call: it reads each run of Chinese
+    characters as a phrase and passes the '|' between them through as an item of its own.
+    """
+    out: list[str] = []
+    current: list[str] = []
+    for item in [*lazy_pinyin("|".join(texts)), "|"]:
+        if item == "|":
+            out.append(" ".join(current).lower())
+            current = []
+        else:
+            current.append(item)
+    return out
+
+
 def _place_phrases() -> tuple[re.Pattern[str], dict[str, str]]:
     """Place names whose reading differs from their characters' usual one ('厦门' → 'xia men')."""
     global _phrases
     if _phrases is None:
         from pypinyin import lazy_pinyin
+        from pypinyin.pinyin_dict import pinyin_dict
 
+        def readings(c: str) -> int:
+            return pinyin_dict.get(ord(c), "").count(",") + 1 if _CJK.match(c) else 0
+
+        # only a name with a character of several readings can be read otherwise as a phrase
+        names = [
+            n
+            for n in spellings()
+            if n.isalnum() and all(readings(c) for c in n) and any(readings(c) > 1 for c in n)
+        ]
+        chars = sorted({c for n in names for c in n})
+        single = dict(zip(chars, _readings(lazy_pinyin, chars), strict=True))
         overrides = {}
-        names = list(spellings())
-        # each character's own reading once, not once per place name it appears in
-        # (about a sixth of the calls; loaded once per process, at a service's start-up)
-        reading = {c: "".join(lazy_pinyin(c)) for c in set("".join(names))}
-        for name in names:
-            phrase = " ".join(lazy_pinyin(name)).lower()
-            if phrase != " ".join(reading[c] for c in name).lower():
+        for name, phrase in zip(names, _readings(lazy_pinyin, names), strict=True):
+            if phrase != " ".join(single[c] for c in name):
                 overrides[name] = f" {phrase} "
         _phrases = re.compile(trie_pattern(sorted(overrides))), overrides
     return _phrases

@@ -150,4 +150,10 @@ def test_evaluate_prints_scores_against_the_truth(demo, capsys):
     overall = [line for line in printed.splitlines() if line.startswith("all")][0].split()
     f1 = float(overall[5])
     assert 0.5 < f1 <= 1.0
+    # the planted cases and the relationships beside the truth file are scored too
+    cases = {line.split()[0]: line.split() for line in printed.splitlines() if line.strip()}
+    assert "recall per planted case" in printed
+    assert 0.0 <= float(cases["renamed"][-1]) <= 1.0 and int(cases["renamed"][1]) > 0
+    assert 0.0 <= float(cases["employment"][3]) <= 1.0  # precision of employment
+    assert int(cases["branch"][1]) >= 0 and "must never be merged" in printed
     assert main(["evaluate", "--config", config, "--truth", str(demo / "missing.csv")]) == 2

@@ -356,3 +356,69 @@ def test_summary_counts_every_file(demo):
 def test_too_small_a_demo_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least 100"):
         generate_demo(tmp_path, customers=10, seed=1)
+
+
+def test_every_planted_case_is_on_records_that_really_carry_it(demo):
+    from sources.demo import cases
+
+    out, summary = demo
+    planted = _truth(out, "planted_cases.csv")
+    truth = {r["record_key"]: r["customer_id"] for r in _truth(out, "records.csv")}
+    by_case = defaultdict(set)
+    for r in planted:
+        assert truth[r["record_key"]] == r["customer_id"]
+        by_case[r["case"]].add(r["record_key"])
+    assert set(by_case) == set(cases.CASES)  # every case, even in a small demo
+    assert summary.planted_cases == {c: len(by_case[c]) for c in cases.CASES}
+
+    rows = {
+        f"{source}:{r[ID_COLUMN[source]]}": r for source, rs in _exports(out).items() for r in rs
+    }
+
+    def cell(key: str, *columns: str) -> str:
+        return " ".join(str(rows[key].get(c) or "") for c in columns)
+
+    for key in by_case["latin_company_name"]:
+        assert cell(key, "Account Name").isascii()
+    for key in by_case["phone_extension"]:
+        assert re.search(r"(转|ext\. |分机)\d+$", cell(key, "电话", "固定电话", "Phone").strip())
+    for key in by_case["two_numbers"]:
+        assert len(re.findall(r"1\d{10}", cell(key, "手机", "电话", "Mobile"))) == 2
+    for key in by_case["old_county_name"]:
+        address = cell(key, "地址", "详细地址", "Address Line 1")
+        assert re.search("萧山市|余杭市|长乐市|番禺市|同安县|江宁县", address)
+    for key in by_case["building_room"]:
+        assert re.search(
+            r"\d{3,4}室$",  # the room (the building may be in traditional script)
+            cell(key, "地址", "详细地址", "Address Line 1", "Address Line 2").strip(),
+        )
+    for key in by_case["duplicate_in_source"]:
+        source = key.split(":")[0]
+        twins = [k for k in by_case["duplicate_in_source"] if truth[k] == truth[key] and k != key]
+        assert any(k.split(":")[0] == source for k in twins)
+
+    # the renamed company's old-name record and its other records: another trade name,
+    # the same credit code
+    for key in by_case["renamed"]:
+        others = [
+            k for k, c in truth.items() if c == truth[key] and k != key and ":contact" not in k
+        ]
+        assert others
+        code = cell(key, "统一社会信用代码", "统一信用代码", "USCC").strip().upper()
+        assert code and all(
+            cell(k, "统一社会信用代码", "统一信用代码", "USCC").strip().upper() for k in others
+        )
+
+    info = {c["customer_id"]: c for c in _truth(out, "customers.csv")}
+    related = defaultdict(list)
+    for r in _truth(out, "relationships.csv"):
+        related[r["relationship_type"]].append(
+            (info[r["from_customer_id"]], info[r["to_customer_id"]])
+        )
+    assert related["branch"] and related["owned_by"]
+    for head, branch in related["branch"]:
+        assert branch["name"].endswith(f"{branch['city'][:-1]}分公司")
+        assert branch["name"].startswith(head["name"]) and branch["uscc"] != head["uscc"]
+    for shop, owner in related["owned_by"]:
+        assert shop["entity_type"] == "company" and owner["entity_type"] == "person"
+        assert shop["name"].startswith(owner["name"]) and shop["mobile"] == owner["mobile"]

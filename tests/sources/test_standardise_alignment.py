@@ -20,6 +20,8 @@ FUNCTIONS = [
     st.parse_addresses,
     st.parse_dates,
     st.parse_amounts,
+    st.latin_company_names,
+    st.latin_person_names,
 ]
 MESSY = ["厦门", None, np.nan, "", "  ", 12.0, "\x00", "（）", "😀", "a" * 500, "厦门"]
 

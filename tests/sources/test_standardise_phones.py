@@ -9,7 +9,7 @@ from sources.standardise.area_codes import TABLE_PATH, derive_area_codes
 
 def phone(raw, area=None) -> list:
     areas = None if area is None else pd.Series([area])
-    return standardise_phones(pd.Series([raw]), area_code=areas).iloc[0].tolist()
+    return standardise_phones(pd.Series([raw]), area_code=areas).iloc[0].tolist()[:3]
 
 
 @pytest.mark.parametrize(
@@ -111,3 +111,65 @@ def test_area_code_for_city(city, code):
 def test_shipped_area_code_table_matches_phonenumbers():
     shipped = pd.read_csv(TABLE_PATH, dtype=str)
     assert dict(zip(shipped["adcode"], shipped["area_code"], strict=True)) == derive_area_codes()
+
+
+def cell(raw, area=None) -> dict:
+    areas = None if area is None else pd.Series([area])
+    return standardise_phones(pd.Series([raw]), area_code=areas).iloc[0].to_dict()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0592-5551234转8001",
+        "0592-5551234 ext. 8001",
+        "0592-5551234 EXT 8001",
+        "0592-5551234分机8001",
+        "0592-5551234 分机号：8001",
+        "0592-5551234-8001",
+        "(0592)5551234 x8001",
+    ],
+)
+def test_extension_is_kept_apart_from_the_number(raw):
+    out = cell(raw)
+    assert (out["e164"], out["extension"], out["others"]) == ("+865925551234", "8001", None)
+
+
+def test_a_split_landline_is_not_an_extension():
+    assert cell("0592-555-1234")["extension"] is None
+    assert cell("010-6552-1234")["e164"] == "+861065521234"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000/13900139000",
+        "13800138000、13900139000",
+        "13800138000,13900139000",
+        "13800138000；13900139000",
+        "13800138000 13900139000",
+        "13800138000 或 139-0013-9000",
+    ],
+)
+def test_several_numbers_the_first_is_the_number_the_others_are_kept(raw):
+    out = cell(raw)
+    assert (out["e164"], out["kind"], out["others"]) == (
+        "+8613800138000",
+        "mobile",
+        ["+8613900139000"],
+    )
+
+
+def test_spaces_inside_one_number_do_not_split_it():
+    assert cell("138 0013 8000")["others"] is None
+    assert cell("0592 5551234")["e164"] == "+865925551234"
+
+
+def test_a_second_local_number_takes_the_first_ones_area_code():
+    assert cell("0592-5551234/5551235")["others"] == ["+865925551235"]
+
+
+def test_other_numbers_drop_repeats_and_invalid_numbers():
+    assert cell("0592-5551234;13800138000,13800138000/0592-5551234/123")["others"] == [
+        "+8613800138000"
+    ]

@@ -223,7 +223,7 @@ def delta(build_once, demo_run) -> tuple[Path, Delta, str, dict]:
         run_id, metadata = sync_to_report(copy / "customer_master.yaml")
         return change, run_id, metadata
 
-    folder, (change, run_id, metadata) = build_once("demo_150_seed8_report_delta", build)
+    folder, (change, run_id, metadata) = build_once("demo_150_seed3_report_delta", build)
     return folder / demo_run.folder.name, change, run_id, metadata
 
 

@@ -115,3 +115,39 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="probability"):
         contact_person_pairs(records, companies(("dealers:D1",)), probability=0)
     assert contact_person_pairs(records.iloc[:0], companies(("dealers:D1",))).empty
+
+
+def test_a_contact_named_in_pinyin_joins_the_one_namesake_at_the_company():
+    records = staged(
+        {"company": "dealers:D1", "name": "周丽媛"},
+        {"company": "key_accounts:K7", "name": "Liyuan Zhou"},  # given name first
+        {"company": "key_accounts:K8", "name": "ZHOU Liyuan"},
+        {"company": "key_accounts:K9", "name": "Zhou Liyuan"},  # at another company
+        {"company": "dealers:D2", "name": "张伟"},  # zhang wei and wei zhang at one company:
+        {"company": "dealers:D3", "name": "魏章"},  # 'Wei Zhang' is left to the model
+        {"company": "key_accounts:K2", "name": "Wei Zhang", "mobile": "+8613800138000"},
+    )
+    clusters = companies(
+        ("dealers:D1", "key_accounts:K7", "key_accounts:K8"),
+        ("key_accounts:K9",),
+        ("dealers:D2", "dealers:D3", "key_accounts:K2"),
+    )
+    assert linked(contact_person_pairs(records, clusters)) == {
+        ("dealers:D1:contact", "key_accounts:K7:contact"),
+        ("dealers:D1:contact", "key_accounts:K8:contact"),
+    }
+
+
+def test_a_mobile_taken_from_the_company_row_does_not_keep_namesakes_apart():
+    records = staged(
+        {"company": "dealers:D1", "name": "陈洪来", "mobile": "+8613800138000"},
+        # this row's 手机 was the company's own; staging gave it to the contact, flagged
+        {"company": "regional:R3", "name": "陈洪来", "mobile": "+8613700137000",
+         "quality_flags": "mobile_from_company_row"},
+        {"company": "dealers:D2", "name": "李娜", "mobile": "+8613900139000"},
+        {"company": "regional:R4", "name": "李娜", "mobile": "+8613600136000"},  # her own: two people
+    )  # fmt: skip
+    clusters = companies(("dealers:D1", "regional:R3"), ("dealers:D2", "regional:R4"))
+    assert linked(contact_person_pairs(records, clusters)) == {
+        ("dealers:D1:contact", "regional:R3:contact")
+    }

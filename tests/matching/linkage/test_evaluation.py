@@ -98,3 +98,18 @@ def test_a_million_records_by_group_sizes():
     assert s.pairwise_recall == pytest.approx(1 / 3)
     assert s.bcubed_precision == 1.0
     assert s.bcubed_recall == pytest.approx(0.5)
+
+
+def test_truth_and_planted_case_files_are_refused_naming_the_file_and_the_column(tmp_path):
+    from matching.linkage.evaluate_run import read_planted_cases, read_truth
+
+    with pytest.raises(FileNotFoundError, match="truth file not found"):
+        read_truth(tmp_path / "records.csv")
+    cases = tmp_path / "planted_cases.csv"
+    cases.write_text("record_key,kind\nregional:1,renamed\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"planted_cases.csv: missing column\(s\) case"):
+        read_planted_cases(cases)
+    cases.write_text("\ufeffrecord_key,case\nregional:1,renamed\n", encoding="utf-8")
+    assert read_planted_cases(cases).to_dict("records") == [
+        {"record_key": "regional:1", "case": "renamed"}
+    ]

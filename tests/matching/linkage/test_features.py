@@ -150,11 +150,12 @@ def test_street_address_and_the_keys_built_on_it():
     assert values(out["legal_form"]) == ["有限公司", None]
     persons = staged(
         {"name": "唐琳", "entity_type": "person", "city": "杭州市", "province": "浙江省",
-         "name_pinyin": "tang lin", "address_detail": "莫干山路339号"},
+         "name_pinyin": "tang lin", "name_latin": "tang lin", "address_detail": "莫干山路339号"},
     )  # fmt: skip
     person = prepare_records(persons, "person").records.iloc[0]
     assert person["name_street_block"] == "唐琳|莫干山路339号"  # the whole name for persons
-    assert person["pinyin_city_block"] == "tang lin|浙江省|杭州市"
+    # a person's Latin form blocks in any order: 'Lin Tang' meets 唐琳
+    assert person["pinyin_city_block"] == "lin tang|浙江省|杭州市"
 
 
 def test_only_genuine_placeholder_ids_are_nulled():
@@ -178,3 +179,36 @@ def test_birth_date_blocks_are_capped():
     # a date shared by more records than max_block_size creates no block
     assert values(prepared.records["birth_block"]) == [None] * 3 + ["1990-07-01"] * 2
     assert ("birth_block", "1985-03-12", "shared_by_too_many_records") in suppressed(prepared)
+
+
+def test_every_usable_number_of_a_record_is_in_one_list():
+    records = staged(
+        {"name": "快心电脑", "phone": "+865925551234", "mobile": "+8613800138000",
+         "other_phones": ["+8613900139000", "+864008352114"], "is_branch": False},
+        {"name": "快心电脑", "mobile": "+8613900139000", "is_branch": True},
+        {"name": "快心电脑"},
+    )  # fmt: skip
+    out = prepare_records(records, "company").records
+    # the service number is a brand's, never evidence of one customer
+    assert [list(v) if v is not None else None for v in out["phone_numbers"]] == [
+        ["+8613800138000", "+8613900139000", "+865925551234"],  # sorted
+        ["+8613900139000"],
+        None,
+    ]
+    assert values(out["branch"]) == ["not", "branch", None]
+
+
+def test_latin_forms_block_a_cross_script_pair():
+    records = staged(
+        {"name": "快心电脑", "name_latin": "kuaixindiannao", "city": "厦门市", "province": "福建省"},
+        {"name": "Kuaixin Computer", "name_latin": "kuaixindiannao", "city": "厦门市",
+         "province": "福建省"},
+    )  # fmt: skip
+    out = prepare_records(records, "company").records
+    assert out["pinyin_city_block"].nunique() == 1
+
+
+def test_look_alike_spellings_have_one_shape():
+    records = staged({"name": "阵春涛"}, {"name": "陈春涛"}, {"name": "张春涛"})
+    out = prepare_records(records, "company").records
+    assert values(out["name_shape"]) == ["阵春涛", "阵春涛", "张春涛"]

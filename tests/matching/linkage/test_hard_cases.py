@@ -58,6 +58,22 @@ def test_a_name_with_a_character_the_export_could_not_store(make_staged, person_
     assert label(person_model, pairs, "name", ("dealers:G1", "regional:G3")) == "differs"
 
 
+def test_a_name_with_a_look_alike_character_meets_its_own_spelling(make_staged, person_model):
+    frame = make_staged(
+        [],
+        [
+            {"record_key": "dealers:L1", "name": "阵春涛", "mobile": "+8618823390866"},
+            {"record_key": "regional:L2", "name": "陈春涛", "mobile": "+8618823390866"},
+            {"record_key": "regional:L3", "name": "张春涛", "mobile": "+8618823390866"},
+        ],
+    )
+    pairs = scored(frame, person_model)
+    assert label(person_model, pairs, "name", ("dealers:L1", "regional:L2")).startswith(
+        "same name but for look-alike characters"
+    )
+    assert label(person_model, pairs, "name", ("dealers:L1", "regional:L3")) == "differs"
+
+
 def test_a_chains_parent_and_branch_sharing_its_hotline_stay_apart(make_staged, company_model):
     frame = make_staged(
         [

@@ -67,13 +67,13 @@ def test_contact_persons_make_employment_and_follow_the_current_ids():
     assert served[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM3"]]
 
 
-def test_family_needs_surname_landline_and_address_together():
+def test_family_needs_surname_and_address_with_a_landline_or_one_flat():
     con = warehouse(
         [
             person("r:1", "陈建国", "+865925551234", "湖滨南路1号501室"),
             person("r:2", "陈静", "+865925551234", "湖滨南路1号 501室"),  # same household
             person("r:3", "王芳", "+865925551234", "湖滨南路1号501室"),  # other surname: a tenant
-            person("r:4", "陈明", "+865925559999", "湖滨南路1号501室"),  # own landline
+            person("r:4", "陈明", "+865925559999", "湖滨南路1号502室"),  # own landline, next door
         ],
         {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4"},
     )
@@ -82,3 +82,157 @@ def test_family_needs_surname_landline_and_address_together():
         ["from_customer_id", "to_customer_id", "relationship_type", "inferred"]
     ].values.tolist() == [["CM1", "CM2", "family", True]]
     assert family.iloc[0]["confidence"] == 0.8
+
+
+def test_family_on_one_floor_or_with_the_landline_beside_another_number():
+    con = warehouse(
+        [
+            person("r:1", "黄华红", None, "湖滨南路191号18楼"),
+            person("r:2", "黄伟", None, "湖滨南路191号18楼"),  # one floor: one household
+            person("r:3", "黄明", None, "湖滨南路191号17楼"),  # another floor
+            person("r:4", "林芳", "+865925551234", "嘉禾路8号"),
+            person("r:5", "林军", None, "嘉禾路8号", other_phones=["+865925551234"]),
+            person("r:6", "林静", None, "嘉禾路8号", other_phones=["+8613800138000"]),
+        ],
+        {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4", "r:5": "CM5", "r:6": "CM6"},
+    )
+    family = build_relationships(con)
+    assert sorted(family[["from_customer_id", "to_customer_id"]].values.tolist()) == [
+        ["CM1", "CM2"],
+        ["CM4", "CM5"],
+    ]
+
+
+def test_family_is_read_over_all_records_of_the_two_customers():
+    # the shared landline is on one record of each, the shared street (with and without
+    # the room) on others: one household
+    con = warehouse(
+        [
+            person("r:1", "陈建国", "+865925551234", None),
+            person("d:1", "陈建国", None, "湖滨南路1号阳光花园3栋501室"),
+            person("r:2", "陈静", "+865925551234", None),
+            person("d:2", "陈静", None, "湖滨南路1号"),
+            person("r:3", "陈明", None, "湖滨南路1号"),  # same street, no shared landline
+        ],
+        {"r:1": "CM1", "d:1": "CM1", "r:2": "CM2", "d:2": "CM2", "r:3": "CM3"},
+    )
+    family = build_relationships(con)
+    assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
+
+
+def test_a_shop_named_after_a_person_who_shares_its_mobile_or_street_is_owned_by_them():
+    shop = {"entity_type": "company", "city": "厦门市"}
+    con = warehouse(
+        [
+            {**shop, "record_key": "d:1", "name": "张伟文印店", "mobile": "+8613800138000"},
+            {**shop, "record_key": "d:2", "name": "李娜", "address_detail": "嘉禾路8号"},
+            {**shop, "record_key": "d:3", "name": "张伟图文", "mobile": "+8613900000000"},
+            person("r:1", "张伟", mobile="+8613800138000"),
+            person("r:2", "李娜", street="嘉禾路8号"),
+            person("r:3", "张伟", mobile="+8613700000000"),  # another 张伟: name alone is not enough
+            person("d:1:contact", "张伟", mobile="+8613900000000", derived_from_record_key="d:3"),
+        ],
+        {"d:1": "CM1", "d:2": "CM2", "d:3": "CM3", "r:1": "CM4", "r:2": "CM5", "r:3": "CM6",
+         "d:1:contact": "CM7"},
+    )  # fmt: skip
+    owned = build_relationships(con)
+    owned = owned[owned["relationship_type"] == "owned_by"]
+    assert owned[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["CM1", "CM4"],
+        ["CM2", "CM5"],
+    ]
+    assert list(owned.iloc[0]["evidence"]) == ["d:1", "r:1"]
+    assert (owned["inferred"] & (owned["confidence"] == 0.9)).all()
+
+
+def test_a_shop_whose_contact_is_its_owner_or_that_shares_any_number_is_owned_by_them():
+    shop = {"entity_type": "company", "city": "厦门市"}
+    con = warehouse(
+        [
+            {**shop, "record_key": "d:1", "name": "王芳文印店", "address_detail": "湖滨路1号"},
+            person("d:1:contact", "王芳", derived_from_record_key="d:1"),
+            person("r:1", "王芳", street="莲前路2号"),
+            {**shop, "record_key": "d:2", "name": "陈军图文", "phone": "+865925551234"},
+            person("r:2", "陈军", mobile="+8613600000000", other_phones=["+865925551234"]),
+            {**shop, "record_key": "d:3", "name": "王芳电脑", "phone": "+865925550000"},
+        ],
+        {"d:1": "CM1", "d:1:contact": "CM2", "r:1": "CM2", "d:2": "CM3", "r:2": "CM4",
+         "d:3": "CM5"},
+    )  # fmt: skip
+    owned = build_relationships(con)
+    owned = owned[owned["relationship_type"] == "owned_by"]
+    assert sorted(owned[["from_customer_id", "to_customer_id"]].values.tolist()) == [
+        ["CM1", "CM2"],
+        ["CM3", "CM4"],
+    ]
+
+
+def test_a_branch_is_related_to_the_head_office_its_name_holds(staged, make_staged, company_model):
+    fz = {"province": "福建省", "city": "福州市", "district": "鼓楼区"}
+    branches = make_staged(
+        [
+            {"record_key": "dealers:D090", "truth": "C_KUAIXIN_FZ", "name": "厦门市快心电脑有限公司福州分公司",
+             "phone": "+865918000001", "address_detail": "五四路9号", **fz},
+            {"record_key": "dealers:D091", "truth": "C_NOBODY_FZ", "name": "无名科技有限公司福州分公司",
+             "phone": "+865918000002", "address_detail": "五四路10号", **fz},
+        ],
+        [],
+    )  # fmt: skip
+    companies = staged[staged["entity_type"] == "company"]
+    records = pd.concat([companies, branches], ignore_index=True)
+    con = warehouse(
+        records.to_dict("records"), dict(zip(records["record_key"], records["truth"], strict=True))
+    )
+    related = build_relationships(con, {"company": company_model})
+    branch = related[related["relationship_type"] == "branch"]
+    assert branch[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["C_KUAIXIN", "C_KUAIXIN_FZ"]
+    ]
+    assert list(branch.iloc[0]["evidence"]) == ["dealers:D090"]
+    assert not branch["inferred"].any()
+
+
+def test_a_group_company_holds_the_companies_named_after_it_with_a_place():
+    def company(key, name, core, region, form):
+        return {
+            "record_key": key,
+            "entity_type": "company",
+            "name": name,
+            "name_core": core,
+            "name_region": region,
+            "legal_form": form,
+        }
+
+    con = warehouse(
+        [
+            company("d:1", "快心电脑股份有限公司", "快心电脑", None, "股份有限公司"),
+            company("d:2", "快心电脑（福州）有限公司", "快心电脑", "福州", "有限公司"),
+            company("r:3", "泉州快心电脑有限公司", "快心电脑", "泉州", "有限公司"),
+            company("r:4", "快心电脑有限公司", "快心电脑", None, "有限公司"),  # no place: unknown
+            company("d:5", "厦门快心电脑有限公司福州分公司", "快心电脑", "厦门", "有限公司"),
+            company("d:6", "洪来文印店", "洪来文印店", None, None),
+        ],
+        {"d:1": "CM1", "d:2": "CM2", "r:3": "CM3", "r:4": "CM4", "d:5": "CM5", "d:6": "CM6"},
+    )  # fmt: skip
+    holding = build_relationships(con)
+    holding = holding[holding["relationship_type"] == "holding"]
+    assert holding[["from_customer_id", "to_customer_id"]].values.tolist() == [
+        ["CM1", "CM2"],
+        ["CM1", "CM3"],
+    ]
+    assert (holding["inferred"] & (holding["confidence"] == 0.7)).all()
+
+
+def test_one_flat_and_one_surname_make_a_family_without_a_landline():
+    con = warehouse(
+        [
+            person("r:1", "陈建国", None, "湖滨南路1号阳光花园3栋501室"),
+            person("r:2", "陈静", None, "湖滨南路1号阳光花园3栋 501室"),
+            person("r:3", "陈明", None, "湖滨南路1号阳光花园3栋502室"),  # the flat next door
+            person("r:4", "陈亮", None, "湖滨南路1号"),  # the street and number only
+            person("r:5", "陈红", None, "湖滨南路1号"),
+        ],
+        {"r:1": "CM1", "r:2": "CM2", "r:3": "CM3", "r:4": "CM4", "r:5": "CM5"},
+    )
+    family = build_relationships(con)
+    assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
