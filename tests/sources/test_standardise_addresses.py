@@ -42,6 +42,11 @@ def test_road_named_after_a_place_is_detail_not_place():
     assert parse("广州市北京路") == ["广东省", "广州市", None, "北京路", "440100"]
 
 
+def test_a_numbered_road_named_after_a_place_is_detail_not_place():
+    assert parse("中山五路205号") == [None, None, None, "中山五路205号", None]
+    assert parse("上海市中山东一路12号")[3] == "中山东一路12号"
+
+
 def test_bare_short_district_name_is_not_trusted():
     assert parse("湖里大道1号") == [None, None, None, "湖里大道1号", None]
 
