@@ -214,7 +214,12 @@ def prepare_records(
         value = drop_values(value, placeholder_mask(value, kind), column, PLACEHOLDER, report)
         out[column] = cap_shared_values(value, rules.max_records_per_value, column, report)
     out["phone_tail"] = _landline_tail(out["phone_block"])
-    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report)
+    contact = None
+    if entity_type == "company" and "contact_mobile" in records.columns:
+        # a contact person's mobile on a company row reaches the company too
+        contact = _text(records.loc[records["entity_type"] == entity_type, "contact_mobile"])
+        contact = contact.reset_index(drop=True)
+    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report, contact)
 
     out["gender"] = text["gender"]
     out["birth_date"] = _dates(src["birth_date"])
@@ -299,11 +304,17 @@ def _landline_tail(phone: pd.Series) -> pd.Series:
 
 
 def _phone_numbers(
-    out: dict[str, pd.Series], others: pd.Series, rules: JunkRules, report: list[pd.DataFrame]
+    out: dict[str, pd.Series],
+    others: pd.Series,
+    rules: JunkRules,
+    report: list[pd.DataFrame],
+    contact: pd.Series | None = None,
 ) -> pd.Series:
     """Each record's usable numbers as one sorted list: its phone and mobile (junk already
-    removed) and the further numbers of its cells, with placeholders, service numbers and
-    numbers shared by too many records left out; None when it has none."""
+    removed), the further numbers of its cells and, on a company row, the mobile of the
+    contact person it names (``contact``: the export that wrote it in the company's mobile
+    column instead says the same), with placeholders, service numbers and numbers shared
+    by too many records left out; None when it has none."""
     listed = others.dropna()
     listed = listed[listed.map(len) > 0]
     extra = pd.Series(
@@ -312,6 +323,9 @@ def _phone_numbers(
     )
     owner: np.ndarray = np.repeat(listed.index.to_numpy(), listed.map(len).to_numpy(dtype=np.int64))
     extra = _text(extra.set_axis(pd.Index(owner, dtype="int64")))
+    if contact is not None:
+        contact = contact.dropna()
+        extra = pd.concat([extra, contact.set_axis(contact.index.astype("int64"))])
     extra = drop_values(
         extra, placeholder_mask(extra, "phone"), "phone_numbers", PLACEHOLDER, report
     )
