@@ -13,9 +13,10 @@ The matcher never reads ``staging.customers`` directly. It reads a copy with:
   number one record lists second is another record's only number;
 - derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
   Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
-  2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
-  city, Latin form + city, name prefix + street address, name + birth date, Latin form
-  + birth date, birth date) whose oversized values are nulled. The Latin-form keys
+  2516室' is '解放路20号2516室') and its street and number alone ('解放路20号'), and
+  blocking-only keys (name prefix + city, pinyin + city, Latin form + city, name prefix
+  + street address, name + birth date, Latin form + birth date, birth date) whose
+  oversized values are nulled. The Latin-form keys
   replace the pinyin keys: for a Chinese name they group the same records (pinyin
   without spaces), and they also bring an English or pinyin spelling to its Chinese
   one; a person's is order-free ('wei zhang' for 'Zhang Wei' and 'Wei Zhang').
@@ -45,6 +46,7 @@ from matching.linkage.junk import (
     suppressed_report,
 )
 from sources.schema import ENTITY_TYPES
+from sources.standardise.addresses import STREET_AND_NUMBER
 from sources.standardise.lookalikes import name_shapes
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ PREPARED_COLUMNS = (
     "city_key",
     "district_key",
     "address_detail",
+    "address_street",
     "address_grams",
     *BLOCK_KEY_COLUMNS,
 )
@@ -227,6 +230,7 @@ def prepare_records(
     out["district_key"] = out["city_key"] + "|" + text["district"]
     street = text["address_detail"].str.replace(r"\s+", "", regex=True)
     out["address_detail"] = street.where(street != "")
+    out["address_street"] = out["address_detail"].str.extract(STREET_AND_NUMBER)[0]
     out["address_grams"] = _bigrams(out["address_detail"])
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]

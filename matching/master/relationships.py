@@ -48,6 +48,7 @@ import pandas as pd
 from matching.linkage.junk import JunkRules
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.mentions import resolve_names
+from sources.standardise.addresses import STREET_AND_NUMBER
 from warehouse.views import CURRENT_XREF
 
 RELATIONSHIP_COLUMNS = (
@@ -84,7 +85,7 @@ _EMPLOYMENT = f"""
 #: compound (栋, 座), a floor (楼: '191号18楼').
 _FLAT = "(室|单元|栋|座|楼)"
 #: The street and number of an address, without building, floor and room: 湖滨南路1号.
-_STREET_NUMBER = "coalesce(nullif(regexp_extract(street, '^(.*?[0-9]+号)', 1), ''), street)"
+_STREET_NUMBER = f"coalesce(nullif(regexp_extract(street, '{STREET_AND_NUMBER}', 1), ''), street)"
 
 #: Every number of a record (phone, mobile and the further numbers of its cells), in one list.
 _NUMBERS = (

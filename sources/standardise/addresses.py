@@ -140,6 +140,10 @@ def _resolve(tokens: tuple[str, ...]) -> tuple[str | None, int, str | None]:
     return (last.adcode if last else None), used, None
 
 
+#: The street and number an address starts with, before building, floor and room
+#: ('湖滨南路1号' of '湖滨南路1号国贸大厦A座1201室'); a regular expression, group 1.
+STREET_AND_NUMBER = r"^(.*?[0-9]+号)"
+
 _FLOOR = r"(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[Bb]\d)(?:楼|层|[Ff])"
 _NUMBER = r"[A-Za-z]?\d{1,5}[A-Za-z]?(?:-\d{1,4})?"
 _UNIT_END = r"(?:座|栋|幢|号楼|单元|楼)"
