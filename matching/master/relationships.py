@@ -30,11 +30,11 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   (phone, mobile or a further number of a cell) or the street and number with that
   person, or whose row names that person as its contact; evidence: one record of each. Inferred:
   confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
-  mobile alone (a company row's mobile is often its contact person's). A rare name is:
-  a shop staging read as an individual business named after its owner
+  mobile alone (a company row's mobile is often its contact person's). A rare name is
+  enough: a shop staging read as an individual business named after its owner
   (``business_owner_name``) is related to the person customer of that name in the same
   city when no other person customer (contact persons included) bears the name and at
-  most ``OWNER_NAME_MAX_TF`` of the person records do (on the demo: 2 more shops
+  most ``OWNER_NAME_MAX_TF`` of the person records do (on the demo: 3 more shops
   related, none wrongly).
 """
 

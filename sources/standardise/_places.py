@@ -101,8 +101,8 @@ def level_names(code: str) -> tuple[str | None, str | None, str | None]:
     """(province, city, district) official names for an adcode.
 
     Municipalities (北京/上海/天津/重庆) have no prefecture level: their city is the
-    municipality itself, also where an address names the municipality only. County-level cities directly under a province (仙桃市) are
-    reported as the city, with no district.
+    municipality itself, also where an address names the municipality only. County-level
+    cities directly under a province (仙桃市) are reported as the city, with no district.
     """
     table = divisions()
     province = table.get(code[:2] + "0000")
