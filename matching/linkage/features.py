@@ -13,9 +13,10 @@ The matcher never reads ``staging.customers`` directly. It reads a copy with:
   number one record lists second is another record's only number;
 - derived keys: landline tail, city and district qualified by their parents (鼓楼区 of
   Fuzhou is not 鼓楼区 of Nanjing), the street address without spaces ('解放路20号
-  2516室' is '解放路20号2516室'), and blocking-only keys (name prefix + city, pinyin +
-  city, Latin form + city, name prefix + street address, name + birth date, Latin form
-  + birth date, birth date) whose oversized values are nulled. The Latin-form keys
+  2516室' is '解放路20号2516室') and its street and number alone ('解放路20号'), and
+  blocking-only keys (name prefix + city, pinyin + city, Latin form + city, name prefix
+  + street address, name + birth date, Latin form + birth date, birth date) whose
+  oversized values are nulled. The Latin-form keys
   replace the pinyin keys: for a Chinese name they group the same records (pinyin
   without spaces), and they also bring an English or pinyin spelling to its Chinese
   one; a person's is order-free ('wei zhang' for 'Zhang Wei' and 'Wei Zhang').
@@ -45,6 +46,7 @@ from matching.linkage.junk import (
     suppressed_report,
 )
 from sources.schema import ENTITY_TYPES
+from sources.standardise.addresses import STREET_AND_NUMBER
 from sources.standardise.lookalikes import name_shapes
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ PREPARED_COLUMNS = (
     "city_key",
     "district_key",
     "address_detail",
+    "address_street",
     "address_grams",
     *BLOCK_KEY_COLUMNS,
 )
@@ -214,7 +217,12 @@ def prepare_records(
         value = drop_values(value, placeholder_mask(value, kind), column, PLACEHOLDER, report)
         out[column] = cap_shared_values(value, rules.max_records_per_value, column, report)
     out["phone_tail"] = _landline_tail(out["phone_block"])
-    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report)
+    contact = None
+    if entity_type == "company" and "contact_mobile" in records.columns:
+        # a contact person's mobile on a company row reaches the company too
+        contact = _text(records.loc[records["entity_type"] == entity_type, "contact_mobile"])
+        contact = contact.reset_index(drop=True)
+    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report, contact)
 
     out["gender"] = text["gender"]
     out["birth_date"] = _dates(src["birth_date"])
@@ -222,6 +230,7 @@ def prepare_records(
     out["district_key"] = out["city_key"] + "|" + text["district"]
     street = text["address_detail"].str.replace(r"\s+", "", regex=True)
     out["address_detail"] = street.where(street != "")
+    out["address_street"] = out["address_detail"].str.extract(STREET_AND_NUMBER)[0]
     out["address_grams"] = _bigrams(out["address_detail"])
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
@@ -299,11 +308,17 @@ def _landline_tail(phone: pd.Series) -> pd.Series:
 
 
 def _phone_numbers(
-    out: dict[str, pd.Series], others: pd.Series, rules: JunkRules, report: list[pd.DataFrame]
+    out: dict[str, pd.Series],
+    others: pd.Series,
+    rules: JunkRules,
+    report: list[pd.DataFrame],
+    contact: pd.Series | None = None,
 ) -> pd.Series:
     """Each record's usable numbers as one sorted list: its phone and mobile (junk already
-    removed) and the further numbers of its cells, with placeholders, service numbers and
-    numbers shared by too many records left out; None when it has none."""
+    removed), the further numbers of its cells and, on a company row, the mobile of the
+    contact person it names (``contact``: the export that wrote it in the company's mobile
+    column instead says the same), with placeholders, service numbers and numbers shared
+    by too many records left out; None when it has none."""
     listed = others.dropna()
     listed = listed[listed.map(len) > 0]
     extra = pd.Series(
@@ -312,6 +327,9 @@ def _phone_numbers(
     )
     owner: np.ndarray = np.repeat(listed.index.to_numpy(), listed.map(len).to_numpy(dtype=np.int64))
     extra = _text(extra.set_axis(pd.Index(owner, dtype="int64")))
+    if contact is not None:
+        contact = contact.dropna()
+        extra = pd.concat([extra, contact.set_axis(contact.index.astype("int64"))])
     extra = drop_values(
         extra, placeholder_mask(extra, "phone"), "phone_numbers", PLACEHOLDER, report
     )

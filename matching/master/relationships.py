@@ -30,7 +30,12 @@ customer IDs (after a merge, to the survivor) and never to a retired one.
   (phone, mobile or a further number of a cell) or the street and number with that
   person, or whose row names that person as its contact; evidence: one record of each. Inferred:
   confidence 0.9. A name alone is not enough (张伟 is many people), and neither is a
-  mobile alone (a company row's mobile is often its contact person's).
+  mobile alone (a company row's mobile is often its contact person's). A rare name is
+  enough: a shop staging read as an individual business named after its owner
+  (``business_owner_name``) is related to the person customer of that name in the same
+  city when no other person customer (contact persons included) bears the name and at
+  most ``OWNER_NAME_MAX_TF`` of the person records do (on the demo: 3 more shops
+  related, none wrongly).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import pandas as pd
 from matching.linkage.junk import JunkRules
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.mentions import resolve_names
+from sources.standardise.addresses import STREET_AND_NUMBER
 from warehouse.views import CURRENT_XREF
 
 RELATIONSHIP_COLUMNS = (
@@ -56,6 +62,10 @@ RELATIONSHIP_COLUMNS = (
 FAMILY_CONFIDENCE = 0.8
 OWNED_BY_CONFIDENCE = 0.9
 HOLDING_BY_NAME_CONFIDENCE = 0.7
+#: Highest share of person records a name may have for a shop named after it to be
+#: related to the one person customer of that name in its city with nothing else shared
+#: (张伟 is many people; 胡凯庆 is most likely the one): 1 in 500 person records.
+OWNER_NAME_MAX_TF = 0.002
 #: The legal form of a group company (a joint-stock company) that names subsidiaries after itself.
 GROUP_LEGAL_FORM = "股份有限公司"
 
@@ -75,7 +85,7 @@ _EMPLOYMENT = f"""
 #: compound (栋, 座), a floor (楼: '191号18楼').
 _FLAT = "(室|单元|栋|座|楼)"
 #: The street and number of an address, without building, floor and room: 湖滨南路1号.
-_STREET_NUMBER = "coalesce(nullif(regexp_extract(street, '^(.*?[0-9]+号)', 1), ''), street)"
+_STREET_NUMBER = f"coalesce(nullif(regexp_extract(street, '{STREET_AND_NUMBER}', 1), ''), street)"
 
 #: Every number of a record (phone, mobile and the further numbers of its cells), in one list.
 _NUMBERS = (
@@ -144,7 +154,7 @@ _HOLDING_BY_NAME = f"""
 _OWNED_BY = f"""
     WITH shops AS (
         SELECT x.customer_id, s.record_key, {_NUMBERS} AS numbers, s.city,
-               {_STREET_NUMBER} AS street,
+               {_STREET_NUMBER} AS street, s.business_owner_name,
                -- the owner's name opens the shop's name (its place in front taken off):
                -- candidates of 2 to 4 characters, so that the join is on equality
                unnest(list_distinct([left(s.name, 2), left(s.name, 3), left(s.name, 4),
@@ -163,6 +173,17 @@ _OWNED_BY = f"""
         WHERE s.entity_type = 'person' AND s.derived_from_record_key IS NULL
           AND length(s.name) BETWEEN 2 AND 4 AND regexp_matches(s.name, '^[\u3400-\u9fff]+$')
     ),
+    -- names borne by one person customer only (contact persons counted), and by few
+    -- person records: their term frequency is at most {OWNER_NAME_MAX_TF}
+    rare AS (
+        SELECT s.name
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'person' AND s.name IS NOT NULL
+        GROUP BY s.name
+        HAVING count(DISTINCT x.customer_id) = 1
+           AND count(*) <= {OWNER_NAME_MAX_TF} * (SELECT count(*) FROM staging.customers
+                                                   WHERE entity_type = 'person')
+    ),
     named AS (
         SELECT shop.customer_id AS shop_id, owner.customer_id AS owner_id,
                shop.record_key AS shop_key, owner.record_key AS owner_key,
@@ -177,6 +198,14 @@ _OWNED_BY = f"""
         JOIN staging.customers contact ON contact.derived_from_record_key = shop.record_key
         JOIN {CURRENT_XREF} cx ON cx.record_key = contact.record_key
         WHERE cx.customer_id = owner.customer_id
+        UNION ALL
+        -- staging read the shop as an individual business named after its owner, and the
+        -- one person customer of that rare name lives in the shop's city
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key, true
+        FROM shops shop JOIN owners owner
+          ON shop.business_owner_name = owner.name AND shop.owner_name = owner.name
+         AND shop.city = owner.city
+        JOIN rare ON rare.name = owner.name
     )
     SELECT shop_id AS from_customer_id, owner_id AS to_customer_id,
            'owned_by' AS relationship_type,

@@ -101,14 +101,17 @@ def level_names(code: str) -> tuple[str | None, str | None, str | None]:
     """(province, city, district) official names for an adcode.
 
     Municipalities (北京/上海/天津/重庆) have no prefecture level: their city is the
-    municipality itself. County-level cities directly under a province (仙桃市) are
-    reported as the city, with no district.
+    municipality itself, also where an address names the municipality only. County-level
+    cities directly under a province (仙桃市) are reported as the city, with no district.
     """
     table = divisions()
     province = table.get(code[:2] + "0000")
     prov_name = province.name if province else None
     if code.endswith("0000"):
-        return prov_name, None, None
+        # '北京市建国路…' names the municipality only: it is the city as well
+        below = table.get(code[:2] + "0100")
+        municipality = below is not None and below.name == "市辖区"
+        return prov_name, prov_name if municipality else None, None
     city = table.get(code[:4] + "00")
     city_name = city.name if city else None
     if city_name in PLACEHOLDERS:

@@ -12,8 +12,9 @@ Two kinds of customer look like another customer by name and are not that custom
   named after the owner: '张伟文印店', '王建华五金店', or just '张伟'. It is another
   customer than its owner, related to them. It is recognised by the words 个体工商户 /
   个体户, or by a shop ending (店, 行, 部, 厂 and the longer 商店, 商行, 经营部, 门市部…)
-  after a name that starts with a surname and has no legal form, or by a bare
-  two- or three-character name that starts with a surname. The owner's name is a
+  after a name that starts with a surname and has no legal form, by such a name
+  followed by one trade word and nothing else ('杨秀图文'), or by a bare two- or
+  three-character name that starts with a surname. The owner's name is a
   candidate, not a fact ('洪来文印店' reads as a shop of someone called 洪来): the
   relationship is made only where a person customer of that name is found beside it.
 
@@ -72,6 +73,7 @@ SHOP_TRADES = (
     " 印务 彩印 机电 水暖 电子 批发 商贸 贸易 干洗 洗衣 宠物 酒 米 肉 菜"
 ).split()
 _TRADE_HEADS = {t[0] for t in SHOP_TRADES}
+_TRADE_WORDS = frozenset(SHOP_TRADES)
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,6 +139,15 @@ def _owner(core: str) -> str | None:
     return body[: n + 2] if len(body) - (n + 2) >= 2 else body[: n + 1]
 
 
+def _name_and_trade(core: str) -> str | None:
+    """'杨秀图文' → '杨秀': a shop named by its owner and one trade word, no shop ending."""
+    surname = surname_of(core)
+    if surname is None:
+        return None
+    n = len(surname)
+    return next((core[:s] for s in (n + 2, n + 1) if core[s:] in _TRADE_WORDS), None)
+
+
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff]{2,4}$")
 
 
@@ -158,7 +169,7 @@ def _one(name: str | None, core: str | None, form: str | None) -> tuple:
         owner = rest if _CJK_NAME.match(rest) and surname_of(rest) else _owner(rest)
     elif core and _CJK_NAME.match(core) and len(core) <= 3 and surname_of(core):
         kind, owner = INDIVIDUAL, core  # a business registered under its owner's name
-    elif core and (owner := _owner(core)) is not None:
+    elif core and (owner := _owner(core) or _name_and_trade(core)) is not None:
         kind = INDIVIDUAL
     else:
         kind = COMPANY if is_branch else None

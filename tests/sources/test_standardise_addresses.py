@@ -42,6 +42,22 @@ def test_road_named_after_a_place_is_detail_not_place():
     assert parse("广州市北京路") == ["广东省", "广州市", None, "北京路", "440100"]
 
 
+def test_a_numbered_road_named_after_a_place_is_detail_not_place():
+    assert parse("中山五路205号") == [None, None, None, "中山五路205号", None]
+    assert parse("上海市中山东一路12号")[3] == "中山东一路12号"
+
+
+def test_an_address_naming_only_a_municipality_has_it_as_its_city():
+    assert parse("北京市 建国路221号 2710室") == [
+        "北京市",
+        "北京市",
+        None,
+        "建国路221号 2710室",
+        "110000",
+    ]
+    assert parse("福建省工业路1号") == ["福建省", None, None, "工业路1号", "350000"]
+
+
 def test_bare_short_district_name_is_not_trusted():
     assert parse("湖里大道1号") == [None, None, None, "湖里大道1号", None]
 

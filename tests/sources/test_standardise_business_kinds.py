@@ -37,6 +37,8 @@ def test_branches_and_their_head_office(raw, head):
         ("欧阳娜娜服装店", "欧阳娜娜"),
         ("张伟", "张伟"),
         ("张伟(个体工商户)", "张伟"),
+        ("杨秀图文", "杨秀"),  # a name and a trade word, no shop ending
+        ("张健国图文", "张健国"),
         ("个体工商户王芳", "王芳"),
     ],
 )

@@ -212,3 +212,16 @@ def test_look_alike_spellings_have_one_shape():
     records = staged({"name": "阵春涛"}, {"name": "陈春涛"}, {"name": "张春涛"})
     out = prepare_records(records, "company").records
     assert values(out["name_shape"]) == ["阵春涛", "阵春涛", "张春涛"]
+
+
+def test_a_company_rows_contact_mobile_is_among_the_companys_numbers():
+    records = staged(
+        {"name": "佳金文化传媒", "mobile": "+8618092184814", "contact_name": "周轩",
+         "contact_mobile": "+8613097373354"},
+        {"name": "周轩", "entity_type": "person", "contact_mobile": "+8613097373354"},
+    )  # fmt: skip
+    companies = prepare_records(records, "company").records
+    # an export that writes the contact's mobile in the company's column meets this row
+    assert list(companies["phone_numbers"][0]) == ["+8613097373354", "+8618092184814"]
+    persons = prepare_records(records, "person").records
+    assert persons["phone_numbers"][0] is None

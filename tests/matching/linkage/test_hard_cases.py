@@ -150,3 +150,25 @@ def test_a_street_address_decides_when_the_district_is_missing(make_staged, comp
     street = "same street address, district or city unknown on one side"
     assert label(company_model, pairs, "address", ("dealers:S1", "key_accounts:S2")) == street
     assert label(company_model, pairs, "address", ("dealers:S1", "regional:S3")) == street
+
+
+def test_a_home_typed_with_and_without_its_flat_is_the_same_street_and_number(
+    make_staged, person_model
+):
+    nanjing = {"province": "江苏省", "city": "南京市"}
+    frame = make_staged(
+        [],
+        [
+            {"record_key": "dealers:A1", "name": "邓兰", **nanjing, "district": "玄武区",
+             "address_detail": "中山路311号"},
+            {"record_key": "key_accounts:A2", "name": "邓兰", **nanjing,
+             "address_detail": "中山路311号 翠苑小区30栋1820室"},
+            {"record_key": "regional:A3", "name": "邓兰", **nanjing,
+             "address_detail": "中山路311号 翠苑小区12栋501室"},
+        ],
+    )  # fmt: skip
+    pairs = scored(frame, person_model)
+    same = "same street and number, building and room on one side only"
+    assert label(person_model, pairs, "address", ("dealers:A1", "key_accounts:A2")) == same
+    # two flats at one number are two homes, not one typed two ways
+    assert label(person_model, pairs, "address", ("key_accounts:A2", "regional:A3")) != same

@@ -167,6 +167,36 @@ def test_a_shop_whose_contact_is_its_owner_or_that_shares_any_number_is_owned_by
     ]
 
 
+def test_a_shop_named_after_the_one_person_of_a_rare_name_in_its_city_is_owned_by_them():
+    def shop(key: str, name: str, owner: str, city: str = "广州市") -> dict:
+        kind = {"business_kind": "individual_business", "business_owner_name": owner}
+        return {"record_key": key, "entity_type": "company", "name": name, "city": city, **kind}
+
+    others = [person(f"o:{i}", f"路人{i:03d}") for i in range(600)]  # the term frequencies
+    con = warehouse(
+        [
+            *others,
+            shop("d:1", "胡凯庆数码耗材经营部", "胡凯庆"),
+            person("r:1", "胡凯庆", city="广州市"),  # 1 of 604 person records: rare
+            shop("d:2", "张伟文印店", "张伟"),
+            person("r:2", "张伟", city="广州市"),
+            person("r:3", "张伟", city="广州市"),  # one customer, but 2 of 604: too common
+            shop("d:3", "李燕图文", "李燕"),
+            person("r:4", "李燕", city="广州市"),
+            person("d:9:contact", "李燕", derived_from_record_key="d:9"),  # someone else
+            shop("d:4", "杨秀图文", "杨秀", city="深圳市"),  # the one 杨秀 lives in 厦门
+            person("r:5", "杨秀"),
+        ],
+        {**{r["record_key"]: f"CO{i}" for i, r in enumerate(others)},
+         "d:1": "CM1", "r:1": "CM2", "d:2": "CM3", "r:2": "CM4", "r:3": "CM4", "d:3": "CM5",
+         "r:4": "CM6", "d:9:contact": "CM7", "d:4": "CM8", "r:5": "CM9"},
+    )  # fmt: skip
+    owned = build_relationships(con)
+    owned = owned[owned["relationship_type"] == "owned_by"]
+    assert owned[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
+    assert list(owned.iloc[0]["evidence"]) == ["d:1", "r:1"]
+
+
 def test_a_branch_is_related_to_the_head_office_its_name_holds(staged, make_staged, company_model):
     fz = {"province": "福建省", "city": "福州市", "district": "鼓楼区"}
     branches = make_staged(
