@@ -51,6 +51,10 @@ PREDICTION_BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("name_city_block",),
         ("pinyin_city_block",),
         ("name_street_block",),
+        # the postcode with the Latin name in any order, or with one word of it
+        ("latin_postcode_block",),
+        ("first_word_postcode_block",),
+        ("last_word_postcode_block",),
     ),
 }
 

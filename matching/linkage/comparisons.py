@@ -41,7 +41,16 @@ training learns how much each level says. What the levels encode about this data
   mistype a name by ear (章伟 for 张伟: the same pinyin), and a name that merely
   sounds *close* (任明俊 / 任明国, 唐敏 / 唐敏杰) is most often a relative, who also
   shares the household's landline and address; only a character a legacy encoding
-  could not store (䶮 written '?') is let through as the same name.
+  could not store (䶮 written '?') is let through as the same name;
+- a name written in Latin letters on both records (an English name, or one a clerk
+  typed in pinyin) is another matter: its variants are typing slips, not relatives'
+  names, so such names one slip apart (Jaro-Winkler of their Latin forms, in either
+  order: 'jack stubbhw' / 'jack stubbs' 0.948, 'stubbs jaxck' / 'jack stubbs' 0.978)
+  have a level of their own, and so do names that share a given or family name while
+  the other is different or missing ('Madison' / 'Madison Dixon', a woman's married
+  name). Chinese characters never reach these levels (张伟 / 张文 stay two names);
+- a postcode (a district's in China, a suburb's in Australia) is compared as typed, a
+  keying error (2803 / 2830) counting as likely the same, term-frequency adjusted.
 
 Every level reads the prepared columns of ``matching.linkage.features``.
 """
@@ -68,6 +77,9 @@ class ComparisonThresholds:
         person_pinyin_jaro_winkler: no longer read: person names have no 'sounds
             nearly the same' level (relatives sound alike; see the module docstring).
             Kept so that existing configurations still load.
+        latin_person_jaro_winkler: Jaro-Winkler of the Latin forms of two person names,
+            both written in Latin letters, that counts as 'the same name but for a typing
+            slip' ('jack stubbhw' / 'jack stubbs': 0.948).
         address_grams: share of bigrams of the street address for 'same address'.
         identifier_max_edits: Damerau-Levenshtein distance of a USCC, ID number or birth
             date still taken as a keying error of the same value.
@@ -79,6 +91,7 @@ class ComparisonThresholds:
     name_grams_low: float = 0.34
     name_pinyin_jaro_winkler: float = 0.92
     person_pinyin_jaro_winkler: float = 0.9
+    latin_person_jaro_winkler: float = 0.92
     address_grams: float = 0.5
     identifier_max_edits: int = 1
     em_convergence: float = 1e-4
@@ -181,6 +194,35 @@ def _unreadable_characters_agree(column: str) -> str:
     )
 
 
+#: SQL: a person name written without a Chinese character on the left / right record.
+_LATIN_WRITTEN = "not regexp_matches(name_key_{side}, '[\u3400-\u9fff]')"
+
+
+def _swapped(column: str) -> str:
+    """SQL: a two-part Latin name with its parts the other way round ('wei zhang')."""
+    return f"split_part({column}, ' ', 2) || ' ' || split_part({column}, ' ', 1)"
+
+
+def _latin_person_levels(t: ComparisonThresholds) -> list[cll.CustomLevel]:
+    """Levels of names written in Latin letters on both records: a typing slip, or one
+    name (given or family) shared while the other differs or is missing."""
+    both = f"{_LATIN_WRITTEN.format(side='l')} and {_LATIN_WRITTEN.format(side='r')}"
+    near = t.latin_person_jaro_winkler
+    slip = (
+        f"{both} and (jaro_winkler_similarity(name_latin_l, name_latin_r) >= {near}"
+        f" or jaro_winkler_similarity(name_latin_l, {_swapped('name_latin_r')}) >= {near})"
+    )
+    words = [f"split_part(name_latin_{side}, ' ', {i})" for side in "lr" for i in (1, 2)]
+    l1, l2, r1, r2 = words
+    shared = (
+        f"{both} and ({l1} = {r1} or {l1} = {r2} or ({l2} <> '' and ({l2} = {r1} or {l2} = {r2})))"
+    )
+    return [
+        cll.CustomLevel(slip, label_for_charts="Latin names one typing slip apart, either order"),
+        cll.CustomLevel(shared, label_for_charts="Latin names sharing a given or family name"),
+    ]
+
+
 def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
     return _comparison(
         "name",
@@ -201,10 +243,10 @@ def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
                 label_for_charts="same name but for look-alike characters (形近字: 阵/陈)",
             ),
             cll.CustomLevel(
-                "name_latin_l = name_latin_r or name_latin_l = "
-                "split_part(name_latin_r, ' ', 2) || ' ' || split_part(name_latin_r, ' ', 1)",
+                f"name_latin_l = name_latin_r or name_latin_l = {_swapped('name_latin_r')}",
                 label_for_charts="same name in Latin script, either order (Zhang Wei / 张伟)",
             ),
+            *_latin_person_levels(t),
             cll.ElseLevel(),
         ],
     )
@@ -380,6 +422,19 @@ def _company_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     ]
 
 
+def _postcode(t: ComparisonThresholds) -> cl.CustomComparison:
+    return _comparison(
+        "postcode",
+        "Postcode (term-frequency adjusted); a keying error is two digits swapped or one mistyped",
+        [
+            cll.NullLevel("postcode"),
+            _exact("postcode", "same", tf=True),
+            _keying_error("postcode", t),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def _person_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
     return [
         _person_name(t),
@@ -388,4 +443,5 @@ def _person_comparisons(t: ComparisonThresholds) -> list[cl.CustomComparison]:
         _exact_or_not("gender", "gender", "Gender"),
         *_contact_comparisons(t),
         _address(t, street_number=True),
+        _postcode(t),
     ]

@@ -83,6 +83,9 @@ REQUIRED_COLUMNS = (
     "district",
     "address_detail",
 )
+#: Staged columns the matcher reads when they are there (records staged before they
+#: existed, or a caller's hand-made record, simply lack the evidence).
+OPTIONAL_COLUMNS = ("postcode",)
 
 #: Identifier columns: staged column → the junk-free copy used for comparing and blocking.
 IDENTIFIER_COLUMNS = {
@@ -102,6 +105,9 @@ BLOCK_KEY_COLUMNS = (
     "name_birth_block",
     "pinyin_birth_block",
     "birth_block",
+    "latin_postcode_block",
+    "first_word_postcode_block",
+    "last_word_postcode_block",
 )
 
 #: Character-bigram lists (order-free, code-point based similarity of Chinese text).
@@ -133,6 +139,7 @@ PREPARED_COLUMNS = (
     "address_detail",
     "address_street",
     "address_grams",
+    "postcode",
     *BLOCK_KEY_COLUMNS,
 )
 
@@ -180,8 +187,9 @@ def prepare_records(
     missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
     if missing:
         raise ValueError(f"staged records lack column(s) needed for matching: {', '.join(missing)}")
-    src = records.loc[records["entity_type"] == entity_type, list(REQUIRED_COLUMNS)]
-    src = src.reset_index(drop=True)
+    optional = [c for c in OPTIONAL_COLUMNS if c in records.columns]
+    src = records.loc[records["entity_type"] == entity_type, [*REQUIRED_COLUMNS, *optional]]
+    src = src.reset_index(drop=True).reindex(columns=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
     duplicated = src["record_key"][src["record_key"].duplicated()].unique()
     if len(duplicated):
         raise ValueError(
@@ -191,7 +199,7 @@ def prepare_records(
         raise ValueError(f"{int(src['record_key'].isna().sum())} record(s) have no record_key")
     report: list[pd.DataFrame] = []
     structured = ("record_key", "entity_type", "birth_date", "is_branch", "other_phones")
-    plain = [c for c in REQUIRED_COLUMNS if c not in structured]
+    plain = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c not in structured]
     text = {c: _text(src[c]) for c in plain}
 
     # columns are collected in a dict and framed once: one DataFrame insert per column
@@ -232,6 +240,8 @@ def prepare_records(
     out["address_detail"] = street.where(street != "")
     out["address_street"] = out["address_detail"].str.extract(STREET_AND_NUMBER)[0]
     out["address_grams"] = _bigrams(out["address_detail"])
+    postcode = text["postcode"].str.replace(r"\s+", "", regex=True)
+    out["postcode"] = postcode.where(postcode != "")
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
     latin = out["name_latin"] if entity_type == "company" else _any_order(out["name_latin"])
@@ -246,6 +256,10 @@ def prepare_records(
         # date shared by more than max_block_size records (1900-01-01, a default the
         # export filled in) creates no block
         "birth_block": out["birth_date"],
+        # a person whose name and ID both carry a slip, or whose birth date is missing,
+        # still shares the postcode with the other record and most often one word of the
+        # name ('Larsisa Bradshaw' / 'Larissa Bradshaw', 'Kylie Dixon' / 'Madison Dixon')
+        **_postcode_keys(out["name_latin"], latin, out["postcode"], entity_type),
     }
     for column, key in keys.items():
         out[column] = cap_shared_values(key, rules.max_block_size, column, report)
@@ -347,6 +361,22 @@ def _any_order(name: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(name, use_na_sentinel=True)
     keyed = np.array([" ".join(sorted(str(u).split())) for u in uniques] + [None], dtype=object)
     return pd.Series(keyed[codes], index=name.index, dtype=object).astype(STRING)
+
+
+def _postcode_keys(
+    latin: pd.Series, any_order: pd.Series, postcode: pd.Series, entity_type: str
+) -> dict[str, pd.Series]:
+    """Person block keys on the postcode: with the Latin name in any order, with its first
+    word, with its last word (no such keys for companies: their names are one word)."""
+    at = "|" + postcode
+    keys = {
+        "latin_postcode_block": any_order + at,
+        "first_word_postcode_block": latin.str.replace(r" .*$", "", regex=True) + at,
+        "last_word_postcode_block": latin.str.replace(r"^.* ", "", regex=True) + at,
+    }
+    if entity_type != "person":
+        return {k: pd.Series(pd.NA, index=latin.index, dtype=STRING) for k in keys}
+    return keys
 
 
 def _name_prefix(name: pd.Series) -> pd.Series:

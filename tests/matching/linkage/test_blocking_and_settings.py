@@ -83,6 +83,7 @@ def test_comparisons_per_entity_type():
         "mobile",
         "email",
         "address",
+        "postcode",
     }
 
 
@@ -95,7 +96,11 @@ def test_term_frequencies_on_person_names_and_districts():
             if level.get("tf_adjustment_column")
         }
 
-    assert tf_columns("person") == {("name", "name_key"), ("address", "district_key")}
+    assert tf_columns("person") == {
+        ("name", "name_key"),
+        ("address", "district_key"),
+        ("postcode", "postcode"),
+    }
     assert tf_columns("company") == {("address", "district_key")}
 
 
@@ -131,6 +136,12 @@ def test_persons_with_typos_in_both_name_and_id_still_meet():
     }
     assert ("birth_block",) in keys
     assert ("name_block",) in keys
+    # no birth date, and a slip in both name and ID: the postcode with a word of the name
+    assert {
+        ("latin_postcode_block",),
+        ("first_word_postcode_block",),
+        ("last_word_postcode_block",),
+    } <= keys
 
 
 def test_identifier_keying_error_level_is_exactly_damerau_levenshtein_one():

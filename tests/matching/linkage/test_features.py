@@ -225,3 +225,41 @@ def test_a_company_rows_contact_mobile_is_among_the_companys_numbers():
     assert list(companies["phone_numbers"][0]) == ["+8613097373354", "+8618092184814"]
     persons = prepare_records(records, "person").records
     assert persons["phone_numbers"][0] is None
+
+
+def test_a_postcode_is_compared_as_typed_and_may_be_absent():
+    records = staged({"name": "Jack Stubbs", "postcode": " 5344"}, {"name": "Jack Stubbs"})
+    out = prepare_records(records, "company").records
+    assert values(out["postcode"]) == ["5344", None]
+    # records staged without the column (older staging, a hand-made record) still prepare
+    older = records.drop(columns="postcode")
+    assert values(prepare_records(older, "company").records["postcode"]) == [None, None]
+
+
+def test_persons_meet_on_the_postcode_and_their_name_in_any_order_or_one_word_of_it():
+    rows = [
+        {"name": "Kyra Wilde", "name_latin": "kyra wilde", "postcode": "3859"},
+        {"name": "Wilde Kyra", "name_latin": "wilde kyra", "postcode": "3859"},
+        {"name": "Madison", "name_latin": "madison", "postcode": "5047"},
+        {"name": "张伟", "name_latin": "zhang wei"},
+    ]
+    persons = prepare_records(staged(*[{**r, "entity_type": "person"} for r in rows]), "person")
+    out = persons.records
+    # the same name the other way round: one key
+    assert values(out["latin_postcode_block"]) == ["kyra wilde|3859"] * 2 + ["madison|5047", None]
+    # a given or family name shared, the other changed: 'Kylie Dixon' meets 'Madison Dixon'
+    assert values(out["first_word_postcode_block"]) == [
+        "kyra|3859",
+        "wilde|3859",
+        "madison|5047",
+        None,
+    ]
+    assert values(out["last_word_postcode_block"]) == [
+        "wilde|3859",
+        "kyra|3859",
+        "madison|5047",
+        None,
+    ]
+    # companies have no such keys
+    company = prepare_records(staged({"name": "Kuaixin", "postcode": "3859"}), "company").records
+    assert values(company["latin_postcode_block"]) == [None]

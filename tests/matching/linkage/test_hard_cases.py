@@ -8,6 +8,7 @@ import pandas as pd
 from matching.linkage.junk import JunkRules
 from matching.linkage.prediction import predict_pairs
 from matching.linkage.review_queue import level_labels
+from sources.standardise import latin_person_names
 
 SZ = {"province": "广东省", "city": "深圳市", "district": "宝安区"}
 BJ = {"province": "北京市", "city": "北京市", "district": "东城区"}
@@ -172,3 +173,54 @@ def test_a_home_typed_with_and_without_its_flat_is_the_same_street_and_number(
     assert label(person_model, pairs, "address", ("dealers:A1", "key_accounts:A2")) == same
     # two flats at one number are two homes, not one typed two ways
     assert label(person_model, pairs, "address", ("key_accounts:A2", "regional:A3")) != same
+
+
+def _latin(rows: list[dict]) -> list[dict]:
+    """Person rows with the Latin form staging gives their names."""
+    names = latin_person_names(pd.Series([r["name"] for r in rows]))
+    return [{**r, "name_latin": latin} for r, latin in zip(rows, names, strict=True)]
+
+
+def test_latin_names_a_typing_slip_apart_or_sharing_one_name(make_staged, person_model):
+    """English names carry typing slips and married names, not relatives' look-alike
+    names: they have levels of their own, which Chinese characters never reach."""
+    same = {"id_number": "1690126", "postcode": "5344"}
+    frame = make_staged(
+        [],
+        _latin(
+            [
+                {"record_key": "febrl:1", "name": "Jack Stubbs", **same},
+                {"record_key": "febrl:2", "name": "Jack Stubbhw", **same},
+                {"record_key": "febrl:3", "name": "Stubbs Jaxck", **same},
+                {"record_key": "febrl:4", "name": "Madison Dixon", **same},
+                {"record_key": "febrl:5", "name": "Madison", **same},
+                {"record_key": "febrl:6", "name": "Kylie Dixon", **same},
+                {"record_key": "regional:7", "name": "张伟", **same},
+                {"record_key": "regional:8", "name": "张文", **same},
+            ]
+        ),
+    )
+    pairs = scored(frame, person_model)
+    slip, shared = "Latin names one typing slip apart", "Latin names sharing a given or family"
+    assert label(person_model, pairs, "name", ("febrl:1", "febrl:2")).startswith(slip)
+    assert label(person_model, pairs, "name", ("febrl:1", "febrl:3")).startswith(slip)
+    assert label(person_model, pairs, "name", ("febrl:4", "febrl:5")).startswith(shared)
+    assert label(person_model, pairs, "name", ("febrl:4", "febrl:6")).startswith(shared)
+    assert label(person_model, pairs, "name", ("febrl:1", "febrl:4")) == "differs"
+    assert label(person_model, pairs, "name", ("regional:7", "regional:8")) == "differs"
+
+
+def test_postcodes_agree_or_differ_by_a_keying_error(make_staged, person_model):
+    frame = make_staged(
+        [],
+        [
+            {"record_key": "febrl:1", "name": "Joshua Mayman", "postcode": "2830"},
+            {"record_key": "febrl:2", "name": "Joshua Mayman", "postcode": "2830"},
+            {"record_key": "febrl:3", "name": "Joshua Mayman", "postcode": "2803"},
+            {"record_key": "febrl:4", "name": "Joshua Mayman", "postcode": "6004"},
+        ],
+    )
+    pairs = scored(frame, person_model)
+    assert label(person_model, pairs, "postcode", ("febrl:1", "febrl:2")) == "same"
+    assert label(person_model, pairs, "postcode", ("febrl:1", "febrl:3")).startswith("keying error")
+    assert label(person_model, pairs, "postcode", ("febrl:1", "febrl:4")) == "differs"

@@ -33,6 +33,12 @@ def test_similarity_functions_are_those_of_splinks_jar():
     )
 
 
+def test_a_regular_expression_test_becomes_rlike_with_its_characters_kept():
+    # the person name levels for names written in Latin letters test for a Chinese character
+    sql = spark_condition("not regexp_matches(name_key_l, '[\u3400-\u9fff]')")
+    assert sql == "NOT name_key_l RLIKE '[\u3400-\u9fff]'"
+
+
 def test_else_level_passes_through():
     assert spark_condition("ELSE") == "ELSE"
 
@@ -43,7 +49,13 @@ def test_no_duckdb_only_function_reaches_spark(entity_type):
     text = " ".join(
         level["sql_condition"] for c in spark["comparisons"] for level in c["comparison_levels"]
     ).lower()
-    for duckdb_only in ("list_intersect", "jaro_winkler_similarity", "len(", " // "):
+    for duckdb_only in (
+        "list_intersect",
+        "jaro_winkler_similarity",
+        "len(",
+        " // ",
+        "regexp_matches",
+    ):
         assert duckdb_only not in text
     assert spark["sql_dialect"] == "spark"
     assert all(r["sql_dialect"] == "spark" for r in spark["blocking_rules_to_generate_predictions"])
