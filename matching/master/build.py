@@ -23,58 +23,90 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.master.aliases import build_aliases
-from matching.master.customer_ids import assign_customer_ids
+from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
 from matching.master.survivorship import survive
-from matching.master.xref import cluster_probabilities, empty_xref, update_xref
+from matching.master.xref import cluster_probability_query, updated_xref
 from warehouse.store import quote, replace_table, table_exists
 from warehouse.views import CURRENT_XREF
-
-
-def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame | None:
-    return con.sql(f"FROM {schema}.{name}").df() if table_exists(con, schema, name) else None
 
 
 def update_customer_ids(
     con: duckdb.DuckDBPyConnection, run_id: str, now: datetime
 ) -> dict[str, int]:
-    """Give this run's clusters their persistent customer IDs; update xref, registry and events."""
-    clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
-    links = con.sql(
-        """SELECT record_key_l, record_key_r, match_probability FROM matching.pairs
-           UNION ALL SELECT record_key_l, record_key_r, match_probability FROM matching.rule_links"""
-    ).df()
-    history = _table(con, "master", "customer_xref")
-    history = empty_xref() if history is None else history
-    previous = history.loc[history["valid_to"].isna(), ["record_key", "customer_id"]]
-    result = assign_customer_ids(clusters, previous, _table(con, "master", "customer_ids"))
-
-    sources = (
-        con.sql("SELECT record_key, source FROM staging.customers")
-        .df()
-        .set_index("record_key")["source"]
+    """Give this run's clusters their persistent customer IDs; update xref, registry and events
+    (in one transaction: all three are this run's, or none)."""
+    has_xref = table_exists(con, "master", "customer_xref")
+    previous = (
+        CURRENT_XREF
+        if has_xref
+        else "(SELECT NULL::VARCHAR AS record_key, NULL::VARCHAR AS customer_id WHERE false)"
     )
-    current = result.assignments.assign(
-        source=result.assignments["record_key"].map(sources),
-        match_probability=result.assignments["record_key"].map(
-            cluster_probabilities(clusters, links)
-        ),
-    )
-    xref, counts = update_xref(history, current, run_id, now)
-    events = result.events.assign(run_id=run_id, event_at=now)
-    earlier = _table(con, "master", "customer_id_events")
-    if earlier is not None and len(earlier):
-        events = pd.concat([earlier, events], ignore_index=True) if len(events) else earlier
-    replace_table(con, "master", "customer_xref", xref)
-    replace_table(con, "master", "customer_ids", result.registry)
-    replace_table(con, "master", "customer_id_events", events)
-    counts.update(
-        {
-            f"ids_{kind}": int((result.events["event"] == kind).sum())
-            for kind in ("created", "merged", "split", "retired")
-        }
-    )
-    counts["active_customers"] = int(result.assignments["customer_id"].nunique())
+    registry = "master.customer_ids" if table_exists(con, "master", "customer_ids") else None
+    clusters = "(SELECT record_key, entity_type, cluster_id FROM matching.clusters)"
+    links = """(SELECT record_key_l, record_key_r, match_probability FROM matching.pairs
+                UNION ALL SELECT record_key_l, record_key_r, match_probability FROM matching.rule_links)"""
+    con.begin()
+    try:
+        issue_customer_ids(con, clusters, previous, registry)
+        counts = updated_xref(
+            con,
+            "master.customer_xref" if has_xref else None,
+            f"""(SELECT a.record_key, a.customer_id, a.entity_type, s.source, p.match_probability
+                 FROM {ASSIGNMENTS} a
+                 LEFT JOIN staging.customers s USING (record_key)
+                 LEFT JOIN {cluster_probability_query(clusters, links)} p USING (record_key))""",
+            run_id,
+            now,
+            into="master.customer_xref",
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TABLE master.customer_ids AS
+                SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into
+                FROM {REGISTRY}"""
+        )
+        _append_events(con, run_id, now)
+        by_kind = dict(
+            con.execute(f"SELECT event, count(*) FROM {EVENTS} GROUP BY event").fetchall()
+        )
+        counts.update(
+            {
+                f"ids_{kind}": by_kind.get(kind, 0)
+                for kind in ("created", "merged", "split", "retired")
+            }
+        )
+        counts["active_customers"] = con.execute(
+            f"SELECT count(DISTINCT customer_id) FROM {ASSIGNMENTS}"
+        ).fetchall()[0][0]
+        for table in (ASSIGNMENTS, EVENTS, REGISTRY):
+            con.execute(f"DROP TABLE {table}")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     return counts
+
+
+def _append_events(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> None:
+    """``master.customer_id_events``: every earlier run's events, then this run's, each in
+    the order they were written."""
+    earlier = (
+        """UNION ALL
+           SELECT event, customer_id, related_customer_id::VARCHAR, entity_type, records,
+                  run_id, event_at, 0, rowid FROM master.customer_id_events"""
+        if table_exists(con, "master", "customer_id_events")
+        else ""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE master.customer_id_events AS
+            SELECT * EXCLUDE (part, n) FROM (
+                SELECT event, customer_id, related_customer_id::VARCHAR AS related_customer_id,
+                       entity_type, records::BIGINT AS records, $run_id::VARCHAR AS run_id,
+                       $now::TIMESTAMP AS event_at, 1 AS part, rowid AS n
+                FROM {EVENTS}
+                {earlier})
+            ORDER BY part, n""",
+        {"run_id": run_id, "now": now},
+    )
 
 
 #: The current xref with the time each record first entered the master.

@@ -15,19 +15,28 @@ records it holds most of:
   all left the sources is **retired**.
 
 IDs are never reused, and never cross entity types. Every change is an event.
+
+The rules run as SQL in DuckDB on the warehouse's own tables (a master holds millions of
+records); only the clusters that compete for one ID, or one ID for several clusters, are
+settled in Python, in the order of the rules above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import duckdb
 import pandas as pd
 
 ID_PREFIX = "CM"
 ID_DIGITS = 8
 EVENT_COLUMNS = ("event", "customer_id", "related_customer_id", "entity_type", "records")
 REGISTRY_COLUMNS = ("customer_id", "entity_type", "status", "merged_into")
+
+#: Temporary tables :func:`issue_customer_ids` leaves on the connection.
+ASSIGNMENTS = "__id_assignments"
+EVENTS = "__id_events"
+REGISTRY = "__id_registry"
 
 
 @dataclass(frozen=True)
@@ -52,168 +61,217 @@ def format_id(number: int) -> str:
     return f"{ID_PREFIX}{number:0{ID_DIGITS}d}"
 
 
-def _number(customer_id: str) -> int:
-    return int(customer_id[len(ID_PREFIX) :])
+def _number_sql(column: str) -> str:
+    """The issue number of an ID in SQL (``CM00000042`` → 42): older IDs have smaller numbers."""
+    return f"CAST(substr({column}, {len(ID_PREFIX) + 1}) AS BIGINT)"
 
 
-def _numbers(customer_ids: pd.Series) -> pd.Series:
-    """The issue number of every ID (``CM00000042`` → 42): older IDs have smaller numbers."""
-    return customer_ids.astype(str).str.slice(len(ID_PREFIX)).astype("int64")
-
-
-def _format_ids(numbers: np.ndarray) -> list[str]:
-    return [format_id(int(n)) for n in numbers]
+def _format_sql(number: str) -> str:
+    return f"printf('{ID_PREFIX}%0{ID_DIGITS}d', {number})"
 
 
 def empty_registry() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in REGISTRY_COLUMNS})
 
 
+def issue_customer_ids(
+    con: duckdb.DuckDBPyConnection, clusters: str, previous: str, registry: str | None
+) -> None:
+    """Give every cluster a customer ID, keeping IDs stable across runs.
+
+    Leaves three temporary tables on ``con``: :data:`ASSIGNMENTS`, :data:`EVENTS` (in
+    event order: new IDs in cluster order, then ended IDs oldest first) and
+    :data:`REGISTRY` (oldest ID first), with the columns of :class:`IdAssignment`.
+
+    Args:
+        clusters: a relation with this run's ``record_key``, ``entity_type``, ``cluster_id``.
+        previous: a relation with the previous run's current ``record_key`` →
+            ``customer_id`` (empty on the first run).
+        registry: the relation of every ID issued so far (None on the first run).
+    """
+    registry = registry or (
+        "(SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS entity_type,"
+        " NULL::VARCHAR AS status, NULL::VARCHAR AS merged_into WHERE false)"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __id_frame AS
+            SELECT c.record_key, c.entity_type, c.cluster_id,
+                   -- an ID never moves to another entity type
+                   CASE WHEN coalesce(r.entity_type, c.entity_type) = c.entity_type
+                        THEN p.customer_id END AS old_id
+            FROM {clusters} c
+            LEFT JOIN {previous} p USING (record_key)
+            LEFT JOIN {registry} r ON r.customer_id = p.customer_id"""
+    )
+    # overlap of old IDs and new clusters, with how many rows compete for each side
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __id_overlap AS
+            SELECT old_id, cluster_id, count(*) AS n, {_number_sql("old_id")} AS age,
+                   count(*) OVER (PARTITION BY old_id) AS for_id,
+                   count(*) OVER (PARTITION BY cluster_id) AS for_cluster
+            FROM __id_frame WHERE old_id IS NOT NULL GROUP BY old_id, cluster_id"""
+    )
+    _inherit_ids(con)
+    # clusters that inherit no ID get new ones, in cluster order; a split names its origin
+    # (the old ID holding most of the cluster's records)
+    next_number = con.execute(
+        f"SELECT coalesce(max({_number_sql('customer_id')}), 0) + 1 FROM {registry}"
+    ).fetchall()[0][0]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __id_fresh AS
+            SELECT cluster_id, entity_type, records,
+                   {_format_sql(f"{int(next_number) - 1} + row_number() OVER (ORDER BY cluster_id)")}
+                       AS customer_id
+            FROM (SELECT cluster_id, min(entity_type) AS entity_type, count(*) AS records
+                  FROM __id_frame
+                  WHERE cluster_id NOT IN (SELECT cluster_id FROM __id_inherited)
+                  GROUP BY cluster_id)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {ASSIGNMENTS} AS
+            SELECT f.record_key, f.cluster_id, coalesce(i.old_id, n.customer_id) AS customer_id,
+                   f.entity_type, f.old_id
+            FROM __id_frame f
+            LEFT JOIN __id_inherited i USING (cluster_id)
+            LEFT JOIN __id_fresh n USING (cluster_id)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {EVENTS} AS
+            SELECT event, customer_id, related_customer_id, entity_type, records FROM (
+                SELECT 0 AS part, n.cluster_id AS ord_text, 0 AS ord_number,
+                       CASE WHEN o.old_id IS NULL THEN 'created' ELSE 'split' END AS event,
+                       n.customer_id, o.old_id AS related_customer_id, n.entity_type,
+                       n.records
+                FROM __id_fresh n
+                LEFT JOIN (SELECT cluster_id, arg_min(old_id, (-n, age)) AS old_id
+                           FROM __id_overlap GROUP BY cluster_id) o USING (cluster_id)
+                UNION ALL
+                {_ended_ids(previous, registry)})
+            ORDER BY part, ord_number, ord_text"""
+    )
+    _update_registry(con, registry)
+    for table in ("__id_frame", "__id_overlap", "__id_inherited", "__id_fresh"):
+        con.execute(f"DROP TABLE {table}")
+
+
+def _inherit_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """``__id_inherited``: the old ID each cluster carries on. The largest overlaps are
+    matched first (ties: the older ID, then the cluster). An ID met by one cluster only,
+    whose cluster meets no other ID, is that cluster's whatever the order: only the
+    contested rest is walked in order, here."""
+    contested = con.execute(
+        """SELECT old_id, cluster_id FROM __id_overlap WHERE for_id > 1 OR for_cluster > 1
+           ORDER BY n DESC, age, cluster_id"""
+    ).fetchall()
+    cluster_of: dict[str, str] = {}
+    taken: set[str] = set()
+    for old_id, cluster_id in contested:
+        if old_id not in taken and cluster_id not in cluster_of:
+            cluster_of[cluster_id] = old_id
+            taken.add(old_id)
+    con.register(
+        "__id_settled",
+        pd.DataFrame({"cluster_id": list(cluster_of), "old_id": list(cluster_of.values())}),
+    )
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE __id_inherited AS
+               SELECT cluster_id, old_id FROM __id_overlap WHERE for_id = 1 AND for_cluster = 1
+               UNION ALL SELECT cluster_id::VARCHAR, old_id::VARCHAR FROM __id_settled"""
+        )
+    finally:
+        con.unregister("__id_settled")
+
+
+def _ended_ids(previous: str, registry: str) -> str:
+    """Events of the last run's IDs that no cluster carries on: **merged** into the customer
+    that holds most of its records (ties: the smaller ID), or **retired** when its records all
+    left. Oldest ID first (rows of the event query in :func:`issue_customer_ids`)."""
+    return f"""
+        SELECT 1, '', {_number_sql("g.customer_id")},
+               CASE WHEN m.survivor IS NULL THEN 'retired' ELSE 'merged' END,
+               g.customer_id, m.survivor, coalesce(r.entity_type, ''), coalesce(m.records, 0)::BIGINT
+        FROM (SELECT DISTINCT customer_id FROM {previous} WHERE customer_id IS NOT NULL
+              EXCEPT SELECT old_id FROM __id_inherited) g
+        LEFT JOIN (SELECT old_id, arg_min(customer_id, (-n, customer_id)) AS survivor,
+                          sum(n) AS records
+                   FROM (SELECT old_id, customer_id, count(*) AS n FROM {ASSIGNMENTS}
+                         WHERE old_id IS NOT NULL GROUP BY ALL)
+                   GROUP BY old_id) m ON m.old_id = g.customer_id
+        LEFT JOIN {registry} r ON r.customer_id = g.customer_id"""
+
+
+def _update_registry(con: duckdb.DuckDBPyConnection, registry: str) -> None:
+    """:data:`REGISTRY`: the registry with new IDs added and merged and retired ones marked
+    (the latest word on every ID), every merge chain followed to its end."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {REGISTRY} AS
+            SELECT customer_id, arg_max(entity_type, word) AS entity_type,
+                   arg_max(status, word) AS status, arg_max(merged_into, word) AS merged_into
+            FROM (
+                SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into,
+                       0 AS word FROM {registry}
+                UNION ALL
+                SELECT customer_id, min(entity_type), 'active', NULL, 1 FROM {ASSIGNMENTS}
+                GROUP BY customer_id
+                UNION ALL
+                SELECT customer_id, entity_type, event,
+                       CASE WHEN event = 'merged' THEN related_customer_id END, 2
+                FROM {EVENTS} WHERE event IN ('merged', 'retired'))
+            GROUP BY customer_id
+            ORDER BY {_number_sql("customer_id")}"""
+    )
+    _follow_merge_chains(con)
+
+
+def _follow_merge_chains(con: duckdb.DuckDBPyConnection) -> None:
+    """A lookup of any old ID ends at a live one: every merged ID's ``merged_into`` moves
+    one merge further per round until it names an ID that is not itself merged (a cycle stops
+    where it would repeat)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __id_hops AS
+            SELECT customer_id, merged_into FROM {REGISTRY} WHERE status = 'merged'"""
+    )
+    for _ in range(con.execute("SELECT count(*) FROM __id_hops").fetchall()[0][0]):
+        moved = con.execute(
+            f"""UPDATE {REGISTRY} r SET merged_into = h.merged_into FROM __id_hops h
+                WHERE h.customer_id = r.merged_into
+                  AND h.merged_into <> r.customer_id AND h.merged_into <> r.merged_into"""
+        ).fetchall()[0][0]
+        if not moved:
+            break
+    con.execute("DROP TABLE __id_hops")
+
+
 def assign_customer_ids(
     clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: pd.DataFrame | None
 ) -> IdAssignment:
-    """Give every cluster a customer ID, keeping IDs stable across runs.
-
-    Args:
-        clusters: this run's ``record_key``, ``entity_type``, ``cluster_id``.
-        previous: the previous run's current ``record_key`` → ``customer_id`` (None on the
-            first run).
-        registry: every ID issued so far (None on the first run).
-    """
-    registry = empty_registry() if registry is None else registry
-    previous = (
-        previous if previous is not None else pd.DataFrame({"record_key": [], "customer_id": []})
-    )
-    frame = clusters[["record_key", "entity_type", "cluster_id"]].merge(
-        previous[["record_key", "customer_id"]].rename(columns={"customer_id": "old_id"}),
-        on="record_key",
-        how="left",
-    )
-    old_type = registry.set_index("customer_id")["entity_type"]
-    same_type = frame["old_id"].map(old_type).fillna(frame["entity_type"]) == frame["entity_type"]
-    frame.loc[~same_type, "old_id"] = None  # an ID never moves to another entity type
-
-    # overlap of old IDs and new clusters; the largest overlaps are matched first
-    overlap = (
-        frame.dropna(subset=["old_id"])
-        .groupby(["old_id", "cluster_id"])
-        .size()
-        .rename("n")
-        .reset_index()
-    )
-    overlap["age"] = _numbers(overlap["old_id"])
-    overlap = overlap.sort_values(["n", "age", "cluster_id"], ascending=[False, True, True])
-    cluster_id_of: dict[str, str] = {}
-    taken: set[str] = set()
-    for old_id, cluster_id in zip(overlap["old_id"], overlap["cluster_id"], strict=True):
-        if old_id not in taken and cluster_id not in cluster_id_of:
-            cluster_id_of[cluster_id] = old_id
-            taken.add(old_id)
-
-    # clusters that inherit no ID get new ones, in cluster order; a split names its origin
-    by_cluster = frame.groupby("cluster_id", sort=True).agg(
-        entity_type=("entity_type", "first"), records=("record_key", "size")
-    )
-    fresh = by_cluster[~by_cluster.index.isin(list(cluster_id_of))]
-    next_number = int(_numbers(registry["customer_id"]).max()) + 1 if len(registry) else 1
-    new_ids = _format_ids(np.arange(next_number, next_number + len(fresh)))
-    cluster_id_of.update(zip(fresh.index, new_ids, strict=True))
-    origin = fresh.index.map(
-        overlap.drop_duplicates("cluster_id").set_index("cluster_id")["old_id"]  # largest part
-    )
-    new_events = pd.DataFrame(
-        {
-            "event": np.where(origin.isna(), "created", "split"),
-            "customer_id": new_ids,
-            "related_customer_id": origin.to_numpy(dtype=object),
-            "entity_type": fresh["entity_type"].to_numpy(),
-            "records": fresh["records"].to_numpy(dtype="int64"),
-        }
-    )
-    frame["customer_id"] = frame["cluster_id"].map(cluster_id_of)
-    events = pd.concat(
-        [new_events, _ended_ids(frame, previous, set(cluster_id_of.values()), old_type)],
-        ignore_index=True,
-    )
-    events["related_customer_id"] = events["related_customer_id"].astype(object)
-    events = events.where(events.notna(), None).astype({"records": "int64"})
-    registry = _updated_registry(registry, frame, events)
-    assignments = frame[["record_key", "cluster_id", "customer_id", "entity_type"]].reset_index(
-        drop=True
-    )
-    return IdAssignment(assignments, events[list(EVENT_COLUMNS)], registry)
+    """:func:`issue_customer_ids` on frames (an in-memory DuckDB), for callers that hold
+    clusters in memory rather than in a warehouse."""
+    con = duckdb.connect()
+    try:
+        con.register("clusters", clusters[["record_key", "entity_type", "cluster_id"]])
+        con.register(
+            "previous",
+            pd.DataFrame({"record_key": [], "customer_id": []}, dtype=object)
+            if previous is None
+            else previous[["record_key", "customer_id"]].astype(object),
+        )
+        if registry is not None:
+            con.register("registry", registry[list(REGISTRY_COLUMNS)].astype(object))
+        issue_customer_ids(con, "clusters", "previous", None if registry is None else "registry")
+        return IdAssignment(
+            _frame(con, f"SELECT * EXCLUDE (old_id) FROM {ASSIGNMENTS}"),
+            _frame(con, f"FROM {EVENTS}"),
+            _frame(con, f"FROM {REGISTRY}"),
+        )
+    finally:
+        con.close()
 
 
-def _ended_ids(
-    frame: pd.DataFrame, previous: pd.DataFrame, active: set[str], old_type: pd.Series
-) -> pd.DataFrame:
-    """An event for every ID of the last run that no cluster carries on: **merged** into the
-    customer that holds most of its records (ties: the smaller ID), or **retired** when its
-    records all left. Oldest ID first."""
-    gone = pd.Series(sorted(set(previous["customer_id"].dropna()) - active), dtype=object)
-    gone = gone.iloc[np.argsort(_numbers(gone).to_numpy(), kind="stable")] if len(gone) else gone
-    moved = frame.loc[frame["old_id"].isin(set(gone)), ["old_id", "customer_id"]]
-    counts = moved.groupby(["old_id", "customer_id"]).size().rename("n").reset_index()
-    survivor = (
-        counts.sort_values(["old_id", "n", "customer_id"], ascending=[True, False, True])
-        .drop_duplicates("old_id")
-        .set_index("old_id")["customer_id"]
-    )
-    n_moved = moved.groupby("old_id").size()
-    related = gone.map(survivor)
-    return pd.DataFrame(
-        {
-            "event": np.where(related.notna(), "merged", "retired"),
-            "customer_id": gone.to_numpy(),
-            "related_customer_id": related.to_numpy(dtype=object),
-            "entity_type": gone.map(old_type).fillna("").to_numpy(dtype=object),
-            "records": gone.map(n_moved).fillna(0).to_numpy(dtype="int64"),
-        }
-    )
-
-
-def _updated_registry(
-    registry: pd.DataFrame, frame: pd.DataFrame, events: pd.DataFrame
-) -> pd.DataFrame:
-    """Registry with new IDs added, merged and retired ones marked, merge chains resolved."""
-    active = frame.groupby("customer_id")["entity_type"].first()
-    ended = events[events["event"].isin(["merged", "retired"])].set_index("customer_id")
-    rows = pd.concat(
-        [
-            registry.set_index("customer_id")[["entity_type", "status", "merged_into"]],
-            pd.DataFrame(
-                {"entity_type": active, "status": "active", "merged_into": None}, index=active.index
-            ),
-            pd.DataFrame(
-                {
-                    "entity_type": ended["entity_type"],
-                    "status": ended["event"],
-                    "merged_into": ended["related_customer_id"].where(
-                        ended["event"] == "merged", None
-                    ),
-                },
-                index=ended.index,
-            ),
-        ]
-    )
-    rows = rows[~rows.index.duplicated(keep="last")]  # the latest word on every ID
-    rows["merged_into"] = _chain_ends(rows["status"], rows["merged_into"])
-    out = rows.rename_axis("customer_id").reset_index()[list(REGISTRY_COLUMNS)]
-    out = out.iloc[np.argsort(_numbers(out["customer_id"]).to_numpy(), kind="stable")]
-    return out.astype(object).where(out.notna(), None).reset_index(drop=True)
-
-
-def _chain_ends(status: pd.Series, merged_into: pd.Series) -> pd.Series:
-    """A lookup of any old ID ends at a live one: follow every merge chain to its end (the
-    first ID on it that is not itself merged; a cycle stops where it would repeat)."""
-    target = merged_into.copy()
-    for _ in range(len(target)):
-        step = target.map(merged_into.where(status == "merged")).where(target.notna())
-        onward = step.notna() & (step != target.index.to_series()) & (step != target)
-        if not onward.any():
-            return target
-        target = target.where(~onward, step)
-    return target
+def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    frame = con.sql(query).df()
+    return frame.astype(object).where(frame.notna(), None) if len(frame) else frame
 
 
 def resolve_id(registry: pd.DataFrame, customer_id: str) -> str | None:

@@ -6,12 +6,16 @@ changes nothing writes nothing new; when a record moves to another customer its 
 row is closed and a new one opened; a record that left the sources has its row closed.
 A record's ``match_probability`` is refreshed when its customer gains or loses a record,
 and otherwise kept.
+
+The rules run as SQL in DuckDB over the warehouse's tables; :func:`update_xref` and
+:func:`cluster_probabilities` give the same on frames.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
 import pandas as pd
 
 XREF_COLUMNS = (
@@ -24,6 +28,12 @@ XREF_COLUMNS = (
     "valid_to",
     "run_id",
 )
+#: The temporary table :func:`updated_xref` writes by default: the new history.
+NEW_XREF = "__xref"
+_EMPTY_XREF = """(SELECT NULL::VARCHAR AS record_key, NULL::VARCHAR AS customer_id,
+    NULL::VARCHAR AS entity_type, NULL::VARCHAR AS source, NULL::DOUBLE AS match_probability,
+    NULL::TIMESTAMP AS valid_from, NULL::TIMESTAMP AS valid_to, NULL::VARCHAR AS run_id
+    WHERE false)"""
 
 
 def empty_xref() -> pd.DataFrame:
@@ -34,89 +44,110 @@ def empty_xref() -> pd.DataFrame:
     return frame
 
 
-def cluster_probabilities(clusters: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
-    """Per record: the highest probability linking it to another record of its own cluster.
+def cluster_probability_query(clusters: str, links: str) -> str:
+    """Per record: the highest probability linking it to another record of its own cluster
+    (``record_key``, ``match_probability``). Records alone in their cluster have no row:
+    nothing links them."""
+    return f"""(SELECT record_key, max(match_probability) AS match_probability FROM (
+            SELECT unnest([l.record_key_l, l.record_key_r]) AS record_key, l.match_probability
+            FROM {links} l
+            JOIN {clusters} a ON a.record_key = l.record_key_l
+            JOIN {clusters} b ON b.record_key = l.record_key_r
+            WHERE a.cluster_id = b.cluster_id)
+        GROUP BY record_key)"""
 
-    Records alone in their cluster get none (NaN): nothing links them.
+
+def updated_xref(
+    con: duckdb.DuckDBPyConnection,
+    history: str | None,
+    current: str,
+    run_id: str,
+    now: datetime,
+    into: str = NEW_XREF,
+) -> dict[str, int]:
+    """Write the xref history after this run to the table ``into`` (ordered by record and
+    period; it may be ``history`` itself).
+
+    Args:
+        history: the relation of every xref row so far (``XREF_COLUMNS``; None: no xref yet).
+        current: a relation with this run's ``record_key``, ``customer_id``, ``entity_type``,
+            ``source``, ``match_probability``.
+        run_id, now: the run that made the change, and when.
+    Returns:
+        Counts of records added, moved, removed and unchanged.
     """
-    cluster = clusters.set_index("record_key")["cluster_id"]
-    if pairs.empty:
-        return pd.Series(float("nan"), index=cluster.index)
-    inside = pairs[
-        pairs["record_key_l"].map(cluster).to_numpy()
-        == pairs["record_key_r"].map(cluster).to_numpy()
-    ]
-    both = pd.concat(
-        [
-            inside[["record_key_l", "match_probability"]].rename(
-                columns={"record_key_l": "record_key"}
-            ),
-            inside[["record_key_r", "match_probability"]].rename(
-                columns={"record_key_r": "record_key"}
-            ),
-        ]
+    history = history or _EMPTY_XREF
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __xref_change AS
+            SELECT coalesce(c.record_key, o.record_key) AS record_key, c.customer_id,
+                   o.customer_id AS before, c.match_probability,
+                   CASE WHEN o.record_key IS NULL THEN 'added'
+                        WHEN c.record_key IS NULL THEN 'removed'
+                        WHEN o.customer_id <> c.customer_id THEN 'moved'
+                        ELSE 'unchanged' END AS change
+            FROM {current} c
+            FULL JOIN (SELECT record_key, customer_id FROM {history} WHERE valid_to IS NULL) o
+                USING (record_key)"""
     )
-    return both.groupby("record_key")["match_probability"].max().reindex(cluster.index)
+    # unchanged rows keep their period. Their probability follows this run's clustering where
+    # the customer gained or lost a record; elsewhere it stays, so that a few new records (which
+    # shift the model's term frequencies a little for everyone) change only their customers' rows
+    con.execute(
+        f"""CREATE OR REPLACE {"TEMP " if into == NEW_XREF else ""}TABLE {into} AS
+            WITH touched AS (
+                SELECT customer_id FROM __xref_change WHERE change IN ('added', 'moved')
+                UNION SELECT before FROM __xref_change WHERE change IN ('moved', 'removed'))
+            SELECT h.record_key, h.customer_id, h.entity_type, h.source,
+                   CASE WHEN h.valid_to IS NULL AND x.change = 'unchanged'
+                             AND h.customer_id IN (SELECT customer_id FROM touched)
+                        THEN x.match_probability ELSE h.match_probability END
+                       AS match_probability,
+                   h.valid_from,
+                   CASE WHEN h.valid_to IS NULL AND x.change IN ('moved', 'removed')
+                        THEN $now ELSE h.valid_to END AS valid_to,
+                   h.run_id
+            FROM {history} h LEFT JOIN __xref_change x USING (record_key)
+            UNION ALL
+            SELECT record_key, customer_id, entity_type, source, match_probability,
+                   $now, NULL, $run_id
+            FROM {current} WHERE record_key IN (
+                SELECT record_key FROM __xref_change WHERE change IN ('added', 'moved'))
+            ORDER BY record_key, valid_from""",
+        {"now": now, "run_id": run_id},
+    )
+    counts = dict(
+        con.execute("SELECT change, count(*) FROM __xref_change GROUP BY change").fetchall()
+    )
+    con.execute("DROP TABLE __xref_change")
+    return {
+        f"records_{change}": int(counts.get(change, 0))
+        for change in ("added", "moved", "removed", "unchanged")
+    }
 
 
 def update_xref(
     history: pd.DataFrame, current: pd.DataFrame, run_id: str, now: datetime
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The xref history after this run.
-
-    Args:
-        history: every xref row so far (``XREF_COLUMNS``).
-        current: this run's ``record_key``, ``customer_id``, ``entity_type``, ``source``,
-            ``match_probability``.
-        run_id, now: the run that made the change, and when.
-    Returns:
-        The new history, and counts of records added, moved, removed and unchanged.
-    """
-    history = history.copy()
-    is_open = history["valid_to"].isna()
-    open_rows = history[is_open].set_index("record_key")
-    incoming = current.set_index("record_key")
-    before = open_rows["customer_id"].reindex(incoming.index)
-    added = before.isna()
-    moved = before.notna() & (before != incoming["customer_id"])
-    removed = open_rows.index.difference(incoming.index)
-
-    close = history["record_key"].isin(incoming.index[moved.to_numpy()].union(removed)) & is_open
-    history.loc[close, "valid_to"] = now
-    # unchanged rows keep their period. Their probability follows this run's clustering where
-    # the customer gained or lost a record; elsewhere it stays, so that a few new records (which
-    # shift the model's term frequencies a little for everyone) change only their customers' rows
-    touched = (
-        set(incoming.loc[(added | moved).to_numpy(), "customer_id"])
-        | set(before[moved])
-        | set(open_rows.loc[removed, "customer_id"])
-    )
-    same = (
-        history["record_key"].isin(incoming.index[~(added | moved).to_numpy()])
-        & history["valid_to"].isna()
-        & history["customer_id"].isin(touched)
-    )
-    history.loc[same, "match_probability"] = history.loc[same, "record_key"].map(
-        incoming["match_probability"]
-    )
-    opened = incoming[(added | moved).to_numpy()].reset_index()
-    opened = opened.assign(valid_from=now, valid_to=pd.NaT, run_id=run_id)[list(XREF_COLUMNS)]
-    parts = [_timestamps_in_us(f) for f in (history, opened) if len(f)]
-    out = pd.concat(parts, ignore_index=True) if parts else empty_xref()
-    out = out.sort_values(["record_key", "valid_from"], ignore_index=True)
-    counts = {
-        "records_added": int(added.sum()),
-        "records_moved": int(moved.sum()),
-        "records_removed": len(removed),
-        "records_unchanged": int((~(added | moved)).sum()),
-    }
-    return out[list(XREF_COLUMNS)], counts
+    """:func:`updated_xref` on frames (an in-memory DuckDB): the new history and the counts."""
+    con = duckdb.connect()
+    try:
+        con.register("history", history[list(XREF_COLUMNS)])
+        con.register("current", current)
+        counts = updated_xref(con, "history", "current", run_id, now)
+        return con.sql(f"FROM {NEW_XREF}").df(), counts
+    finally:
+        con.close()
 
 
-def _timestamps_in_us(frame: pd.DataFrame) -> pd.DataFrame:
-    """valid_from / valid_to in microseconds always: an all-empty valid_to must not turn into
-    nanoseconds, which DuckDB stores (and exports) as another type."""
-    return frame.assign(
-        valid_from=pd.to_datetime(frame["valid_from"]).astype("datetime64[us]"),
-        valid_to=pd.to_datetime(frame["valid_to"]).astype("datetime64[us]"),
-    )
+def cluster_probabilities(clusters: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """:func:`cluster_probability_query` on frames: per record of ``clusters``, in their
+    order, the probability to its cluster (NaN when alone)."""
+    con = duckdb.connect()
+    try:
+        con.register("clusters", clusters[["record_key", "cluster_id"]])
+        con.register("pairs", pairs[["record_key_l", "record_key_r", "match_probability"]])
+        found = con.sql(f"FROM {cluster_probability_query('clusters', 'pairs')}").df()
+    finally:
+        con.close()
+    probability = found.set_index("record_key")["match_probability"]
+    return probability.reindex(clusters["record_key"]).rename_axis("record_key")

@@ -1,0 +1,94 @@
+"""The customer-ID step on a warehouse: xref, registry and events written together, typed."""
+
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from matching.master import build
+from matching.master.build import update_customer_ids
+
+T1, T2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
+
+
+def warehouse(*clusters: list[str]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for schema in ("staging", "matching", "master"):
+        con.execute(f"CREATE SCHEMA {schema}")
+    keys = [key for cluster in clusters for key in cluster]
+    con.execute(
+        "CREATE TABLE staging.customers AS SELECT k AS record_key, 'dealers' AS source "
+        "FROM unnest(?::VARCHAR[]) t(k)",
+        [keys],
+    )
+    for table in ("pairs", "rule_links"):
+        con.execute(
+            f"CREATE TABLE matching.{table} (record_key_l VARCHAR, record_key_r VARCHAR, "
+            "match_probability DOUBLE)"
+        )
+    set_clusters(con, *clusters)
+    return con
+
+
+def set_clusters(con: duckdb.DuckDBPyConnection, *clusters: list[str]) -> None:
+    rows = [(key, "company", cluster[0]) for cluster in clusters for key in cluster]
+    con.execute(
+        "CREATE OR REPLACE TABLE matching.clusters "
+        "(record_key VARCHAR, entity_type VARCHAR, cluster_id VARCHAR)"
+    )
+    con.executemany("INSERT INTO matching.clusters VALUES (?, ?, ?)", rows)
+
+
+def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
+    return con.execute(query).fetchall()
+
+
+def test_ids_are_written_typed_and_events_appended_in_run_order():
+    con = warehouse(["a"], ["b"])
+    con.execute("INSERT INTO matching.pairs VALUES ('a', 'b', 0.97)")
+    update_customer_ids(con, "run1", T1)
+    # no merge yet, and still text: the published schema must not depend on the data
+    types = dict(
+        rows(
+            con,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE column_name IN ('merged_into', 'related_customer_id')",
+        )
+    )
+    assert types == {"merged_into": "VARCHAR", "related_customer_id": "VARCHAR"}
+
+    set_clusters(con, ["a", "b"])
+    counts = update_customer_ids(con, "run2", T2)
+    assert counts["ids_merged"] == 1 and counts["records_moved"] == 1
+    assert rows(
+        con, "SELECT event, customer_id, related_customer_id, run_id FROM master.customer_id_events"
+    ) == [
+        ("created", "CM00000001", None, "run1"),
+        ("created", "CM00000002", None, "run1"),
+        ("merged", "CM00000002", "CM00000001", "run2"),
+    ]
+    assert rows(
+        con,
+        "SELECT record_key, customer_id, match_probability FROM master.customer_xref "
+        "WHERE valid_to IS NULL ORDER BY 1",
+    ) == [
+        ("a", "CM00000001", 0.97),
+        ("b", "CM00000001", 0.97),
+    ]
+
+
+def test_a_failure_midway_leaves_the_last_runs_ids(monkeypatch):
+    con = warehouse(["a"], ["b"])
+    update_customer_ids(con, "run1", T1)
+    before = [rows(con, f"FROM master.{t}") for t in ("customer_xref", "customer_ids")]
+
+    def fail(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build, "_append_events", fail)
+    set_clusters(con, ["a", "b"])
+    with pytest.raises(OSError, match="disk full"):
+        update_customer_ids(con, "run2", T2)
+    after = [rows(con, f"FROM master.{t}") for t in ("customer_xref", "customer_ids")]
+    assert after == before
+    assert {r[0] for r in rows(con, "SELECT run_id FROM master.customer_id_events")} == {"run1"}
