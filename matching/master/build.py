@@ -21,6 +21,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.master.aliases import build_aliases
 from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
@@ -137,7 +138,7 @@ def build_golden_records(
     the other customers' rows. A golden record depends only on its customer's records, so
     the result is the same as a whole build, row for row.
     """
-    xref = con.sql(_CURRENT_XREF_SEEN).df()
+    xref = con.sql(_CURRENT_XREF_SEEN).to_arrow_table()
     con.execute(f"CREATE OR REPLACE TEMP TABLE __built_from AS {_BUILT_FROM}")
     touched = _touched_customers(con) if incremental else None
     if touched is None:
@@ -145,7 +146,8 @@ def build_golden_records(
         replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
         replace_table(con, "master", "attribute_lineage", golden.lineage)
     else:
-        golden = survive(con, xref[xref["customer_id"].isin(touched)], source_trust, rules)
+        of_touched = pc.is_in(xref["customer_id"], value_set=pa.array(sorted(touched), pa.string()))
+        golden = survive(con, xref.filter(of_touched), source_trust, rules)
         _replace_customers(con, "customers", _typed_like_staging(con, golden.customers), touched)
         _replace_customers(con, "attribute_lineage", golden.lineage, touched, "attribute")
     con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS FROM __built_from")
@@ -203,7 +205,7 @@ def _replace_customers(
         con.unregister("__touched")
 
 
-def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pd.DataFrame) -> pa.Table:
+def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pa.Table) -> pa.Table:
     """Golden columns with the types of the staged columns they come from, dates as dates.
 
     The published schema must not depend on the data: an attribute no record carries (no
@@ -218,7 +220,7 @@ def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pd.DataFrame)
     types.update(first_seen="DATE", last_updated="DATE")
     columns = ", ".join(
         f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" if c in types else quote(c)
-        for c in customers.columns
+        for c in customers.column_names
     )
     con.register("__golden", customers)
     try:
