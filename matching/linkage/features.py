@@ -352,8 +352,19 @@ def _phone_numbers(
     parts = parts[parts.notna() & ~parts.str.contains(SERVICE_NUMBER, regex=True).fillna(False)]
     if parts.empty:
         return pd.Series(None, index=others.index, dtype=object)
-    grouped = parts.astype(object).groupby(level=0).agg(lambda v: sorted(set(v)))
-    return grouped.reindex(others.index).astype(object).where(lambda g: g.notna(), None)
+    return _sorted_sets(parts).reindex(others.index).astype(object).where(lambda g: g.notna(), None)
+
+
+def _sorted_sets(values: pd.Series) -> pd.Series:
+    """The distinct values of each index label as one sorted list (one row per label, labels
+    sorted), without a Python call per label: a master has a million of them."""
+    frame = pd.DataFrame(
+        {"label": values.index.to_numpy(), "value": values.astype(object).to_numpy()}
+    )
+    frame = frame.drop_duplicates().sort_values(["label", "value"], kind="stable")
+    labels, starts = np.unique(frame["label"].to_numpy(), return_index=True)
+    lists = np.split(frame["value"].to_numpy(), starts[1:])
+    return pd.Series([list(v) for v in lists], index=labels, dtype=object)
 
 
 def _any_order(name: pd.Series) -> pd.Series:
