@@ -62,6 +62,7 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 
 @dataclass(frozen=True)
@@ -290,15 +291,20 @@ def _among_numbers(column: str) -> cll.CustomLevel:
     )
 
 
+def _fixed_level(sql: str, label: str, m: float, u: float) -> ComparisonLevelCreator:
+    """A level whose m and u are set here and never estimated (training leaves them)."""
+    return cll.CustomLevel(sql, label_for_charts=label).configure(
+        m_probability=m, u_probability=u, fix_m_probability=True, fix_u_probability=True
+    )
+
+
 def _phone() -> cl.CustomComparison:
     service = "(phone_block_l like '+86400%' or phone_block_l like '+86800%')"
-    shared_service_number = cll.CustomLevel(
-        "phone_block_l = phone_block_r", label_for_charts="same service number (400/800)"
-    ).configure(
-        m_probability=NEUTRAL_PROBABILITY,
-        u_probability=NEUTRAL_PROBABILITY,
-        fix_m_probability=True,
-        fix_u_probability=True,
+    shared_service_number = _fixed_level(
+        "phone_block_l = phone_block_r",
+        "same service number (400/800)",
+        NEUTRAL_PROBABILITY,
+        NEUTRAL_PROBABILITY,
     )
     return _comparison(
         "phone",
@@ -371,13 +377,11 @@ def _same_street_and_number(city_fits: str, district_fits: str) -> cll.CustomLev
 
 
 def _legal_form() -> cl.CustomComparison:
-    branch_mismatch = cll.CustomLevel(
-        "branch_l <> branch_r", label_for_charts="one is a branch, the other is not"
-    ).configure(
-        m_probability=BRANCH_MISMATCH_M,
-        u_probability=BRANCH_MISMATCH_U,
-        fix_m_probability=True,
-        fix_u_probability=True,
+    branch_mismatch = _fixed_level(
+        "branch_l <> branch_r",
+        "one is a branch, the other is not",
+        BRANCH_MISMATCH_M,
+        BRANCH_MISMATCH_U,
     )
     return _comparison(
         "legal_form",
