@@ -18,6 +18,7 @@ from assets.step_work import (
     step_inputs,
 )
 from matching.linkage import (
+    CLUSTERING_COLUMNS,
     ModelChoice,
     SparkRun,
     cluster_records,
@@ -38,7 +39,7 @@ from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
 from warehouse.files import write_atomically
 from warehouse.step_inputs import file_fingerprint
-from warehouse.store import replace_table
+from warehouse.store import quote, replace_table
 
 MODELS = dg.AssetKey(["matching", "models"])
 PAIRS = dg.AssetKey(["matching", "pairs"])
@@ -53,9 +54,11 @@ class TrainingConfig(dg.Config):
     retrain: bool = False  # train new model versions even when saved ones exist
 
 
-def _staged(warehouse: Warehouse) -> pd.DataFrame:
+def _staged(warehouse: Warehouse, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``staging.customers`` as pandas: every column, or only ``columns``."""
+    select = ", ".join(quote(c) for c in columns) if columns else "*"
     with warehouse.connect() as con:
-        return con.sql("FROM staging.customers").df()
+        return con.sql(f"SELECT {select} FROM staging.customers").df()
 
 
 def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
@@ -214,7 +217,7 @@ def clusters_and_review(
         yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
-    staged = _staged(warehouse)
+    staged = _staged(warehouse, CLUSTERING_COLUMNS)
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
     decisions = read_decisions(cfg.decisions_path)

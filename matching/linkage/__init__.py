@@ -24,6 +24,7 @@ from matching.linkage.evaluation import ClusterScores, score_clusters
 from matching.linkage.explanations import write_reports
 from matching.linkage.model_store import ModelVersion, latest_version
 from matching.linkage.steps import (
+    CLUSTERING_COLUMNS,
     ModelChoice,
     cluster_records,
     ensure_models,
@@ -42,6 +43,7 @@ __all__ = [
     "ModelVersion",
     "RecordChanges",
     "SparkRun",
+    "CLUSTERING_COLUMNS",
     "cluster_records",
     "empty_decisions",
     "ensure_models",
