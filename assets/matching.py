@@ -19,6 +19,7 @@ from assets.step_work import (
 )
 from matching.linkage import (
     CLUSTERING_COLUMNS,
+    MATCHING_COLUMNS,
     ModelChoice,
     SparkRun,
     cluster_records,
@@ -55,9 +56,13 @@ class TrainingConfig(dg.Config):
 
 
 def _staged(warehouse: Warehouse, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """``staging.customers`` as pandas: every column, or only ``columns``."""
-    select = ", ".join(quote(c) for c in columns) if columns else "*"
+    """``staging.customers`` as pandas: every column, or only those of ``columns`` it has
+    (optional ones may be missing from a warehouse staged by an older version)."""
     with warehouse.connect() as con:
+        if columns is None:
+            return con.sql("FROM staging.customers").df()
+        present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
+        select = ", ".join(quote(c) for c in columns if c in present)
         return con.sql(f"SELECT {select} FROM staging.customers").df()
 
 
@@ -103,7 +108,7 @@ def matching_models(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     choices = ensure_models(
-        _staged(warehouse),
+        _staged(warehouse, MATCHING_COLUMNS),
         cfg.model_path,
         cfg.matching,
         retrain=config.retrain,
@@ -151,7 +156,7 @@ def candidate_pairs(
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    staged, models = _staged(warehouse), _models(warehouse)
+    staged, models = _staged(warehouse, MATCHING_COLUMNS), _models(warehouse)
     with warehouse.connect() as con:
         changes = record_changes(con) if plan.incremental else None
         previous = con.sql("FROM matching.pairs").df() if changes is not None else None

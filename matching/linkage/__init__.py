@@ -22,6 +22,7 @@ from matching.linkage.decisions import Decisions, empty_decisions, read_decision
 from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
 from matching.linkage.evaluation import ClusterScores, score_clusters
 from matching.linkage.explanations import write_reports
+from matching.linkage.features import MATCHING_COLUMNS
 from matching.linkage.model_store import ModelVersion, latest_version
 from matching.linkage.steps import (
     CLUSTERING_COLUMNS,
@@ -44,6 +45,7 @@ __all__ = [
     "RecordChanges",
     "SparkRun",
     "CLUSTERING_COLUMNS",
+    "MATCHING_COLUMNS",
     "cluster_records",
     "empty_decisions",
     "ensure_models",
