@@ -18,6 +18,8 @@ from assets.step_work import (
     step_inputs,
 )
 from matching.linkage import (
+    CLUSTERING_COLUMNS,
+    MATCHING_COLUMNS,
     ModelChoice,
     SparkRun,
     cluster_records,
@@ -38,7 +40,7 @@ from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
 from warehouse.files import write_atomically
 from warehouse.step_inputs import file_fingerprint
-from warehouse.store import replace_table
+from warehouse.store import quote, replace_table
 
 MODELS = dg.AssetKey(["matching", "models"])
 PAIRS = dg.AssetKey(["matching", "pairs"])
@@ -53,9 +55,15 @@ class TrainingConfig(dg.Config):
     retrain: bool = False  # train new model versions even when saved ones exist
 
 
-def _staged(warehouse: Warehouse) -> pd.DataFrame:
+def _staged(warehouse: Warehouse, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``staging.customers`` as pandas: every column, or only those of ``columns`` it has
+    (optional ones may be missing from a warehouse staged by an older version)."""
     with warehouse.connect() as con:
-        return con.sql("FROM staging.customers").df()
+        if columns is None:
+            return con.sql("FROM staging.customers").df()
+        present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
+        select = ", ".join(quote(c) for c in columns if c in present)
+        return con.sql(f"SELECT {select} FROM staging.customers").df()
 
 
 def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
@@ -100,7 +108,7 @@ def matching_models(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     choices = ensure_models(
-        _staged(warehouse),
+        _staged(warehouse, MATCHING_COLUMNS),
         cfg.model_path,
         cfg.matching,
         retrain=config.retrain,
@@ -148,7 +156,7 @@ def candidate_pairs(
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    staged, models = _staged(warehouse), _models(warehouse)
+    staged, models = _staged(warehouse, MATCHING_COLUMNS), _models(warehouse)
     with warehouse.connect() as con:
         changes = record_changes(con) if plan.incremental else None
         previous = con.sql("FROM matching.pairs").df() if changes is not None else None
@@ -214,7 +222,7 @@ def clusters_and_review(
         yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
-    staged = _staged(warehouse)
+    staged = _staged(warehouse, CLUSTERING_COLUMNS)
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
     decisions = read_decisions(cfg.decisions_path)

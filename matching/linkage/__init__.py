@@ -22,8 +22,10 @@ from matching.linkage.decisions import Decisions, empty_decisions, read_decision
 from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
 from matching.linkage.evaluation import ClusterScores, score_clusters
 from matching.linkage.explanations import write_reports
+from matching.linkage.features import MATCHING_COLUMNS
 from matching.linkage.model_store import ModelVersion, latest_version
 from matching.linkage.steps import (
+    CLUSTERING_COLUMNS,
     ModelChoice,
     cluster_records,
     ensure_models,
@@ -42,6 +44,8 @@ __all__ = [
     "ModelVersion",
     "RecordChanges",
     "SparkRun",
+    "CLUSTERING_COLUMNS",
+    "MATCHING_COLUMNS",
     "cluster_records",
     "empty_decisions",
     "ensure_models",

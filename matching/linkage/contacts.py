@@ -132,16 +132,13 @@ def contact_person_pairs(
     frame = _latin_names_join_their_namesake(
         frame, prepared.loc[frame.index, "name_key"], prepared.loc[frame.index, "name_pinyin"]
     )
-    groups = frame.groupby(["company", "name"], sort=False)
-    size = groups["record_key"].transform("size")
-    mobiles = groups["mobile"].transform("nunique")
-    linked = frame[(size > 1) & (mobiles <= 1)].copy()
+    group = frame.groupby(["company", "name"], sort=False).ngroup().to_numpy()
+    size, mobiles = _group_sizes(group, frame["mobile"])
+    linked = frame[(size > 1) & (mobiles <= 1)].assign(group=group[(size > 1) & (mobiles <= 1)])
     ambiguous = int(((size > 1) & (mobiles > 1)).sum())
     if ambiguous:
         logger.info("%d contact records left to the model: their mobiles disagree", ambiguous)
-    linked["anchor"] = linked.groupby(["company", "name"], sort=False)["record_key"].transform(
-        "min"
-    )
+    linked["anchor"] = _group_min(linked["group"].to_numpy(), linked["record_key"])
     linked = linked[linked["record_key"] != linked["anchor"]]
     logger.info(
         "%d contact records linked to a namesake at the same company (%d contact records)",
@@ -153,6 +150,32 @@ def contact_person_pairs(
         linked["record_key"].to_numpy(dtype=object),
         probability,
     )
+
+
+def _group_sizes(group: np.ndarray, mobile: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, how many rows its group has and how many distinct mobiles they carry.
+
+    Counted with numpy over group numbers: pandas' ``transform("nunique")`` on text took
+    half a minute over the 400,000 contact records of a 1M-record sync.
+    """
+    grouped = group >= 0  # a row without a group (a missing key) links nothing
+    groups = int(group.max()) + 1 if grouped.any() else 0
+    size = np.where(grouped, np.bincount(group[grouped], minlength=groups)[group], 0)
+    present = mobile.notna().to_numpy() & grouped
+    distinct = pd.DataFrame({"group": group[present], "mobile": mobile[present].to_numpy()})
+    distinct = distinct.drop_duplicates()
+    mobiles = np.bincount(distinct["group"].to_numpy(), minlength=groups)
+    return size, np.where(grouped, mobiles[group], 0)
+
+
+def _group_min(group: np.ndarray, key: pd.Series) -> np.ndarray:
+    """Per row, the smallest ``key`` of its group (code-point order, as ``min`` gives)."""
+    if not len(group):
+        return np.array([], dtype=object)
+    codes, uniques = pd.factorize(key.astype(object), sort=True)
+    smallest = np.full(group.max() + 1, len(uniques), dtype=np.int64)
+    np.minimum.at(smallest, group, codes)
+    return np.asarray(uniques, dtype=object)[smallest[group]]
 
 
 def _borrowed_mobile(contacts: pd.DataFrame) -> pd.Series:

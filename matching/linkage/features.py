@@ -87,6 +87,10 @@ REQUIRED_COLUMNS = (
 #: existed, or a caller's hand-made record, simply lack the evidence).
 OPTIONAL_COLUMNS = ("postcode",)
 
+#: Every staged column record preparation reads (a company row's contact mobile is one of
+#: the company's numbers): a step that only prepares records reads only these.
+MATCHING_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "contact_mobile")
+
 #: Identifier columns: staged column → the junk-free copy used for comparing and blocking.
 IDENTIFIER_COLUMNS = {
     "phone": "phone_block",

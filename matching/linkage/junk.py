@@ -104,7 +104,9 @@ def is_placeholder_id(value: str) -> bool:
     Real identifiers may use few distinct characters (3004030): only these shapes are
     filler.
     """
-    core = "".join(ch for ch in value if ch.isalnum())
+    # most identifiers are letters and digits only: the per-character pass (a Python call
+    # per character, 12 s over the 280,000 distinct USCCs of a 1M-record sync) is for the rest
+    core = value if value.isalnum() else "".join(ch for ch in value if ch.isalnum())
     if not core or len(set(core)) == 1:
         return True
     return len(core) > 2 and (core in _ASCENDING_DIGITS or core in _DESCENDING_DIGITS)

@@ -23,13 +23,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.linkage.backend import SparkRun
 from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
 from matching.linkage.decisions import Decisions
-from matching.linkage.features import prepare_records
+from matching.linkage.features import MATCHING_COLUMNS, prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import (
     ModelVersion,
@@ -38,7 +39,7 @@ from matching.linkage.model_store import (
     save_new_version,
 )
 from matching.linkage.prediction import predict_pairs
-from matching.linkage.review_queue import build_review_queue, level_labels
+from matching.linkage.review_queue import REVIEW_ATTRIBUTES, build_review_queue, level_labels
 from matching.linkage.training import TrainingParams, train_model
 from sources.config import MatchingConfig
 from sources.schema import ENTITY_TYPES
@@ -240,6 +241,20 @@ def update_pairs(
     )
 
 
+#: Staged columns :func:`cluster_records` reads (the contact-person rule and the review
+#: queue): reading only these took 16 s at 1M records, every staged column 24 to 35 s.
+CLUSTERING_COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            *MATCHING_COLUMNS,
+            "derived_from_record_key",
+            "quality_flags",
+            *REVIEW_ATTRIBUTES,
+        )
+    )
+)
+
+
 @dataclass(frozen=True)
 class Clustering:
     """Clusters of every entity type, the links relational rules added, the review queue."""
@@ -265,7 +280,11 @@ def cluster_records(
     session, when ``settings.backend`` is 'spark') the connected components are solved on
     Spark.
     """
-    entity = staged.set_index("record_key")["entity_type"]
+    # the entity type of the records decisions name (indexing every staged record cost seconds)
+    named = set(decisions.table["record_key_l"]) | set(decisions.table["record_key_r"])
+    entity = staged.loc[staged["record_key"].isin(named).to_numpy()].set_index("record_key")[
+        "entity_type"
+    ]
     resolutions: dict[str, Resolution] = {}
     rule_links = pd.DataFrame(
         columns=["entity_type", "record_key_l", "record_key_r", "match_probability", "match_rule"]
@@ -292,8 +311,9 @@ def cluster_records(
             settings.max_cluster_size,
             spark=spark if settings.backend == "spark" else None,
         )
+    for entity_type, part in resolutions.items():
+        part.clusters.insert(1, "entity_type", entity_type)
     resolution = _combined(list(resolutions.values()), decisions, entity)
-    resolution.clusters.insert(1, "entity_type", resolution.clusters["record_key"].map(entity))
     labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
     queue = build_review_queue(
         pairs,
@@ -315,8 +335,11 @@ def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) 
         filled = [f for f in frames if len(f)]
         return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
+    clusters = stacked([p.clusters for p in parts])
+    # Arrow sorts the keys (code-point order, as pandas does) in a fraction of pandas' time
+    order = pc.sort_indices(pa.array(clusters["record_key"].to_numpy(dtype=object), pa.string()))
     return Resolution(
-        clusters=stacked([p.clusters for p in parts]).sort_values("record_key", ignore_index=True),
+        clusters=clusters.take(order.to_numpy()).reset_index(drop=True),
         cut_links=stacked([p.cut_links for p in parts]),
         conflicts=stacked([p.conflicts for p in parts]),
         unknown_decision_records=sorted(set(named) - set(entity.index)),
