@@ -1,7 +1,9 @@
 """Relationships between golden customers, each with its evidence and a confidence.
 
 Built fresh from the current xref on every run, so a relationship always points to live
-customer IDs (after a merge, to the survivor) and never to a retired one.
+customer IDs (after a merge, to the survivor) and never to a retired one. What an
+incremental sync keeps is which records a mentioned name matched, never a customer ID
+(``mentioned_relationships``).
 
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
