@@ -143,19 +143,22 @@ def relationships(
 ) -> dg.MaterializeResult:
     """Relationships between golden customers with their evidence and confidence: employment (from
     contact persons), family (same surname, address and landline; inferred), served by dealer,
-    holding and referral (names on records resolved to customers by the matching models)."""
+    holding and referral (names on records resolved to customers by the matching models; on an
+    incremental sync only new names and new or changed records are scored)."""
     plan = plan_step(
         context,
         warehouse,
         "master.relationships",
         settings=matching_settings(deployment.config, warehouse),
         tables=["master.customer_xref", "staging.customers"],
+        incremental=True,
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
         models = {c.version.entity_type: load_model(c.version.path) for c in models_in_use(con)}
-        table = build_relationships(con, models, junk_rules(deployment.config.matching))
+        junk = junk_rules(deployment.config.matching)
+        table = build_relationships(con, models, junk, incremental=plan.incremental)
         replace_table(con, "master", "relationships", table)
     plan.done(warehouse, context.run_id)
     counts = table["relationship_type"].value_counts().to_dict()

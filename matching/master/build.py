@@ -24,6 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matching.master.aliases import build_aliases
+from matching.master.built_from import (
+    CURRENT_XREF_SEEN,
+    keep_snapshot,
+    take_snapshot,
+    touched_customers,
+)
 from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
 from matching.master.survivorship import survive
 from matching.master.xref import cluster_probability_query, updated_xref
@@ -110,19 +116,8 @@ def _append_events(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -
     )
 
 
-#: The current xref with the time each record first entered the master.
-_CURRENT_XREF_SEEN = """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
-        SELECT *, min(valid_from) OVER (PARTITION BY record_key) AS first_seen_at
-        FROM master.customer_xref)
-    WHERE valid_to IS NULL"""
-#: What each golden record was built from: per current source record, its customer, when it
-#: first entered the master, and a fingerprint of its staged values (where it stood in its
-#: file excepted).
+#: What each golden record was built from (``matching.master.built_from``).
 GOLDEN_INPUTS = "master.golden_inputs"
-_BUILT_FROM = f"""
-    SELECT x.record_key, x.customer_id, x.first_seen_at,
-           hash(*COLUMNS(s.* EXCLUDE (source_file, source_row, ingested_at))) AS values_hash
-    FROM ({_CURRENT_XREF_SEEN}) x JOIN staging.customers s USING (record_key)"""
 
 
 def build_golden_records(
@@ -138,9 +133,9 @@ def build_golden_records(
     the other customers' rows. A golden record depends only on its customer's records, so
     the result is the same as a whole build, row for row.
     """
-    xref = con.sql(_CURRENT_XREF_SEEN).to_arrow_table()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __built_from AS {_BUILT_FROM}")
-    touched = _touched_customers(con) if incremental else None
+    xref = con.sql(CURRENT_XREF_SEEN).to_arrow_table()
+    take_snapshot(con, "__built_from")
+    touched = touched_customers(con, "__built_from", GOLDEN_INPUTS) if incremental else None
     if touched is None:
         golden = survive(con, xref, source_trust, rules)
         replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
@@ -150,8 +145,7 @@ def build_golden_records(
         golden = survive(con, xref.filter(of_touched), source_trust, rules)
         _replace_customers(con, "customers", _typed_like_staging(con, golden.customers), touched)
         _replace_customers(con, "attribute_lineage", golden.lineage, touched, "attribute")
-    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_INPUTS} AS FROM __built_from")
-    con.execute("DROP TABLE __built_from")
+    keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
     aliases = build_aliases(con)
     counts = con.execute(
         "SELECT (SELECT count(*) FROM master.customers), (SELECT count(*) FROM master.attribute_lineage)"
@@ -160,22 +154,6 @@ def build_golden_records(
     if touched is not None:
         result["customers_rebuilt"] = len(touched)
     return result
-
-
-def _touched_customers(con: duckdb.DuckDBPyConnection) -> set[str] | None:
-    """Customers whose golden record may differ from the last build (``__built_from``: what
-    this build reads); None: no record of one."""
-    if not table_exists(con, "master", "golden_inputs"):
-        return None
-    rows = con.execute(
-        f"""SELECT coalesce(n.customer_id, b.customer_id), b.customer_id
-            FROM __built_from n FULL JOIN {GOLDEN_INPUTS} b USING (record_key)
-            WHERE n.record_key IS NULL OR b.record_key IS NULL
-               OR n.customer_id <> b.customer_id
-               OR n.first_seen_at IS DISTINCT FROM b.first_seen_at
-               OR n.values_hash <> b.values_hash"""
-    ).fetchall()
-    return {c for row in rows for c in row if c is not None}
 
 
 def _replace_customers(

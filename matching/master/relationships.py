@@ -1,7 +1,9 @@
 """Relationships between golden customers, each with its evidence and a confidence.
 
 Built fresh from the current xref on every run, so a relationship always points to live
-customer IDs (after a merge, to the survivor) and never to a retired one.
+customer IDs (after a merge, to the survivor) and never to a retired one. What an
+incremental sync keeps is which records a mentioned name matched, never a customer ID
+(``mentioned_relationships``).
 
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
@@ -44,12 +46,20 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from matching.linkage.junk import JunkRules
 from matching.master.branches import head_office_name, is_branch_name
-from matching.master.mentions import resolve_names
+from matching.master.built_from import (
+    STAGED_VALUES,
+    changed_records,
+    keep_snapshot,
+    take_snapshot,
+)
+from matching.master.mentions import MATCH_COLUMNS, best_customers, mention_matches
 from sources.standardise.addresses import STREET_AND_NUMBER
-from warehouse.views import CURRENT_XREF
+from warehouse.store import replace_table, table_exists
+from warehouse.views import CURRENT_RECORDS, CURRENT_XREF
 
 RELATIONSHIP_COLUMNS = (
     "from_customer_id",
@@ -184,16 +194,25 @@ _OWNED_BY = f"""
            AND count(*) <= {OWNER_NAME_MAX_TF} * (SELECT count(*) FROM staging.customers
                                                    WHERE entity_type = 'person')
     ),
+    -- each number of a shop and of a person on a row of its own: a shared number is found
+    -- by a join (list_intersect over the 3.4M name pairs at 1M records took 3 minutes)
+    shop_numbers AS (SELECT customer_id, record_key, owner_name, unnest(numbers) AS number FROM shops),
+    owner_numbers AS (SELECT customer_id, record_key, name, unnest(numbers) AS number FROM owners),
     named AS (
+        -- the shop shares a number with the person of its name
         SELECT shop.customer_id AS shop_id, owner.customer_id AS owner_id,
-               shop.record_key AS shop_key, owner.record_key AS owner_key,
-               len(list_intersect(shop.numbers, owner.numbers)) > 0
-               OR (shop.street = owner.street AND shop.city IS NOT DISTINCT FROM owner.city)
-               AS agree
-        FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
+               shop.record_key AS shop_key, owner.record_key AS owner_key
+        FROM shop_numbers shop JOIN owner_numbers owner
+          ON shop.owner_name = owner.name AND shop.number = owner.number
+        UNION ALL
+        -- or its street and number, in the same city
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
+        FROM shops shop JOIN owners owner
+          ON shop.owner_name = owner.name AND shop.street = owner.street
+         AND shop.city IS NOT DISTINCT FROM owner.city
         UNION ALL
         -- the shop's row names its owner as contact person, and that contact is the owner
-        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key, true
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
         FROM shops shop JOIN owners owner ON shop.owner_name = owner.name
         JOIN staging.customers contact ON contact.derived_from_record_key = shop.record_key
         JOIN {CURRENT_XREF} cx ON cx.record_key = contact.record_key
@@ -201,7 +220,7 @@ _OWNED_BY = f"""
         UNION ALL
         -- staging read the shop as an individual business named after its owner, and the
         -- one person customer of that rare name lives in the shop's city
-        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key, true
+        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
         FROM shops shop JOIN owners owner
           ON shop.business_owner_name = owner.name AND shop.owner_name = owner.name
          AND shop.city = owner.city
@@ -211,7 +230,7 @@ _OWNED_BY = f"""
            'owned_by' AS relationship_type,
            [min(shop_key), min(owner_key)] AS evidence,
            {OWNED_BY_CONFIDENCE} AS confidence, true AS inferred
-    FROM named WHERE agree
+    FROM named
     GROUP BY ALL
 """
 
@@ -231,59 +250,129 @@ _SERVED_BY_DEALER = f"""
 """
 
 
+#: What the relationships were last built from (``matching.master.built_from``).
+RELATIONSHIP_INPUTS = "master.relationship_inputs"
+#: Every name the last build resolved, per kind, with each record it matched at or above
+#: the threshold (``record_key`` null: it matched none): what an incremental build keeps.
+MENTION_MATCHES = "master.mention_matches"
+#: The kinds of relationship read from a mentioned name: the column that holds the name
+#: (None: the head office's name in a branch's own name), the entity type it names.
+_MENTIONED = (
+    ("holding", "parent_company_name", "company"),
+    ("referral", "referrer_name", "person"),
+    ("branch", None, "company"),
+)
+
+
 def mentioned_relationships(
-    con: duckdb.DuckDBPyConnection, models: dict[str, dict[str, Any]], junk: JunkRules | None = None
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, dict[str, Any]],
+    junk: JunkRules | None = None,
+    incremental: bool = False,
 ) -> list[pd.DataFrame]:
     """Holding, referral and branch relationships from names mentioned on records (a branch
-    mentions its head office in its own name), resolved by the models."""
-    out = []
-    for column, entity_type, kind in (
-        ("parent_company_name", "company", "holding"),
-        ("referrer_name", "person", "referral"),
-    ):
+    mentions its head office in its own name), resolved by the models.
+
+    Keeps what each name matched (``master.mention_matches``) and what that was read from
+    (``master.relationship_inputs``). ``incremental``: score only the pairs of a name not
+    mentioned at the last build or of a record new or changed since; keep the other pairs'
+    matches. A kept pair keeps its score of the day it was scored (as candidate pairs do):
+    a whole build scores it again with the term frequencies of all records now.
+    """
+    take_snapshot(con, "__relationship_inputs", STAGED_VALUES)
+    changed = None
+    if incremental and table_exists(con, "master", "mention_matches"):
+        changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    kept = con.sql(f"FROM {MENTION_MATCHES}").df() if changed is not None else pd.DataFrame()
+    records = {
+        entity_type: con.sql(f"FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'").df()
+        for entity_type in sorted({e for _, _, e in _MENTIONED if e in models})
+    }
+    out, matched = [], []
+    for kind, column, entity_type in _MENTIONED:
         if entity_type not in models:
             continue
-        records = con.sql(
-            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-                WHERE s.entity_type = '{entity_type}'"""
-        ).df()
-        mentioning = con.sql(
-            f"""SELECT s.record_key, x.customer_id, s.{column} AS name
-                FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key) WHERE s.{column} IS NOT NULL"""
-        ).df()
-        out.append(_resolved(mentioning, records, models[entity_type], entity_type, kind, junk))
-    if "company" in models:
-        records = con.sql(
-            f"""SELECT s.*, x.customer_id FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-                WHERE s.entity_type = 'company'"""
-        ).df()
-        branch = is_branch_name(records["name"])
-        mentioning = pd.DataFrame(
-            {
-                "record_key": records.loc[branch, "record_key"],
-                "customer_id": records.loc[branch, "customer_id"],
-                "name": records.loc[branch, "name"].map(head_office_name),
-            }
-        ).dropna(subset=["name"])
-        out.append(
-            _resolved(mentioning, records[~branch], models["company"], "company", "branch", junk)
-        )
+        mentioning, candidates = _mentioning(records[entity_type], con, kind, column)
+        names = mentioning["name"].drop_duplicates()
+        if changed is None:
+            matches = mention_matches(names, candidates, models[entity_type], entity_type, junk)
+        else:
+            before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
+            fresh = mention_matches(
+                names,
+                candidates,
+                models[entity_type],
+                entity_type,
+                junk,
+                new_names=set(names) - set(before["name"]),
+                changed_records=changed,
+            )
+            before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
+            both = [part for part in (before[list(MATCH_COLUMNS)], fresh) if len(part)]
+            matches = pd.concat(both, ignore_index=True) if both else fresh
+        unmatched = names[~names.isin(matches["name"])]
+        matched += [
+            _match_rows(kind, matches),
+            _match_rows(kind, pd.DataFrame({"name": unmatched})),
+        ]
+        resolved = best_customers(matches, candidates.set_index("record_key")["customer_id"])
+        out.append(_resolved(mentioning, resolved, kind))
+    if matched:
+        replace_table(con, "master", "mention_matches", pa.concat_tables(matched))
+    keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     return [part for part in out if not part.empty]
 
 
-def _resolved(
-    mentioning: pd.DataFrame,
-    records: pd.DataFrame,
-    model: dict[str, Any],
-    entity_type: str,
-    kind: str,
-    junk: JunkRules | None,
-) -> pd.DataFrame:
+def _mentioning(
+    records: pd.DataFrame, con: duckdb.DuckDBPyConnection, kind: str, column: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records that mention a name of ``kind`` (``record_key``, ``customer_id``,
+    ``name``) and the records the names are resolved among."""
+    if column is not None:
+        mentioning = con.sql(
+            f"""SELECT record_key, customer_id, {column} AS name FROM {CURRENT_RECORDS}
+                WHERE {column} IS NOT NULL"""
+        ).df()
+        return mentioning, records
+    branch = is_branch_name(records["name"])
+    mentioning = pd.DataFrame(
+        {
+            "record_key": records.loc[branch, "record_key"],
+            "customer_id": records.loc[branch, "customer_id"],
+            "name": records.loc[branch, "name"].map(head_office_name),
+        }
+    ).dropna(subset=["name"])
+    return mentioning, records[~branch]
+
+
+#: Columns of ``master.mention_matches``.
+_MATCH_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("record_key", pa.string()),
+        ("probability", pa.float64()),
+    ]
+)
+
+
+def _match_rows(kind: str, matches: pd.DataFrame) -> pa.Table:
+    """Rows of ``master.mention_matches`` for names of ``kind`` (a name without
+    ``record_key``: it matched none)."""
+    columns = {
+        "kind": pa.array([kind] * len(matches), pa.string()),
+        "name": pa.array(matches["name"], pa.string()),
+    }
+    for column in ("record_key", "probability"):
+        field = _MATCH_SCHEMA.field(column)
+        values = matches[column] if column in matches else [None] * len(matches)
+        columns[column] = pa.array(values, field.type, from_pandas=True)
+    return pa.table(columns, schema=_MATCH_SCHEMA)
+
+
+def _resolved(mentioning: pd.DataFrame, resolved: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Relationships from the named customer to the mentioning one (``record_key``,
-    ``customer_id``, ``name``), the names resolved among ``records`` by the model."""
-    if mentioning.empty:
-        return pd.DataFrame(columns=list(RELATIONSHIP_COLUMNS))
-    resolved = resolve_names(mentioning["name"], records, model, entity_type, junk)
+    ``customer_id``, ``name``), by the names' resolutions."""
     joined = mentioning.merge(resolved, on="name", suffixes=("", "_named"))
     joined = joined[joined["customer_id_named"] != joined["customer_id"]]
     if joined.empty:
@@ -305,14 +394,19 @@ def build_relationships(
     con: duckdb.DuckDBPyConnection,
     models: dict[str, dict[str, Any]] | None = None,
     junk: JunkRules | None = None,
+    incremental: bool = False,
 ) -> pd.DataFrame:
-    """Every relationship between current customers (holding and referral need the models)."""
+    """Every relationship between current customers (holding and referral need the models).
+
+    ``incremental``: names mentioned on records are scored only against what changed since
+    the last build (:func:`mentioned_relationships`).
+    """
     parts = [
         con.sql(sql).df()
         for sql in (_EMPLOYMENT, _FAMILY, _OWNED_BY, _HOLDING_BY_NAME, _SERVED_BY_DEALER)
     ]
     if models:
-        parts += mentioned_relationships(con, models, junk)
+        parts += mentioned_relationships(con, models, junk, incremental)
     filled = [p for p in parts if len(p)]
     relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
     relationships = relationships[list(RELATIONSHIP_COLUMNS)]

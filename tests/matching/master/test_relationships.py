@@ -7,10 +7,18 @@ import pyarrow as pa
 from matching.master.relationships import build_relationships
 from sources.build_staging import STAGED_SCHEMA
 
+XM = {"province": "福建省", "city": "厦门市"}
 
-def warehouse(records: list[dict], xref: dict[str, str]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA staging; CREATE SCHEMA master")
+
+def warehouse(
+    records: list[dict], xref: dict[str, str], con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A warehouse of ``records`` and their current customers; on ``con``, its records and
+    customers replaced (the next day)."""
+    if con is None:
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA staging; CREATE SCHEMA master")
+    con.execute("DROP TABLE IF EXISTS staging.customers; DROP TABLE IF EXISTS master.customer_xref")
     frame = pd.DataFrame([{c: r.get(c) for c in STAGED_SCHEMA.names} for r in records])
     con.register("s", pa.Table.from_pandas(frame, schema=STAGED_SCHEMA, preserve_index=False))
     con.execute("CREATE TABLE staging.customers AS FROM s")
@@ -266,3 +274,68 @@ def test_one_flat_and_one_surname_make_a_family_without_a_landline():
     )
     family = build_relationships(con)
     assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
+
+
+def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
+    staged, make_staged, company_model, person_model, monkeypatch
+):
+    """A new customer becomes what an old mention names, a record is renamed, another
+    removed, a customer merged into another: the incremental build scores only the new
+    names and the new and changed records, and ends where a whole build does."""
+    import matching.master.mentions as mentions
+
+    models = {"company": company_model, "person": person_model}
+    day1 = staged.drop(columns="truth").assign(customer_id=staged["truth"]).set_index("record_key")
+    day1.loc["dealers:D002", "parent_company_name"] = "厦门市宏达电脑有限公司"  # nobody, yet
+    day1.loc["dealers:D014", "parent_company_name"] = "厦门市快心电脑有限公司"
+    day1.loc["regional:P108", "referrer_name"] = "李娜"
+    day2 = day1.copy()
+    new = make_staged(
+        [
+            {
+                "record_key": "dealers:D900",
+                "truth": "C_HONGDA",
+                "name": "厦门市宏达电脑有限公司",
+                **XM,
+            }
+        ],
+        [],
+    )
+    day2 = pd.concat(
+        [day2, new.drop(columns="truth").assign(customer_id="C_HONGDA").set_index("record_key")]
+    )
+    day2.loc["regional:P109", "referrer_name"] = "王芳"  # a new name on a changed record
+
+    def records(day):
+        rows = day.assign(birth_date=pd.to_datetime(day["birth_date"]).dt.date)
+        rows = rows.astype(object).where(rows.notna(), None)
+        return rows.reset_index().to_dict("records"), dict(
+            zip(day.index, day["customer_id"], strict=True)
+        )
+
+    removed = staged.loc[staged["truth"] == "C_YUANTONG", "record_key"].iloc[0]
+    day2 = day2.drop(index=removed)
+    day2.loc[day2["customer_id"] == "C_HONGLAI_FZ", "customer_id"] = "C_HONGLAI_XM"  # merged
+    whole = build_relationships(warehouse(*records(day2)), models)
+
+    con = warehouse(*records(day1))
+    build_relationships(con, models)
+    warehouse(*records(day2), con=con)
+    scored = []
+    predict = mentions.predict_pairs
+    monkeypatch.setattr(
+        mentions, "predict_pairs", lambda *a, **k: scored.append(k["only_with"]) or predict(*a, **k)
+    )
+    incremental = build_relationships(con, models, incremental=True)
+
+    # scored: the new name 王芳 (a mention of its own) against every person, and every name
+    # against the new, changed and removed records
+    names = [{key for key in keys if key.startswith(mentions.MENTION_PREFIX)} for keys in scored]
+    assert [len(n) for n in names] == [0, 1]  # holding, referral (no branch here)
+    assert set().union(*scored) - set().union(*names) == {"dealers:D900", "regional:P109", removed}
+    holding = incremental[incremental["relationship_type"] == "holding"]
+    assert ["C_HONGDA", "C_HONGLAI_XM"] in holding[
+        ["from_customer_id", "to_customer_id"]
+    ].values.tolist()
+    assert incremental.drop(columns="evidence").equals(whole.drop(columns="evidence"))
+    assert incremental["evidence"].map(list).tolist() == whole["evidence"].map(list).tolist()
