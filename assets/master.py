@@ -137,7 +137,13 @@ def golden_customers(
     )
 
 
-@dg.asset(key=RELATIONSHIPS, deps=[CUSTOMER_XREF], group_name="master", kinds={"duckdb"})
+@dg.asset(
+    key=RELATIONSHIPS,
+    deps=[CUSTOMER_XREF],
+    group_name="master",
+    kinds={"duckdb"},
+    metadata=part_tables("master.mention_matches", "master.relationship_inputs"),
+)
 def relationships(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
