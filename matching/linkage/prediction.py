@@ -134,19 +134,25 @@ RESCORE_COLUMN = "rescore"
 
 
 def only_pairs_with_flagged(model: dict[str, Any]) -> dict[str, Any]:
-    """The model with every prediction blocking rule narrowed to pairs with a flagged record.
+    """The model with every prediction blocking rule narrowed to pairs with a flagged record
+    (:func:`narrowed_blocking`)."""
+    return narrowed_blocking(model, f"(l.{RESCORE_COLUMN} or r.{RESCORE_COLUMN})")
+
+
+def narrowed_blocking(model: dict[str, Any], condition: str) -> dict[str, Any]:
+    """The model with every prediction blocking rule narrowed to the pairs where
+    ``condition`` (SQL on ``l`` and ``r``) holds.
 
     Each rule keeps its own keys (so the blocks are the same as a full prediction's) and
-    drops the pairs where neither record is flagged; the rules stay in order, so a pair is
-    still attributed to the first rule that finds it.
+    drops the other pairs; the rules stay in order, so a pair is still attributed to the
+    first rule that finds it, and scored as in a prediction over all pairs.
     """
     narrowed = copy.deepcopy(model)
     narrowed["blocking_rules_to_generate_predictions"] = [
-        {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {flagged}"}
+        {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {condition}"}
         if isinstance(rule, dict)
-        else f"({rule}) and {flagged}"
+        else f"({rule}) and {condition}"
         for rule in narrowed["blocking_rules_to_generate_predictions"]
-        for flagged in [f"(l.{RESCORE_COLUMN} or r.{RESCORE_COLUMN})"]
     ]
     return narrowed
 

@@ -16,7 +16,6 @@ of the whole prediction.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.linkage.junk import JunkRules
-from matching.linkage.prediction import predict_pairs
+from matching.linkage.prediction import narrowed_blocking, predict_pairs
 from sources.build_staging import STAGED_SCHEMA
 from sources.staging import stage_records
 
@@ -116,7 +115,7 @@ def mention_matches(
             return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     pairs = predict_pairs(
         both,
-        _names_and_records(model),
+        narrowed_blocking(model, _NAME_AND_RECORD),
         threshold,
         entity_type=entity_type,
         junk=junk,
@@ -151,17 +150,3 @@ def best_customers(matches: pd.DataFrame, customer_of: pd.Series) -> pd.DataFram
     ).dropna(subset=["customer_id"])
     found = found.sort_values(["probability", "customer_id"], ascending=[False, True])
     return found.drop_duplicates("name").reset_index(drop=True)
-
-
-def _names_and_records(model: dict[str, Any]) -> dict[str, Any]:
-    """The model with every prediction blocking rule narrowed to pairs of a name and a
-    record; the rules keep their keys and order, so such a pair is blocked, and scored, as
-    in a prediction over all pairs."""
-    narrowed = copy.deepcopy(model)
-    narrowed["blocking_rules_to_generate_predictions"] = [
-        {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {_NAME_AND_RECORD}"}
-        if isinstance(rule, dict)
-        else f"({rule}) and {_NAME_AND_RECORD}"
-        for rule in narrowed["blocking_rules_to_generate_predictions"]
-    ]
-    return narrowed
