@@ -35,6 +35,8 @@ from matching.linkage import (
     update_pairs,
     write_reports,
 )
+from matching.linkage.features import PreparedRecords
+from matching.linkage.prepared_store import load_prepared, prepare_by_type, save_prepared
 from quality import resolution_checks
 from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
@@ -42,6 +44,7 @@ from warehouse.files import write_atomically
 from warehouse.step_inputs import file_fingerprint
 from warehouse.store import quote, replace_table
 
+PREPARED = dg.AssetKey(["matching", "prepared_records"])
 MODELS = dg.AssetKey(["matching", "models"])
 PAIRS = dg.AssetKey(["matching", "pairs"])
 CLUSTERS = dg.AssetKey(["matching", "clusters"])
@@ -71,13 +74,63 @@ def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
     return spark.run() if cfg.matching.backend == "spark" else None
 
 
+def _prepared(warehouse: Warehouse) -> dict[str, PreparedRecords]:
+    """This sync's prepared records of each entity type that has records."""
+    with warehouse.connect() as con:
+        loaded = {entity_type: load_prepared(con, entity_type) for entity_type in ENTITY_TYPES}
+    if any(p is None for p in loaded.values()):
+        raise RuntimeError(
+            f"{warehouse.database}: no matching.prepared_records; materialise "
+            "matching/prepared_records first (`custmaster run` does)"
+        )
+    return {t: p for t, p in loaded.items() if p is not None and p.table.num_rows}
+
+
+@dg.asset(
+    key=PREPARED,
+    deps=[STAGED_CUSTOMERS],
+    group_name="matching",
+    kinds={"duckdb"},
+    metadata=part_tables("matching.suppressed_values"),
+)
+def prepared_records(
+    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """The staged records as the matcher compares and blocks on them, prepared once per sync
+    for training, prediction, the serving index and mentioned names; the values suppressed
+    as junk (placeholders, values shared by too many records) in matching.suppressed_values."""
+    cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "matching.prepared_records",
+        settings=[cfg.matching.junk.model_dump()],
+        tables=["staging.customers"],
+    )
+    if plan.skip:
+        return dg.MaterializeResult(metadata=plan.metadata())
+    prepared = prepare_by_type(_staged(warehouse, MATCHING_COLUMNS), junk_rules(cfg.matching))
+    with warehouse.connect() as con:
+        counts = save_prepared(con, prepared)
+    plan.done(warehouse, context.run_id)
+    suppressed = {t: len(p.suppressed) for t, p in prepared.items()}
+    context.log.info(f"prepared records: {counts}; suppressed values: {suppressed}")
+    return dg.MaterializeResult(
+        metadata={
+            "records": dg.MetadataValue.json(counts),
+            "suppressed_values": dg.MetadataValue.json(suppressed),
+            **plan.metadata(),
+        }
+    )
+
+
 def _models(warehouse: Warehouse) -> list[ModelChoice]:
     """The model versions this run's training step chose (table matching.models)."""
     with warehouse.connect() as con:
         return models_in_use(con)
 
 
-@dg.asset(key=MODELS, deps=[STAGED_CUSTOMERS], group_name="matching", kinds={"splink", "duckdb"})
+@dg.asset(key=MODELS, deps=[PREPARED], group_name="matching", kinds={"splink", "duckdb"})
 def matching_models(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
@@ -108,7 +161,7 @@ def matching_models(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     choices = ensure_models(
-        _staged(warehouse, MATCHING_COLUMNS),
+        _prepared(warehouse),
         cfg.model_path,
         cfg.matching,
         retrain=config.retrain,
@@ -156,16 +209,16 @@ def candidate_pairs(
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    staged, models = _staged(warehouse, MATCHING_COLUMNS), _models(warehouse)
+    prepared, models = _prepared(warehouse), _models(warehouse)
     with warehouse.connect() as con:
         changes = record_changes(con) if plan.incremental else None
         previous = con.sql("FROM matching.pairs").df() if changes is not None else None
     work: dict[str, object] = plan.metadata()
     if changes is None or previous is None:
-        pairs = score_pairs(staged, models, cfg.matching, spark=_spark(cfg, spark))
+        pairs = score_pairs(prepared, models, cfg.matching, spark=_spark(cfg, spark))
     else:
         pairs = update_pairs(
-            staged, previous, changes, models, cfg.matching, spark=_spark(cfg, spark)
+            prepared, previous, changes, models, cfg.matching, spark=_spark(cfg, spark)
         )
         work.update(records_scored_again=len(changes.changed), records_removed=len(changes.removed))
     table = pa.Table.from_pandas(pairs, preserve_index=False)
@@ -309,7 +362,13 @@ def matching_reports(
     )
 
 
-MATCHING_ASSETS = [matching_models, candidate_pairs, clusters_and_review, matching_reports]
+MATCHING_ASSETS = [
+    prepared_records,
+    matching_models,
+    candidate_pairs,
+    clusters_and_review,
+    matching_reports,
+]
 
 
 def _clusters_checks(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):

@@ -10,6 +10,7 @@ from assets.resources import Deployment, Warehouse
 from matching.check_store import write_check_files
 from matching.duplicate_check import master_records
 from matching.linkage import junk_rules, models_in_use
+from matching.linkage.prepared_store import load_prepared
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
@@ -91,6 +92,8 @@ def build_publish_asset(
 
 
 SERVING_INDEX = dg.AssetKey(["exports", "serving_index"])
+#: What the check index reads of each master record beside its prepared row.
+INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
 
 
 @dg.asset(key=SERVING_INDEX, deps=[PUBLISHED], group_name="publish", kinds={"parquet"})
@@ -103,14 +106,17 @@ def serving_index(
     to each new sync whole. Published after the exports, from the same warehouse state."""
     cfg = deployment.config
     with warehouse.connect() as con:
-        records = master_records(con)
         models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
+        prepared = {entity_type: load_prepared(con, entity_type) for entity_type in models}
+        kept = None if any(p is None for p in prepared.values()) else prepared
+        # with the sync's prepared records, the index needs only each record's customer
+        records = master_records(con, None if kept is None else INDEXED_COLUMNS)
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
             contents["tables"] = write_tables(con, folder)
             contents["check_records"] = write_check_files(
-                folder, records, models, junk_rules(cfg.matching)
+                folder, records, models, junk_rules(cfg.matching), kept
             )
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(

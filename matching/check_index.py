@@ -38,7 +38,7 @@ from splink import Linker
 
 from matching.linkage.backend import splink_database
 from matching.linkage.blocking import PREDICTION_BLOCKING_KEYS
-from matching.linkage.features import prepare_records
+from matching.linkage.features import PreparedRecords, as_prepared, prepare_records
 from matching.linkage.junk import JunkRules
 
 logger = logging.getLogger(__name__)
@@ -181,11 +181,22 @@ def tf_columns(model: dict[str, Any]) -> list[str]:
 
 
 def build_check_index(
-    records: pd.DataFrame, model: dict[str, Any], entity_type: str, junk: JunkRules
+    records: pd.DataFrame,
+    model: dict[str, Any],
+    entity_type: str,
+    junk: JunkRules,
+    prepared: PreparedRecords | None = None,
 ) -> CheckIndex:
-    """Prepare one entity type's master ``records`` (staged columns plus ``customer_id``)."""
-    prepared = prepare_records(records, entity_type, junk)
-    table = prepared.table
+    """The check index of one entity type's master ``records``: staged columns plus
+    ``customer_id``, prepared here; or, with the sync's ``prepared`` records, only
+    ``record_key``, ``customer_id`` and ``name`` (the prepared rows of other records are
+    left out)."""
+    if prepared is None:
+        table = prepare_records(records, entity_type, junk).table
+    else:
+        table = as_prepared(prepared, entity_type).table
+        keys = pa.array(records["record_key"].astype(str).to_numpy(dtype=object), pa.string())
+        table = table.filter(pc.fill_null(pc.is_in(table.column("record_key"), keys), False))
     tf: dict[str, dict[Any, float]] = {}
     with splink_database(threads=1) as db_api:
         # Splink's own term frequencies: the scores must be Splink's (see the tests)

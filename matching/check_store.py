@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 
 from matching.check_index import has_check_index, load_check_index, save_check_index
 from matching.duplicate_check import DuplicateChecker, build_check_indexes, warm_up
+from matching.linkage.features import PreparedRecords
 from matching.linkage.junk import JunkRules
 from sources.schema import ENTITY_TYPES
 
@@ -26,10 +28,18 @@ CHECK_MANIFEST = "check.json"
 
 
 def write_check_files(
-    folder: Path, records: pd.DataFrame, models: dict[str, dict[str, Any]], junk: JunkRules
+    folder: Path,
+    records: pd.DataFrame,
+    models: dict[str, dict[str, Any]],
+    junk: JunkRules,
+    prepared: Mapping[str, PreparedRecords] | None = None,
 ) -> dict[str, int]:
-    """Prepare and save what a checker needs into ``folder``; records indexed per entity type."""
-    indexes = build_check_indexes(records, models, junk)
+    """Save what a checker needs into ``folder``; return the records indexed per entity type.
+
+    ``records``: the master's records, staged columns and ``customer_id``; with the sync's
+    ``prepared`` records only ``record_key``, ``entity_type``, ``customer_id`` and ``name``.
+    """
+    indexes = build_check_indexes(records, models, junk, prepared)
     checker = DuplicateChecker(None, models, junk, indexes=indexes)
     try:
         scoring_sql = checker.scoring_sql()

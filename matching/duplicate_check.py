@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from splink import Linker
 
 from matching.check_index import CheckIndex, build_check_index
 from matching.linkage.backend import splink_database
-from matching.linkage.features import prepare_records
+from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import latest_version
 from matching.linkage.review_queue import level_labels
@@ -221,9 +222,13 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def master_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The current master records of the warehouse on ``con``: staged columns, customer_id."""
-    return con.sql(f"FROM {CURRENT_RECORDS}").df()
+def master_records(
+    con: duckdb.DuckDBPyConnection, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The current master records of the warehouse on ``con``: staged columns and
+    customer_id, or only ``columns``."""
+    select = "*" if columns is None else ", ".join(columns)
+    return con.sql(f"SELECT {select} FROM {CURRENT_RECORDS}").df()
 
 
 def load_checker(
@@ -252,12 +257,20 @@ def load_checker(
 
 
 def build_check_indexes(
-    records: pd.DataFrame, models: dict[str, dict[str, Any]], junk: JunkRules
+    records: pd.DataFrame,
+    models: dict[str, dict[str, Any]],
+    junk: JunkRules,
+    prepared: Mapping[str, PreparedRecords] | None = None,
 ) -> dict[str, CheckIndex]:
-    """A check index per entity type that has a model and at least two master records."""
+    """A check index per entity type that has a model and at least two master records
+    (``prepared``: the sync's prepared records, see ``check_index.build_check_index``)."""
     return {
         entity_type: build_check_index(
-            records[records["entity_type"] == entity_type], model, entity_type, junk
+            records[records["entity_type"] == entity_type],
+            model,
+            entity_type,
+            junk,
+            None if prepared is None else prepared[entity_type],
         )
         for entity_type, model in models.items()
         if (records["entity_type"] == entity_type).sum() >= 2

@@ -15,7 +15,7 @@ from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
 from matching.linkage.backend import splink_database
 from matching.linkage.blocking import prediction_blocking_rules
-from matching.linkage.features import prepare_records
+from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 
 
@@ -34,10 +34,10 @@ class BlockingReport:
 
 
 def blocking_report(
-    records: pd.DataFrame, entity_type: str, junk: JunkRules | None = None
+    records: pd.DataFrame | PreparedRecords, entity_type: str, junk: JunkRules | None = None
 ) -> BlockingReport:
     """Count the candidate comparisons among ``records`` of ``entity_type`` (exact, not sampled)."""
-    prepared = prepare_records(records, entity_type, junk)
+    prepared = as_prepared(records, entity_type, junk)
     with splink_database() as db_api:
         sdf = db_api.register(prepared.table, dataset_display_name=f"{entity_type}_blocking")
         counted = count_comparisons_from_blocking_rules(

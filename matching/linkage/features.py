@@ -148,6 +148,12 @@ PREPARED_COLUMNS = (
 )
 
 
+#: Arrow schema of the prepared table.
+PREPARED_SCHEMA = pa.schema(
+    [(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
+)
+
+
 @dataclass(frozen=True)
 class PreparedRecords:
     """The matcher's view of one entity type's records, and what was suppressed.
@@ -276,15 +282,26 @@ def prepare_records(
         len(suppressed),
         int(suppressed["records"].sum()),
     )
-    schema = pa.schema(
-        [(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
-    )
     frame = pd.DataFrame(
         {c: entity_type if c == "entity_type" else out[c] for c in PREPARED_COLUMNS},
         index=src.index,
     )
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    table = pa.Table.from_pandas(frame, schema=PREPARED_SCHEMA, preserve_index=False)
     return PreparedRecords(table=table, suppressed=suppressed)
+
+
+def as_prepared(
+    records: pd.DataFrame | PreparedRecords, entity_type: str, rules: JunkRules | None = None
+) -> PreparedRecords:
+    """``records`` prepared for matching: records a step prepared once for the whole sync
+    (``matching.linkage.prepared_store``) as they are, staged records by
+    :func:`prepare_records`."""
+    if isinstance(records, PreparedRecords):
+        kinds = pc.unique(records.table.column("entity_type")).to_pylist()
+        if kinds and kinds != [entity_type]:
+            raise ValueError(f"prepared records of {kinds} given where {entity_type!r} are read")
+        return records
+    return prepare_records(records, entity_type, rules)
 
 
 def _text(s: pd.Series) -> pd.Series:

@@ -24,7 +24,7 @@ from splink import Linker
 
 from matching.linkage.backend import SparkRun, check_backend, matching_database
 from matching.linkage.blocking import model_entity_type
-from matching.linkage.features import prepare_records
+from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.spark_sql import spark_model
 from matching.linkage.training import load_model
@@ -35,7 +35,7 @@ PAIR_KEY_COLUMNS = ("record_key_l", "record_key_r", "match_probability", "match_
 
 
 def predict_pairs(
-    records: pd.DataFrame,
+    records: pd.DataFrame | PreparedRecords,
     model: dict[str, Any] | str | Path,
     threshold: float,
     *,
@@ -51,7 +51,8 @@ def predict_pairs(
 
     Args:
         records: staged customer records (may hold both entity types; only the model's
-            are scored, so a company is never paired with a person).
+            are scored, so a company is never paired with a person), or the model's
+            entity type's records already prepared (``matching.linkage.prepared_store``).
         model: a trained model (settings JSON dict) or the path of its JSON file.
         threshold: lowest match probability kept (0 keeps every blocked pair).
         entity_type: the model's entity type; read from the model's blocking rules
@@ -89,7 +90,7 @@ def predict_pairs(
     if isinstance(model, (str, Path)):
         model = load_model(model)
     entity_type = entity_type or model_entity_type(model)
-    prepared = prepare_records(records, entity_type, junk)
+    prepared = as_prepared(records, entity_type, junk)
     n = prepared.table.num_rows
     gammas = [f"gamma_{c['output_column_name']}" for c in model["comparisons"]]
     if n < 2:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
 from matching.linkage.decisions import Decisions
-from matching.linkage.features import MATCHING_COLUMNS, prepare_records
+from matching.linkage.features import MATCHING_COLUMNS, PreparedRecords
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import (
     ModelVersion,
@@ -85,25 +85,27 @@ def junk_rules(settings: MatchingConfig) -> JunkRules:
 
 
 def ensure_models(
-    staged: pd.DataFrame,
+    prepared: Mapping[str, PreparedRecords],
     model_dir: Path,
     settings: MatchingConfig,
     retrain: bool = False,
     spark: SparkRun | None = None,
 ) -> list[ModelChoice]:
     """The model of each entity type present: the newest saved one, or a newly trained one
-    (on ``settings.backend``; ``spark`` is the session when that is 'spark')."""
+    (on ``settings.backend``; ``spark`` is the session when that is 'spark'), for the
+    sync's prepared records of each entity type (``prepared_store.prepare_by_type``)."""
     choices = []
     for entity_type in ENTITY_TYPES:
-        records = staged[staged["entity_type"] == entity_type]
-        if len(records) < 2:
+        records = prepared.get(entity_type)
+        if records is None or records.table.num_rows < 2:
             continue
+        n = records.table.num_rows
         saved = latest_version(model_dir, entity_type)
         if saved is not None and not retrain:
-            missing = missing_features(saved.load(), records, entity_type, settings)
+            missing = missing_features(saved.load(), records)
             if not missing:
                 logger.info("%s: using saved model %s", entity_type, saved.name)
-                choices.append(ModelChoice(saved, trained=False, records=len(records)))
+                choices.append(ModelChoice(saved, trained=False, records=n))
                 continue
             logger.warning(
                 "%s: saved model %s reads features this version no longer prepares (%s); training a new version",
@@ -117,7 +119,7 @@ def ensure_models(
         summary = {
             "entity_type": entity_type,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "records": len(records),
+            "records": n,
             "seconds": round(time.perf_counter() - started, 1),
             "backend": settings.backend,
             "training": {
@@ -133,10 +135,10 @@ def ensure_models(
             "%s: trained %s on %d records in %.1f s",
             entity_type,
             version.name,
-            len(records),
+            n,
             summary["seconds"],
         )
-        choices.append(ModelChoice(version, trained=True, records=len(records)))
+        choices.append(ModelChoice(version, trained=True, records=n))
     return choices
 
 
@@ -144,9 +146,7 @@ _BLOCKING_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")
 _COMPARED_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
 
 
-def missing_features(
-    model: dict[str, Any], records: pd.DataFrame, entity_type: str, settings: MatchingConfig
-) -> set[str]:
+def missing_features(model: dict[str, Any], prepared: PreparedRecords) -> set[str]:
     """Columns a saved model blocks on or compares that record preparation no longer makes.
 
     A model trained by an older version of the matching features cannot score today's
@@ -163,29 +163,26 @@ def missing_features(
         for level in comparison["comparison_levels"]
         for m in _COMPARED_COLUMN.finditer(level["sql_condition"])
     }
-    prepared = prepare_records(
-        records.head(50), entity_type, junk_rules(settings)
-    ).table.column_names
-    return wanted - set(prepared)
+    return wanted - set(prepared.table.column_names)
 
 
 def score_pairs(
-    staged: pd.DataFrame,
+    prepared: Mapping[str, PreparedRecords],
     models: list[ModelChoice],
     settings: MatchingConfig,
     only_with: Collection[str] | None = None,
     spark: SparkRun | None = None,
 ) -> pd.DataFrame:
-    """Candidate pairs at or above the lower threshold, of every entity type, with ``entity_type``.
+    """Candidate pairs at or above the lower threshold among the sync's prepared records, of
+    every entity type, with ``entity_type``.
 
     ``only_with``: score only the pairs with at least one of these records (see
     :func:`update_pairs`).
     """
     parts = []
     for choice in models:
-        records = staged[staged["entity_type"] == choice.version.entity_type]
         pairs = predict_pairs(
-            records,
+            prepared[choice.version.entity_type],
             choice.version.load(),
             settings.lower_threshold,
             entity_type=choice.version.entity_type,
@@ -212,7 +209,7 @@ def score_pairs(
 
 
 def update_pairs(
-    staged: pd.DataFrame,
+    prepared: Mapping[str, PreparedRecords],
     previous: pd.DataFrame,
     changes: RecordChanges,
     models: list[ModelChoice],
@@ -229,7 +226,7 @@ def update_pairs(
     """
     gone = changes.changed | changes.removed
     kept = previous[~previous["record_key_l"].isin(gone) & ~previous["record_key_r"].isin(gone)]
-    fresh = score_pairs(staged, models, settings, only_with=changes.changed, spark=spark)
+    fresh = score_pairs(prepared, models, settings, only_with=changes.changed, spark=spark)
     fresh = fresh.astype({c: t for c, t in previous.dtypes.items() if c in fresh.columns})
     pairs = pd.concat([kept, fresh], ignore_index=True)[list(previous.columns)]
     order = {c.version.entity_type: i for i, c in enumerate(models)}

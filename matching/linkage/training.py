@@ -29,7 +29,7 @@ from splink.blocking_rule_library import CustomRule
 
 from matching.linkage.backend import SparkRun, SplinkDatabase, check_backend, matching_database
 from matching.linkage.blocking import deterministic_rules, training_blocking_rules
-from matching.linkage.features import prepare_records
+from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_settings import ComparisonThresholds, build_settings
 from matching.linkage.spark_sql import portable_model, spark_condition, spark_model
@@ -71,7 +71,7 @@ class TrainingParams:
 
 
 def train_model(
-    records: pd.DataFrame,
+    records: pd.DataFrame | PreparedRecords,
     entity_type: str,
     params: TrainingParams | None = None,
     *,
@@ -82,7 +82,7 @@ def train_model(
 
     Args:
         records: staged customer records (may hold both entity types; only
-            ``entity_type`` rows are used).
+            ``entity_type`` rows are used), or that type's records already prepared.
         entity_type: 'company' or 'person'.
         params: seed, sample sizes, thresholds and junk limits.
         backend: 'duckdb' or 'spark' (Splink's SparkAPI on ``spark``'s session).
@@ -104,7 +104,7 @@ def train_model(
     """
     check_backend(backend, spark)
     params = params or TrainingParams()
-    prepared = prepare_records(records, entity_type, params.junk)
+    prepared = as_prepared(records, entity_type, params.junk)
     n = prepared.table.num_rows
     if n < 2:
         raise ValueError(f"need at least 2 {entity_type} records to train a model, got {n}")

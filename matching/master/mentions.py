@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.prediction import narrowed_blocking, predict_pairs
-from sources.build_staging import STAGED_SCHEMA
 from sources.staging import stage_records
 
 MENTION_PREFIX = "mention:"
@@ -68,13 +69,19 @@ def mention_matches(
     *,
     new_names: Collection[str] | None = None,
     changed_records: Collection[str] | None = None,
+    prepared: PreparedRecords | None = None,
 ) -> pd.DataFrame:
     """Every record each distinct name matches at or above ``threshold``.
 
     Args:
         names: mentioned names (standardised text, as staging keeps them).
-        records: the master's records of ``entity_type`` (staged columns).
+        records: the master's records of ``entity_type`` (staged columns; with
+            ``prepared``, ``record_key`` is enough).
         model: the entity type's saved model.
+        prepared: the sync's prepared records of ``entity_type``
+            (``matching.linkage.prepared_store``); those of ``records`` are scored. Without
+            it ``records`` are prepared here. The names are prepared on their own, so a
+            record is compared as the sync's matching compared it.
         new_names, changed_records: when given (an incremental sync), only the pairs of a
             new name or of a new or changed record are scored; all names and records are
             still read, so each of those pairs scores as in a whole scoring.
@@ -98,14 +105,14 @@ def mention_matches(
         }
     )
     mentions = stage_records(mapped, {"mention": "other"}, date.today())
-    both = pa.concat_tables(
-        [
-            pa.Table.from_pandas(
-                frame[list(STAGED_SCHEMA.names)], schema=STAGED_SCHEMA, preserve_index=False
-            )
-            for frame in (records, mentions)
-        ]
-    ).to_pandas()
+    if prepared is None:
+        prepared = prepare_records(records, entity_type, junk)
+    keys_of_records = pa.array(records["record_key"].astype(str).to_numpy(dtype=object))
+    scored = prepared.table.filter(
+        pc.fill_null(pc.is_in(prepared.table.column("record_key"), keys_of_records), False)
+    )
+    named = prepare_records(mentions, entity_type, junk).table
+    both = PreparedRecords(pa.concat_tables([scored, named]), prepared.suppressed)
     only_with = None
     if new_names is not None or changed_records is not None:
         fresh = set(new_names or ())

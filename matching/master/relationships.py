@@ -49,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.linkage.junk import JunkRules
+from matching.linkage.prepared_store import load_prepared
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.built_from import (
     STAGED_VALUES,
@@ -284,9 +285,15 @@ def mentioned_relationships(
     if incremental and table_exists(con, "master", "mention_matches"):
         changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     kept = con.sql(f"FROM {MENTION_MATCHES}").df() if changed is not None else pd.DataFrame()
+    types = sorted({e for _, _, e in _MENTIONED if e in models})
+    # the sync's prepared records, when it kept them: then a name, not every staged column
+    prepared = {entity_type: load_prepared(con, entity_type) for entity_type in types}
     records = {
-        entity_type: con.sql(f"FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'").df()
-        for entity_type in sorted({e for _, _, e in _MENTIONED if e in models})
+        entity_type: con.sql(
+            f"""SELECT {"*" if prepared[entity_type] is None else "record_key, customer_id, name"}
+                FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'"""
+        ).df()
+        for entity_type in types
     }
     out, matched = [], []
     for kind, column, entity_type in _MENTIONED:
@@ -295,7 +302,14 @@ def mentioned_relationships(
         mentioning, candidates = _mentioning(records[entity_type], con, kind, column)
         names = mentioning["name"].drop_duplicates()
         if changed is None:
-            matches = mention_matches(names, candidates, models[entity_type], entity_type, junk)
+            matches = mention_matches(
+                names,
+                candidates,
+                models[entity_type],
+                entity_type,
+                junk,
+                prepared=prepared[entity_type],
+            )
         else:
             before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
             fresh = mention_matches(
@@ -306,6 +320,7 @@ def mentioned_relationships(
                 junk,
                 new_names=set(names) - set(before["name"]),
                 changed_records=changed,
+                prepared=prepared[entity_type],
             )
             before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
             both = [part for part in (before[list(MATCH_COLUMNS)], fresh) if len(part)]

@@ -2,13 +2,12 @@
 
 import copy
 
+from matching.linkage.features import prepare_records
 from matching.linkage.steps import missing_features
-from sources.config import MatchingConfig
 
 
 def test_a_current_model_reads_only_prepared_features(staged, company_model):
-    companies = staged[staged["entity_type"] == "company"]
-    assert missing_features(company_model, companies, "company", MatchingConfig()) == set()
+    assert missing_features(company_model, prepare_records(staged, "company")) == set()
 
 
 def test_a_model_from_older_features_is_detected(staged, company_model):
@@ -19,8 +18,7 @@ def test_a_model_from_older_features_is_detected(staged, company_model):
     old["comparisons"][0]["comparison_levels"][1]["sql_condition"] = (
         '"legacy_name_l" = "legacy_name_r"'
     )
-    companies = staged[staged["entity_type"] == "company"]
-    assert missing_features(old, companies, "company", MatchingConfig()) == {
+    assert missing_features(old, prepare_records(staged, "company")) == {
         "fax_block",
         "legacy_name",
     }
