@@ -64,31 +64,26 @@ def as_of_for_run(context: dg.AssetExecutionContext, config: PipelineConfig) -> 
     return marts.marts_as_of(config, run_date)
 
 
-#: What every mart is built from, besides the day and the config: the master and the staged
-#: activity. A sync that changed none of them (and runs on the same day) leaves the marts as
-#: they are.
-MARTS_INPUTS = (
-    "staging.customers",
-    "master.customers",
-    "master.customer_xref",
-    "master.customer_id_events",
-    "master.customer_roles",
-    "master.relationships",
-    *(f"staging.{t}" for k in marts.KINDS for t in (k.table, k.quarantine_table)),
-)
-
-
 def marts_plan(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse, mart: str
 ) -> StepPlan:
-    """Skip ``marts.<mart>`` when neither its inputs nor the day changed; else rebuild it."""
+    """Skip ``marts.<mart>`` when neither the tables it is built from (its assets' upstream
+    assets) nor the day changed; else rebuild it.
+
+    Only upstream tables count: they are final when the step starts. A table a later step of
+    the same sync rewrites (the relationships, for a mart that does not read them) would
+    have been read half-way through the sync, and the next sync, on unchanged files, would
+    have found it changed.
+    """
     cfg = deployment.config
+    own = set(context.assets_def.keys)
+    upstream = {".".join(k.path) for k in context.assets_def.dependency_keys if k not in own}
     return plan_step(
         context,
         warehouse,
         f"marts.{mart}",
         settings=[deployment_settings(cfg)],
-        tables=MARTS_INPUTS,
+        tables=sorted(upstream),
         data=[as_of_for_run(context, cfg)],
     )
 

@@ -6,7 +6,18 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets.marts import CUSTOMER_LIFECYCLE, CUSTOMER_VALUE, FOLLOWUP_TODAY
+from assets.master import (
+    ATTRIBUTE_LINEAGE,
+    CUSTOMER_ROLES,
+    CUSTOMER_XREF,
+    GOLDEN_CUSTOMERS,
+    RELATIONSHIPS,
+)
+from assets.matching import MODELS, PREPARED, REVIEW_QUEUE
 from assets.resources import Deployment, Warehouse
+from assets.staging import STAGED_CUSTOMERS
+from assets.step_work import deployment_settings, models_settings, plan_step
 from matching.check_store import write_check_files
 from matching.duplicate_check import master_records
 from matching.linkage import junk_rules, models_in_use
@@ -14,7 +25,7 @@ from matching.linkage.prepared_store import load_prepared
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
-from warehouse.serving import publishing, write_tables
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -96,15 +107,54 @@ SERVING_INDEX = dg.AssetKey(["exports", "serving_index"])
 INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
 
 
-@dg.asset(key=SERVING_INDEX, deps=[PUBLISHED], group_name="publish", kinds={"parquet"})
+#: The assets whose tables a serving index is made from (``SERVING_INPUTS``; the customer
+#: IDs are part of the xref asset). Declared, so that the index is published after them in
+#: any selection of assets: a step that read them before they were rebuilt would serve the
+#: last sync's master, and would take this sync's fingerprints of them too early.
+SERVING_INPUT_ASSETS = (
+    GOLDEN_CUSTOMERS,
+    ATTRIBUTE_LINEAGE,
+    CUSTOMER_XREF,
+    RELATIONSHIPS,
+    CUSTOMER_ROLES,
+    STAGED_CUSTOMERS,
+    PREPARED,
+    MODELS,
+    REVIEW_QUEUE,
+    CUSTOMER_VALUE,
+    CUSTOMER_LIFECYCLE,
+    FOLLOWUP_TODAY,
+)
+
+
+@dg.asset(
+    key=SERVING_INDEX,
+    deps=[PUBLISHED, *SERVING_INPUT_ASSETS],
+    group_name="publish",
+    kinds={"parquet"},
+)
 def serving_index(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """What ``custmaster serve`` loads, as ``<output_dir>/serving/<sync>/`` and
     ``CURRENT.json``: the customer tables and the duplicate check's prepared records,
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
-    to each new sync whole. Published after the exports, from the same warehouse state."""
+    to each new sync whole. Published after the exports, from the same warehouse state; a sync
+    that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one."""
     cfg = deployment.config
+    plan = plan_step(
+        context,
+        warehouse,
+        "exports.serving_index",
+        settings=[deployment_settings(cfg), models_settings(warehouse)],
+        tables=SERVING_INPUTS,
+    )
+    current = read_pointer(cfg.serving_path)
+    if plan.skip and current is not None and current.folder.is_dir():
+        context.log.info(f"serving index: {current.folder.name} stays current")
+        return dg.MaterializeResult(
+            metadata={"path": dg.MetadataValue.path(str(current.folder)), **plan.metadata()}
+        )
     with warehouse.connect() as con:
         models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
         prepared = {entity_type: load_prepared(con, entity_type) for entity_type in models}
@@ -118,11 +168,13 @@ def serving_index(
             contents["check_records"] = write_check_files(
                 folder, records, models, junk_rules(cfg.matching), kept
             )
+    plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(cfg.serving_path)),
             "rows": dg.MetadataValue.json(contents["tables"]),
             "check_records": dg.MetadataValue.json(contents["check_records"]),
+            **plan.metadata(),
         }
     )

@@ -64,6 +64,25 @@ SERVING_TABLES: dict[str, str] = {
     "followup_today": "FROM marts.followup_today",
     "review_queue": "FROM matching.review_queue",
 }
+#: Every warehouse table a serving index is made from: those of ``SERVING_TABLES`` (the
+#: current records are the staged ones with their xref rows) and what the duplicate check
+#: indexes (the sync's prepared records, the models in use). While none of them changes, the
+#: published index stays current.
+SERVING_INPUTS = (
+    "master.customers",
+    "master.customer_ids",
+    "master.attribute_lineage",
+    "staging.customers",
+    "master.customer_xref",
+    "master.relationships",
+    "master.customer_roles",
+    "marts.customer_value",
+    "marts.customer_lifecycle",
+    "marts.followup_today",
+    "matching.review_queue",
+    "matching.prepared_records",
+    "matching.models",
+)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Publishing the serving index: whole folders made current by one rename, a failure leaves
 the current one, old folders pruned but the newest kept."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import duckdb
 import pytest
 
 from warehouse.serving import (
+    SERVING_INPUTS,
     SERVING_TABLES,
     publishing,
     read_pointer,
@@ -81,3 +83,14 @@ def test_every_serving_table_is_written_from_the_warehouse(tmp_path):
     rows = write_tables(con, tmp_path)
     assert set(rows) == set(SERVING_TABLES) and all(n == 1 for n in rows.values())
     assert read_table(tmp_path, "records")["customer_id"].tolist() == ["CM00000001"]
+
+
+def test_every_table_the_index_reads_decides_whether_it_is_published_again():
+    read = {
+        t
+        for q in SERVING_TABLES.values()
+        for t in re.findall(r"\b(?:master|marts|matching|staging)\.\w+", q)
+    }
+    read |= {"staging.customers", "master.customer_xref"}  # the current records
+    assert read <= set(SERVING_INPUTS)
+    assert {"matching.prepared_records", "matching.models"} <= set(SERVING_INPUTS)
