@@ -43,7 +43,9 @@ from matching.linkage.backend import splink_database
 from matching.linkage.features import prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import latest_version
+from matching.linkage.prepare_one import prepare_record
 from matching.linkage.review_queue import level_labels
+from sources.form_staging import FORM_FIELDS, stage_form
 from sources.schema import ENTITY_TYPES
 from sources.staging import stage_records
 from warehouse.views import CURRENT_RECORDS
@@ -56,7 +58,7 @@ _PROBE = "__check_probe"
 _CANDIDATES = "__check_candidates"
 #: The scoring statement's columns an answer reads, besides the gammas and term frequencies.
 _SCORES = ("record_key_r", "match_weight", "match_probability")
-CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
+CHECK_FIELDS = FORM_FIELDS
 
 
 @dataclass(frozen=True)
@@ -336,17 +338,19 @@ class DuplicateChecker:
                 f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
             )
         types = [entity_type] if entity_type else [t for t in ENTITY_TYPES if t in self._index]
-        staged = standardise_input(fields, types)
+        form = _form(fields)
         found: list[Candidate] = []
-        for kind, row in zip(types, range(len(types)), strict=True):
-            one = staged.iloc[[row]]
+        for kind in types:
             index = self._index.get(kind)
-            if index is None or (entity_type is None and not _plausible(one, kind)):
+            if index is None:
                 continue
-            probe = prepare_records(one, kind, self._junk)
-            rows = index.candidates(probe.table, within)
+            staged = stage_form(form, kind, _input_key(kind))
+            if entity_type is None and not _plausible(staged, kind):
+                continue
+            probe = prepare_record(staged, kind)
+            rows = index.candidates(probe, within)
             if rows:
-                found += _best_per_customer(index, index.score_rows(probe.table, rows), limit)
+                found += _best_per_customer(index, index.score_rows(probe, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
 
@@ -374,26 +378,36 @@ def warm_up() -> None:
         return
     for kind in ENTITY_TYPES:
         prepare_records(standardise_input(_WARM_UP_FIELDS, kind), kind)
+        prepare_record(stage_form(_form(_WARM_UP_FIELDS), kind, _input_key(kind)), kind)
     _warmed.set()
 
 
+def _form(fields: dict[str, str | None]) -> dict[str, str | None]:
+    """The form's fields trimmed; blank ones as None."""
+    return {k: (v.strip() if isinstance(v, str) and v.strip() else None) for k, v in fields.items()}
+
+
+def _input_key(entity_type: str) -> str:
+    """The record key of the checked input (the scoring statement's left record)."""
+    return f"check:input_{entity_type}"
+
+
 def standardise_input(fields: dict[str, str | None], entity_types: str | list[str]) -> pd.DataFrame:
-    """A form's fields staged by the pipeline's own code: one record per entity type asked."""
+    """A form's fields staged by the pipeline's own ``stage_records``: one record per entity
+    type asked, every staged column (a check itself stages with ``stage_form``, the same
+    values of the columns it reads, without pandas)."""
     kinds = [entity_types] if isinstance(entity_types, str) else entity_types
     mapped = pd.DataFrame(
         [
             {
                 "source": "check",
-                "source_record_id": f"input_{kind}",
+                "source_record_id": _input_key(kind).removeprefix("check:"),
                 "source_file": None,
                 "source_row": 0,
                 "ingested_at": datetime.now(UTC).replace(tzinfo=None),
                 "record_hash": None,
                 "entity_type": kind,
-                **{
-                    k: (v.strip() if isinstance(v, str) and v.strip() else None)
-                    for k, v in fields.items()
-                },
+                **_form(fields),
             }
             for kind in kinds
         ]
@@ -401,11 +415,10 @@ def standardise_input(fields: dict[str, str | None], entity_types: str | list[st
     return stage_records(mapped, {"check": "other"}, date.today())
 
 
-def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
+def _plausible(staged: dict[str, Any], entity_type: str) -> bool:
     """Whether an input of unknown type can be this type (a USCC or legal form: a company)."""
-    row = staged.iloc[0]
-    company_like = pd.notna(row["uscc"]) or pd.notna(row["legal_form"])
-    person_like = pd.notna(row["id_number"])
+    company_like = staged["uscc"] is not None or staged["legal_form"] is not None
+    person_like = staged["id_number"] is not None
     if entity_type == "person":
         return not company_like
     return not person_like
