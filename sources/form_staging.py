@@ -8,8 +8,9 @@ reads about twenty staged columns, so this module stages exactly those, from pla
 values, by calling the standardisers' own per-value functions (``normalise_one``,
 ``split_company_name``, ``parse_address_places``, …: the functions the vectorised ones
 apply to each distinct value). Where a rule exists only as vectorised code (phone numbers,
-credit codes and IDs: Arrow kernels), that code runs on the form's one or two values,
-without the pandas plumbing around it.
+credit codes and IDs: Arrow kernels and numpy), that code runs on the form's one value,
+without the pandas plumbing around it (``standardise_phone``, ``standardise_one_uscc``,
+``standardise_id_number``).
 
 What stays written twice is how ``stage_records`` combines the standardisers' answers
 (a mobile typed in the phone field moves to the mobile, the city gives a local number its
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from sources.standardise.addresses import parse_address_places
 from sources.standardise.area_codes import area_code_of_city
 from sources.standardise.business_kinds import business_kind_of
@@ -30,7 +29,7 @@ from sources.standardise.emails import standardise_email
 from sources.standardise.identifiers import standardise_id_number, standardise_one_uscc
 from sources.standardise.latin_names import latin_company_name, latin_person_name
 from sources.standardise.names import clean_person_name, split_company_name
-from sources.standardise.phones import standardise_phones
+from sources.standardise.phones import standardise_phone
 from sources.standardise.text import normalise_one, pinyin_one
 
 #: The fields a duplicate-check form has.
@@ -132,15 +131,7 @@ def _phones(out: dict[str, Any], phone_raw: str | None, mobile_raw: str | None) 
         out["phone"] = out["mobile"] = out["other_phones"] = None
         return
     area = area_code_of_city(out["city"])
-    cells = standardise_phones(
-        pd.Series([phone_raw, mobile_raw], dtype=object),
-        area_code=pd.Series([area, area], dtype=object),
-    )
-    phone, mobile = (
-        {c: (None if pd.isna(v) else v) for c, v in row.items() if c != "others"}
-        | {"others": row["others"]}
-        for row in cells.to_dict("records")
-    )
+    phone, mobile = (standardise_phone(cell, area) for cell in (phone_raw, mobile_raw))
     phone_is_mobile = phone["kind"] == "mobile"
     move = phone_is_mobile and mobile["e164"] is None
     out["mobile"] = phone["e164"] if move else mobile["e164"]
