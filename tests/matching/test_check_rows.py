@@ -37,7 +37,11 @@ from sources.staging import stage_records
 NO_CAPS = JunkRules(max_records_per_value=10**9, max_block_size=10**9)
 
 HAND_MADE: list[dict[str, str | None]] = [
-    {"name": "厦门洪来文印店", "phone": "0592-5551234", "address": "福建省厦门市思明区湖滨南路100号"},
+    {
+        "name": "厦门洪来文印店",
+        "phone": "0592-5551234",
+        "address": "福建省厦门市思明区湖滨南路100号",
+    },
     {"name": "洪来文印店", "phone": "5551234", "address": "厦门思明区湖滨南路100号之1"},
     {"name": "洪来文印店", "phone": "5551234"},
     {"name": "快心电脑(厦门)有限公司", "uscc": "91350200MA2Y0X8X1K", "phone": "13800138000"},
@@ -61,7 +65,10 @@ HAND_MADE: list[dict[str, str | None]] = [
     {"name": "建发集团有限公司", "address": "北京市北京市朝阳区建国路1号国贸大厦A座1201室"},
     {"name": "广州金达贸易有限公司", "address": "广州中山五路1号"},
     {"name": "杭州远通物流有限公司", "address": "浙江省萧山市人民路5号 国贸大厦 A座"},
-    {"name": "\u3000廈門\u3000快心電腦（廈門）有限公司\u3000", "address": "廈門市思明區湖濱南路\u3000100號"},
+    {
+        "name": "\u3000廈門\u3000快心電腦（廈門）有限公司\u3000",
+        "address": "廈門市思明區湖濱南路\u3000100號",
+    },
     {"name": "個體工商戶張偉", "phone": "(0592)555 1234"},
     {"name": "张伟文印店", "mobile": "138-0013-8000 ext. 12"},
     {"name": "l", "phone": "0592 5551234", "address": "上海"},
