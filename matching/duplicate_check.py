@@ -5,23 +5,27 @@ records prepared as the matcher prepares them, one in-memory index per blocking 
 and a Splink linker per entity type on the saved model with its term-frequency tables.
 Each check then
 
-1. standardises the input exactly as the pipeline stages a record (same code);
+1. stages the input as the pipeline stages a record, and prepares it as the matcher
+   prepares one, a value at a time (``stage_form``, ``prepare_record``: the standardisers'
+   own per-value functions and kernels, proven equal to ``stage_records`` and
+   ``prepare_records`` by tests/matching/test_check_rows.py);
 2. finds candidate records through the blocking indexes (a shared phone, mobile, e-mail,
    USCC, ID, name key, …; junk values such as a hotline are not indexed);
 3. scores the input against those candidates with the saved model: the SQL Splink's
    ``score_pairs`` generates for this model is captured once at start-up and kept as a
-   DuckDB prepared statement, so a check pays neither Splink's SQL generation nor
-   DuckDB's parsing; term frequencies travel with the records (looked up once for the
-   master, from a dict for the input), so the statement joins no frequency table. The
-   scores are Splink's own (see the tests); only the columns an answer reads come back
-   (not both sides' compared values), as plain rows, and
+   DuckDB prepared statement, planned once: it reads each check's rows through two names
+   registered once (``_Rows``); term frequencies travel with the records (looked up once
+   for the master, from a dict for the input), so the statement joins no frequency table.
+   The scores are Splink's own (see the tests); only the columns an answer reads come
+   back (not both sides' compared values), as plain rows, and
 4. returns the most likely existing customers, best first, each with its probability
    and the reasons: the comparisons that agreed, in the model's own words.
 
-What standardising loads on first use is loaded with the index (``warm_up``). Of a check's
-time at a million records, about half is step 1 and a quarter step 2's preparing of the
-one record: the pipeline's vectorised functions, whose per-call overhead (pandas, Arrow)
-a single record pays in full (docs/service.md#where-a-check-spends-its-time).
+What standardising loads on first use is loaded with the index (``warm_up``). A check took
+about 110 ms of CPU at 20k records while step 1 ran the pipeline's vectorised functions on
+a one-row frame and DuckDB planned step 3's statement anew at every check; it takes about
+11 ms now, and scoring 200 candidates about 10 ms
+(docs/service.md#where-a-check-spends-its-time).
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ from matching.linkage.backend import splink_database
 from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import latest_version
+from matching.linkage.prepare_one import prepare_record
 from matching.linkage.review_queue import level_labels
+from sources.form_staging import FORM_FIELDS, stage_form
 from sources.schema import ENTITY_TYPES
 from sources.staging import stage_records
 from warehouse.views import CURRENT_RECORDS
@@ -57,7 +63,7 @@ _PROBE = "__check_probe"
 _CANDIDATES = "__check_candidates"
 #: The scoring statement's columns an answer reads, besides the gammas and term frequencies.
 _SCORES = ("record_key_r", "match_weight", "match_probability")
-CHECK_FIELDS = ("name", "phone", "mobile", "email", "address", "uscc", "id_number")
+CHECK_FIELDS = FORM_FIELDS
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,10 @@ class _EntityIndex:
         self._db_api = self._database.__enter__()
         self._con = self._db_api.duckdb_con
         self._linker: Linker | None = None
-        self._con.register("__check_master", self.table.slice(0, 1))
-        for name in (_PROBE, _CANDIDATES):
-            self._con.execute(f"CREATE TEMP TABLE {name} AS FROM __check_master LIMIT 0")
+        self._probe = _Rows(self.table.slice(0, 0))
+        self._candidates = _Rows(self.table.slice(0, 0))
+        self._con.register(_PROBE, self._probe)
+        self._con.register(_CANDIDATES, self._candidates)
         self.scoring_sql = scoring_sql or self._scoring_sql()
         self._statement = f"score_{self.entity_type}"
         # only what an answer reads: Splink's SQL also returns both sides' compared values
@@ -142,9 +149,8 @@ class _EntityIndex:
     def _scoring_sql(self) -> str:
         """The SQL ``score_pairs`` runs for (probe × candidates), captured, not executed.
 
-        It reads two temporary tables, ``_PROBE`` and ``_CANDIDATES``, whose rows every check
-        replaces (a table keeps the prepared statement valid; a re-registered view may not).
-        Term frequencies travel with the records as ``tf_<column>``, so Splink joins no
+        It reads ``_PROBE`` and ``_CANDIDATES``, registered once (``_Rows``), whose rows every
+        check replaces. Term frequencies travel with the records as ``tf_<column>``, so Splink joins no
         frequency table.
         """
         db_api, linker = self._db_api, self.linker
@@ -172,13 +178,12 @@ class _EntityIndex:
             values = [tf.get(v) for v in probe.column(column).to_pylist()]
             probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
         taken = pa.array(rows, type=pa.int64())
-        self._con.register("__check_in_probe", probe)
-        self._con.register("__check_in_candidates", self.table.take(taken))
-        self._con.execute(
-            f"DELETE FROM {_PROBE}; INSERT INTO {_PROBE} FROM __check_in_probe; "
-            f"DELETE FROM {_CANDIDATES}; INSERT INTO {_CANDIDATES} FROM __check_in_candidates"
-        )
-        scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
+        self._probe.rows = probe.cast(self.table.schema)
+        self._candidates.rows = self.table.take(taken)
+        try:
+            scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
+        finally:
+            self._probe.rows = self._candidates.rows = self.table.slice(0, 0)
         keys = self.table.column("record_key").take(taken).to_pylist()
         ids = self.index.customer_ids.take(taken).to_pylist()
         names = self.index.names.take(taken).to_pylist()
@@ -206,6 +211,25 @@ class _EntityIndex:
 
     def close(self) -> None:
         self._database.__exit__(None, None, None)
+
+
+class _Rows:
+    """The rows one check scores, behind a name registered once in DuckDB.
+
+    DuckDB reads a registered object with the Arrow PyCapsule interface
+    (``__arrow_c_stream__``) anew at every execution of a prepared statement, so the
+    scoring statement is planned once and sees each check's rows. The alternatives cost a
+    check more than the scoring itself: the statement on temporary tables was planned again
+    at every execution (about 20 ms of binding and optimising Splink's SQL for 0.4 ms of
+    work) after 8 ms of inserts; a re-registered Arrow table is not seen by a prepared
+    statement at all (it keeps scoring the rows it was prepared with).
+    """
+
+    def __init__(self, rows: pa.Table) -> None:
+        self.rows = rows
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.rows.__arrow_c_stream__(requested_schema)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -349,17 +373,19 @@ class DuplicateChecker:
                 f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
             )
         types = [entity_type] if entity_type else [t for t in ENTITY_TYPES if t in self._index]
-        staged = standardise_input(fields, types)
+        form = _form(fields)
         found: list[Candidate] = []
-        for kind, row in zip(types, range(len(types)), strict=True):
-            one = staged.iloc[[row]]
+        for kind in types:
             index = self._index.get(kind)
-            if index is None or (entity_type is None and not _plausible(one, kind)):
+            if index is None:
                 continue
-            probe = prepare_records(one, kind, self._junk)
-            rows = index.candidates(probe.table, within)
+            staged = stage_form(form, kind, _input_key(kind))
+            if entity_type is None and not _plausible(staged, kind):
+                continue
+            probe = prepare_record(staged, kind)
+            rows = index.candidates(probe, within)
             if rows:
-                found += _best_per_customer(index, index.score_rows(probe.table, rows), limit)
+                found += _best_per_customer(index, index.score_rows(probe, rows), limit)
         found.sort(key=lambda c: (-c.probability, c.customer_id))
         return found[:limit]
 
@@ -387,26 +413,36 @@ def warm_up() -> None:
         return
     for kind in ENTITY_TYPES:
         prepare_records(standardise_input(_WARM_UP_FIELDS, kind), kind)
+        prepare_record(stage_form(_form(_WARM_UP_FIELDS), kind, _input_key(kind)), kind)
     _warmed.set()
 
 
+def _form(fields: dict[str, str | None]) -> dict[str, str | None]:
+    """The form's fields trimmed; blank ones as None."""
+    return {k: (v.strip() if isinstance(v, str) and v.strip() else None) for k, v in fields.items()}
+
+
+def _input_key(entity_type: str) -> str:
+    """The record key of the checked input (the scoring statement's left record)."""
+    return f"check:input_{entity_type}"
+
+
 def standardise_input(fields: dict[str, str | None], entity_types: str | list[str]) -> pd.DataFrame:
-    """A form's fields staged by the pipeline's own code: one record per entity type asked."""
+    """A form's fields staged by the pipeline's own ``stage_records``: one record per entity
+    type asked, every staged column (a check itself stages with ``stage_form``, the same
+    values of the columns it reads, without pandas)."""
     kinds = [entity_types] if isinstance(entity_types, str) else entity_types
     mapped = pd.DataFrame(
         [
             {
                 "source": "check",
-                "source_record_id": f"input_{kind}",
+                "source_record_id": _input_key(kind).removeprefix("check:"),
                 "source_file": None,
                 "source_row": 0,
                 "ingested_at": datetime.now(UTC).replace(tzinfo=None),
                 "record_hash": None,
                 "entity_type": kind,
-                **{
-                    k: (v.strip() if isinstance(v, str) and v.strip() else None)
-                    for k, v in fields.items()
-                },
+                **_form(fields),
             }
             for kind in kinds
         ]
@@ -414,11 +450,10 @@ def standardise_input(fields: dict[str, str | None], entity_types: str | list[st
     return stage_records(mapped, {"check": "other"}, date.today())
 
 
-def _plausible(staged: pd.DataFrame, entity_type: str) -> bool:
+def _plausible(staged: dict[str, Any], entity_type: str) -> bool:
     """Whether an input of unknown type can be this type (a USCC or legal form: a company)."""
-    row = staged.iloc[0]
-    company_like = pd.notna(row["uscc"]) or pd.notna(row["legal_form"])
-    person_like = pd.notna(row["id_number"])
+    company_like = staged["uscc"] is not None or staged["legal_form"] is not None
+    person_like = staged["id_number"] is not None
     if entity_type == "person":
         return not company_like
     return not person_like

@@ -216,7 +216,8 @@ def _stage_contacts(mapped: pd.DataFrame, out: _Columns, flags: _Flags) -> None:
 
 def _other_numbers(phone: pd.DataFrame, mobile: pd.DataFrame, out: _Columns) -> pd.Series:
     """The numbers after the first in the phone and mobile cells, without the record's own
-    phone and mobile; None where there are none."""
+    phone and mobile; None where there are none. (A column without a single value gives
+    NaN cells, not None.)"""
     result = pd.Series(None, index=out.index, dtype=object)
     several = phone["others"].notna() | mobile["others"].notna()
     for i in np.flatnonzero(several.to_numpy()):
@@ -224,7 +225,7 @@ def _other_numbers(phone: pd.DataFrame, mobile: pd.DataFrame, out: _Columns) -> 
         found = [
             n
             for cell in (phone["others"].iat[i], mobile["others"].iat[i])
-            for n in (cell or ())
+            for n in (cell if isinstance(cell, list) else ())
             if n not in own
         ]
         result.iat[i] = list(dict.fromkeys(found)) or None

@@ -391,8 +391,13 @@ def _sorted_sets(values: pd.Series) -> pd.Series:
 def _any_order(name: pd.Series) -> pd.Series:
     """A Latin person name's words in alphabetical order: one key for 'zhang wei' and 'wei zhang'."""
     codes, uniques = pd.factorize(name, use_na_sentinel=True)
-    keyed = np.array([" ".join(sorted(str(u).split())) for u in uniques] + [None], dtype=object)
+    keyed = np.array([any_order(str(u)) for u in uniques] + [None], dtype=object)
     return pd.Series(keyed[codes], index=name.index, dtype=object).astype(STRING)
+
+
+def any_order(name: str) -> str:
+    """One Latin person name's words in alphabetical order ('wei zhang' for 'zhang wei')."""
+    return " ".join(sorted(name.split()))
 
 
 def _postcode_keys(
@@ -418,6 +423,12 @@ def _name_prefix(name: pd.Series) -> pd.Series:
     return name.str[:NAME_PREFIX_CHARS].where(cjk, latin)
 
 
+def character_bigrams(text: str) -> list[str]:
+    """The distinct character bigrams of one text, sorted (the text itself when it is one
+    character)."""
+    return sorted({text[i : i + 2] for i in range(len(text) - 1)} or {text})
+
+
 def _bigrams(s: pd.Series) -> pd.Series:
     """Distinct character bigrams of each text (the text itself when it is one character).
 
@@ -426,7 +437,7 @@ def _bigrams(s: pd.Series) -> pd.Series:
     compares what a reader compares. Computed once per distinct value.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    grams = [sorted({t[i : i + 2] for i in range(len(t) - 1)} or {t}) for t in uniques]
+    grams = [character_bigrams(t) for t in uniques]
     table = np.empty(len(grams) + 1, dtype=object)
     table[: len(grams)] = grams
     table[-1] = None

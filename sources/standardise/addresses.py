@@ -49,7 +49,7 @@ from sources.standardise._places import (
     level_names,
     spellings,
 )
-from sources.standardise.text import normalise_text
+from sources.standardise.text import normalise_one, normalise_text
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +207,12 @@ def _parse_one(text: str | None) -> tuple[str | None, ...]:
     if adcode is not None:
         province, city, district = level_names(adcode)
     return province, city, district, detail, adcode
+
+
+def parse_address_places(address: str | None) -> tuple[str | None, ...]:
+    """``parse_addresses`` of one value without pandas, up to the adcode: (province, city,
+    district, address_detail, adcode); the building and room are not parsed."""
+    return _parse_one(normalise_one(address))
 
 
 def _parse_unique(values: pd.Series) -> pd.DataFrame:

@@ -90,10 +90,13 @@ def _by_name() -> dict[str, str]:
     return out
 
 
+def area_code_of_city(city: str | None) -> str | None:
+    """``area_code_for_city`` of one value, without pandas."""
+    return None if city is None else _by_name().get(city.strip())
+
+
 def _lookup_unique(values: pd.Series) -> pd.Series:
-    table = _by_name()
-    key = values.str.strip()
-    return key.map(table).astype(object).where(lambda c: c.notna(), None)
+    return pd.Series([area_code_of_city(v) for v in values], dtype=object)
 
 
 def area_code_for_city(cities: pd.Series) -> pd.Series:

@@ -176,6 +176,14 @@ def _one(name: str | None, core: str | None, form: str | None) -> tuple:
     return is_branch, head, kind, owner
 
 
+def business_kind_of(name: str | None, core: str | None, form: str | None) -> tuple:
+    """``recognise_business_kinds`` of one company name (as ``split_company_name`` gives
+    it), without pandas: (is_branch, branch_of_name, business_kind, business_owner_name)."""
+    if name is None:
+        return False, None, None, None
+    return _one(name, core or None, form or None)
+
+
 def recognise_business_kinds(companies: pd.DataFrame) -> pd.DataFrame:
     """Branch and individual-business markers of company names.
 

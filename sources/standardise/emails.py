@@ -12,13 +12,7 @@ import re
 
 import pandas as pd
 
-from sources.standardise._common import (
-    blank_to_none,
-    empty_frame,
-    fold_width,
-    map_unique,
-    with_flag,
-)
+from sources.standardise._common import WIDTH_TABLE, empty_frame, map_unique, with_flag
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +27,21 @@ _MAILTO = re.compile(r"^mailto:\s*", re.IGNORECASE)
 _WRAPPERS = re.compile(r"^[<\"'(\[]+|[>\"')\];,.]+$")
 
 
+def standardise_email(value: str | None) -> tuple[str | None, bool | None]:
+    """One address cleaned, and whether it is valid (None when there is no address): what
+    ``standardise_emails`` gives for each value."""
+    if value is None:
+        return None, None
+    text = value.translate(WIDTH_TABLE).strip().lower()
+    text = _WRAPPERS.sub("", _MAILTO.sub("", text)).strip()
+    if not text:
+        return None, None
+    return text, _EMAIL.fullmatch(text) is not None
+
+
 def _email_unique(values: pd.Series) -> pd.DataFrame:
-    text = fold_width(values).str.strip().str.lower()
-    text = text.str.replace(_MAILTO, "", regex=True).str.replace(_WRAPPERS, "", regex=True)
-    text = blank_to_none(text.str.strip())
-    valid = text.str.fullmatch(_EMAIL)
-    return pd.DataFrame({"email": text, "valid": valid.where(text.notna(), None)}, dtype=object)
+    rows = [standardise_email(v if isinstance(v, str) else None) for v in values]
+    return pd.DataFrame(rows, columns=EMAIL_COLUMNS, dtype=object)
 
 
 def standardise_emails(s: pd.Series) -> pd.DataFrame:

@@ -83,6 +83,14 @@ def _uscc_unique(values: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"uscc": code.to_numpy(zero_copy_only=False), "valid": valid})
 
 
+def standardise_one_uscc(value: str | None) -> str | None:
+    """The ``uscc`` ``standardise_uscc`` gives for one value (its cleaning on a one-value
+    array, without the pandas plumbing around it)."""
+    if value is None:
+        return None
+    return _clean_codes(pd.Series([value], dtype=object))[0].as_py()
+
+
 def standardise_uscc(s: pd.Series) -> pd.DataFrame:
     """Unified social credit codes, upper-cased without separators, with a validity flag.
 
@@ -136,6 +144,21 @@ def _id_unique(values: pd.Series) -> pd.DataFrame:
         gender[shaped] = sex
     columns = {"id_number": code.to_numpy(zero_copy_only=False), "valid": valid}
     return pd.DataFrame(columns | {"birth_date": birth, "gender": gender})
+
+
+def standardise_id_number(value: str | None) -> dict:
+    """``standardise_id_numbers`` of one value (``ID_COLUMNS`` → value; the same vectorised
+    code on a one-value array, without the pandas plumbing around it)."""
+    if value is None:
+        return dict.fromkeys(ID_COLUMNS)
+    row = _id_unique(pd.Series([value], dtype=object)).iloc[0]
+    born = row["birth_date"]
+    return {
+        "id_number": row["id_number"],
+        "valid": row["valid"],
+        "birth_date": None if pd.isna(born) else born.date(),
+        "gender": row["gender"],
+    }
 
 
 def standardise_id_numbers(s: pd.Series) -> pd.DataFrame:

@@ -31,7 +31,7 @@ import pandas as pd
 from sources.standardise._common import map_unique
 from sources.standardise._places import COUNTY, spellings
 from sources.standardise.surnames import SURNAME_READINGS, SURNAMES, surname_of
-from sources.standardise.text import normalise_text, to_pinyin
+from sources.standardise.text import normalise_one, normalise_text, pinyin_one, to_pinyin
 
 logger = logging.getLogger(__name__)
 
@@ -185,12 +185,25 @@ def _latin_company(text: str) -> str | None:
     return "".join(out) or None
 
 
+def _latin_company_of(core: str | None, pinyin: str | None) -> str | None:
+    """One core's Latin form, given its pinyin (``to_pinyin``; read only for Chinese)."""
+    if core is None:
+        return None
+    if _CJK.search(core):
+        return None if pinyin is None else pinyin.replace(" ", "")
+    return _latin_company(core)
+
+
 def _company_unique(values: pd.Series) -> pd.Series:
-    cjk = values.str.contains(_CJK, na=False)
-    pinyin = to_pinyin(values[cjk]).str.replace(" ", "", regex=False)
-    latin = pd.Series([_latin_company(v) for v in values[~cjk & values.notna()]], dtype=object)
-    latin.index = values[~cjk & values.notna()].index
-    return pd.concat([pinyin, latin]).reindex(values.index).astype(object)
+    pinyin = to_pinyin(values)
+    return pd.Series(
+        [_latin_company_of(*pair) for pair in zip(values, pinyin, strict=True)], dtype=object
+    )
+
+
+def latin_company_name(core: str | None) -> str | None:
+    """``latin_company_names`` of one value (the duplicate check's form field), without pandas."""
+    return _latin_company_of(core, pinyin_one(core))
 
 
 def latin_company_names(cores: pd.Series) -> pd.Series:
@@ -252,15 +265,28 @@ def _latin_person(name: str) -> str | None:
     return f"{lower[at]} {given}"
 
 
+def _latin_person_of(name: str | None, pinyin: str | None) -> str | None:
+    """One normalised name's Latin form, given its pinyin (``to_pinyin``; read only for
+    Chinese)."""
+    if name is None:
+        return None
+    if _CJK.search(name):
+        return _chinese_person(name, pinyin or "")
+    return _latin_person(name)
+
+
 def _person_unique(values: pd.Series) -> pd.Series:
     text = normalise_text(values)
-    cjk = text.str.contains(_CJK, na=False)
-    pinyin = to_pinyin(text[cjk])
-    out = pd.Series(None, index=text.index, dtype=object)
-    out[cjk] = [_chinese_person(n, p or "") for n, p in zip(text[cjk], pinyin, strict=True)]
-    latin = ~cjk & text.notna()
-    out[latin] = [_latin_person(n) for n in text[latin]]
-    return out
+    pinyin = to_pinyin(text)
+    return pd.Series(
+        [_latin_person_of(*pair) for pair in zip(text, pinyin, strict=True)], dtype=object
+    )
+
+
+def latin_person_name(name: str | None) -> str | None:
+    """``latin_person_names`` of one value (the duplicate check's form field), without pandas."""
+    text = normalise_one(name)
+    return _latin_person_of(text, pinyin_one(text))
 
 
 def latin_person_names(names: pd.Series) -> pd.Series:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from sources.standardise._common import map_unique
 from sources.standardise._places import COUNTY, PrefixMatcher, spellings
-from sources.standardise.text import normalise_text
+from sources.standardise.text import normalise_one, normalise_text
 
 logger = logging.getLogger(__name__)
 
@@ -225,14 +225,30 @@ _DOTS = re.compile(r"\s*[•・‧∙·.]\s*(?=[\u3400-\u9fff])")
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def _person_name(text: str | None) -> str | None:
+    """One normalised person name cleaned (None when nothing is left)."""
+    if text is None:
+        return None
+    if _HAS_CJK.search(text):
+        text = _HONORIFIC.sub("", _DOTS.sub("·", _CJK_SPACE.sub("", text)))
+    else:
+        text = _LATIN_TITLE.sub("", text).title()
+    return text or None
+
+
 def _person_unique(values: pd.Series) -> pd.Series:
-    text = normalise_text(values)
-    cjk = text.str.contains(_HAS_CJK, na=False)
-    chinese = text[cjk].str.replace(_CJK_SPACE, "", regex=True)
-    chinese = chinese.str.replace(_DOTS, "·", regex=True).str.replace(_HONORIFIC, "", regex=True)
-    latin = text[~cjk & text.notna()].str.replace(_LATIN_TITLE, "", regex=True).str.title()
-    out = pd.concat([chinese, latin]).reindex(text.index)
-    return out.where(out.notna() & (out != ""), None)
+    return pd.Series([_person_name(t) for t in normalise_text(values)], dtype=object)
+
+
+def clean_person_name(name: str | None) -> str | None:
+    """``clean_person_names`` of one value (the duplicate check's form field), without pandas."""
+    return _person_name(normalise_one(name))
+
+
+def split_company_name(name: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """``split_company_names`` of one value already normalised: (name, core, legal form,
+    region), without pandas."""
+    return _split_one(name)
 
 
 def clean_person_names(s: pd.Series) -> pd.Series:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,26 +165,48 @@ def _phones_unique(values: pd.Series) -> pd.DataFrame:
 
 
 def _others(first: pd.DataFrame, parsed: pd.DataFrame, cell: list[int]) -> list:
-    """Per cell, the valid numbers after its first, as E.164 (a local one with the first
-    number's area code when that is a landline), without repeats of the first."""
-    others: list[list[str] | None] = [None] * len(first)
+    """Per cell, the valid numbers after its first (``_others_of``)."""
+    rest: dict[int, list[tuple[str | None, str | None]]] = {}
     rows = parsed[["e164", "local"]].itertuples(index=False)
     for i, (e164, local) in zip(cell, rows, strict=True):
-        if e164 is None and local is not None and first.at[i, "kind"] == LANDLINE:
-            area = area_code_of(str(first.at[i, "e164"]))
-            if re.fullmatch(_patterns()[LANDLINE], area + local):
-                e164 = f"+86{area}{local}"
-        if e164 is None or e164 == first.at[i, "e164"]:
-            continue
-        found = others[i] = others[i] or []
-        if e164 not in found:
-            found.append(e164)
+        rest.setdefault(i, []).append((e164, local))
+    others: list[list[str] | None] = [None] * len(first)
+    for i, numbers in rest.items():
+        others[i] = _others_of(first.at[i, "e164"], first.at[i, "kind"], numbers)
     return others
 
 
+def _others_of(
+    e164_first: str | None, kind_first: str | None, rest: list[tuple[str | None, str | None]]
+) -> list[str] | None:
+    """One cell's valid numbers after its first, as E.164 (a local one with the first
+    number's area code when that is a landline), without repeats of the first; ``rest``
+    holds each further number's ``e164`` and ``local`` digits."""
+    found: list[str] | None = None
+    for e164, local in rest:
+        if e164 is None and local is not None and kind_first == LANDLINE:
+            area = area_code_of(str(e164_first))
+            if re.fullmatch(_patterns()[LANDLINE], area + local):
+                e164 = f"+86{area}{local}"
+        if e164 is None or e164 == e164_first:
+            continue
+        found = found or []
+        if e164 not in found:
+            found.append(e164)
+    return found
+
+
 def _numbers(text: pa.Array) -> pd.DataFrame:
+    """``_number_fields`` as a frame."""
+    return pd.DataFrame(_number_fields(text), columns=_FIELDS, dtype=object)
+
+
+_FIELDS = ["e164", "kind", "valid", "local", "extension"]
+
+
+def _number_fields(text: pa.Array) -> dict[str, list]:
     """One number per value → e164 / kind / valid, ``local`` digits awaiting an area code,
-    and the extension written after it.
+    and the extension written after it, as lists.
 
     All steps are pyarrow compute kernels (RE2) over the whole array of values.
     """
@@ -212,18 +235,15 @@ def _numbers(text: pa.Array) -> pd.DataFrame:
     national = pc.if_else(pc.or_(foreign, local), None, national)
 
     kind = _classify(national)
-    out = pd.DataFrame(
-        {
-            "e164": pc.if_else(
-                pc.is_valid(kind), pc.binary_join_element_wise("+86", national, ""), None
-            ),
-            "kind": pc.if_else(local, LANDLINE, pc.fill_null(kind, UNKNOWN)),
-            "valid": pc.is_valid(kind),
-            "local": pc.if_else(local, digits, None),
-            "extension": extension,
-        }
-    ).astype(object)
-    out = out.where(out.notna(), None)
+    out = {
+        "e164": pc.if_else(
+            pc.is_valid(kind), pc.binary_join_element_wise("+86", national, ""), None
+        ).to_pylist(),
+        "kind": pc.if_else(local, LANDLINE, pc.fill_null(kind, UNKNOWN)).to_pylist(),
+        "valid": pc.is_valid(kind).to_pylist(),
+        "local": pc.if_else(local, digits, None).to_pylist(),
+        "extension": extension.to_pylist(),
+    }
     odd = np.asarray(
         pc.and_(
             foreign,
@@ -237,7 +257,9 @@ def _numbers(text: pa.Array) -> pd.DataFrame:
         )
     )
     if odd.any():  # only foreign numbers: CN shapes were already judged by the same metadata
-        out.loc[odd, _NUMBER_COLUMNS] = [_parse_odd(t) for t in np.asarray(text, dtype=object)[odd]]
+        texts = text.to_pylist()
+        for i in np.flatnonzero(odd):
+            out["e164"][i], out["kind"][i], out["valid"][i] = _parse_odd(texts[i])
     logger.debug(
         "phones: %d numbers, %d local, %d via phonenumbers.parse",
         len(text),
@@ -297,6 +319,62 @@ def standardise_phones(numbers: pd.Series, area_code: pd.Series | None = None) -
     if area_code is not None:
         _complete_locals(out, pd.Series(np.asarray(area_code, dtype=object), index=numbers.index))
     return with_flag(out[PHONE_COLUMNS].copy())
+
+
+def standardise_phone(cell: str | None, area_code: str | None = None) -> dict[str, Any]:
+    """``standardise_phones`` of one cell, without pandas: ``PHONE_COLUMNS`` → value (None
+    where the frame has None or <NA>). The same kernels run on the cell's numbers; what the
+    vectorised function does around them (split cells, other numbers, local numbers given
+    the area code) is done here for the one cell.
+
+    The answer for the last few thousand (cell, area code) pairs is kept: the kernels on one
+    value cost about 4 ms, mostly compiling phonenumbers' patterns, and a check whose
+    entity type is guessed stages the same form twice.
+    """
+    found = dict(zip(PHONE_COLUMNS, _phone_cell(cell, area_code), strict=True))
+    if found["others"] is not None:
+        found["others"] = list(found["others"])
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _phone_cell(cell: str | None, area_code: str | None) -> tuple:
+    """``standardise_phone``'s answer as a tuple in ``PHONE_COLUMNS`` order (others a tuple)."""
+    found = _standardise_cell(cell, area_code)
+    others = found["others"]
+    return tuple(
+        tuple(others) if c == "others" and others is not None else found[c] for c in PHONE_COLUMNS
+    )
+
+
+def _standardise_cell(cell: str | None, area_code: str | None) -> dict[str, Any]:
+    empty = dict.fromkeys(PHONE_COLUMNS)
+    if cell is None:
+        return empty
+    text = pc.utf8_trim_whitespace(arrow_text(pd.Series([cell], dtype=object)))
+    value = text[0].as_py()
+    if not value:
+        return empty
+    pieces = [value]
+    if pc.match_substring_regex(text, _SEVERAL)[0].as_py():
+        pieces = _split_numbers(value) or [None]
+    fields = _number_fields(pa.array(pieces, type=pa.string()))
+    numbers = [
+        dict(zip(fields, values, strict=True)) for values in zip(*fields.values(), strict=True)
+    ]
+    first = numbers[0]
+    others = None
+    if len(numbers) > 1 or pieces != [value]:
+        rest = [(n["e164"], n["local"]) for n in numbers[1:]]
+        others = _others_of(first["e164"], first["kind"], rest)
+    if first["local"] is not None and area_code is not None:
+        area = re.sub(r"\D", "", str(area_code)).lstrip("0")
+        if area:
+            national = area + first["local"]
+            fits = pc.match_substring_regex(pa.array([national]), _patterns()[LANDLINE])
+            if fits[0].as_py():
+                first["e164"], first["valid"] = "+86" + national, True
+    return {c: others if c == "others" else first[c] for c in PHONE_COLUMNS}
 
 
 def area_code_of(e164: str) -> str:

@@ -14,7 +14,7 @@ import threading
 
 import pandas as pd
 
-from sources.standardise._common import WIDTH_TABLE, blank_to_none, fold_width, map_unique
+from sources.standardise._common import WIDTH_TABLE, blank_to_none, map_unique
 from sources.standardise._places import spellings, trie_pattern
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,13 @@ def _normalise_unique(values: pd.Series) -> pd.Series:
     result = values.copy()
     result[present] = out
     return blank_to_none(result)
+
+
+def normalise_one(text: str | None) -> str | None:
+    """``normalise_text`` of one value (the duplicate check's form field), without pandas."""
+    if text is None:
+        return None
+    return _normalise_batch([text])[0] or None
 
 
 def normalise_text(s: pd.Series) -> pd.Series:
@@ -148,17 +155,32 @@ def _place_phrases() -> tuple[re.Pattern[str], dict[str, str]]:
     return _phrases
 
 
-def _pinyin_unique(values: pd.Series) -> pd.Series:
-    text = fold_width(values.where(values.notna(), ""))
-    chars = set("".join(text))
+def _pinyin_tables(chars: set[str]) -> tuple[dict[int, str], re.Pattern[str], dict[str, str]]:
+    """The per-character table (holding ``chars`` from now on: entries are only ever added,
+    so it is read without a copy) and the place-name phrases."""
     with _lock:
         _pinyin_for(chars)
-        table = dict(_pinyin_table)
-        phrase_rx, phrases = _place_phrases()
-    text = text.str.replace(phrase_rx, lambda m: phrases[m.group()], regex=True)
-    out = text.str.translate(table).str.lower()
-    out = out.str.replace(_PINYIN_JUNK, " ", regex=True).str.strip()
-    return blank_to_none(out)
+        return _pinyin_table, *_place_phrases()
+
+
+def _read(text: str, table: dict[int, str], phrase_rx: re.Pattern[str], phrases: dict) -> str:
+    """One width-folded text's pinyin ('' when nothing is left)."""
+    text = phrase_rx.sub(lambda m: phrases[m.group()], text)
+    return _PINYIN_JUNK.sub(" ", text.translate(table).lower()).strip()
+
+
+def _pinyin_unique(values: pd.Series) -> pd.Series:
+    texts = [t.translate(WIDTH_TABLE) if isinstance(t, str) else "" for t in values]
+    table, phrase_rx, phrases = _pinyin_tables(set("".join(texts)))
+    return pd.Series([_read(t, table, phrase_rx, phrases) or None for t in texts], dtype=object)
+
+
+def pinyin_one(text: str | None) -> str | None:
+    """``to_pinyin`` of one value (the duplicate check's form field), without pandas."""
+    if text is None:
+        return None
+    text = text.translate(WIDTH_TABLE)
+    return _read(text, *_pinyin_tables(set(text))) or None
 
 
 def to_pinyin(s: pd.Series) -> pd.Series:

@@ -71,3 +71,17 @@ def test_the_prepared_statement_scores_exactly_as_splink_does(checker, fields):
     assert (ours[gammas].to_numpy() == splink[gammas].to_numpy()).all()
     tf = [c for c in splink.columns if c.startswith("tf_")]
     assert tf and ours[tf].fillna(-1).to_numpy() == pytest.approx(splink[tf].fillna(-1).to_numpy())
+
+
+def test_each_check_scores_its_own_form_and_candidates(checker):
+    """The scoring statement is prepared once: every execution must read the rows of the
+    check that runs it, never those it was prepared with or the last check's."""
+    forms = [
+        {"name": "厦门洪来文印店", "phone": "(0592)5551234"},
+        {"name": "快心电脑有限公司", "phone": "0592-5080001"},
+        {"name": "洪来文印店", "phone": "0591-87654321", "address": "福州市鼓楼区五四路1号"},
+    ]
+    first = [checker.check(**form) for form in forms]
+    again = [checker.check(**form) for form in reversed(forms)][::-1]
+    assert first == again
+    assert [found[0].customer_id for found in first[:2]] == ["C_HONGLAI_XM", "C_KUAIXIN"]

@@ -46,6 +46,16 @@ def test_phone_cells_address_and_name_land_in_their_columns():
     assert person["other_phones"] == ["+865925551235"]
 
 
+def test_several_numbers_in_one_cell_when_the_other_phone_column_is_empty():
+    """A source (or a duplicate-check form) without a single mobile: that column's cells
+    are NaN, which once failed staging when the phone cell held several numbers."""
+    out = stage({"name": "快心电脑", "phone": "0592-5551234/5551235"}).iloc[0]
+    assert out["phone"] == "+865925551234" and pd.isna(out["mobile"])
+    assert out["other_phones"] == ["+865925551235"]
+    out = stage({"name": "快心电脑", "mobile": "13800138000/13900139000"}).iloc[0]
+    assert (out["mobile"], out["other_phones"]) == ("+8613800138000", ["+8613900139000"])
+
+
 def test_a_district_several_cities_have_takes_the_sources_city():
     out = stage({"name": "快心电脑有限公司", "address": "鼓楼区五四路1号", "city": "福州"}).iloc[0]
     assert (out["province"], out["city"], out["district"]) == ("福建省", "福州市", "鼓楼区")

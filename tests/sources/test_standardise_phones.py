@@ -5,6 +5,7 @@ import pytest
 
 from sources.standardise import area_code_for_city, standardise_phones
 from sources.standardise.area_codes import TABLE_PATH, derive_area_codes
+from sources.standardise.phones import standardise_phone
 
 
 def phone(raw, area=None) -> list:
@@ -173,3 +174,37 @@ def test_other_numbers_drop_repeats_and_invalid_numbers():
     assert cell("0592-5551234;13800138000,13800138000/0592-5551234/123")["others"] == [
         "+8613800138000"
     ]
+
+
+CELLS = [
+    "0592-5551234",
+    "(0592)555 1234",
+    "5551234",
+    "5551234/5551235",
+    "0592-5551234/5551235",
+    "0592-5551234-8001",
+    "0592-5551234 ext. 12",
+    "13800138000 13900139000",
+    "13800138000、13800138000",
+    "138 0013 8000",
+    "+86 138 0013 8000",
+    "8613800138000",
+    "400-835-2114",
+    "95588",
+    "+852 2345 6789",
+    "001 202 555 0143",
+    "１３８００１３８０００",
+    "/",
+    "-",
+    "  ",
+    "12",
+    "0592-555",
+]
+
+
+@pytest.mark.parametrize("area", [None, "592", "0592", "10", ""])
+def test_one_cell_alone_is_standardised_as_in_a_column(area):
+    column = standardise_phones(pd.Series(CELLS), area_code=pd.Series([area] * len(CELLS)))
+    for cell, row in zip(CELLS, column.to_dict("records"), strict=True):
+        want = {k: None if not isinstance(v, list) and pd.isna(v) else v for k, v in row.items()}
+        assert standardise_phone(cell, area) == want, cell
