@@ -194,9 +194,7 @@ def build_check_index(
     if prepared is None:
         table = prepare_records(records, entity_type, junk).table
     else:
-        table = as_prepared(prepared, entity_type).table
-        keys = pa.array(records["record_key"].astype(str).to_numpy(dtype=object), pa.string())
-        table = table.filter(pc.fill_null(pc.is_in(table.column("record_key"), keys), False))
+        table = as_prepared(prepared, entity_type).of_records(records["record_key"]).table
     tf: dict[str, dict[Any, float]] = {}
     with splink_database(threads=1) as db_api:
         # Splink's own term frequencies: the scores must be Splink's (see the tests)

@@ -29,6 +29,7 @@ work stays vectorised at a million records.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -167,6 +168,13 @@ class PreparedRecords:
 
     table: pa.Table
     suppressed: pd.DataFrame
+
+    def of_records(self, keys: Iterable[str]) -> PreparedRecords:
+        """Only the rows of these record keys, in this table's order (the suppressed values
+        stay those of the whole preparation)."""
+        wanted = pa.array(list(keys), pa.string())
+        mask = pc.fill_null(pc.is_in(self.table.column("record_key"), wanted), False)
+        return PreparedRecords(self.table.filter(mask), self.suppressed)
 
     @cached_property
     def records(self) -> pd.DataFrame:

@@ -28,11 +28,11 @@ import pyarrow.compute as pc
 
 from matching.linkage.features import (
     IDENTIFIER_COLUMNS,
-    LIST_COLUMNS,
     NAME_PREFIX_CHARS,
     OPTIONAL_COLUMNS,
     PHONE_TAIL_DIGITS,
     PREPARED_COLUMNS,
+    PREPARED_SCHEMA,
     REQUIRED_COLUMNS,
     SERVICE_NUMBER,
     any_order,
@@ -56,9 +56,6 @@ _TEXT = tuple(
 )
 _STREET = re.compile(STREET_AND_NUMBER)
 _SERVICE = re.compile(SERVICE_NUMBER)
-_SCHEMA = pa.schema(
-    [(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
-)
 
 
 def _trimmed(values: list[Any]) -> list[str | None]:
@@ -159,7 +156,7 @@ def prepare_record(staged: dict[str, Any], entity_type: str) -> pa.Table:
     out["pinyin_birth_block"] = _joined(latin, birth)
     out["birth_block"] = birth
     out |= _postcode_keys(out["name_latin"], latin, out["postcode"], entity_type)
-    return pa.Table.from_pylist([{c: out[c] for c in PREPARED_COLUMNS}], schema=_SCHEMA)
+    return pa.Table.from_pylist([{c: out[c] for c in PREPARED_COLUMNS}], schema=PREPARED_SCHEMA)
 
 
 def _iso_date(born: Any) -> str | None:

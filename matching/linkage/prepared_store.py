@@ -21,7 +21,6 @@ from collections.abc import Collection, Mapping
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from matching.linkage.features import PREPARED_SCHEMA, PreparedRecords, prepare_records
 from matching.linkage.junk import SUPPRESSED_COLUMNS, JunkRules
@@ -84,24 +83,17 @@ def load_prepared(
     table = con.sql(
         f"SELECT * FROM {PREPARED_RECORDS} WHERE entity_type = ?", params=[entity_type]
     ).to_arrow_table()
-    if only is not None:  # in Arrow: a join in DuckDB would not keep staging order
-        keys = pa.array(list(only), pa.string())
-        table = table.filter(pc.fill_null(pc.is_in(table.column("record_key"), keys), False))
     suppressed = con.sql(
         f"SELECT {', '.join(map(quote, SUPPRESSED_COLUMNS))} FROM {SUPPRESSED_VALUES} "
         "WHERE entity_type = ?",
         params=[entity_type],
     ).df()
-    table = table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA)
-    return PreparedRecords(table=table, suppressed=suppressed)
+    kept = PreparedRecords(table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA), suppressed)
+    # in Arrow: a join in DuckDB would not keep staging order
+    return kept if only is None else kept.of_records(only)
 
 
 _SUPPRESSED_SCHEMA = pa.schema(
-    [
-        ("entity_type", pa.string()),
-        ("column", pa.string()),
-        ("value", pa.string()),
-        ("records", pa.int64()),
-        ("reason", pa.string()),
-    ]
+    [("entity_type", pa.string())]
+    + [(c, pa.int64() if c == "records" else pa.string()) for c in SUPPRESSED_COLUMNS]
 )

@@ -22,7 +22,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
@@ -107,10 +106,7 @@ def mention_matches(
     mentions = stage_records(mapped, {"mention": "other"}, date.today())
     if prepared is None:
         prepared = prepare_records(records, entity_type, junk)
-    keys_of_records = pa.array(records["record_key"].astype(str).to_numpy(dtype=object))
-    scored = prepared.table.filter(
-        pc.fill_null(pc.is_in(prepared.table.column("record_key"), keys_of_records), False)
-    )
+    scored = prepared.of_records(records["record_key"]).table
     named = prepare_records(mentions, entity_type, junk).table
     both = PreparedRecords(pa.concat_tables([scored, named]), prepared.suppressed)
     only_with = None
