@@ -30,20 +30,29 @@ from warehouse.store import table_exists
 LINK_COLUMNS = ("record_key_l", "record_key_r", "kind", "match_probability", "evidence")
 
 
-def _pairs_among(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> pd.DataFrame:
-    """Scored pairs (every probability) with both records in ``keys``, with their evidence."""
-    keys = sorted(set(keys))
-    if not keys or not table_exists(con, "matching", "pairs"):
-        return pd.DataFrame(columns=["record_key_l", "record_key_r", "match_probability"])
+def _rows_among(con: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> pd.DataFrame | None:
+    """The rows of a pairs-like ``matching`` table (``record_key_l``, ``record_key_r``) with
+    both records in ``keys``; None when the table does not exist."""
+    if not table_exists(con, "matching", table):
+        return None
     con.register("__keys", pd.DataFrame({"record_key": keys}))
     try:
-        pairs = con.sql(
-            """SELECT p.* FROM matching.pairs p
-               JOIN __keys l ON p.record_key_l = l.record_key
-               JOIN __keys r ON p.record_key_r = r.record_key"""
+        return con.sql(
+            f"""SELECT p.* FROM matching.{table} p
+                JOIN __keys l ON p.record_key_l = l.record_key
+                JOIN __keys r ON p.record_key_r = r.record_key"""
         ).df()
     finally:
         con.unregister("__keys")
+
+
+def _pairs_among(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> pd.DataFrame:
+    """Scored pairs (every probability) with both records in ``keys``, with their evidence."""
+    pairs = _rows_among(con, "pairs", sorted(set(keys)))
+    if pairs is None:
+        return pd.DataFrame(
+            columns=["record_key_l", "record_key_r", "match_probability", "evidence"]
+        )
     evidence = pd.Series("", index=pairs.index, dtype=object)
     for choice in models_in_use(con):
         mine = pairs["entity_type"] == choice.version.entity_type
@@ -53,19 +62,20 @@ def _pairs_among(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> pd.Data
 
 
 def _rule_links_among(con: duckdb.DuckDBPyConnection, keys: set[str]) -> pd.DataFrame:
-    if not table_exists(con, "matching", "rule_links"):
+    rules = _rows_among(con, "rule_links", sorted(keys))
+    if rules is None or rules.empty:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
-    rules = con.sql("FROM matching.rule_links").df()
-    rules = rules[rules["record_key_l"].isin(keys) & rules["record_key_r"].isin(keys)]
     return order_pairs(
         rules.assign(kind="rule", evidence="rule: " + rules["match_rule"].str.replace("_", " "))
     )[list(LINK_COLUMNS)]
 
 
-def _cut(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    if not table_exists(con, "matching", "cut_links"):
+def _cut_among(con: duckdb.DuckDBPyConnection, keys: set[str]) -> set[tuple[str, str]]:
+    """The links among ``keys`` the clustering cut, as ordered key pairs."""
+    cut = _rows_among(con, "cut_links", sorted(keys))
+    if cut is None or cut.empty:
         return set()
-    cut = order_pairs(con.sql("SELECT record_key_l, record_key_r FROM matching.cut_links").df())
+    cut = order_pairs(cut[["record_key_l", "record_key_r"]])
     return set(zip(cut["record_key_l"], cut["record_key_r"], strict=True))
 
 
@@ -99,7 +109,7 @@ def holding_links(
     if not frames:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
     links = pd.concat(frames, ignore_index=True).drop_duplicates(["record_key_l", "record_key_r"])
-    cut = _cut(con)
+    cut = _cut_among(con, keys)
     kept = [
         (left, right) not in cut
         for left, right in zip(links["record_key_l"], links["record_key_r"], strict=True)
