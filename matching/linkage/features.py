@@ -125,7 +125,7 @@ def prepare_records(
         con.execute("SET threads = 1")  # a few records at a time, often one
         con.register("uncapped", uncapped.append_column("position", positions))
         queries = cap_shared_values(con, "uncapped", rules or JunkRules())
-        table = con.sql(queries.records).to_arrow_table().cast(PREPARED_SCHEMA)
+        table = con.sql(queries.records()).to_arrow_table().cast(PREPARED_SCHEMA)
         suppressed = con.sql(queries.suppressed).df().drop(columns="entity_type")
     logger.info(
         "prepared %d %s records; %d values suppressed (%d records affected)",

@@ -30,6 +30,7 @@ from collections.abc import Collection, Mapping
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.linkage.caps import cap_shared_values
 from matching.linkage.features import (
@@ -39,7 +40,7 @@ from matching.linkage.features import (
     prepare_records,
     prepare_uncapped,
 )
-from matching.linkage.junk import SUPPRESSED_COLUMNS, JunkRules
+from matching.linkage.junk import SHARED, SUPPRESSED_COLUMNS, JunkRules
 from sources.schema import ENTITY_TYPES
 from warehouse.store import quote, replace_table, table_exists
 
@@ -78,24 +79,41 @@ def update_prepared(
         preparation).
     """
     fields = _fields_hash(con)
+    positions = "(SELECT record_key, rowid AS position FROM staging.customers)"
     if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
         con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
         prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
+        queries = cap_shared_values(con, UNCAPPED, junk, positions)
+        con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
     else:
         # gone or changed: the fingerprint of the fields it was prepared from is not today's
         con.execute(
             f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM ({fields}) f
                 WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
         )
-        prepared = _prepare_staged(
-            con,
-            f"SELECT * FROM ({fields}) WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED})",
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields}) "
+            f"WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED})"
         )
-    positions = "(SELECT record_key, rowid AS position FROM staging.customers)"
-    queries = cap_shared_values(
-        con, f"(SELECT * FROM {UNCAPPED} JOIN {positions} USING (record_key))", junk
-    )
-    con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records}")
+        prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
+        queries = cap_shared_values(con, UNCAPPED, junk, positions)
+        # rewritten: the records prepared again and those holding a value that crossed its
+        # limit today (up or down); the others' prepared rows are as they were
+        before = f"SELECT * FROM {SUPPRESSED_VALUES} WHERE reason = {SHARED!r}"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __rewritten AS
+                SELECT record_key FROM __prepared_again
+                UNION SELECT record_key FROM ({queries.crossing(before)})"""
+        )
+        con.execute(
+            f"""DELETE FROM {PREPARED_RECORDS} WHERE record_key IN
+                (SELECT record_key FROM __rewritten)
+                OR record_key NOT IN (SELECT record_key FROM {UNCAPPED})"""
+        )
+        con.execute(
+            f"INSERT INTO {PREPARED_RECORDS} "
+            f"{queries.records(only='SELECT record_key FROM __rewritten')}"
+        )
     con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
     return prepared
 
@@ -170,6 +188,8 @@ def load_prepared(
     table = con.sql(
         f"SELECT * FROM {PREPARED_RECORDS} WHERE entity_type = ?", params=[entity_type]
     ).to_arrow_table()
+    if table_exists(con, "staging", "customers"):
+        table = _in_staging_order(con, table)
     suppressed = con.sql(
         f"SELECT {', '.join(map(quote, SUPPRESSED_COLUMNS))} FROM {SUPPRESSED_VALUES} "
         "WHERE entity_type = ?",
@@ -178,6 +198,27 @@ def load_prepared(
     kept = PreparedRecords(table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA), suppressed)
     # in Arrow: a join in DuckDB would not keep staging order
     return kept if only is None else kept.of_records(only)
+
+
+def _in_staging_order(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+    """``table``'s rows in the order of their records in ``staging.customers`` (an
+    incremental sync appends the records it prepared again; a full one writes them in
+    order, and nothing moves)."""
+    ordinal = pa.array(range(table.num_rows), pa.int64())
+    con.register("__read", table.select(["record_key"]).append_column("ordinal", ordinal))
+    try:
+        position = con.sql(
+            """SELECT s.position FROM __read r
+               LEFT JOIN (SELECT record_key, rowid AS position FROM staging.customers) s
+               USING (record_key) ORDER BY r.ordinal"""
+        ).to_arrow_table()["position"]
+    finally:
+        con.unregister("__read")
+    if position.null_count == 0 and (
+        len(position) < 2 or pc.all(pc.greater(position[1:], position[:-1])).as_py()
+    ):
+        return table
+    return table.take(pc.sort_indices(position))  # records not staged (none) last
 
 
 _SUPPRESSED_SCHEMA = pa.schema(
