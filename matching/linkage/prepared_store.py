@@ -10,8 +10,8 @@ again. The sync now prepares them once, right after staging, into
 ``reason``): the values a steward may ask about when two records that share a phone were
 not compared.
 
-The table holds the records in staging order, so a step reading it back sees exactly what
-preparing the staged records would have given it.
+A step reads the records back in staging order (:func:`load_prepared`), so it sees exactly
+what preparing the staged records would have given it.
 
 A sync prepares only what changed (:func:`update_prepared`). Beside the two tables it keeps
 ``matching.prepared_uncapped``: each record as its own values prepare it
@@ -19,8 +19,11 @@ A sync prepares only what changed (:func:`update_prepared`). Beside the two tabl
 from. A sync prepares the records that are new or whose fields changed, drops those that
 are gone, and then caps shared values over all records in DuckDB (``caps``), the same step
 that caps records prepared in memory: a value that today's new records push over its limit
-is nulled in records that did not change, and one that fell back under it returns. At 100k
-records a 1% delta prepared about 1,400 records instead of 138,000.
+is nulled in records that did not change, and one that fell back under it returns. Only
+the rows of records prepared again or holding such a value are rewritten (appended: the
+table's own order is staging order after a full preparation only). Measured at 100k
+records on a loaded 2-core machine, a 1% delta (1,356 of 137,452 records prepared again)
+took 3-5 s where preparing everything took 32-46 s.
 """
 
 from __future__ import annotations
