@@ -19,7 +19,6 @@ from assets.step_work import (
 )
 from matching.linkage import (
     CLUSTERING_COLUMNS,
-    MATCHING_COLUMNS,
     ModelChoice,
     SparkRun,
     cluster_records,
@@ -36,7 +35,12 @@ from matching.linkage import (
     write_reports,
 )
 from matching.linkage.features import PreparedRecords
-from matching.linkage.prepared_store import load_prepared, prepare_by_type, save_prepared
+from matching.linkage.prepared_store import (
+    PREPARED_RECORDS,
+    SUPPRESSED_VALUES,
+    load_prepared,
+    update_prepared,
+)
 from quality import resolution_checks
 from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
@@ -91,14 +95,16 @@ def _prepared(warehouse: Warehouse) -> dict[str, PreparedRecords]:
     deps=[STAGED_CUSTOMERS],
     group_name="matching",
     kinds={"duckdb"},
-    metadata=part_tables("matching.suppressed_values"),
+    metadata=part_tables("matching.suppressed_values", "matching.prepared_uncapped"),
 )
 def prepared_records(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """The staged records as the matcher compares and blocks on them, prepared once per sync
     for training, prediction, the serving index and mentioned names; the values suppressed
-    as junk (placeholders, values shared by too many records) in matching.suppressed_values."""
+    as junk (placeholders, values shared by too many records) in matching.suppressed_values.
+    An incremental sync prepares only the new and changed records (matching.prepared_uncapped
+    keeps each record as prepared before the caps) and caps shared values over all of them."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -106,18 +112,26 @@ def prepared_records(
         "matching.prepared_records",
         settings=[cfg.matching.junk.model_dump()],
         tables=["staging.customers"],
+        incremental=True,
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    prepared = prepare_by_type(_staged(warehouse, MATCHING_COLUMNS), junk_rules(cfg.matching))
     with warehouse.connect() as con:
-        counts = save_prepared(con, prepared)
+        prepared = update_prepared(con, junk_rules(cfg.matching), incremental=plan.incremental)
+        counts = dict(
+            con.sql(f"SELECT entity_type, count(*) FROM {PREPARED_RECORDS} GROUP BY 1").fetchall()
+        )
+        suppressed = dict(
+            con.sql(f"SELECT entity_type, count(*) FROM {SUPPRESSED_VALUES} GROUP BY 1").fetchall()
+        )
     plan.done(warehouse, context.run_id)
-    suppressed = {t: len(p.suppressed) for t, p in prepared.items()}
-    context.log.info(f"prepared records: {counts}; suppressed values: {suppressed}")
+    context.log.info(
+        f"prepared records: {counts} ({prepared} prepared again); suppressed values: {suppressed}"
+    )
     return dg.MaterializeResult(
         metadata={
             "records": dg.MetadataValue.json(counts),
+            "prepared_again": dg.MetadataValue.json(prepared),
             "suppressed_values": dg.MetadataValue.json(suppressed),
             **plan.metadata(),
         }

@@ -29,23 +29,30 @@ work stays vectorised at a million records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.linkage.junk import (
-    PLACEHOLDER,
-    JunkRules,
-    cap_shared_values,
-    drop_values,
-    placeholder_mask,
-    suppressed_report,
+# ``X as X``: the prepared table's columns, read by many modules from here, where they were
+# defined before they had a module of their own
+from matching.linkage.caps import cap_shared_values
+from matching.linkage.junk import JunkRules, drop_placeholders
+from matching.linkage.prepared_table import BLOCK_KEY_COLUMNS as BLOCK_KEY_COLUMNS
+from matching.linkage.prepared_table import GRAM_COLUMNS as GRAM_COLUMNS
+from matching.linkage.prepared_table import (
+    IDENTIFIER_COLUMNS,
+    PLACEHOLDER_TYPE,
+    PREPARED_SCHEMA,
+    UNCAPPED_COLUMNS,
+    UNCAPPED_SCHEMA,
+    PreparedRecords,
 )
+from matching.linkage.prepared_table import LIST_COLUMNS as LIST_COLUMNS
+from matching.linkage.prepared_table import PREPARED_COLUMNS as PREPARED_COLUMNS
+from matching.linkage.prepared_table import SERVICE_NUMBER as SERVICE_NUMBER
 from sources.schema import ENTITY_TYPES
 from sources.standardise.addresses import STREET_AND_NUMBER
 from sources.standardise.lookalikes import name_shapes
@@ -92,100 +99,13 @@ OPTIONAL_COLUMNS = ("postcode",)
 #: the company's numbers): a step that only prepares records reads only these.
 MATCHING_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "contact_mobile")
 
-#: Identifier columns: staged column → the junk-free copy used for comparing and blocking.
-IDENTIFIER_COLUMNS = {
-    "phone": "phone_block",
-    "mobile": "mobile_block",
-    "email": "email_block",
-    "uscc": "uscc_block",
-    "id_number": "id_number_block",
-}
-
-#: Keys used only to generate candidate pairs (never compared), capped in size.
-BLOCK_KEY_COLUMNS = (
-    "name_block",
-    "name_city_block",
-    "pinyin_city_block",
-    "name_street_block",
-    "name_birth_block",
-    "pinyin_birth_block",
-    "birth_block",
-    "latin_postcode_block",
-    "first_word_postcode_block",
-    "last_word_postcode_block",
-)
-
-#: Character-bigram lists (order-free, code-point based similarity of Chinese text).
-GRAM_COLUMNS = ("name_grams", "address_grams")
-#: List columns of the prepared table.
-LIST_COLUMNS = (*GRAM_COLUMNS, "phone_numbers")
-#: Service numbers (400/800 hotlines, 95xxx): a brand's, never evidence of one customer.
-SERVICE_NUMBER = r"^\+86(?:400|800|9[56])"
-
-#: Every column of the prepared table, in order.
-PREPARED_COLUMNS = (
-    "record_key",
-    "entity_type",
-    "name_key",
-    "name_pinyin",
-    "name_latin",
-    "name_shape",
-    "name_grams",
-    "name_region",
-    "legal_form",
-    "branch",
-    *IDENTIFIER_COLUMNS.values(),
-    "phone_numbers",
-    "phone_tail",
-    "gender",
-    "birth_date",
-    "city_key",
-    "district_key",
-    "address_detail",
-    "address_street",
-    "address_grams",
-    "postcode",
-    *BLOCK_KEY_COLUMNS,
-)
-
-
-#: Arrow schema of the prepared table.
-PREPARED_SCHEMA = pa.schema(
-    [(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in PREPARED_COLUMNS]
-)
-
-
-@dataclass(frozen=True)
-class PreparedRecords:
-    """The matcher's view of one entity type's records, and what was suppressed.
-
-    Attributes:
-        table: one row per staged record, ``PREPARED_COLUMNS``, as Splink reads it.
-        suppressed: one row per suppressed value: ``column`` (prepared column),
-            ``value``, ``records`` (how many records carried it) and ``reason``
-            ('placeholder' or 'shared_by_too_many_records').
-    """
-
-    table: pa.Table
-    suppressed: pd.DataFrame
-
-    def of_records(self, keys: Iterable[str]) -> PreparedRecords:
-        """Only the rows of these record keys, in this table's order (the suppressed values
-        stay those of the whole preparation)."""
-        wanted = pa.array(list(keys), pa.string())
-        mask = pc.fill_null(pc.is_in(self.table.column("record_key"), wanted), False)
-        return PreparedRecords(self.table.filter(mask), self.suppressed)
-
-    @cached_property
-    def records(self) -> pd.DataFrame:
-        """The prepared table as pandas (text as Arrow-backed strings), for inspection."""
-        return self.table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-
 
 def prepare_records(
     records: pd.DataFrame, entity_type: str, rules: JunkRules | None = None
 ) -> PreparedRecords:
-    """Select one entity type's staged records and derive the matcher's columns.
+    """Select one entity type's staged records and derive the matcher's columns: each
+    record prepared on its own (:func:`prepare_uncapped`), then the values shared by too
+    many of them nulled (``caps``).
 
     Args:
         records: staged customer records (``sources.schema.STAGED_COLUMNS``; at least
@@ -199,7 +119,32 @@ def prepare_records(
     Raises:
         ValueError: unknown entity type, missing columns, or duplicate record keys.
     """
-    rules = rules or JunkRules()
+    uncapped = prepare_uncapped(records, entity_type)
+    positions = pa.array(np.arange(uncapped.num_rows, dtype=np.int64))
+    with duckdb.connect() as con:
+        con.execute("SET threads = 1")  # a few records at a time, often one
+        con.register("uncapped", uncapped.append_column("position", positions))
+        queries = cap_shared_values(con, "uncapped", rules or JunkRules())
+        table = con.sql(queries.records()).to_arrow_table().cast(PREPARED_SCHEMA)
+        suppressed = con.sql(queries.suppressed).df().drop(columns="entity_type")
+    logger.info(
+        "prepared %d %s records; %d values suppressed (%d records affected)",
+        table.num_rows,
+        entity_type,
+        len(suppressed),
+        int(suppressed["records"].sum()),
+    )
+    return PreparedRecords(table=table, suppressed=suppressed)
+
+
+def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
+    """One entity type's staged records prepared each on its own: ``UNCAPPED_COLUMNS``, in
+    the order of ``records``. Placeholders are dropped (and listed per record); nothing
+    is capped, so a record's row depends on its own staged values only.
+
+    Raises:
+        ValueError: unknown entity type, missing columns, or duplicate record keys.
+    """
     if entity_type not in ENTITY_TYPES:
         raise ValueError(f"entity_type must be one of {ENTITY_TYPES}, got {entity_type!r}")
     missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
@@ -215,7 +160,7 @@ def prepare_records(
         )
     if src["record_key"].isna().any():
         raise ValueError(f"{int(src['record_key'].isna().sum())} record(s) have no record_key")
-    report: list[pd.DataFrame] = []
+    dropped: list[pd.DataFrame] = []
     structured = ("record_key", "entity_type", "birth_date", "is_branch", "other_phones")
     plain = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c not in structured]
     text = {c: _text(src[c]) for c in plain}
@@ -224,9 +169,7 @@ def prepare_records(
     # costs more than preparing a single record (the duplicate check prepares one)
     out: dict[str, pd.Series] = {"record_key": src["record_key"].astype(STRING)}
     name = text["name_core"].fillna(text["name"])
-    out["name_key"] = drop_values(
-        name, placeholder_mask(name, "text"), "name_key", PLACEHOLDER, report
-    )
+    out["name_key"] = drop_placeholders(name, "text", "name_key", dropped)
     out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
     out["name_latin"] = text["name_latin"].where(out["name_key"].notna())
     out["name_shape"] = name_shapes(out["name_key"])
@@ -240,15 +183,14 @@ def prepare_records(
 
     for staged, column in IDENTIFIER_COLUMNS.items():
         value, kind = _identifier(text[staged], staged)
-        value = drop_values(value, placeholder_mask(value, kind), column, PLACEHOLDER, report)
-        out[column] = cap_shared_values(value, rules.max_records_per_value, column, report)
+        out[column] = drop_placeholders(value, kind, column, dropped)
     out["phone_tail"] = _landline_tail(out["phone_block"])
     contact = None
     if entity_type == "company" and "contact_mobile" in records.columns:
         # a contact person's mobile on a company row reaches the company too
         contact = _text(records.loc[records["entity_type"] == entity_type, "contact_mobile"])
         contact = contact.reset_index(drop=True)
-    out["phone_numbers"] = _phone_numbers(out, src["other_phones"], rules, report, contact)
+    extra = _extra_numbers(src["other_phones"], dropped, contact)
 
     out["gender"] = text["gender"]
     out["birth_date"] = _dates(src["birth_date"])
@@ -263,39 +205,34 @@ def prepare_records(
 
     by_name = _name_prefix(out["name_key"]) if entity_type == "company" else out["name_key"]
     latin = out["name_latin"] if entity_type == "company" else _any_order(out["name_latin"])
-    keys = {
-        "name_block": out["name_key"],
-        "name_city_block": by_name + "|" + out["city_key"],
-        "pinyin_city_block": latin + "|" + out["city_key"],
-        "name_street_block": by_name + "|" + out["address_detail"],
-        "name_birth_block": out["name_key"] + "|" + out["birth_date"],
-        "pinyin_birth_block": latin + "|" + out["birth_date"],
-        # the birth date alone finds a person whose name and ID both carry a typo; a
-        # date shared by more than max_block_size records (1900-01-01, a default the
-        # export filled in) creates no block
-        "birth_block": out["birth_date"],
-        # a person whose name and ID both carry a slip, or whose birth date is missing,
-        # still shares the postcode with the other record and most often one word of the
-        # name ('Larsisa Bradshaw' / 'Larissa Bradshaw', 'Kylie Dixon' / 'Madison Dixon')
-        **_postcode_keys(out["name_latin"], latin, out["postcode"], entity_type),
-    }
-    for column, key in keys.items():
-        out[column] = cap_shared_values(key, rules.max_block_size, column, report)
-
-    suppressed = suppressed_report(report)
-    logger.info(
-        "prepared %d %s records; %d values suppressed (%d records affected)",
-        len(src),
-        entity_type,
-        len(suppressed),
-        int(suppressed["records"].sum()),
+    out.update(
+        {
+            "name_block": out["name_key"],
+            "name_city_block": by_name + "|" + out["city_key"],
+            "pinyin_city_block": latin + "|" + out["city_key"],
+            "name_street_block": by_name + "|" + out["address_detail"],
+            "name_birth_block": out["name_key"] + "|" + out["birth_date"],
+            "pinyin_birth_block": latin + "|" + out["birth_date"],
+            # the birth date alone finds a person whose name and ID both carry a typo; a
+            # date shared by more than max_block_size records (1900-01-01, a default the
+            # export filled in) creates no block
+            "birth_block": out["birth_date"],
+            # a person whose name and ID both carry a slip, or whose birth date is missing,
+            # still shares the postcode with the other record and most often one word of
+            # the name ('Larsisa Bradshaw' / 'Larissa Bradshaw', 'Kylie Dixon' / 'Madison
+            # Dixon')
+            **_postcode_keys(out["name_latin"], latin, out["postcode"], entity_type),
+        }
     )
+    scalar = [c for c in UNCAPPED_COLUMNS if c not in ("extra_numbers", "placeholders")]
     frame = pd.DataFrame(
-        {c: entity_type if c == "entity_type" else out[c] for c in PREPARED_COLUMNS},
-        index=src.index,
+        {c: entity_type if c == "entity_type" else out[c] for c in scalar}, index=src.index
     )
-    table = pa.Table.from_pandas(frame, schema=PREPARED_SCHEMA, preserve_index=False)
-    return PreparedRecords(table=table, suppressed=suppressed)
+    schema = pa.schema([UNCAPPED_SCHEMA.field(c) for c in scalar])
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    table = table.append_column(UNCAPPED_SCHEMA.field("extra_numbers"), extra)
+    placeholders = placeholder_lists(dropped, len(src))
+    return table.append_column(UNCAPPED_SCHEMA.field("placeholders"), placeholders)
 
 
 def as_prepared(
@@ -350,18 +287,13 @@ def _landline_tail(phone: pd.Series) -> pd.Series:
     return national.str[-PHONE_TAIL_DIGITS:].where(landline.fillna(False).astype(bool))
 
 
-def _phone_numbers(
-    out: dict[str, pd.Series],
-    others: pd.Series,
-    rules: JunkRules,
-    report: list[pd.DataFrame],
-    contact: pd.Series | None = None,
-) -> pd.Series:
-    """Each record's usable numbers as one sorted list: its phone and mobile (junk already
-    removed), the further numbers of its cells and, on a company row, the mobile of the
-    contact person it names (``contact``: the export that wrote it in the company's mobile
-    column instead says the same), with placeholders, service numbers and numbers shared
-    by too many records left out; None when it has none."""
+def _extra_numbers(
+    others: pd.Series, dropped: list[pd.DataFrame], contact: pd.Series | None = None
+) -> pa.ListArray:
+    """Each record's further numbers: those of its cells beyond phone and mobile and, on a
+    company row, the mobile of the contact person it names (``contact``: the export that
+    wrote it in the company's mobile column instead says the same), placeholders left out
+    (and listed in ``dropped``); one entry per occurrence, as the caps count them."""
     listed = others.dropna()
     listed = listed[listed.map(len) > 0]
     extra = pd.Series(
@@ -373,27 +305,37 @@ def _phone_numbers(
     if contact is not None:
         contact = contact.dropna()
         extra = pd.concat([extra, contact.set_axis(contact.index.astype("int64"))])
-    extra = drop_values(
-        extra, placeholder_mask(extra, "phone"), "phone_numbers", PLACEHOLDER, report
+    extra = drop_placeholders(extra, "phone", "phone_numbers", dropped).dropna()
+    return lists_by_record(
+        extra.index.to_numpy(dtype=np.int64),
+        pa.array(extra.astype(object).to_numpy(), pa.string()),
+        len(others),
     )
-    extra = cap_shared_values(extra, rules.max_records_per_value, "phone_numbers", report)
-    parts = pd.concat([out["phone_block"], out["mobile_block"], extra])
-    parts = parts[parts.notna() & ~parts.str.contains(SERVICE_NUMBER, regex=True).fillna(False)]
-    if parts.empty:
-        return pd.Series(None, index=others.index, dtype=object)
-    return _sorted_sets(parts).reindex(others.index).astype(object).where(lambda g: g.notna(), None)
 
 
-def _sorted_sets(values: pd.Series) -> pd.Series:
-    """The distinct values of each index label as one sorted list (one row per label, labels
-    sorted), without a Python call per label: a master has a million of them."""
-    frame = pd.DataFrame(
-        {"label": values.index.to_numpy(), "value": values.astype(object).to_numpy()}
+def lists_by_record(owners: np.ndarray, values: pa.Array, records: int) -> pa.ListArray:
+    """``values`` gathered into one list per record (``owners``: each value's record, 0 to
+    ``records`` - 1), in their order; None for a record with none. No Python call per
+    record: a sync has a million of them."""
+    order = np.argsort(owners, kind="stable")
+    counts = np.bincount(owners, minlength=records)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), values.take(pa.array(order)), mask=pa.array(counts == 0)
     )
-    frame = frame.drop_duplicates().sort_values(["label", "value"], kind="stable")
-    labels, starts = np.unique(frame["label"].to_numpy(), return_index=True)
-    lists = np.split(frame["value"].to_numpy(), starts[1:])
-    return pd.Series([list(v) for v in lists], index=labels, dtype=object)
+
+
+def placeholder_lists(dropped: list[pd.DataFrame], records: int) -> pa.ListArray:
+    """The placeholders dropped from each record (``drop_placeholders``' findings) as a list
+    of (column, value) per record."""
+    found = pd.concat(dropped, ignore_index=True) if dropped else None
+    if found is None or found.empty:
+        return pa.nulls(records, pa.list_(PLACEHOLDER_TYPE))  # type: ignore[return-value]
+    pairs = pa.StructArray.from_arrays(
+        [pa.array(found[c].astype(object).to_numpy(), pa.string()) for c in ("column", "value")],
+        fields=list(PLACEHOLDER_TYPE),
+    )
+    return lists_by_record(found["record"].to_numpy(dtype=np.int64), pairs, records)
 
 
 def _any_order(name: pd.Series) -> pd.Series:

@@ -112,48 +112,23 @@ def is_placeholder_id(value: str) -> bool:
     return len(core) > 2 and (core in _ASCENDING_DIGITS or core in _DESCENDING_DIGITS)
 
 
-def drop_values(
-    values: pd.Series, mask: pd.Series, column: str, reason: str, report: list[pd.DataFrame]
+def drop_placeholders(
+    values: pd.Series, kind: str, column: str, dropped: list[pd.DataFrame]
 ) -> pd.Series:
-    """``values`` with the ``mask`` rows nulled; each distinct dropped value goes to ``report``."""
+    """``values`` with placeholders (``placeholder_mask``) nulled; each one dropped goes to
+    ``dropped`` as its record (the index label, a record's position), ``column`` and value,
+    for the report (``caps``) to count."""
+    mask = placeholder_mask(values, kind)
     if not mask.any():
         return values
-    report.append(_report(column, values[mask].value_counts(), reason))
-    return values.where(~mask)
-
-
-def cap_shared_values(
-    values: pd.Series, limit: int, column: str, report: list[pd.DataFrame]
-) -> pd.Series:
-    """``values`` with every value carried by more than ``limit`` records nulled (and reported)."""
-    if values.count() <= limit:  # too few values for any to be shared by more than limit
-        return values
-    counts = values.value_counts()
-    over = counts[counts > limit]
-    if over.empty:
-        return values
-    logger.info(
-        "%s: %d value(s) shared by more than %d records suppressed", column, len(over), limit
-    )
-    report.append(_report(column, over, SHARED))
-    return values.where(~values.isin(set(over.index)))
-
-
-def suppressed_report(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One table of every suppressed value (``SUPPRESSED_COLUMNS``)."""
-    if not parts:
-        return pd.DataFrame(
-            {c: pd.Series(dtype="int64" if c == "records" else object) for c in SUPPRESSED_COLUMNS}
+    found = values[mask]
+    dropped.append(
+        pd.DataFrame(
+            {
+                "record": found.index.to_numpy(dtype=np.int64),
+                "column": column,
+                "value": found.astype(object).to_numpy(),
+            }
         )
-    return pd.concat(parts, ignore_index=True)
-
-
-def _report(column: str, counts: pd.Series, reason: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "column": column,
-            "value": counts.index.astype(str),
-            "records": counts.to_numpy(dtype=np.int64),
-            "reason": reason,
-        }
     )
+    return values.where(~mask)

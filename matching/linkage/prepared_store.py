@@ -10,8 +10,20 @@ again. The sync now prepares them once, right after staging, into
 ``reason``): the values a steward may ask about when two records that share a phone were
 not compared.
 
-The table holds the records in staging order, so a step reading it back sees exactly what
-preparing the staged records would have given it.
+A step reads the records back in staging order (:func:`load_prepared`), so it sees exactly
+what preparing the staged records would have given it.
+
+A sync prepares only what changed (:func:`update_prepared`). Beside the two tables it keeps
+``matching.prepared_uncapped``: each record as its own values prepare it
+(``features.prepare_uncapped``), with a fingerprint of the staged fields it was prepared
+from. A sync prepares the records that are new or whose fields changed, drops those that
+are gone, and then caps shared values over all records in DuckDB (``caps``), the same step
+that caps records prepared in memory: a value that today's new records push over its limit
+is nulled in records that did not change, and one that fell back under it returns. Only
+the rows of records prepared again or holding such a value are rewritten (appended: the
+table's own order is staging order after a full preparation only). Measured at 100k
+records on a loaded 2-core machine, a 1% delta (1,356 of 137,452 records prepared again)
+took 3-5 s where preparing everything took 32-46 s.
 """
 
 from __future__ import annotations
@@ -21,9 +33,17 @@ from collections.abc import Collection, Mapping
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.linkage.features import PREPARED_SCHEMA, PreparedRecords, prepare_records
-from matching.linkage.junk import SUPPRESSED_COLUMNS, JunkRules
+from matching.linkage.caps import cap_shared_values
+from matching.linkage.features import (
+    MATCHING_COLUMNS,
+    PREPARED_SCHEMA,
+    PreparedRecords,
+    prepare_records,
+    prepare_uncapped,
+)
+from matching.linkage.junk import SHARED, SUPPRESSED_COLUMNS, JunkRules
 from sources.schema import ENTITY_TYPES
 from warehouse.store import quote, replace_table, table_exists
 
@@ -31,6 +51,9 @@ from warehouse.store import quote, replace_table, table_exists
 PREPARED_RECORDS = "matching.prepared_records"
 #: The values preparation suppressed, per entity type.
 SUPPRESSED_VALUES = "matching.suppressed_values"
+#: Each staged record as its own values prepare it, before the caps, and what it was
+#: prepared from (``fields_hash``).
+UNCAPPED = "matching.prepared_uncapped"
 
 
 def prepare_by_type(staged: pd.DataFrame, junk: JunkRules) -> dict[str, PreparedRecords]:
@@ -41,6 +64,91 @@ def prepare_by_type(staged: pd.DataFrame, junk: JunkRules) -> dict[str, Prepared
         for entity_type in ENTITY_TYPES
         if entity_type in present
     }
+
+
+def update_prepared(
+    con: duckdb.DuckDBPyConnection, junk: JunkRules, *, incremental: bool
+) -> dict[str, int]:
+    """Prepare ``staging.customers`` into ``matching.prepared_records`` and
+    ``matching.suppressed_values``; return the records prepared per entity type.
+
+    Args:
+        junk: the limits of the caps.
+        incremental: prepare only the records that are new or whose matching fields
+            changed since the last preparation, keeping the others' uncapped rows; without
+            it, or when there is no last preparation, every record is prepared.
+    Returns:
+        The records prepared in this call, per entity type (all of them on a full
+        preparation).
+    """
+    fields = _fields_hash(con)
+    positions = "(SELECT record_key, rowid AS position FROM staging.customers)"
+    if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
+        con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
+        prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
+        queries = cap_shared_values(con, UNCAPPED, junk, positions)
+        con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
+    else:
+        # gone or changed: the fingerprint of the fields it was prepared from is not today's
+        con.execute(
+            f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM ({fields}) f
+                WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields}) "
+            f"WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED})"
+        )
+        prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
+        queries = cap_shared_values(con, UNCAPPED, junk, positions)
+        # rewritten: the records prepared again and those holding a value that crossed its
+        # limit today (up or down); the others' prepared rows are as they were
+        before = f"SELECT * FROM {SUPPRESSED_VALUES} WHERE reason = {SHARED!r}"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __rewritten AS
+                SELECT record_key FROM __prepared_again
+                UNION SELECT record_key FROM ({queries.crossing(before)})"""
+        )
+        con.execute(
+            f"""DELETE FROM {PREPARED_RECORDS} WHERE record_key IN
+                (SELECT record_key FROM __rewritten)
+                OR record_key NOT IN (SELECT record_key FROM {UNCAPPED})"""
+        )
+        con.execute(
+            f"INSERT INTO {PREPARED_RECORDS} "
+            f"{queries.records(only='SELECT record_key FROM __rewritten')}"
+        )
+    con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
+    return prepared
+
+
+def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of the staged records' matching columns and their fingerprint (``fields_hash``)."""
+    present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
+    columns = ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+    return f"SELECT {columns}, hash({columns}) AS fields_hash FROM staging.customers"
+
+
+def _prepare_staged(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, int]:
+    """Prepare the staged records of query ``staged`` (matching columns and ``fields_hash``)
+    each on its own and add them to the uncapped table; return how many per entity type."""
+    records = con.sql(staged).df()
+    counts: dict[str, int] = {}
+    for entity_type in ENTITY_TYPES:
+        hashes = records.loc[records["entity_type"] == entity_type, "fields_hash"]
+        if hashes.empty:
+            continue
+        table = prepare_uncapped(records, entity_type)
+        table = table.append_column("fields_hash", pa.array(hashes.to_numpy(), pa.uint64()))
+        con.register("__prepared", table)
+        try:
+            if table_exists(con, "matching", "prepared_uncapped"):
+                con.execute(f"INSERT INTO {UNCAPPED} SELECT * FROM __prepared")
+            else:
+                con.execute(f"CREATE TABLE {UNCAPPED} AS SELECT * FROM __prepared")
+        finally:
+            con.unregister("__prepared")
+        counts[entity_type] = table.num_rows
+    return counts
 
 
 def save_prepared(
@@ -83,6 +191,8 @@ def load_prepared(
     table = con.sql(
         f"SELECT * FROM {PREPARED_RECORDS} WHERE entity_type = ?", params=[entity_type]
     ).to_arrow_table()
+    if table_exists(con, "staging", "customers"):
+        table = _in_staging_order(con, table)
     suppressed = con.sql(
         f"SELECT {', '.join(map(quote, SUPPRESSED_COLUMNS))} FROM {SUPPRESSED_VALUES} "
         "WHERE entity_type = ?",
@@ -91,6 +201,27 @@ def load_prepared(
     kept = PreparedRecords(table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA), suppressed)
     # in Arrow: a join in DuckDB would not keep staging order
     return kept if only is None else kept.of_records(only)
+
+
+def _in_staging_order(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+    """``table``'s rows in the order of their records in ``staging.customers`` (an
+    incremental sync appends the records it prepared again; a full one writes them in
+    order, and nothing moves)."""
+    ordinal = pa.array(range(table.num_rows), pa.int64())
+    con.register("__read", table.select(["record_key"]).append_column("ordinal", ordinal))
+    try:
+        position = con.sql(
+            """SELECT s.position FROM __read r
+               LEFT JOIN (SELECT record_key, rowid AS position FROM staging.customers) s
+               USING (record_key) ORDER BY r.ordinal"""
+        ).to_arrow_table()["position"]
+    finally:
+        con.unregister("__read")
+    if position.null_count == 0 and (
+        len(position) < 2 or pc.all(pc.greater(position[1:], position[:-1])).as_py()
+    ):
+        return table
+    return table.take(pc.sort_indices(position))  # records not staged (none) last
 
 
 _SUPPRESSED_SCHEMA = pa.schema(

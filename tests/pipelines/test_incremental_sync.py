@@ -30,6 +30,8 @@ SCORED = {"match_probability"}
 #: Warehouse tables that must be equal, as queries over columns that do not carry run stamps.
 SAME = {
     "staged records": "SELECT * EXCLUDE (ingested_at) FROM staging.customers",
+    "prepared records": "SELECT * FROM matching.prepared_records",
+    "suppressed values": "SELECT * FROM matching.suppressed_values",
     "clusters": "SELECT record_key, cluster_id FROM matching.clusters",
     "current customer IDs": "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL",
     "golden records": "SELECT * FROM master.customers",
@@ -79,9 +81,12 @@ def test_incremental_syncs_did_only_what_changed(incremental_and_full):
     # the second day's sync updated staging and pairs with what changed, and remembered it
     assert work["staging.customers"] == runs[2]
     assert work["matching.pairs"] == runs[2]
+    assert work["matching.prepared_records"] == runs[2]
+    uncapped = rows(warehouse, "SELECT count(*) FROM matching.prepared_uncapped")[0][0]
     scored = rows(warehouse, "SELECT count(*) FROM matching.scored_records")[0][0]
     staged = rows(warehouse, "SELECT count(*) FROM staging.customers")[0][0]
     assert scored == staged
+    assert uncapped == staged  # every staged record prepared, once
 
 
 @pytest.mark.parametrize("what", sorted(SAME))
