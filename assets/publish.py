@@ -25,7 +25,13 @@ from matching.linkage.prepared_store import load_prepared
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
-from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
+from warehouse.serving import (
+    SERVING_INPUTS,
+    publishing,
+    read_pointer,
+    update_tables,
+    write_tables,
+)
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -140,7 +146,8 @@ def serving_index(
     ``CURRENT.json``: the customer tables and the duplicate check's prepared records,
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
     to each new sync whole. Published after the exports, from the same warehouse state; a sync
-    that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one."""
+    that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one; one
+    that changed some updates a copy of the current one's tables with what changed."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -148,6 +155,7 @@ def serving_index(
         "exports.serving_index",
         settings=[deployment_settings(cfg), models_settings(warehouse)],
         tables=SERVING_INPUTS,
+        incremental=True,
     )
     current = read_pointer(cfg.serving_path)
     if plan.skip and current is not None and current.folder.is_dir():
@@ -164,7 +172,12 @@ def serving_index(
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            contents["tables"] = write_tables(con, folder)
+            if plan.incremental and current is not None and current.has_tables:
+                contents["tables"], contents["unordered_rows"] = update_tables(
+                    con, folder, current.folder, current.contents.get("unordered_rows", {})
+                )
+            else:
+                contents["tables"] = write_tables(con, folder)
             contents["check_records"] = write_check_files(
                 folder, records, models, junk_rules(cfg.matching), kept
             )
