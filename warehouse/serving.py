@@ -160,6 +160,11 @@ def update_tables(
                 _write_table(con, name, query, key)
                 moved = 0
             now_unordered[name] = moved
+        for (extra,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
+        ).fetchall():
+            if extra not in SERVING_TABLES:  # a table an older index had
+                con.execute(f"DROP TABLE serving_out.{extra}")
         con.execute("CHECKPOINT serving_out")
     finally:
         con.execute("DETACH serving_out")

@@ -1,6 +1,7 @@
 """The duplicate check's index: saved by the pipeline, loaded by the service, same answers."""
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -141,3 +142,27 @@ def test_a_check_within_some_records_answers_from_those_only(master, company_mod
         ]
     finally:
         checker.close()
+
+
+def test_a_key_hashed_once_for_all_its_rows_hashes_as_on_its_own():
+    table = pa.table(
+        {
+            "a": ["厦门", "厦门", None, "福州", "厦门", ""],
+            "b": ["1", "2", "1", None, "1", "x"],
+        }
+    )
+    for columns in [("a",), ("a", "b")]:
+        hashes = key_hashes(table, columns)
+        assert hashes is not None
+        for row in range(table.num_rows):
+            alone = key_hashes(table.slice(row, 1), columns)
+            assert alone is not None
+            assert bool(hashes.mask[row]) == bool(np.ma.getmaskarray(alone)[0])
+            if not hashes.mask[row]:
+                assert hashes.data[row] == alone.data[0]
+    # the hash of the key's text, as the index has always hashed it
+    single = key_hashes(table, ("a",))
+    assert single is not None
+    text = np.array(["厦门", "厦门", "", "福州", "厦门", ""], dtype=object)
+    expected = pd.util.hash_array(text, categorize=False)
+    assert (single.data[~single.mask] == expected[~single.mask]).all()

@@ -100,6 +100,19 @@ def test_a_table_whose_columns_changed_is_written_whole(tmp_path):
     assert unordered["customers"] == 0
 
 
+def test_a_table_the_previous_index_had_and_this_one_has_not_is_dropped(tmp_path):
+    first = folder(tmp_path, "first")
+    write_tables(warehouse(*DAY_1), first)
+    con = duckdb.connect(str(first / "tables.duckdb"))
+    con.execute("CREATE TABLE retired AS SELECT 1 AS x")
+    con.close()
+    updated = folder(tmp_path, "updated")
+    update_tables(warehouse(*DAY_1), updated, first, {})
+    con = duckdb.connect(str(updated / "tables.duckdb"), read_only=True)
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert names == set(SERVING_TABLES)
+
+
 @pytest.mark.parametrize("before", [0, 100])
 def test_a_table_is_written_again_in_order_once_too_many_rows_were_appended(tmp_path, before):
     first = folder(tmp_path, "first")
