@@ -16,15 +16,38 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from matching.check_index import has_check_index, load_check_index, save_check_index
-from matching.duplicate_check import DuplicateChecker, build_check_indexes, warm_up
+from matching.duplicate_check import (
+    DuplicateChecker,
+    build_check_indexes,
+    master_records,
+    warm_up,
+)
 from matching.linkage.features import PreparedRecords
 from matching.linkage.junk import JunkRules
+from matching.linkage.prepared_store import load_prepared
+from matching.linkage.steps import models_in_use
 from sources.schema import ENTITY_TYPES
 
 CHECK_MANIFEST = "check.json"
+#: What the check index reads of each master record beside its prepared row.
+INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
+
+
+def write_warehouse_check_files(
+    con: duckdb.DuckDBPyConnection, folder: Path, junk: JunkRules
+) -> dict[str, int]:
+    """``write_check_files`` for the master of the warehouse on ``con``, with the models the
+    sync predicted with and the records it prepared (prepared here when it kept none)."""
+    models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
+    prepared = {entity_type: load_prepared(con, entity_type) for entity_type in models}
+    kept = None if any(p is None for p in prepared.values()) else prepared
+    # with the sync's prepared records, the index needs only each record's customer
+    records = master_records(con, None if kept is None else INDEXED_COLUMNS)
+    return write_check_files(folder, records, models, junk, kept)
 
 
 def write_check_files(
