@@ -43,8 +43,9 @@ def write_warehouse_check_files(
     """``write_check_files`` for the master of the warehouse on ``con``, with the models the
     sync predicted with and the records it prepared (prepared here when it kept none)."""
     models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
-    prepared = {entity_type: load_prepared(con, entity_type) for entity_type in models}
-    kept = None if any(p is None for p in prepared.values()) else prepared
+    loaded = {entity_type: load_prepared(con, entity_type) for entity_type in models}
+    found = {t: p for t, p in loaded.items() if p is not None}
+    kept = found if len(found) == len(loaded) else None
     # with the sync's prepared records, the index needs only each record's customer
     records = master_records(con, None if kept is None else INDEXED_COLUMNS)
     return write_check_files(folder, records, models, junk, kept)
