@@ -159,18 +159,20 @@ def serving_index(
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(current.folder)), **plan.metadata()}
         )
+    # an incremental sync updates a copy of the current index; a full one builds it whole
+    previous = current if plan.incremental and current is not None and current.has_tables else None
     with warehouse.connect() as con:
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            if plan.incremental and current is not None and current.has_tables:
+            if previous is not None:
                 contents["tables"], contents["unordered_rows"] = update_tables(
-                    con, folder, current.folder, current.contents.get("unordered_rows", {})
+                    con, folder, previous.folder, previous.contents.get("unordered_rows", {})
                 )
             else:
                 contents["tables"] = write_tables(con, folder)
             contents["check_records"] = write_warehouse_check_files(
-                con, folder, junk_rules(cfg.matching)
+                con, folder, junk_rules(cfg.matching), previous and previous.folder
             )
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")

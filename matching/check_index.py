@@ -311,6 +311,17 @@ def _read_arrow(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
+def saved_table_schema(folder: Path, entity_type: str) -> pa.Schema | None:
+    """The schema of the ``table`` of the index saved in ``folder`` (its file's header
+    only); None when there is none."""
+    path = folder / f"check_{entity_type}_records.arrow"
+    if not path.is_file():
+        return None
+    with pa.memory_map(str(path), "r") as source:
+        schema = pa.ipc.open_file(source).schema
+    return pa.schema([f for f in schema if f.name not in ("__customer_id", "__name")])
+
+
 def has_check_index(folder: Path, entity_type: str) -> bool:
     return all((folder / f"check_{entity_type}_{f}.{ext}").exists() for f, ext in _FILES.items())
 
