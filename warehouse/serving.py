@@ -139,8 +139,8 @@ def update_tables(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """``folder``'s ``TABLES`` file as ``write_tables`` would write it, made from the
     ``previous`` index's copy: in each table only the rows of the customers (the keys of
-    ``_ORDER``) whose rows differ from the warehouse's are replaced, by DuckDB's set
-    difference of whole rows. The same rows as a full write; only their order in the file
+    ``_ORDER``) whose rows differ from the warehouse's are replaced (found by DuckDB's set
+    difference of the rows' hashes). The same rows as a full write; only their order in the file
     differs, which no reader relies on. ``unordered``: rows each table of ``previous`` holds
     out of customer order. Returns the rows per table and the new ``unordered``.
 
@@ -199,14 +199,25 @@ def _update_table(con: duckdb.DuckDBPyConnection, name: str, query: str, key: st
         c[:2] for c in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()
     ]:
         return None
+    # each row as its key and a 64-bit hash of the whole row, each side read once: a set
+    # difference of whole rows hashed and compared every column, slower than writing the
+    # tables whole (80 s against 43 s at 100k records on a loaded machine). A changed row
+    # whose hash equals its old one's goes unseen: odds 2^-64 a row.
+    for side, source in (("old", old), ("new", f"({query})")):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __serving_{side} AS "
+            f"SELECT {key} AS key, hash(r) AS h FROM {source} AS r"
+        )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
-            SELECT DISTINCT {key} AS key FROM (
-                (FROM {old} EXCEPT ALL FROM ({query}))
-                UNION ALL
-                (FROM ({query}) EXCEPT ALL FROM {old}))"""
+        """CREATE OR REPLACE TEMP TABLE __serving_changed AS
+           SELECT DISTINCT key FROM (
+               (FROM __serving_old EXCEPT ALL FROM __serving_new)
+               UNION ALL
+               (FROM __serving_new EXCEPT ALL FROM __serving_old))"""
     )
     try:
+        if not con.execute("SELECT count(*) FROM __serving_changed").fetchall()[0][0]:
+            return 0
         changed = (
             f"({key} IN (SELECT key FROM __serving_changed) OR ({key} IS NULL AND "
             "EXISTS (SELECT 1 FROM __serving_changed WHERE key IS NULL)))"
@@ -218,7 +229,8 @@ def _update_table(con: duckdb.DuckDBPyConnection, name: str, query: str, key: st
             ).fetchall()[0][0]
         )
     finally:
-        con.execute("DROP TABLE IF EXISTS __serving_changed")
+        for temp in ("changed", "old", "new"):
+            con.execute(f"DROP TABLE IF EXISTS __serving_{temp}")
 
 
 def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:
