@@ -23,13 +23,7 @@ from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
-from warehouse.serving import (
-    SERVING_INPUTS,
-    publishing,
-    read_pointer,
-    update_tables,
-    write_tables,
-)
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -143,7 +137,7 @@ def serving_index(
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
     to each new sync whole. Published after the exports, from the same warehouse state; a sync
     that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one; one
-    that changed some updates a copy of the current one's tables with what changed."""
+    that changed some takes each unchanged model's scoring statement from the current one."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -159,20 +153,15 @@ def serving_index(
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(current.folder)), **plan.metadata()}
         )
-    # an incremental sync updates a copy of the current index; a full one builds it whole
-    previous = current if plan.incremental and current is not None and current.has_tables else None
+    # an incremental sync takes what does not depend on the records from the current index
+    previous = current.folder if plan.incremental and current is not None else None
     with warehouse.connect() as con:
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            if previous is not None:
-                contents["tables"], contents["unordered_rows"] = update_tables(
-                    con, folder, previous.folder, previous.contents.get("unordered_rows", {})
-                )
-            else:
-                contents["tables"] = write_tables(con, folder)
+            contents["tables"] = write_tables(con, folder)
             contents["check_records"] = write_warehouse_check_files(
-                con, folder, junk_rules(cfg.matching), previous and previous.folder
+                con, folder, junk_rules(cfg.matching), previous
             )
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")

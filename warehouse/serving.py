@@ -97,11 +97,6 @@ class ServingPointer:
     def contents(self) -> dict[str, Any]:
         return json.loads((self.folder / CONTENTS).read_text(encoding="utf-8"))
 
-    @property
-    def has_tables(self) -> bool:
-        """The folder is still there with its customer tables (a later sync may update them)."""
-        return (self.folder / TABLES).is_file() and (self.folder / CONTENTS).is_file()
-
 
 def read_pointer(serving_dir: Path) -> ServingPointer | None:
     """The current serving index under ``serving_dir``; None when no sync published one."""
@@ -113,12 +108,8 @@ def read_pointer(serving_dir: Path) -> ServingPointer | None:
 
 
 #: The column each table is ordered by: a customer's rows lie together, so a page's
-#: lookups read one block per table. It is also the key a table is updated by.
+#: lookups read one block per table.
 _ORDER = ("customer_id", "from_customer_id", "record_key_l")
-#: Share of a table's rows an update may append out of order before the table is written
-#: again in order: appended rows sit in row groups of their own whose min/max span every
-#: customer, so each one costs every page lookup one more block read; a 1% day appends 1%.
-REORDER_SHARE = 0.1
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
@@ -128,109 +119,16 @@ def write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]
     con.execute(f"ATTACH '{folder / TABLES}' AS serving_out (READ_WRITE)")
     try:
         for name, query in SERVING_TABLES.items():
-            rows[name] = _write_table(con, name, query, _order_column(con, query))
+            columns = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
+            order = next((c for c in _ORDER if c in columns), None)
+            by = f" ORDER BY {order}" if order else ""
+            con.execute(f"CREATE TABLE serving_out.{name} AS SELECT * FROM ({query}){by}")
+            rows[name] = int(
+                con.execute(f"SELECT count(*) FROM serving_out.{name}").fetchall()[0][0]
+            )
     finally:
         con.execute("DETACH serving_out")
     return rows
-
-
-def update_tables(
-    con: duckdb.DuckDBPyConnection, folder: Path, previous: Path, unordered: dict[str, int]
-) -> tuple[dict[str, int], dict[str, int]]:
-    """``folder``'s ``TABLES`` file as ``write_tables`` would write it, made from the
-    ``previous`` index's copy: in each table only the rows of the customers (the keys of
-    ``_ORDER``) whose rows differ from the warehouse's are replaced (found by DuckDB's set
-    difference of the rows' hashes). The same rows as a full write; only their order in the file
-    differs, which no reader relies on. ``unordered``: rows each table of ``previous`` holds
-    out of customer order. Returns the rows per table and the new ``unordered``.
-
-    The previous folder is only read: a sync killed meanwhile leaves it served as it was.
-    """
-    shutil.copyfile(previous / TABLES, folder / TABLES)
-    rows, now_unordered = {}, {}
-    con.execute(f"ATTACH '{folder / TABLES}' AS serving_out (READ_WRITE)")
-    try:
-        for name, query in SERVING_TABLES.items():
-            key = _order_column(con, query)
-            appended = None if key is None else _update_table(con, name, query, key)
-            rows[name] = _count(con, name)
-            moved = unordered.get(name, 0) + (appended or 0)
-            if appended is None or moved > REORDER_SHARE * rows[name]:
-                con.execute(f"DROP TABLE IF EXISTS serving_out.{name}")
-                _write_table(con, name, query, key)
-                moved = 0
-            now_unordered[name] = moved
-        for (extra,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
-        ).fetchall():
-            if extra not in SERVING_TABLES:  # a table an older index had
-                con.execute(f"DROP TABLE serving_out.{extra}")
-        con.execute("CHECKPOINT serving_out")
-    finally:
-        con.execute("DETACH serving_out")
-    return rows, now_unordered
-
-
-def _order_column(con: duckdb.DuckDBPyConnection, query: str) -> str | None:
-    columns = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
-    return next((c for c in _ORDER if c in columns), None)
-
-
-def _write_table(con: duckdb.DuckDBPyConnection, name: str, query: str, key: str | None) -> int:
-    by = f" ORDER BY {key}" if key else ""
-    con.execute(f"CREATE TABLE serving_out.{name} AS SELECT * FROM ({query}){by}")
-    return _count(con, name)
-
-
-def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM serving_out.{name}").fetchall()[0][0])
-
-
-def _update_table(con: duckdb.DuckDBPyConnection, name: str, query: str, key: str) -> int | None:
-    """Replace the rows of ``serving_out.name`` whose ``key`` has rows that differ from
-    ``query``'s; the rows appended, or None when the table is missing or its columns differ
-    (then it is written whole)."""
-    old = f"serving_out.{name}"
-    try:
-        had = con.execute(f"DESCRIBE {old}").fetchall()
-    except duckdb.CatalogException:
-        return None
-    if [c[:2] for c in had] != [
-        c[:2] for c in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()
-    ]:
-        return None
-    # each row as its key and a 64-bit hash of the whole row, each side read once: a set
-    # difference of whole rows hashed and compared every column, slower than writing the
-    # tables whole (80 s against 43 s at 100k records on a loaded machine). A changed row
-    # whose hash equals its old one's goes unseen: odds 2^-64 a row.
-    for side, source in (("old", old), ("new", f"({query})")):
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __serving_{side} AS "
-            f"SELECT {key} AS key, hash(r) AS h FROM {source} AS r"
-        )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __serving_changed AS
-           SELECT DISTINCT key FROM (
-               (FROM __serving_old EXCEPT ALL FROM __serving_new)
-               UNION ALL
-               (FROM __serving_new EXCEPT ALL FROM __serving_old))"""
-    )
-    try:
-        if not con.execute("SELECT count(*) FROM __serving_changed").fetchall()[0][0]:
-            return 0
-        changed = (
-            f"({key} IN (SELECT key FROM __serving_changed) OR ({key} IS NULL AND "
-            "EXISTS (SELECT 1 FROM __serving_changed WHERE key IS NULL)))"
-        )
-        con.execute(f"DELETE FROM {old} WHERE {changed}")
-        return int(
-            con.execute(
-                f"INSERT INTO {old} SELECT * FROM ({query}) WHERE {changed} ORDER BY {key}"
-            ).fetchall()[0][0]
-        )
-    finally:
-        for temp in ("changed", "old", "new"):
-            con.execute(f"DROP TABLE IF EXISTS __serving_{temp}")
 
 
 def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:
