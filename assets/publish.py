@@ -18,10 +18,8 @@ from assets.matching import MODELS, PREPARED, REVIEW_QUEUE
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import deployment_settings, models_settings, plan_step
-from matching.check_store import write_check_files
-from matching.duplicate_check import master_records
-from matching.linkage import junk_rules, models_in_use
-from matching.linkage.prepared_store import load_prepared
+from matching.check_store import write_warehouse_check_files
+from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import publish_tables
@@ -103,8 +101,6 @@ def build_publish_asset(
 
 
 SERVING_INDEX = dg.AssetKey(["exports", "serving_index"])
-#: What the check index reads of each master record beside its prepared row.
-INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
 
 
 #: The assets whose tables a serving index is made from (``SERVING_INPUTS``; the customer
@@ -140,7 +136,8 @@ def serving_index(
     ``CURRENT.json``: the customer tables and the duplicate check's prepared records,
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
     to each new sync whole. Published after the exports, from the same warehouse state; a sync
-    that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one."""
+    that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one; one
+    that changed some takes each unchanged model's scoring statement from the current one."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -148,6 +145,7 @@ def serving_index(
         "exports.serving_index",
         settings=[deployment_settings(cfg), models_settings(warehouse)],
         tables=SERVING_INPUTS,
+        incremental=True,
     )
     current = read_pointer(cfg.serving_path)
     if plan.skip and current is not None and current.folder.is_dir():
@@ -155,18 +153,15 @@ def serving_index(
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(current.folder)), **plan.metadata()}
         )
+    # an incremental sync takes what does not depend on the records from the current index
+    previous = current.folder if plan.incremental and current is not None else None
     with warehouse.connect() as con:
-        models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
-        prepared = {entity_type: load_prepared(con, entity_type) for entity_type in models}
-        kept = None if any(p is None for p in prepared.values()) else prepared
-        # with the sync's prepared records, the index needs only each record's customer
-        records = master_records(con, None if kept is None else INDEXED_COLUMNS)
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
             contents["tables"] = write_tables(con, folder)
-            contents["check_records"] = write_check_files(
-                folder, records, models, junk_rules(cfg.matching), kept
+            contents["check_records"] = write_warehouse_check_files(
+                con, folder, junk_rules(cfg.matching), previous
             )
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")

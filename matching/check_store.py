@@ -16,15 +16,45 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
-from matching.check_index import has_check_index, load_check_index, save_check_index
-from matching.duplicate_check import DuplicateChecker, build_check_indexes, warm_up
+from matching.check_index import (
+    CheckIndex,
+    has_check_index,
+    load_check_index,
+    save_check_index,
+    saved_table_schema,
+)
+from matching.duplicate_check import (
+    DuplicateChecker,
+    build_check_indexes,
+    master_records,
+    warm_up,
+)
 from matching.linkage.features import PreparedRecords
 from matching.linkage.junk import JunkRules
+from matching.linkage.prepared_store import load_prepared
+from matching.linkage.steps import models_in_use
 from sources.schema import ENTITY_TYPES
 
 CHECK_MANIFEST = "check.json"
+#: What the check index reads of each master record beside its prepared row.
+INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
+
+
+def write_warehouse_check_files(
+    con: duckdb.DuckDBPyConnection, folder: Path, junk: JunkRules, previous: Path | None = None
+) -> dict[str, int]:
+    """``write_check_files`` for the master of the warehouse on ``con``, with the models the
+    sync predicted with and the records it prepared (prepared here when it kept none)."""
+    models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
+    loaded = {entity_type: load_prepared(con, entity_type) for entity_type in models}
+    found = {t: p for t, p in loaded.items() if p is not None}
+    kept = found if len(found) == len(loaded) else None
+    # with the sync's prepared records, the index needs only each record's customer
+    records = master_records(con, None if kept is None else INDEXED_COLUMNS)
+    return write_check_files(folder, records, models, junk, kept, previous)
 
 
 def write_check_files(
@@ -33,14 +63,18 @@ def write_check_files(
     models: dict[str, dict[str, Any]],
     junk: JunkRules,
     prepared: Mapping[str, PreparedRecords] | None = None,
+    previous: Path | None = None,
 ) -> dict[str, int]:
     """Save what a checker needs into ``folder``; return the records indexed per entity type.
 
     ``records``: the master's records, staged columns and ``customer_id``; with the sync's
     ``prepared`` records only ``record_key``, ``entity_type``, ``customer_id`` and ``name``.
+    ``previous``: a folder these files were written to before (the index being replaced):
+    the scoring statement of a model it saved for the same columns is taken from it.
     """
     indexes = build_check_indexes(records, models, junk, prepared)
-    checker = DuplicateChecker(None, models, junk, indexes=indexes)
+    saved = {} if previous is None else _saved_scoring_sql(previous, models, indexes)
+    checker = DuplicateChecker(None, models, junk, indexes=indexes, scoring_sql=saved)
     try:
         scoring_sql = checker.scoring_sql()
     finally:
@@ -57,6 +91,26 @@ def write_check_files(
         json.dumps({"junk": asdict(junk), "entity_types": sorted(indexes)}), encoding="utf-8"
     )
     return {t: index.table.num_rows for t, index in indexes.items()}
+
+
+def _saved_scoring_sql(
+    previous: Path, models: dict[str, dict[str, Any]], indexes: Mapping[str, CheckIndex]
+) -> dict[str, str]:
+    """Entity type → the scoring statement saved in ``previous`` for the same model and the
+    same table columns. The statement is Splink's SQL for the model's comparisons over those
+    columns, nothing of the records: capturing it builds a linker, which parses every
+    comparison's SQL (about 9 s per model on a loaded machine, whatever the master's size)."""
+    saved = {}
+    for entity_type, index in indexes.items():
+        model_path = previous / f"model_{entity_type}.json"
+        sql_path = previous / f"scoring_{entity_type}.sql"
+        if not (model_path.is_file() and sql_path.is_file()):
+            continue
+        same_model = json.loads(model_path.read_text(encoding="utf-8")) == models[entity_type]
+        schema = saved_table_schema(previous, entity_type)
+        if same_model and schema is not None and schema.equals(index.table.schema):
+            saved[entity_type] = sql_path.read_text(encoding="utf-8")
+    return saved
 
 
 def load_check_files(folder: Path) -> DuplicateChecker:

@@ -1,6 +1,7 @@
 """The duplicate check's index: saved by the pipeline, loaded by the service, same answers."""
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -141,3 +142,59 @@ def test_a_check_within_some_records_answers_from_those_only(master, company_mod
         ]
     finally:
         checker.close()
+
+
+def test_a_key_hashed_once_for_all_its_rows_hashes_as_on_its_own():
+    table = pa.table(
+        {
+            "a": ["厦门", "厦门", None, "福州", "厦门", ""],
+            "b": ["1", "2", "1", None, "1", "x"],
+        }
+    )
+    for columns in [("a",), ("a", "b")]:
+        hashes = key_hashes(table, columns)
+        assert hashes is not None
+        for row in range(table.num_rows):
+            alone = key_hashes(table.slice(row, 1), columns)
+            assert alone is not None
+            assert bool(hashes.mask[row]) == bool(np.ma.getmaskarray(alone)[0])
+            if not hashes.mask[row]:
+                assert hashes.data[row] == alone.data[0]
+    # the hash of the key's text, as the index has always hashed it
+    single = key_hashes(table, ("a",))
+    assert single is not None
+    text = np.array(["厦门", "厦门", "", "福州", "厦门", ""], dtype=object)
+    expected = pd.util.hash_array(text, categorize=False)
+    assert (single.data[~single.mask] == expected[~single.mask]).all()
+
+
+def test_files_written_over_a_previous_index_take_its_statement_and_answer_the_same(
+    master, company_model, person_model, tmp_path
+):
+    from matching.check_store import load_check_files, write_check_files
+
+    models = {"company": company_model, "person": person_model}
+    first, second, whole = (tmp_path / n for n in ("first", "second", "whole"))
+    for folder in (first, second, whole):
+        folder.mkdir()
+    write_check_files(first, master, models, JUNK)
+    (first / "scoring_person.sql").write_text(
+        "-- kept\n" + (first / "scoring_person.sql").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    changed = master.iloc[1:]  # a day later: one record fewer
+    other_person = {**person_model, "probability_two_random_records_match": 0.001}
+    models = {"company": company_model, "person": other_person}
+    write_check_files(second, changed, models, JUNK, previous=first)
+    write_check_files(whole, changed, models, JUNK)
+    # the company model is the same: its statement is the previous one; the person model
+    # changed: its statement is captured anew
+    statement = "scoring_company.sql"
+    assert (second / statement).read_bytes() == (first / statement).read_bytes()
+    assert not (second / "scoring_person.sql").read_text(encoding="utf-8").startswith("-- kept")
+    updated, built = load_check_files(second), load_check_files(whole)
+    try:
+        for fields in PROBES:
+            assert updated.check(**fields) == built.check(**fields)
+    finally:
+        updated.close()
+        built.close()

@@ -17,10 +17,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from matching.check_index import load_check_index
+from matching.check_store import load_check_files, write_warehouse_check_files
+from matching.linkage import junk_rules
 from sources.config import load_config
 from sources.demo import generate_demo
 from sources.demo.delta import apply_delta
 from warehouse.publish import read_manifest
+from warehouse.serving import SERVING_TABLES, read_pointer, read_table, write_tables
 
 #: Published columns a sync stamps with its own time or run: they differ between any two syncs.
 RUN_STAMPS = {"valid_from", "valid_to", "run_id", "stage_recorded_at"}
@@ -146,3 +150,39 @@ def test_pairs_of_unchanged_records_keep_scores_within_term_frequency_drift(
     # two days that changed 5% of a 150-customer demo each move term frequencies far more
     # than a 1% day of a real customer base; the bound is for this demo
     assert drift < 1.0, f"{moved} of {len(a)} pairs moved, by up to {drift:.3f} match weight"
+
+
+def test_the_serving_index_of_the_last_day_equals_one_built_whole(incremental_and_full, tmp_path):
+    """The second day's sync built its index over the first day's (the scoring statements
+    taken from it); built whole from the same warehouse, it has the same rows in every
+    table, the same check index and gives the same check answers."""
+    incremental, _, _ = incremental_and_full
+    config = load_config(incremental / "customer_master.yaml")
+    current = read_pointer(config.serving_path)
+    assert current is not None
+    con = duckdb.connect(str(config.warehouse_path), read_only=True)
+    try:
+        write_tables(con, tmp_path)
+        write_warehouse_check_files(con, tmp_path, junk_rules(config.matching))
+    finally:
+        con.close()
+    for name in SERVING_TABLES:
+        a, b = (read_table(f, name) for f in (current.folder, tmp_path))
+        assert list(a.columns) == list(b.columns), name
+        assert sorted(map(repr, a.itertuples(index=False))) == sorted(
+            map(repr, b.itertuples(index=False))
+        ), name
+    for entity_type in current.contents["check_records"]:
+        a, b = (load_check_index(f, entity_type) for f in (current.folder, tmp_path))
+        assert a.table.equals(b.table) and a.tf == b.tf, entity_type
+        assert a.customer_ids.equals(b.customer_ids) and a.names.equals(b.names)
+        for ours, theirs in zip(a.blocks, b.blocks, strict=True):
+            assert (ours.hashes == theirs.hashes).all() and (ours.rows == theirs.rows).all()
+    updated, whole = load_check_files(current.folder), load_check_files(tmp_path)
+    try:
+        names = read_table(tmp_path, "records")["name"].dropna().head(20)
+        for name in names:
+            assert updated.check(name=name) == whole.check(name=name)
+    finally:
+        updated.close()
+        whole.close()
