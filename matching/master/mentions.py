@@ -91,6 +91,15 @@ def mention_matches(
     if distinct.empty or records.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     keys = [f"{MENTION_PREFIX}{i}" for i in range(len(distinct))]
+    only_with = None
+    if new_names is not None or changed_records is not None:
+        fresh = set(new_names or ())
+        only_with = {k for k, n in zip(keys, distinct, strict=True) if n in fresh}
+        only_with |= set(changed_records or ())
+        # no new name and no new or changed record of this entity type: nothing to score,
+        # so the names are not staged and prepared again for nothing
+        if not only_with - (set(changed_records or ()) - set(records["record_key"])):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     mapped = pd.DataFrame(
         {
             "source": "mention",
@@ -109,13 +118,6 @@ def mention_matches(
     scored = prepared.of_records(records["record_key"]).table
     named = prepare_records(mentions, entity_type, junk).table
     both = PreparedRecords(pa.concat_tables([scored, named]), prepared.suppressed)
-    only_with = None
-    if new_names is not None or changed_records is not None:
-        fresh = set(new_names or ())
-        only_with = {k for k, n in zip(keys, distinct, strict=True) if n in fresh}
-        only_with |= set(changed_records or ())
-        if not only_with:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     pairs = predict_pairs(
         both,
         narrowed_blocking(model, _NAME_AND_RECORD),
