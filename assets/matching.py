@@ -26,13 +26,11 @@ from matching.linkage import (
     ensure_models,
     junk_rules,
     latest_version,
-    load_resolution,
     models_in_use,
     models_table,
     read_decisions,
     record_changes,
     remember_scored_records,
-    save_resolution,
     score_pairs,
     update_pairs,
     write_reports,
@@ -248,10 +246,7 @@ def candidate_pairs(
             "after steward decisions and the cluster-size limit; cut links, decision conflicts and the links "
             "relational rules added (contact persons of one company) beside it.",
             metadata=part_tables(
-                "matching.cut_links",
-                "matching.decision_conflicts",
-                "matching.rule_links",
-                "matching.cluster_inputs",
+                "matching.cut_links", "matching.decision_conflicts", "matching.rule_links"
             ),
         ),
         dg.AssetSpec(
@@ -275,7 +270,6 @@ def clusters_and_review(
         settings=matching_settings(cfg, warehouse),
         tables=["staging.customers", "matching.pairs"],
         files=[cfg.decisions_path],
-        incremental=True,
     )
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
@@ -284,20 +278,15 @@ def clusters_and_review(
     staged = _staged(warehouse, CLUSTERING_COLUMNS)
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
-        previous = load_resolution(con) if plan.incremental else None
     decisions = read_decisions(cfg.decisions_path)
     result = cluster_records(
-        staged,
-        pairs,
-        decisions,
-        _models(warehouse),
-        cfg.matching,
-        spark=_spark(cfg, spark),
-        previous=previous,
+        staged, pairs, decisions, _models(warehouse), cfg.matching, spark=_spark(cfg, spark)
     )
     resolution, queue = result.resolution, result.review_queue
     with warehouse.connect() as con:
-        save_resolution(con, resolution)
+        replace_table(con, "matching", "clusters", resolution.clusters)
+        replace_table(con, "matching", "cut_links", resolution.cut_links)
+        replace_table(con, "matching", "decision_conflicts", resolution.conflicts)
         replace_table(con, "matching", "rule_links", result.rule_links)
         replace_table(con, "matching", "review_queue", queue)
     review_dir = cfg.output_path / "review"

@@ -9,8 +9,7 @@ review queue). Inside, one module per job: ``features`` (what is compared and bl
 ``clustering`` (how a ``match`` joins and a ``no_match`` splits), ``decisions`` (the
 stewards' file), ``contacts``, ``review_queue``, ``explanations`` (offline HTML),
 ``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``,
-``changes`` (which records an incremental sync scores again), ``reclustering`` (which
-components it clusters again) and ``resolution_store`` (the clustering kept for it); ``backend`` (DuckDB or
+``changes`` (which records an incremental sync scores again); ``backend`` (DuckDB or
 Spark), ``spark_session`` and ``spark_sql`` (our SQL in Spark's dialect).
 
 Nothing here knows about the master: ``matching.master`` builds on this package, never the
@@ -25,7 +24,6 @@ from matching.linkage.evaluation import ClusterScores, score_clusters
 from matching.linkage.explanations import write_reports
 from matching.linkage.features import MATCHING_COLUMNS
 from matching.linkage.model_store import ModelVersion, latest_version
-from matching.linkage.resolution_store import load_resolution, save_resolution
 from matching.linkage.steps import (
     CLUSTERING_COLUMNS,
     ModelChoice,
@@ -55,14 +53,12 @@ __all__ = [
     "junk_rules",
     "latest_version",
     "load_model",
-    "load_resolution",
     "models_in_use",
     "models_table",
     "read_decisions",
     "read_truth",
     "record_changes",
     "remember_scored_records",
-    "save_resolution",
     "score_clusters",
     "score_pairs",
     "update_pairs",

@@ -48,17 +48,12 @@ class Resolution:
             ``record_key_l``, ``record_key_r``, ``links_cut``, ``resolved`` (False when only
             other steward decisions connect them: stewards must look again).
         unknown_decision_records: record keys named by decisions that are not staged.
-        inputs: what the clusters were solved from (:func:`solved_from`): every link with its
-            probability and every ``no_match`` decision between staged records; the next
-            incremental sync re-clusters only where these changed
-            (``matching.linkage.reclustering``).
     """
 
     clusters: pd.DataFrame
     cut_links: pd.DataFrame
     conflicts: pd.DataFrame
     unknown_decision_records: list[str]
-    inputs: pd.DataFrame
 
     def counts(self) -> dict[str, int]:
         sizes = self.clusters.groupby("cluster_id").size()
@@ -106,7 +101,7 @@ def resolve_clusters(
     known = decisions.table[
         decisions.table["record_key_l"].isin(keys) & decisions.table["record_key_r"].isin(keys)
     ]
-    links = links_of(pairs, known, threshold)
+    links = _links(pairs, known, threshold)
     # every record and link as its position among the sorted keys: the work below is on
     # integer arrays (pandas on the keys themselves spent 40 s at 1M records)
     if spark is not None:
@@ -167,46 +162,12 @@ def resolve_clusters(
             conflict_rows, columns=["record_key_l", "record_key_r", "links_cut", "resolved"]
         ),
         unknown_decision_records=unknown,
-        inputs=solved_from(links, no_match),
     )
     logger.info("clusters: %s", resolution.counts())
     return resolution
 
 
-#: Columns of :attr:`Resolution.inputs`.
-INPUT_COLUMNS = ("record_key_l", "record_key_r", "match_probability", "kind")
-
-
-def solved_from(links: pd.DataFrame, no_match: pd.DataFrame) -> pd.DataFrame:
-    """The inputs of a clustering: each link (``kind`` 'link', with its probability: the
-    order in which an affected cluster is rebuilt) and each ``no_match`` decision between
-    staged records (``kind`` 'apart', probability NaN). Two clusterings from equal inputs
-    are equal, cluster by cluster."""
-    apart = no_match[["record_key_l", "record_key_r"]].assign(
-        match_probability=np.nan, kind="apart"
-    )
-    parts = [
-        frame
-        for frame in (
-            links[["record_key_l", "record_key_r", "match_probability"]].assign(kind="link"),
-            apart,
-        )
-        if len(frame)
-    ]
-    if not parts:
-        return pd.DataFrame(
-            {
-                "record_key_l": pd.Series(dtype=object),
-                "record_key_r": pd.Series(dtype=object),
-                "match_probability": pd.Series(dtype="float64"),
-                "kind": pd.Series(dtype=object),
-            }
-        )
-    frame = pd.concat(parts, ignore_index=True)
-    return frame.astype({"match_probability": "float64"})[list(INPUT_COLUMNS)]
-
-
-def links_of(pairs: pd.DataFrame, decisions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _links(pairs: pd.DataFrame, decisions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Model links at or above ``threshold`` that no steward rejected, plus steward matches."""
     scored = order_pairs(
         pairs.loc[

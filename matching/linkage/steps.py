@@ -39,7 +39,6 @@ from matching.linkage.model_store import (
     save_new_version,
 )
 from matching.linkage.prediction import predict_pairs
-from matching.linkage.reclustering import resolve_changed_clusters
 from matching.linkage.review_queue import REVIEW_ATTRIBUTES, build_review_queue, level_labels
 from matching.linkage.training import TrainingParams, train_model
 from sources.config import MatchingConfig
@@ -269,7 +268,6 @@ def cluster_records(
     models: list[ModelChoice],
     settings: MatchingConfig,
     spark: SparkRun | None = None,
-    previous: Resolution | None = None,
 ) -> Clustering:
     """Clusters of staged records and the review queue that goes with them.
 
@@ -277,8 +275,7 @@ def cluster_records(
     cluster with the same name are one person (``matching.linkage.contacts``), and those links
     join the person model's pairs before persons are clustered. With ``spark`` (the
     session, when ``settings.backend`` is 'spark') the connected components are solved on
-    Spark. With ``previous`` (the last sync's resolution, under the same settings) only the
-    components something changed are clustered again (``matching.linkage.reclustering``).
+    Spark.
     """
     # the entity type of the records decisions name (indexing every staged record cost seconds)
     named = set(decisions.table["record_key_l"]) | set(decisions.table["record_key_r"])
@@ -302,21 +299,17 @@ def cluster_records(
                 if len(links)
                 else mine
             )
-        decided = Decisions(
-            decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
-        )
-        on_spark = spark if settings.backend == "spark" else None
-        threshold, limit = settings.upper_threshold, settings.max_cluster_size
-        resolutions[entity_type] = (
-            resolve_clusters(keys, mine, decided, threshold, limit, spark=on_spark)
-            if previous is None
-            else resolve_changed_clusters(
-                keys, mine, decided, threshold, limit, _of_type(previous, entity_type), on_spark
-            )
+        decided = decisions.table[decisions.table["record_key_l"].map(entity) == entity_type]
+        resolutions[entity_type] = resolve_clusters(
+            keys,
+            mine,
+            Decisions(decided),
+            settings.upper_threshold,
+            settings.max_cluster_size,
+            spark=spark if settings.backend == "spark" else None,
         )
     for entity_type, part in resolutions.items():
         part.clusters.insert(1, "entity_type", entity_type)
-        part.inputs.insert(0, "entity_type", entity_type)
     resolution = _combined(list(resolutions.values()), decisions, entity)
     labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
     queue = build_review_queue(
@@ -329,21 +322,6 @@ def cluster_records(
         labels,
     )
     return Clustering(resolution, rule_links.reset_index(drop=True), queue)
-
-
-def _of_type(resolution: Resolution, entity_type: str) -> Resolution:
-    """The part of a combined resolution (with ``entity_type`` columns) of one entity type."""
-    clusters = resolution.clusters[resolution.clusters["entity_type"] == entity_type]
-    at = clusters["record_key"]
-    return Resolution(
-        clusters=clusters.drop(columns="entity_type").reset_index(drop=True),
-        cut_links=resolution.cut_links[resolution.cut_links["record_key_l"].isin(at)],
-        conflicts=resolution.conflicts[resolution.conflicts["record_key_l"].isin(at)],
-        unknown_decision_records=[],
-        inputs=resolution.inputs[resolution.inputs["entity_type"] == entity_type].drop(
-            columns="entity_type"
-        ),
-    )
 
 
 def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) -> Resolution:
@@ -362,5 +340,4 @@ def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) 
         cut_links=stacked([p.cut_links for p in parts]),
         conflicts=stacked([p.conflicts for p in parts]),
         unknown_decision_records=sorted(set(named) - set(entity.index)),
-        inputs=stacked([p.inputs for p in parts]),
     )
