@@ -55,17 +55,31 @@ def update_customer_ids(
     con.begin()
     try:
         issue_customer_ids(con, clusters, previous, registry)
+        # the xref takes a record's probability only where its customer gained or lost a
+        # record (matching.master.xref): computed for those customers' records alone, not
+        # over every pair of every cluster
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __xref_touched_clusters AS
+                WITH change AS (
+                    SELECT a.customer_id AS now, p.customer_id AS before
+                    FROM {ASSIGNMENTS} a FULL JOIN {previous} p USING (record_key)
+                    WHERE a.customer_id IS DISTINCT FROM p.customer_id)
+                SELECT record_key, cluster_id FROM {ASSIGNMENTS} WHERE customer_id IN (
+                    SELECT now FROM change UNION SELECT before FROM change)"""
+        )
+        probability = cluster_probability_query("__xref_touched_clusters", links)
         counts = updated_xref(
             con,
             "master.customer_xref" if has_xref else None,
             f"""(SELECT a.record_key, a.customer_id, a.entity_type, s.source, p.match_probability
                  FROM {ASSIGNMENTS} a
                  LEFT JOIN staging.customers s USING (record_key)
-                 LEFT JOIN {cluster_probability_query(clusters, links)} p USING (record_key))""",
+                 LEFT JOIN {probability} p USING (record_key))""",
             run_id,
             now,
             into="master.customer_xref",
         )
+        con.execute("DROP TABLE __xref_touched_clusters")
         con.execute(
             f"""CREATE OR REPLACE TABLE master.customer_ids AS
                 SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into

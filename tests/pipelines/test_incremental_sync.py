@@ -37,6 +37,11 @@ SAME = {
     "prepared records": "SELECT * FROM matching.prepared_records",
     "suppressed values": "SELECT * FROM matching.suppressed_values",
     "clusters": "SELECT record_key, cluster_id FROM matching.clusters",
+    "cluster sizes and review flags": "SELECT * FROM matching.clusters",
+    "cut links": "SELECT record_key_l, record_key_r, reason FROM matching.cut_links",
+    "decision conflicts": "SELECT * FROM matching.decision_conflicts",
+    "xref periods": "SELECT record_key, customer_id, entity_type, source, valid_to IS NULL"
+    " FROM master.customer_xref",
     "current customer IDs": "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL",
     "golden records": "SELECT * FROM master.customers",
     "attribute lineage": "SELECT * FROM master.attribute_lineage",

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
+import duckdb
 import pandas as pd
 
-from matching.master.xref import cluster_probabilities, empty_xref, update_xref
+from matching.master.xref import cluster_probabilities, empty_xref, update_xref, updated_xref
 
 T1, T2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
 
@@ -84,3 +85,23 @@ def test_probability_is_refreshed_only_where_the_customer_gained_or_lost_a_recor
     probability = later.set_index("record_key")["match_probability"]
     assert probability[["d:1", "r:1"]].tolist() == [0.99, 0.99]  # CM1 unchanged: rows stay
     assert probability[["d:2", "r:2", "k:2"]].tolist() == [0.97, 0.97, 0.97]
+
+
+def test_changing_the_history_in_place_gives_the_rewritten_history():
+    first, _ = update_xref(
+        empty_xref(),
+        current(("d:1", "CM1"), ("r:1", "CM1"), ("d:2", "CM2"), ("r:2", "CM2"), ("d:3", "CM3")),
+        "run1",
+        T1,
+    )
+    # r:2 moves to CM1, d:3 leaves the sources, k:4 is new; every probability shifts a little
+    rerun = current(("d:1", "CM1"), ("r:1", "CM1"), ("d:2", "CM2"), ("r:2", "CM1"), ("k:4", "CM4"))
+    rerun["match_probability"] = [0.98, 0.97, 0.96, 0.95, 0.94]
+    rewritten, counts = update_xref(first, rerun, "run2", T2)
+    con = duckdb.connect()
+    con.register("first", first)
+    con.execute("CREATE TABLE history AS FROM first")
+    con.register("rerun", rerun)
+    assert updated_xref(con, "history", "rerun", "run2", T2, into="history") == counts
+    in_place = con.sql("FROM history ORDER BY record_key, valid_from").df()
+    assert in_place.equals(rewritten), (in_place, rewritten)
