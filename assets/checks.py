@@ -56,7 +56,7 @@ import pandas as pd
 from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, run_table_fingerprint
 from quality import memo
-from quality.gx import Suite, validate
+from quality.gx import Rows, Suite, validate
 from quality.results import CheckDef, CheckOutcome
 from sources.config import PipelineConfig
 from warehouse.files import write_json_atomically
@@ -89,7 +89,7 @@ class Guard:
 def suite_guard(
     asset_key: dg.AssetKey,
     suite: Suite,
-    frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame],
+    frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame | Rows],
 ) -> Guard:
     """The guard of an expectation suite (``quality.gx``), validated on ``frame(con)``."""
     return Guard(asset_key, suite.checks, lambda con, _run, _cfg: validate(suite, frame(con)))

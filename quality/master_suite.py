@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from quality.gx import Expect, Suite
+from quality.gx import Expect, Rows, Suite
 from quality.results import ERROR, CheckDef
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 from warehouse.views import CURRENT_XREF
@@ -196,8 +196,18 @@ def _same_value_sql(column: str, data_type: str) -> str:
     return f"TRY_CAST(l.value AS {data_type}) = c.{column}"
 
 
-def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per golden attribute value, with its lineage row (if any)."""
+#: The numbered rows of the lineage suite, kept for the connection that validates them.
+_LINEAGE_ROWS = "quality_lineage_rows"
+
+
+def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
+    """One row per golden attribute value, with its lineage row (if any).
+
+    The rows are kept in a temporary table of the connection, numbered; GX reads only the
+    three checked columns (``lineage_record_key`` as true where the value has a lineage
+    row, else null: only its nullness is checked), and the columns that name a row are
+    read back for the example rows only (:class:`~quality.gx.Rows`).
+    """
     types = dict(
         con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -220,7 +230,29 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
         if types.get(columns[0], "NULL").strip('"') != "NULL"  # no customer has a value
     ]
-    return con.sql(f"WITH current AS {CURRENT_XREF} {' UNION ALL '.join(parts)}").df()
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_LINEAGE_ROWS} AS
+            SELECT row_number() OVER () - 1 AS row_label, * FROM (
+                WITH current AS {CURRENT_XREF} {" UNION ALL ".join(parts)})"""
+    )
+    frame = con.sql(
+        f"""SELECT lineage_record_key IS NOT NULL OR NULL AS lineage_record_key,
+                   record_of_customer, same_value
+            FROM {_LINEAGE_ROWS} ORDER BY row_label"""
+    ).df()
+
+    def keys(labels: list[int]) -> pd.DataFrame:
+        names = ", ".join(lineage_suite().index_columns)
+        return (
+            con.execute(
+                f"SELECT row_label, {names} FROM {_LINEAGE_ROWS} WHERE list_contains(?, row_label)",
+                [labels],
+            )
+            .df()
+            .set_index("row_label")
+        )
+
+    return Rows(frame, keys)
 
 
 def relationships_suite() -> Suite:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from quality.gx import EXAMPLES, Expect, Suite, _context, build_suite, validate
+from quality.gx import EXAMPLES, Expect, Rows, Suite, _context, build_suite, validate
 from quality.results import ERROR, WARN, CheckDef
 
 SUITE = Suite(
@@ -101,3 +101,20 @@ def test_a_date_beyond_what_nanoseconds_hold_is_still_checked():
     assert {"updated_at": "9999-01-01T00:00:00", "record_key": "dealers:D3", "source_row": 5} in (
         between["examples"]
     )
+
+
+def test_rows_narrowed_to_the_checked_columns_give_the_same_results():
+    wide = frame()
+    asked: list[list[int]] = []
+
+    def keys(labels: list[int]) -> pd.DataFrame:
+        asked.append(labels)
+        return wide.loc[labels, list(SUITE.index_columns)]
+
+    checked = ["record_key", "phone", "kind", "updated_at"]
+    narrow = validate(SUITE, Rows(wide[checked], keys))
+    full = validate(SUITE, wide)
+
+    assert [o.details["results"] for o in narrow] == [o.details["results"] for o in full]
+    assert [o.metadata for o in narrow] == [o.metadata for o in full]
+    assert len(asked) == 1 and len(asked[0]) <= 5 * EXAMPLES
