@@ -245,12 +245,12 @@ def _name_examples(
 
     for result in results:
         body = result.get("result") or {}
-        labels = body.get("partial_unexpected_index_list")
-        if labels is None:
+        examples = body.get("partial_unexpected_index_list")
+        if examples is None:
             continue
         column = result["expectation_config"]["kwargs"].get("column")
         named = []
-        for label in labels:
+        for label in examples:
             row: dict[str, Any] = {}
             for name in [column] if column is not None else []:
                 row[name] = frame.at[label, name]
