@@ -196,17 +196,14 @@ def _same_value_sql(column: str, data_type: str) -> str:
     return f"TRY_CAST(l.value AS {data_type}) = c.{column}"
 
 
-#: The numbered rows of the lineage suite, kept for the connection that validates them.
-_LINEAGE_ROWS = "quality_lineage_rows"
-
-
 def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
     """One row per golden attribute value, with its lineage row (if any).
 
-    The rows are kept in a temporary table of the connection, numbered; GX reads only the
-    three checked columns (``lineage_record_key`` as true where the value has a lineage
-    row, else null: only its nullness is checked), and the columns that name a row are
-    read back for the example rows only (:class:`~quality.gx.Rows`).
+    GX reads only the three checked columns (``lineage_record_key`` as true where the value
+    has a lineage row, else null: only its nullness is checked); the columns that name a
+    row stay in Arrow and are taken for the example rows only (:class:`~quality.gx.Rows`).
+    Whether the lineage record is the customer's is one join after the union, not one per
+    attribute (3.1 s instead of 4.1 s on the 100k demo's 427k values, loaded machine).
     """
     types = dict(
         con.execute(
@@ -217,40 +214,38 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
     parts = [
         f"""SELECT c.customer_id, '{attribute}' AS attribute, c.{columns[0]}::VARCHAR AS value,
                    l.record_key AS lineage_record_key, l.value AS lineage_value,
-                   CASE WHEN l.record_key IS NOT NULL THEN x.customer_id IS NOT NULL END
-                       AS record_of_customer,
                    CASE WHEN l.record_key IS NOT NULL
                         THEN coalesce({_same_value_sql(columns[0], types[columns[0]])}, false)
                    END AS same_value
             FROM master.customers c
             LEFT JOIN master.attribute_lineage l
                    ON l.customer_id = c.customer_id AND l.attribute = '{attribute}'
-            LEFT JOIN current x ON x.record_key = l.record_key AND x.customer_id = c.customer_id
             WHERE c.{columns[0]} IS NOT NULL"""
         for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
         if types.get(columns[0], "NULL").strip('"') != "NULL"  # no customer has a value
     ]
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {_LINEAGE_ROWS} AS
-            SELECT row_number() OVER () - 1 AS row_label, * FROM (
-                WITH current AS {CURRENT_XREF} {" UNION ALL ".join(parts)})"""
+    table = con.sql(
+        f"""WITH golden AS ({" UNION ALL ".join(parts)})
+            SELECT g.customer_id, g.attribute, g.value, g.lineage_record_key, g.lineage_value,
+                   CASE WHEN g.lineage_record_key IS NOT NULL THEN x.customer_id IS NOT NULL END
+                       AS record_of_customer,
+                   g.same_value
+            FROM golden g
+            LEFT JOIN {CURRENT_XREF} x
+                   ON x.record_key = g.lineage_record_key AND x.customer_id = g.customer_id"""
+    ).to_arrow_table()
+    frame = (
+        con.from_arrow(table)
+        .project(
+            "lineage_record_key IS NOT NULL OR NULL AS lineage_record_key, "
+            "record_of_customer, same_value"
+        )
+        .df()
     )
-    frame = con.sql(
-        f"""SELECT lineage_record_key IS NOT NULL OR NULL AS lineage_record_key,
-                   record_of_customer, same_value
-            FROM {_LINEAGE_ROWS} ORDER BY row_label"""
-    ).df()
+    index = list(lineage_suite().index_columns)
 
     def keys(labels: list[int]) -> pd.DataFrame:
-        names = ", ".join(lineage_suite().index_columns)
-        return (
-            con.execute(
-                f"SELECT row_label, {names} FROM {_LINEAGE_ROWS} WHERE list_contains(?, row_label)",
-                [labels],
-            )
-            .df()
-            .set_index("row_label")
-        )
+        return table.select(index).take(labels).to_pandas().set_axis(labels)
 
     return Rows(frame, keys)
 
