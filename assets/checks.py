@@ -56,7 +56,7 @@ import pandas as pd
 from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, run_table_fingerprint
 from quality import memo
-from quality.gx import Suite, validate
+from quality.gx import Rows, Suite, validate
 from quality.results import CheckDef, CheckOutcome
 from sources.config import PipelineConfig
 from warehouse.files import write_json_atomically
@@ -84,15 +84,27 @@ class Guard:
     #: whether a sync whose inputs are unchanged may report the last outcomes again
     #: (``quality.memo``); False for checks about the run itself (ID churn of this run)
     memo: bool = True
+    #: whether the checks read nothing but the guarded table (with the config and code):
+    #: then the last outcomes are reported again whenever that table is unchanged, even
+    #: in a sync whose other inputs changed (a delta that did not touch this mart)
+    own_table_only: bool = False
 
 
 def suite_guard(
     asset_key: dg.AssetKey,
     suite: Suite,
-    frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame],
+    frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame | Rows],
+    *,
+    own_table_only: bool = False,
 ) -> Guard:
-    """The guard of an expectation suite (``quality.gx``), validated on ``frame(con)``."""
-    return Guard(asset_key, suite.checks, lambda con, _run, _cfg: validate(suite, frame(con)))
+    """The guard of an expectation suite (``quality.gx``), validated on ``frame(con)``;
+    ``own_table_only`` when ``frame`` reads the guarded table and nothing else."""
+    return Guard(
+        asset_key,
+        suite.checks,
+        lambda con, _run, _cfg: validate(suite, frame(con)),
+        own_table_only=own_table_only,
+    )
 
 
 def check_step(name: str, guards: Sequence[Guard], description: str) -> dg.AssetChecksDefinition:
@@ -132,7 +144,8 @@ def _evaluate(
     run_id: str,
     config: PipelineConfig,
 ) -> list[CheckOutcome]:
-    """The guard's outcomes: evaluated, or those of the last run that saw the same inputs."""
+    """The guard's outcomes: evaluated, or those of the last run that saw the same inputs
+    (for a guard of its own table only: the same table), naming that run."""
     if not guard.memo:
         return guard.evaluate(con, run_id, config)
     table = ".".join(guard.asset_key.path)
@@ -143,7 +156,7 @@ def _evaluate(
         run_table_fingerprint(con, warehouse, table, run_id)
         if len(guard.asset_key.path) == 2
         else "",
-        inputs_snapshot(con, run_id),
+        "" if guard.own_table_only else inputs_snapshot(con, run_id),
     )
     kept = memo.recall(con, name, key)
     if kept is not None:

@@ -321,6 +321,7 @@ def build_marts_checks(
                     dg.AssetKey(spec.table.split(".")),
                     marts_suite(spec),
                     lambda con, spec=spec: marts_frame(con, spec),
+                    own_table_only=True,  # marts_frame reads the mart alone
                 )
                 for spec in specs
             ],

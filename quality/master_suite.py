@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from quality.gx import Expect, Suite
+from quality.gx import Expect, Rows, Suite
 from quality.results import ERROR, CheckDef
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
 from warehouse.views import CURRENT_XREF
@@ -196,8 +196,15 @@ def _same_value_sql(column: str, data_type: str) -> str:
     return f"TRY_CAST(l.value AS {data_type}) = c.{column}"
 
 
-def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per golden attribute value, with its lineage row (if any)."""
+def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
+    """One row per golden attribute value, with its lineage row (if any).
+
+    GX reads only the three checked columns (``lineage_record_key`` as true where the value
+    has a lineage row, else null: only its nullness is checked); the columns that name a
+    row stay in Arrow and are taken for the example rows only (:class:`~quality.gx.Rows`).
+    Whether the lineage record is the customer's is one join after the union, not one per
+    attribute (3.1 s instead of 4.1 s on the 100k demo's 427k values, loaded machine).
+    """
     types = dict(
         con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -207,20 +214,40 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     parts = [
         f"""SELECT c.customer_id, '{attribute}' AS attribute, c.{columns[0]}::VARCHAR AS value,
                    l.record_key AS lineage_record_key, l.value AS lineage_value,
-                   CASE WHEN l.record_key IS NOT NULL THEN x.customer_id IS NOT NULL END
-                       AS record_of_customer,
                    CASE WHEN l.record_key IS NOT NULL
                         THEN coalesce({_same_value_sql(columns[0], types[columns[0]])}, false)
                    END AS same_value
             FROM master.customers c
             LEFT JOIN master.attribute_lineage l
                    ON l.customer_id = c.customer_id AND l.attribute = '{attribute}'
-            LEFT JOIN current x ON x.record_key = l.record_key AND x.customer_id = c.customer_id
             WHERE c.{columns[0]} IS NOT NULL"""
         for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
         if types.get(columns[0], "NULL").strip('"') != "NULL"  # no customer has a value
     ]
-    return con.sql(f"WITH current AS {CURRENT_XREF} {' UNION ALL '.join(parts)}").df()
+    table = con.sql(
+        f"""WITH golden AS ({" UNION ALL ".join(parts)})
+            SELECT g.customer_id, g.attribute, g.value, g.lineage_record_key, g.lineage_value,
+                   CASE WHEN g.lineage_record_key IS NOT NULL THEN x.customer_id IS NOT NULL END
+                       AS record_of_customer,
+                   g.same_value
+            FROM golden g
+            LEFT JOIN {CURRENT_XREF} x
+                   ON x.record_key = g.lineage_record_key AND x.customer_id = g.customer_id"""
+    ).to_arrow_table()
+    frame = (
+        con.from_arrow(table)
+        .project(
+            "lineage_record_key IS NOT NULL OR NULL AS lineage_record_key, "
+            "record_of_customer, same_value"
+        )
+        .df()
+    )
+    index = list(lineage_suite().index_columns)
+
+    def keys(labels: list[int]) -> pd.DataFrame:
+        return table.select(index).take(labels).to_pandas().set_axis(labels)
+
+    return Rows(frame, keys)
 
 
 def relationships_suite() -> Suite:
