@@ -22,7 +22,7 @@ from matching.check_store import write_warehouse_check_files
 from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
-from warehouse.publish import publish_tables
+from warehouse.publish import WRITER, publish_tables
 from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
@@ -63,12 +63,25 @@ def build_publish_asset(
         ``_manifest.json`` (columns and types, row counts, checksums, run id, time), and with
         ``access:`` each role's set in ``exports/roles/<name>/``, cut to its customers and
         masked as it says. Written only when the whole sync succeeded; files are replaced
-        whole, the manifest last."""
+        whole, the manifest last. A table unchanged since its file was published keeps
+        that file (the same rows give the same bytes); the manifest is written every sync."""
         cfg = deployment.config
         now = datetime.now(UTC)
+        # one plan per table: a day that changes some tables exports only those again
+        plans = {
+            table: plan_step(
+                context,
+                warehouse,
+                f"exports.published/{table}",
+                settings=[deployment_settings(cfg), WRITER],
+                tables=[table],
+            )
+            for table in cfg.publish.tables
+        }
+        unchanged = {table for table, plan in plans.items() if plan.skip}
         with warehouse.connect() as con:
             publication = publish_tables(
-                con, cfg.publish.tables, cfg.exports_path, context.run_id, now
+                con, cfg.publish.tables, cfg.exports_path, context.run_id, now, unchanged
             )
             roles = publish_role_sets(
                 con,
@@ -78,12 +91,18 @@ def build_publish_asset(
                 context.run_id,
                 now,
             )
+        for plan in plans.values():
+            if not plan.skip:
+                plan.done(warehouse, context.run_id)
         rows = {t.name: t.rows for t in publication.tables}
-        context.log.info(f"published to {cfg.exports_path}: {rows}")
+        context.log.info(
+            f"published to {cfg.exports_path}: {rows}; unchanged, kept: {sorted(unchanged)}"
+        )
         role_rows = {name: {t.name: t.rows for t in p.tables} for name, p in roles.items()}
         return dg.MaterializeResult(
             metadata={
                 "role_rows": dg.MetadataValue.json(role_rows),
+                "unchanged_tables": dg.MetadataValue.json(sorted(unchanged)),
                 "path": dg.MetadataValue.path(str(cfg.exports_path)),
                 "manifest": dg.MetadataValue.path(str(publication.manifest_path)),
                 "rows": dg.MetadataValue.json(rows),

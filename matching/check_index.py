@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import Linker
 
 from matching.linkage.backend import splink_database
 from matching.linkage.blocking import PREDICTION_BLOCKING_KEYS
@@ -205,18 +204,7 @@ def build_check_index(
         table = prepare_records(records, entity_type, junk).table
     else:
         table = as_prepared(prepared, entity_type).of_records(records["record_key"]).table
-    tf: dict[str, dict[Any, float]] = {}
-    with splink_database(threads=1) as db_api:
-        # Splink's own term frequencies: the scores must be Splink's (see the tests)
-        sdf = db_api.register(table, dataset_display_name=f"{entity_type}_master")
-        linker = Linker(sdf, model, log_level=None)
-        for column in tf_columns(model):
-            tf_table = linker.table_management.compute_tf_table(column)
-            tf[column] = dict(
-                db_api.duckdb_con.sql(
-                    f"SELECT {column}, tf_{column} FROM {tf_table.physical_name}"
-                ).fetchall()
-            )
+    tf = term_frequencies(table, tf_columns(model))
     for column, frequencies in tf.items():
         if any(not isinstance(v, str) for v in frequencies):
             raise TypeError(f"{entity_type}: term frequencies of {column} are not of text")
@@ -238,6 +226,33 @@ def build_check_index(
         tf={column: TermFrequencies.from_dict(f) for column, f in tf.items()},
         blocks=blocks,
     )
+
+
+def term_frequencies(table: pa.Table, columns: list[str]) -> dict[str, dict[Any, float]]:
+    """Column → value → its term frequency among the rows of ``table``: the share of the
+    rows with a value in that column that hold this one.
+
+    The very statement Splink runs for ``Linker.table_management.compute_tf_table`` on one
+    table (``splink.internals.term_frequencies``: ``count(*)`` as a double over the
+    column's non-null count, per non-null value), so the check scores with Splink's own
+    frequencies (see the tests); run here without building a linker, which parses every
+    comparison of the model (seconds per model, whatever the master's size).
+    """
+    found: dict[str, dict[Any, float]] = {}
+    with splink_database(threads=1) as db_api:
+        con = db_api.duckdb_con
+        con.register("__check_master", table)
+        for column in columns:
+            quoted = '"' + column.replace('"', '""') + '"'
+            found[column] = dict(
+                con.execute(
+                    f"""SELECT {quoted}, CAST(count(*) AS DOUBLE) / (
+                            SELECT count({quoted}) FROM __check_master)
+                        FROM __check_master WHERE {quoted} IS NOT NULL GROUP BY {quoted}"""
+                ).fetchall()
+            )
+        con.unregister("__check_master")
+    return found
 
 
 def _frequency_of_each(

@@ -119,3 +119,38 @@ def test_leftovers_of_a_killed_run_are_removed(con, tmp_path):
     (exports / ".customers.parquet.0a1b2c.tmp").write_bytes(b"half a file")
     publish_tables(con, TABLES, exports, "run-1", WHEN)
     assert not list(exports.glob(".*"))
+
+
+def test_an_unchanged_table_keeps_its_file_and_the_manifest_is_that_of_a_full_export(
+    con, tmp_path, monkeypatch
+):
+    kept, whole = tmp_path / "kept", tmp_path / "whole"
+    publish_tables(con, TABLES, kept, "run-1", WHEN)
+    con.execute(
+        "INSERT INTO master.relationships VALUES ('CM00000002', 'CM00000001', 'family', 1.0)"
+    )
+    exported = []
+    real_export = publish._export
+
+    def counting_export(con, table, query, directory):
+        exported.append(table)
+        return real_export(con, table, query, directory)
+
+    monkeypatch.setattr(publish, "_export", counting_export)
+    publish_tables(con, TABLES, kept, "run-2", WHEN, unchanged={"master.customers"})
+    assert exported == ["master.relationships"]  # customers.parquet was not written again
+    publish_tables(con, TABLES, whole, "run-2", WHEN)
+    assert files(kept) == files(whole)
+
+
+def test_a_kept_file_that_is_not_the_published_one_is_exported_again(con, tmp_path):
+    exports = tmp_path / "exports"
+    publish_tables(con, TABLES, exports, "run-1", WHEN)
+    before = files(exports)
+    (exports / "customers.parquet").write_bytes(b"not what was published")
+
+    publish_tables(con, TABLES, exports, "run-1", WHEN, unchanged=set(TABLES))
+    assert files(exports) == before
+    (exports / "relationships.parquet").unlink()
+    publish_tables(con, TABLES, exports, "run-1", WHEN, unchanged=set(TABLES))
+    assert files(exports) == before

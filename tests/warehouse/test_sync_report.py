@@ -23,6 +23,11 @@ from sources.config import load_config
 from warehouse.report import LATEST, report_folder
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
+from warehouse.report.history import (
+    golden_values_fingerprint,
+    keep_golden_values,
+    kept_golden_fingerprint,
+)
 from warehouse.report.markup import table
 
 # --- small cases, built inline -----------------------------------------------------------
@@ -103,6 +108,31 @@ def test_golden_values_that_changed_name_the_winning_source_and_rule(tmp_path):
     ]
     assert changes["per_attribute"] == [{"attribute": "phone", "values": 1}]
     assert golden_value_changes(con, None)["compared"] is False
+
+
+def test_golden_values_of_an_unchanged_lineage_are_neither_compared_nor_written_again(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA master")
+    con.execute(
+        """CREATE TABLE master.attribute_lineage AS FROM (VALUES
+               ('C1', 'name', '甲', 'd:1', 'dealers', 'agreed'))
+           t(customer_id, attribute, value, record_key, source, rule)"""
+    )
+    first = golden_values_fingerprint(con)
+    kept = keep_golden_values(con, tmp_path, first)
+    assert kept_golden_fingerprint(tmp_path) == first
+    written = kept.stat().st_mtime_ns
+    assert keep_golden_values(con, tmp_path, first).stat().st_mtime_ns == written
+    # equal fingerprints give what a comparison gives: nothing changed
+    assert golden_value_changes(con, kept, unchanged=True) == golden_value_changes(con, kept)
+
+    con.execute("UPDATE master.attribute_lineage SET value = '乙'")
+    second = golden_values_fingerprint(con)
+    assert second != first
+    assert golden_value_changes(con, kept)["changed"] == 1
+    keep_golden_values(con, tmp_path, second)
+    assert kept_golden_fingerprint(tmp_path) == second
+    assert golden_value_changes(con, kept)["changed"] == 0
 
 
 def test_failing_checks_come_first_with_their_examples(tmp_path):

@@ -23,7 +23,9 @@ from warehouse.report.changes import golden_value_changes, id_changes
 from warehouse.report.check_results import read_check_results
 from warehouse.report.figures import matching_figures, source_figures, value_figures
 from warehouse.report.history import (
+    golden_values_fingerprint,
     keep_golden_values,
+    kept_golden_fingerprint,
     previous_figures,
     previous_golden_values,
     write_figures,
@@ -56,14 +58,19 @@ def gather_figures(
     run_id: str,
     now: datetime,
     decisions: Decisions,
+    golden_fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the page shows, as JSON-ready values."""
+    """Everything the page shows, as JSON-ready values (``golden_fingerprint``: that of this
+    sync's golden values, when taken: equal to the kept ones', they are not compared)."""
     folder = report_folder(config)
     matching = config.matching
     sources = source_figures(con, config)
     checks = read_check_results(config.output_path / "quality" / run_id)
     ids = id_changes(con, run_id, decisions, matching.upper_threshold)
-    golden = golden_value_changes(con, previous_golden_values(folder))
+    unchanged = golden_fingerprint is not None and golden_fingerprint == kept_golden_fingerprint(
+        folder
+    )
+    golden = golden_value_changes(con, previous_golden_values(folder), unchanged)
     customer_files = [f for f in sources["files"] if f["kind"] == "customers"]
     headline = {
         "customer_rows_received": sum(f["received"] for f in customer_files),
@@ -121,7 +128,8 @@ def write_sync_report(
 ) -> SyncReport:
     """Write this sync's page, ``latest.html``, its figures and the golden values it saw."""
     folder = report_folder(config)
-    figures = gather_figures(con, config, run_id, now, decisions)
+    golden = golden_values_fingerprint(con)
+    figures = gather_figures(con, config, run_id, now, decisions, golden)
     history = source_history(previous_figures(folder, run_id), figures)
     html = render_page(figures, history)
     page = write_atomically(
@@ -129,6 +137,6 @@ def write_sync_report(
     )
     latest = write_atomically(folder / LATEST, lambda p: p.write_text(html, encoding="utf-8"))
     stored = write_figures(folder, run_id, figures)
-    keep_golden_values(con, folder)
+    keep_golden_values(con, folder, golden)
     logger.info("sync report: %s (%d KB)", page, page.stat().st_size // 1024)
     return SyncReport(page, latest, stored, figures["headline"])

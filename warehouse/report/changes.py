@@ -167,16 +167,22 @@ def _split_note(between: pd.DataFrame, upper: float) -> str:
     return f"their best link now scores {best:.3f}, below the linking threshold {upper:.2f}"
 
 
-def golden_value_changes(con: duckdb.DuckDBPyConnection, previous: Path | None) -> dict[str, Any]:
+def golden_value_changes(
+    con: duckdb.DuckDBPyConnection, previous: Path | None, unchanged: bool = False
+) -> dict[str, Any]:
     """Golden values that differ from the previous sync's, for customers live in both.
 
     Args:
         con: the warehouse (this sync's ``master.attribute_lineage``).
         previous: the previous report's golden values (``history.GOLDEN_VALUES``); None on
             the first report.
+        unchanged: ``previous`` was kept from the very lineage ``con`` holds now (their
+            fingerprints are equal): no value changed, and they are not read.
     """
     if previous is None:
         return {"compared": False, "changed": 0, "per_attribute": [], "values": []}
+    if unchanged:
+        return {"compared": True, "changed": 0, "per_attribute": [], "values": []}
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __golden_changes AS
            WITH before AS (SELECT customer_id, attribute, value FROM read_parquet(?)),
