@@ -64,13 +64,14 @@ def _staging_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefin
             f"staging.{kind.table}",
             settings=[deployment_settings(deployment.config)],
             tables=[f"raw.{f.name}{part}" for f in feeds for part in ("", "__rejected")],
+            incremental=True,
         )
         if plan.skip:  # the feeds' rows are what they were: so are the staged ones
             yield dg.MaterializeResult(asset_key=staged, metadata=plan.metadata())
             yield dg.MaterializeResult(asset_key=quarantined, metadata=plan.metadata())
             return
         with warehouse.connect() as con:
-            per_feed = stage_activity(con, kind, feeds)
+            per_feed = stage_activity(con, kind, feeds, incremental=plan.incremental)
         plan.done(warehouse, context.run_id)
         context.log.info(f"staging.{kind.table}: {per_feed.to_dict('records')}")
         meta = dg.MetadataValue.json(per_feed.to_dict("records"))

@@ -16,7 +16,7 @@ from quality.history import TABLE as FEED_ROW_COUNTS
 from quality.history import previous_row_count, record_row_count
 from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
-from sources.ingest import ingest_feed
+from sources.ingest import ingest_feed, keep_first_read
 from sources.readers import SourceReadError, expand_paths
 from warehouse.store import replace_table
 
@@ -48,6 +48,7 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
             feed, deployment.config, ingested_at=datetime.now(UTC).replace(tzinfo=None)
         )
         with warehouse.connect() as con:
+            batch.table = keep_first_read(con, feed.name, batch.table)
             replace_table(con, "raw", feed.name, batch.table)
             replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
         if plan is not None:

@@ -143,7 +143,10 @@ def _rejected_sql(con: duckdb.DuckDBPyConnection, feeds: list[ActivityFeed]) -> 
 
 
 def stage_activity(
-    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
+    con: duckdb.DuckDBPyConnection,
+    kind: ActivityKind,
+    feeds: list[ActivityFeed],
+    incremental: bool = False,
 ) -> pd.DataFrame:
     """Build ``staging.<kind>`` and ``staging.<kind>_quarantine`` from the raw tables of ``feeds``.
 
@@ -151,14 +154,24 @@ def stage_activity(
         con: the warehouse; feeds configured but never ingested are skipped.
         kind: orders, interactions or receivables (``sources.activity_schema``).
         feeds: the deployment's feeds of that kind.
+        incremental: the staged tables were built by the same config (``assets.step_work``):
+            only the rows that are new or changed since then, and the other rows of their
+            key, are staged again (``_restage``); every other staged row is kept as it is.
+            The result holds the same rows as staging from scratch.
     Returns:
         Per feed: ``feed``, ``staged``, ``quarantined``.
     """
     parts = [_feed_sql(kind, f) for f in feeds if table_exists(con, "raw", f.name)]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __activity_text AS "
-        + (" UNION ALL BY NAME ".join(parts) if parts else _empty_sql(kind))
-    )
+    text_sql = " UNION ALL BY NAME ".join(parts) if parts else _empty_sql(kind)
+    staged = qualified("staging", kind.table)
+    if incremental and parts and table_exists(con, "staging", kind.table):
+        redo = _restage(con, kind, text_sql)
+        text_sql = (
+            f"SELECT * FROM ({text_sql}) SEMI JOIN {redo} USING (feed, source_file, source_row)"
+        )
+    else:
+        redo = None
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __activity_text AS {text_sql}")
     for type_ in ("date", "amount"):
         _lookup(con, type_, [f for f, t in kind.fields if t == type_], type_)
     joins = " ".join(
@@ -182,11 +195,15 @@ def stage_activity(
     texts = ", ".join(f"'{f}': {f}_text" for f, _ in kind.fields)
     raw_json = f"to_json({{'source_record_id': source_record_id, {texts}}})::VARCHAR"
     fields = ", ".join(f for f, _ in kind.fields)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {qualified("staging", kind.table)} AS
-        SELECT feed, customer_source, source_file, source_row, record_hash, source_record_id,
+    rows = f"""SELECT feed, customer_source, source_file, source_row, record_hash, source_record_id,
                record_key, {fields}, {_flags_sql(kind)} AS quality_flags, {raw_json} AS raw
-        FROM __activity WHERE len(problems) = 0 ORDER BY feed, source_file, source_row""")
+        FROM __activity WHERE len(problems) = 0 ORDER BY feed, source_file, source_row"""
+    if redo is None:
+        con.execute(f"CREATE OR REPLACE TABLE {staged} AS {rows}")
+    else:
+        con.execute(f"""DELETE FROM {staged} s WHERE EXISTS (
+                            SELECT 1 FROM __activity_keys k WHERE k.feed = s.feed AND k.key = s.{key})""")
+        con.execute(f"INSERT INTO {staged} {rows}")
     con.execute(f"""
         CREATE OR REPLACE TABLE {qualified("staging", kind.quarantine_table)} AS
         SELECT feed, customer_source, source_file, source_row, source_record_id, record_key, {key},
@@ -200,10 +217,50 @@ def stage_activity(
                feed || ': ' || source_file || ' row ' || source_row || ': unreadable row (' || reason || ')', raw
         FROM ({_rejected_sql(con, feeds)})
         ORDER BY feed, source_file, source_row""")
-    for temp in ("__activity", "__activity_text", "__date", "__amount"):
+    for temp in ("__activity", "__activity_text", "__date", "__amount", "__activity_rows",
+                 "__activity_keys", "__activity_redo"):  # fmt: skip
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return con.sql(f"""
         SELECT feed, count(*) FILTER (WHERE staged) AS staged, count(*) FILTER (WHERE NOT staged) AS quarantined
-        FROM (SELECT feed, true AS staged FROM {qualified("staging", kind.table)}
+        FROM (SELECT feed, true AS staged FROM {staged}
               UNION ALL SELECT feed, false FROM {qualified("staging", kind.quarantine_table)})
         GROUP BY feed ORDER BY feed""").df()
+
+
+def _restage(con: duckdb.DuckDBPyConnection, kind: ActivityKind, text_sql: str) -> str:
+    """Which feed rows to stage again, given the last staging: returns the temp table of
+    their ``(feed, source_file, source_row)`` and leaves ``__activity_keys(feed, key)``, the
+    keys whose staged rows are replaced.
+
+    A row stays staged as it was when the same row (file, row number and content hash) was
+    staged last time and no row of its key (``order_id`` …) came, went or changed: whether
+    it is staged or a repeat depends on those rows only, its values on its own text only.
+    Every other row is staged again: new and changed rows, rows that were quarantined
+    (their reason may have changed), and every row of a key that gained or lost a row.
+    """
+    staged = qualified("staging", kind.table)
+    key = kind.id_field
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __activity_rows AS
+                    SELECT feed, source_file, source_row, record_hash, {key}_text AS key FROM ({text_sql})""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE __activity_keys AS
+        WITH fresh AS (
+            SELECT * FROM __activity_rows
+            ANTI JOIN {staged} USING (feed, source_file, source_row, record_hash)),
+        gone AS (
+            SELECT feed, {key} AS key FROM {staged}
+            ANTI JOIN __activity_rows USING (feed, source_file, source_row, record_hash))
+        SELECT DISTINCT feed, key FROM (SELECT feed, key FROM fresh UNION ALL FROM gone)
+        WHERE key IS NOT NULL""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE __activity_redo AS
+        SELECT feed, source_file, source_row FROM __activity_rows r
+        WHERE r.key IS NULL  -- never staged: quarantined again, with its reason
+           OR EXISTS (SELECT 1 FROM __activity_keys k WHERE k.feed = r.feed AND k.key = r.key)""")
+    log.info(
+        "%s: %d row(s) to stage again, %d key(s) replaced",
+        kind.table,
+        con.execute("SELECT count(*) FROM __activity_redo").fetchall()[0][0],
+        con.execute("SELECT count(*) FROM __activity_keys").fetchall()[0][0],
+    )
+    return "__activity_redo"

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sources.config import FileSpec, PipelineConfig
 from sources.readers import ReadResult, RejectedRow, SourceReadError, expand_paths, read_export
 from sources.schema import LINEAGE_COLUMNS
-from warehouse.store import quote
+from warehouse.store import qualified, quote, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,35 @@ def raw_table(rows: pa.Table, feed: str, source_file: str, ingested_at: datetime
     return _add_record_hash(
         _with_lineage(numbered, feed, source_file, ingested_at), rows.column_names
     )
+
+
+def keep_first_read(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) -> pa.Table:
+    """``table`` (a feed's raw rows as just read) with each row read before keeping the
+    ``ingested_at`` of its first read: a row of the same file with the same content
+    (``source_file`` and ``record_hash``) in ``raw.<feed>`` as the last sync left it is the
+    same version of that row, so it was ingested then. A new or changed row keeps this
+    read's time. ``source_row`` is left as read: it is where the row stands in the file
+    now, which a row removed above it moves. Row order and schema are those of ``table``.
+    """
+    if table.num_rows == 0 or not table_exists(con, "raw", feed):
+        return table
+    read = table.select(["source_file", "record_hash"])
+    con.register("__read", read.append_column("pos", pa.array(range(read.num_rows), pa.int64())))
+    try:
+        stamps = con.sql(
+            f"""WITH first AS (
+                    SELECT source_file, record_hash, min(ingested_at) AS first_read
+                    FROM {qualified("raw", feed)} GROUP BY ALL)
+                SELECT first.first_read
+                FROM __read r
+                LEFT JOIN first USING (source_file, record_hash) ORDER BY r.pos"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("__read")
+    column = table.schema.get_field_index("ingested_at")
+    now = table.column(column)
+    kept = pc.coalesce(stamps.column(0).cast(now.type), now)
+    return table.set_column(column, table.schema.field(column), kept)
 
 
 def ingest_feed(feed: FileSpec, config: PipelineConfig, ingested_at: datetime) -> RawBatch:

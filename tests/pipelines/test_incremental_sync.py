@@ -34,6 +34,11 @@ SCORED = {"match_probability"}
 #: Warehouse tables that must be equal, as queries over columns that do not carry run stamps.
 SAME = {
     "staged records": "SELECT * EXCLUDE (ingested_at) FROM staging.customers",
+    **{
+        f"staged {table}": f"SELECT * FROM staging.{table}"
+        for kind in ("orders", "interactions", "receivables")
+        for table in (kind, f"{kind}_quarantine")
+    },
     "prepared records": "SELECT * FROM matching.prepared_records",
     "suppressed values": "SELECT * FROM matching.suppressed_values",
     "clusters": "SELECT record_key, cluster_id FROM matching.clusters",

@@ -161,3 +161,62 @@ def test_feeds_never_ingested_give_empty_typed_tables():
                          "WHERE table_name = 'orders'").fetchall())  # fmt: skip
     assert (types["order_date"], types["amount"], types["quantity"]) == (
         "DATE", "DECIMAL(18,2)", "DOUBLE")  # fmt: skip
+
+
+def staged_rows(con: duckdb.DuckDBPyConnection, kind) -> dict[str, list[tuple]]:
+    """Both staged tables of ``kind``, row for row, in the order a full staging writes them."""
+    return {
+        table: con.execute(
+            f"FROM staging.{table} ORDER BY feed, source_file, source_row"
+        ).fetchall()
+        for table in (kind.table, kind.quarantine_table)
+    }
+
+
+def test_restaging_what_changed_gives_what_staging_from_scratch_gives():
+    day_one = [
+        order("S1", "100"),
+        order("S2", "200"),
+        order("S1", "100"),  # a repeat of S1: quarantined while S1 is sent
+        order("S3", "n/a"),  # not an amount
+        order(None, "50"),  # no order number
+        order("S4", "400"),
+        order("S5", "500"),
+        order("S6", "600"),
+    ]
+    day_two = [
+        # S1's first line is gone: its repeat, further down, is the one staged now
+        order("S2", "200"),
+        order("S1", "100"),
+        order("S3", "300"),  # corrected
+        order(None, "50"),
+        order("S4", "450"),  # changed in place
+        order("S5", "500"),  # unchanged, one row higher
+        order("S6", "600"),
+        order("S7", "700"),  # new
+        order("S5", "500"),  # a repeat of an unchanged order
+    ]
+    con = warehouse()
+    raw(con, DEALER_ORDERS, day_one)
+    stage_activity(con, ORDERS, [DEALER_ORDERS])
+    raw(con, DEALER_ORDERS, day_two)
+    per_feed = stage_activity(con, ORDERS, [DEALER_ORDERS], incremental=True)
+
+    scratch = warehouse()
+    raw(scratch, DEALER_ORDERS, day_two)
+    assert per_feed.equals(stage_activity(scratch, ORDERS, [DEALER_ORDERS]))
+    assert staged_rows(con, ORDERS) == staged_rows(scratch, ORDERS)
+    assert con.sql("SELECT order_id, source_row FROM staging.orders ORDER BY 2").fetchall() == [
+        ("S2", 2), ("S1", 3), ("S3", 4), ("S4", 6), ("S5", 7), ("S6", 8), ("S7", 9)]  # fmt: skip
+
+
+def test_restaging_keeps_the_rows_of_unchanged_orders_as_they_were():
+    con = warehouse()
+    raw(con, DEALER_ORDERS, [order("S1", "100"), order("S2", "200")])
+    stage_activity(con, ORDERS, [DEALER_ORDERS])
+    con.execute("UPDATE staging.orders SET product = 'kept' WHERE order_id = 'S1'")  # a marker
+    raw(con, DEALER_ORDERS, [order("S1", "100"), order("S2", "250"), order("S3", "300")])
+    stage_activity(con, ORDERS, [DEALER_ORDERS], incremental=True)
+
+    assert con.sql("SELECT order_id, product, amount FROM staging.orders ORDER BY 1").fetchall() == [
+        ("S1", "kept", 100), ("S2", None, 250), ("S3", None, 300)]  # fmt: skip

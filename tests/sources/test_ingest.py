@@ -128,3 +128,30 @@ def test_glob_matching_nothing_is_an_error(tmp_path):
     config = deployment(tmp_path, path="exports/nothing-*.csv")
     with pytest.raises(SourceReadError, match="no file matches"):
         ingest_feed(config.sources[0], config, ingested_at=WHEN)
+
+
+def test_a_row_read_again_keeps_its_first_read_and_its_row_number_now(tmp_path):
+    import duckdb
+
+    from sources.ingest import keep_first_read
+    from warehouse.store import replace_table
+
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\n")
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    first = ingest_feed(config.sources[0], config, ingested_at=WHEN).table
+    assert keep_first_read(con, "dealers", first) == first  # nothing read before
+    replace_table(con, "raw", "dealers", first)
+
+    # the next day D1 is gone, D2 is unchanged one row higher, D3 changed, D4 new
+    write(tmp_path, "a.csv", "客户编号,客户名称,电话\r\nD2,乙,2\r\nD3,丙,33\r\nD4,丁,4\r\n")
+    later = datetime(2026, 11, 2, 8, 0)
+    again = keep_first_read(con, "dealers", ingest_feed(config.sources[0], config, later).table)
+
+    assert again.select(["客户编号", "source_row", "ingested_at"]).to_pylist() == [
+        {"客户编号": "D2", "source_row": 2, "ingested_at": WHEN},
+        {"客户编号": "D3", "source_row": 3, "ingested_at": later},
+        {"客户编号": "D4", "source_row": 4, "ingested_at": later},
+    ]
+    assert again.schema == first.schema
