@@ -33,7 +33,8 @@ own records through the model (a shared mobile and name).
 The names and mobiles are the contacts' prepared ones (``features.prepare_records`` over
 the contact records alone, with the default limits). A sync reads them from the records
 it prepared already (:func:`prepared_contacts`, over ``matching.prepared_uncapped``):
-preparing the 400,000 contact records of a 1M-record sync again cost about 15 s.
+on the 100k demo (36,299 contact records, a loaded machine) preparing them again took
+6.4 s, reading and capping them 0.8 s.
 """
 
 from __future__ import annotations
@@ -68,8 +69,6 @@ CONTACT_PAIR_COLUMNS = (
 )
 #: Prepared columns the rule reads, per contact record.
 PREPARED_CONTACT_COLUMNS = ("record_key", "name_key", "name_pinyin", "mobile_block")
-
-
 #: The contact records among staged records, in SQL (as :func:`contact_person_pairs` picks them).
 CONTACT_RECORDS = "entity_type = 'person' AND coalesce(derived_from_record_key, '') <> ''"
 
@@ -142,8 +141,8 @@ def contact_person_pairs(
 
     Raises:
         ValueError: ``records`` lacks ``derived_from_record_key`` or a column the matcher
-            needs, ``prepared`` lacks a contact record, ``company_clusters`` lacks ``record_key`` / ``cluster_id``, or the
-            probability is not in (0, 1].
+            needs, ``prepared`` lacks a contact record, ``company_clusters`` lacks
+            ``record_key`` / ``cluster_id``, or the probability is not in (0, 1].
 
     Examples:
         >>> companies = cluster_pairs(company_keys, company_pairs, 0.9)  # doctest: +SKIP
