@@ -1,6 +1,8 @@
 """Matching layer: which staged records describe the same real customer, and the checks on
 clusters and the review queue."""
 
+from collections.abc import Collection
+
 import dagster as dg
 import duckdb
 import pandas as pd
@@ -19,6 +21,8 @@ from assets.step_work import (
 )
 from matching.linkage import (
     CLUSTERING_COLUMNS,
+    MATCHING_COLUMNS,
+    REVIEW_RECORD_COLUMNS,
     ModelChoice,
     SparkRun,
     cluster_records,
@@ -34,10 +38,12 @@ from matching.linkage import (
     update_pairs,
     write_reports,
 )
+from matching.linkage.contacts import prepared_contacts
 from matching.linkage.features import PreparedRecords
 from matching.linkage.prepared_store import (
     PREPARED_RECORDS,
     SUPPRESSED_VALUES,
+    UNCAPPED,
     load_prepared,
     update_prepared,
 )
@@ -46,7 +52,7 @@ from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
 from warehouse.files import write_atomically
 from warehouse.step_inputs import file_fingerprint
-from warehouse.store import quote, replace_table
+from warehouse.store import quote, replace_table, table_exists
 
 PREPARED = dg.AssetKey(["matching", "prepared_records"])
 MODELS = dg.AssetKey(["matching", "models"])
@@ -62,15 +68,26 @@ class TrainingConfig(dg.Config):
     retrain: bool = False  # train new model versions even when saved ones exist
 
 
-def _staged(warehouse: Warehouse, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+def _staged(
+    warehouse: Warehouse,
+    columns: tuple[str, ...] | None = None,
+    keys: Collection[str] | None = None,
+) -> pd.DataFrame:
     """``staging.customers`` as pandas: every column, or only those of ``columns`` it has
-    (optional ones may be missing from a warehouse staged by an older version)."""
+    (optional ones may be missing from a warehouse staged by an older version); ``keys``:
+    only the records of these record keys."""
     with warehouse.connect() as con:
-        if columns is None:
-            return con.sql("FROM staging.customers").df()
         present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
-        select = ", ".join(quote(c) for c in columns if c in present)
-        return con.sql(f"SELECT {select} FROM staging.customers").df()
+        select = "*" if columns is None else ", ".join(quote(c) for c in columns if c in present)
+        if keys is None:
+            return con.sql(f"SELECT {select} FROM staging.customers").df()
+        con.register("__keys", pa.table({"record_key": pa.array(list(keys), pa.string())}))
+        try:
+            return con.sql(
+                f"SELECT {select} FROM staging.customers SEMI JOIN __keys USING (record_key)"
+            ).df()
+        finally:
+            con.unregister("__keys")
 
 
 def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
@@ -289,12 +306,30 @@ def clusters_and_review(
         yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
-    staged = _staged(warehouse, CLUSTERING_COLUMNS)
     with warehouse.connect() as con:
         pairs = con.sql("FROM matching.pairs").df()
+        # the contact records as prepared_records prepared them, not prepared again
+        contacts = (
+            prepared_contacts(con, UNCAPPED, "staging.customers")
+            if table_exists(con, "matching", "prepared_uncapped")
+            else None
+        )
+    columns = (
+        CLUSTERING_COLUMNS
+        if contacts is not None
+        else tuple(dict.fromkeys((*CLUSTERING_COLUMNS, *MATCHING_COLUMNS)))
+    )
+    staged = _staged(warehouse, columns)
     decisions = read_decisions(cfg.decisions_path)
     result = cluster_records(
-        staged, pairs, decisions, _models(warehouse), cfg.matching, spark=_spark(cfg, spark)
+        staged,
+        pairs,
+        decisions,
+        _models(warehouse),
+        cfg.matching,
+        spark=_spark(cfg, spark),
+        prepared_contacts=contacts,
+        review_records=lambda keys: _staged(warehouse, REVIEW_RECORD_COLUMNS, keys),
     )
     resolution, queue = result.resolution, result.review_queue
     with warehouse.connect() as con:

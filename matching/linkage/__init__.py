@@ -26,6 +26,7 @@ from matching.linkage.features import MATCHING_COLUMNS
 from matching.linkage.model_store import ModelVersion, latest_version
 from matching.linkage.steps import (
     CLUSTERING_COLUMNS,
+    REVIEW_RECORD_COLUMNS,
     ModelChoice,
     cluster_records,
     ensure_models,
@@ -46,6 +47,7 @@ __all__ = [
     "SparkRun",
     "CLUSTERING_COLUMNS",
     "MATCHING_COLUMNS",
+    "REVIEW_RECORD_COLUMNS",
     "cluster_records",
     "empty_decisions",
     "ensure_models",

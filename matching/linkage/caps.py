@@ -22,6 +22,7 @@ service numbers left out, into ``phone_numbers``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -64,40 +65,45 @@ class CappedQueries:
         uncapped: the records counted over (``UNCAPPED_COLUMNS``).
         positions: record_key → ``position`` (staging order); None when ``uncapped`` has it.
         rules: the limits.
+        columns: the prepared columns wanted, when not all of them (only their values were
+            counted).
     """
 
     uncapped: str
     positions: str | None
     rules: JunkRules
+    columns: tuple[str, ...] = PREPARED_COLUMNS
 
     def records(self, only: str | None = None) -> str:
-        """The prepared records (``PREPARED_COLUMNS``), by entity type then position;
-        ``only``: a query of the record keys wanted."""
+        """The prepared records (``columns``, by default ``PREPARED_COLUMNS``), by entity type
+        then position; ``only``: a query of the record keys wanted."""
         capped = {
             column: f'CASE WHEN "{column}_over".value IS NULL THEN u.{column} END'
-            for column in _limits(self.rules)
+            for column in _counted(self.rules, self.columns)
         }
         joins = "\n".join(
             f"""LEFT JOIN (SELECT entity_type, value FROM {_OVER} WHERE "column" = {_literal(c)})
                     "{c}_over" ON "{c}_over".entity_type = u.entity_type AND "{c}_over".value = u.{c}"""
             for c in capped
         )
-        numbers = f"""list_filter(
+        select = {
+            column: capped.get(column, f"u.{column}")
+            for column in self.columns
+            if column not in ("phone_numbers", "phone_tail")
+        }
+        if "phone_tail" in self.columns:
+            select["phone_tail"] = (
+                f"CASE WHEN {capped['phone_block']} IS NOT NULL THEN u.phone_tail END"
+            )
+        if "phone_numbers" in self.columns:
+            numbers = f"""list_filter(
                 list_concat([{capped["phone_block"]}, {capped["mobile_block"]}],
                     coalesce(list_filter(u.extra_numbers,
                         lambda n: numbers_over.numbers IS NULL
                                   OR NOT list_contains(numbers_over.numbers, n)), [])),
                 lambda n: NOT regexp_matches(n, {_literal(SERVICE_NUMBER)}))"""
-        select = {
-            column: capped.get(column, f"u.{column}")
-            for column in PREPARED_COLUMNS
-            if column not in ("phone_numbers", "phone_tail")
-        }
-        select["phone_tail"] = (
-            f"CASE WHEN {capped['phone_block']} IS NOT NULL THEN u.phone_tail END"
-        )
-        # each record's numbers distinct and sorted; none when it has none
-        select["phone_numbers"] = f"nullif(list_sort(list_distinct({numbers})), [])"
+            # each record's numbers distinct and sorted; none when it has none
+            select["phone_numbers"] = f"nullif(list_sort(list_distinct({numbers})), [])"
         ordered = (
             f"JOIN {self.positions} positions ON positions.record_key = u.record_key"
             if self.positions
@@ -105,7 +111,7 @@ class CappedQueries:
         )
         position = "positions.position" if self.positions else "u.position"
         return f"""
-            SELECT {", ".join(f"{select[c]} AS {c}" for c in PREPARED_COLUMNS)}
+            SELECT {", ".join(f"{select[c]} AS {c}" for c in self.columns)}
             FROM {self.uncapped} u
             {ordered}
             {joins}
@@ -134,7 +140,7 @@ class CappedQueries:
         held = [
             f'SELECT record_key, entity_type, {_literal(c)} AS "column", {c} AS value '
             f"FROM {self.uncapped} WHERE {c} IS NOT NULL"
-            for c in _limits(self.rules)
+            for c in _counted(self.rules, self.columns)
         ]
         held.append(
             f"""SELECT record_key, entity_type, 'phone_numbers' AS "column", unnest(extra_numbers)
@@ -150,6 +156,7 @@ def cap_shared_values(
     uncapped: str,
     rules: JunkRules,
     positions: str | None = None,
+    columns: Collection[str] | None = None,
 ) -> CappedQueries:
     """Count, over all of ``uncapped``, the values shared by more records than ``rules``
     allow; return the queries that null them and report them.
@@ -160,21 +167,42 @@ def cap_shared_values(
             ``position``, the record's place in staging order, without ``positions``).
         rules: the limits.
         positions: a query of ``record_key`` and ``position`` when ``uncapped`` has none.
+        columns: only these prepared columns are wanted: only the values they depend on
+            are counted (``suppressed`` and ``crossing`` then know only those). A reader of
+            a few columns of many records saves the counting of the others.
     """
+    wanted = PREPARED_COLUMNS if columns is None else tuple(columns)
     over = [
         f"""SELECT entity_type, {_literal(column)} AS "column", {column} AS value,
                    count(*) AS records
             FROM {uncapped} WHERE {column} IS NOT NULL
             GROUP BY entity_type, {column} HAVING count(*) > {limit}"""
-        for column, limit in _limits(rules).items()
+        for column, limit in _counted(rules, wanted).items()
     ]
-    over.append(
-        f"""SELECT entity_type, 'phone_numbers' AS "column", value, count(*) AS records
-            FROM (SELECT entity_type, unnest(extra_numbers) AS value FROM {uncapped})
-            GROUP BY entity_type, value HAVING count(*) > {rules.max_records_per_value}"""
-    )
+    if "phone_numbers" in wanted:
+        over.append(
+            f"""SELECT entity_type, 'phone_numbers' AS "column", value, count(*) AS records
+                FROM (SELECT entity_type, unnest(extra_numbers) AS value FROM {uncapped})
+                GROUP BY entity_type, value HAVING count(*) > {rules.max_records_per_value}"""
+        )
+    if not over:
+        over.append(
+            """SELECT NULL::VARCHAR AS entity_type, NULL::VARCHAR AS "column",
+                      NULL::VARCHAR AS value, 0::BIGINT AS records WHERE false"""
+        )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_OVER} AS " + " UNION ALL ".join(over))
-    return CappedQueries(uncapped, positions, rules)
+    return CappedQueries(uncapped, positions, rules, wanted)
+
+
+def _counted(rules: JunkRules, columns: tuple[str, ...]) -> dict[str, int]:
+    """The capped columns the prepared ``columns`` depend on, and their limits
+    (``phone_tail`` and ``phone_numbers`` on the capped phone and mobile)."""
+    needs = set(columns)
+    if "phone_tail" in needs:
+        needs.add("phone_block")
+    if "phone_numbers" in needs:
+        needs |= {"phone_block", "mobile_block"}
+    return {c: limit for c, limit in _limits(rules).items() if c in needs}
 
 
 def _suppressed_sql(uncapped: str) -> str:

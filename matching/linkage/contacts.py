@@ -29,16 +29,26 @@ left to the model (a mobile a contact took from the company row, flagged
 ('先生', '无') never link. The rule reads only staged records and company clusters,
 never the truth; contact persons who are customers in their own right still join their
 own records through the model (a shared mobile and name).
+
+The names and mobiles are the contacts' prepared ones (``features.prepare_records`` over
+the contact records alone, with the default limits). A sync reads them from the records
+it prepared already (:func:`prepared_contacts`, over ``matching.prepared_uncapped``):
+on the 100k demo (36,299 contact records, a loaded machine) preparing them again took
+6.4 s, reading and capping them 0.8 s.
 """
 
 from __future__ import annotations
 
 import logging
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from matching.linkage.caps import cap_shared_values
 from matching.linkage.features import prepare_records
+from matching.linkage.junk import JunkRules
 from sources.staging import MOBILE_FROM_COMPANY_ROW
 
 logger = logging.getLogger(__name__)
@@ -57,12 +67,51 @@ CONTACT_PAIR_COLUMNS = (
     "match_weight",
     "match_rule",
 )
+#: Prepared columns the rule reads, per contact record.
+PREPARED_CONTACT_COLUMNS = ("record_key", "name_key", "name_pinyin", "mobile_block")
+#: The contact records among staged records, in SQL (as :func:`contact_person_pairs` picks them).
+CONTACT_RECORDS = "entity_type = 'person' AND coalesce(derived_from_record_key, '') <> ''"
+
+
+def prepared_contacts(con: duckdb.DuckDBPyConnection, uncapped: str, staged: str) -> pd.DataFrame:
+    """The contact records' names and mobiles as the rule compares them, from records
+    prepared already.
+
+    Args:
+        con: the connection holding both tables.
+        uncapped: a table of records prepared each on its own (``UNCAPPED_COLUMNS``, as
+            ``matching.prepared_uncapped``), holding at least the contact records.
+        staged: the staged records' table (``staging.customers``); its contact records
+            are read, in its order.
+
+    Returns:
+        ``PREPARED_CONTACT_COLUMNS``, one row per contact record found in ``uncapped``, in
+        staging order: what ``prepare_records`` gives for the contact records alone
+        (the caps, with the default limits, counted over contact records only; a record's
+        own values prepare the rest of its row, so a stored row is the row it would get).
+    """
+    queries = cap_shared_values(
+        con,
+        f"""(SELECT u.*, c.position FROM {uncapped} u JOIN
+            (SELECT record_key, rowid AS position FROM {staged} WHERE {CONTACT_RECORDS}) c
+            USING (record_key) WHERE u.entity_type = 'person')""",
+        JunkRules(),
+        columns=PREPARED_CONTACT_COLUMNS,
+    )
+    table = con.sql(queries.records()).to_arrow_table()
+    return _as_prepared(table.cast(pa.schema([(c, pa.string()) for c in table.column_names])))
+
+
+def _as_prepared(table: pa.Table) -> pd.DataFrame:
+    """A prepared table as ``PreparedRecords.records`` gives it (Arrow-backed strings)."""
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
 def contact_person_pairs(
     records: pd.DataFrame,
     company_clusters: pd.DataFrame,
     *,
+    prepared: pd.DataFrame | None = None,
     probability: float = RULE_PROBABILITY,
 ) -> pd.DataFrame:
     """Links between contact-person records that name one person at one company.
@@ -74,6 +123,9 @@ def contact_person_pairs(
         company_clusters: ``record_key``, ``cluster_id`` of the company records, as from
             ``matching.linkage.components.cluster_pairs``. A company record absent from it counts
             as a customer of its own.
+        prepared: the contact records as prepared, from :func:`prepared_contacts`; when
+            None they are prepared here from ``records`` (which then needs the matching
+            columns).
         probability: the ``match_probability`` the links carry; keep it at or above the
             clustering threshold and below 1.0 (a steward's match).
 
@@ -89,8 +141,8 @@ def contact_person_pairs(
 
     Raises:
         ValueError: ``records`` lacks ``derived_from_record_key`` or a column the matcher
-            needs, ``company_clusters`` lacks ``record_key`` / ``cluster_id``, or the
-            probability is not in (0, 1].
+            needs, ``prepared`` lacks a contact record, ``company_clusters`` lacks
+            ``record_key`` / ``cluster_id``, or the probability is not in (0, 1].
 
     Examples:
         >>> companies = cluster_pairs(company_keys, company_pairs, 0.9)  # doctest: +SKIP
@@ -109,7 +161,7 @@ def contact_person_pairs(
     if contacts.empty:
         return _links(np.array([], dtype=object), np.array([], dtype=object), probability)
 
-    prepared = prepare_records(contacts, "person").records
+    prepared = _prepared_rows(contacts, prepared)
     company_of = pd.Series(
         company_clusters["cluster_id"].astype(str).to_numpy(),
         index=company_clusters["record_key"].astype(str).to_numpy(),
@@ -150,6 +202,18 @@ def contact_person_pairs(
         linked["record_key"].to_numpy(dtype=object),
         probability,
     )
+
+
+def _prepared_rows(contacts: pd.DataFrame, prepared: pd.DataFrame | None) -> pd.DataFrame:
+    """The prepared row of each contact record, in the order of ``contacts``."""
+    if prepared is None:
+        return prepare_records(contacts, "person").records[list(PREPARED_CONTACT_COLUMNS)]
+    keys = contacts["record_key"].astype(str).to_numpy()
+    missing = keys[~pd.Index(keys).isin(prepared["record_key"])]
+    if len(missing):
+        raise ValueError(f"no prepared row for contact record(s): {', '.join(missing[:5])}")
+    rows = prepared.set_index("record_key").reindex(keys)
+    return rows.rename_axis("record_key").reset_index()
 
 
 def _group_sizes(group: np.ndarray, mobile: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ other area code; mobile: differs").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pandas as pd
@@ -86,7 +87,7 @@ def build_review_queue(
     pairs: pd.DataFrame,
     resolution: Resolution,
     decisions: Decisions,
-    records: pd.DataFrame,
+    records: pd.DataFrame | Callable[[Collection[str]], pd.DataFrame],
     lower: float,
     upper: float,
     labels_by_entity: dict[str, dict[str, dict[int, str]]],
@@ -97,7 +98,10 @@ def build_review_queue(
         pairs: scored pairs of every entity type (``entity_type``, keys, probability, weight, gammas).
         resolution: the clustering (for links cut from oversized clusters and conflicts).
         decisions: steward decisions (decided pairs leave the queue).
-        records: staged records (``record_key`` and ``REVIEW_ATTRIBUTES``).
+        records: staged records (``record_key``, ``entity_type`` and ``REVIEW_ATTRIBUTES``),
+            or a function that reads those of the given record keys (only the queued
+            records are shown: at 1M records, reading every record's attributes cost more
+            than the rest of the queue).
         lower, upper: the review band of match probability.
         labels_by_entity: entity type → ``level_labels`` of its model.
     """
@@ -129,8 +133,11 @@ def build_review_queue(
     queue["evidence"] = evidence
 
     # only the queued records are indexed: indexing every staged record cost 11 s at 1M
-    queued = records["record_key"].isin(set(queue["record_key_l"]) | set(queue["record_key_r"]))
-    shown = records.loc[queued.to_numpy()].set_index("record_key")
+    keys = set(queue["record_key_l"]) | set(queue["record_key_r"])
+    if callable(records):
+        shown = records(keys).set_index("record_key")
+    else:
+        shown = records.loc[records["record_key"].isin(keys).to_numpy()].set_index("record_key")
     for side in ("l", "r"):
         attributes = (
             shown[list(REVIEW_ATTRIBUTES)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
 from matching.linkage.decisions import Decisions
-from matching.linkage.features import MATCHING_COLUMNS, PreparedRecords
+from matching.linkage.features import PreparedRecords
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import (
     ModelVersion,
@@ -238,18 +238,14 @@ def update_pairs(
     )
 
 
-#: Staged columns :func:`cluster_records` reads (the contact-person rule and the review
-#: queue): reading only these took 16 s at 1M records, every staged column 24 to 35 s.
-CLUSTERING_COLUMNS = tuple(
-    dict.fromkeys(
-        (
-            *MATCHING_COLUMNS,
-            "derived_from_record_key",
-            "quality_flags",
-            *REVIEW_ATTRIBUTES,
-        )
-    )
-)
+#: Staged columns :func:`cluster_records` reads of every record when the contact records
+#: come prepared and the review queue reads its records' attributes itself: reading every
+#: staged column took 24 to 35 s at 1M records. Without the prepared contacts it needs
+#: ``MATCHING_COLUMNS`` too, to prepare them, and without ``review_records``
+#: ``REVIEW_ATTRIBUTES``.
+CLUSTERING_COLUMNS = ("record_key", "entity_type", "derived_from_record_key", "quality_flags")
+#: Staged columns of the records in the review queue (what ``review_records`` reads).
+REVIEW_RECORD_COLUMNS = ("record_key", "entity_type", *REVIEW_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -268,6 +264,8 @@ def cluster_records(
     models: list[ModelChoice],
     settings: MatchingConfig,
     spark: SparkRun | None = None,
+    prepared_contacts: pd.DataFrame | None = None,
+    review_records: Callable[[Collection[str]], pd.DataFrame] | None = None,
 ) -> Clustering:
     """Clusters of staged records and the review queue that goes with them.
 
@@ -275,7 +273,10 @@ def cluster_records(
     cluster with the same name are one person (``matching.linkage.contacts``), and those links
     join the person model's pairs before persons are clustered. With ``spark`` (the
     session, when ``settings.backend`` is 'spark') the connected components are solved on
-    Spark.
+    Spark. ``prepared_contacts``: the contact records as prepared already
+    (``contacts.prepared_contacts``); without it they are prepared from ``staged``.
+    ``review_records``: reads the staged ``REVIEW_RECORD_COLUMNS`` of the given records, for the review queue; without it they are taken
+    from ``staged``.
     """
     # the entity type of the records decisions name (indexing every staged record cost seconds)
     named = set(decisions.table["record_key_l"]) | set(decisions.table["record_key_r"])
@@ -291,7 +292,9 @@ def cluster_records(
         mine = pairs[pairs["entity_type"] == entity_type]
         if entity_type == "person" and "company" in resolutions:
             links = contact_person_pairs(
-                staged, resolutions["company"].clusters[["record_key", "cluster_id"]]
+                staged,
+                resolutions["company"].clusters[["record_key", "cluster_id"]],
+                prepared=prepared_contacts,
             )
             rule_links = links.assign(entity_type="person")[list(rule_links.columns)]
             mine = (
@@ -316,7 +319,7 @@ def cluster_records(
         pairs,
         resolution,
         decisions,
-        staged,
+        staged if review_records is None else review_records,
         settings.lower_threshold,
         settings.upper_threshold,
         labels,

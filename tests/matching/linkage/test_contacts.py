@@ -1,15 +1,19 @@
 """Contact persons named on company records: the same name at one company is one person."""
 
+import duckdb
 import pandas as pd
 import pytest
 
 from matching.linkage.components import cluster_pairs
 from matching.linkage.contacts import (
     CONTACT_PAIR_COLUMNS,
+    PREPARED_CONTACT_COLUMNS,
     RULE_PROBABILITY,
     SAME_CONTACT_AT_SAME_COMPANY,
     contact_person_pairs,
+    prepared_contacts,
 )
+from matching.linkage.features import prepare_records, prepare_uncapped
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import to_pinyin
 
@@ -151,3 +155,32 @@ def test_a_mobile_taken_from_the_company_row_does_not_keep_namesakes_apart():
     assert linked(contact_person_pairs(records, clusters)) == {
         ("dealers:D1:contact", "regional:R3:contact")
     }
+
+
+def test_contacts_read_from_prepared_records_are_those_prepared_again():
+    # 30 contacts share one mobile (over the limit of 25: nulled, so they link), one of
+    # them named in pinyin; a customer of her own shares it too but is not a contact
+    shared = "+8613800138000"
+    records = staged(
+        *({"company": f"dealers:D{i}", "name": "陈洪来", "mobile": shared} for i in range(30)),
+        {"company": "key_accounts:K1", "name": "Honglai Chen"},
+        {"company": "key_accounts:K2", "name": "李娜", "mobile": "+8613900139000"},
+        {"record_key": "regional:P5", "name": "陈洪来", "mobile": shared},
+    )
+    clusters = companies(
+        (*(f"dealers:D{i}" for i in range(30)), "key_accounts:K1", "key_accounts:K2")
+    )
+    with duckdb.connect() as con:
+        con.register("uncapped", prepare_uncapped(records, "person"))
+        con.register("records", records)
+        con.execute("CREATE TABLE staged AS FROM records")  # a table: its rows have a rowid
+        prepared = prepared_contacts(con, "uncapped", "staged")
+    contacts = records[records["derived_from_record_key"].notna()]
+    again = prepare_records(contacts, "person").records[list(PREPARED_CONTACT_COLUMNS)]
+    pd.testing.assert_frame_equal(prepared, again)
+    assert prepared["mobile_block"].isna().sum() == 31  # the shared mobile, and K1's none
+    links = contact_person_pairs(records, clusters, prepared=prepared)
+    pd.testing.assert_frame_equal(links, contact_person_pairs(records, clusters))
+    assert len(links) == 30
+    with pytest.raises(ValueError, match="no prepared row"):
+        contact_person_pairs(records, clusters, prepared=prepared.iloc[1:])
