@@ -143,15 +143,20 @@ def _context() -> Any:
     return context
 
 
-def build_suite(suite: Suite) -> Any:
-    """The Great Expectations ``ExpectationSuite`` of ``suite``."""
+def build_suite(suite: Suite, positions: Sequence[int] | None = None) -> Any:
+    """The Great Expectations ``ExpectationSuite`` of ``suite`` (of its expectations at
+    ``positions`` only, each carrying its position in ``meta``, when given)."""
     gx = _import_gx()
     import great_expectations.expectations as gxe
 
     built = gx.ExpectationSuite(name=suite.name, meta=dict(suite.meta))
-    for e in suite.expectations:
-        kind = getattr(gxe, e.kind)
-        built.add_expectation(kind(**dict(e.kwargs), meta={"check": e.check, "says": e.says}))
+    chosen = range(len(suite.expectations)) if positions is None else positions
+    for position in chosen:
+        e = suite.expectations[position]
+        meta: dict[str, Any] = {"check": e.check, "says": e.says}
+        if positions is not None:
+            meta[_POSITION] = position
+        built.add_expectation(getattr(gxe, e.kind)(**dict(e.kwargs), meta=meta))
     return built
 
 
@@ -167,21 +172,59 @@ def validate(suite: Suite, table: pd.DataFrame | Rows) -> list[CheckOutcome]:
     """
     context = _context()
     frame = _fast_frame(table.frame if isinstance(table, Rows) else table)
-    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
-    asset = datasource.add_dataframe_asset(suite.name)
-    batch = asset.add_batch_definition_whole_dataframe("run").get_batch(
-        batch_parameters={"dataframe": frame}
-    )
     result_format: dict[str, Any] = {
         "result_format": "SUMMARY",
         "partial_unexpected_count": EXAMPLES,
     }
-    validation = batch.validate(build_suite(suite), result_format=result_format).to_json_dict()
-    _name_examples(validation["results"], frame, suite.index_columns, table)
-    version = validation.get("meta", {}).get("great_expectations_version")
-    return [
-        _outcome(check, suite, validation["results"], len(frame), version) for check in suite.checks
-    ]
+    results: list[tuple[int, dict]] = []
+    version = None
+    for column, positions in _by_column(suite, frame).items():
+        part = frame if column is None else frame[[column]]
+        built = build_suite(suite, positions)
+        datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+        asset = datasource.add_dataframe_asset(suite.name)
+        batch = asset.add_batch_definition_whole_dataframe("run").get_batch(
+            batch_parameters={"dataframe": part}
+        )
+        validation = batch.validate(built, result_format=result_format).to_json_dict()
+        version = validation.get("meta", {}).get("great_expectations_version", version)
+        for result in validation["results"]:
+            results.append((result["expectation_config"]["meta"].pop(_POSITION), result))
+    ordered = [result for _, result in sorted(results, key=lambda r: r[0])]
+    _name_examples(ordered, frame, suite.index_columns, table)
+    return [_outcome(check, suite, ordered, len(frame), version) for check in suite.checks]
+
+
+#: Meta key that carries an expectation's place in its suite through a validation.
+_POSITION = "position"
+
+
+def _by_column(suite: Suite, frame: pd.DataFrame) -> dict[str | None, list[int]]:
+    """Positions of the suite's expectations by the one column each reads (``None``: those
+    that read the table, several columns or a column the frame lacks).
+
+    Each expectation on a column is validated on that column alone, with the same row
+    labels: GX's pandas engine takes the rows of its domain out of the whole batch for
+    every expectation, every column copied each time. Profiled (cProfile, the staged suite
+    on the 1M-record demo's 1.38M staged records, loaded machine) that copying was 24 s of
+    a 77 s validation; validated column by column the suite took 31-34 s against 73-99 s
+    (both ways alternated in one process). Values, counts and example labels are those of
+    the whole frame.
+    A suite that reads a single column is validated in one batch (a batch has a cost of
+    its own: the raw suite, whose frame holds one column of values, ran slower split).
+    """
+    groups: dict[str | None, list[int]] = {}
+    for position, e in enumerate(suite.expectations):
+        column = e.kwargs.get("column")
+        narrow = (
+            isinstance(column, str)
+            and column in frame.columns
+            and not any(k.startswith(("column_", "row_condition")) for k in e.kwargs)
+        )
+        groups.setdefault(column if narrow else None, []).append(position)
+    if len([c for c in groups if c is not None]) < 2:  # one column: one batch costs less
+        return {None: list(range(len(suite.expectations)))}
+    return groups
 
 
 def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:

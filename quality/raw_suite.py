@@ -21,6 +21,7 @@ import math
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from quality.gx import Expect, Suite
 from quality.results import ERROR, WARN, CheckDef
@@ -45,6 +46,12 @@ KEY_FIELDS: dict[type, str] = {
     InteractionFeed: "interaction_id",
     ReceivableFeed: "invoice_id",
 }
+
+
+#: The one column of the raw frame whose values an expectation reads: the key as staged.
+KEY_COLUMN = "record_key"
+#: Columns whose values name the rows of the examples (``Suite.index_columns``).
+ROW_COLUMNS = ("source_file", "source_row")
 
 
 def key_field(feed: FileSpec) -> str | None:
@@ -102,7 +109,7 @@ def raw_suite(feed: FileSpec, previous_rows: int | None, quality: QualityConfig)
             Expect(
                 f"{key}_unique",
                 "ExpectColumnValuesToBeUnique",
-                {"column": "record_key", "mostly": 1 - quality.max_duplicate_key_share},
+                {"column": KEY_COLUMN, "mostly": 1 - quality.max_duplicate_key_share},
                 f"rows whose {key} ({columns}) is on another row too",
             )
         )
@@ -119,7 +126,7 @@ def raw_suite(feed: FileSpec, previous_rows: int | None, quality: QualityConfig)
         name=f"raw.{feed.name}",
         checks=raw_checks(feed),
         expectations=tuple(expectations),
-        index_columns=("source_file", "source_row"),
+        index_columns=ROW_COLUMNS,
         meta={"previous_rows": previous_rows, "minimum_rows": floor},
     )
 
@@ -128,7 +135,13 @@ def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
     """What the raw suite reads: lineage, the mapped columns present, and the key as staged.
 
     ``record_key`` is ``<feed>:<key>`` with the key built the way staging builds it (each
-    column trimmed, columns joined with a space, blank = missing). Strings stay in Arrow
+    column trimmed, columns joined with a space, blank = missing). Only the values the
+    suite reads are fetched: the key (``KEY_COLUMN``, the one column an expectation reads
+    row by row) and the row names of the examples (``ROW_COLUMNS``). Every other column
+    present is there by name only (all-null values): the required-columns expectation reads
+    the names, the row-count expectation the number of rows. Reading every mapped column of
+    the feed into pandas cost as much as validating it (1M-record demo, loaded machine:
+    21.9 s for the twelve feeds' frames, 19.0 s for their validation). Strings stay in Arrow
     memory (``pd.ArrowDtype``), which keeps a large feed affordable.
     """
     present = {
@@ -139,12 +152,21 @@ def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
         ).fetchall()
     }
     wanted = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
-    selected = [quote(c) for c in dict.fromkeys(wanted) if c in present]
+    columns = [c for c in dict.fromkeys(wanted) if c in present]
     key = key_field(feed)
     key_columns = feed.mapped_columns()[key] if key is not None else []
     if key_columns and all(c in present for c in key_columns):
         record_key = f"'{feed.name}:' || {mapped_field_sql(key_columns)}"
     else:
         record_key = "NULL::VARCHAR"
-    sql = f"SELECT {record_key} AS record_key, {', '.join(selected)} FROM raw.{quote(feed.name)}"
-    return con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+    read = [c for c in columns if c in ROW_COLUMNS]
+    sql = f"SELECT {record_key} AS {KEY_COLUMN}{''.join(f', {quote(c)}' for c in read)} FROM raw.{quote(feed.name)}"
+    values = con.sql(sql).to_arrow_table()
+    rows = values.num_rows
+    table = pa.table(
+        {
+            KEY_COLUMN: values[KEY_COLUMN],
+            **{c: values[c] if c in read else pa.nulls(rows) for c in columns},
+        }
+    )
+    return table.to_pandas(types_mapper=pd.ArrowDtype)

@@ -118,3 +118,22 @@ def test_rows_narrowed_to_the_checked_columns_give_the_same_results():
     assert [o.details["results"] for o in narrow] == [o.details["results"] for o in full]
     assert [o.metadata for o in narrow] == [o.metadata for o in full]
     assert len(asked) == 1 and len(asked[0]) <= 5 * EXAMPLES
+
+
+def test_each_column_validated_alone_gives_the_expectations_of_one_batch_in_suite_order():
+    ours = [r for o in validate(SUITE, frame()) for r in o.details["results"]]
+    reference = gx_naming_rows(SUITE, frame())
+
+    def config(result: dict) -> dict:  # the reference batch is named apart
+        found = {k: v for k, v in result["expectation_config"].items() if k != "id"}
+        return {**found, "kwargs": {k: v for k, v in found["kwargs"].items() if k != "batch_id"}}
+
+    assert [config(r) for r in ours] == [config(r) for r in reference]
+    assert [r["expectation_config"]["type"] for r in ours] == [
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_be_between",
+        "expect_table_row_count_to_be_between",
+    ]

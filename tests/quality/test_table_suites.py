@@ -95,6 +95,31 @@ def test_raw_missing_column_and_lost_rows_fail(raw_dealers):
     assert "observed 4" in rows.description and "≥ 7" in rows.description
 
 
+@pytest.mark.parametrize("missing_column", [False, True])
+def test_raw_frame_reads_only_the_values_the_suite_reads_with_the_same_outcomes(
+    raw_dealers, missing_column
+):
+    """The raw frame carries every present column by name but fetches only the key and the
+    row names: GX's outcomes are those of a frame with every column's values."""
+    if missing_column:
+        raw_dealers.execute("ALTER TABLE raw.dealers DROP COLUMN 电话")
+    frame = raw_frame(raw_dealers, DEALERS)
+    whole = (
+        raw_dealers.sql(
+            "SELECT 'dealers:' || nullif(trim(CAST(客户编号 AS VARCHAR)), '') AS record_key, "
+            f"{', '.join(frame.columns[1:])} FROM raw.dealers"
+        )
+        .to_arrow_table()
+        .to_pandas(types_mapper=pd.ArrowDtype)
+    )
+    assert list(frame.columns) == list(whole.columns)
+    assert frame["客户名称"].isna().all()  # by name only: no expectation reads its values
+    for previous in (None, 10):
+        suite = raw_suite(DEALERS, previous, CONFIG.quality)
+        narrow = [o.as_record() for o in validate(suite, frame)]
+        assert narrow == [o.as_record() for o in validate(suite, whole)]
+
+
 def test_minimum_rows_tolerates_the_configured_drop():
     assert minimum_rows(None, 0.3) == 0
     assert minimum_rows(100, 0.3) == 70
