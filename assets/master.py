@@ -16,8 +16,8 @@ from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
     build_golden_records,
     build_relationships,
-    build_roles,
     update_customer_ids,
+    write_roles,
 )
 from quality import master_suite, resolution_checks
 from quality.gx import validate
@@ -205,14 +205,12 @@ def customer_roles(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        table = build_roles(con)
-        replace_table(con, "master", "customer_roles", table)
+        counts = write_roles(con)
     plan.done(warehouse, context.run_id)
-    counts = table["role"].value_counts().to_dict()
     context.log.info(f"roles: {counts}")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(table),
+            "dagster/row_count": sum(counts.values()),
             "per_role": dg.MetadataValue.json(counts),
             **plan.metadata(),
         }

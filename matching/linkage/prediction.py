@@ -17,10 +17,12 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
+from splink.internals.term_frequencies import term_frequencies_for_single_column_sql
 
 from matching.linkage.backend import SparkRun, check_backend, matching_database
 from matching.linkage.blocking import model_entity_type
@@ -46,6 +48,7 @@ def predict_pairs(
     threads: int | None = None,
     only_with: Collection[str] | None = None,
     spark: SparkRun | None = None,
+    term_frequencies: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Score the candidate pairs among staged records of the model's entity type.
 
@@ -73,6 +76,9 @@ def predict_pairs(
             each pair scores exactly as in a full prediction.
         spark: the Spark session and exchange folder, for 'spark'. Chunking is DuckDB's
             way of bounding memory; Spark spreads the work over its partitions instead.
+        term_frequencies: the prepared records the term frequencies are counted over, when
+            ``records`` are only those of them that can pair with ``only_with`` (DuckDB
+            only): each pair then scores exactly as among all of them. None: ``records``.
 
     Returns:
         One row per scored pair, ``record_key_l < record_key_r``, sorted by the keys:
@@ -102,6 +108,8 @@ def predict_pairs(
         table = table.append_column(RESCORE_COLUMN, pc.fill_null(flags, False))
         model = only_pairs_with_flagged(model)
     on_spark = backend == "spark"
+    if on_spark and term_frequencies is not None:
+        raise ValueError("term_frequencies is for the duckdb backend")
     if on_spark:
         model, chunks = spark_model(model), 1
     with matching_database(backend, threads, spark) as db:
@@ -111,6 +119,8 @@ def predict_pairs(
         # every comparison's SQL with sqlglot to do so: 3.3 s per Linker, whatever the
         # number of records (measured under load), three Linkers per sync for mentioned names
         linker = Linker(sdf, model, log_level=None, validate_settings=False)
+        if term_frequencies is not None:
+            _register_term_frequencies(db, linker, term_frequencies)
         scored = linker.inference.predict(
             threshold_match_probability=threshold,
             num_chunks_left=chunks,
@@ -132,6 +142,19 @@ def predict_pairs(
         chunks,
     )
     return pairs
+
+
+def _register_term_frequencies(db: Any, linker: Linker, records: pa.Table) -> None:
+    """Give ``linker`` the term frequencies of its model's columns counted over ``records``
+    (by Splink's own query), in place of those of the records it scores."""
+    with duckdb.connect() as con:
+        con.register("__all_records", records)
+        for column in linker._settings_obj._term_frequency_columns:
+            sql = term_frequencies_for_single_column_sql(column, "__all_records")
+            table = con.sql(sql).to_arrow_table()
+            name = column.unquote().name
+            registered = db.register(table, f"tf_{name}")
+            linker.table_management.register_term_frequency_lookup(registered, name)
 
 
 #: Column of the prepared records marking those whose pairs an incremental sync scores.

@@ -11,6 +11,12 @@ mentioned on records resolved by ``mentions``) and ``roles`` (customer, prospect
 
 from matching.master.build import build_golden_records, update_customer_ids
 from matching.master.relationships import build_relationships
-from matching.master.roles import build_roles
+from matching.master.roles import build_roles, write_roles
 
-__all__ = ["build_golden_records", "build_relationships", "build_roles", "update_customer_ids"]
+__all__ = [
+    "build_golden_records",
+    "build_relationships",
+    "build_roles",
+    "update_customer_ids",
+    "write_roles",
+]

@@ -16,12 +16,14 @@ of the whole prediction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
@@ -117,14 +119,16 @@ def mention_matches(
         prepared = prepare_records(records, entity_type, junk)
     scored = prepared.of_records(records["record_key"]).table
     named = prepare_records(mentions, entity_type, junk).table
-    both = PreparedRecords(pa.concat_tables([scored, named]), prepared.suppressed)
+    both = pa.concat_tables([scored, named])
+    pairable = both if only_with is None else pairable_records(both, model, only_with)
     pairs = predict_pairs(
-        both,
+        PreparedRecords(pairable, prepared.suppressed),
         narrowed_blocking(model, _NAME_AND_RECORD),
         threshold,
         entity_type=entity_type,
         junk=junk,
         only_with=only_with,
+        term_frequencies=None if pairable is both else both,
     )
     is_mention_l = pairs["record_key_l"].str.startswith(MENTION_PREFIX)
     mention = pairs["record_key_l"].where(is_mention_l, pairs["record_key_r"])
@@ -136,6 +140,56 @@ def mention_matches(
             "probability": pairs["match_probability"],
         }
     ).reset_index(drop=True)
+
+
+#: An equality of a blocking rule: ``l.name_block = r.name_block``.
+_EQUALITY = re.compile(r"\bl\.(\w+)\s*=\s*r\.(\w+)\b")
+
+
+def _blocking_equalities(model: dict[str, Any]) -> list[list[tuple[str, str]]] | None:
+    """Per prediction blocking rule, the column equalities it requires (``l.a = r.b``:
+    ``(a, b)``); None when a rule requires none or may hold without them (an ``or``)."""
+    rules = []
+    for rule in model["blocking_rules_to_generate_predictions"]:
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+        equalities = _EQUALITY.findall(sql)
+        if not equalities or re.search(r"\bor\b", sql, re.IGNORECASE):
+            return None
+        rules.append(equalities)
+    return rules
+
+
+def pairable_records(
+    prepared: pa.Table, model: dict[str, Any], flagged: Collection[str]
+) -> pa.Table:
+    """The prepared names and records of which an incremental sync scores pairs: every
+    name, every ``flagged`` record, and the records that share a blocking value with a
+    flagged name; the rest can only pair with an unflagged name, a pair not scored again.
+
+    A day changes 1% of the records, so the prediction blocks and scores a few thousand
+    records, not all of them (their term frequencies are still counted over all:
+    ``predict_pairs(term_frequencies=...)``). Every rule must require an equality of
+    columns (``l.name_block = r.name_block``): a record is kept when it shares the value
+    of one of them with a flagged name, a superset of the pairs the rule finds. A model
+    with another kind of rule keeps every record.
+    """
+    rules = _blocking_equalities(model)
+    columns = set(prepared.column_names)
+    if rules is None or any(c not in columns for rule in rules for pair in rule for c in pair):
+        return prepared
+    keys = prepared.column("record_key")
+    is_flagged = pc.is_in(keys, pa.array(list(flagged), pa.string()))
+    is_name = pc.starts_with(keys, MENTION_PREFIX)
+    names = prepared.filter(pc.and_(is_name, is_flagged))
+    keep = pc.or_(is_name, is_flagged)
+    for left, right in {pair for rule in rules for pair in rule}:
+        for mine, theirs in ((left, right), (right, left)):
+            values = pc.drop_null(pc.unique(names.column(mine)))
+            if not (pa.types.is_string(values.type) or pa.types.is_integer(values.type)):
+                return prepared
+            if len(values):
+                keep = pc.or_(keep, pc.fill_null(pc.is_in(prepared.column(theirs), values), False))
+    return prepared.filter(keep)
 
 
 def best_customers(matches: pd.DataFrame, customer_of: pd.Series) -> pd.DataFrame:

@@ -38,9 +38,25 @@ def build_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     are as of the sync, so an order dated after ``as_of`` counts here only), and ``debtor``
     exactly when it shows an open amount (the sum of its invoices open above zero).
     """
+    return con.sql(_roles_sql(con)).df()
+
+
+def write_roles(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Write :func:`build_roles` into ``master.customer_roles`` in DuckDB, without carrying
+    the rows through pandas (a million customers' rows at 1M records); return the customers
+    per role."""
+    con.execute(f"CREATE OR REPLACE TABLE master.customer_roles AS {_roles_sql(con)}")
+    rows = con.execute(
+        "SELECT role, count(*) FROM master.customer_roles GROUP BY role ORDER BY 2 DESC, 1"
+    ).fetchall()
+    return {role: n for role, n in rows}
+
+
+def _roles_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The query of every current customer's roles, ordered by customer and role."""
     orders = _staged(con, "orders", _NO_ORDERS)
     receivables = _staged(con, "receivables", _NO_INVOICES)
-    sql = f"""
+    return f"""
         WITH x AS {CURRENT_XREF},
         owing AS (
             SELECT x.customer_id, count(*) AS invoices, sum(w.amount_open) AS amount_open
@@ -52,24 +68,26 @@ def build_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    min(s.derived_from_record_key) AS company_record
             FROM staging.customers s JOIN x USING (record_key) GROUP BY 1
         )
-        SELECT e.customer_id, 'customer' AS role, o.n || ' order(s)' AS evidence
-        FROM own e JOIN orders o USING (customer_id)
-        UNION ALL
-        SELECT e.customer_id, 'prospect', 'no order in any source'
-        FROM own e ANTI JOIN orders o USING (customer_id) WHERE e.own_records > 0
-        UNION ALL
-        SELECT e.customer_id, 'contact', 'named as contact on ' || e.company_record
-        FROM own e ANTI JOIN orders o USING (customer_id) WHERE e.own_records = 0
-        UNION ALL
-        SELECT x.customer_id, 'key_account', min(s.record_key)
-        FROM staging.customers s JOIN x USING (record_key)
-        WHERE s.source_kind = 'key_account' AND s.derived_from_record_key IS NULL GROUP BY 1
-        UNION ALL
-        SELECT x.customer_id, 'dealer', coalesce(min(s.own_dealer_code), 'category Dealer')
-        FROM staging.customers s JOIN x USING (record_key)
-        WHERE s.own_dealer_code IS NOT NULL OR lower(s.customer_category) = 'dealer' GROUP BY 1
-        UNION ALL
-        SELECT customer_id, 'debtor', invoices || ' open invoice(s), ' || amount_open || ' open'
-        FROM owing WHERE amount_open > 0
+        SELECT * FROM (
+            SELECT e.customer_id, 'customer' AS role, o.n || ' order(s)' AS evidence
+            FROM own e JOIN orders o USING (customer_id)
+            UNION ALL
+            SELECT e.customer_id, 'prospect', 'no order in any source'
+            FROM own e ANTI JOIN orders o USING (customer_id) WHERE e.own_records > 0
+            UNION ALL
+            SELECT e.customer_id, 'contact', 'named as contact on ' || e.company_record
+            FROM own e ANTI JOIN orders o USING (customer_id) WHERE e.own_records = 0
+            UNION ALL
+            SELECT x.customer_id, 'key_account', min(s.record_key)
+            FROM staging.customers s JOIN x USING (record_key)
+            WHERE s.source_kind = 'key_account' AND s.derived_from_record_key IS NULL GROUP BY 1
+            UNION ALL
+            SELECT x.customer_id, 'dealer', coalesce(min(s.own_dealer_code), 'category Dealer')
+            FROM staging.customers s JOIN x USING (record_key)
+            WHERE s.own_dealer_code IS NOT NULL OR lower(s.customer_category) = 'dealer' GROUP BY 1
+            UNION ALL
+            SELECT customer_id, 'debtor', invoices || ' open invoice(s), ' || amount_open || ' open'
+            FROM owing WHERE amount_open > 0
+        )
+        ORDER BY customer_id, role
     """
-    return con.sql(sql).df().sort_values(["customer_id", "role"], ignore_index=True)

@@ -39,3 +39,43 @@ def test_a_day_with_no_new_name_and_no_changed_record_of_its_type_scores_nothing
     )
     assert called == []
     assert matches.empty and list(matches.columns) == list(mentions.MATCH_COLUMNS)
+
+
+def test_an_incremental_scoring_reads_only_the_records_that_can_pair_and_scores_as_a_whole_one(
+    staged, person_model, monkeypatch
+):
+    """A new name and a changed record: the prediction blocks only the names, the changed
+    record and the records sharing a blocking value with the new name, and each of their
+    pairs scores as in a whole scoring (term frequencies counted over every record)."""
+    import matching.master.mentions as mentions
+
+    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
+    names = pd.Series(people["name"].dropna().unique()[:4])
+    # every blocked pair kept (a name alone seldom reaches 0.5 against a person), so the
+    # probabilities are compared, term frequencies of the name included
+    whole = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
+    new_name, changed = names.iloc[0], people["record_key"].iloc[-1]
+
+    seen = []
+    predict = mentions.predict_pairs
+    monkeypatch.setattr(
+        mentions,
+        "predict_pairs",
+        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
+    )
+    fresh = mentions.mention_matches(
+        names,
+        people,
+        person_model,
+        "person",
+        threshold=0.0,
+        new_names={new_name},
+        changed_records={changed},
+    )
+    assert seen and seen[0] < len(people) + len(names)  # not every record was read
+    expected = whole[(whole["name"] == new_name) | (whole["record_key"] == changed)]
+    assert not expected.empty
+    key = ["name", "record_key"]
+    assert fresh.sort_values(key, ignore_index=True).equals(
+        expected.sort_values(key, ignore_index=True)
+    )

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from matching.master.roles import build_roles
+from matching.master.roles import build_roles, write_roles
 from sources.activity_schema import ORDERS as ORDER_LINES
 from sources.activity_schema import RECEIVABLES as OPEN_INVOICES
 from sources.activity_staging import stage_activity
@@ -92,6 +92,10 @@ def test_roles_from_orders_sources_and_dealer_codes():
     evidence = roles.set_index(["customer_id", "role"])["evidence"]
     assert evidence["CM1", "customer"] == "2 order(s)"
     assert evidence["CM2", "dealer"] == "XM01"
+    # the sync writes the same rows in SQL, in the same order, and counts them per role
+    counts = write_roles(con)
+    assert con.sql("FROM master.customer_roles").df().equals(roles)
+    assert counts == {"key_account": 2, "prospect": 2, "contact": 1, "customer": 1, "dealer": 1}
 
 
 def test_debtor_is_a_customer_with_an_open_amount_on_any_of_its_records():
