@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.publish import PUBLISHED
 from assets.resources import Deployment, Warehouse
+from assets.step_work import run_table_fingerprint
 from matching.linkage import read_decisions
 from warehouse.report import write_sync_report
 
@@ -30,8 +31,15 @@ def sync_report(
     asset's metadata, so they plot over time."""
     cfg = deployment.config
     with warehouse.connect() as con:
+        # the golden values' fingerprint, taken once per sync (the serving index reads it too)
+        golden = run_table_fingerprint(con, warehouse, "master.attribute_lineage", context.run_id)
         report = write_sync_report(
-            con, cfg, context.run_id, datetime.now(UTC), read_decisions(cfg.decisions_path)
+            con,
+            cfg,
+            context.run_id,
+            datetime.now(UTC),
+            read_decisions(cfg.decisions_path),
+            golden,
         )
     context.log.info(f"sync report: {report.path}")
     return dg.MaterializeResult(

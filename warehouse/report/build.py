@@ -125,10 +125,14 @@ def write_sync_report(
     run_id: str,
     now: datetime,
     decisions: Decisions,
+    golden: str | None = None,
 ) -> SyncReport:
-    """Write this sync's page, ``latest.html``, its figures and the golden values it saw."""
+    """Write this sync's page, ``latest.html``, its figures and the golden values it saw
+    (``golden``: their fingerprint, ``history.golden_values_fingerprint``, when the caller
+    took it already)."""
     folder = report_folder(config)
-    golden = golden_values_fingerprint(con)
+    if golden is None:
+        golden = golden_values_fingerprint(con)
     figures = gather_figures(con, config, run_id, now, decisions, golden)
     history = source_history(previous_figures(folder, run_id), figures)
     html = render_page(figures, history)
