@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from splink.internals.input_column import InputColumn
+from splink.internals.term_frequencies import term_frequencies_for_single_column_sql
 
 from matching.linkage.backend import splink_database
 from matching.linkage.blocking import PREDICTION_BLOCKING_KEYS
@@ -232,25 +234,22 @@ def term_frequencies(table: pa.Table, columns: list[str]) -> dict[str, dict[Any,
     """Column → value → its term frequency among the rows of ``table``: the share of the
     rows with a value in that column that hold this one.
 
-    The very statement Splink runs for ``Linker.table_management.compute_tf_table`` on one
-    table (``splink.internals.term_frequencies``: ``count(*)`` as a double over the
-    column's non-null count, per non-null value), so the check scores with Splink's own
-    frequencies (see the tests); run here without building a linker, which parses every
-    comparison of the model (seconds per model, whatever the master's size).
+    Splink's own statement (``splink.internals.term_frequencies``, as
+    ``Linker.table_management.compute_tf_table`` and ``prediction.predict_pairs`` run it:
+    ``count(*)`` as a double over the column's non-null count, per non-null value), so the
+    check scores with Splink's own frequencies (see the tests); run here without building a
+    linker, which parses every comparison of the model (seconds per model, whatever the
+    master's size).
     """
     found: dict[str, dict[Any, float]] = {}
     with splink_database(threads=1) as db_api:
         con = db_api.duckdb_con
         con.register("__check_master", table)
         for column in columns:
-            quoted = '"' + column.replace('"', '""') + '"'
-            found[column] = dict(
-                con.execute(
-                    f"""SELECT {quoted}, CAST(count(*) AS DOUBLE) / (
-                            SELECT count({quoted}) FROM __check_master)
-                        FROM __check_master WHERE {quoted} IS NOT NULL GROUP BY {quoted}"""
-                ).fetchall()
+            statement = term_frequencies_for_single_column_sql(
+                InputColumn(column, sqlglot_dialect_str="duckdb"), "__check_master"
             )
+            found[column] = dict(con.execute(statement).fetchall())
         con.unregister("__check_master")
     return found
 
