@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from assets.checks import Guard, check_step
-from assets.metadata import table_metadata
+from assets.metadata import preview
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, plan_step
@@ -22,7 +22,7 @@ from quality.reconciliation import (
 from quality.results import CheckOutcome
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
 from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
-from sources.build_staging import build_staging
+from sources.build_staging import build_staging, restage_in_warehouse
 from sources.config import PipelineConfig
 from warehouse.store import replace_table
 
@@ -80,22 +80,32 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
                 name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
                 for name in source_names
             }
-            previous = (
-                con.sql("FROM staging.customers").to_arrow_table() if plan.incremental else None
-            )
-            result = build_staging(raw, rejected, cfg, today=date.today(), previous=previous)
-            del previous
-            replace_table(con, "staging", "customers", result.customers)
-            replace_table(con, "staging", "quarantine", result.quarantine)
+            if plan.incremental:  # the unchanged records are kept in the warehouse
+                counts = restage_in_warehouse(con, raw, rejected, cfg, today=date.today())
+            else:
+                result = build_staging(raw, rejected, cfg, today=date.today())
+                replace_table(con, "staging", "customers", result.customers)
+                replace_table(con, "staging", "quarantine", result.quarantine)
+                counts = result.counts()
+            del raw, rejected
+            heads = {
+                key: con.sql(f"FROM {'.'.join(key.path)} LIMIT 5").to_arrow_table()
+                for key in (STAGED_CUSTOMERS, QUARANTINE)
+            }
         plan.done(warehouse, context.run_id)
-        context.log.info(f"staging: {result.counts()}")
-        yield dg.MaterializeResult(
-            asset_key=STAGED_CUSTOMERS,
-            metadata=table_metadata(result.customers, **result.counts(), **plan.metadata()),
-        )
-        yield dg.MaterializeResult(
-            asset_key=QUARANTINE, metadata=table_metadata(result.quarantine, **plan.metadata())
-        )
+        context.log.info(f"staging: {counts}")
+        rows = {STAGED_CUSTOMERS: counts["staged_records"], QUARANTINE: counts["quarantined"]}
+        for key, head in heads.items():
+            extra = counts if key == STAGED_CUSTOMERS else {}
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "dagster/row_count": rows[key],
+                    "preview": preview(head),
+                    **extra,
+                    **plan.metadata(),
+                },
+            )
 
     return [staging_tables]
 

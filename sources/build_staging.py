@@ -20,6 +20,7 @@ from sources.config import PipelineConfig
 from sources.mapping import QUARANTINE_SCHEMA, map_source
 from sources.schema import STAGED_COLUMNS
 from sources.staging import derive_contact_persons, stage_records
+from warehouse.store import replace_table
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,18 @@ class StagingResult:
 
     def counts(self) -> dict[str, int]:
         derived = self.customers.column("derived_from_record_key").null_count
-        return {
-            "staged_records": self.customers.num_rows,
-            "source_records_staged": derived,
-            "contact_persons_derived": self.customers.num_rows - derived,
-            "quarantined": self.quarantine.num_rows,
-        }
+        return _counts(self.customers.num_rows, derived, self.quarantine.num_rows)
+
+
+def _counts(staged: int, source_records: int, quarantined: int) -> dict[str, int]:
+    """What a staging did: rows staged, of them source records (the rest contact persons),
+    rows quarantined."""
+    return {
+        "staged_records": staged,
+        "source_records_staged": source_records,
+        "contact_persons_derived": staged - source_records,
+        "quarantined": quarantined,
+    }
 
 
 def build_staging(
@@ -84,6 +91,67 @@ def build_staging(
             standardised again (the flag depends on the day). The result is the same as
             without ``previous``, row for row.
     """
+    mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
+    if previous is None:
+        kinds, takes_mobile = _source_roles(config)
+        customers = _stage(mapped.to_pandas(split_blocks=True), kinds, takes_mobile, today)
+        return StagingResult(customers=customers, quarantine=quarantine)
+    con = duckdb.connect()
+    try:
+        con.register("__previous", previous.cast(STAGED_SCHEMA))
+        staged = _restage(con, mapped, "__previous", config, today)
+        customers = con.sql(staged).to_arrow_table().cast(STAGED_SCHEMA)
+    finally:
+        con.close()
+    return StagingResult(customers=customers, quarantine=quarantine)
+
+
+def restage_in_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    raw_by_source: dict[str, pa.Table],
+    rejected_by_source: dict[str, pa.Table],
+    config: PipelineConfig,
+    today: date,
+) -> dict[str, int]:
+    """:func:`build_staging` with the last sync's ``staging.customers`` as ``previous``,
+    worked out where that table lives: ``staging.customers`` and ``staging.quarantine``
+    of ``con`` are replaced by exactly what staging from scratch gives, row for row.
+
+    A day that changes 1% of the records changes little of the staged table, but reading
+    all of it into memory (1.4M rows, 57 columns at 1M source records), joining it there
+    and sending it back cost more than standardising the changed rows. Here DuckDB joins
+    the unchanged records with today's lineage inside the warehouse and writes the table
+    again; only new and changed rows are standardised in Python. Measured on a copy of
+    the 1M warehouse after a simulated 1% day: 27.8 s of CPU against 35.4 s, of which
+    writing the table (its order must be a full staging's) is about 15 s. Returns the
+    counts of :meth:`StagingResult.counts`.
+    """
+    mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
+    staged = _restage(con, mapped, "staging.customers", config, today)
+    con.execute(f"CREATE OR REPLACE TABLE staging.customers AS {staged}")
+    for temp in ("__mapped", "__staged"):
+        con.unregister(temp)
+    con.execute("DROP TABLE IF EXISTS __reused")
+    replace_table(con, "staging", "quarantine", quarantine)
+    ((rows, derived),) = con.execute(
+        "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
+    ).fetchall()
+    return _counts(rows, derived, quarantine.num_rows)
+
+
+def _source_roles(config: PipelineConfig) -> tuple[Mapping[str, str], frozenset[str]]:
+    """Each source's kind, and the sources whose company mobile is the contact's too."""
+    kinds = {s.name: s.kind for s in config.sources}
+    return kinds, frozenset(s.name for s in config.sources if s.contact_takes_mobile)
+
+
+def _map_sources(
+    raw_by_source: dict[str, pa.Table],
+    rejected_by_source: dict[str, pa.Table],
+    config: PipelineConfig,
+) -> tuple[pa.Table, pa.Table]:
+    """Every source's usable rows mapped onto the canonical fields (in source order), and
+    the quarantine (rows that cannot be staged, and rows the reader could not split)."""
     mapped_parts: list[pa.Table] = []
     quarantine_parts: list[pa.Table] = []
     for source in config.sources:
@@ -99,20 +167,9 @@ def build_staging(
         rejected = rejected_by_source.get(source.name)
         if rejected is not None and rejected.num_rows:
             quarantine_parts.append(_reader_rejects(rejected))
-    # one pandas copy of all sources (arrow concatenation is zero-copy); the frames are
-    # dropped as soon as the next step has what it needs, to keep the peak low at scale
-    mapped_table = pa.concat_tables(mapped_parts, promote_options="default")
-    del mapped_parts
-    kinds = {s.name: s.kind for s in config.sources}
-    takes_mobile = frozenset(s.name for s in config.sources if s.contact_takes_mobile)
-    if previous is None:
-        customers = _stage(mapped_table.to_pandas(split_blocks=True), kinds, takes_mobile, today)
-    else:
-        customers = _restage(mapped_table, previous.cast(STAGED_SCHEMA), kinds, takes_mobile, today)
-    return StagingResult(
-        customers=customers,
-        quarantine=pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA),
-    )
+    # arrow concatenation is zero-copy; one pandas copy is made of what gets standardised
+    mapped = pa.concat_tables(mapped_parts, promote_options="default")
+    return mapped, pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA)
 
 
 def _stage(mapped, kinds: Mapping[str, str], takes_mobile: frozenset[str], today: date) -> pa.Table:
@@ -132,61 +189,56 @@ _WHERE_NOW = ("source_file", "source_row", "ingested_at")
 
 
 def _restage(
+    con: duckdb.DuckDBPyConnection,
     mapped: pa.Table,
-    previous: pa.Table,
-    kinds: Mapping[str, str],
-    takes_mobile: frozenset[str],
+    previous: str,
+    config: PipelineConfig,
     today: date,
-) -> pa.Table:
-    """Stage only the rows that are new or changed since ``previous``; reuse the others.
+) -> str:
+    """The query of the staged records when only the rows that are new or changed since
+    table ``previous`` (the last staged records) are standardised; the others are reused.
 
-    The rows keep the order a full staging gives them: every record in mapped order, then
-    the contact persons in the order of their companies.
+    Registers ``__mapped`` and ``__staged`` and creates the temp table ``__reused`` (the
+    reused records' keys and today's lineage) on ``con``, which the query reads. The rows
+    keep the order a full staging gives them: every record in mapped order, then the
+    contact persons in the order of their companies.
     """
-    con = duckdb.connect()
-    try:
-        con.register(
-            "mapped", mapped.append_column("__pos", pa.array(range(mapped.num_rows), pa.int64()))
-        )
-        con.register("previous", previous)
-        where_now = ", ".join(f"m.{c} AS {c}" for c in _WHERE_NOW)
-        con.execute(
-            f"""CREATE TEMP TABLE reused AS
-                SELECT m.__pos, p.* REPLACE ({where_now})
-                FROM mapped m JOIN previous p
-                  ON p.record_key = m.source || ':' || m.source_record_id
-                 AND p.record_hash = m.record_hash
-                WHERE p.derived_from_record_key IS NULL
-                  AND coalesce(p.quality_flags, '') NOT LIKE '%_in_future%'"""
-        )
-        fresh = con.sql(
-            "SELECT * FROM mapped WHERE __pos NOT IN (SELECT __pos FROM reused) ORDER BY __pos"
-        ).to_arrow_table()
-        positions = fresh.column("__pos")
-        staged = _stage(
-            fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, takes_mobile, today
-        )
-        del fresh
-        con.register("staged", staged.append_column("__pos", _parent_positions(staged, positions)))
-        columns = ", ".join(f'"{c}"' for c in STAGED_SCHEMA.names)
-        parent = ", ".join(f"r.{c} AS {c}" for c in _WHERE_NOW)
-        return (
-            con.sql(
-                f"""WITH contacts AS (
-                        SELECT r.__pos, p.* REPLACE ({parent})
-                        FROM previous p JOIN reused r ON p.derived_from_record_key = r.record_key)
-                    SELECT {columns} FROM (
-                        SELECT {columns}, derived_from_record_key IS NOT NULL AS is_contact, __pos
-                        FROM reused
-                        UNION ALL SELECT {columns}, true, __pos FROM contacts
-                        UNION ALL SELECT {columns}, derived_from_record_key IS NOT NULL, __pos FROM staged)
-                    ORDER BY is_contact, __pos"""
-            )
-            .to_arrow_table()
-            .cast(STAGED_SCHEMA)
-        )
-    finally:
-        con.close()
+    con.register(
+        "__mapped", mapped.append_column("__pos", pa.array(range(mapped.num_rows), pa.int64()))
+    )
+    where_now = ", ".join(f"m.{c}" for c in _WHERE_NOW)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __reused AS
+            SELECT m.__pos, p.record_key, {where_now}
+            FROM __mapped m JOIN {previous} p
+              ON p.record_key = m.source || ':' || m.source_record_id
+             AND p.record_hash = m.record_hash
+            WHERE p.derived_from_record_key IS NULL
+              AND coalesce(p.quality_flags, '') NOT LIKE '%_in_future%'"""
+    )
+    fresh = con.sql(
+        "SELECT * FROM __mapped WHERE __pos NOT IN (SELECT __pos FROM __reused) ORDER BY __pos"
+    ).to_arrow_table()
+    positions = fresh.column("__pos")
+    kinds, takes_mobile = _source_roles(config)
+    staged = _stage(
+        fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, takes_mobile, today
+    )
+    del fresh
+    con.register("__staged", staged.append_column("__pos", _parent_positions(staged, positions)))
+    columns = ", ".join(f'"{c}"' for c in STAGED_SCHEMA.names)
+    now = ", ".join(f"r.{c} AS {c}" for c in _WHERE_NOW)
+    # one scan of the last staging: a reused record's row and its contact person's
+    return f"""WITH reused AS (
+                    SELECT r.__pos, p.derived_from_record_key IS NOT NULL AS is_contact,
+                           p.* REPLACE ({now})
+                    FROM {previous} p JOIN __reused r
+                      ON r.record_key = coalesce(p.derived_from_record_key, p.record_key))
+                SELECT {columns} FROM (
+                    SELECT {columns}, is_contact, __pos FROM reused
+                    UNION ALL SELECT {columns}, derived_from_record_key IS NOT NULL, __pos
+                    FROM __staged)
+                ORDER BY is_contact, __pos"""
 
 
 def _parent_positions(staged: pa.Table, positions: pa.ChunkedArray) -> pa.Array:

@@ -4,14 +4,16 @@ import shutil
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
-from sources.build_staging import build_staging
+from sources.build_staging import build_staging, restage_in_warehouse
 from sources.config import PipelineConfig, load_config
 from sources.demo import generate_demo
 from sources.demo.delta import apply_delta
 from sources.ingest import ingest_feed
+from warehouse.store import replace_table
 
 INGESTED = datetime(2026, 10, 2, 6, 0)
 
@@ -50,6 +52,17 @@ def test_restaging_after_a_delta_equals_staging_from_scratch(demo, tmp_path):
     assert again.customers.num_rows == scratch.customers.num_rows
     assert again.customers.equals(scratch.customers)
     assert again.quarantine.equals(scratch.quarantine)
+
+    # the same, worked out inside the warehouse that holds yesterday's staging
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    replace_table(con, "staging", "customers", before)
+    counts = restage_in_warehouse(con, tables, rejected, config, today=today)
+    assert counts == scratch.counts()
+    in_place = con.sql("FROM staging.customers").to_arrow_table()
+    assert in_place.schema == scratch.customers.schema
+    assert in_place.equals(scratch.customers)
+    assert con.sql("FROM staging.quarantine").to_arrow_table().equals(scratch.quarantine)
 
 
 def test_restaging_unchanged_rows_takes_todays_lineage(demo):
