@@ -142,7 +142,9 @@ def golden_customers(
     deps=[CUSTOMER_XREF],
     group_name="master",
     kinds={"duckdb"},
-    metadata=part_tables("master.mention_matches", "master.relationship_inputs"),
+    metadata=part_tables(
+        "master.mention_matches", "master.relationship_inputs", "master.relationships_read"
+    ),
 )
 def relationships(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from warehouse.store import table_exists
+from warehouse.views import CURRENT_XREF
 
 #: The current xref with the time each record first entered the master.
 CURRENT_XREF_SEEN = """SELECT record_key, customer_id, entity_type, first_seen_at FROM (
@@ -26,13 +27,18 @@ _VALUES_HASH = "hash(*COLUMNS(s.* EXCLUDE (source_file, source_row, ingested_at)
 BUILT_FROM = f"""
     SELECT x.record_key, x.customer_id, x.first_seen_at, {_VALUES_HASH} AS values_hash
     FROM ({CURRENT_XREF_SEEN}) x JOIN staging.customers s USING (record_key)"""
-#: Per staged record: the fingerprint of its values only (for what depends on a record's
-#: values and not on its customer, or reads the customer afresh).
-STAGED_VALUES = f"SELECT record_key, {_VALUES_HASH} AS values_hash FROM staging.customers s"
+
+#: Per current source record: its customer and the fingerprint of its values, for what
+#: depends on which records a customer has and their values but not on when they came
+#: (``first_seen_at`` null: not compared).
+CUSTOMER_VALUES = f"""
+    SELECT x.record_key, x.customer_id, NULL::TIMESTAMP AS first_seen_at, {_VALUES_HASH} AS values_hash
+    FROM {CURRENT_XREF} x JOIN staging.customers s USING (record_key)"""
 
 
 def take_snapshot(con: duckdb.DuckDBPyConnection, name: str, inputs: str = BUILT_FROM) -> None:
-    """The inputs of this build (``BUILT_FROM`` or ``STAGED_VALUES``) as temp table ``name``."""
+    """The inputs of this build (``BUILT_FROM`` or ``CUSTOMER_VALUES``) as temp table
+    ``name``."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {inputs}")
 
 

@@ -1,9 +1,9 @@
 """Relationships between golden customers, each with its evidence and a confidence.
 
-Built fresh from the current xref on every run, so a relationship always points to live
-customer IDs (after a merge, to the survivor) and never to a retired one. What an
-incremental sync keeps is which records a mentioned name matched, never a customer ID
-(``mentioned_relationships``).
+Read from the current xref, so a relationship always points to live customer IDs (after a
+merge, to the survivor) and never to a retired one. An incremental sync keeps which records
+a mentioned name matched (``mentioned_relationships``) and the relationships read from the
+records between two customers it did not touch (``matching.master.record_relationships``).
 
 - ``employment`` (company → person): the person is named as contact on the company's
   records; evidence: the contact records. Stated by the source: confidence 1.
@@ -52,15 +52,16 @@ from matching.linkage.junk import JunkRules
 from matching.linkage.prepared_store import load_prepared
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.built_from import (
-    STAGED_VALUES,
+    CUSTOMER_VALUES,
     changed_records,
     keep_snapshot,
     take_snapshot,
+    touched_customers,
 )
 from matching.master.mentions import MATCH_COLUMNS, best_customers, mention_matches
-from sources.standardise.addresses import STREET_AND_NUMBER
+from matching.master.record_relationships import read_relationships
 from warehouse.store import replace_table, table_exists
-from warehouse.views import CURRENT_RECORDS, CURRENT_XREF
+from warehouse.views import CURRENT_RECORDS
 
 RELATIONSHIP_COLUMNS = (
     "from_customer_id",
@@ -70,194 +71,6 @@ RELATIONSHIP_COLUMNS = (
     "confidence",
     "inferred",
 )
-FAMILY_CONFIDENCE = 0.8
-OWNED_BY_CONFIDENCE = 0.9
-HOLDING_BY_NAME_CONFIDENCE = 0.7
-#: Highest share of person records a name may have for a shop named after it to be
-#: related to the one person customer of that name in its city with nothing else shared
-#: (张伟 is many people; 胡凯庆 is most likely the one): 1 in 500 person records.
-OWNER_NAME_MAX_TF = 0.002
-#: The legal form of a group company (a joint-stock company) that names subsidiaries after itself.
-GROUP_LEGAL_FORM = "股份有限公司"
-
-
-_EMPLOYMENT = f"""
-    SELECT company.customer_id AS from_customer_id, person.customer_id AS to_customer_id,
-           'employment' AS relationship_type,
-           list(s.record_key ORDER BY s.record_key) AS evidence, 1.0 AS confidence, false AS inferred
-    FROM staging.customers s
-    JOIN {CURRENT_XREF} person ON person.record_key = s.record_key
-    JOIN {CURRENT_XREF} company ON company.record_key = s.derived_from_record_key
-    WHERE s.derived_from_record_key IS NOT NULL
-    GROUP BY ALL
-"""
-
-#: An address down to one flat or floor: a room (室), a unit (单元), a building of a
-#: compound (栋, 座), a floor (楼: '191号18楼').
-_FLAT = "(室|单元|栋|座|楼)"
-#: The street and number of an address, without building, floor and room: 湖滨南路1号.
-_STREET_NUMBER = f"coalesce(nullif(regexp_extract(street, '{STREET_AND_NUMBER}', 1), ''), street)"
-
-#: Every number of a record (phone, mobile and the further numbers of its cells), in one list.
-_NUMBERS = (
-    "list_filter(list_distinct(list_concat([s.phone, s.mobile], coalesce(s.other_phones, []))),"
-    " lambda n: n IS NOT NULL)"
-)
-
-#: A record's landlines: its phone and the further numbers of its cells that are no mobile
-#: (a household shares its landline, each member has a mobile of their own).
-_LANDLINES = (
-    "list_filter(list_distinct(list_concat([s.phone], coalesce(s.other_phones, []))),"
-    " lambda n: n IS NOT NULL AND NOT starts_with(n, '+861'))"
-)
-
-_FAMILY = f"""
-    WITH people AS (
-        SELECT x.customer_id, s.record_key, left(s.name, 1) AS surname,
-               {_LANDLINES} AS phones, s.city,
-               replace(s.address_detail, ' ', '') AS street
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'person' AND s.name IS NOT NULL
-          AND s.derived_from_record_key IS NULL
-    ),
-    phones AS (
-        SELECT DISTINCT customer_id, surname, unnest(phones) AS phone FROM people
-    ),
-    streets AS (
-        SELECT customer_id, surname, city, street AS flat, {_STREET_NUMBER} AS street,
-               min(record_key) AS record_key
-        FROM people WHERE street IS NOT NULL GROUP BY ALL
-    )
-    SELECT a.customer_id AS from_customer_id, b.customer_id AS to_customer_id,
-           'family' AS relationship_type,
-           [min(a.record_key), min(b.record_key)] AS evidence,
-           {FAMILY_CONFIDENCE} AS confidence, true AS inferred
-    FROM streets a JOIN streets b
-      ON a.surname = b.surname AND a.street = b.street
-     AND a.city IS NOT DISTINCT FROM b.city AND a.customer_id < b.customer_id
-    WHERE (a.flat = b.flat AND regexp_matches(a.flat, '{_FLAT}'))
-       OR EXISTS (SELECT 1 FROM phones pa JOIN phones pb USING (phone)
-                  WHERE pa.customer_id = a.customer_id AND pb.customer_id = b.customer_id)
-    GROUP BY ALL
-"""
-
-_HOLDING_BY_NAME = f"""
-    WITH companies AS (
-        SELECT x.customer_id, s.record_key, s.name_core, s.name_region, s.legal_form, s.name
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'company' AND s.derived_from_record_key IS NULL
-          AND s.name_core IS NOT NULL AND length(s.name_core) >= 2
-          AND NOT regexp_matches(coalesce(s.name, ''), '(分公司|分店)$')
-    ),
-    groups AS (
-        SELECT * FROM companies WHERE name_region IS NULL AND legal_form = '{GROUP_LEGAL_FORM}'
-    ),
-    placed AS (SELECT * FROM companies WHERE name_region IS NOT NULL)
-    SELECT g.customer_id AS from_customer_id, p.customer_id AS to_customer_id,
-           'holding' AS relationship_type,
-           [min(g.record_key), min(p.record_key)] AS evidence,
-           {HOLDING_BY_NAME_CONFIDENCE} AS confidence, true AS inferred
-    FROM groups g JOIN placed p ON g.name_core = p.name_core AND g.customer_id <> p.customer_id
-    WHERE NOT EXISTS (SELECT 1 FROM groups g2 WHERE g2.customer_id = p.customer_id)
-    GROUP BY ALL
-"""
-
-_OWNED_BY = f"""
-    WITH shops AS (
-        SELECT x.customer_id, s.record_key, {_NUMBERS} AS numbers, s.city,
-               {_STREET_NUMBER} AS street, s.business_owner_name,
-               -- the owner's name opens the shop's name (its place in front taken off):
-               -- candidates of 2 to 4 characters, so that the join is on equality
-               unnest(list_distinct([left(s.name, 2), left(s.name, 3), left(s.name, 4),
-                                     left(s.name_core, 2), left(s.name_core, 3),
-                                     left(s.name_core, 4)])) AS owner_name
-        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
-        JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'company' AND s.name IS NOT NULL
-          AND s.derived_from_record_key IS NULL
-    ),
-    owners AS (
-        SELECT x.customer_id, s.record_key, s.name, {_NUMBERS} AS numbers, s.city,
-               {_STREET_NUMBER} AS street
-        FROM (SELECT *, replace(address_detail, ' ', '') AS street FROM staging.customers) s
-        JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'person' AND s.derived_from_record_key IS NULL
-          AND length(s.name) BETWEEN 2 AND 4 AND regexp_matches(s.name, '^[\u3400-\u9fff]+$')
-    ),
-    -- names borne by one person customer only (contact persons counted), and by few
-    -- person records: their term frequency is at most {OWNER_NAME_MAX_TF}
-    rare AS (
-        SELECT s.name
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'person' AND s.name IS NOT NULL
-        GROUP BY s.name
-        HAVING count(DISTINCT x.customer_id) = 1
-           AND count(*) <= {OWNER_NAME_MAX_TF} * (SELECT count(*) FROM staging.customers
-                                                   WHERE entity_type = 'person')
-    ),
-    -- each shop with the customer its row's contact person is, taken first: joined on the
-    -- name first, common names (张伟) paired every such shop with every such person (the
-    -- step's slowest join at 1M records)
-    shop_contacts AS MATERIALIZED (
-        SELECT shop.customer_id, shop.record_key, shop.owner_name, cx.customer_id AS contact_id
-        FROM shops shop
-        JOIN staging.customers contact ON contact.derived_from_record_key = shop.record_key
-        JOIN {CURRENT_XREF} cx ON cx.record_key = contact.record_key
-    ),
-    -- each number of a shop and of a person on a row of its own: a shared number is found
-    -- by a join (list_intersect over the 3.4M name pairs at 1M records took 3 minutes)
-    shop_numbers AS (SELECT customer_id, record_key, owner_name, unnest(numbers) AS number FROM shops),
-    owner_numbers AS (SELECT customer_id, record_key, name, unnest(numbers) AS number FROM owners),
-    named AS (
-        -- the shop shares a number with the person of its name
-        SELECT shop.customer_id AS shop_id, owner.customer_id AS owner_id,
-               shop.record_key AS shop_key, owner.record_key AS owner_key
-        FROM shop_numbers shop JOIN owner_numbers owner
-          ON shop.owner_name = owner.name AND shop.number = owner.number
-        UNION ALL
-        -- or its street and number, in the same city
-        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
-        FROM shops shop JOIN owners owner
-          ON shop.owner_name = owner.name AND shop.street = owner.street
-         AND shop.city IS NOT DISTINCT FROM owner.city
-        UNION ALL
-        -- the shop's row names its owner as contact person, and that contact is the owner
-        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
-        FROM shop_contacts shop JOIN owners owner
-          ON shop.owner_name = owner.name AND shop.contact_id = owner.customer_id
-        UNION ALL
-        -- staging read the shop as an individual business named after its owner, and the
-        -- one person customer of that rare name lives in the shop's city
-        SELECT shop.customer_id, owner.customer_id, shop.record_key, owner.record_key
-        FROM shops shop JOIN owners owner
-          ON shop.business_owner_name = owner.name AND shop.owner_name = owner.name
-         AND shop.city = owner.city
-        JOIN rare ON rare.name = owner.name
-    )
-    SELECT shop_id AS from_customer_id, owner_id AS to_customer_id,
-           'owned_by' AS relationship_type,
-           [min(shop_key), min(owner_key)] AS evidence,
-           {OWNED_BY_CONFIDENCE} AS confidence, true AS inferred
-    FROM named
-    GROUP BY ALL
-"""
-
-_SERVED_BY_DEALER = f"""
-    WITH dealers AS (
-        SELECT DISTINCT s.own_dealer_code AS code, x.customer_id
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.own_dealer_code IS NOT NULL
-    )
-    SELECT x.customer_id AS from_customer_id, d.customer_id AS to_customer_id,
-           'served_by_dealer' AS relationship_type,
-           list(s.record_key ORDER BY s.record_key) AS evidence, 1.0 AS confidence, false AS inferred
-    FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-    JOIN dealers d ON d.code = s.dealer_code
-    WHERE x.customer_id <> d.customer_id
-    GROUP BY ALL
-"""
-
-
 #: What the relationships were last built from (``matching.master.built_from``).
 RELATIONSHIP_INPUTS = "master.relationship_inputs"
 #: Every name the last build resolved, per kind, with each record it matched at or above
@@ -276,21 +89,19 @@ def mentioned_relationships(
     con: duckdb.DuckDBPyConnection,
     models: dict[str, dict[str, Any]],
     junk: JunkRules | None = None,
-    incremental: bool = False,
+    changed: set[str] | None = None,
 ) -> list[pd.DataFrame]:
     """Holding, referral and branch relationships from names mentioned on records (a branch
     mentions its head office in its own name), resolved by the models.
 
-    Keeps what each name matched (``master.mention_matches``) and what that was read from
-    (``master.relationship_inputs``). ``incremental``: score only the pairs of a name not
-    mentioned at the last build or of a record new or changed since; keep the other pairs'
+    Keeps what each name matched (``master.mention_matches``). ``changed``: the records new,
+    removed or changed since the last build (an incremental sync): score only the pairs of
+    a name not mentioned at the last build or of such a record; keep the other pairs'
     matches. A kept pair keeps its score of the day it was scored (as candidate pairs do):
     a whole build scores it again with the term frequencies of all records now.
     """
-    take_snapshot(con, "__relationship_inputs", STAGED_VALUES)
-    changed = None
-    if incremental and table_exists(con, "master", "mention_matches"):
-        changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    if not table_exists(con, "master", "mention_matches"):
+        changed = None
     kept = con.sql(f"FROM {MENTION_MATCHES}").df() if changed is not None else pd.DataFrame()
     types = sorted({e for _, _, e in _MENTIONED if e in models})
     # the sync's prepared records, when it kept them: then a name, not every staged column
@@ -341,7 +152,6 @@ def mentioned_relationships(
         out.append(_resolved(mentioning, resolved, kind))
     if matched:
         replace_table(con, "master", "mention_matches", pa.concat_tables(matched))
-    keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     return [part for part in out if not part.empty]
 
 
@@ -430,15 +240,20 @@ def build_relationships(
 ) -> pd.DataFrame:
     """Every relationship between current customers (holding and referral need the models).
 
-    ``incremental``: names mentioned on records are scored only against what changed since
-    the last build (:func:`mentioned_relationships`).
+    ``incremental``: the relationships read from the records are read again only where a
+    customer touched since the last build takes part (``matching.master.record_relationships``),
+    and names mentioned on records are scored only against what changed
+    (:func:`mentioned_relationships`).
     """
-    parts = [
-        con.sql(sql).df()
-        for sql in (_EMPLOYMENT, _FAMILY, _OWNED_BY, _HOLDING_BY_NAME, _SERVED_BY_DEALER)
-    ]
+    take_snapshot(con, "__relationship_inputs", CUSTOMER_VALUES)
+    touched = changed = None
+    if incremental:
+        touched = touched_customers(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+        changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    parts = [read_relationships(con, touched)]
     if models:
-        parts += mentioned_relationships(con, models, junk, incremental)
+        parts += mentioned_relationships(con, models, junk, changed)
+    keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     filled = [p for p in parts if len(p)]
     relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
     relationships = relationships[list(RELATIONSHIP_COLUMNS)]

@@ -339,3 +339,70 @@ def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
     ].values.tolist()
     assert incremental.drop(columns="evidence").equals(whole.drop(columns="evidence"))
     assert incremental["evidence"].map(list).tolist() == whole["evidence"].map(list).tolist()
+
+
+def test_an_incremental_build_reads_again_only_near_touched_customers_and_ends_as_a_whole_one(
+    caplog,
+):
+    """A day adds a family member and a shop's owner, edits a record (its landline: a family
+    ends), removes one (its dealer link ends), merges two customers (a holding becomes one
+    customer) and splits one: built on the last day's relationships, the incremental build
+    equals a build from scratch, evidence included, and keeps the untouched customers'
+    relationships without reading their records."""
+    from matching.master.record_relationships import RELATIONSHIPS_READ
+
+    def company(key, name, core=None, region=None, form=None, **more):
+        return {"record_key": key, "entity_type": "company", "name": name, "name_core": core,
+                "name_region": region, "legal_form": form, "city": "厦门市", **more}  # fmt: skip
+
+    day1 = {
+        "k:1": (company("k:1", "厦门鑫达电脑有限公司", own_dealer_code="XM01"), "CD"),
+        "d:1": (company("d:1", "厦门洪来文印店", dealer_code="XM01"), "CS1"),
+        "d:2": (company("d:2", "泉州新华书店", dealer_code="XM01"), "CS2"),
+        "d:1:c": (person("d:1:c", "林小燕", derived_from_record_key="d:1"), "CP1"),
+        "r:1": (person("r:1", "陈建国", "+865925551234", "湖滨南路1号501室"), "CF1"),
+        "r:2": (person("r:2", "陈静", "+865925551234", "湖滨南路1号501"), "CF2"),
+        "r:3": (person("r:3", "黄华红", "+865925550000", "嘉禾路9号"), "CF3"),
+        "r:4": (person("r:4", "黄伟", "+865925550000", "嘉禾路9号"), "CF4"),
+        "g:1": (company("g:1", "快心电脑股份有限公司", "快心电脑", None, "股份有限公司"), "CG"),
+        "g:2": (company("g:2", "快心电脑（福州）有限公司", "快心电脑", "福州", "有限公司"), "CG2"),
+        "g:3": (company("g:3", "泉州快心电脑有限公司", "快心电脑", "泉州", "有限公司"), "CG3"),
+        "s:1": (company("s:1", "张伟文印店", mobile="+8613800138000"), "CSH"),
+        "r:7": (person("r:7", "李强", "+865925557777", "莲前路5号"), "CF7"),
+        "r:8": (person("r:8", "李梅", "+865925557777", "莲前路5号"), "CF8"),
+    }
+    day2 = dict(day1)
+    day2["r:5"] = (person("r:5", "陈明", "+865925551234", "湖滨南路1号"), "CF5")  # new member
+    day2["r:6"] = (person("r:6", "张伟", mobile="+8613800138000"), "CO")  # the shop's owner
+    day2["r:2"] = (person("r:2", "陈静", "+865925559999", "湖滨南路1号"), "CF2")  # own landline now
+    del day2["d:2"]  # the dealer dropped the customer
+    day2["g:2"] = (day1["g:2"][0], "CG")  # merged into its group: one customer now
+    day2["r:4"] = (day1["r:4"][0], "CF3")  # merged into its household
+    day2["d:1:c"] = (day1["d:1:c"][0], "CP9")  # split off into a customer of its own
+
+    def build(day, con=None, incremental=False):
+        con = warehouse([r for r, _ in day.values()], {k: c for k, (_, c) in day.items()}, con)
+        return con, build_relationships(con, incremental=incremental)
+
+    _, whole = build(day2)
+    con, first = build(day1)
+    assert {"employment", "family", "holding", "served_by_dealer"} <= set(
+        first["relationship_type"]
+    )
+    with caplog.at_level("INFO", logger="matching.master.record_relationships"):
+        _, incremental = build(day2, con, incremental=True)
+
+    def rows(frame):
+        return [tuple(map(str, row)) for row in frame.itertuples(index=False)]
+
+    assert rows(incremental) == rows(whole)
+    assert ("CSH", "CO", "owned_by") in {tuple(r[:3]) for r in rows(whole)}
+    assert ("CD", "CS2", "served_by_dealer") not in {tuple(r[:3]) for r in rows(whole)}
+    # read again: the records of the touched customers and of those sharing a street, name,
+    # name core, dealer code or company record with them; not the dealer's (k:1) nor the
+    # untouched household's (r:7, r:8), whose relationships are kept
+    assert "read again from 12 records of customers near 10 touched" in caplog.text
+    assert ("CF7", "CF8", "family") in {tuple(r[:3]) for r in rows(incremental)}
+    assert con.execute(f"SELECT count(*) FROM {RELATIONSHIPS_READ}").fetchall() == [
+        (len(incremental),)
+    ]
