@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.checks import Guard, check_step
-from assets.metadata import part_tables, table_metadata
+from assets.metadata import part_tables, preview, table_metadata
 from assets.resources import Deployment, Spark, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import (
@@ -34,12 +34,14 @@ from matching.linkage import (
     read_decisions,
     record_changes,
     remember_scored_records,
+    rescore_pairs,
     score_pairs,
-    update_pairs,
     write_reports,
+    write_rescored_pairs,
 )
 from matching.linkage.contacts import prepared_contacts
 from matching.linkage.features import PreparedRecords
+from matching.linkage.pairable import PairableRecords, load_pairable
 from matching.linkage.prepared_store import (
     PREPARED_RECORDS,
     SUPPRESSED_VALUES,
@@ -240,29 +242,54 @@ def candidate_pairs(
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    prepared, models = _prepared(warehouse), _models(warehouse)
+    models = _models(warehouse)
     with warehouse.connect() as con:
         changes = record_changes(con) if plan.incremental else None
-        previous = con.sql("FROM matching.pairs").df() if changes is not None else None
     work: dict[str, object] = plan.metadata()
-    if changes is None or previous is None:
-        pairs = score_pairs(prepared, models, cfg.matching, spark=_spark(cfg, spark))
+    if changes is None:
+        pairs = score_pairs(_prepared(warehouse), models, cfg.matching, spark=_spark(cfg, spark))
+        with warehouse.connect() as con:
+            replace_table(
+                con, "matching", "pairs", pa.Table.from_pandas(pairs, preserve_index=False)
+            )
+            remember_scored_records(con)
     else:
-        pairs = update_pairs(
-            prepared, previous, changes, models, cfg.matching, spark=_spark(cfg, spark)
+        with warehouse.connect() as con:
+            pairable = (
+                {
+                    c.version.entity_type: load_pairable(
+                        con, c.version.entity_type, c.version.load(), changes.changed
+                    )
+                    for c in models
+                }
+                if cfg.matching.backend == "duckdb"
+                else {t: PairableRecords(p, None) for t, p in _prepared(warehouse).items()}
+            )
+        fresh = rescore_pairs(pairable, changes, models, cfg.matching, spark=_spark(cfg, spark))
+        with warehouse.connect() as con:
+            write_rescored_pairs(con, fresh, changes, [c.version.entity_type for c in models])
+            remember_scored_records(con, changes)
+        work.update(
+            records_scored_again=len(changes.changed),
+            records_removed=len(changes.removed),
+            records_read=dict(sorted((t, p.records.table.num_rows) for t, p in pairable.items())),
         )
-        work.update(records_scored_again=len(changes.changed), records_removed=len(changes.removed))
-    table = pa.Table.from_pandas(pairs, preserve_index=False)
     with warehouse.connect() as con:
-        replace_table(con, "matching", "pairs", table)
-        remember_scored_records(con)
+        per_type = dict(
+            con.execute(
+                "SELECT entity_type, count(*) FROM matching.pairs GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        head = con.sql("FROM matching.pairs LIMIT 5").to_arrow_table()
     plan.done(warehouse, context.run_id)
-    per_type = pairs.groupby("entity_type").size().to_dict()
     context.log.info(f"pairs: {per_type}")
     return dg.MaterializeResult(
-        metadata=table_metadata(
-            table, pairs_per_entity_type=dg.MetadataValue.json(per_type), **work
-        )
+        metadata={
+            "dagster/row_count": sum(per_type.values()),
+            "preview": preview(head),
+            "pairs_per_entity_type": dg.MetadataValue.json(per_type),
+            **work,
+        }
     )
 
 

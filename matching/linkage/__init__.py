@@ -9,7 +9,8 @@ review queue). Inside, one module per job: ``features`` (what is compared and bl
 ``clustering`` (how a ``match`` joins and a ``no_match`` splits), ``decisions`` (the
 stewards' file), ``contacts``, ``review_queue``, ``explanations`` (offline HTML),
 ``evaluation`` and ``evaluate_run`` (scores against a truth file), ``blocking_report``,
-``changes`` (which records an incremental sync scores again); ``backend`` (DuckDB or
+``changes`` (which records an incremental sync scores again), ``pairable`` (the records
+that can pair with them); ``backend`` (DuckDB or
 Spark), ``spark_session`` and ``spark_sql`` (our SQL in Spark's dialect).
 
 Nothing here knows about the master: ``matching.master`` builds on this package, never the
@@ -17,7 +18,12 @@ reverse.
 """
 
 from matching.linkage.backend import SparkRun
-from matching.linkage.changes import RecordChanges, record_changes, remember_scored_records
+from matching.linkage.changes import (
+    RecordChanges,
+    record_changes,
+    remember_scored_records,
+    write_rescored_pairs,
+)
 from matching.linkage.decisions import Decisions, empty_decisions, read_decisions
 from matching.linkage.evaluate_run import evaluate_warehouse, read_truth
 from matching.linkage.evaluation import ClusterScores, score_clusters
@@ -33,8 +39,8 @@ from matching.linkage.steps import (
     junk_rules,
     models_in_use,
     models_table,
+    rescore_pairs,
     score_pairs,
-    update_pairs,
 )
 from matching.linkage.training import load_model
 
@@ -62,7 +68,8 @@ __all__ = [
     "record_changes",
     "remember_scored_records",
     "score_clusters",
+    "rescore_pairs",
     "score_pairs",
-    "update_pairs",
     "write_reports",
+    "write_rescored_pairs",
 ]

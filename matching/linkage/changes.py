@@ -10,9 +10,12 @@ changed only elsewhere (a remark, its row number) keeps its pairs.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 from matching.linkage.features import REQUIRED_COLUMNS
 from warehouse.store import quote, table_exists
@@ -51,6 +54,61 @@ def record_changes(con: duckdb.DuckDBPyConnection) -> RecordChanges | None:
     return RecordChanges(frozenset(r[0] for r in changed), frozenset(r[0] for r in removed))
 
 
-def remember_scored_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Keep the fingerprints of the records just scored, for the next sync's comparison."""
-    con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_CURRENT}")
+def remember_scored_records(
+    con: duckdb.DuckDBPyConnection, changes: RecordChanges | None = None
+) -> None:
+    """Keep the fingerprints of the records just scored, for the next sync's comparison:
+    all of them, or after an incremental scoring only those of ``changes`` (changed rows
+    replaced, removed ones deleted), the others being the same."""
+    if changes is None:
+        con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_CURRENT}")
+        return
+    con.register("__changed", _keys(changes.changed | changes.removed))
+    try:
+        con.execute(f"DELETE FROM {TABLE} WHERE record_key IN (SELECT record_key FROM __changed)")
+        con.execute(
+            f"""INSERT INTO {TABLE} SELECT * FROM ({_CURRENT})
+                WHERE record_key IN (SELECT record_key FROM __changed)"""
+        )
+    finally:
+        con.unregister("__changed")
+
+
+#: The scored pairs of the matching layer.
+PAIRS = "matching.pairs"
+
+
+def write_rescored_pairs(
+    con: duckdb.DuckDBPyConnection,
+    fresh: pd.DataFrame,
+    changes: RecordChanges,
+    entity_types: Sequence[str],
+) -> None:
+    """Update ``matching.pairs`` after an incremental scoring, in the warehouse: drop the
+    pairs of removed and changed records, add ``fresh`` (the pairs of the changed records,
+    scored again; cast to the table's column types), and leave the rows in a full scoring's
+    order (``entity_types``' order, then the two keys), so the table is the one a full
+    scoring with the same scores writes. The unchanged pairs never leave DuckDB."""
+    con.register("__gone", _keys(changes.changed | changes.removed))
+    con.register("__fresh", pa.Table.from_pandas(fresh, preserve_index=False))
+    order = " ".join(f"WHEN {t!r} THEN {i}" for i, t in enumerate(entity_types))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __pairs AS SELECT * FROM {PAIRS}
+                WHERE record_key_l NOT IN (SELECT record_key FROM __gone)
+                AND record_key_r NOT IN (SELECT record_key FROM __gone)"""
+        )
+        if len(fresh):
+            con.execute("INSERT INTO __pairs BY NAME SELECT * FROM __fresh")
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {PAIRS} AS SELECT * FROM __pairs
+                ORDER BY CASE entity_type {order} END, record_key_l, record_key_r"""
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS __pairs")
+        con.unregister("__gone")
+        con.unregister("__fresh")
+
+
+def _keys(keys: Collection[str]) -> pa.Table:
+    return pa.table({"record_key": pa.array(sorted(keys), pa.string())})

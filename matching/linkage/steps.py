@@ -38,6 +38,7 @@ from matching.linkage.model_store import (
     parameter_summary,
     save_new_version,
 )
+from matching.linkage.pairable import PairableRecords
 from matching.linkage.prediction import predict_pairs
 from matching.linkage.review_queue import REVIEW_ATTRIBUTES, build_review_queue, level_labels
 from matching.linkage.training import TrainingParams, train_model
@@ -172,12 +173,15 @@ def score_pairs(
     settings: MatchingConfig,
     only_with: Collection[str] | None = None,
     spark: SparkRun | None = None,
+    term_frequencies: Mapping[str, pa.Table | None] | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs at or above the lower threshold among the sync's prepared records, of
     every entity type, with ``entity_type``.
 
     ``only_with``: score only the pairs with at least one of these records (see
-    :func:`update_pairs`).
+    :func:`rescore_pairs`). ``term_frequencies``: per entity type, the records the term
+    frequencies are counted over when ``prepared`` holds only some of them
+    (``predict_pairs(term_frequencies=...)``).
     """
     parts = []
     for choice in models:
@@ -190,6 +194,7 @@ def score_pairs(
             backend=settings.backend,
             only_with=only_with,
             spark=spark,
+            term_frequencies=(term_frequencies or {}).get(choice.version.entity_type),
         )
         pairs.insert(0, "entity_type", choice.version.entity_type)
         pairs.insert(1, "model", choice.version.name)
@@ -208,33 +213,29 @@ def score_pairs(
     return pd.concat(parts, ignore_index=True)
 
 
-def update_pairs(
-    prepared: Mapping[str, PreparedRecords],
-    previous: pd.DataFrame,
+def rescore_pairs(
+    pairable: Mapping[str, PairableRecords],
     changes: RecordChanges,
     models: list[ModelChoice],
     settings: MatchingConfig,
     spark: SparkRun | None = None,
 ) -> pd.DataFrame:
-    """The pairs after an incremental sync: the previous pairs of records that did not
-    change, and the pairs of new and changed records scored now, in a full scoring's order.
+    """The pairs of an incremental sync's new and changed records, scored now, among the
+    records that can pair with them (``pairable.load_pairable``); the previous pairs of
+    the other records are kept (``changes.write_rescored_pairs``).
 
     A pair of two unchanged records keeps the score it had. A full scoring would give it
     the same score unless the new records changed the term frequencies of its values (a
     name that became more common weighs a little less) or made one of its values junk;
     ``custmaster run --full`` scores every pair again.
     """
-    gone = changes.changed | changes.removed
-    kept = previous[~previous["record_key_l"].isin(gone) & ~previous["record_key_r"].isin(gone)]
-    fresh = score_pairs(prepared, models, settings, only_with=changes.changed, spark=spark)
-    fresh = fresh.astype({c: t for c, t in previous.dtypes.items() if c in fresh.columns})
-    pairs = pd.concat([kept, fresh], ignore_index=True)[list(previous.columns)]
-    order = {c.version.entity_type: i for i, c in enumerate(models)}
-    return (
-        pairs.assign(_order=pairs["entity_type"].map(order))
-        .sort_values(["_order", "record_key_l", "record_key_r"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
+    return score_pairs(
+        {t: p.records for t, p in pairable.items()},
+        models,
+        settings,
+        only_with=changes.changed,
+        spark=spark,
+        term_frequencies={t: p.term_frequencies for t, p in pairable.items()},
     )
 
 

@@ -16,7 +16,6 @@ of the whole prediction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +26,7 @@ import pyarrow.compute as pc
 
 from matching.linkage.features import PreparedRecords, prepare_records
 from matching.linkage.junk import JunkRules
+from matching.linkage.pairable import sharing_blocking_values
 from matching.linkage.prediction import narrowed_blocking, predict_pairs
 from sources.staging import stage_records
 
@@ -142,23 +142,6 @@ def mention_matches(
     ).reset_index(drop=True)
 
 
-#: An equality of a blocking rule: ``l.name_block = r.name_block``.
-_EQUALITY = re.compile(r"\bl\.(\w+)\s*=\s*r\.(\w+)\b")
-
-
-def _blocking_equalities(model: dict[str, Any]) -> list[list[tuple[str, str]]] | None:
-    """Per prediction blocking rule, the column equalities it requires (``l.a = r.b``:
-    ``(a, b)``); None when a rule requires none or may hold without them (an ``or``)."""
-    rules = []
-    for rule in model["blocking_rules_to_generate_predictions"]:
-        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
-        equalities = _EQUALITY.findall(sql)
-        if not equalities or re.search(r"\bor\b", sql, re.IGNORECASE):
-            return None
-        rules.append(equalities)
-    return rules
-
-
 def pairable_records(
     prepared: pa.Table, model: dict[str, Any], flagged: Collection[str]
 ) -> pa.Table:
@@ -173,23 +156,11 @@ def pairable_records(
     of one of them with a flagged name, a superset of the pairs the rule finds. A model
     with another kind of rule keeps every record.
     """
-    rules = _blocking_equalities(model)
-    columns = set(prepared.column_names)
-    if rules is None or any(c not in columns for rule in rules for pair in rule for c in pair):
-        return prepared
     keys = prepared.column("record_key")
     is_flagged = pc.is_in(keys, pa.array(list(flagged), pa.string()))
     is_name = pc.starts_with(keys, MENTION_PREFIX)
     names = prepared.filter(pc.and_(is_name, is_flagged))
-    keep = pc.or_(is_name, is_flagged)
-    for left, right in {pair for rule in rules for pair in rule}:
-        for mine, theirs in ((left, right), (right, left)):
-            values = pc.drop_null(pc.unique(names.column(mine)))
-            if not (pa.types.is_string(values.type) or pa.types.is_integer(values.type)):
-                return prepared
-            if len(values):
-                keep = pc.or_(keep, pc.fill_null(pc.is_in(prepared.column(theirs), values), False))
-    return prepared.filter(keep)
+    return sharing_blocking_values(prepared, model, names, pc.or_(is_name, is_flagged))
 
 
 def best_customers(matches: pd.DataFrame, customer_of: pd.Series) -> pd.DataFrame:

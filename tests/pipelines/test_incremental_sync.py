@@ -6,7 +6,7 @@ day, a ``--full`` sync on a copy of the warehouse as the first day left it, on t
 files, must give the same staged records, clusters, customer IDs, golden values,
 relationships, roles and published rows. What differs by nature is measured: the times
 and run ids a sync stamps on what it writes, and the scores of pairs of unchanged records
-whose values' term frequencies the new records moved (``matching.linkage.update_pairs``).
+whose values' term frequencies the new records moved (``matching.linkage.rescore_pairs``).
 """
 
 from __future__ import annotations
@@ -101,6 +101,14 @@ def test_incremental_syncs_did_only_what_changed(incremental_and_full):
     staged = rows(warehouse, "SELECT count(*) FROM staging.customers")[0][0]
     assert scored == staged
     assert uncapped == staged  # every staged record prepared, once
+    # the pairs updated in the warehouse stand in a full scoring's order
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        order = con.execute("SELECT entity_type, record_key_l, record_key_r FROM matching.pairs")
+        keys = order.fetchall()
+    finally:
+        con.close()
+    assert keys == sorted(keys, key=lambda k: (k[0] != "company", k[1], k[2]))
 
 
 @pytest.mark.parametrize("what", sorted(SAME))
