@@ -28,6 +28,7 @@ from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import reconcile_marts
+from warehouse.store import table_exists
 
 
 def marts_key(table: str) -> dg.AssetKey:
@@ -65,10 +66,16 @@ def as_of_for_run(context: dg.AssetExecutionContext, config: PipelineConfig) -> 
 
 
 def marts_plan(
-    context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse, mart: str
+    context: dg.AssetExecutionContext,
+    deployment: Deployment,
+    warehouse: Warehouse,
+    mart: str,
+    *,
+    incremental: bool = False,
 ) -> StepPlan:
     """Skip ``marts.<mart>`` when neither the tables it is built from (its assets' upstream
-    assets) nor the day changed; else rebuild it.
+    assets) nor the day changed; else rebuild it (or, for a mart that can, update it with
+    what changed: ``incremental``).
 
     Only upstream tables count: they are final when the step starts. A table a later step of
     the same sync rewrites (the relationships, for a mart that does not read them) would
@@ -85,6 +92,7 @@ def marts_plan(
         settings=[deployment_settings(cfg)],
         tables=sorted(upstream),
         data=[as_of_for_run(context, cfg)],
+        incremental=incremental,
     )
 
 
@@ -121,13 +129,16 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
     def _activity(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
     ) -> Iterator[dg.MaterializeResult]:
-        plan = marts_plan(context, deployment, warehouse, kind.table)
+        plan = marts_plan(context, deployment, warehouse, kind.table, incremental=True)
         if plan.skip:
             yield dg.MaterializeResult(asset_key=kept, metadata=plan.metadata())
             yield dg.MaterializeResult(asset_key=quarantined, metadata=plan.metadata())
             return
         with warehouse.connect() as con:
-            table = marts.build_activity(con, kind)
+            if plan.incremental and table_exists(con, "marts", kind.table):
+                table = marts.update_activity(con, kind)  # only the rows that changed
+            else:
+                table = marts.build_activity(con, kind)
             meta = table_metadata(con, kind.table, int(table["kept"].sum()))
         plan.done(warehouse, context.run_id)
         context.log.info(f"marts.{kind.table}: {table.to_dict('records')}")

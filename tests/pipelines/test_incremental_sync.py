@@ -53,6 +53,11 @@ SAME = {
     "relationships": "SELECT * FROM master.relationships",
     "roles": "SELECT * FROM master.customer_roles",
     "ID events": "SELECT * EXCLUDE (run_id, event_at) FROM master.customer_id_events",
+    **{
+        f"activity mart {table}": f"SELECT * FROM marts.{table}"
+        for kind in ("orders", "interactions", "receivables")
+        for table in (kind, f"{kind}_quarantine")
+    },
 }
 
 

@@ -7,7 +7,8 @@ it, with every business number taken from the ``marts:`` section of the config
 ``assets.marts`` run them one by one; :data:`MART_TABLES` lists the tables):
 
 =================================  ==========================================================
-``build_activity``                 ``orders``, ``interactions``, ``receivables`` (+ ``_quarantine``)
+``build_activity``                 ``orders``, ``interactions``, ``receivables`` (+ ``_quarantine``;
+                                   ``update_activity`` rewrites only their changed rows)
 ``build_customer_value``           ``customer_value``
 ``build_lifecycle``                ``customer_lifecycle``, appends to ``lifecycle_history``
 ``build_next_order``               ``next_order``
@@ -25,7 +26,14 @@ from __future__ import annotations
 from datetime import date
 
 from sources.config import MartsConfig, PipelineConfig
-from warehouse.marts.activity import INTERACTIONS, KINDS, ORDERS, RECEIVABLES, build_activity
+from warehouse.marts.activity import (
+    INTERACTIONS,
+    KINDS,
+    ORDERS,
+    RECEIVABLES,
+    build_activity,
+    update_activity,
+)
 from warehouse.marts.customer_360 import build_customer_360
 from warehouse.marts.followup import REASONS, build_followup_today
 from warehouse.marts.forecast import backtest, build_sales_forecast
@@ -56,6 +64,7 @@ __all__ = [
     "build_sales_by_region_product_month",
     "build_sales_forecast",
     "marts_as_of",
+    "update_activity",
     "value_sets",
 ]
 
