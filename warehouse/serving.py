@@ -222,6 +222,15 @@ def write_tables(
                 con.execute(f"SELECT count(*) FROM serving_out.{stored}").fetchall()[0][0]
             )
             log.debug("serving table %s: %s", name, "whole" if added is None else added)
+        # tables of an earlier layout copied with the file (``records`` before its lineage
+        # was split off) would only take space
+        expected = {_APPENDED, *map(_stored, SERVING_TABLES)}
+        expected |= {f"{name}_lineage" for name in VOLATILE_COLUMNS}
+        for (stale,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
+        ).fetchall():
+            if stale not in expected:
+                con.execute(f"DROP TABLE serving_out.{stale}")
         con.execute(f"DELETE FROM serving_out.{_APPENDED}")
         con.executemany(
             f"INSERT INTO serving_out.{_APPENDED} VALUES (?, ?)", sorted(appended.items())

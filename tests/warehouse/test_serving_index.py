@@ -143,6 +143,8 @@ def test_an_index_updated_over_the_previous_one_equals_one_written_whole(tmp_pat
     for folder in (day1, day2, whole):
         folder.mkdir()
     write_tables(con, day1)
+    with duckdb.connect(str(day1 / "tables.duckdb")) as old:  # a table of an older layout
+        old.execute("CREATE TABLE records AS SELECT 1 AS n")
     # a record edited, one removed (the row below it moves up), a new customer
     con.execute("UPDATE staging.customers SET name = 'Acme Co' WHERE record_key = 'a:1'")
     con.execute("DELETE FROM staging.customers WHERE record_key = 'a:2'")
@@ -163,6 +165,7 @@ def test_an_index_updated_over_the_previous_one_equals_one_written_whole(tmp_pat
     # only the rows of the customers that changed were written again, at the table's end
     out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
     appended = dict(out.execute("FROM _appended").fetchall())
+    assert "records" not in {t for (t,) in out.execute("SHOW TABLES").fetchall()}
     assert appended["customers"] == 2  # CM1 edited, CM3 new
     assert appended["customer_value"] == 0  # CM2's rows only deleted
     assert appended["relationships"] == 0 and appended["review_queue"] == 0
