@@ -23,9 +23,9 @@ DuckDB reads (and caches) only the blocks a request touches, skipping the others
 min/max; copying the tables into memory took the service 40 s at a million records.
 
 A sync that changed a few customers does not write that file again: it copies the current
-one (a file copy, under a second at a million records) and rewrites in each table only the
+one (a file copy) and rewrites in each table only the
 rows of the customers whose rows differ (``write_tables`` with ``previous``). At 100k
-records a 1% day's tables took 3.1 s of CPU this way against 5.1-5.7 s written whole.
+records a 1% day's tables took 2.7-3.3 s of CPU this way against 5.1-5.7 s written whole.
 """
 
 from __future__ import annotations
