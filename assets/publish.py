@@ -172,13 +172,14 @@ def serving_index(
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(current.folder)), **plan.metadata()}
         )
-    # an incremental sync takes what does not depend on the records from the current index
+    # an incremental sync starts from the current index: its tables are updated with the rows
+    # of the customers that changed, and what does not depend on the records is taken whole
     previous = current.folder if plan.incremental and current is not None else None
     with warehouse.connect() as con:
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            contents["tables"] = write_tables(con, folder)
+            contents["tables"] = write_tables(con, folder, previous)
             contents["check_records"] = write_warehouse_check_files(
                 con, folder, junk_rules(cfg.matching), previous
             )

@@ -21,6 +21,11 @@ it, and a service must answer from one sync at a time. They are one DuckDB datab
 each table ordered by its customer, so the service opens it read-only in milliseconds and
 DuckDB reads (and caches) only the blocks a request touches, skipping the others by their
 min/max; copying the tables into memory took the service 40 s at a million records.
+
+A sync that changed a few customers does not write that file again: it copies the current
+one (a file copy) and rewrites in each table only the
+rows of the customers whose rows differ (``write_tables`` with ``previous``). At 100k
+records a 1% day's tables took 2.7-3.3 s of CPU this way against 5.1-5.7 s written whole.
 """
 
 from __future__ import annotations
@@ -111,24 +116,188 @@ def read_pointer(serving_dir: Path) -> ServingPointer | None:
 #: lookups read one block per table.
 _ORDER = ("customer_id", "from_customer_id", "record_key_l")
 
+#: Columns of a table that a sync changes on rows whose content did not change: a record's
+#: ``source_row`` moves when a row above it in its file is removed, ``ingested_at`` when
+#: its file is read again (on a 1% day at 100k records, 116,022 of 137,587 rows of
+#: ``records`` differed, and without these two columns the rows of 2,100 records' customers).
+#: They are kept in a narrow ``<table>_lineage`` table written whole; the table itself
+#: holds them as nulls, and the view a reader sees (``open_tables``) puts them back.
+VOLATILE_COLUMNS: dict[str, tuple[str, ...]] = {"records": ("source_row", "ingested_at")}
+#: The columns that find a row's lineage row (its customer first: a page's lookup by
+#: customer reads one block of each table).
+_LINEAGE_KEY: dict[str, tuple[str, ...]] = {"records": ("customer_id", "record_key")}
 
-def write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+#: A table updated over the previous index's file keeps its rows ordered by customer, but
+#: for those of the customers changed since it was last written whole, appended at its
+#: end, where every lookup reads them too. Once they would exceed this share of its rows,
+#: the table is written whole again; so is one whose changed customers hold that many rows
+#: (a mart whose shares all moved), where deleting and appending them costs more than the
+#: write.
+REWRITE_SHARE = 0.2
+#: Table name → rows appended since the table was last written whole, in ``TABLES``.
+_APPENDED = "_appended"
+
+
+def _stored(name: str) -> str:
+    """The table of ``TABLES`` that holds ``name``'s rows."""
+    return f"{name}_values" if name in VOLATILE_COLUMNS else name
+
+
+def _stored_query(query: str, volatile: tuple[str, ...]) -> str:
+    """The rows ``TABLES`` keeps of a serving table: its query, with its ``volatile``
+    columns as nulls of their type."""
+    if not volatile:
+        return query
+    nulled = ", ".join(f"CASE WHEN false THEN {c} END AS {c}" for c in volatile)
+    return f"SELECT * REPLACE ({nulled}) FROM ({query})"
+
+
+def _serving_view(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """The query a reader of ``open_tables`` sees as ``name``: every column in its place."""
+    if name not in VOLATILE_COLUMNS:
+        return f"FROM published.{name}"
+    lineage = [c for c, _ in _columns(con, f"FROM published.{name}_lineage")]
+    volatile = [c for c in lineage if c not in _LINEAGE_KEY[name]]
+    if not volatile:
+        return f"FROM published.{_stored(name)}"
+    replaced = ", ".join(f"l.{c} AS {c}" for c in volatile)
+    return (
+        f"SELECT v.* REPLACE ({replaced}) FROM published.{_stored(name)} v "
+        f"JOIN published.{name}_lineage l USING ({', '.join(_LINEAGE_KEY[name])})"
+    )
+
+
+def write_tables(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    previous: Path | None = None,
+    rewrite_share: float = REWRITE_SHARE,
+) -> dict[str, int]:
     """The customer tables of the warehouse on ``con`` into ``folder``'s ``TABLES`` file
-    (``con`` may be read-only); the rows written per table."""
-    rows = {}
-    con.execute(f"ATTACH '{folder / TABLES}' AS serving_out (READ_WRITE)")
+    (``con`` may be read-only); the rows written per table.
+
+    With ``previous`` (the folder of the index being replaced), its file is copied and
+    each table updated: the rows of the customers whose rows differ are deleted and
+    written again, the others stay. Which customers differ is found by a 64-bit hash of
+    each row, summed per customer with the count of rows, on both sides; a changed
+    customer goes unseen only if the sums collide (odds about one in 10¹⁹ per customer).
+    """
+    target = folder / TABLES
+    if previous is not None and (previous / TABLES).is_file():
+        shutil.copyfile(previous / TABLES, target)
+    rows: dict[str, int] = {}
+    con.execute(f"ATTACH '{target}' AS serving_out (READ_WRITE)")
     try:
+        con.execute(f"CREATE TABLE IF NOT EXISTS serving_out.{_APPENDED} (name VARCHAR, n BIGINT)")
+        appended = dict(con.execute(f"FROM serving_out.{_APPENDED}").fetchall())
         for name, query in SERVING_TABLES.items():
-            columns = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
-            order = next((c for c in _ORDER if c in columns), None)
-            by = f" ORDER BY {order}" if order else ""
-            con.execute(f"CREATE TABLE serving_out.{name} AS SELECT * FROM ({query}){by}")
+            present = {c for c, _ in _columns(con, query)}
+            volatile = tuple(c for c in VOLATILE_COLUMNS.get(name, ()) if c in present)
+            stored, stored_query = _stored(name), _stored_query(query, volatile)
+            columns = _columns(con, stored_query)
+            order = next((c for c in _ORDER if c in dict(columns)), None)
+            kept = _columns(con, f"FROM serving_out.{stored}") if _exists(con, stored) else None
+            added = None
+            if order is not None and kept == columns:
+                added = _update_table(
+                    con, stored, stored_query, order, appended.get(name, 0), rewrite_share
+                )
+            if added is None:
+                by = f" ORDER BY {order}" if order else ""
+                con.execute(
+                    f"CREATE OR REPLACE TABLE serving_out.{stored} AS "
+                    f"SELECT * FROM ({stored_query}){by}"
+                )
+                appended[name] = 0
+            else:
+                appended[name] = appended.get(name, 0) + added
+            if name in VOLATILE_COLUMNS:
+                key = _LINEAGE_KEY[name]
+                con.execute(
+                    f"CREATE OR REPLACE TABLE serving_out.{name}_lineage AS "
+                    f"SELECT {', '.join(key + volatile)} FROM ({query}) "
+                    f"ORDER BY {key[0]}"
+                )
             rows[name] = int(
-                con.execute(f"SELECT count(*) FROM serving_out.{name}").fetchall()[0][0]
+                con.execute(f"SELECT count(*) FROM serving_out.{stored}").fetchall()[0][0]
             )
+            log.debug("serving table %s: %s", name, "whole" if added is None else added)
+        # tables of an earlier layout copied with the file (``records`` before its lineage
+        # was split off) would only take space
+        expected = {_APPENDED, *map(_stored, SERVING_TABLES)}
+        expected |= {f"{name}_lineage" for name in VOLATILE_COLUMNS}
+        for (stale,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
+        ).fetchall():
+            if stale not in expected:
+                con.execute(f"DROP TABLE serving_out.{stale}")
+        con.execute(f"DELETE FROM serving_out.{_APPENDED}")
+        con.executemany(
+            f"INSERT INTO serving_out.{_APPENDED} VALUES (?, ?)", sorted(appended.items())
+        )
     finally:
         con.execute("DETACH serving_out")
     return rows
+
+
+def _update_table(
+    con: duckdb.DuckDBPyConnection,
+    stored: str,
+    query: str,
+    order: str,
+    appended: int,
+    rewrite_share: float,
+) -> int | None:
+    """Bring ``serving_out.<stored>`` to the rows of ``query`` by rewriting the rows of the
+    ``order`` values (customers) whose rows differ; the number of rows appended, or None
+    (nothing done) when that many rows are better written whole (``REWRITE_SHARE``)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
+        WITH fresh AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM ({query}) q GROUP BY ALL),
+        kept AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM serving_out.{stored} q GROUP BY ALL)
+        SELECT coalesce(fresh.customer, kept.customer) AS customer, coalesce(fresh.n, 0) AS n
+        FROM fresh FULL JOIN kept ON fresh.customer IS NOT DISTINCT FROM kept.customer
+        WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.h IS DISTINCT FROM kept.h"""
+    )
+    try:
+        changed, total = con.execute(
+            f"SELECT (SELECT coalesce(sum(n), 0) FROM __serving_changed), "
+            f"(SELECT count(*) FROM serving_out.{stored})"
+        ).fetchall()[0]
+        if appended + changed > rewrite_share * max(total, 1):
+            return None
+        of_changed = (
+            f"({order} IN (SELECT customer FROM __serving_changed) OR ({order} IS NULL AND "
+            f"EXISTS (SELECT 1 FROM __serving_changed WHERE customer IS NULL)))"
+        )
+        con.execute(f"DELETE FROM serving_out.{stored} WHERE {of_changed}")
+        con.execute(
+            f"INSERT INTO serving_out.{stored} SELECT * FROM ({query}) "
+            f"WHERE {of_changed} ORDER BY {order}"
+        )
+        return int(changed)
+    finally:
+        con.execute("DROP TABLE IF EXISTS __serving_changed")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:
+    """The (name, type) of each column of ``query``."""
+    description = con.execute(f"SELECT * FROM ({query}) LIMIT 0").description
+    return [(d[0], str(d[1])) for d in description]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, stored: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'serving_out' "
+            "AND schema_name = 'main' AND table_name = ?",
+            [stored],
+        ).fetchall()[0][0]
+    )
 
 
 def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:
@@ -149,7 +318,7 @@ def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"ATTACH '{path}' AS published (READ_ONLY)")
         for name in SERVING_TABLES:
-            con.execute(f"CREATE VIEW {name} AS FROM published.{name}")
+            con.execute(f"CREATE VIEW {name} AS {_serving_view(con, name)}")
     except BaseException:
         con.close()
         raise

@@ -94,3 +94,94 @@ def test_every_table_the_index_reads_decides_whether_it_is_published_again():
     read |= {"staging.customers", "master.customer_xref"}  # the current records
     assert read <= set(SERVING_INPUTS)
     assert {"matching.prepared_records", "matching.models"} <= set(SERVING_INPUTS)
+
+
+def small_warehouse() -> duckdb.DuckDBPyConnection:
+    """Every table a serving index reads, two customers and three records."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE SCHEMA master; CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA matching"
+    )
+    for name, query in SERVING_TABLES.items():
+        if name not in ("records", "relationships", "review_queue"):
+            con.execute(
+                f"CREATE TABLE {query.split()[1]} AS SELECT * FROM (VALUES "
+                "('CM1', 'Acme', 1), ('CM2', 'Bolt', 2)) t(customer_id, name, n)"
+            )
+    con.execute(
+        "CREATE TABLE master.relationships AS SELECT 'CM1' AS from_customer_id, "
+        "'CM2' AS to_customer_id, 'owned_by' AS kind"
+    )
+    con.execute(
+        "CREATE TABLE matching.review_queue AS SELECT 'a:1' AS record_key_l, 'a:2' AS record_key_r"
+    )
+    con.execute(
+        "CREATE TABLE staging.customers AS SELECT * FROM (VALUES "
+        "('a:1', 'Acme', 1, TIMESTAMP '2026-12-01 06:00'), "
+        "('a:2', 'Acme Ltd', 2, TIMESTAMP '2026-12-01 06:00'), "
+        "('b:1', 'Bolt', 1, TIMESTAMP '2026-12-01 06:00')) t(record_key, name, source_row, ingested_at)"
+    )
+    con.execute(
+        "CREATE TABLE master.customer_xref AS SELECT * FROM (VALUES "
+        "('a:1', 'CM1', NULL::TIMESTAMP), ('a:2', 'CM1', NULL), ('b:1', 'CM2', NULL)) "
+        "t(record_key, customer_id, valid_to)"
+    )
+    return con
+
+
+def served(folder: Path) -> dict[str, list[tuple]]:
+    """Every serving table's rows as a reader of the index sees them, in a stable order."""
+    return {
+        name: sorted(read_table(folder, name).itertuples(index=False, name=None), key=repr)
+        for name in SERVING_TABLES
+    }
+
+
+def test_an_index_updated_over_the_previous_one_equals_one_written_whole(tmp_path):
+    con = small_warehouse()
+    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
+    for folder in (day1, day2, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    with duckdb.connect(str(day1 / "tables.duckdb")) as old:  # a table of an older layout
+        old.execute("CREATE TABLE records AS SELECT 1 AS n")
+    # a record edited, one removed (the row below it moves up), a new customer
+    con.execute("UPDATE staging.customers SET name = 'Acme Co' WHERE record_key = 'a:1'")
+    con.execute("DELETE FROM staging.customers WHERE record_key = 'a:2'")
+    con.execute("UPDATE staging.customers SET source_row = 1, ingested_at = now()")
+    con.execute("INSERT INTO staging.customers VALUES ('c:1', 'Cord', 3, now())")
+    con.execute("INSERT INTO master.customer_xref VALUES ('c:1', 'CM3', NULL)")
+    con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
+    con.execute("INSERT INTO master.customers VALUES ('CM3', 'Cord', 3)")
+    con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
+    rows = write_tables(con, day2, previous=day1, rewrite_share=1.0)
+    assert rows == write_tables(con, whole)
+    assert served(day2) == served(whole)
+    assert served(day2)["records"] == [
+        ("a:1", "Acme Co", 1, *served(whole)["records"][0][3:]),
+        ("b:1", "Bolt", 1, *served(whole)["records"][1][3:]),
+        ("c:1", "Cord", 3, *served(whole)["records"][2][3:]),
+    ]
+    # only the rows of the customers that changed were written again, at the table's end
+    out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
+    appended = dict(out.execute("FROM _appended").fetchall())
+    assert "records" not in {t for (t,) in out.execute("SHOW TABLES").fetchall()}
+    assert appended["customers"] == 2  # CM1 edited, CM3 new
+    assert appended["customer_value"] == 0  # CM2's rows only deleted
+    assert appended["relationships"] == 0 and appended["review_queue"] == 0
+
+
+def test_a_table_whose_changed_customers_hold_many_rows_is_written_whole_again(tmp_path):
+    con = small_warehouse()
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    day1.mkdir()
+    day2.mkdir()
+    write_tables(con, day1)
+    con.execute("UPDATE master.customers SET n = n + 1")  # every customer's row changed
+    con.execute("ALTER TABLE marts.customer_value ADD COLUMN segment VARCHAR")  # a new column
+    write_tables(con, day2, previous=day1, rewrite_share=0.6)
+    out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
+    appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["customers"] == 0 and appended["customer_value"] == 0  # written whole
+    assert [r[2] for r in served(day2)["customers"]] == [2, 3]
+    assert "segment" in read_table(day2, "customer_value").columns
