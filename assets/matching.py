@@ -40,6 +40,7 @@ from matching.linkage import (
     write_rescored_pairs,
 )
 from matching.linkage.contacts import prepared_contacts
+from matching.linkage.explanations import DEFAULT_MAX_RECORDS, sample_clusters
 from matching.linkage.features import PreparedRecords
 from matching.linkage.pairable import PairableRecords, load_pairable
 from matching.linkage.prepared_store import (
@@ -416,15 +417,17 @@ def matching_reports(
     )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
-    staged = _staged(warehouse)
     with warehouse.connect() as con:
         clusters = con.sql("SELECT record_key, entity_type, cluster_id FROM matching.clusters").df()
     written = []
     for choice in _models(warehouse):
         entity_type = choice.version.entity_type
+        of_type = clusters[clusters["entity_type"] == entity_type]
+        # only the staged records the dashboards show are read, not the whole table
+        shown = sample_clusters(of_type[["record_key", "cluster_id"]], DEFAULT_MAX_RECORDS)
         written += write_reports(
-            staged[staged["entity_type"] == entity_type],
-            clusters[clusters["entity_type"] == entity_type],
+            _staged(warehouse, keys=shown["record_key"]),
+            of_type,
             choice.version.load(),
             entity_type,
             cfg.output_path / "reports",

@@ -57,6 +57,7 @@ Every level reads the prepared columns of ``matching.linkage.features``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,39 @@ def _grams_at_least(column: str, share: float) -> str:
     common = f"len(list_intersect({column}_l, {column}_r))"
     union = f"(len({column}_l) + len({column}_r) - {common})"
     return f"{common} >= {share} * {union}"
+
+
+def _grams_at_least_once(column: str, share: float | str) -> str:
+    """SQL: :func:`_grams_at_least` with the intersection counted once per pair.
+
+    DuckDB evaluates ``len(list_intersect(...))`` at each of its two places in the test
+    (and the test sits in two name levels): on 165,600 random company pairs at 1M records
+    the name comparison took 2.3 s, one intersection alone 0.5 s. A lambda over a one-item
+    list binds the count to ``k`` and tests ``k >= share * (len(l) + len(r) - k)``: the
+    same numbers in the same arithmetic, so the same answer for every pair, with one
+    intersection instead of two.
+    """
+    common = f"len(list_intersect({column}_l, {column}_r))"
+    union = f"(len({column}_l) + len({column}_r) - k)"
+    return f"list_transform([{common}], lambda k: k >= {share} * {union})[1]"
+
+
+#: A test :func:`_grams_at_least` wrote, as it reads in a condition or a saved model.
+_GRAMS_TEST = re.compile(
+    r"len\(list_intersect\((?P<c>\w+)_l, (?P=c)_r\)\) >= (?P<share>[0-9.]+) \* "
+    r"\(len\((?P=c)_l\) \+ len\((?P=c)_r\) - len\(list_intersect\((?P=c)_l, (?P=c)_r\)\)\)"
+)
+
+
+def one_intersection_per_test(sql: str) -> str:
+    """``sql`` (a DuckDB condition) with each bigram-share test counting its list
+    intersection once per pair (:func:`_grams_at_least_once`); other SQL as it is.
+
+    Training evaluates the comparisons on about eleven million pairs per entity type (u
+    sampling, EM), so it runs on this form; the saved model keeps the plain one, which
+    the Spark translation (``matching.linkage.spark_sql``) and readers know.
+    """
+    return _GRAMS_TEST.sub(lambda m: _grams_at_least_once(m["c"], m["share"]), sql)
 
 
 def _within_edits(column: str, max_edits: int) -> str:

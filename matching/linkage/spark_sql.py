@@ -35,7 +35,7 @@ from sqlglot import exp
 
 from matching.linkage.features import GRAM_COLUMNS
 
-__all__ = ["portable_model", "spark_condition", "spark_model"]
+__all__ = ["portable_model", "spark_condition", "spark_model", "with_level_conditions"]
 
 #: Columns that hold lists (distinct character bigrams), on either side of a pair.
 _LIST_COLUMNS = frozenset(f"{c}_{side}" for c in GRAM_COLUMNS for side in ("l", "r"))
@@ -107,8 +107,22 @@ def portable_model(trained: dict[str, Any], untrained: dict[str, Any]) -> dict[s
     Raises:
         ValueError: the two models' comparisons or levels do not line up.
     """
-    portable = copy.deepcopy(trained)
+    portable = with_level_conditions(trained, untrained)
     portable["sql_dialect"] = untrained.get("sql_dialect", "duckdb")
+    portable["blocking_rules_to_generate_predictions"] = copy.deepcopy(
+        untrained["blocking_rules_to_generate_predictions"]
+    )
+    return portable
+
+
+def with_level_conditions(trained: dict[str, Any], untrained: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``trained`` whose comparison levels have the SQL conditions of
+    ``untrained`` (the settings it was trained from, in another form); nothing else moves.
+
+    Raises:
+        ValueError: the two models' comparisons or levels do not line up.
+    """
+    portable = copy.deepcopy(trained)
     ours, theirs = portable["comparisons"], untrained["comparisons"]
     if [len(c["comparison_levels"]) for c in ours] != [len(c["comparison_levels"]) for c in theirs]:
         raise ValueError("the trained model's comparison levels do not match its settings")
@@ -117,7 +131,4 @@ def portable_model(trained: dict[str, Any], untrained: dict[str, Any]) -> dict[s
             comparison["comparison_levels"], source["comparison_levels"], strict=True
         ):
             level["sql_condition"] = original["sql_condition"]
-    portable["blocking_rules_to_generate_predictions"] = copy.deepcopy(
-        untrained["blocking_rules_to_generate_predictions"]
-    )
     return portable

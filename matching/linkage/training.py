@@ -16,6 +16,7 @@ as a versionable file that prediction reads.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable
@@ -29,10 +30,16 @@ from splink.blocking_rule_library import CustomRule
 
 from matching.linkage.backend import SparkRun, SplinkDatabase, check_backend, matching_database
 from matching.linkage.blocking import deterministic_rules, training_blocking_rules
+from matching.linkage.comparisons import one_intersection_per_test
 from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_settings import ComparisonThresholds, build_settings
-from matching.linkage.spark_sql import portable_model, spark_condition, spark_model
+from matching.linkage.spark_sql import (
+    portable_model,
+    spark_condition,
+    spark_model,
+    with_level_conditions,
+)
 from warehouse.files import write_json_atomically
 
 logger = logging.getLogger(__name__)
@@ -114,7 +121,9 @@ def train_model(
     dialect = spark_condition if on_spark else str
     with matching_database(backend, params.threads, spark) as db:
         sdf = db.register(prepared.table, f"{entity_type}_records")
-        linker = Linker(sdf, spark_model(portable) if on_spark else portable, log_level=None)
+        linker = Linker(
+            sdf, spark_model(portable) if on_spark else _duckdb_form(portable), log_level=None
+        )
         table = sdf.physical_name
         _estimate_prior(linker, db, table, entity_type, params.deterministic_recall, dialect)
         all_pairs = n * (n - 1) / 2
@@ -154,8 +163,8 @@ def train_model(
         if attempted and not trained:
             raise ValueError(f"{entity_type}: every EM training session failed; see the log")
         model = linker.misc.save_model_to_json()
-    if on_spark:
-        model = portable_model(model, portable)
+    # the saved file keeps the SQL of the settings it started from, whichever form trained
+    model = portable_model(model, portable) if on_spark else with_level_conditions(model, portable)
     _floor_m_probabilities(model, params.min_m_probability)
     logger.info("%s model trained on %d records", entity_type, n)
     return model
@@ -201,6 +210,17 @@ def load_model(path: str | Path) -> dict[str, Any]:
     if not isinstance(model, dict) or "comparisons" not in model:
         raise ValueError(f"{path}: not a Splink model (no 'comparisons')")
     return model
+
+
+def _duckdb_form(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` as training runs them on DuckDB: each bigram-share test counts its
+    intersection once per pair (``comparisons.one_intersection_per_test``), the same
+    answers for about a third less time on the u sample and EM's pairs."""
+    form = copy.deepcopy(settings)
+    for comparison in form["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = one_intersection_per_test(level["sql_condition"])
+    return form
 
 
 def _estimate_prior(

@@ -181,3 +181,44 @@ def test_bigram_share_is_the_jaccard_of_the_sets():
                 [left, right],
             ).fetchone()[0]
             assert got == (share >= cut), (left, right, cut)
+
+
+def test_training_form_counts_each_intersection_once_with_the_same_answers():
+    import duckdb
+
+    from matching.linkage.comparisons import _grams_at_least, one_intersection_per_test
+
+    con = duckdb.connect()
+    cases = [
+        (["洪来", "来文"], ["洪来", "来建"]),
+        (["ab"], ["ab"]),
+        (["ab", "bc", "cd"], ["xy"]),
+        (["ab", "bc", "cd", "de", "ef"], ["ab", "bc", "cd", "xy", "yz"]),  # 3 of 7: the 0.6 edge
+        ([], ["ab"]),
+        (None, ["ab"]),
+    ]
+    for left, right in cases:
+        for cut in (0.34, 1 / 3, 0.5, 0.6, 1.0):
+            plain = _grams_at_least("g", cut)
+            once = one_intersection_per_test(plain)
+            assert once.count("list_intersect") == 1 and "lambda" in once
+            got = con.execute(
+                f"select {plain}, {once} from (select ?::varchar[] as g_l, ?::varchar[] as g_r)",
+                [left, right],
+            ).fetchall()[0]
+            assert got[0] == got[1], (left, right, cut)
+
+
+@pytest.mark.parametrize("entity_type", ["company", "person"])
+def test_every_bigram_share_test_of_the_models_has_a_training_form(entity_type):
+    from matching.linkage.comparisons import one_intersection_per_test
+
+    conditions = [
+        level["sql_condition"]
+        for comparison in settings_dict(entity_type)["comparisons"]
+        for level in comparison["comparison_levels"]
+    ]
+    rewritten = [one_intersection_per_test(c) for c in conditions]
+    assert any(a != b for a, b in zip(conditions, rewritten, strict=True))
+    for condition in rewritten:  # no test left that would count its intersection twice
+        assert condition.count("list_intersect") == condition.count("lambda k")

@@ -122,6 +122,19 @@ def test_chunked_prediction_scores_the_same_pairs(staged, company_model, params)
     pd.testing.assert_frame_equal(whole, chunked)
 
 
+def test_the_saved_model_keeps_the_sql_of_its_settings(company_model, person_model):
+    # training runs each bigram-share test in a faster form; the file keeps the plain one
+    from matching.linkage.model_settings import build_settings
+
+    def conditions(comparisons: list[dict]) -> list[list[str]]:
+        return [[lv["sql_condition"] for lv in c["comparison_levels"]] for c in comparisons]
+
+    for entity_type, model in (("company", company_model), ("person", person_model)):
+        settings = build_settings(entity_type).create_settings_dict("duckdb")
+        assert conditions(model["comparisons"]) == conditions(settings["comparisons"])
+        assert "lambda" not in json.dumps(model)
+
+
 def test_training_is_reproducible(staged, company_model, params):
     assert train_model(staged, "company", params) == company_model
     assert 0 < company_model["probability_two_random_records_match"] < 1
