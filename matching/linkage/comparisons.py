@@ -57,6 +57,7 @@ Every level reads the prepared columns of ``matching.linkage.features``.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -164,6 +165,18 @@ def one_intersection_per_test(sql: str) -> str:
     the Spark translation (``matching.linkage.spark_sql``) and readers know.
     """
     return _GRAMS_TEST.sub(lambda m: _grams_at_least_once(m["c"], m["share"]), sql)
+
+
+def duckdb_form(settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``settings`` (a model or untrained settings, Splink JSON) as DuckDB runs
+    them fastest: each bigram-share test counts its intersection once per pair
+    (:func:`one_intersection_per_test`), the same answers for about a third less time.
+    Training and prediction on DuckDB run this form; a saved model keeps the plain one."""
+    form = copy.deepcopy(settings)
+    for comparison in form["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = one_intersection_per_test(level["sql_condition"])
+    return form
 
 
 def _within_edits(column: str, max_edits: int) -> str:

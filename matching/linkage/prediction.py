@@ -26,6 +26,7 @@ from splink.internals.term_frequencies import term_frequencies_for_single_column
 
 from matching.linkage.backend import SparkRun, check_backend, matching_database
 from matching.linkage.blocking import model_entity_type
+from matching.linkage.comparisons import duckdb_form
 from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.spark_sql import spark_model
@@ -112,6 +113,8 @@ def predict_pairs(
         raise ValueError("term_frequencies is for the duckdb backend")
     if on_spark:
         model, chunks = spark_model(model), 1
+    else:  # the same scores, each bigram-share test counting its intersection once
+        model = duckdb_form(model)
     with matching_database(backend, threads, spark) as db:
         sdf = db.register(table, f"{entity_type}_records")
         # Splink's settings validation only warns of columns the settings name and the

@@ -16,7 +16,6 @@ as a versionable file that prediction reads.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from splink.blocking_rule_library import CustomRule
 
 from matching.linkage.backend import SparkRun, SplinkDatabase, check_backend, matching_database
 from matching.linkage.blocking import deterministic_rules, training_blocking_rules
-from matching.linkage.comparisons import one_intersection_per_test
+from matching.linkage.comparisons import duckdb_form
 from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_settings import ComparisonThresholds, build_settings
@@ -122,7 +121,7 @@ def train_model(
     with matching_database(backend, params.threads, spark) as db:
         sdf = db.register(prepared.table, f"{entity_type}_records")
         linker = Linker(
-            sdf, spark_model(portable) if on_spark else _duckdb_form(portable), log_level=None
+            sdf, spark_model(portable) if on_spark else duckdb_form(portable), log_level=None
         )
         table = sdf.physical_name
         _estimate_prior(linker, db, table, entity_type, params.deterministic_recall, dialect)
@@ -210,17 +209,6 @@ def load_model(path: str | Path) -> dict[str, Any]:
     if not isinstance(model, dict) or "comparisons" not in model:
         raise ValueError(f"{path}: not a Splink model (no 'comparisons')")
     return model
-
-
-def _duckdb_form(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` as training runs them on DuckDB: each bigram-share test counts its
-    intersection once per pair (``comparisons.one_intersection_per_test``), the same
-    answers for about a third less time on the u sample and EM's pairs."""
-    form = copy.deepcopy(settings)
-    for comparison in form["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            level["sql_condition"] = one_intersection_per_test(level["sql_condition"])
-    return form
 
 
 def _estimate_prior(

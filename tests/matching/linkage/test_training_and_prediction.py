@@ -135,6 +135,23 @@ def test_the_saved_model_keeps_the_sql_of_its_settings(company_model, person_mod
         assert "lambda" not in json.dumps(model)
 
 
+def test_prediction_in_duckdbs_faster_form_scores_as_the_saved_model(
+    staged, company_model, person_model, params, monkeypatch
+):
+    # prediction runs each bigram-share test counting its intersection once
+    # (comparisons.duckdb_form); every pair must get the gammas and probability of the
+    # model's plain SQL
+    import matching.linkage.prediction as prediction
+
+    for model in (company_model, person_model):
+        fast = predict_pairs(staged, model, 0.0, junk=params.junk, threads=2)
+        with monkeypatch.context() as patched:
+            patched.setattr(prediction, "duckdb_form", lambda settings: settings)
+            plain = predict_pairs(staged, model, 0.0, junk=params.junk, threads=2)
+        assert len(fast) and "lambda" in json.dumps(prediction.duckdb_form(model))
+        pd.testing.assert_frame_equal(fast, plain)
+
+
 def test_training_is_reproducible(staged, company_model, params):
     assert train_model(staged, "company", params) == company_model
     assert 0 < company_model["probability_two_random_records_match"] < 1
