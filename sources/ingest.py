@@ -105,8 +105,9 @@ def _with_lineage(table: pa.Table, feed: str, source_file: str, ingested_at: dat
     """Put the lineage columns in front of the file's own columns."""
     n = table.num_rows
     own = table.drop_columns([ROW_NUMBER])
-    # constant columns made by Arrow, not from lists of n Python objects (3 s of 12 s of
-    # reading the 1M-record demo's feeds went to those lists)
+    # constant columns made by Arrow, not from lists of n Python objects: for the dealers'
+    # order and interaction books of the 1M-record demo (2.8M rows, loaded machine) 0.7 s
+    # instead of 7.0 s
     return pa.Table.from_arrays(
         [
             pa.repeat(pa.scalar(feed, pa.string()), n),
