@@ -16,7 +16,7 @@ from quality.history import TABLE as FEED_ROW_COUNTS
 from quality.history import previous_row_count, record_row_count
 from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
 from sources.config import FileSpec, PipelineConfig
-from sources.ingest import ingest_feed, keep_first_read
+from sources.raw_files import files_table, files_table_name, read_feed, write_raw
 from sources.readers import SourceReadError, expand_paths
 from warehouse.store import replace_table
 
@@ -28,7 +28,8 @@ def raw_asset_key(feed_name: str) -> dg.AssetKey:
 def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
     """An asset that reads every file of one feed into ``raw.<feed>``. Part of it (named in
     its metadata): ``raw.<feed>__rejected``, the rows its reader could not split into fields,
-    and the feed's rows of ``quality.feed_row_counts``, its row count per run, which its
+    ``raw.<feed>__files``, what each file was when read (on a delta only the files whose
+    bytes changed are read again: ``sources.raw_files``), and the feed's rows of ``quality.feed_row_counts``, its row count per run, which its
     ``rows_vs_previous_run`` check keeps."""
 
     @dg.asset(
@@ -36,7 +37,9 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
         group_name="raw",
         kinds={"duckdb"},
         description=description,
-        metadata=part_tables(f"raw.{feed.name}__rejected", FEED_ROW_COUNTS),
+        metadata=part_tables(
+            f"raw.{feed.name}__rejected", f"raw.{files_table_name(feed.name)}", FEED_ROW_COUNTS
+        ),
     )
     def _raw(
         context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
@@ -44,13 +47,14 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
         plan = _plan(context, warehouse, feed, deployment.config)
         if plan is not None and plan.skip:
             return dg.MaterializeResult(metadata=plan.metadata())
-        batch = ingest_feed(
-            feed, deployment.config, ingested_at=datetime.now(UTC).replace(tzinfo=None)
-        )
+        now = datetime.now(UTC).replace(tzinfo=None)
         with warehouse.connect() as con:
-            batch.table = keep_first_read(con, feed.name, batch.table)
-            replace_table(con, "raw", feed.name, batch.table)
+            # on a delta only the files whose bytes changed are read
+            reuse = plan is not None and plan.incremental
+            batch = read_feed(con, feed, deployment.config, now, reuse=reuse)
+            write_raw(con, feed.name, batch.table)  # a growing book: only its new rows
             replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
+            replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
         if plan is not None:
             plan.done(warehouse, context.run_id)
         context.log.info(
@@ -82,6 +86,7 @@ def _plan(
         context,
         warehouse,
         f"raw.{feed.name}",
+        incremental=True,
         settings=[feed.model_dump(mode="json")],
         files=paths,
         # which files, named as the config names them: a deployment moved to another folder

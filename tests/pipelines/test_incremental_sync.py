@@ -32,7 +32,17 @@ RUN_STAMPS = {"valid_from", "valid_to", "run_id", "stage_recorded_at"}
 #: below): compared within a tolerance, not for equality.
 SCORED = {"match_probability"}
 #: Warehouse tables that must be equal, as queries over columns that do not carry run stamps.
+#: The demo's feeds: each customer export and its orders, interactions and receivables.
+FEEDS = [
+    f"{source}{kind}"
+    for source in ("dealers", "key_accounts", "regional")
+    for kind in ("", "_orders", "_interactions", "_receivables")
+]
 SAME = {
+    # unchanged files taken from the last read, changed ones read: as a read of every file
+    **{f"raw {feed}": f"SELECT * EXCLUDE (ingested_at) FROM raw.{feed}" for feed in FEEDS},
+    **{f"raw {feed} rejects": f"SELECT * FROM raw.{feed}__rejected" for feed in FEEDS},
+    **{f"raw {feed} files": f"SELECT * FROM raw.{feed}__files" for feed in FEEDS},
     "staged records": "SELECT * EXCLUDE (ingested_at) FROM staging.customers",
     **{
         f"staged {table}": f"SELECT * FROM staging.{table}"

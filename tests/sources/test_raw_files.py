@@ -1,0 +1,157 @@
+"""A feed read again: unchanged files are taken from the last read, and the result is the
+table a read of every file gives (rows, order, hashes, first reads, rejects)."""
+
+from datetime import datetime
+
+import duckdb
+import pytest
+
+import sources.raw_files as raw_files
+from sources.config import PipelineConfig
+from sources.ingest import ingest_feed
+from sources.raw_files import files_table, files_table_name, read_feed, write_raw
+from sources.readers import SourceReadError
+from warehouse.store import replace_table
+
+DAY_1 = datetime(2026, 11, 1, 8, 0)
+DAY_2 = datetime(2026, 11, 2, 8, 0)
+HEADER = "客户编号,客户名称,电话\r\n"
+
+
+def deployment(tmp_path) -> PipelineConfig:
+    config = PipelineConfig.model_validate(
+        {
+            "sources": [
+                {
+                    "name": "dealers",
+                    "kind": "dealer",
+                    "path": "exports/*.csv",
+                    "entity_type": "company",
+                    "columns": {
+                        "source_record_id": "客户编号",
+                        "name": "客户名称",
+                        "phone": "电话",
+                    },
+                }
+            ]
+        }
+    )
+    return config.model_copy(update={"base_dir": tmp_path})
+
+
+def write(tmp_path, name: str, text: str) -> None:
+    (tmp_path / "exports").mkdir(exist_ok=True)
+    (tmp_path / "exports" / name).write_bytes(text.encode("gb18030"))
+
+
+def sync(con, config, when, *, reuse=True):
+    """What the raw asset does for the feed: read it, write its three tables."""
+    feed = config.sources[0]
+    batch = read_feed(con, feed, config, when, reuse=reuse)
+    write_raw(con, feed.name, batch.table)
+    replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
+    replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
+    return batch
+
+
+def warehouse():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    return con
+
+
+def test_unchanged_files_are_taken_over_and_the_table_is_a_whole_read(tmp_path, monkeypatch):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\n")
+    write(tmp_path, "b.csv", HEADER + "D3,丙,3\r\nD4,丁,4,多余\r\nD5,戊,5\r\n")
+    write(tmp_path, "c.csv", HEADER + "D6,己,6\r\n")
+    taken_over, read_whole = warehouse(), warehouse()
+    sync(taken_over, config, DAY_1)
+    sync(read_whole, config, DAY_1, reuse=False)
+    # the next day b.csv is the same bytes; a.csv lost D1, D2 moved up; c.csv gained D7
+    write(tmp_path, "a.csv", HEADER + "D2,乙,2\r\n")
+    write(tmp_path, "c.csv", HEADER + "D6,己,6\r\nD7,庚,7\r\n")
+    opened = []
+    real = raw_files.read_file
+    monkeypatch.setattr(
+        raw_files, "read_file", lambda path, *a: opened.append(path.name) or real(path, *a)
+    )
+    batch = sync(taken_over, config, DAY_2)
+    assert opened == ["a.csv", "c.csv"]
+    whole = sync(read_whole, config, DAY_2, reuse=False)
+
+    assert batch.table == whole.table  # rows, order, hashes and first reads
+    assert batch.rejected_table() == whole.rejected_table()
+    assert [(r.source_file, r.source_row) for r in batch.rejected] == [("exports/b.csv", 3)]
+    assert files_table(batch) == files_table(whole)
+    rows = batch.table.select(["客户编号", "source_row", "ingested_at"]).to_pylist()
+    assert rows == [
+        {"客户编号": "D2", "source_row": 2, "ingested_at": DAY_1},
+        {"客户编号": "D3", "source_row": 2, "ingested_at": DAY_1},
+        {"客户编号": "D5", "source_row": 4, "ingested_at": DAY_1},
+        {"客户编号": "D6", "source_row": 2, "ingested_at": DAY_1},
+        {"客户编号": "D7", "source_row": 3, "ingested_at": DAY_2},
+    ]
+
+
+def test_a_new_column_in_one_file_reads_every_file_again(tmp_path):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\n")
+    write(tmp_path, "b.csv", HEADER + "D2,乙,2\r\n")
+    con = warehouse()
+    first = sync(con, config, DAY_1)
+    write(tmp_path, "b.csv", "客户编号,客户名称,电话,备注\r\nD2,乙,2,老客户\r\n")
+    batch = sync(con, config, DAY_2)
+
+    assert batch.table.column_names[-1] == "备注"
+    unchanged = first.table.to_pylist()[0]["record_hash"]
+    assert batch.table.to_pylist()[0]["record_hash"] != unchanged  # the hash covers 备注 now
+    assert batch.table.drop_columns(["ingested_at"]) == ingest_feed(
+        config.sources[0], config, DAY_2
+    ).table.drop_columns(["ingested_at"])
+
+
+def test_without_reuse_every_file_is_read(tmp_path):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\n")
+    con = warehouse()
+    sync(con, config, DAY_1)
+    write(tmp_path, "a.csv", "客户编号,客户名称\r\nD1,甲\r\n")  # the mapped 电话 is gone
+    with pytest.raises(SourceReadError, match="电话"):
+        sync(con, config, DAY_2, reuse=False)
+
+
+def test_a_file_gone_leaves_the_other_files_rows_as_a_whole_read_gives(tmp_path):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\n")
+    write(tmp_path, "b.csv", HEADER + "D2,乙,2\r\n")
+    con = warehouse()
+    sync(con, config, DAY_1)
+    (tmp_path / "exports" / "b.csv").unlink()
+    batch = sync(con, config, DAY_2)
+
+    assert batch.table == ingest_feed(config.sources[0], config, DAY_1).table
+    assert [f.source_file for f in batch.files] == ["exports/a.csv"]
+
+
+def test_a_book_that_grew_at_its_end_gets_only_its_new_rows_appended(tmp_path, monkeypatch):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\n")
+    con = warehouse()
+    sync(con, config, DAY_1)
+    replaced = []
+    real = raw_files.replace_table
+    monkeypatch.setattr(
+        raw_files,
+        "replace_table",
+        lambda con, s, t, data: replaced.append(t) or real(con, s, t, data),
+    )
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\n")
+    grown = sync(con, config, DAY_2)
+    assert replaced == []
+    assert con.sql("FROM raw.dealers").to_arrow_table() == grown.table
+
+    write(tmp_path, "a.csv", HEADER + "D1,甲,11\r\nD2,乙,2\r\nD3,丙,3\r\nD4,丁,4\r\n")
+    edited = sync(con, config, DAY_2)  # a row changed above the new one: written whole
+    assert replaced == ["dealers"]
+    assert con.sql("FROM raw.dealers").to_arrow_table() == edited.table
