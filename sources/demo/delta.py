@@ -27,7 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from sources.demo import vocabulary as v
-from sources.demo.activity import REFERENCE_DATE
+from sources.demo.activity import INTERACTION_HEADERS, ORDER_HEADERS, REFERENCE_DATE
+from sources.demo.seasons import PRODUCT_LINES
 
 #: The columns of the demo's customer CSVs a delta touches, per folder.
 _COLUMNS = {
@@ -220,13 +221,40 @@ def _add_activity(
 
 
 def _order(record_id: str, day, order_id: str, rng: random.Random) -> list[object]:
+    """A new order line with the columns of the demo's order books (``ORDER_HEADERS``)."""
     product, price, _service = rng.choice(v.EQUIPMENT)
     quantity = rng.randint(1, 20)
-    return [order_id, record_id, day.isoformat(), product, quantity, f"{quantity * price:.2f}"]
+    return _in_columns(
+        ORDER_HEADERS,
+        order_id=order_id,
+        customer_record_id=record_id,
+        order_date=day.isoformat(),
+        product=product,
+        product_line=PRODUCT_LINES[product],
+        quantity=quantity,
+        amount=f"{quantity * price:.2f}",
+    )
 
 
 def _interaction(record_id: str, day, interaction_id: str, rng: random.Random) -> list[object]:
-    return [interaction_id, record_id, day.isoformat(), "call", "", "", rng.choice(v.CALL_NOTES)]
+    """A new call with the columns of the demo's interaction books (``INTERACTION_HEADERS``)."""
+    return _in_columns(
+        INTERACTION_HEADERS,
+        interaction_id=interaction_id,
+        customer_record_id=record_id,
+        interaction_date=day.isoformat(),
+        interaction_type="call",
+        note=rng.choice(v.CALL_NOTES),
+    )
+
+
+def _in_columns(headers: tuple[str, ...], **values: object) -> list[object]:
+    """A book's row: ``values`` in the order of its ``headers``, empty where not given.
+    Raises KeyError for a value the book has no column for."""
+    unknown = set(values) - set(headers)
+    if unknown:
+        raise KeyError(f"no column {sorted(unknown)} in {headers}")
+    return [values.get(h, "") for h in headers]
 
 
 def _read(path: Path, folder: str) -> _Export:

@@ -55,3 +55,18 @@ def test_a_delta_changes_about_the_share_asked_for(demo, tmp_path):
     )
     summary = apply_delta(copy, share=0.05, seed=4)
     assert abs(summary.records - rows * 0.05) <= max(3, rows * 0.01)
+
+
+def test_new_orders_and_interactions_have_their_books_columns(demo, tmp_path):
+    # a new row short of a column would land among the reader's rejected rows, and the day
+    # would add no activity downstream
+    import csv
+
+    copy = shutil.copytree(demo, tmp_path / "d")
+    summary = apply_delta(copy, share=0.05, seed=5)
+    books = [f for f in summary.files if f.split("/")[0] in ("orders", "interactions")]
+    assert books and summary.new_orders and summary.new_interactions
+    for name in books:
+        with (copy / "exports" / name).open(encoding="utf-8-sig", newline="") as book:
+            header, *rows = csv.reader(book)
+        assert rows and {len(row) for row in rows} == {len(header)}, name
