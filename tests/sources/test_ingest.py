@@ -4,38 +4,11 @@ from datetime import datetime
 
 import pytest
 
-from sources.config import PipelineConfig
 from sources.ingest import ingest_feed
 from sources.readers import SourceReadError
+from tests.sources.feed_support import deployment, write
 
 WHEN = datetime(2026, 11, 1, 8, 0)
-
-
-def deployment(tmp_path, path: str = "exports/*.csv") -> PipelineConfig:
-    config = PipelineConfig.model_validate(
-        {
-            "sources": [
-                {
-                    "name": "dealers",
-                    "kind": "dealer",
-                    "path": path,
-                    "entity_type": "company",
-                    "columns": {
-                        "source_record_id": "客户编号",
-                        "name": "客户名称",
-                        "phone": "电话",
-                    },
-                }
-            ]
-        }
-    )
-    return config.model_copy(update={"base_dir": tmp_path})
-
-
-def write(tmp_path, name: str, text: str, encoding: str = "gb18030") -> None:
-    folder = tmp_path / "exports"
-    folder.mkdir(exist_ok=True)
-    (folder / name).write_bytes(text.encode(encoding))
 
 
 def test_files_become_one_table_with_lineage_in_front(tmp_path):

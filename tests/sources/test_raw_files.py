@@ -7,41 +7,15 @@ import duckdb
 import pytest
 
 import sources.raw_files as raw_files
-from sources.config import PipelineConfig
 from sources.ingest import ingest_feed
 from sources.raw_files import files_table, files_table_name, read_feed, write_raw
 from sources.readers import SourceReadError
+from tests.sources.feed_support import deployment, write
 from warehouse.store import replace_table
 
 DAY_1 = datetime(2026, 11, 1, 8, 0)
 DAY_2 = datetime(2026, 11, 2, 8, 0)
 HEADER = "客户编号,客户名称,电话\r\n"
-
-
-def deployment(tmp_path) -> PipelineConfig:
-    config = PipelineConfig.model_validate(
-        {
-            "sources": [
-                {
-                    "name": "dealers",
-                    "kind": "dealer",
-                    "path": "exports/*.csv",
-                    "entity_type": "company",
-                    "columns": {
-                        "source_record_id": "客户编号",
-                        "name": "客户名称",
-                        "phone": "电话",
-                    },
-                }
-            ]
-        }
-    )
-    return config.model_copy(update={"base_dir": tmp_path})
-
-
-def write(tmp_path, name: str, text: str) -> None:
-    (tmp_path / "exports").mkdir(exist_ok=True)
-    (tmp_path / "exports" / name).write_bytes(text.encode("gb18030"))
 
 
 def sync(con, config, when, *, reuse=True):
