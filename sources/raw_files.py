@@ -39,7 +39,14 @@ from sources.ingest import (
 from sources.readers import RejectedRow, expand_paths
 from sources.schema import LINEAGE_COLUMNS
 from warehouse.step_inputs import file_fingerprint
-from warehouse.store import count_rows, qualified, quote, replace_table, table_exists
+from warehouse.store import (
+    count_rows,
+    qualified,
+    quote,
+    replace_table,
+    table_columns,
+    table_exists,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +169,7 @@ def _files_read_before(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, F
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, feed: str) -> list[str]:
     """The own columns of ``raw.<feed>`` (after its lineage), in order."""
-    names = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' "
-        "AND table_name = ? ORDER BY ordinal_position",
-        [feed],
-    ).fetchall()
-    return [n for (n,) in names if n not in LINEAGE_COLUMNS]
+    return [n for n, _ in table_columns(con, "raw", feed) if n not in LINEAGE_COLUMNS]
 
 
 def _kept_rows(
@@ -258,11 +260,7 @@ def _held_rows(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) -> in
     nothing else and has ``table``'s columns and types; else None."""
     if not table_exists(con, "raw", feed):
         return None
-    columns = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'raw' "
-        "AND table_name = ? ORDER BY ordinal_position",
-        [feed],
-    ).fetchall()
+    columns = table_columns(con, "raw", feed)
     wanted = [(f.name, _DUCKDB_TYPES.get(f.type)) for f in table.schema]
     if columns != wanted:
         return None

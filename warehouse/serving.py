@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.files import write_json_atomically
+from warehouse.store import table_exists
 from warehouse.views import CURRENT_RECORDS
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,11 @@ def write_tables(
             stored, stored_query = _stored(name), _stored_query(query, volatile)
             columns = _columns(con, stored_query)
             order = next((c for c in _ORDER if c in dict(columns)), None)
-            kept = _columns(con, f"FROM serving_out.{stored}") if _exists(con, stored) else None
+            kept = (
+                _columns(con, f"FROM serving_out.{stored}")
+                if table_exists(con, "main", stored, database="serving_out")
+                else None
+            )
             added = None
             if order is not None and kept == columns:
                 added = _update_table(
@@ -288,16 +293,6 @@ def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]
     """The (name, type) of each column of ``query``."""
     description = con.execute(f"SELECT * FROM ({query}) LIMIT 0").description
     return [(d[0], str(d[1])) for d in description]
-
-
-def _exists(con: duckdb.DuckDBPyConnection, stored: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'serving_out' "
-            "AND schema_name = 'main' AND table_name = ?",
-            [stored],
-        ).fetchall()[0][0]
-    )
 
 
 def open_tables(folder: Path) -> duckdb.DuckDBPyConnection:

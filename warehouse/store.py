@@ -63,10 +63,27 @@ def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {qualified(schema, table)}").fetchall()[0][0]
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def table_exists(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, *, database: str | None = None
+) -> bool:
+    """Whether ``schema.table`` exists (in the attached ``database``, when given)."""
+    in_database = "" if database is None else " AND table_catalog = ?"
     return bool(
         con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+            f"AND table_name = ?{in_database}",
+            [schema, table] + ([] if database is None else [database]),
         ).fetchall()[0][0]
     )
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """The (name, DuckDB type) of each column of ``schema.table``, in order."""
+    return [
+        (name, kind)
+        for name, kind in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]

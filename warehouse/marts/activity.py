@@ -27,7 +27,7 @@ from sources.activity_schema import (
     ActivityKind,
 )
 from warehouse.marts._sql import create_table, existing
-from warehouse.store import table_exists
+from warehouse.store import table_columns, table_exists
 from warehouse.views import CURRENT_XREF
 
 __all__ = ["INTERACTIONS", "KINDS", "ORDERS", "RECEIVABLES", "build_activity", "update_activity"]
@@ -141,9 +141,7 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     """
     _attach(con, kind)
     position = ", ".join(_POSITION)
-    columns = [c for (c,) in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
-        "AND table_name = ? ORDER BY ordinal_position", [kind.table]).fetchall()]  # fmt: skip
+    columns = [c for c, _ in table_columns(con, "marts", kind.table)]
     row_hash = f"hash({', '.join(columns)})"
     # one pass over the staged rows and the xref: each position, kept or not, its content
     con.execute(f"""
