@@ -15,14 +15,13 @@ from assets.step_work import deployment_settings, matching_settings, plan_step
 from matching.linkage import junk_rules, load_model, models_in_use
 from matching.master import (
     build_golden_records,
-    build_relationships,
     update_customer_ids,
+    write_relationships,
     write_roles,
 )
 from quality import master_suite, resolution_checks
 from quality.gx import validate
 from sources.config import PipelineConfig
-from warehouse.store import replace_table
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
 CUSTOMER_ID_EVENTS = dg.AssetKey(["master", "customer_id_events"])
@@ -166,14 +165,12 @@ def relationships(
     with warehouse.connect() as con:
         models = {c.version.entity_type: load_model(c.version.path) for c in models_in_use(con)}
         junk = junk_rules(deployment.config.matching)
-        table = build_relationships(con, models, junk, incremental=plan.incremental)
-        replace_table(con, "master", "relationships", table)
+        counts = write_relationships(con, models, junk, incremental=plan.incremental)
     plan.done(warehouse, context.run_id)
-    counts = table["relationship_type"].value_counts().to_dict()
     context.log.info(f"relationships: {counts}")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(table),
+            "dagster/row_count": sum(counts.values()),
             "per_type": dg.MetadataValue.json(counts),
             **plan.metadata(),
         }

@@ -10,7 +10,7 @@ mentioned on records resolved by ``mentions``) and ``roles`` (customer, prospect
 """
 
 from matching.master.build import build_golden_records, update_customer_ids
-from matching.master.relationships import build_relationships
+from matching.master.relationships import build_relationships, write_relationships
 from matching.master.roles import build_roles, write_roles
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "build_relationships",
     "build_roles",
     "update_customer_ids",
+    "write_relationships",
     "write_roles",
 ]

@@ -300,9 +300,10 @@ _RARE_NAME_CANDIDATES = f"""
 
 def read_relationships(
     con: duckdb.DuckDBPyConnection, touched: Collection[str] | None = None
-) -> pd.DataFrame:
+) -> None:
     """Every relationship read from the current records (``RELATIONSHIP_COLUMNS``), kept as
-    ``master.relationships_read``.
+    ``master.relationships_read`` (never read into this process: at 1M source records it
+    holds some 800,000 rows with lists of evidence).
 
     Args:
         touched: customers a record joined or left or whose records' values changed since
@@ -313,7 +314,7 @@ def read_relationships(
     """
     if touched is None or not table_exists(con, *RELATIONSHIPS_READ.split(".")):
         con.execute(f"CREATE OR REPLACE TABLE {RELATIONSHIPS_READ} AS {_union(CURRENT_RECORDS)}")
-        return con.sql(f"FROM {RELATIONSHIPS_READ}").df()
+        return
     con.register("__touched", pd.DataFrame({"customer_id": sorted(touched)}, dtype=object))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __affected AS
@@ -346,7 +347,6 @@ def read_relationships(
     logger.info(
         "relationships read again from %d records of customers near %d touched", read, len(touched)
     )
-    return con.sql(f"FROM {RELATIONSHIPS_READ}").df()
 
 
 def _union(records: str) -> str:

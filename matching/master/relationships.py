@@ -59,7 +59,7 @@ from matching.master.built_from import (
     touched_customers,
 )
 from matching.master.mentions import MATCH_COLUMNS, best_customers, mention_matches
-from matching.master.record_relationships import read_relationships
+from matching.master.record_relationships import RELATIONSHIPS_READ, read_relationships
 from warehouse.store import replace_table, table_exists
 from warehouse.views import CURRENT_RECORDS
 
@@ -232,36 +232,80 @@ def _resolved(mentioning: pd.DataFrame, resolved: pd.DataFrame, kind: str) -> pd
     )
 
 
-def build_relationships(
+#: ``master.relationships``, the relationships of mentioned names (``__mentioned``) beside
+#: those read from the records: one row per pair and type, a stated relationship winning
+#: over the same one inferred, then the more confident (then the first evidence).
+_MERGED = f"""
+    SELECT {", ".join(RELATIONSHIP_COLUMNS)} FROM (
+        SELECT {", ".join(RELATIONSHIP_COLUMNS)} FROM {RELATIONSHIPS_READ}
+        UNION ALL
+        SELECT {", ".join(RELATIONSHIP_COLUMNS)} FROM __mentioned)
+    QUALIFY row_number() OVER (
+        PARTITION BY from_customer_id, to_customer_id, relationship_type
+        ORDER BY inferred, confidence DESC, evidence) = 1
+    ORDER BY relationship_type, from_customer_id, to_customer_id"""
+
+#: Columns of the relationships of mentioned names, as ``master.relationships`` has them.
+_RELATIONSHIP_SCHEMA = pa.schema(
+    [
+        ("from_customer_id", pa.string()),
+        ("to_customer_id", pa.string()),
+        ("relationship_type", pa.string()),
+        ("evidence", pa.list_(pa.string())),
+        ("confidence", pa.float64()),
+        ("inferred", pa.bool_()),
+    ]
+)
+
+
+def write_relationships(
     con: duckdb.DuckDBPyConnection,
     models: dict[str, dict[str, Any]] | None = None,
     junk: JunkRules | None = None,
     incremental: bool = False,
-) -> pd.DataFrame:
-    """Every relationship between current customers (holding and referral need the models).
+) -> dict[str, int]:
+    """Write ``master.relationships``: every relationship between current customers
+    (holding, referral and branch need the models); returns the count per type.
 
     ``incremental``: the relationships read from the records are read again only where a
     customer touched since the last build takes part (``matching.master.record_relationships``),
     and names mentioned on records are scored only against what changed
-    (:func:`mentioned_relationships`).
+    (:func:`mentioned_relationships`). The relationships read from the records are merged
+    with those of the names in the warehouse: they never pass through pandas.
     """
     take_snapshot(con, "__relationship_inputs", CUSTOMER_VALUES)
     touched = changed = None
     if incremental:
         touched = touched_customers(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
         changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
-    parts = [read_relationships(con, touched)]
-    if models:
-        parts += mentioned_relationships(con, models, junk, changed)
+    read_relationships(con, touched)
+    mentioned = mentioned_relationships(con, models, junk, changed) if models else []
+    con.register("__mentioned", _as_table(mentioned))
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE master.relationships AS {_MERGED}")
+    finally:
+        con.unregister("__mentioned")
     keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
-    filled = [p for p in parts if len(p)]
-    relationships = pd.concat(filled, ignore_index=True) if filled else parts[0]
-    relationships = relationships[list(RELATIONSHIP_COLUMNS)]
-    # one row per pair and type: a stated relationship wins over the same one inferred
-    relationships = relationships.sort_values(["inferred", "confidence"], ascending=[True, False])
-    relationships = relationships.drop_duplicates(
-        ["from_customer_id", "to_customer_id", "relationship_type"]
-    )
-    return relationships.sort_values(
-        ["relationship_type", "from_customer_id", "to_customer_id"], ignore_index=True
-    )
+    counts = con.execute(
+        "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return dict(counts)
+
+
+def build_relationships(
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, dict[str, Any]] | None = None,
+    junk: JunkRules | None = None,
+    incremental: bool = False,
+) -> pd.DataFrame:
+    """:func:`write_relationships`, and the table it wrote, in its order."""
+    write_relationships(con, models, junk, incremental)
+    return con.sql("FROM master.relationships").df()
+
+
+def _as_table(parts: list[pd.DataFrame]) -> pa.Table:
+    """The relationships of mentioned names as one table of ``_RELATIONSHIP_SCHEMA``."""
+    if not parts:
+        return _RELATIONSHIP_SCHEMA.empty_table()
+    frame = pd.concat(parts, ignore_index=True)[list(RELATIONSHIP_COLUMNS)]
+    return pa.Table.from_pandas(frame, schema=_RELATIONSHIP_SCHEMA, preserve_index=False)

@@ -17,6 +17,30 @@ def test_a_written_name_resolves_to_its_company_and_nonsense_to_nobody(staged, c
     assert 0.5 <= resolved.loc[0, "probability"] <= 1.0
 
 
+def test_a_written_name_resolves_as_well_in_a_master_a_thousand_times_larger(staged, company_model):
+    """A master a thousand times larger trains a prior a thousand times smaller and an exact
+    name level no stronger (issue 14: an exact group name scored 0.418 at 100k source
+    records, and no holding name resolved at 1M). The name still means its customer, a
+    namesake in another city still does not take it, and nonsense still means nobody."""
+    companies = staged[staged["entity_type"] == "company"].assign(customer_id=lambda f: f["truth"])
+    names = pd.Series(["厦门洪来文印店", "福州洪来文印店", "完全陌生的名字有限公司"])
+    junk = JunkRules(max_records_per_value=3)
+    larger = {
+        **company_model,
+        "probability_two_random_records_match": company_model[
+            "probability_two_random_records_match"
+        ]
+        / 1000,
+    }
+    here = resolve_names(names, companies, company_model, "company", junk)
+    there = resolve_names(names, companies, larger, "company", junk)
+    assert dict(zip(there["name"], there["customer_id"], strict=True)) == {
+        "厦门洪来文印店": "C_HONGLAI_XM",
+        "福州洪来文印店": "C_HONGLAI_FZ",
+    }
+    assert there.equals(here)  # the prior of two records plays no part
+
+
 def test_a_day_with_no_new_name_and_no_changed_record_of_its_type_scores_nothing(
     staged, company_model, monkeypatch
 ):
