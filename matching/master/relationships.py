@@ -58,7 +58,12 @@ from matching.master.built_from import (
     take_snapshot,
     touched_customers,
 )
-from matching.master.mentions import MATCH_COLUMNS, best_customers, mention_matches
+from matching.master.mentions import (
+    MATCH_COLUMNS,
+    best_customers,
+    mention_matches,
+    scores_drift,
+)
 from matching.master.record_relationships import RELATIONSHIPS_READ, read_relationships
 from warehouse.store import replace_table, table_exists
 from warehouse.views import CURRENT_RECORDS
@@ -97,8 +102,9 @@ def mentioned_relationships(
     Keeps what each name matched (``master.mention_matches``). ``changed``: the records new,
     removed or changed since the last build (an incremental sync): score only the pairs of
     a name not mentioned at the last build or of such a record; keep the other pairs'
-    matches. A kept pair keeps its score of the day it was scored (as candidate pairs do):
-    a whole build scores it again with the term frequencies of all records now.
+    matches. Names whose scores move with the other records (``scores_drift``: a person's
+    name, by its frequency) are scored whole on every sync, so the relationships equal a
+    whole build's.
     """
     if not table_exists(con, "master", "mention_matches"):
         changed = None
@@ -119,7 +125,7 @@ def mentioned_relationships(
             continue
         mentioning, candidates = _mentioning(records[entity_type], con, kind, column)
         names = mentioning["name"].drop_duplicates()
-        if changed is None:
+        if changed is None or scores_drift(models[entity_type]):
             matches = mention_matches(
                 names,
                 candidates,
