@@ -68,6 +68,12 @@ SAME = {
         for kind in ("orders", "interactions", "receivables")
         for table in (kind, f"{kind}_quarantine")
     },
+    # the per-customer marts, updated for the customers whose row changed
+    **{
+        f"mart {table}": f"SELECT * FROM marts.{table}"
+        for table in ("customer_value", "next_order", "customer_satisfaction", "customer_360")
+    },
+    "mart customer_lifecycle": "SELECT * EXCLUDE (stage_recorded_at) FROM marts.customer_lifecycle",
 }
 
 
