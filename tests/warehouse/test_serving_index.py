@@ -200,7 +200,7 @@ def test_the_per_customer_sums_kept_with_an_index_are_those_of_its_rows(tmp_path
     con.execute("UPDATE master.customers SET name = 'Acme Ltd' WHERE customer_id = 'CM1'")
     con.execute("INSERT INTO master.customers VALUES ('CM3', 'Cord', 3)")
     con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
-    write_tables(con, day3, previous=day2, rewrite_share=1.0)
+    write_tables(con, day3, previous=day2, rewrite_share=10.0)  # updated, never whole
     write_tables(con, whole)
     assert served(day3) == served(whole)
     out = duckdb.connect(str(day3 / "tables.duckdb"), read_only=True)
@@ -213,6 +213,5 @@ def test_the_per_customer_sums_kept_with_an_index_are_those_of_its_rows(tmp_path
                 "GROUP BY ALL ORDER BY 1"
             ).fetchall()
             assert kept == hashed, table
-        assert dict(out.execute("FROM _appended").fetchall())["customers"] == 3  # CM1 twice, CM3
     finally:
         out.close()
