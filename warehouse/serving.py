@@ -26,8 +26,6 @@ A sync that changed a few customers does not write that file again: it copies th
 one (a file copy) and rewrites in each table only the
 rows of the customers whose rows differ (``write_tables`` with ``previous``). At 100k
 records a 1% day's tables took 2.7-3.3 s of CPU this way against 5.1-5.7 s written whole.
-Each table's rows hashed per customer are kept in the file beside it (``_hashes_<table>``),
-so which customers differ is found by hashing the warehouse's rows only.
 """
 
 from __future__ import annotations
@@ -204,7 +202,7 @@ def write_tables(
                 if table_exists(con, "main", stored, database="serving_out")
                 else None
             )
-            added, updated = None, order is not None and kept == columns
+            added = None
             if order is not None and kept == columns:
                 added = _update_table(
                     con, stored, stored_query, order, appended.get(name, 0), rewrite_share
@@ -215,8 +213,6 @@ def write_tables(
                     f"CREATE OR REPLACE TABLE serving_out.{stored} AS "
                     f"SELECT * FROM ({stored_query}){by}"
                 )
-                if not updated:  # its rows hashed by no one: the next update hashes them
-                    con.execute(f"DROP TABLE IF EXISTS serving_out.{_hashes(stored)}")
                 appended[name] = 0
             else:
                 appended[name] = appended.get(name, 0) + added
@@ -234,7 +230,6 @@ def write_tables(
         # tables of an earlier layout copied with the file (``records`` before its lineage
         # was split off) would only take space
         expected = {_APPENDED, *map(_stored, SERVING_TABLES)}
-        expected |= {_hashes(_stored(name)) for name in SERVING_TABLES}
         expected |= {f"{name}_lineage" for name in VOLATILE_COLUMNS}
         for (stale,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
@@ -250,12 +245,6 @@ def write_tables(
     return rows
 
 
-def _hashes(stored: str) -> str:
-    """The table of ``TABLES`` that keeps ``stored``'s rows hashed per customer (``customer``,
-    ``n``, ``h``: rows and the sum of their hashes), as ``_update_table`` last found them."""
-    return f"_hashes_{stored}"
-
-
 def _update_table(
     con: duckdb.DuckDBPyConnection,
     stored: str,
@@ -266,28 +255,17 @@ def _update_table(
 ) -> int | None:
     """Bring ``serving_out.<stored>`` to the rows of ``query`` by rewriting the rows of the
     ``order`` values (customers) whose rows differ; the number of rows appended, or None
-    (nothing done) when that many rows are better written whole (``REWRITE_SHARE``).
-
-    The per-customer sums of the rows written are kept beside the table (``_hashes``), so
-    the next sync hashes only today's rows, not the previous index's too (an index without
-    them, written whole, is hashed once)."""
-    hashes = f"serving_out.{_hashes(stored)}"
-    per_customer = f"SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h"
-    kept = (
-        f"FROM {hashes}"
-        if table_exists(con, "main", _hashes(stored), database="serving_out")
-        else f"{per_customer} FROM serving_out.{stored} q GROUP BY ALL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __serving_fresh AS {per_customer} FROM ({query}) q "
-        "GROUP BY ALL"
-    )
+    (nothing done) when that many rows are better written whole (``REWRITE_SHARE``)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
-        WITH kept AS ({kept})
+        WITH fresh AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM ({query}) q GROUP BY ALL),
+        kept AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM serving_out.{stored} q GROUP BY ALL)
         SELECT coalesce(fresh.customer, kept.customer) AS customer, coalesce(fresh.n, 0) AS n
-        FROM __serving_fresh fresh FULL JOIN kept
-          ON fresh.customer IS NOT DISTINCT FROM kept.customer
+        FROM fresh FULL JOIN kept ON fresh.customer IS NOT DISTINCT FROM kept.customer
         WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.h IS DISTINCT FROM kept.h"""
     )
     try:
@@ -296,7 +274,6 @@ def _update_table(
             f"(SELECT count(*) FROM serving_out.{stored})"
         ).fetchall()[0]
         if appended + changed > rewrite_share * max(total, 1):
-            _keep_hashes(con, stored, whole=True)
             return None
         of_changed = (
             f"({order} IN (SELECT customer FROM __serving_changed) OR ({order} IS NULL AND "
@@ -307,29 +284,9 @@ def _update_table(
             f"INSERT INTO serving_out.{stored} SELECT * FROM ({query}) "
             f"WHERE {of_changed} ORDER BY {order}"
         )
-        _keep_hashes(con, stored, whole=False)
         return int(changed)
     finally:
         con.execute("DROP TABLE IF EXISTS __serving_changed")
-        con.execute("DROP TABLE IF EXISTS __serving_fresh")
-
-
-def _keep_hashes(con: duckdb.DuckDBPyConnection, stored: str, whole: bool) -> None:
-    """Keep today's per-customer sums (``__serving_fresh``) for ``stored``, once its rows are
-    today's: all of them for a table written whole, else those of the changed customers
-    (``__serving_changed``)."""
-    hashes = f"serving_out.{_hashes(stored)}"
-    if whole or not table_exists(con, "main", _hashes(stored), database="serving_out"):
-        con.execute(f"CREATE OR REPLACE TABLE {hashes} AS FROM __serving_fresh")
-        return
-    same = "customer IS NOT DISTINCT FROM c.customer"
-    con.execute(
-        f"DELETE FROM {hashes} h WHERE EXISTS (SELECT 1 FROM __serving_changed c WHERE h.{same})"
-    )
-    con.execute(
-        f"INSERT INTO {hashes} SELECT * FROM __serving_fresh f "
-        f"WHERE EXISTS (SELECT 1 FROM __serving_changed c WHERE f.{same})"
-    )
 
 
 def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:

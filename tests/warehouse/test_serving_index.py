@@ -185,33 +185,3 @@ def test_a_table_whose_changed_customers_hold_many_rows_is_written_whole_again(t
     assert appended["customers"] == 0 and appended["customer_value"] == 0  # written whole
     assert [r[2] for r in served(day2)["customers"]] == [2, 3]
     assert "segment" in read_table(day2, "customer_value").columns
-
-
-def test_the_per_customer_sums_kept_with_an_index_are_those_of_its_rows(tmp_path):
-    """An updated index keeps each table's rows hashed per customer, so the next sync hashes
-    only the warehouse's side; a third day over the second still equals a whole write."""
-    con = small_warehouse()
-    day1, day2, day3, whole = (tmp_path / d for d in ("day1", "day2", "day3", "whole"))
-    for folder in (day1, day2, day3, whole):
-        folder.mkdir()
-    write_tables(con, day1)  # written whole: no sums kept, the next update hashes its rows
-    con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
-    write_tables(con, day2, previous=day1, rewrite_share=1.0)
-    con.execute("UPDATE master.customers SET name = 'Acme Ltd' WHERE customer_id = 'CM1'")
-    con.execute("INSERT INTO master.customers VALUES ('CM3', 'Cord', 3)")
-    con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
-    write_tables(con, day3, previous=day2, rewrite_share=10.0)  # updated, never whole
-    write_tables(con, whole)
-    assert served(day3) == served(whole)
-    out = duckdb.connect(str(day3 / "tables.duckdb"), read_only=True)
-    try:
-        for table in ("customers", "customer_value", "records_values"):
-            kept = out.execute(f"FROM _hashes_{table} ORDER BY customer").fetchall()
-            order = "customer_id"
-            hashed = out.execute(
-                f"SELECT {order}, count(*), sum(hash(q)::HUGEINT) FROM {table} q "
-                "GROUP BY ALL ORDER BY 1"
-            ).fetchall()
-            assert kept == hashed, table
-    finally:
-        out.close()
