@@ -10,7 +10,8 @@ says, then calls :meth:`StepPlan.done` so the next sync knows. A run tagged
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,29 @@ class StepPlan:
     def incremental(self) -> bool:
         return self.decision.work == "incremental"
 
-    def done(self, warehouse: Warehouse, run_id: str) -> None:
-        """Record the inputs once the step's tables are written."""
-        with warehouse.connect() as con:
-            remember(con, self.inputs, run_id)
+    def done(
+        self, warehouse: Warehouse, run_id: str, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        """Record the inputs once the step's tables are written (on ``con`` when given)."""
+        with _connection(warehouse, con) as opened:
+            remember(opened, self.inputs, run_id)
 
     def metadata(self) -> dict[str, str]:
         return {WORK_METADATA: f"{self.decision.work}: {self.decision.reason}"}
+
+
+@contextmanager
+def _connection(
+    warehouse: Warehouse, con: duckdb.DuckDBPyConnection | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` when the caller holds one, else a new connection to ``warehouse``: a step that
+    plans many parts (the publish step, one plan per table) opens the warehouse once, not
+    three times per part (each open reads the catalog: about 0.1 s)."""
+    if con is not None:
+        yield con
+    else:
+        with warehouse.connect() as opened:
+            yield opened
 
 
 def full_sync_asked(context: dg.AssetExecutionContext) -> bool:
@@ -72,16 +89,17 @@ def plan_step(
     step: str,
     *,
     incremental: bool = False,
+    con: duckdb.DuckDBPyConnection | None = None,
     **reads: Any,
 ) -> StepPlan:
     """Decide this sync's work for ``step`` from what it reads (``settings``, ``tables``,
     ``files``, ``data``: see :func:`step_inputs`); ``incremental`` says whether the step can
-    work on changed data only."""
-    inputs = step_inputs(warehouse, step, run_id=context.run_id, **reads)
-    with warehouse.connect() as con:
-        decision = decide(con, inputs, full=full_sync_asked(context), incremental=incremental)
+    work on changed data only; ``con``: a connection the caller holds, used throughout."""
+    inputs = step_inputs(warehouse, step, run_id=context.run_id, con=con, **reads)
+    with _connection(warehouse, con) as opened:
+        decision = decide(opened, inputs, full=full_sync_asked(context), incremental=incremental)
         if decision.work == "skip":
-            remember(con, inputs, context.run_id)  # part of this run's inputs, unchanged
+            remember(opened, inputs, context.run_id)  # part of this run's inputs, unchanged
     context.log.info(f"{step}: {decision.work} ({decision.reason})")
     return StepPlan(inputs, decision)
 
@@ -95,6 +113,7 @@ def step_inputs(
     files: Sequence[Path] = (),
     data: Iterable[object] = (),
     run_id: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> StepInputs:
     """The fingerprints :func:`plan_step` decides on.
 
@@ -106,10 +125,11 @@ def step_inputs(
         data: anything else the step builds from (the day, for steps whose result
             depends on it).
         run_id: the running sync, whose table fingerprints are taken once.
+        con: a connection the caller holds (else one is opened).
     """
-    with warehouse.connect() as con:
+    with _connection(warehouse, con) as opened:
         content = fingerprint(
-            *(run_table_fingerprint(con, warehouse, name, run_id) for name in tables),
+            *(run_table_fingerprint(opened, warehouse, name, run_id) for name in tables),
             *(file_fingerprint(path) for path in files),
             *data,
         )

@@ -12,12 +12,17 @@ A steward's ``no_match`` is the evidence of a split. Links left out by the clust
 
 Only the pairs among the records asked about are read (a join on their keys), so the
 explanation of one customer costs the same on a master of a million records as on the demo.
+A caller explaining many groups at once (the sync report, up to a hundred merges and
+splits) reads the links among all their records once (:class:`LinksAmong`) and gives it
+to each call: reading and explaining the pairs once per split took 11.7 s of a 24 s report
+at 100k records after a 1% day (62 splits), each read a scan of ``matching.pairs``.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -79,6 +84,37 @@ def _cut_among(con: duckdb.DuckDBPyConnection, keys: set[str]) -> set[tuple[str,
     return set(zip(cut["record_key_l"], cut["record_key_r"], strict=True))
 
 
+@dataclass(frozen=True)
+class LinksAmong:
+    """The links among a set of records, read once: scored pairs with their evidence (every
+    probability), rule links, and the links the clustering cut; :meth:`of` narrows them to
+    a subset of those records, as reading among the subset would give them."""
+
+    pairs: pd.DataFrame
+    rules: pd.DataFrame
+    cut: frozenset[tuple[str, str]]
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> LinksAmong:
+        keys = set(keys)
+        pairs = _pairs_among(con, keys)
+        return cls(
+            pairs.sort_values(["record_key_l", "record_key_r"], ignore_index=True),
+            _rule_links_among(con, keys),
+            frozenset(_cut_among(con, keys)),
+        )
+
+    def of(self, keys: set[str]) -> LinksAmong:
+        """The links with both records in ``keys``."""
+
+        def among(frame: pd.DataFrame) -> pd.DataFrame:
+            inside = frame["record_key_l"].isin(keys) & frame["record_key_r"].isin(keys)
+            return frame[inside].reset_index(drop=True)
+
+        cut = frozenset(link for link in self.cut if link[0] in keys and link[1] in keys)
+        return LinksAmong(among(self.pairs), among(self.rules), cut)
+
+
 def decision_words(row: pd.Series) -> str:
     """A steward decision as a sentence: "steward 林小燕 decided no_match on 2026-11-20: …"."""
     who = row.get("decided_by") or "a steward"
@@ -91,12 +127,18 @@ def decision_words(row: pd.Series) -> str:
 
 
 def holding_links(
-    con: duckdb.DuckDBPyConnection, keys: Iterable[str], decisions: Decisions, upper: float
+    con: duckdb.DuckDBPyConnection,
+    keys: Iterable[str],
+    decisions: Decisions,
+    upper: float,
+    among: LinksAmong | None = None,
 ) -> pd.DataFrame:
     """The links among ``keys`` that the clustering kept: model pairs at or above ``upper``,
-    rule links and steward matches, minus the links it cut; ``LINK_COLUMNS``, strongest first."""
+    rule links and steward matches, minus the links it cut; ``LINK_COLUMNS``, strongest first.
+    ``among``: the links among a set of records holding ``keys``, read already."""
     keys = set(keys)
-    pairs = _pairs_among(con, keys)
+    read = (among or LinksAmong.read(con, keys)).of(keys)
+    pairs = read.pairs
     model = pairs[pairs["match_probability"] >= upper].assign(kind="model")[list(LINK_COLUMNS)]
     matches = order_pairs(decisions.matches)
     matches = matches[matches["record_key_l"].isin(keys) & matches["record_key_r"].isin(keys)]
@@ -105,11 +147,11 @@ def holding_links(
         match_probability=1.0,
         evidence=matches.apply(decision_words, axis=1) if len(matches) else "",
     )[list(LINK_COLUMNS)]
-    frames = [f for f in (steward, _rule_links_among(con, keys), model) if len(f)]
+    frames = [f for f in (steward, read.rules, model) if len(f)]
     if not frames:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
     links = pd.concat(frames, ignore_index=True).drop_duplicates(["record_key_l", "record_key_r"])
-    cut = _cut_among(con, keys)
+    cut = read.cut
     kept = [
         (left, right) not in cut
         for left, right in zip(links["record_key_l"], links["record_key_r"], strict=True)
@@ -149,10 +191,15 @@ def connecting_links(links: pd.DataFrame, group: set[str], others: set[str]) -> 
 
 
 def links_between(
-    con: duckdb.DuckDBPyConnection, left: set[str], right: set[str], decisions: Decisions
+    con: duckdb.DuckDBPyConnection,
+    left: set[str],
+    right: set[str],
+    decisions: Decisions,
+    among: LinksAmong | None = None,
 ) -> pd.DataFrame:
     """What lies between two groups of records now apart: steward decisions between them,
-    then the best scored pairs (below the threshold, or cut), strongest first."""
+    then the best scored pairs (below the threshold, or cut), strongest first. ``among``: the
+    links among a set of records holding both groups, read already."""
     pairs = order_pairs(decisions.table)
     across = (pairs["record_key_l"].isin(left) & pairs["record_key_r"].isin(right)) | (
         pairs["record_key_l"].isin(right) & pairs["record_key_r"].isin(left)
@@ -163,11 +210,11 @@ def links_between(
         match_probability=float("nan"),
         evidence=decided.apply(decision_words, axis=1) if len(decided) else "",
     )[list(LINK_COLUMNS)]
-    scored = _pairs_among(con, left | right)
+    scored = (among or LinksAmong.read(con, left | right)).of(left | right).pairs
     scored = scored[
         (scored["record_key_l"].isin(left) & scored["record_key_r"].isin(right))
         | (scored["record_key_l"].isin(right) & scored["record_key_r"].isin(left))
-    ].sort_values("match_probability", ascending=False)
+    ].sort_values("match_probability", ascending=False, kind="stable")
     model = scored.assign(kind="model")[list(LINK_COLUMNS)]
     frames = [f for f in (steward, model) if len(f)]
     if not frames:

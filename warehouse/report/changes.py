@@ -24,7 +24,12 @@ import duckdb
 import pandas as pd
 
 from matching.linkage.decisions import Decisions
-from matching.master.link_evidence import connecting_links, holding_links, links_between
+from matching.master.link_evidence import (
+    LinksAmong,
+    connecting_links,
+    holding_links,
+    links_between,
+)
 from warehouse.views import CURRENT_XREF
 
 #: Merges, splits, creations and retirements listed in full; beyond it, counted.
@@ -101,6 +106,14 @@ def id_changes(
     involved = set(listed["customer_id"]) | set(listed["related_customer_id"].dropna())
     records_of = _records_of(con, involved)
     moved = moved_records(con, run_id)
+    # the links among every record of the merges and splits listed, read once for all
+    explained = listed[listed["event"].isin(["merged", "split"])]
+    into = moved["after"].isin(explained["related_customer_id"].dropna())
+    evidence_keys = set(moved.loc[into, "record_key"]).union(
+        *(records_of.get(c, set()) for c in explained["customer_id"]),
+        *(records_of.get(c, set()) for c in explained["related_customer_id"].dropna()),
+    )
+    among = LinksAmong.read(con, evidence_keys) if len(explained) else None
     items: dict[str, list[dict[str, Any]]] = {
         k: [] for k in ("merged", "split", "created", "retired")
     }
@@ -120,7 +133,7 @@ def id_changes(
                 ]
             )
             stayed = records_of.get(survivor, set()) - came
-            held = holding_links(con, came | stayed, decisions, upper)
+            held = holding_links(con, came | stayed, decisions, upper, among)
             item["moved_records"] = _shown(came)
             item["survivor_records"] = _shown(stayed)
             item["evidence"] = _links(connecting_links(held, came, stayed))
@@ -129,7 +142,7 @@ def id_changes(
             rest = records_of.get(event.related_customer_id, set())
             item["moved_records"] = _shown(part)
             item["survivor_records"] = _shown(rest)
-            between = links_between(con, part, rest, decisions)
+            between = links_between(con, part, rest, decisions, among)
             item["evidence"] = _links(between.head(3))
             item["evidence_note"] = _split_note(between, upper)
         elif event.event == "created":
