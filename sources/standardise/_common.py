@@ -8,10 +8,7 @@ cells (None, NaN, blank text) come back as None and are never passed to the clea
 
 from __future__ import annotations
 
-import gc
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -100,18 +97,12 @@ def broadcast(codes: np.ndarray, result: pd.Series | pd.DataFrame, index: pd.Ind
 
 
 def map_unique(
-    s: pd.Series,
-    clean: Callable[[pd.Series], pd.Series | pd.DataFrame],
-    *,
-    in_two: bool = False,
+    s: pd.Series, clean: Callable[[pd.Series], pd.Series | pd.DataFrame]
 ) -> pd.Series | pd.DataFrame:
     """Apply ``clean`` to the distinct values of ``s`` and align the answer to ``s.index``.
 
     ``clean`` receives a RangeIndex'ed object Series of distinct texts (None for values
     that are not text at all) and returns a Series or DataFrame of the same length.
-    With ``in_two`` (for a ``clean`` that answers each value on its own, in pure Python,
-    with object columns), many distinct values are cleaned in two halves at once
-    (:func:`clean_in_two`).
     """
     if not s.notna().any():
         return _empty_result(s, clean)
@@ -122,85 +113,12 @@ def map_unique(
         len(codes),
         len(uniques),
     )
-    result = clean_in_two(clean, uniques) if in_two else clean(uniques)
+    result = clean(uniques)
     if isinstance(result, pd.DataFrame):
         result = result.reset_index(drop=True)
     else:
         result = pd.Series(result.to_numpy(dtype=object), dtype=object, name=s.name)
     return broadcast(codes, result, s.index)
-
-
-#: Distinct values below which ``clean_in_two`` cleans in one process: starting the second
-#: costs about 0.1 s, and sending a half's answers back about 1 µs per value and column.
-IN_TWO_FROM = 40_000
-
-
-def _second_core() -> bool:
-    """Whether this process may run on two cores and can fork (Linux, macOS)."""
-    cores = (
-        os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    )
-    return len(cores) > 1 and "fork" in multiprocessing.get_all_start_methods()
-
-
-#: Whether this process is cleaning a half already: a ``clean`` that calls another
-#: standardiser (the Latin form of a name reads its pinyin) cleans that in one process.
-_halving = False
-
-
-def _clean_half(clean: Callable, values: pd.Series, send) -> None:
-    """In the forked process: clean ``values`` and send the answer (or the error) back."""
-    global _halving
-    _halving = True
-    try:
-        send.send((True, clean(values)))
-    except BaseException as error:  # noqa: BLE001 - the parent raises it
-        send.send((False, repr(error)))
-    finally:
-        send.close()
-
-
-def clean_in_two(
-    clean: Callable[[pd.Series], pd.Series | pd.DataFrame], uniques: pd.Series
-) -> pd.Series | pd.DataFrame:
-    """``clean(uniques)``, the second half cleaned in a forked process while this one cleans
-    the first; the answers are put together in order, so they are those of one call.
-
-    Parsing addresses and company names is pure Python, once per distinct value: about
-    870,000 distinct addresses at 1M source records take 12 s of CPU in one process. A
-    fork inherits the place tables and caches already built, so the second core starts at
-    once; only the half's answers travel back (pickled). Below ``IN_TWO_FROM`` distinct
-    values, or on one core, ``clean`` runs here alone.
-    """
-    global _halving
-    if _halving or len(uniques) < IN_TWO_FROM or not _second_core():
-        return clean(uniques)
-    half = len(uniques) // 2
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    second = uniques.iloc[half:].reset_index(drop=True)
-    gc.freeze()  # the child does not copy the parent's objects by collecting them
-    try:
-        child = context.Process(target=_clean_half, args=(clean, second, send), daemon=True)
-        child.start()
-    finally:
-        gc.unfreeze()
-    send.close()
-    _halving = True
-    try:
-        first = clean(uniques.iloc[:half].reset_index(drop=True))
-        ok, answer = receive.recv()
-    finally:
-        _halving = False
-        receive.close()
-        child.join()
-    if not ok:
-        raise RuntimeError(
-            f"{getattr(clean, '__name__', 'clean')} failed on its second half: {answer}"
-        )
-    if isinstance(first, pd.DataFrame):
-        return pd.concat([first, answer], ignore_index=True)
-    return pd.Series([*first, *answer], dtype=object, name=first.name)
 
 
 def _empty_result(

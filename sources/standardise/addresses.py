@@ -240,7 +240,7 @@ def parse_addresses(s: pd.Series) -> pd.DataFrame:
     """
     if len(s) == 0:
         return empty_frame(s.index, ADDRESS_COLUMNS)
-    return map_unique(s, _parse_unique, in_two=True)
+    return map_unique(s, _parse_unique)
 
 
 def official_provinces() -> tuple[str, ...]:

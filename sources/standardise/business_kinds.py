@@ -216,6 +216,6 @@ def recognise_business_kinds(companies: pd.DataFrame) -> pd.DataFrame:
             rows.append(_one(name, core or None, form or None))
         return pd.DataFrame(rows, columns=BUSINESS_COLUMNS, dtype=object)
 
-    out = map_unique(key, unique, in_two=True)
+    out = map_unique(key, unique)
     out["is_branch"] = out["is_branch"].eq(True)
     return out

@@ -220,7 +220,7 @@ def latin_company_names(cores: pd.Series) -> pd.Series:
         ...                                 "KUAIXIN DIANNAO (XIAMEN) CO LTD"])).tolist()
         ['kuaixindiannao', 'kuaixindiannao', 'kuaixindiannao']
     """
-    return map_unique(cores, _company_unique, in_two=True)
+    return map_unique(cores, _company_unique)
 
 
 @functools.lru_cache(maxsize=1)
@@ -297,4 +297,4 @@ def latin_person_names(names: pd.Series) -> pd.Series:
         ...                                "曾伟", "Zhang Wei"])).tolist()
         ['wang xiaoming', 'wang xiaoming', 'wang xiaoming', 'zeng wei', 'zhang wei']
     """
-    return map_unique(names, _person_unique, in_two=True)
+    return map_unique(names, _person_unique)

@@ -216,7 +216,7 @@ def split_company_names(s: pd.Series) -> pd.DataFrame:
         >>> split_company_names(pd.Series(["福建省厦门市快心电脑有限责任公司"])).iloc[0].tolist()
         ['福建省厦门市快心电脑有限公司', '快心电脑', '有限公司', '厦门']
     """
-    return map_unique(s, _split_unique, in_two=True)
+    return map_unique(s, _split_unique)
 
 
 _HONORIFIC = re.compile(r"(?<=\S)\s*(?:先生|女士|小姐)$")

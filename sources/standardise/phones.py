@@ -28,14 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sources.standardise._common import (
-    arrow_text,
-    broadcast,
-    clean_in_two,
-    empty_frame,
-    factorize,
-    with_flag,
-)
+from sources.standardise._common import arrow_text, broadcast, empty_frame, factorize, with_flag
 
 logger = logging.getLogger(__name__)
 
@@ -322,7 +315,7 @@ def standardise_phones(numbers: pd.Series, area_code: pd.Series | None = None) -
     if not numbers.notna().any():
         return empty_frame(numbers.index, PHONE_COLUMNS)
     codes, uniques = factorize(numbers)
-    out = broadcast(codes, clean_in_two(_phones_unique, uniques), numbers.index)
+    out = broadcast(codes, _phones_unique(uniques), numbers.index)
     if area_code is not None:
         _complete_locals(out, pd.Series(np.asarray(area_code, dtype=object), index=numbers.index))
     return with_flag(out[PHONE_COLUMNS].copy())

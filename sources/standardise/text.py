@@ -197,4 +197,4 @@ def to_pinyin(s: pd.Series) -> pd.Series:
         >>> to_pinyin(pd.Series(["张伟", "章伟", "快心电脑ABC 2"])).tolist()
         ['zhang wei', 'zhang wei', 'kuai xin dian nao abc 2']
     """
-    return map_unique(s, _pinyin_unique, in_two=True)
+    return map_unique(s, _pinyin_unique)
