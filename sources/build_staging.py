@@ -75,34 +75,19 @@ def build_staging(
     rejected_by_source: dict[str, pa.Table],
     config: PipelineConfig,
     today: date,
-    previous: pa.Table | None = None,
 ) -> StagingResult:
-    """Stage every configured source.
+    """Stage every configured source from scratch (a sync that staged before calls
+    :func:`restage_in_warehouse`, which gives the same rows).
 
     Args:
         raw_by_source: source name → its raw table (lineage + the export's own columns).
         rejected_by_source: source name → rows its reader could not split into fields.
         config: the deployment (column mappings, source kinds).
         today: the run date, for future-date flags.
-        previous: the staged records of the last sync under the same config, or None.
-            A record whose row is unchanged (same ``record_key`` and ``record_hash``) is
-            taken from it with today's lineage instead of being standardised again, with
-            the contact person derived from it; records carrying a future-date flag are
-            standardised again (the flag depends on the day). The result is the same as
-            without ``previous``, row for row.
     """
     mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
-    if previous is None:
-        kinds, takes_mobile = _source_roles(config)
-        customers = _stage(mapped.to_pandas(split_blocks=True), kinds, takes_mobile, today)
-        return StagingResult(customers=customers, quarantine=quarantine)
-    con = duckdb.connect()
-    try:
-        con.register("__previous", previous.cast(STAGED_SCHEMA))
-        staged = _restage(con, mapped, "__previous", config, today)
-        customers = con.sql(staged).to_arrow_table().cast(STAGED_SCHEMA)
-    finally:
-        con.close()
+    kinds, takes_mobile = _source_roles(config)
+    customers = _stage(mapped.to_pandas(split_blocks=True), kinds, takes_mobile, today)
     return StagingResult(customers=customers, quarantine=quarantine)
 
 
@@ -113,9 +98,13 @@ def restage_in_warehouse(
     config: PipelineConfig,
     today: date,
 ) -> dict[str, int]:
-    """:func:`build_staging` with the last sync's ``staging.customers`` as ``previous``,
-    worked out where that table lives: ``staging.customers`` and ``staging.quarantine``
-    of ``con`` are replaced by exactly what staging from scratch gives, row for row.
+    """:func:`build_staging` when ``con`` holds the last sync's staging (under the same
+    config): ``staging.customers`` and ``staging.quarantine`` of ``con`` are replaced by
+    exactly what staging from scratch gives, row for row. A record whose row is unchanged
+    (same ``record_key`` and ``record_hash``) is taken from the last staging with today's
+    lineage instead of being standardised again, with the contact person derived from it;
+    records carrying a future-date flag are standardised again (the flag depends on the
+    day).
 
     A day that changes 1% of the records changes little of the staged table, but reading
     all of it into memory (1.4M rows, 57 columns at 1M source records), joining it there
@@ -127,7 +116,7 @@ def restage_in_warehouse(
     counts of :meth:`StagingResult.counts`.
     """
     mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
-    staged = _restage(con, mapped, "staging.customers", config, today)
+    staged = _restage(con, mapped, config, today)
     con.execute(f"CREATE OR REPLACE TABLE staging.customers AS {staged}")
     for temp in ("__mapped", "__staged"):
         con.unregister(temp)
@@ -191,12 +180,11 @@ _WHERE_NOW = ("source_file", "source_row", "ingested_at")
 def _restage(
     con: duckdb.DuckDBPyConnection,
     mapped: pa.Table,
-    previous: str,
     config: PipelineConfig,
     today: date,
 ) -> str:
     """The query of the staged records when only the rows that are new or changed since
-    table ``previous`` (the last staged records) are standardised; the others are reused.
+    the last staging (``staging.customers``) are standardised; the others are reused.
 
     Registers ``__mapped`` and ``__staged`` and creates the temp table ``__reused`` (the
     reused records' keys and today's lineage) on ``con``, which the query reads. The rows
@@ -210,7 +198,7 @@ def _restage(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __reused AS
             SELECT m.__pos, p.record_key, {where_now}
-            FROM __mapped m JOIN {previous} p
+            FROM __mapped m JOIN staging.customers p
               ON p.record_key = m.source || ':' || m.source_record_id
              AND p.record_hash = m.record_hash
             WHERE p.derived_from_record_key IS NULL
@@ -232,7 +220,7 @@ def _restage(
     return f"""WITH reused AS (
                     SELECT r.__pos, p.derived_from_record_key IS NOT NULL AS is_contact,
                            p.* REPLACE ({now})
-                    FROM {previous} p JOIN __reused r
+                    FROM staging.customers p JOIN __reused r
                       ON r.record_key = coalesce(p.derived_from_record_key, p.record_key))
                 SELECT {columns} FROM (
                     SELECT {columns}, is_contact, __pos FROM reused

@@ -26,6 +26,25 @@ def raw(config: PipelineConfig) -> tuple[dict[str, pa.Table], dict[str, pa.Table
     return tables, rejected
 
 
+def restaged(
+    tables: dict[str, pa.Table],
+    rejected: dict[str, pa.Table],
+    config: PipelineConfig,
+    today: date,
+    previous: pa.Table,
+) -> tuple[pa.Table, pa.Table, dict[str, int]]:
+    """What a sync's staging makes of ``tables`` in a warehouse whose last staging is
+    ``previous``: the staged records, the quarantine and the counts."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    replace_table(con, "staging", "customers", previous)
+    counts = restage_in_warehouse(con, tables, rejected, config, today=today)
+    customers = con.sql("FROM staging.customers").to_arrow_table()
+    quarantine = con.sql("FROM staging.quarantine").to_arrow_table()
+    con.close()
+    return customers, quarantine, counts
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("restaging")
@@ -47,22 +66,12 @@ def test_restaging_after_a_delta_equals_staging_from_scratch(demo, tmp_path):
     today = date(2026, 10, 2)
     tables, rejected = raw(config)
     scratch = build_staging(tables, rejected, config, today=today)
-    again = build_staging(tables, rejected, config, today=today, previous=before)
-    assert again.customers.schema == scratch.customers.schema
-    assert again.customers.num_rows == scratch.customers.num_rows
-    assert again.customers.equals(scratch.customers)
-    assert again.quarantine.equals(scratch.quarantine)
-
-    # the same, worked out inside the warehouse that holds yesterday's staging
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA staging")
-    replace_table(con, "staging", "customers", before)
-    counts = restage_in_warehouse(con, tables, rejected, config, today=today)
+    customers, quarantine, counts = restaged(tables, rejected, config, today, before)
     assert counts == scratch.counts()
-    in_place = con.sql("FROM staging.customers").to_arrow_table()
-    assert in_place.schema == scratch.customers.schema
-    assert in_place.equals(scratch.customers)
-    assert con.sql("FROM staging.quarantine").to_arrow_table().equals(scratch.quarantine)
+    assert customers.schema == scratch.customers.schema
+    assert customers.num_rows == scratch.customers.num_rows
+    assert customers.equals(scratch.customers)
+    assert quarantine.equals(scratch.quarantine)
 
 
 def test_restaging_unchanged_rows_takes_todays_lineage(demo):
@@ -79,5 +88,5 @@ def test_restaging_unchanged_rows_takes_todays_lineage(demo):
     )
     tables["dealers"] = shifted
     scratch = build_staging(tables, rejected, config, today=date(2026, 10, 2))
-    again = build_staging(tables, rejected, config, today=date(2026, 10, 2), previous=first)
-    assert again.customers.equals(scratch.customers)
+    customers, _, _ = restaged(tables, rejected, config, date(2026, 10, 2), first)
+    assert customers.equals(scratch.customers)
