@@ -179,6 +179,39 @@ def duckdb_form(settings: dict[str, Any]) -> dict[str, Any]:
     return form
 
 
+def record_values_read(settings: dict[str, Any]) -> list[RecordValue]:
+    """The :data:`RECORD_VALUES` the levels of ``settings`` (Splink JSON) compute per pair."""
+    conditions = " ".join(
+        level["sql_condition"]
+        for comparison in settings["comparisons"]
+        for level in comparison["comparison_levels"]
+    )
+    return [v for v in RECORD_VALUES if v.on("l") in conditions or v.on("r") in conditions]
+
+
+def training_form(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` in :func:`duckdb_form`, each :class:`RecordValue` read from its own
+    column (``column_l`` / ``column_r``) instead of computed again for every pair.
+
+    Training compares about eleven million pairs per entity type, most of them among the
+    ~4,500 records of the u sample: a person's name levels took a regular expression per
+    side, and built the swapped name and split the words, for each of those pairs. Computed
+    once per record (``matching.linkage.training``, before the records are registered),
+    the values are the same, so every pair gets the same level and the same model is
+    trained. Prediction keeps :func:`duckdb_form` (its records lack these columns), and a
+    saved model the plain SQL.
+    """
+    form = duckdb_form(settings)
+    for comparison in form["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            sql = level["sql_condition"]
+            for value in RECORD_VALUES:
+                for side in "lr":
+                    sql = sql.replace(value.on(side), f"{value.column}_{side}")
+            level["sql_condition"] = sql
+    return form
+
+
 def _within_edits(column: str, max_edits: int) -> str:
     """SQL: Damerau-Levenshtein distance at most ``max_edits``.
 
@@ -242,25 +275,57 @@ def _unreadable_characters_agree(column: str) -> str:
     )
 
 
-#: SQL: a person name written without a Chinese character on the left / right record.
-_LATIN_WRITTEN = "not regexp_matches(name_key_{side}, '[\u3400-\u9fff]')"
+@dataclass(frozen=True)
+class RecordValue:
+    """A value a comparison level computes from one record alone, on both sides of each
+    pair (is the name written in Latin letters? the name's parts swapped).
+
+    Attributes:
+        column: the name of the value as a column of its own (training's form).
+        sql: SQL over the record's prepared columns, each written ``column{s}``: ``{s}``
+            is ``_l`` / ``_r`` in a level's condition and empty over the record itself.
+    """
+
+    column: str
+    sql: str
+
+    def on(self, side: str) -> str:
+        """SQL of the value of the left ('l') or right ('r') record of a pair."""
+        return self.sql.format(s=f"_{side}")
+
+    def of_record(self) -> str:
+        """SQL of the value over one record's columns (a select list item)."""
+        return self.sql.format(s="")
 
 
-def _swapped(column: str) -> str:
-    """SQL: a two-part Latin name with its parts the other way round ('wei zhang')."""
-    return f"split_part({column}, ' ', 2) || ' ' || split_part({column}, ' ', 1)"
+#: A person name written without a Chinese character.
+LATIN_WRITTEN = RecordValue(
+    "name_written_latin", "not regexp_matches(name_key{s}, '[\u3400-\u9fff]')"
+)
+#: A two-part Latin name with its parts the other way round ('wei zhang').
+LATIN_SWAPPED = RecordValue(
+    "name_latin_swapped",
+    "split_part(name_latin{s}, ' ', 2) || ' ' || split_part(name_latin{s}, ' ', 1)",
+)
+#: The first and second word of a Latin name.
+LATIN_FIRST = RecordValue("name_latin_first", "split_part(name_latin{s}, ' ', 1)")
+LATIN_SECOND = RecordValue("name_latin_second", "split_part(name_latin{s}, ' ', 2)")
+
+#: Every :class:`RecordValue` a level reads; the swapped name before the words it
+#: contains, so that a rewrite replaces the whole expression first.
+RECORD_VALUES = (LATIN_WRITTEN, LATIN_SWAPPED, LATIN_FIRST, LATIN_SECOND)
 
 
 def _latin_person_levels(t: ComparisonThresholds) -> list[cll.CustomLevel]:
     """Levels of names written in Latin letters on both records: a typing slip, or one
     name (given or family) shared while the other differs or is missing."""
-    both = f"{_LATIN_WRITTEN.format(side='l')} and {_LATIN_WRITTEN.format(side='r')}"
+    both = f"{LATIN_WRITTEN.on('l')} and {LATIN_WRITTEN.on('r')}"
     near = t.latin_person_jaro_winkler
     slip = (
         f"{both} and (jaro_winkler_similarity(name_latin_l, name_latin_r) >= {near}"
-        f" or jaro_winkler_similarity(name_latin_l, {_swapped('name_latin_r')}) >= {near})"
+        f" or jaro_winkler_similarity(name_latin_l, {LATIN_SWAPPED.on('r')}) >= {near})"
     )
-    words = [f"split_part(name_latin_{side}, ' ', {i})" for side in "lr" for i in (1, 2)]
+    words = [word.on(side) for side in "lr" for word in (LATIN_FIRST, LATIN_SECOND)]
     l1, l2, r1, r2 = words
     shared = (
         f"{both} and ({l1} = {r1} or {l1} = {r2} or ({l2} <> '' and ({l2} = {r1} or {l2} = {r2})))"
@@ -291,7 +356,7 @@ def _person_name(t: ComparisonThresholds) -> cl.CustomComparison:
                 label_for_charts="same name but for look-alike characters (形近字: 阵/陈)",
             ),
             cll.CustomLevel(
-                f"name_latin_l = name_latin_r or name_latin_l = {_swapped('name_latin_r')}",
+                f"name_latin_l = name_latin_r or name_latin_l = {LATIN_SWAPPED.on('r')}",
                 label_for_charts="same name in Latin script, either order (Zhang Wei / 张伟)",
             ),
             *_latin_person_levels(t),

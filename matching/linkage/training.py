@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 from splink import Linker
 from splink.blocking_rule_library import CustomRule
 
 from matching.linkage.backend import SparkRun, SplinkDatabase, check_backend, matching_database
 from matching.linkage.blocking import deterministic_rules, training_blocking_rules
-from matching.linkage.comparisons import duckdb_form
+from matching.linkage.comparisons import RecordValue, record_values_read, training_form
 from matching.linkage.features import PreparedRecords, as_prepared
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_settings import ComparisonThresholds, build_settings
@@ -119,10 +121,13 @@ def train_model(
     on_spark = backend == "spark"
     dialect = spark_condition if on_spark else str
     with matching_database(backend, params.threads, spark) as db:
-        sdf = db.register(prepared.table, f"{entity_type}_records")
-        linker = Linker(
-            sdf, spark_model(portable) if on_spark else duckdb_form(portable), log_level=None
-        )
+        if on_spark:
+            sdf = db.register(prepared.table, f"{entity_type}_records")
+            linker = Linker(sdf, spark_model(portable), log_level=None)
+        else:
+            values = record_values_read(portable)
+            sdf = db.register(with_record_values(prepared.table, values), f"{entity_type}_records")
+            linker = Linker(sdf, training_form(portable), log_level=None)
         table = sdf.physical_name
         _estimate_prior(linker, db, table, entity_type, params.deterministic_recall, dialect)
         all_pairs = n * (n - 1) / 2
@@ -190,6 +195,26 @@ def u_chunks(sampled_pairs: float, on_spark: bool) -> int:
     training on Spark from 768 stages to 232, with the same model to the last digit.
     """
     return 1 if on_spark and sampled_pairs <= U_ONE_CHUNK_PAIRS else U_CHUNKS
+
+
+def with_record_values(table: pa.Table, values: list[RecordValue]) -> pa.Table:
+    """``table`` (prepared records) with a column per value of ``values``, computed by
+    DuckDB from each record's columns with the SQL the levels would run per pair
+    (``comparisons.training_form`` reads them): the same values, once per record."""
+    if not values:
+        return table
+    con = duckdb.connect()
+    try:
+        con.register("records", table)
+        select = ", ".join(f"{v.of_record()} AS {v.column}" for v in values)
+        computed = con.sql(f"SELECT {select} FROM records").to_arrow_table()
+    finally:
+        con.close()
+    if computed.num_rows != table.num_rows:
+        raise RuntimeError("per-record values lost rows")
+    for value in values:
+        table = table.append_column(value.column, computed[value.column])
+    return table
 
 
 def save_model(model: dict[str, Any], path: str | Path) -> Path:

@@ -222,3 +222,67 @@ def test_every_bigram_share_test_of_the_models_has_a_training_form(entity_type):
     assert any(a != b for a, b in zip(conditions, rewritten, strict=True))
     for condition in rewritten:  # no test left that would count its intersection twice
         assert condition.count("list_intersect") == condition.count("lambda k")
+
+
+def test_training_form_reads_per_record_values_with_the_same_answers():
+    # training reads each value a person's name levels compute from one record (written in
+    # Latin letters? the name's words, swapped) from a column computed once per record:
+    # every pair must land in the same level as under the plain SQL
+    import duckdb
+    import pyarrow as pa
+
+    from matching.linkage.comparisons import RECORD_VALUES, record_values_read, training_form
+    from matching.linkage.training import with_record_values
+
+    settings = settings_dict("person")
+    values = record_values_read(settings)
+    assert values == list(RECORD_VALUES)
+    assert record_values_read(settings_dict("company")) == []
+    names = [
+        ("张伟", "zhang wei"),
+        ("章伟", "zhang wei"),
+        ("Zhang Wei", "zhang wei"),
+        ("WANG Xiaoming", "wang xiaoming"),
+        ("Xiaoming Wang", "xiaoming wang"),
+        ("Madison", "madison"),
+        ("Madison Dixon", "madison dixon"),
+        ("jack stubbhw", "jack stubbhw"),
+        ("jack stubbs", "jack stubbs"),
+        ("stubbs jaxck", "stubbs jaxck"),
+        ("Anne Marie Dixon", "anne marie dixon"),
+        ("王?明", "wang ming"),
+        ("王䶮明", "wang yan ming"),
+        (None, None),
+        ("李娜", None),
+    ]
+    records = pa.table(
+        {
+            "name_key": [n for n, _ in names],
+            "name_latin": [latin for _, latin in names],
+            "name_pinyin": [latin.replace(" ", "") if latin else None for _, latin in names],
+            "name_shape": [n for n, _ in names],
+        }
+    )
+    table = with_record_values(records, values)
+    assert table.num_rows == records.num_rows
+    assert table.column_names == records.column_names + [v.column for v in values]
+    con = duckdb.connect()
+    con.register("records", table)
+    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in table.column_names)
+    plain = settings["comparisons"][0]["comparison_levels"]
+    fast = training_form(settings)["comparisons"][0]["comparison_levels"]
+    rewritten = 0
+    for level, form in zip(plain, fast, strict=True):
+        if level["sql_condition"] == "ELSE":
+            continue
+        rewritten += level["sql_condition"] != form["sql_condition"]
+        assert "regexp_matches" not in form["sql_condition"]
+        assert "split_part" not in form["sql_condition"]
+        got = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE ({level['sql_condition']}) IS NOT DISTINCT"
+            f" FROM ({form['sql_condition']})), count(*) FILTER (WHERE {level['sql_condition']})"
+            f" FROM (SELECT {sides} FROM records l, records r)"
+        ).fetchall()[0]
+        assert got[0] == got[1] == len(names) ** 2, (level["label_for_charts"], got)
+        assert got[2] > 0 or level["sql_condition"].startswith('"name_key_l" IS NULL'), level
+    assert rewritten == 3

@@ -152,6 +152,23 @@ def test_prediction_in_duckdbs_faster_form_scores_as_the_saved_model(
         pd.testing.assert_frame_equal(fast, plain)
 
 
+def test_training_on_per_record_values_trains_the_model_of_the_plain_sql(
+    staged, person_model, params, monkeypatch
+):
+    # training reads what a person's name levels compute from one record from columns
+    # computed once per record (comparisons.training_form); the model must be the one the
+    # plain SQL trains, to the last digit
+    import matching.linkage.training as training
+    from matching.linkage.comparisons import duckdb_form
+
+    with monkeypatch.context() as patched:
+        patched.setattr(training, "training_form", duckdb_form)
+        patched.setattr(training, "record_values_read", lambda settings: [])
+        plain = train_model(staged, "person", params)
+    assert plain == person_model
+    assert "name_latin_swapped" not in json.dumps(person_model)
+
+
 def test_training_is_reproducible(staged, company_model, params):
     assert train_model(staged, "company", params) == company_model
     assert 0 < company_model["probability_two_random_records_match"] < 1
