@@ -20,6 +20,7 @@ from assets.step_work import (
     step_inputs,
 )
 from matching.linkage import (
+    CLUSTER_PAIR_COLUMNS,
     CLUSTERING_COLUMNS,
     MATCHING_COLUMNS,
     REVIEW_RECORD_COLUMNS,
@@ -335,7 +336,14 @@ def clusters_and_review(
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
     with warehouse.connect() as con:
-        pairs = con.sql("FROM matching.pairs").df()
+        # of the pairs, the clustering reads only the links' keys and probability; the review
+        # queue reads every column of the pairs it shows (_review_pairs). Every column of every
+        # pair took 4.6 s at 1M records (800k pairs), these 1.5 s (loaded machine)
+        pairs = con.execute(
+            f"SELECT {', '.join(CLUSTER_PAIR_COLUMNS)} FROM matching.pairs"
+            " WHERE match_probability >= ?",
+            [cfg.matching.upper_threshold],
+        ).df()
         # the contact records as prepared_records prepared them, not prepared again
         contacts = (
             prepared_contacts(con, UNCAPPED, "staging.customers")
@@ -358,6 +366,7 @@ def clusters_and_review(
         spark=_spark(cfg, spark),
         prepared_contacts=contacts,
         review_records=lambda keys: _staged(warehouse, REVIEW_RECORD_COLUMNS, keys),
+        review_pairs=lambda links: _review_pairs(warehouse, cfg, links),
     )
     resolution, queue = result.resolution, result.review_queue
     with warehouse.connect() as con:
@@ -398,6 +407,24 @@ def clusters_and_review(
             **plan.metadata(),
         ),
     )
+
+
+def _review_pairs(warehouse: Warehouse, cfg: PipelineConfig, links: pd.DataFrame) -> pd.DataFrame:
+    """Every column of the scored pairs the review queue may show: those between the
+    thresholds and ``links`` (cut or in conflict, either way round)."""
+    with warehouse.connect() as con:
+        con.register("__links", links[["record_key_l", "record_key_r"]])
+        try:
+            return con.execute(
+                """SELECT * FROM matching.pairs p
+                   WHERE (match_probability >= ? AND match_probability < ?)
+                      OR EXISTS (SELECT 1 FROM __links k
+                                 WHERE least(p.record_key_l, p.record_key_r) = k.record_key_l
+                                   AND greatest(p.record_key_l, p.record_key_r) = k.record_key_r)""",
+                [cfg.matching.lower_threshold, cfg.matching.upper_threshold],
+            ).df()
+        finally:
+            con.unregister("__links")
 
 
 @dg.asset(key=REPORTS, deps=[CLUSTERS], group_name="matching", kinds={"html"})

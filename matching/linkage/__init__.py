@@ -31,6 +31,7 @@ from matching.linkage.explanations import write_reports
 from matching.linkage.features import MATCHING_COLUMNS
 from matching.linkage.model_store import ModelVersion, latest_version
 from matching.linkage.steps import (
+    CLUSTER_PAIR_COLUMNS,
     CLUSTERING_COLUMNS,
     REVIEW_RECORD_COLUMNS,
     ModelChoice,
@@ -51,6 +52,7 @@ __all__ = [
     "ModelVersion",
     "RecordChanges",
     "SparkRun",
+    "CLUSTER_PAIR_COLUMNS",
     "CLUSTERING_COLUMNS",
     "MATCHING_COLUMNS",
     "REVIEW_RECORD_COLUMNS",

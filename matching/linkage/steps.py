@@ -29,7 +29,7 @@ from matching.linkage.backend import SparkRun
 from matching.linkage.changes import RecordChanges
 from matching.linkage.clustering import Resolution, resolve_clusters
 from matching.linkage.contacts import contact_person_pairs
-from matching.linkage.decisions import Decisions
+from matching.linkage.decisions import Decisions, order_pairs
 from matching.linkage.features import PreparedRecords
 from matching.linkage.junk import JunkRules
 from matching.linkage.model_store import (
@@ -245,6 +245,8 @@ def rescore_pairs(
 #: ``MATCHING_COLUMNS`` too, to prepare them, and without ``review_records``
 #: ``REVIEW_ATTRIBUTES``.
 CLUSTERING_COLUMNS = ("record_key", "entity_type", "derived_from_record_key", "quality_flags")
+#: Columns of the scored pairs the clustering reads (the review queue reads them all).
+CLUSTER_PAIR_COLUMNS = ("entity_type", "record_key_l", "record_key_r", "match_probability")
 #: Staged columns of the records in the review queue (what ``review_records`` reads).
 REVIEW_RECORD_COLUMNS = ("record_key", "entity_type", *REVIEW_ATTRIBUTES)
 
@@ -267,6 +269,7 @@ def cluster_records(
     spark: SparkRun | None = None,
     prepared_contacts: pd.DataFrame | None = None,
     review_records: Callable[[Collection[str]], pd.DataFrame] | None = None,
+    review_pairs: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> Clustering:
     """Clusters of staged records and the review queue that goes with them.
 
@@ -278,6 +281,11 @@ def cluster_records(
     (``contacts.prepared_contacts``); without it they are prepared from ``staged``.
     ``review_records``: reads the staged ``REVIEW_RECORD_COLUMNS`` of the given records, for the review queue; without it they are taken
     from ``staged``.
+    ``review_pairs``: given the pairs the clustering cut or found in conflict
+    (``record_key_l``, ``record_key_r``), reads every column of those and of the pairs
+    between the thresholds, for the review queue; ``pairs`` then needs only the columns
+    the clustering reads (``CLUSTER_PAIR_COLUMNS``) of the pairs at or above the upper
+    threshold. Without it the queue takes its pairs from ``pairs``.
     """
     # the entity type of the records decisions name (indexing every staged record cost seconds)
     named = set(decisions.table["record_key_l"]) | set(decisions.table["record_key_r"])
@@ -317,7 +325,7 @@ def cluster_records(
     resolution = _combined(list(resolutions.values()), decisions, entity)
     labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
     queue = build_review_queue(
-        pairs,
+        pairs if review_pairs is None else review_pairs(reviewed_links(resolution)),
         resolution,
         decisions,
         staged if review_records is None else review_records,
@@ -345,3 +353,12 @@ def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) 
         conflicts=stacked([p.conflicts for p in parts]),
         unknown_decision_records=sorted(set(named) - set(entity.index)),
     )
+
+
+def reviewed_links(resolution: Resolution) -> pd.DataFrame:
+    """The pairs the review queue shows besides those between the thresholds: links cut
+    from an oversized cluster and the record pairs of unresolved decision conflicts
+    (``record_key_l`` < ``record_key_r``)."""
+    cut = resolution.cut_links[["record_key_l", "record_key_r"]]
+    conflicts = resolution.conflicts[["record_key_l", "record_key_r"]]
+    return order_pairs(pd.concat([cut, conflicts], ignore_index=True)).drop_duplicates()

@@ -19,13 +19,19 @@ from warehouse.views import CURRENT_XREF
 
 TABLE = "master.customer_aliases"
 
-_ALIASES = f"""
+
+def _aliases(customers: str | None = None) -> str:
+    """The aliases query: of every customer, or of those in the relation ``customers``."""
+    only = (
+        "" if customers is None else f"x.customer_id IN (SELECT customer_id FROM {customers}) AND"
+    )
+    return f"""
     SELECT x.customer_id, s.name AS alias, s.source,
            list(s.record_key ORDER BY s.record_key) AS record_keys
     FROM staging.customers s
     JOIN {CURRENT_XREF} x USING (record_key)
     JOIN master.customers c USING (customer_id)
-    WHERE s.derived_from_record_key IS NULL AND s.name IS NOT NULL
+    WHERE {only} s.derived_from_record_key IS NULL AND s.name IS NOT NULL
       AND s.name_core IS DISTINCT FROM c.name_core
       AND coalesce(s.name_core, s.name) <> coalesce(c.name_core, c.name)
     GROUP BY ALL
@@ -33,7 +39,17 @@ _ALIASES = f"""
 """
 
 
-def build_aliases(con: duckdb.DuckDBPyConnection) -> int:
-    """Write ``master.customer_aliases`` from the current xref; returns its row count."""
-    con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_ALIASES}")
+def build_aliases(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> int:
+    """Write ``master.customer_aliases`` from the current xref; returns its row count.
+
+    ``customers``: a relation of the ``customer_id`` whose golden records were built again;
+    only their aliases are deleted and read again (an alias depends only on its customer's
+    records and golden name)."""
+    if customers is None:
+        con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_aliases()}")
+    else:
+        con.execute(
+            f"DELETE FROM {TABLE} WHERE customer_id IN (SELECT customer_id FROM {customers})"
+        )
+        con.execute(f"INSERT INTO {TABLE} {_aliases(customers)}")
     return int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0])

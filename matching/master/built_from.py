@@ -75,3 +75,20 @@ def changed_records(con: duckdb.DuckDBPyConnection, now: str, last: str) -> set[
                OR n.values_hash <> b.values_hash"""
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def keep_snapshot_changes(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None:
+    """:func:`keep_snapshot` by changes: only the rows of ``table`` that differ from temp
+    table ``name`` (records gone, new or with another customer, first entry or values) are
+    deleted and inserted; on a 1% day about 1% of the rows instead of all of them."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __snapshot_changes AS
+            SELECT * FROM {name} EXCEPT ALL SELECT * FROM {table}"""
+    )
+    con.execute(
+        f"""DELETE FROM {table} WHERE record_key NOT IN (SELECT record_key FROM {name})
+               OR record_key IN (SELECT record_key FROM __snapshot_changes)"""
+    )
+    con.execute(f"INSERT INTO {table} SELECT * FROM __snapshot_changes")
+    con.execute("DROP TABLE __snapshot_changes")
+    con.execute(f"DROP TABLE {name}")

@@ -64,6 +64,7 @@ def updated_xref(
     run_id: str,
     now: datetime,
     into: str = NEW_XREF,
+    before: str | None = None,
 ) -> dict[str, int]:
     """Write the xref history after this run to the table ``into`` (ordered by record and
     period), or, when ``into`` is ``history`` itself, change only its rows this run changes.
@@ -73,6 +74,10 @@ def updated_xref(
         current: a relation with this run's ``record_key``, ``customer_id``, ``entity_type``,
             ``source``, ``match_probability``.
         run_id, now: the run that made the change, and when.
+        before: a relation of the current ``record_key`` → ``customer_id`` of ``history``
+            this run may change (default: every current row); ``current`` then holds this
+            run's rows of those records and of new ones, and every other record is
+            unchanged.
     Returns:
         Counts of records added, moved, removed and unchanged.
     """
@@ -86,7 +91,7 @@ def updated_xref(
                         WHEN o.customer_id <> c.customer_id THEN 'moved'
                         ELSE 'unchanged' END AS change
             FROM {current} c
-            FULL JOIN (SELECT record_key, customer_id FROM {history} WHERE valid_to IS NULL) o
+            FULL JOIN {before or f"(SELECT record_key, customer_id FROM {history} WHERE valid_to IS NULL)"} o
                 USING (record_key)"""
     )
     # unchanged rows keep their period. Their probability follows this run's clustering where

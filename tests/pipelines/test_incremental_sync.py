@@ -60,6 +60,8 @@ SAME = {
     "current customer IDs": "SELECT record_key, customer_id FROM master.customer_xref WHERE valid_to IS NULL",
     "golden records": "SELECT * FROM master.customers",
     "attribute lineage": "SELECT * FROM master.attribute_lineage",
+    "customer aliases": "SELECT * FROM master.customer_aliases",
+    "ID registry": "SELECT * FROM master.customer_ids",
     "relationships": "SELECT * FROM master.relationships",
     "roles": "SELECT * FROM master.customer_roles",
     "ID events": "SELECT * EXCLUDE (run_id, event_at) FROM master.customer_id_events",
