@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from quality.gx import Expect, Suite
+from quality.gx import Expect, Suite, read_frame
 from quality.results import ERROR, CheckDef
 from sources.config import MartsConfig
 from warehouse.marts import value_sets
@@ -203,4 +203,4 @@ def marts_frame(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> pd.DataFrame:
         for part, total in spec.within.items()
     ]
     select = ", ".join([*(quote(c) for c in columns), *totals, *gaps, *overs])
-    return con.sql(f"SELECT {select} FROM {quote(schema)}.{quote(table)}").df()
+    return read_frame(con, f"SELECT {select} FROM {quote(schema)}.{quote(table)}")

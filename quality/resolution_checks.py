@@ -40,12 +40,20 @@ CLUSTER_CHECKS = (GIANT_CLUSTERS_CHECK, UNLINKED_SHARE_CHECK)
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
 
 
-def cluster_size_distribution(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
-    """Clusters and records per size bucket (``1``, ``2``, ``3-5``, …, ``>1000``)."""
-    sizes = con.sql(
+def _size_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+    """(cluster size, clusters of that size) over ``matching.clusters``."""
+    return con.sql(
         "SELECT cluster_size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS cluster_size "
         "FROM matching.clusters GROUP BY cluster_id) GROUP BY cluster_size"
     ).fetchall()
+
+
+def cluster_size_distribution(
+    con: duckdb.DuckDBPyConnection, sizes: list[tuple[int, int]] | None = None
+) -> list[dict[str, object]]:
+    """Clusters and records per size bucket (``1``, ``2``, ``3-5``, …, ``>1000``), from the
+    (size, clusters) counts when given."""
+    sizes = _size_counts(con) if sizes is None else sizes
     buckets: list[dict[str, object]] = []
     low = 1
     for high in (*SIZE_BUCKETS, None):
@@ -64,19 +72,28 @@ def cluster_size_distribution(con: duckdb.DuckDBPyConnection) -> list[dict[str, 
 
 
 def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> CheckOutcome:
-    """Blocking: no cluster larger than ``giant_size``; the largest shown with their names."""
+    """Blocking: no cluster larger than ``giant_size``; the largest shown with their names.
+
+    The five largest clusters are chosen from the clusters alone, and only their records'
+    names are read: listing the names of every cluster to keep five took 5.3 s of CPU at
+    1M records (1.4M staged records, loaded machine). The sizes are counted once for the
+    verdict and the distribution.
+    """
     largest = con.sql(
         """
-        SELECT c.cluster_id, any_value(c.entity_type) AS entity_type, count(*) AS size,
+        WITH top AS (
+            SELECT cluster_id, any_value(entity_type) AS entity_type, count(*) AS size
+            FROM matching.clusters GROUP BY cluster_id ORDER BY size DESC, cluster_id LIMIT 5
+        )
+        SELECT t.cluster_id, t.entity_type, t.size,
                list(DISTINCT s.name ORDER BY s.name)[1:5] AS names
-        FROM matching.clusters c LEFT JOIN staging.customers s USING (record_key)
-        GROUP BY c.cluster_id ORDER BY size DESC, c.cluster_id LIMIT 5
+        FROM top t JOIN matching.clusters c USING (cluster_id)
+        LEFT JOIN staging.customers s USING (record_key)
+        GROUP BY t.cluster_id, t.entity_type, t.size ORDER BY t.size DESC, t.cluster_id
         """
     ).fetchall()
-    giants = con.execute(
-        "SELECT count(*) FROM (SELECT cluster_id FROM matching.clusters GROUP BY 1 HAVING count(*) > ?)",
-        [giant_size],
-    ).fetchall()[0][0]
+    sizes = _size_counts(con)
+    giants = sum(n for s, n in sizes if s > giant_size)
     biggest = largest[0][2] if largest else 0
     return outcome_from_metric(
         GIANT_CLUSTERS_CHECK,
@@ -87,7 +104,7 @@ def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> Che
         giant_clusters=giants,
         largest_cluster=biggest,
         giant_cluster_size=giant_size,
-        size_distribution=cluster_size_distribution(con),
+        size_distribution=cluster_size_distribution(con, sizes),
         largest_clusters=[
             {"cluster_id": c, "entity_type": e, "size": n, "names": names}
             for c, e, n, names in largest

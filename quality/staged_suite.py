@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 import duckdb
 import pandas as pd
 
-from quality.gx import Expect, Suite
+from quality.gx import Expect, Suite, read_frame
 from quality.results import ERROR, WARN, CheckDef
 from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
@@ -164,4 +164,4 @@ def staged_frame(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.D
         LEFT JOIN r ON r.source = s.source AND r.source_file = s.source_file
                    AND r.source_row = s.source_row AND s.derived_from_record_key IS NULL
     """
-    return con.sql(sql).df()
+    return read_frame(con, sql)
