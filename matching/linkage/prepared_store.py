@@ -42,6 +42,7 @@ from matching.linkage.features import (
     PreparedRecords,
     prepare_records,
     prepare_uncapped,
+    staged_frame,
 )
 from matching.linkage.junk import SHARED, SUPPRESSED_COLUMNS, JunkRules
 from sources.schema import ENTITY_TYPES
@@ -131,7 +132,7 @@ def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
 def _prepare_staged(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, int]:
     """Prepare the staged records of query ``staged`` (matching columns and ``fields_hash``)
     each on its own and add them to the uncapped table; return how many per entity type."""
-    records = con.sql(staged).df()
+    records = staged_frame(con.sql(staged).to_arrow_table())
     counts: dict[str, int] = {}
     for entity_type in ENTITY_TYPES:
         hashes = records.loc[records["entity_type"] == entity_type, "fields_hash"]
