@@ -20,6 +20,7 @@ import pandas as pd
 from quality.gx import Expect, Rows, Suite, read_frame
 from quality.results import ERROR, CheckDef
 from sources.schema import GOLDEN_ATTRIBUTE_GROUPS
+from warehouse.store import table_columns
 from warehouse.views import CURRENT_XREF
 
 XREF_CHECK = CheckDef(
@@ -221,12 +222,7 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
     (compared with ``EXCEPT ALL`` both ways). Whether the lineage record is the customer's
     is one join after that.
     """
-    types = dict(
-        con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'master' AND table_name = 'customers'"
-        ).fetchall()
-    )
+    types = dict(table_columns(con, "master", "customers"))
     golden = {
         attribute: columns[0]
         for attribute, columns in GOLDEN_ATTRIBUTE_GROUPS.items()
