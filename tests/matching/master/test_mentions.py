@@ -103,3 +103,29 @@ def test_an_incremental_scoring_reads_only_the_records_that_can_pair_and_scores_
     assert fresh.sort_values(key, ignore_index=True).equals(
         expected.sort_values(key, ignore_index=True)
     )
+
+
+def test_a_whole_scoring_blocks_only_the_records_sharing_a_blocking_value_with_a_name(
+    staged, person_model, monkeypatch
+):
+    """Every name scored (a first build, or a referrer's names, scored whole on every sync):
+    the prediction reads the names and the records sharing a blocking value with one, and
+    gives every pair, with its probability, that a prediction over every record gives."""
+    import matching.master.mentions as mentions
+
+    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
+    names = pd.Series(people["name"].dropna().unique()[:4])
+    seen = []
+    predict = mentions.predict_pairs
+    monkeypatch.setattr(
+        mentions,
+        "predict_pairs",
+        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
+    )
+    fewer = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
+    monkeypatch.setattr(mentions, "pairable_records", lambda prepared, *_: prepared)
+    every = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
+    assert seen[1] == len(people) + len(names)  # the reference read every record
+    assert seen[0] < seen[1]
+    assert not every.empty
+    assert fewer.equals(every)
