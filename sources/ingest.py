@@ -10,7 +10,7 @@ that they are quarantined, not lost.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sources.config import FileSpec, PipelineConfig
-from sources.readers import ReadResult, RejectedRow, SourceReadError, expand_paths, read_export
+from sources.readers import (
+    ReadResult,
+    RejectedRow,
+    SourceReadError,
+    detect_format,
+    expand_paths,
+    read_export,
+)
+from sources.readers.csv_reader import Tail, read_csv_tail
 from sources.readers.model import row_numbers
 from sources.schema import LINEAGE_COLUMNS
 from warehouse.step_inputs import file_fingerprint
@@ -34,8 +42,10 @@ ROW_NUMBER = "__row"
 @dataclass(frozen=True)
 class FileStats:
     """What one file contributed: rows read, rows rejected by the reader, encoding used, and
-    what the file was: the SHA-256 of its bytes (``fingerprint``, ``""`` when not taken) and
-    its own columns in file order."""
+    what the file was: the SHA-256 of its bytes (``fingerprint``, ``""`` when not taken),
+    its own columns in file order, its size in bytes (0: not taken) and, for a text file,
+    the records after its header (read, rejected or blank; None: not known), which a
+    record it gains at its end is numbered after."""
 
     source_file: str
     rows: int
@@ -43,6 +53,8 @@ class FileStats:
     encoding: str | None
     fingerprint: str = ""
     columns: tuple[str, ...] = ()
+    size: int = 0
+    records: int | None = None
 
 
 @dataclass
@@ -64,10 +76,19 @@ class RawBatch:
     rejected: list[RejectedRow] = field(default_factory=list)
     files: list[FileStats] = field(default_factory=list)
 
+    #: the first rows of the feed, those ``raw.<feed>`` holds already as they are (a book
+    #: that grew at its end): ``table`` holds only the rows after them
+    held: int = 0
+
+    @property
+    def rows(self) -> int:
+        """The rows of the feed: those held already and those in ``table``."""
+        return self.held + self.table.num_rows
+
     @property
     def rows_received(self) -> int:
         """Every data row the files held: readable plus rejected."""
-        return self.table.num_rows + len(self.rejected)
+        return self.rows + len(self.rejected)
 
     def rejected_table(self) -> pa.Table:
         """Reader-rejected rows as a table for the quarantine."""
@@ -169,11 +190,14 @@ def keep_first_read(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) 
     # the rows of the files read only (a feed's unchanged files are not among them)
     con.register("__read_files", pa.table({"source_file": pc.unique(read.column("source_file"))}))
     try:
+        # only the rows that hold a content read now: a book read for the rows it gained
+        # at its end looks up those rows' hashes, not the million it held before
         stamps = con.sql(
             f"""WITH first AS (
                     SELECT source_file, record_hash, min(ingested_at) AS first_read
                     FROM {qualified("raw", feed)}
                     WHERE source_file IN (SELECT source_file FROM __read_files)
+                      AND record_hash IN (SELECT record_hash FROM __read)
                     GROUP BY ALL)
                 SELECT first.first_read
                 FROM __read r
@@ -189,9 +213,14 @@ def keep_first_read(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) 
 
 
 def read_file(
-    path: Path, feed: FileSpec, config: PipelineConfig, ingested_at: datetime
+    path: Path,
+    feed: FileSpec,
+    config: PipelineConfig,
+    ingested_at: datetime,
+    fingerprint: str | None = None,
 ) -> FileRead:
-    """One file of ``feed`` read with lineage, its columns checked against the mapping.
+    """One file of ``feed`` read with lineage, its columns checked against the mapping;
+    ``fingerprint``: the SHA-256 of its bytes when the caller took it already.
 
     Raises SourceReadError (naming file, row, field) when a mapped column is missing, bytes
     do not decode in the declared encoding or a workbook is corrupt.
@@ -203,6 +232,55 @@ def read_file(
         sheet=feed.sheet,
         delimiter=feed.delimiter,
     )
+    return _file_read(path, feed, config, ingested_at, result, fingerprint)
+
+
+def read_file_tail(
+    path: Path,
+    feed: FileSpec,
+    config: PipelineConfig,
+    ingested_at: datetime,
+    before: FileStats,
+    fingerprint: str,
+) -> FileRead | None:
+    """The rows a text file of ``feed`` gained at its end since it was read as ``before``
+    (its first ``before.size`` bytes are those bytes, the caller checked their SHA-256),
+    numbered and stamped as a read of the whole file gives them, with the stats of the whole
+    file; None when the whole file must be read (see ``sources.readers.read_csv_tail``)."""
+    if (
+        (feed.format or detect_format(path)) != "csv"
+        or before.records is None
+        or before.encoding is None
+        or not before.size
+    ):
+        return None
+    result = read_csv_tail(
+        path,
+        Tail(before.size, before.records, before.encoding),
+        encoding=feed.encoding,
+        delimiter=feed.delimiter,
+    )
+    if result is None or [c for c in result.table.column_names if c != ROW_NUMBER] != list(
+        before.columns
+    ):
+        return None
+    read = _file_read(path, feed, config, ingested_at, result, fingerprint)
+    stats = replace(
+        read.stats,
+        rows=before.rows + read.stats.rows,
+        rejected=before.rejected + len(read.rejected),
+    )
+    return FileRead(read.rows, read.rejected, stats)
+
+
+def _file_read(
+    path: Path,
+    feed: FileSpec,
+    config: PipelineConfig,
+    ingested_at: datetime,
+    result: ReadResult,
+    fingerprint: str | None,
+) -> FileRead:
     _check_columns(result, feed, path)
     source_file = display_path(path, config.base_dir)
     rejected = [
@@ -215,8 +293,10 @@ def read_file(
         result.table.num_rows,
         len(result.rejected),
         result.encoding,
-        file_fingerprint(path),
+        file_fingerprint(path) if fingerprint is None else fingerprint,
         columns,
+        path.stat().st_size,
+        result.records,
     )
     log.info(
         "read %s: %d rows, %d rejected (%s)",

@@ -78,6 +78,19 @@ def file_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:32]
 
 
+def file_and_prefix_fingerprints(path: Path, prefix: int) -> tuple[str, str]:
+    """``file_fingerprint`` of ``path`` and that of its first ``prefix`` bytes, in one read
+    (a file that grew at its end: were those bytes the file as it was?)."""
+    digest, taken, head = hashlib.sha256(), 0, ""
+    with path.open("rb") as handle:
+        while chunk := handle.read(min(8 << 20, prefix - taken) if taken < prefix else 8 << 20):
+            digest.update(chunk)
+            taken += len(chunk)
+            if taken == prefix:
+                head = digest.hexdigest()[:32]
+    return digest.hexdigest()[:32], head
+
+
 def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
     """The content of a warehouse table, whatever its row order ('' when it does not exist)."""
     if not table_exists(con, schema, table):

@@ -203,7 +203,11 @@ def _add_activity(
             path = exports / book / f"{source}.csv"
             if not path.exists():
                 continue
-            text = path.read_text(encoding="utf-8")
+            # as written, line breaks untranslated: the book only grows at its end, as a
+            # real order system's export does (read_text turned an earlier day's "\r\n"
+            # into "\n", rewriting the rows above the new ones)
+            with path.open(encoding="utf-8", newline="") as handle:
+                text = handle.read()
             rows = [
                 make(record_id, day, f"{book[0].upper()}{tag}-{i:06d}{j}", rng)
                 for i, record_id in enumerate(record_ids)

@@ -60,6 +60,10 @@ class _NotUtf8(Exception):
     """Raised internally when a file guessed to be UTF-8 turns out not to be."""
 
 
+class _NotPlain(Exception):
+    """Raised internally when the records a file gained cannot be told apart from the rest."""
+
+
 @dataclass(frozen=True)
 class _DataRows:
     """Where the data rows start: in the file itself, or in UTF-8 text decoded in Python."""
@@ -105,8 +109,79 @@ def read_csv_export(
         return _read(path, head, size, GB18030, delimiter)
 
 
+@dataclass(frozen=True)
+class Tail:
+    """Where the records a file gained at its end start: the byte just past the last line
+    break of the file as it was (``start``), the records it held after its header then
+    (``records``), and the encoding that file was read in (``encoding``)."""
+
+    start: int
+    records: int
+    encoding: str
+
+
+def read_csv_tail(
+    path: Path, tail: Tail, *, encoding: str = "auto", delimiter: str | None = None
+) -> ReadResult | None:
+    """The records after ``tail.start`` of a text export, numbered as a read of the whole
+    file numbers them, with ``records`` counting the whole file's; None when that cannot be
+    told from the new bytes alone, and the whole file must be read.
+
+    The header (names, delimiter, encoding) is read from the start of the file as
+    :func:`read_csv_export` reads it. The bytes before ``tail.start`` must be the file as
+    read before (the caller compares their SHA-256), ending with a line break outside
+    quotes: the parser then starts a record there in a whole read too, so every record
+    after it is parsed and numbered the same. None when the encoding chosen now is not
+    ``tail.encoding`` (``auto`` on a file that gained a byte that is not UTF-8 reads the
+    whole file as GB18030), when the text must be decoded in Python (UTF-16), or when the
+    new bytes do not decode or parse (a whole read reports where).
+    """
+    size = path.stat().st_size
+    if tail.start >= size:
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+        handle.seek(tail.start - 1)
+        if handle.read(1) != b"\n":
+            return None
+    chosen = choose_encoding(path, head, len(head) >= size, encoding)
+    if chosen.kind == "python" or chosen.name != tail.encoding:
+        return None
+    try:
+        return _read(path, head, size, chosen, delimiter, tail=tail)
+    except (_NotUtf8, _NotPlain, SourceReadError):
+        return None
+
+
+def _quoted(path: Path, start: int, end: int) -> bool:
+    """Whether a double quote occurs in bytes ``start`` to ``end`` of the file.
+
+    Without one the records there are plain lines, so a line break ends a record; with
+    one, a quoted field may hold a line break (or, unterminated, run to the end of the
+    file, which pyarrow accepts), and where a record ends cannot be told from a byte.
+    The quote byte is never part of a multi-byte character in UTF-8, GBK or GB18030.
+    """
+    with path.open("rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = handle.read(min(left, _BLOCK_SIZE))
+            if not chunk:
+                return False
+            if b'"' in chunk:
+                return True
+            left -= len(chunk)
+    return False
+
+
 def _read(
-    path: Path, head: bytes, size: int, chosen: Encoding, delimiter: str | None
+    path: Path,
+    head: bytes,
+    size: int,
+    chosen: Encoding,
+    delimiter: str | None,
+    *,
+    tail: Tail | None = None,
 ) -> ReadResult:
     utf8: bytes | None = None
     if chosen.kind == "python":
@@ -134,10 +209,15 @@ def _read(
 
     sep = _delimiter(path, delimiter) if delimiter is not None else sniff_delimiter(header)
     names = clean_header(path, next(csv.reader(io.StringIO(header, newline=""), delimiter=sep)))
-    rows_at = _DataRows(path, end, utf8)
+    start, first = (end, 2) if tail is None else (tail.start, tail.records + 2)
+    if tail is not None and (start < end or _quoted(path, end, start)):
+        raise _NotPlain  # the file as it was ended in its header, or may end inside quotes
+    rows_at = _DataRows(path, start, utf8)
     arrow_encoding = chosen.codec if chosen.kind == "transcode" else "utf8"
     try:
-        table, rows, rejected = _parse(rows_at, names, sep, arrow_encoding, end >= size)
+        table, rows, rejected, parsed = _parse(
+            rows_at, names, sep, arrow_encoding, start >= size, first
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         if chosen.kind == "python":
             raise SourceReadError(path, f"cannot be parsed as CSV: {exc}") from None
@@ -148,7 +228,10 @@ def _read(
             raise _NotUtf8 from None
         raise decode_error(path, chosen, problem, names=names, delimiter=sep) from None
     log.debug("%s: %d rows, %d rejected (%s)", path, table.num_rows, len(rejected), chosen.name)
-    return ReadResult(finish_table(path, names, table.columns, rows), rejected, chosen.name)
+    records = parsed + first - 2
+    return ReadResult(
+        finish_table(path, names, table.columns, rows), rejected, chosen.name, records
+    )
 
 
 def _header_end(data: bytes, start: int, complete: bool) -> int | None:
@@ -204,9 +287,10 @@ def _delimiter(path: Path, declared: str) -> str:
 
 
 def _parse(
-    rows_at: _DataRows, names: list[str], sep: str, encoding: str, no_data: bool
-) -> tuple[pa.Table, pa.Array, list[RejectedRow]]:
-    """Parse the data rows; number them; collect rows of the wrong width.
+    rows_at: _DataRows, names: list[str], sep: str, encoding: str, no_data: bool, first: int = 2
+) -> tuple[pa.Table, pa.Array, list[RejectedRow], int]:
+    """Parse the data rows; number them from ``first``; collect rows of the wrong width;
+    count the records parsed (read, rejected or blank).
 
     The fast path parses on all cores. pyarrow cannot number rows parsed in parallel,
     so the first row of the wrong width stops it and the file is parsed again serially,
@@ -214,7 +298,7 @@ def _parse(
     """
     if no_data:
         empty = pa.table({name: pa.array([], pa.string()) for name in names})
-        return empty, row_numbers(np.arange(0)), []
+        return empty, row_numbers(np.arange(0)), [], 0
     stopped: list[bool] = []
 
     def stop(_row: pacsv.InvalidRow) -> str:
@@ -223,7 +307,8 @@ def _parse(
 
     try:
         table = _arrow_read(rows_at, names, sep, encoding, threads=True, handler=stop)
-        return table, row_numbers(np.arange(2, table.num_rows + 2, dtype=np.int64)), []
+        numbers = np.arange(first, table.num_rows + first, dtype=np.int64)
+        return table, row_numbers(numbers), [], table.num_rows
     except pa.ArrowInvalid:
         if not stopped:
             raise
@@ -235,24 +320,26 @@ def _parse(
         return "skip"
 
     table = _arrow_read(rows_at, names, sep, encoding, threads=False, handler=keep)
-    return table, *_number_rows(rows_at.path, table.num_rows, invalid)
+    rows, rejected = _number_rows(rows_at.path, table.num_rows, invalid, first)
+    return table, rows, rejected, table.num_rows + len(invalid)
 
 
 def _number_rows(
-    path: Path, parsed: int, invalid: list[pacsv.InvalidRow]
+    path: Path, parsed: int, invalid: list[pacsv.InvalidRow], first: int = 2
 ) -> tuple[pa.Array, list[RejectedRow]]:
-    """Row numbers of the parsed records, given the invalid ones pyarrow skipped."""
+    """Row numbers of the parsed records, the first numbered ``first``, given the invalid
+    ones pyarrow skipped."""
     total = parsed + len(invalid)
     numbers = [row.number for row in invalid]
     if any(n is None or n < 1 or n > total for n in numbers):
         raise SourceReadError(path, "internal error: the CSV parser did not number a rejected row")
     keep = np.ones(total, dtype=bool)
     keep[np.asarray(numbers, dtype=np.int64) - 1] = False
-    rows = np.arange(2, total + 2, dtype=np.int64)[keep]
+    rows = np.arange(first, total + first, dtype=np.int64)[keep]
     rejected = [
         RejectedRow(
             source_file=str(path),
-            source_row=row.number + 1,
+            source_row=row.number + first - 1,
             reason=f"expected {row.expected_columns} fields, found {row.actual_columns}",
             raw=row.text.rstrip("\r"),
         )

@@ -114,11 +114,15 @@ class ReadResult:
             sheet's own row number).
         rejected: rows that could not become records (e.g. wrong number of fields).
         encoding: the text encoding actually used (``None`` for binary formats).
+        records: text files only: the records after the header the file holds (read,
+            rejected or blank), which the next record's row number follows; ``None`` for
+            workbooks and Parquet.
     """
 
     table: pa.Table
     rejected: list[RejectedRow]
     encoding: str | None
+    records: int | None = None
 
 
 def clean_header(path: str | os.PathLike[str], names: Sequence[str]) -> list[str]:

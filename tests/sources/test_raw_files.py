@@ -22,7 +22,7 @@ def sync(con, config, when, *, reuse=True):
     """What the raw asset does for the feed: read it, write its three tables."""
     feed = config.sources[0]
     batch = read_feed(con, feed, config, when, reuse=reuse)
-    write_raw(con, feed.name, batch.table)
+    write_raw(con, feed.name, batch.table, batch.held)
     replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
     replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
     return batch
@@ -111,21 +111,99 @@ def test_a_file_gone_leaves_the_other_files_rows_as_a_whole_read_gives(tmp_path)
 def test_a_book_that_grew_at_its_end_gets_only_its_new_rows_appended(tmp_path, monkeypatch):
     config = deployment(tmp_path)
     write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\n")
-    con = warehouse()
+    con, read_whole = warehouse(), warehouse()
     sync(con, config, DAY_1)
-    replaced = []
+    sync(read_whole, config, DAY_1, reuse=False)
+    replaced, opened = [], []
     real = raw_files.replace_table
     monkeypatch.setattr(
         raw_files,
         "replace_table",
         lambda con, s, t, data: replaced.append(t) or real(con, s, t, data),
     )
-    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\n")
+    real_read = raw_files.read_file
+    monkeypatch.setattr(
+        raw_files, "read_file", lambda path, *a: opened.append(path.name) or real_read(path, *a)
+    )
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\nD2,乙,2\r\n")
     grown = sync(con, config, DAY_2)
-    assert replaced == []
-    assert con.sql("FROM raw.dealers").to_arrow_table() == grown.table
+    assert replaced == [] and opened == []  # only the bytes after the old end were read
+    whole = sync(read_whole, config, DAY_2, reuse=False)
+    assert (grown.held, grown.table.num_rows, grown.rows) == (2, 2, 4)
+    assert con.sql("FROM raw.dealers").to_arrow_table() == whole.table
+    assert files_table(grown) == files_table(whole)
+    # the repeated D2 row is the content first read on day 1
+    assert [r["ingested_at"] for r in grown.table.to_pylist()] == [DAY_2, DAY_1]
 
     write(tmp_path, "a.csv", HEADER + "D1,甲,11\r\nD2,乙,2\r\nD3,丙,3\r\nD4,丁,4\r\n")
     edited = sync(con, config, DAY_2)  # a row changed above the new one: written whole
     assert replaced == ["dealers"]
     assert con.sql("FROM raw.dealers").to_arrow_table() == edited.table
+
+
+def test_a_grown_book_is_numbered_after_its_rejected_and_blank_rows(tmp_path):
+    config = deployment(tmp_path)
+    book = HEADER + "D1,甲,1\r\nD2,乙,2,多余\r\n\r\n,,\r\n"
+    write(tmp_path, "a.csv", book)
+    con, read_whole = warehouse(), warehouse()
+    sync(con, config, DAY_1)
+    sync(read_whole, config, DAY_1, reuse=False)
+    write(tmp_path, "a.csv", book + "D3,丙,3\r\nD4,丁\r\nD5,戊,5\r\n")
+    grown = sync(con, config, DAY_2)
+    whole = sync(read_whole, config, DAY_2, reuse=False)
+
+    assert grown.held == 1
+    assert con.sql("FROM raw.dealers").to_arrow_table() == whole.table
+    assert grown.rejected_table() == whole.rejected_table()
+    assert files_table(grown) == files_table(whole)
+    rows = con.sql("SELECT 客户编号, source_row FROM raw.dealers").fetchall()
+    assert rows == [("D1", 2), ("D3", 6), ("D5", 8)]
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        # the old end had no line break: the new bytes continue its last record
+        (HEADER + "D1,甲,1\r\nD2,乙,2", HEADER + "D1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\n"),
+        # a quote before the old end: a quoted field may hold a line break
+        (HEADER + 'D1,"甲\r\n乙",1\r\n', HEADER + 'D1,"甲\r\n乙",1\r\nD3,丙,3\r\n'),
+        # an unterminated quote ran to the old end: the new bytes are inside its field
+        (HEADER + 'D1,"甲,1\r\n', HEADER + 'D1,"甲,1\r\nD3",丙,3\r\n'),
+    ],
+)
+def test_a_book_whose_old_end_may_not_end_a_record_is_read_whole(
+    tmp_path, monkeypatch, before, after
+):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", before)
+    con = warehouse()
+    sync(con, config, DAY_1)
+    write(tmp_path, "a.csv", after)
+    opened = []
+    real_read = raw_files.read_file
+    monkeypatch.setattr(
+        raw_files, "read_file", lambda path, *a: opened.append(path.name) or real_read(path, *a)
+    )
+    grown = sync(con, config, DAY_2)
+
+    assert opened == ["a.csv"] and grown.held == 0
+    whole = ingest_feed(config.sources[0], config, DAY_2).table
+    assert grown.table.drop_columns(["ingested_at"]) == whole.drop_columns(["ingested_at"])
+
+
+def test_a_book_that_gained_bytes_that_are_not_utf8_is_read_whole_as_gb18030(tmp_path):
+    """As a read of the whole file: GB18030, whose header then names no mapped column."""
+    config = deployment(tmp_path)
+    auto = config.sources[0].model_copy(update={"encoding": "auto"})
+    config = config.model_copy(update={"sources": [auto]})
+    write(tmp_path, "a.csv", HEADER + "D1,A,1\r\n", encoding="utf-8")
+    con = warehouse()
+    sync(con, config, DAY_1)
+    folder = tmp_path / "exports"
+    (folder / "a.csv").write_bytes(
+        (HEADER + "D1,A,1\r\n").encode() + "D2,乙,2\r\n".encode("gb18030")
+    )
+    with pytest.raises(SourceReadError, match="mapped in feed 'dealers' is missing"):
+        sync(con, config, DAY_2)
+    with pytest.raises(SourceReadError, match="mapped in feed 'dealers' is missing"):
+        ingest_feed(config.sources[0], config, DAY_2)
