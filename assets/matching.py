@@ -36,11 +36,14 @@ from matching.linkage import (
     record_changes,
     remember_scored_records,
     rescore_pairs,
+    review_queue,
     score_pairs,
     write_reports,
     write_rescored_pairs,
 )
+from matching.linkage.clustering import Resolution
 from matching.linkage.contacts import prepared_contacts
+from matching.linkage.decisions import Decisions
 from matching.linkage.explanations import DEFAULT_MAX_RECORDS, sample_clusters
 from matching.linkage.features import PreparedRecords
 from matching.linkage.pairable import PairableRecords, load_pairable
@@ -50,6 +53,14 @@ from matching.linkage.prepared_store import (
     UNCAPPED,
     load_prepared,
     update_prepared,
+)
+from matching.linkage.recluster import SNAPSHOTS as CLUSTER_SNAPSHOTS
+from matching.linkage.recluster import (
+    can_recluster,
+    cluster_counts,
+    forget_cluster_inputs,
+    recluster,
+    remember_cluster_inputs,
 )
 from quality import resolution_checks
 from sources.config import PipelineConfig
@@ -306,7 +317,10 @@ def candidate_pairs(
             "after steward decisions and the cluster-size limit; cut links, decision conflicts and the links "
             "relational rules added (contact persons of one company) beside it.",
             metadata=part_tables(
-                "matching.cut_links", "matching.decision_conflicts", "matching.rule_links"
+                "matching.cut_links",
+                "matching.decision_conflicts",
+                "matching.rule_links",
+                *CLUSTER_SNAPSHOTS,
             ),
         ),
         dg.AssetSpec(
@@ -330,12 +344,85 @@ def clusters_and_review(
         settings=matching_settings(cfg, warehouse),
         tables=["staging.customers", "matching.pairs"],
         files=[cfg.decisions_path],
+        incremental=True,
     )
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CLUSTERS, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
+    decisions = read_decisions(cfg.decisions_path)
     with warehouse.connect() as con:
+        prepared = table_exists(con, "matching", "prepared_uncapped")
+        incremental = (
+            plan.incremental and prepared and cfg.matching.backend != "spark" and can_recluster(con)
+        )
+        if incremental:
+            # only the components the day's changes touch are solved again (recluster)
+            solved = recluster(con, decisions, cfg.matching, UNCAPPED)
+    if incremental:
+        resolution = solved.resolution
+        queue = review_queue(
+            resolution,
+            decisions,
+            _models(warehouse),
+            cfg.matching,
+            review_records=lambda keys: _staged(warehouse, REVIEW_RECORD_COLUMNS, keys),
+            review_pairs=lambda links: _review_pairs(warehouse, cfg, links),
+        )
+        with warehouse.connect() as con:
+            replace_table(con, "matching", "review_queue", queue)
+        work = {"records_solved_again": solved.records_solved}
+    else:
+        resolution, queue = _cluster_all(warehouse, cfg, decisions, spark, prepared)
+        work = {}
+    with warehouse.connect() as con:
+        counts = cluster_counts(con)
+        head = con.sql("FROM matching.clusters ORDER BY record_key LIMIT 5").to_arrow_table()
+    review_dir = cfg.output_path / "review"
+    write_atomically(
+        review_dir / "review_queue.csv",
+        lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"),
+    )
+    write_atomically(
+        review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False)
+    )
+    plan.done(warehouse, context.run_id)
+    context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
+    yield dg.MaterializeResult(
+        asset_key=CLUSTERS,
+        metadata=dict(
+            {"dagster/row_count": counts["records"], "preview": preview(head)},
+            **counts,
+            **work,
+            steward_decisions=len(decisions),
+            unknown_decision_records=dg.MetadataValue.json(
+                resolution.unknown_decision_records[:20]
+            ),
+            **plan.metadata(),
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key=REVIEW_QUEUE,
+        metadata=table_metadata(
+            pa.Table.from_pandas(queue, preserve_index=False),
+            reasons=dg.MetadataValue.json(queue["reason"].value_counts().to_dict()),
+            csv=dg.MetadataValue.path(str(review_dir / "review_queue.csv")),
+            **plan.metadata(),
+        ),
+    )
+
+
+def _cluster_all(
+    warehouse: Warehouse,
+    cfg: PipelineConfig,
+    decisions: Decisions,
+    spark: Spark,
+    prepared: bool,
+) -> tuple[Resolution, pd.DataFrame]:
+    """Cluster every record, write the clusters and the review queue's tables, and keep what
+    the clustering read for the next sync's incremental one."""
+    with warehouse.connect() as con:
+        forget_cluster_inputs(con)
         # of the pairs, the clustering reads only the links' keys and probability; the review
         # queue reads every column of the pairs it shows (_review_pairs). Every column of every
         # pair took 4.6 s at 1M records (800k pairs), these 1.5 s (loaded machine)
@@ -345,18 +432,13 @@ def clusters_and_review(
             [cfg.matching.upper_threshold],
         ).df()
         # the contact records as prepared_records prepared them, not prepared again
-        contacts = (
-            prepared_contacts(con, UNCAPPED, "staging.customers")
-            if table_exists(con, "matching", "prepared_uncapped")
-            else None
-        )
+        contacts = prepared_contacts(con, UNCAPPED, "staging.customers") if prepared else None
     columns = (
         CLUSTERING_COLUMNS
         if contacts is not None
         else tuple(dict.fromkeys((*CLUSTERING_COLUMNS, *MATCHING_COLUMNS)))
     )
     staged = _staged(warehouse, columns)
-    decisions = read_decisions(cfg.decisions_path)
     result = cluster_records(
         staged,
         pairs,
@@ -375,38 +457,11 @@ def clusters_and_review(
         replace_table(con, "matching", "decision_conflicts", resolution.conflicts)
         replace_table(con, "matching", "rule_links", result.rule_links)
         replace_table(con, "matching", "review_queue", queue)
-    review_dir = cfg.output_path / "review"
-    write_atomically(
-        review_dir / "review_queue.csv",
-        lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"),
-    )
-    write_atomically(
-        review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False)
-    )
-    plan.done(warehouse, context.run_id)
-    counts = resolution.counts()
-    context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
-    yield dg.MaterializeResult(
-        asset_key=CLUSTERS,
-        metadata=table_metadata(
-            pa.Table.from_pandas(resolution.clusters, preserve_index=False),
-            **counts,
-            steward_decisions=len(decisions),
-            unknown_decision_records=dg.MetadataValue.json(
-                resolution.unknown_decision_records[:20]
-            ),
-            **plan.metadata(),
-        ),
-    )
-    yield dg.MaterializeResult(
-        asset_key=REVIEW_QUEUE,
-        metadata=table_metadata(
-            pa.Table.from_pandas(queue, preserve_index=False),
-            reasons=dg.MetadataValue.json(queue["reason"].value_counts().to_dict()),
-            csv=dg.MetadataValue.path(str(review_dir / "review_queue.csv")),
-            **plan.metadata(),
-        ),
-    )
+        if prepared:
+            remember_cluster_inputs(
+                con, decisions, cfg.matching, resolution.split_components, UNCAPPED
+            )
+    return resolution, queue
 
 
 def _review_pairs(warehouse: Warehouse, cfg: PipelineConfig, links: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from matching.linkage.steps import (
     models_in_use,
     models_table,
     rescore_pairs,
+    review_queue,
     score_pairs,
 )
 from matching.linkage.training import load_model
@@ -57,6 +58,7 @@ __all__ = [
     "MATCHING_COLUMNS",
     "REVIEW_RECORD_COLUMNS",
     "cluster_records",
+    "review_queue",
     "empty_decisions",
     "ensure_models",
     "evaluate_warehouse",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,12 +48,18 @@ class Resolution:
             ``record_key_l``, ``record_key_r``, ``links_cut``, ``resolved`` (False when only
             other steward decisions connect them: stewards must look again).
         unknown_decision_records: record keys named by decisions that are not staged.
+        split_components: ``record_key``, ``component_id`` (smallest record key of the
+            connected component) of the records of every component that was split (a
+            ``no_match`` or the size limit); every other record's cluster is its whole
+            component. An incremental clustering finds a record's last component here
+            (``matching.linkage.recluster``).
     """
 
     clusters: pd.DataFrame
     cut_links: pd.DataFrame
     conflicts: pd.DataFrame
     unknown_decision_records: list[str]
+    split_components: pd.DataFrame = field(default_factory=lambda: _no_components())
 
     def counts(self) -> dict[str, int]:
         sizes = self.clusters.groupby("cluster_id").size()
@@ -125,10 +131,12 @@ def resolve_clusters(
     needs_review = np.zeros(len(keys), dtype=bool)
     cut_rows: list[tuple[str, str, float, str]] = []
     conflict_rows: list[tuple[str, str, int, bool]] = []
+    split_at: list[np.ndarray] = []
     if affected:
         violated_root = root[apart_l[joined]]
         for cid in sorted(affected):
             at = np.flatnonzero(root == cid)
+            split_at.append(at)
             members = keys[at]
             part_links = links[link_root == cid]
             apart = violated[violated_root == cid]
@@ -162,9 +170,26 @@ def resolve_clusters(
             conflict_rows, columns=["record_key_l", "record_key_r", "links_cut", "resolved"]
         ),
         unknown_decision_records=unknown,
+        split_components=_components_of(keys, root, split_at),
     )
     logger.info("clusters: %s", resolution.counts())
     return resolution
+
+
+def _no_components() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"record_key": pd.Series(dtype=object), "component_id": pd.Series(dtype=object)}
+    )
+
+
+def _components_of(keys: pd.Index, root: np.ndarray, split_at: list[np.ndarray]) -> pd.DataFrame:
+    """``record_key``, ``component_id`` of the records at the positions ``split_at``."""
+    if not split_at:
+        return _no_components()
+    at = np.concatenate(split_at)
+    return pd.DataFrame(
+        {"record_key": keys.to_numpy()[at], "component_id": keys.to_numpy()[root[at]]}
+    )
 
 
 def _links(pairs: pd.DataFrame, decisions: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -90,6 +90,13 @@ def prepared_contacts(con: duckdb.DuckDBPyConnection, uncapped: str, staged: str
         (the caps, with the default limits, counted over contact records only; a record's
         own values prepare the rest of its row, so a stored row is the row it would get).
     """
+    table = con.sql(prepared_contacts_query(con, uncapped, staged)).to_arrow_table()
+    return _as_prepared(table.cast(pa.schema([(c, pa.string()) for c in table.column_names])))
+
+
+def prepared_contacts_query(con: duckdb.DuckDBPyConnection, uncapped: str, staged: str) -> str:
+    """The query :func:`prepared_contacts` reads (valid on ``con`` until it caps again): for
+    a caller that keeps the rows in the warehouse (``matching.linkage.recluster``)."""
     queries = cap_shared_values(
         con,
         f"""(SELECT u.*, c.position FROM {uncapped} u JOIN
@@ -98,7 +105,11 @@ def prepared_contacts(con: duckdb.DuckDBPyConnection, uncapped: str, staged: str
         JunkRules(),
         columns=PREPARED_CONTACT_COLUMNS,
     )
-    table = con.sql(queries.records()).to_arrow_table()
+    return queries.records()
+
+
+def as_prepared_contacts(table: pa.Table) -> pd.DataFrame:
+    """Rows of :func:`prepared_contacts_query` as :func:`prepared_contacts` gives them."""
     return _as_prepared(table.cast(pa.schema([(c, pa.string()) for c in table.column_names])))
 
 

@@ -323,17 +323,37 @@ def cluster_records(
     for entity_type, part in resolutions.items():
         part.clusters.insert(1, "entity_type", entity_type)
     resolution = _combined(list(resolutions.values()), decisions, entity)
-    labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
-    queue = build_review_queue(
-        pairs if review_pairs is None else review_pairs(reviewed_links(resolution)),
+    queue = review_queue(
         resolution,
         decisions,
+        models,
+        settings,
         staged if review_records is None else review_records,
+        (lambda _: pairs) if review_pairs is None else review_pairs,
+    )
+    return Clustering(resolution, rule_links.reset_index(drop=True), queue)
+
+
+def review_queue(
+    resolution: Resolution,
+    decisions: Decisions,
+    models: list[ModelChoice],
+    settings: MatchingConfig,
+    review_records: pd.DataFrame | Callable[[Collection[str]], pd.DataFrame],
+    review_pairs: Callable[[pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
+    """The review queue of a clustering (``resolution``: its cut links and conflicts, of
+    every record), as :func:`cluster_records` describes its arguments."""
+    labels = {m.version.entity_type: level_labels(m.version.load()) for m in models}
+    return build_review_queue(
+        review_pairs(reviewed_links(resolution)),
+        resolution,
+        decisions,
+        review_records,
         settings.lower_threshold,
         settings.upper_threshold,
         labels,
     )
-    return Clustering(resolution, rule_links.reset_index(drop=True), queue)
 
 
 def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) -> Resolution:
@@ -352,6 +372,7 @@ def _combined(parts: list[Resolution], decisions: Decisions, entity: pd.Series) 
         cut_links=stacked([p.cut_links for p in parts]),
         conflicts=stacked([p.conflicts for p in parts]),
         unknown_decision_records=sorted(set(named) - set(entity.index)),
+        split_components=stacked([p.split_components for p in parts]),
     )
 
 

@@ -54,6 +54,9 @@ SAME = {
     "clusters": "SELECT record_key, cluster_id FROM matching.clusters",
     "cluster sizes and review flags": "SELECT * FROM matching.clusters",
     "cut links": "SELECT record_key_l, record_key_r, reason FROM matching.cut_links",
+    # the clusters are solved again only where the day touched them (matching.linkage.recluster)
+    "contact-person rule links": "SELECT * FROM matching.rule_links",
+    "split components": "SELECT * FROM matching.split_components",
     "decision conflicts": "SELECT * FROM matching.decision_conflicts",
     "xref periods": "SELECT record_key, customer_id, entity_type, source, valid_to IS NULL"
     " FROM master.customer_xref",

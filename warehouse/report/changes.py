@@ -196,20 +196,33 @@ def golden_value_changes(
         return {"compared": False, "changed": 0, "per_attribute": [], "values": []}
     if unchanged:
         return {"compared": True, "changed": 0, "per_attribute": [], "values": []}
+    # only the customers whose values differ are joined value by value: a sum of hashes per
+    # customer finds them in one scan of each side (at 100k records the whole join took
+    # 0.5 s of CPU, this FIGURE: a 1% day changes about 1% of the customers)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __golden_customers AS
+           SELECT customer_id FROM (
+               SELECT customer_id, sum(hash(attribute, value)::HUGEINT) AS h
+               FROM read_parquet(?) GROUP BY ALL) b
+           JOIN (SELECT customer_id,
+                        sum(hash(attribute, CAST(value AS VARCHAR))::HUGEINT) AS h
+                 FROM master.attribute_lineage GROUP BY ALL) n USING (customer_id)
+           WHERE b.h <> n.h""",
+        [str(previous)],
+    )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __golden_changes AS
-           WITH before AS (SELECT customer_id, attribute, value FROM read_parquet(?)),
+           WITH before AS (SELECT customer_id, attribute, value FROM read_parquet(?)
+                           SEMI JOIN __golden_customers USING (customer_id)),
                 now AS (SELECT customer_id, attribute, CAST(value AS VARCHAR) AS value,
-                               source, record_key, rule FROM master.attribute_lineage),
-                both_syncs AS (SELECT DISTINCT customer_id FROM before
-                               INTERSECT SELECT DISTINCT customer_id FROM now)
+                               source, record_key, rule FROM master.attribute_lineage
+                        SEMI JOIN __golden_customers USING (customer_id))
            SELECT customer_id, attribute, b.value AS before, n.value, n.source, n.record_key, n.rule
-           FROM (FROM now SEMI JOIN both_syncs USING (customer_id)) n
-           FULL JOIN (FROM before SEMI JOIN both_syncs USING (customer_id)) b
-             USING (customer_id, attribute)
+           FROM now n FULL JOIN before b USING (customer_id, attribute)
            WHERE n.value IS DISTINCT FROM b.value""",
         [str(previous)],
     )
+    con.execute("DROP TABLE __golden_customers")
     try:
         changed = con.execute("SELECT count(*) FROM __golden_changes").fetchall()[0][0]
         per_attribute = con.execute(
