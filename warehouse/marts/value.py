@@ -12,6 +12,10 @@ One row per golden customer (``master.customers``) as of ``as_of``:
   share a score) and the first configured segment that fits;
 - value tier from the window's revenue; credit tier from the golden credit limit and the
   customer's open and overdue invoices (``marts.receivables``; overdue = due before as_of).
+
+The rows are stored in no particular order (readers sort: the published files on every
+column, the serving index by customer): at 1M source records (778,293 customers, a loaded
+machine, two runs each) the mart took 8.0 s of CPU instead of 8.3-9.0 s sorted.
 """
 
 from __future__ import annotations
@@ -131,7 +135,7 @@ def build_customer_value(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
                     WHEN credit_limit >= $prime_limit THEN 'prime'
                     WHEN credit_limit > 0 OR open_amount > 0 THEN 'standard'
                     ELSE 'no_credit' END AS credit_tier
-        FROM joined ORDER BY revenue DESC, customer_id
+        FROM joined
     """
     return create_table(
         con,
