@@ -211,8 +211,11 @@ def build_check_index(
         if any(not isinstance(v, str) for v in frequencies):
             raise TypeError(f"{entity_type}: term frequencies of {column} are not of text")
         table = table.append_column(f"tf_{column}", _frequency_of_each(table, column, frequencies))
-    by_key = records.set_index("record_key")
-    keys = table.column("record_key").to_pandas()
+    # each row's customer and name, looked up by Arrow's hash of the keys (a pandas index
+    # of a million record keys cost seconds)
+    at = pc.index_in(
+        table.column("record_key"), value_set=pa.array(records["record_key"], pa.string())
+    )
     blocks = []
     for columns in PREDICTION_BLOCKING_KEYS[entity_type]:
         hashes = key_hashes(table, columns)
@@ -223,8 +226,8 @@ def build_check_index(
     return CheckIndex(
         entity_type=entity_type,
         table=table,
-        customer_ids=pa.array(by_key.loc[keys, "customer_id"].astype(str), type=pa.string()),
-        names=pa.array(by_key.loc[keys, "name"], type=pa.string(), from_pandas=True),
+        customer_ids=pc.take(pa.array(records["customer_id"].astype(str), pa.string()), at),
+        names=pc.take(pa.array(records["name"], pa.string(), from_pandas=True), at),
         tf={column: TermFrequencies.from_dict(f) for column, f in tf.items()},
         blocks=blocks,
     )

@@ -198,3 +198,33 @@ def test_files_written_over_a_previous_index_take_its_statement_and_answer_the_s
     finally:
         updated.close()
         built.close()
+
+
+def test_with_every_statement_saved_no_checker_is_set_up_and_the_files_are_the_same(
+    master, company_model, person_model, tmp_path, monkeypatch
+):
+    import matching.check_store as check_store
+
+    models = {"company": company_model, "person": person_model}
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    check_store.write_check_files(first, master, models, JUNK)
+
+    def no_checker(*args, **kwargs):
+        raise AssertionError("a checker was set up although every statement was saved")
+
+    monkeypatch.setattr(check_store, "DuplicateChecker", no_checker)
+    check_store.write_check_files(second, master, models, JUNK, previous=first)
+    for path in sorted(first.iterdir()):
+        assert (second / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_each_indexed_row_carries_its_records_customer_and_name(master, company_model):
+    companies = master[master["entity_type"] == "company"].iloc[::-1]  # any order of records
+    built = build_check_index(companies, company_model, "company", JUNK)
+    by_key = companies.set_index("record_key")
+    keys = built.table.column("record_key").to_pylist()
+    assert built.customer_ids.to_pylist() == [str(by_key.at[k, "customer_id"]) for k in keys]
+    expected = [None if pd.isna(n) else n for n in (by_key.at[k, "name"] for k in keys)]
+    assert built.names.to_pylist() == expected
