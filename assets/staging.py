@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from assets.checks import Guard, check_step
-from assets.metadata import preview
+from assets.metadata import part_tables, preview
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, plan_step
@@ -22,9 +22,8 @@ from quality.reconciliation import (
 from quality.results import CheckOutcome
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
 from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
-from sources.build_staging import build_staging, restage_in_warehouse
+from sources.build_staging import ORDER_TABLE, build_staging, restage_in_warehouse, write_staging
 from sources.config import PipelineConfig
-from warehouse.store import replace_table
 
 STAGED_CUSTOMERS = dg.AssetKey(["staging", "customers"])
 QUARANTINE = dg.AssetKey(["staging", "quarantine"])
@@ -44,7 +43,9 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
                 kinds={"duckdb"},
                 description="One row per customer record of every source (and per contact person named on a "
                 "company record) in the canonical schema: names, phones, e-mail, IDs, addresses, dates standardised; "
-                "problems kept as quality_flags.",
+                "problems kept as quality_flags. Part of it: staging.customer_order, each record's place in the "
+                "order records are prepared and matched in.",
+                metadata=part_tables(ORDER_TABLE),
             ),
             dg.AssetSpec(
                 QUARANTINE,
@@ -84,8 +85,7 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
                 counts = restage_in_warehouse(con, raw, rejected, cfg, today=date.today())
             else:
                 result = build_staging(raw, rejected, cfg, today=date.today())
-                replace_table(con, "staging", "customers", result.customers)
-                replace_table(con, "staging", "quarantine", result.quarantine)
+                write_staging(con, result, cfg)
                 counts = result.counts()
             del raw, rejected
             heads = {

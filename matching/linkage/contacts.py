@@ -49,6 +49,7 @@ import pyarrow as pa
 from matching.linkage.caps import cap_shared_values
 from matching.linkage.features import prepare_records
 from matching.linkage.junk import JunkRules
+from sources.build_staging import staging_positions
 from sources.staging import MOBILE_FROM_COMPANY_ROW
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def prepared_contacts(con: duckdb.DuckDBPyConnection, uncapped: str, staged: str
         uncapped: a table of records prepared each on its own (``UNCAPPED_COLUMNS``, as
             ``matching.prepared_uncapped``), holding at least the contact records.
         staged: the staged records' table (``staging.customers``); its contact records
-            are read, in its order.
+            are read, in staging order (``sources.build_staging.staging_positions``).
 
     Returns:
         ``PREPARED_CONTACT_COLUMNS``, one row per contact record found in ``uncapped``, in
@@ -100,7 +101,8 @@ def prepared_contacts_query(con: duckdb.DuckDBPyConnection, uncapped: str, stage
     queries = cap_shared_values(
         con,
         f"""(SELECT u.*, c.position FROM {uncapped} u JOIN
-            (SELECT record_key, rowid AS position FROM {staged} WHERE {CONTACT_RECORDS}) c
+            (SELECT record_key, o.position FROM {staged} JOIN {staging_positions(con, staged)} o
+             USING (record_key) WHERE {CONTACT_RECORDS}) c
             USING (record_key) WHERE u.entity_type = 'person')""",
         JunkRules(),
         columns=PREPARED_CONTACT_COLUMNS,

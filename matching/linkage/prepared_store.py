@@ -45,6 +45,7 @@ from matching.linkage.features import (
     staged_frame,
 )
 from matching.linkage.junk import SHARED, SUPPRESSED_COLUMNS, JunkRules
+from sources.build_staging import staging_positions
 from sources.schema import ENTITY_TYPES
 from warehouse.store import quote, replace_table, table_exists
 
@@ -83,7 +84,7 @@ def update_prepared(
         preparation).
     """
     fields = _fields_hash(con)
-    positions = "(SELECT record_key, rowid AS position FROM staging.customers)"
+    positions = staging_positions(con)
     if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
         con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
         prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
@@ -205,15 +206,15 @@ def load_prepared(
 
 
 def _in_staging_order(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
-    """``table``'s rows in the order of their records in ``staging.customers`` (an
-    incremental sync appends the records it prepared again; a full one writes them in
-    order, and nothing moves)."""
+    """``table``'s rows in staging order (``sources.build_staging.ORDER_TABLE``; an incremental
+    sync appends the records it prepared again; a full one writes them in order, and
+    nothing moves)."""
     ordinal = pa.array(range(table.num_rows), pa.int64())
     con.register("__read", table.select(["record_key"]).append_column("ordinal", ordinal))
     try:
         position = con.sql(
-            """SELECT s.position FROM __read r
-               LEFT JOIN (SELECT record_key, rowid AS position FROM staging.customers) s
+            f"""SELECT s.position FROM __read r
+               LEFT JOIN {staging_positions(con)} s
                USING (record_key) ORDER BY r.ordinal"""
         ).to_arrow_table()["position"]
     finally:

@@ -97,8 +97,13 @@ def spellings() -> dict[str, list[Reading]]:
     return table
 
 
+@functools.lru_cache(maxsize=8192)
 def level_names(code: str) -> tuple[str | None, str | None, str | None]:
     """(province, city, district) official names for an adcode.
+
+    Kept per adcode (China has about 3,200 divisions): the distinct addresses of a
+    staging name a few thousand of them, and looking the three levels up again for each
+    address took 0.25 s of CPU for the 76k addresses of the 100k demo (loaded machine).
 
     Municipalities (北京/上海/天津/重庆) have no prefecture level: their city is the
     municipality itself, also where an address names the municipality only. County-level

@@ -44,6 +44,7 @@ SAME = {
     **{f"raw {feed} rejects": f"SELECT * FROM raw.{feed}__rejected" for feed in FEEDS},
     **{f"raw {feed} files": f"SELECT * FROM raw.{feed}__files" for feed in FEEDS},
     "staged records": "SELECT * EXCLUDE (ingested_at) FROM staging.customers",
+    "staging order": "SELECT * FROM staging.customer_order",
     **{
         f"staged {table}": f"SELECT * FROM staging.{table}"
         for kind in ("orders", "interactions", "receivables")

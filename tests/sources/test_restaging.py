@@ -8,7 +8,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from sources.build_staging import build_staging, restage_in_warehouse
+from sources.build_staging import (
+    ORDER_TABLE,
+    build_staging,
+    restage_in_warehouse,
+    write_staging,
+)
 from sources.config import PipelineConfig, load_config
 from sources.demo import generate_demo
 from sources.demo.delta import apply_delta
@@ -34,12 +39,15 @@ def restaged(
     previous: pa.Table,
 ) -> tuple[pa.Table, pa.Table, dict[str, int]]:
     """What a sync's staging makes of ``tables`` in a warehouse whose last staging is
-    ``previous``: the staged records, the quarantine and the counts."""
+    ``previous``: the staged records (in staging order), the quarantine and the counts."""
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging")
     replace_table(con, "staging", "customers", previous)
     counts = restage_in_warehouse(con, tables, rejected, config, today=today)
-    customers = con.sql("FROM staging.customers").to_arrow_table()
+    customers = con.sql(
+        f"SELECT c.* FROM staging.customers c JOIN {ORDER_TABLE} o USING (record_key) "
+        "ORDER BY o.position"
+    ).to_arrow_table()
     quarantine = con.sql("FROM staging.quarantine").to_arrow_table()
     con.close()
     return customers, quarantine, counts
@@ -72,6 +80,27 @@ def test_restaging_after_a_delta_equals_staging_from_scratch(demo, tmp_path):
     assert customers.num_rows == scratch.customers.num_rows
     assert customers.equals(scratch.customers)
     assert quarantine.equals(scratch.quarantine)
+    # a full staging writes its rows in staging order, and says so
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    write_staging(con, scratch, config)
+    order = con.sql(f"SELECT record_key FROM {ORDER_TABLE} ORDER BY position").fetchall()
+    assert order == [(k,) for k in scratch.customers.column("record_key").to_pylist()]
+
+
+def test_restaging_unchanged_files_writes_nothing_again(demo):
+    """Records whose rows did not change keep their rows where they lie in the table."""
+    config = load_config(demo / "customer_master.yaml")
+    tables, rejected = raw(config)
+    today = date(2026, 10, 2)
+    first = build_staging(tables, rejected, config, today=today).customers
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    replace_table(con, "staging", "customers", first)
+    restage_in_warehouse(con, tables, rejected, config, today=today)
+    again = con.sql("SELECT *, rowid AS r FROM staging.customers ORDER BY r").to_arrow_table()
+    assert again.drop_columns(["r"]).equals(first)
+    assert again.column("r").to_pylist() == list(range(first.num_rows))
 
 
 def test_restaging_unchanged_rows_takes_todays_lineage(demo):
