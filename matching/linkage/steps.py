@@ -126,6 +126,7 @@ def ensure_models(
             "training": {
                 "seed": params.seed,
                 "u_max_pairs": params.u_max_pairs,
+                "u_min_count": params.u_min_count,
                 "em_max_pairs": params.em_max_pairs,
             },
             "junk": settings.junk.model_dump(),
