@@ -51,11 +51,13 @@ RECORD_KEY = re.compile(r"[a-z_]+:\d+-\d+(?::contact)?")
 
 def contacts(n: int):
     """(company, person) pairs: the person is named as contact on the company's first
-    record; each person at most once, never on their own record."""
+    record; each person at most once, never on their own record, and one contact per
+    company record (a record has one contact column, so its contact record's key,
+    ``<company record>:contact``, is unique)."""
     return st.lists(
         st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] != p[1]),
         max_size=3,
-        unique_by=lambda p: p[1],
+        unique_by=(lambda p: p[1], lambda p: p[0]),
     )
 
 
