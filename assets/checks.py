@@ -88,11 +88,6 @@ class Guard:
     #: then the last outcomes are reported again whenever that table is unchanged, even
     #: in a sync whose other inputs changed (a delta that did not touch this mart)
     own_table_only: bool = False
-    #: what the checks read besides the guarded table (with the config and code), when it
-    #: can be named for less than the run's other inputs: the last outcomes are reported
-    #: again whenever the table and this are unchanged (the raw suite: its feed's last
-    #: accepted row count; a delta leaves half the feeds as they were)
-    reads: Callable[[duckdb.DuckDBPyConnection, str], object] | None = None
 
 
 def suite_guard(
@@ -161,7 +156,7 @@ def _evaluate(
         run_table_fingerprint(con, warehouse, table, run_id)
         if len(guard.asset_key.path) == 2
         else "",
-        _other_inputs(guard, con, run_id),
+        "" if guard.own_table_only else inputs_snapshot(con, run_id),
     )
     kept = memo.recall(con, name, key)
     if kept is not None:
@@ -170,15 +165,6 @@ def _evaluate(
     outcomes = guard.evaluate(con, run_id, config)
     memo.keep(con, name, key, run_id, outcomes)
     return outcomes
-
-
-def _other_inputs(guard: Guard, con: duckdb.DuckDBPyConnection, run_id: str) -> object:
-    """What the guard's checks read besides its table, for the key of its kept outcomes."""
-    if guard.own_table_only:
-        return ""
-    if guard.reads is not None:
-        return ["reads", guard.reads(con, run_id)]
-    return inputs_snapshot(con, run_id)
 
 
 def check_specs(asset_key: dg.AssetKey, checks: Sequence[CheckDef]) -> list[dg.AssetCheckSpec]:

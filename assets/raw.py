@@ -142,14 +142,7 @@ def _raw_guard(feed: FileSpec) -> Guard:
         record_row_count(con, feed.name, run_id, len(frame), accepted, now)
         return outcomes
 
-    # the suite reads the raw table and the feed's last accepted row count, nothing else:
-    # a feed whose files did not change on a delta day reports its last outcomes again
-    return Guard(
-        raw_asset_key(feed.name),
-        raw_checks(feed),
-        evaluate,
-        reads=lambda con, run_id: previous_row_count(con, feed.name, run_id),
-    )
+    return Guard(raw_asset_key(feed.name), raw_checks(feed), evaluate)
 
 
 def build_raw_checks(config: PipelineConfig) -> list[dg.AssetChecksDefinition]:

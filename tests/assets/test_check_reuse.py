@@ -2,7 +2,6 @@
 unchanged, even when other inputs of the sync changed; a changed table is validated again."""
 
 import uuid
-from datetime import datetime
 
 import dagster as dg
 import duckdb
@@ -115,35 +114,3 @@ def test_a_changed_mart_is_validated_again_and_a_bad_row_fails(con, runs):
     assert second.metadata["failing_expectations"][0]["examples"] == [
         {"tier": "platinum", "customer_id": "CM3"}
     ]
-
-
-def test_an_unchanged_raw_feed_reports_its_last_outcome_until_its_accepted_row_count_moves():
-    """The raw suite reads its feed's table and last accepted row count only: a delta that
-    left the feed's files as they were reports the outcomes again, naming their run, as
-    long as the count it compares with is the one they were computed with."""
-    from assets.raw import _raw_guard
-    from quality.history import record_row_count
-
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA raw")
-    con.execute(
-        "CREATE TABLE raw.dealers AS SELECT 'dealers' AS source, 'a.csv' AS source_file, "
-        "2 AS source_row, TIMESTAMP '2026-11-01' AS ingested_at, 'h' AS record_hash, "
-        "'D1' AS 客户编号, '甲' AS 客户名称"
-    )
-    guard = _raw_guard(CONFIG.sources[0])
-    run_1, run_2, run_3, run_4, run_5 = (f"{uuid.uuid4().hex}-{i}" for i in range(5))
-
-    first = evaluate(con, guard, run_1)  # no accepted count before: none to compare with
-    second = evaluate(con, guard, run_2)  # compares with run 1's count: validated
-    third = evaluate(con, guard, run_3)  # the same table and count as run 2: kept
-    assert [o.passed for o in second] == [True, True, True]
-    assert all("evaluated_in_run" not in o.metadata for o in first + second)
-    assert [o.metadata["evaluated_in_run"] for o in third] == [run_2] * 3
-    assert [o.details for o in third] == [o.details for o in second]
-
-    # a count accepted since (another run) is another input: validated again
-    record_row_count(con, "dealers", run_4, 5, True, datetime(2027, 1, 1))
-    fifth = evaluate(con, guard, run_5)
-    assert all("evaluated_in_run" not in o.metadata for o in fifth)
-    assert fifth[-1].name == "rows_vs_previous_run" and not fifth[-1].passed  # 1 row < 5
