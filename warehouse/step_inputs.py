@@ -83,7 +83,9 @@ def file_and_prefix_fingerprints(path: Path, prefix: int) -> tuple[str, str]:
     (a file that grew at its end: were those bytes the file as it was?)."""
     digest, taken, head = hashlib.sha256(), 0, ""
     with path.open("rb") as handle:
-        while chunk := handle.read(min(8 << 20, prefix - taken) if taken < prefix else 8 << 20):
+        # blocks of 8 MiB, the one before ``prefix`` cut short there (a prefix of 0 hashes
+        # nothing as the head: the caller has none)
+        while chunk := handle.read(left if 0 < (left := prefix - taken) < 8 << 20 else 8 << 20):
             digest.update(chunk)
             taken += len(chunk)
             if taken == prefix:

@@ -43,7 +43,7 @@ from matching.linkage.contacts import (
     contact_person_pairs,
     prepared_contacts_query,
 )
-from matching.linkage.decisions import Decisions
+from matching.linkage.decisions import Decisions, unknown_records
 from sources.config import MatchingConfig
 from warehouse.store import table_exists
 
@@ -445,17 +445,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> N
 
 
 def _unknown_records(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> list[str]:
-    """Record keys the decisions name that are not staged."""
+    """Record keys the decisions name that are not staged (``decisions.unknown_records``
+    over the staged ones among them, read in SQL rather than every staged key)."""
     named = sorted(set(decisions.table["record_key_l"]) | set(decisions.table["record_key_r"]))
     if not named:
         return []
-    staged = {
-        k
-        for (k,) in con.execute(
-            "SELECT record_key FROM staging.customers WHERE list_contains(?, record_key)", [named]
-        ).fetchall()
-    }
-    return [k for k in named if k not in staged]
+    staged = con.execute(
+        "SELECT record_key FROM staging.customers WHERE list_contains(?, record_key)", [named]
+    ).fetchall()
+    return unknown_records(decisions, pd.Index([k for (k,) in staged]))
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
