@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from matching.master.aliases import build_aliases
@@ -30,9 +29,9 @@ from matching.master.built_from import (
     touched_customers,
 )
 from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
-from matching.master.survivorship import survive
+from matching.master.survivorship import golden_queries
 from matching.master.xref import cluster_probability_query, updated_xref
-from warehouse.store import quote, replace_table, table_exists
+from warehouse.store import quote, table_exists
 from warehouse.views import CURRENT_XREF
 
 
@@ -198,17 +197,22 @@ def build_golden_records(
     take_snapshot(con, "__built_from")
     touched = touched_customers(con, "__built_from", GOLDEN_INPUTS) if incremental else None
     if touched is None:
-        golden = survive(con, _current_records(con), source_trust, rules)
-        replace_table(con, "master", "customers", _typed_like_staging(con, golden.customers))
-        replace_table(con, "master", "attribute_lineage", golden.lineage)
+        with golden_queries(con, _current_records(con), source_trust, rules) as golden:
+            customers, lineage = golden
+            con.execute(
+                f"CREATE OR REPLACE TABLE master.customers AS {_typed_like_staging(con, customers)}"
+            )
+            con.execute(f"CREATE OR REPLACE TABLE master.attribute_lineage AS {lineage}")
         keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
         aliases = build_aliases(con)
     else:
         con.register("__touched", pa.table({"customer_id": pa.array(sorted(touched), pa.string())}))
         try:
-            golden = survive(con, _current_records(con, "__touched"), source_trust, rules)
-            _replace_customers(con, "customers", _typed_like_staging(con, golden.customers))
-            _replace_customers(con, "attribute_lineage", golden.lineage)
+            records = _current_records(con, "__touched")
+            with golden_queries(con, records, source_trust, rules) as golden:
+                customers, lineage = golden
+                _replace_customers(con, "customers", _typed_like_staging(con, customers))
+                _replace_customers(con, "attribute_lineage", lineage)
             keep_snapshot_changes(con, "__built_from", GOLDEN_INPUTS)
             aliases = build_aliases(con, "__touched")
         finally:
@@ -238,26 +242,21 @@ def _current_records(con: duckdb.DuckDBPyConnection, customers: str | None = Non
     ).to_arrow_table()
 
 
-def _replace_customers(
-    con: duckdb.DuckDBPyConnection, table: str, rebuilt: pa.Table | pd.DataFrame
-) -> None:
+def _replace_customers(con: duckdb.DuckDBPyConnection, table: str, rebuilt: str) -> None:
     """``master.<table>`` with the rows of the touched customers (``__touched``) deleted and
-    ``rebuilt`` inserted: a customer no longer live is touched (its records left or moved),
-    so its rows go too. Rewriting the whole table in a whole build's order cost 7.7 s of a
-    13.8 s update at 100k records (loaded machine); readers order what they read (the
-    publisher writes every table ``ORDER BY ALL``)."""
-    con.register("__rebuilt", rebuilt)
-    try:
-        con.execute(
-            f"DELETE FROM master.{table} WHERE customer_id IN (SELECT customer_id FROM __touched)"
-        )
-        con.execute(f"INSERT INTO master.{table} BY NAME SELECT * FROM __rebuilt")
-    finally:
-        con.unregister("__rebuilt")
+    the rows of the query ``rebuilt`` inserted: a customer no longer live is touched (its
+    records left or moved), so its rows go too. Rewriting the whole table in a whole build's
+    order cost 7.7 s of a 13.8 s update at 100k records (loaded machine); readers order what
+    they read (the publisher writes every table ``ORDER BY ALL``)."""
+    con.execute(
+        f"DELETE FROM master.{table} WHERE customer_id IN (SELECT customer_id FROM __touched)"
+    )
+    con.execute(f"INSERT INTO master.{table} BY NAME {rebuilt}")
 
 
-def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pa.Table) -> pa.Table:
-    """Golden columns with the types of the staged columns they come from, dates as dates.
+def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: str) -> str:
+    """The golden records of the query ``customers`` with the types of the staged columns
+    they come from, dates as dates, as a query (in the same row order).
 
     The published schema must not depend on the data: an attribute no record carries (no
     WeChat IDs in this deployment) is still VARCHAR, not DuckDB's NULL type.
@@ -269,12 +268,8 @@ def _typed_like_staging(con: duckdb.DuckDBPyConnection, customers: pa.Table) -> 
         ).fetchall()
     )
     types.update(first_seen="DATE", last_updated="DATE")
+    names = [row[0] for row in con.execute(f"DESCRIBE {customers}").fetchall()]
     columns = ", ".join(
-        f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" if c in types else quote(c)
-        for c in customers.column_names
+        f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" if c in types else quote(c) for c in names
     )
-    con.register("__golden", customers)
-    try:
-        return con.sql(f"SELECT {columns} FROM __golden").to_arrow_table()
-    finally:
-        con.unregister("__golden")
+    return f"SELECT {columns} FROM ({customers}) ORDER BY customer_id"
