@@ -44,7 +44,10 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
+from matching.master.build import GOLDEN_INPUTS
+from matching.master.built_from import touched_customers
 from warehouse.files import write_json_atomically
 from warehouse.store import table_exists
 from warehouse.views import CURRENT_RECORDS
@@ -121,10 +124,14 @@ _ORDER = ("customer_id", "from_customer_id", "record_key_l")
 #: Columns of a table that a sync changes on rows whose content did not change: a record's
 #: ``source_row`` moves when a row above it in its file is removed, ``ingested_at`` when
 #: its file is read again (on a 1% day at 100k records, 116,022 of 137,587 rows of
-#: ``records`` differed, and without these two columns the rows of 2,100 records' customers).
+#: ``records`` differed, and without these two columns the rows of 2,100 records' customers),
+#: ``source_file`` when a feed sends the same record in another file. The golden step's
+#: fingerprint of a record leaves out the same three (``matching.master.built_from``).
 #: They are kept in a narrow ``<table>_lineage`` table written whole; the table itself
 #: holds them as nulls, and the view a reader sees (``open_tables``) puts them back.
-VOLATILE_COLUMNS: dict[str, tuple[str, ...]] = {"records": ("source_row", "ingested_at")}
+VOLATILE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "records": ("source_file", "source_row", "ingested_at")
+}
 #: The columns that find a row's lineage row (its customer first: a page's lookup by
 #: customer reads one block of each table).
 _LINEAGE_KEY: dict[str, tuple[str, ...]] = {"records": ("customer_id", "record_key")}
@@ -138,6 +145,18 @@ _LINEAGE_KEY: dict[str, tuple[str, ...]] = {"records": ("customer_id", "record_k
 REWRITE_SHARE = 0.2
 #: Table name → rows appended since the table was last written whole, in ``TABLES``.
 _APPENDED = "_appended"
+
+#: Serving tables whose rows of a customer follow from its current records alone (their
+#: staged values, volatile columns apart, and when each entered the master): its golden
+#: record, the lineage of its values, the records themselves. The golden step keeps what it
+#: built them from (``GOLDEN_INPUTS``: per record, its customer, first entry and a
+#: fingerprint of its values); the index keeps a copy (``_BUILT_FROM``), and the next sync
+#: rewrites in these tables the customers that a record joined or left or whose records
+#: changed between the two (``touched_customers``, the golden step's own comparison),
+#: instead of hashing every row of both sides.
+BY_RECORDS = ("customers", "attribute_lineage", "records")
+#: The golden step's ``GOLDEN_INPUTS`` as they were when the index was written, in ``TABLES``.
+_BUILT_FROM = "_built_from"
 
 
 def _stored(name: str) -> str:
@@ -180,9 +199,11 @@ def write_tables(
 
     With ``previous`` (the folder of the index being replaced), its file is copied and
     each table updated: the rows of the customers whose rows differ are deleted and
-    written again, the others stay. Which customers differ is found by a 64-bit hash of
-    each row, summed per customer with the count of rows, on both sides; a changed
-    customer goes unseen only if the sums collide (odds about one in 10¹⁹ per customer).
+    written again, the others stay. In the ``BY_RECORDS`` tables, those are the customers
+    the golden step's snapshot says were touched since the previous index was written;
+    in the others (or without both snapshots), the customers whose rows hash differently:
+    a 64-bit hash of each row, summed per customer with the count of rows, on both sides
+    (a changed customer goes unseen only if the sums collide, odds about one in 10¹⁹).
     """
     target = folder / TABLES
     if previous is not None and (previous / TABLES).is_file():
@@ -192,6 +213,7 @@ def write_tables(
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS serving_out.{_APPENDED} (name VARCHAR, n BIGINT)")
         appended = dict(con.execute(f"FROM serving_out.{_APPENDED}").fetchall())
+        touched = _register_touched(con)
         for name, query in SERVING_TABLES.items():
             started = time.perf_counter()
             present = {c for c, _ in _columns(con, query)}
@@ -207,7 +229,13 @@ def write_tables(
             added = None
             if order is not None and kept == columns:
                 added = _update_table(
-                    con, stored, stored_query, order, appended.get(name, 0), rewrite_share
+                    con,
+                    stored,
+                    stored_query,
+                    order,
+                    appended.get(name, 0),
+                    rewrite_share,
+                    touched=touched and name in BY_RECORDS,
                 )
             if added is None:
                 by = f" ORDER BY {order}" if order else ""
@@ -235,9 +263,10 @@ def write_tables(
                 "written whole" if added is None else f"{added} rows rewritten",
                 time.perf_counter() - started,
             )
+        _keep_built_from(con, touched)
         # tables of an earlier layout copied with the file (``records`` before its lineage
         # was split off) would only take space
-        expected = {_APPENDED, *map(_stored, SERVING_TABLES)}
+        expected = {_APPENDED, _BUILT_FROM, *map(_stored, SERVING_TABLES)}
         expected |= {f"{name}_lineage" for name in VOLATILE_COLUMNS}
         for (stale,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving_out'"
@@ -249,8 +278,45 @@ def write_tables(
             f"INSERT INTO serving_out.{_APPENDED} VALUES (?, ?)", sorted(appended.items())
         )
     finally:
+        con.execute("DROP TABLE IF EXISTS __serving_touched")
         con.execute("DETACH serving_out")
     return rows
+
+
+def _register_touched(con: duckdb.DuckDBPyConnection) -> bool:
+    """Temp table ``__serving_touched``: the customers touched since the index copied into
+    ``serving_out`` was written (``BY_RECORDS``); False when it or the warehouse keeps no
+    snapshot of the golden records' inputs (an index of an earlier version, a warehouse
+    without a golden build), and every table is compared by hashing."""
+    if not table_exists(con, *GOLDEN_INPUTS.split(".")):
+        return False
+    touched = touched_customers(con, GOLDEN_INPUTS, f"serving_out.main.{_BUILT_FROM}")
+    if touched is None:
+        return False
+    customers = pa.table({"customer": pa.array(sorted(touched), pa.string())})
+    con.register("__serving_touched_customers", customers)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __serving_touched AS FROM __serving_touched_customers"
+        )
+    finally:
+        con.unregister("__serving_touched_customers")
+    return True
+
+
+def _keep_built_from(con: duckdb.DuckDBPyConnection, updated: bool) -> None:
+    """``serving_out.<_BUILT_FROM>``: the golden step's snapshot the ``BY_RECORDS`` tables now
+    follow. When they were ``updated`` from it, only the rows of the touched customers are
+    written again: a record whose row differs is one of them on both sides (the customer it
+    left and the one it joined)."""
+    if not table_exists(con, *GOLDEN_INPUTS.split(".")):
+        con.execute(f"DROP TABLE IF EXISTS serving_out.{_BUILT_FROM}")
+    elif updated:
+        touched = "customer_id IN (SELECT customer FROM __serving_touched)"
+        con.execute(f"DELETE FROM serving_out.{_BUILT_FROM} WHERE {touched}")
+        con.execute(f"INSERT INTO serving_out.{_BUILT_FROM} FROM {GOLDEN_INPUTS} WHERE {touched}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE serving_out.{_BUILT_FROM} AS FROM {GOLDEN_INPUTS}")
 
 
 def _update_table(
@@ -260,22 +326,21 @@ def _update_table(
     order: str,
     appended: int,
     rewrite_share: float,
+    touched: bool = False,
 ) -> int | None:
     """Bring ``serving_out.<stored>`` to the rows of ``query`` by rewriting the rows of the
-    ``order`` values (customers) whose rows differ; the number of rows appended, or None
-    (nothing done) when that many rows are better written whole (``REWRITE_SHARE``)."""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
-        WITH fresh AS (
-            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
-            FROM ({query}) q GROUP BY ALL),
-        kept AS (
-            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
-            FROM serving_out.{stored} q GROUP BY ALL)
-        SELECT coalesce(fresh.customer, kept.customer) AS customer, coalesce(fresh.n, 0) AS n
-        FROM fresh FULL JOIN kept ON fresh.customer IS NOT DISTINCT FROM kept.customer
-        WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.h IS DISTINCT FROM kept.h"""
-    )
+    ``order`` values (customers) whose rows differ (``touched``: those of
+    ``__serving_touched``); the number of rows appended, or None (nothing done) when that
+    many rows are better written whole (``REWRITE_SHARE``)."""
+    if touched:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
+            SELECT t.customer, count(q.{order}) AS n
+            FROM __serving_touched t LEFT JOIN ({query}) q ON q.{order} = t.customer
+            GROUP BY ALL"""
+        )
+    else:
+        _hash_changed(con, stored, query, order)
     try:
         changed, total = con.execute(
             f"SELECT (SELECT coalesce(sum(n), 0) FROM __serving_changed), "
@@ -295,6 +360,24 @@ def _update_table(
         return int(changed)
     finally:
         con.execute("DROP TABLE IF EXISTS __serving_changed")
+
+
+def _hash_changed(con: duckdb.DuckDBPyConnection, stored: str, query: str, order: str) -> None:
+    """Temp table ``__serving_changed``: the ``order`` values (customers) whose rows of
+    ``query`` and of ``serving_out.<stored>`` differ, found by hashing both sides, with the
+    number of rows ``query`` has for each (``n``)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
+        WITH fresh AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM ({query}) q GROUP BY ALL),
+        kept AS (
+            SELECT {order} AS customer, count(*) AS n, sum(hash(q)::HUGEINT) AS h
+            FROM serving_out.{stored} q GROUP BY ALL)
+        SELECT coalesce(fresh.customer, kept.customer) AS customer, coalesce(fresh.n, 0) AS n
+        FROM fresh FULL JOIN kept ON fresh.customer IS NOT DISTINCT FROM kept.customer
+        WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.h IS DISTINCT FROM kept.h"""
+    )
 
 
 def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:

@@ -50,8 +50,10 @@ def keep_snapshot(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None
 
 def touched_customers(con: duckdb.DuckDBPyConnection, now: str, last: str) -> set[str] | None:
     """Customers a record joined or left, or whose records changed, between ``last`` (the
-    kept snapshot, ``schema.table``) and ``now``; None: no snapshot kept."""
-    if not table_exists(con, *last.split(".")):
+    kept snapshot, ``schema.table``, or ``database.schema.table`` in an attached file) and
+    ``now``; None: no snapshot kept."""
+    *database, schema, table = last.split(".")
+    if not table_exists(con, schema, table, database=database[0] if database else None):
         return None
     rows = con.execute(
         f"""SELECT coalesce(n.customer_id, b.customer_id), b.customer_id

@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from matching.master.build import GOLDEN_INPUTS
+from matching.master.built_from import keep_snapshot, take_snapshot
 from warehouse.serving import (
     SERVING_INPUTS,
     SERVING_TABLES,
@@ -185,3 +187,61 @@ def test_a_table_whose_changed_customers_hold_many_rows_is_written_whole_again(t
     assert appended["customers"] == 0 and appended["customer_value"] == 0  # written whole
     assert [r[2] for r in served(day2)["customers"]] == [2, 3]
     assert "segment" in read_table(day2, "customer_value").columns
+
+
+def keep_golden_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """What the golden step keeps after a build: the snapshot of its inputs."""
+    take_snapshot(con, "__built_from")
+    keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
+
+
+def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_whole(tmp_path):
+    con = small_warehouse()
+    con.execute("ALTER TABLE staging.customers ADD COLUMN source_file VARCHAR DEFAULT 'a.csv'")
+    con.execute(
+        "ALTER TABLE master.customer_xref ADD COLUMN valid_from TIMESTAMP "
+        "DEFAULT TIMESTAMP '2026-12-01 06:00'"
+    )
+    con.execute("ALTER TABLE master.customer_xref ADD COLUMN entity_type VARCHAR DEFAULT 'company'")
+    keep_golden_inputs(con)
+    day1, day2, day3, whole = (tmp_path / d for d in ("day1", "day2", "day3", "whole"))
+    for folder in (day1, day2, day3, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    # an edit and a removal (CM1), a new customer (CM3); Bolt's record sent again in
+    # another file, every row moved and read again: CM2 is not touched
+    con.execute("UPDATE staging.customers SET name = 'Acme Co' WHERE record_key = 'a:1'")
+    con.execute("DELETE FROM staging.customers WHERE record_key = 'a:2'")
+    con.execute("UPDATE master.customer_xref SET valid_to = now() WHERE record_key = 'a:2'")
+    con.execute("UPDATE staging.customers SET source_row = 1, ingested_at = now()")
+    con.execute("UPDATE staging.customers SET source_file = 'b2.csv' WHERE record_key = 'b:1'")
+    con.execute("INSERT INTO staging.customers VALUES ('c:1', 'Cord', 3, now(), 'c.csv')")
+    con.execute(
+        "INSERT INTO master.customer_xref (record_key, customer_id, valid_from) "
+        "VALUES ('c:1', 'CM3', now())"
+    )
+    con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
+    con.execute("INSERT INTO master.customers VALUES ('CM3', 'Cord', 3)")
+    con.execute("INSERT INTO master.attribute_lineage VALUES ('CM3', 'Cord', 3)")
+    con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
+    keep_golden_inputs(con)
+
+    rows = write_tables(con, day2, previous=day1, rewrite_share=1.0)
+    assert rows == write_tables(con, whole)
+    assert served(day2) == served(whole)
+    out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
+    appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["records"] == 2  # a:1 (CM1's one record left) and c:1 (CM3)
+    assert appended["customers"] == 2 and appended["attribute_lineage"] == 2
+    assert appended["customer_value"] == 0  # CM2's row only deleted (found by hashing)
+    kept_inputs = out.execute("FROM _built_from ORDER BY record_key").fetchall()
+    out.close()
+    assert kept_inputs == con.execute(f"FROM {GOLDEN_INPUTS} ORDER BY record_key").fetchall()
+    files = read_table(day2, "records").sort_values("record_key")["source_file"]
+    assert files.tolist() == ["a.csv", "b2.csv", "c.csv"]
+
+    # a day with no change rewrites nothing
+    write_tables(con, day3, previous=day2, rewrite_share=1.0)
+    assert served(day3) == served(whole)
+    with duckdb.connect(str(day3 / "tables.duckdb"), read_only=True) as out:
+        assert dict(out.execute("FROM _appended").fetchall()) == appended
