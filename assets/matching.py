@@ -20,13 +20,8 @@ from assets.step_work import (
     step_inputs,
 )
 from matching.linkage import (
-    CLUSTER_PAIR_COLUMNS,
-    CLUSTERING_COLUMNS,
-    MATCHING_COLUMNS,
-    REVIEW_RECORD_COLUMNS,
     ModelChoice,
     SparkRun,
-    cluster_records,
     ensure_models,
     junk_rules,
     latest_version,
@@ -36,38 +31,27 @@ from matching.linkage import (
     record_changes,
     remember_scored_records,
     rescore_pairs,
-    review_queue,
     score_pairs,
+    staged_records,
+    update_clusters,
     write_reports,
     write_rescored_pairs,
 )
-from matching.linkage.clustering import Resolution
-from matching.linkage.contacts import prepared_contacts
-from matching.linkage.decisions import Decisions
 from matching.linkage.explanations import DEFAULT_MAX_RECORDS, sample_clusters
 from matching.linkage.features import PreparedRecords
 from matching.linkage.pairable import PairableRecords, load_pairable
 from matching.linkage.prepared_store import (
     PREPARED_RECORDS,
     SUPPRESSED_VALUES,
-    UNCAPPED,
     load_prepared,
     update_prepared,
 )
 from matching.linkage.recluster import SNAPSHOTS as CLUSTER_SNAPSHOTS
-from matching.linkage.recluster import (
-    can_recluster,
-    cluster_counts,
-    forget_cluster_inputs,
-    recluster,
-    remember_cluster_inputs,
-)
 from quality import resolution_checks
 from sources.config import PipelineConfig
 from sources.schema import ENTITY_TYPES
-from warehouse.files import write_atomically
 from warehouse.step_inputs import file_fingerprint
-from warehouse.store import quote, replace_table, table_exists
+from warehouse.store import replace_table
 
 PREPARED = dg.AssetKey(["matching", "prepared_records"])
 MODELS = dg.AssetKey(["matching", "models"])
@@ -88,21 +72,9 @@ def _staged(
     columns: tuple[str, ...] | None = None,
     keys: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """``staging.customers`` as pandas: every column, or only those of ``columns`` it has
-    (optional ones may be missing from a warehouse staged by an older version); ``keys``:
-    only the records of these record keys."""
+    """``staging.customers`` as pandas (``staged_records``)."""
     with warehouse.connect() as con:
-        present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
-        select = "*" if columns is None else ", ".join(quote(c) for c in columns if c in present)
-        if keys is None:
-            return con.sql(f"SELECT {select} FROM staging.customers").df()
-        con.register("__keys", pa.table({"record_key": pa.array(list(keys), pa.string())}))
-        try:
-            return con.sql(
-                f"SELECT {select} FROM staging.customers SEMI JOIN __keys USING (record_key)"
-            ).df()
-        finally:
-            con.unregister("__keys")
+        return staged_records(con, columns, keys)
 
 
 def _spark(cfg: PipelineConfig, spark: Spark) -> SparkRun | None:
@@ -351,41 +323,20 @@ def clusters_and_review(
         yield dg.MaterializeResult(asset_key=REVIEW_QUEUE, metadata=plan.metadata())
         return
     decisions = read_decisions(cfg.decisions_path)
-    with warehouse.connect() as con:
-        prepared = table_exists(con, "matching", "prepared_uncapped")
-        incremental = (
-            plan.incremental and prepared and cfg.matching.backend != "spark" and can_recluster(con)
-        )
-        if incremental:
-            # only the components the day's changes touch are solved again (recluster)
-            solved = recluster(con, decisions, cfg.matching, UNCAPPED)
-    if incremental:
-        resolution = solved.resolution
-        queue = review_queue(
-            resolution,
-            decisions,
-            _models(warehouse),
-            cfg.matching,
-            review_records=lambda keys: _staged(warehouse, REVIEW_RECORD_COLUMNS, keys),
-            review_pairs=lambda links: _review_pairs(warehouse, cfg, links),
-        )
-        with warehouse.connect() as con:
-            replace_table(con, "matching", "review_queue", queue)
-        work = {"records_solved_again": solved.records_solved}
-    else:
-        resolution, queue = _cluster_all(warehouse, cfg, decisions, spark, prepared)
-        work = {}
-    with warehouse.connect() as con:
-        counts = cluster_counts(con)
-        head = con.sql("FROM matching.clusters ORDER BY record_key LIMIT 5").to_arrow_table()
     review_dir = cfg.output_path / "review"
-    write_atomically(
-        review_dir / "review_queue.csv",
-        lambda p: queue.to_csv(p, index=False, encoding="utf-8-sig"),
-    )
-    write_atomically(
-        review_dir / "review_queue.parquet", lambda p: queue.to_parquet(p, index=False)
-    )
+    with warehouse.connect() as con:
+        update = update_clusters(
+            con,
+            decisions,
+            cfg.matching,
+            review_dir,
+            incremental=plan.incremental,
+            spark=_spark(cfg, spark),
+        )
+        head = con.sql("FROM matching.clusters ORDER BY record_key LIMIT 5").to_arrow_table()
+    resolution, queue, counts = update.resolution, update.review_queue, update.counts
+    solved = update.records_solved_again
+    work = {} if solved is None else {"records_solved_again": solved}
     plan.done(warehouse, context.run_id)
     context.log.info(f"clusters: {counts}; review queue: {len(queue)} pairs")
     yield dg.MaterializeResult(
@@ -410,76 +361,6 @@ def clusters_and_review(
             **plan.metadata(),
         ),
     )
-
-
-def _cluster_all(
-    warehouse: Warehouse,
-    cfg: PipelineConfig,
-    decisions: Decisions,
-    spark: Spark,
-    prepared: bool,
-) -> tuple[Resolution, pd.DataFrame]:
-    """Cluster every record, write the clusters and the review queue's tables, and keep what
-    the clustering read for the next sync's incremental one."""
-    with warehouse.connect() as con:
-        forget_cluster_inputs(con)
-        # of the pairs, the clustering reads only the links' keys and probability; the review
-        # queue reads every column of the pairs it shows (_review_pairs). Every column of every
-        # pair took 4.6 s at 1M records (800k pairs), these 1.5 s (loaded machine)
-        pairs = con.execute(
-            f"SELECT {', '.join(CLUSTER_PAIR_COLUMNS)} FROM matching.pairs"
-            " WHERE match_probability >= ?",
-            [cfg.matching.upper_threshold],
-        ).df()
-        # the contact records as prepared_records prepared them, not prepared again
-        contacts = prepared_contacts(con, UNCAPPED, "staging.customers") if prepared else None
-    columns = (
-        CLUSTERING_COLUMNS
-        if contacts is not None
-        else tuple(dict.fromkeys((*CLUSTERING_COLUMNS, *MATCHING_COLUMNS)))
-    )
-    staged = _staged(warehouse, columns)
-    result = cluster_records(
-        staged,
-        pairs,
-        decisions,
-        _models(warehouse),
-        cfg.matching,
-        spark=_spark(cfg, spark),
-        prepared_contacts=contacts,
-        review_records=lambda keys: _staged(warehouse, REVIEW_RECORD_COLUMNS, keys),
-        review_pairs=lambda links: _review_pairs(warehouse, cfg, links),
-    )
-    resolution, queue = result.resolution, result.review_queue
-    with warehouse.connect() as con:
-        replace_table(con, "matching", "clusters", resolution.clusters)
-        replace_table(con, "matching", "cut_links", resolution.cut_links)
-        replace_table(con, "matching", "decision_conflicts", resolution.conflicts)
-        replace_table(con, "matching", "rule_links", result.rule_links)
-        replace_table(con, "matching", "review_queue", queue)
-        if prepared:
-            remember_cluster_inputs(
-                con, decisions, cfg.matching, resolution.split_components, UNCAPPED
-            )
-    return resolution, queue
-
-
-def _review_pairs(warehouse: Warehouse, cfg: PipelineConfig, links: pd.DataFrame) -> pd.DataFrame:
-    """Every column of the scored pairs the review queue may show: those between the
-    thresholds and ``links`` (cut or in conflict, either way round)."""
-    with warehouse.connect() as con:
-        con.register("__links", links[["record_key_l", "record_key_r"]])
-        try:
-            return con.execute(
-                """SELECT * FROM matching.pairs p
-                   WHERE (match_probability >= ? AND match_probability < ?)
-                      OR EXISTS (SELECT 1 FROM __links k
-                                 WHERE least(p.record_key_l, p.record_key_r) = k.record_key_l
-                                   AND greatest(p.record_key_l, p.record_key_r) = k.record_key_r)""",
-                [cfg.matching.lower_threshold, cfg.matching.upper_threshold],
-            ).df()
-        finally:
-            con.unregister("__links")
 
 
 @dg.asset(key=REPORTS, deps=[CLUSTERS], group_name="matching", kinds={"html"})

@@ -43,6 +43,8 @@ from matching.linkage.steps import (
     rescore_pairs,
     review_queue,
     score_pairs,
+    staged_records,
+    update_clusters,
 )
 from matching.linkage.training import load_model
 
@@ -74,6 +76,8 @@ __all__ = [
     "score_clusters",
     "rescore_pairs",
     "score_pairs",
+    "staged_records",
+    "update_clusters",
     "write_reports",
     "write_rescored_pairs",
 ]

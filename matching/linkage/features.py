@@ -152,7 +152,10 @@ def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
     if missing:
         raise ValueError(f"staged records lack column(s) needed for matching: {', '.join(missing)}")
     optional = [c for c in OPTIONAL_COLUMNS if c in records.columns]
-    src = records.loc[records["entity_type"] == entity_type, [*REQUIRED_COLUMNS, *optional]]
+    mine = (records["entity_type"] == entity_type).fillna(False).to_numpy(dtype=bool)
+    # records of one entity type (as the prepared store reads them) are not copied row by row
+    records = records if mine.all() else records.loc[mine]
+    src = records[[*REQUIRED_COLUMNS, *optional]]
     src = src.reset_index(drop=True).reindex(columns=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
     duplicated = src["record_key"][src["record_key"].duplicated()].unique()
     if len(duplicated):
@@ -174,7 +177,6 @@ def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
     out["name_pinyin"] = text["name_pinyin"].where(out["name_key"].notna())
     out["name_latin"] = text["name_latin"].where(out["name_key"].notna())
     out["name_shape"] = name_shapes(out["name_key"])
-    out["name_grams"] = _bigrams(out["name_key"])
     out["name_region"] = text["name_region"]
     out["legal_form"] = text["legal_form"]
     out["branch"] = (
@@ -190,8 +192,7 @@ def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
     contact = None
     if entity_type == "company" and "contact_mobile" in records.columns:
         # a contact person's mobile on a company row reaches the company too
-        contact = _text(records.loc[records["entity_type"] == entity_type, "contact_mobile"])
-        contact = contact.reset_index(drop=True)
+        contact = _text(records["contact_mobile"]).reset_index(drop=True)
     extra = _extra_numbers(src["other_phones"], dropped, contact)
 
     out["gender"] = text["gender"]
@@ -201,7 +202,6 @@ def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
     street = text["address_detail"].str.replace(r"\s+", "", regex=True)
     out["address_detail"] = street.where(street != "")
     out["address_street"] = _street_and_number(out["address_detail"])
-    out["address_grams"] = _bigrams(out["address_detail"])
     postcode = text["postcode"].str.replace(r"\s+", "", regex=True)
     out["postcode"] = postcode.where(postcode != "")
 
@@ -226,15 +226,23 @@ def prepare_uncapped(records: pd.DataFrame, entity_type: str) -> pa.Table:
             **_postcode_keys(out["name_latin"], latin, out["postcode"], entity_type),
         }
     )
-    scalar = [c for c in UNCAPPED_COLUMNS if c not in ("extra_numbers", "placeholders")]
+    lists = ("extra_numbers", "placeholders", *GRAM_COLUMNS)
+    scalar = [c for c in UNCAPPED_COLUMNS if c not in lists]
     frame = pd.DataFrame(
         {c: entity_type if c == "entity_type" else out[c] for c in scalar}, index=src.index
     )
     schema = pa.schema([UNCAPPED_SCHEMA.field(c) for c in scalar])
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    table = table.append_column(UNCAPPED_SCHEMA.field("extra_numbers"), extra)
-    placeholders = placeholder_lists(dropped, len(src))
-    return table.append_column(UNCAPPED_SCHEMA.field("placeholders"), placeholders)
+    columns = {
+        **{c: table.column(c) for c in scalar},
+        **bigram_lists({"name_grams": out["name_key"], "address_grams": out["address_detail"]}),
+        "extra_numbers": extra,
+        "placeholders": placeholder_lists(dropped, len(src)),
+    }
+    return pa.Table.from_arrays(
+        [columns[c] for c in UNCAPPED_COLUMNS],
+        schema=UNCAPPED_SCHEMA.with_metadata(table.schema.metadata),
+    )
 
 
 def as_prepared(
@@ -308,7 +316,7 @@ def _street_and_number(detail: pd.Series) -> pd.Series:
     by Python's ``re`` as pandas' ``str.extract`` did, so the one-record preparation agrees),
     NA when there is none; once per distinct address, without pandas' call per value."""
     codes, uniques = pd.factorize(detail, use_na_sentinel=True)
-    found = [_STREET_AND_NUMBER.search(u) for u in uniques]
+    found = [_STREET_AND_NUMBER.search(u) for u in np.asarray(uniques, dtype=object)]
     streets = pa.array([m.group(1) if m else None for m in found] + [None], pa.string())
     taken = streets.take(pa.array(np.where(codes < 0, len(uniques), codes)))
     return pd.Series(pd.arrays.ArrowStringArray(taken), index=detail.index)
@@ -391,7 +399,9 @@ def placeholder_lists(dropped: list[pd.DataFrame], records: int) -> pa.ListArray
 def _any_order(name: pd.Series) -> pd.Series:
     """A Latin person name's words in alphabetical order: one key for 'zhang wei' and 'wei zhang'."""
     codes, uniques = pd.factorize(name, use_na_sentinel=True)
-    keyed = np.array([any_order(str(u)) for u in uniques] + [None], dtype=object)
+    keyed = np.array(
+        [any_order(str(u)) for u in np.asarray(uniques, dtype=object)] + [None], dtype=object
+    )
     return pd.Series(keyed[codes], index=name.index, dtype=object).astype(STRING)
 
 
@@ -429,16 +439,31 @@ def character_bigrams(text: str) -> list[str]:
     return sorted({text[i : i + 2] for i in range(len(text) - 1)} or {text})
 
 
-def _bigrams(s: pd.Series) -> pd.Series:
-    """Distinct character bigrams of each text (the text itself when it is one character).
+def bigram_lists(texts: dict[str, pd.Series]) -> dict[str, pa.Array]:
+    """The distinct character bigrams of each text, sorted (the text itself when it is one
+    character), as :func:`character_bigrams` gives them; None for a missing text.
 
     DuckDB's string distances work on UTF-8 bytes, which makes any two Chinese strings
     look alike (their characters share lead bytes). Set overlap of character bigrams
-    compares what a reader compares. Computed once per distinct value.
+    compares what a reader compares. Computed once per distinct value, in DuckDB SQL
+    (``substring`` counts code points, and ``list_sort`` orders by UTF-8 bytes, which is
+    code-point order, as Python's ``sorted`` does): a Python set per distinct value cost a
+    third of preparing the records (1.7 of 5.3 s of profiled CPU, 137k records), handing
+    Python lists to Arrow another tenth.
     """
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    grams = [character_bigrams(t) for t in uniques]
-    table = np.empty(len(grams) + 1, dtype=object)
-    table[: len(grams)] = grams
-    table[-1] = None
-    return pd.Series(table[codes], index=s.index, dtype=object)
+    coded = {name: pd.factorize(s, use_na_sentinel=True) for name, s in texts.items()}
+    grams: dict[str, pa.Array] = {}
+    with duckdb.connect() as con:
+        for name, (codes, uniques) in coded.items():
+            values = pa.array(np.asarray(uniques, dtype=object), pa.string(), from_pandas=True)
+            ordinal = pa.array(np.arange(len(values), dtype=np.int64))
+            con.register("__texts", pa.table({"text": values, "ordinal": ordinal}))
+            lists = con.sql(
+                """SELECT CASE WHEN length(text) < 2 THEN [text] ELSE list_sort(list_distinct(
+                       [substring(text, i, 2) FOR i IN range(1, length(text))])) END AS grams
+                   FROM __texts ORDER BY ordinal"""
+            ).to_arrow_table()["grams"]
+            con.unregister("__texts")
+            taken = lists.combine_chunks().take(pa.array(codes, mask=codes < 0))
+            grams[name] = taken.cast(pa.list_(pa.string()))
+    return grams

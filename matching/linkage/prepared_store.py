@@ -133,14 +133,15 @@ def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
 def _prepare_staged(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, int]:
     """Prepare the staged records of query ``staged`` (matching columns and ``fields_hash``)
     each on its own and add them to the uncapped table; return how many per entity type."""
-    records = staged_frame(con.sql(staged).to_arrow_table())
+    records = con.sql(staged).to_arrow_table()
     counts: dict[str, int] = {}
     for entity_type in ENTITY_TYPES:
-        hashes = records.loc[records["entity_type"] == entity_type, "fields_hash"]
-        if hashes.empty:
+        # split in Arrow: pandas copied every column's rows to select one entity type
+        of_type = records.filter(pc.equal(records["entity_type"], entity_type))
+        if not of_type.num_rows:
             continue
-        table = prepare_uncapped(records, entity_type)
-        table = table.append_column("fields_hash", pa.array(hashes.to_numpy(), pa.uint64()))
+        table = prepare_uncapped(staged_frame(of_type), entity_type)
+        table = table.append_column("fields_hash", of_type["fields_hash"].cast(pa.uint64()))
         con.register("__prepared", table)
         try:
             if table_exists(con, "matching", "prepared_uncapped"):

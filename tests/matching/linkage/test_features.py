@@ -1,9 +1,15 @@
 """The matcher's copy of staged records: junk values nulled and reported, keys derived."""
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from matching.linkage.features import PREPARED_COLUMNS, prepare_records
+from matching.linkage.features import (
+    PREPARED_COLUMNS,
+    bigram_lists,
+    character_bigrams,
+    prepare_records,
+)
 from matching.linkage.junk import JunkRules
 from sources.schema import STAGED_COLUMNS
 
@@ -263,3 +269,27 @@ def test_persons_meet_on_the_postcode_and_their_name_in_any_order_or_one_word_of
     # companies have no such keys
     company = prepare_records(staged({"name": "Kuaixin", "postcode": "3859"}), "company").records
     assert values(company["latin_postcode_block"]) == [None]
+
+
+def test_bigrams_of_many_texts_are_those_of_each_text_alone():
+    # code points, not bytes or grapheme clusters: a combining accent, an emoji with its
+    # skin tone, a character outside the BMP, full-width and Latin text, repeats, one
+    # character, missing values
+    texts = [
+        "厦门快心电脑",
+        "解放路20号2516室",
+        "e\u0301cole",
+        "👍🏽ok",
+        "𠮷野家",
+        "ＡＢＣabc",
+        "aaaa",
+        "中",
+        None,
+        "Zhang Wei",
+        "中",
+        pd.NA,
+    ]
+    grams = bigram_lists({"t": pd.Series(texts, dtype="string[pyarrow]")})["t"]
+    expected = [None if pd.isna(t) else character_bigrams(t) for t in texts]
+    assert grams.to_pylist() == expected
+    assert grams.type == pa.list_(pa.string())

@@ -14,7 +14,7 @@ from matching.linkage.recluster import (
     recluster,
     remember_cluster_inputs,
 )
-from matching.linkage.steps import cluster_records
+from matching.linkage.steps import cluster_records, update_clusters
 from sources.config import MatchingConfig
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import to_pinyin
@@ -96,6 +96,15 @@ def cluster_all(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, decisions
     replace_table(con, "matching", "rule_links", result.rule_links)
     remember_cluster_inputs(con, decisions, SETTINGS, result.resolution.split_components, UNCAPPED)
     return result
+
+
+def no_models(con: duckdb.DuckDBPyConnection) -> None:
+    """``matching.models`` as the training step writes it, with no model (no level labels)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS matching")
+    con.execute(
+        """CREATE TABLE matching.models (entity_type VARCHAR, version BIGINT, model VARCHAR,
+                                         path VARCHAR, trained BOOLEAN, records BIGINT)"""
+    )
 
 
 def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
@@ -238,3 +247,26 @@ def test_a_decision_on_records_of_an_untouched_cluster_solves_that_cluster_again
         assert set(solved.resolution.clusters["record_key"]) == {
             f"regional:P1{i}" for i in range(4)
         }
+
+
+def test_the_clustering_step_of_a_day_writes_what_it_writes_over_every_record(tmp_path):
+    with duckdb.connect() as day, duckdb.connect() as whole:
+        no_models(day)
+        no_models(whole)
+        load(day, DAY_ONE, PAIRS_ONE)
+        first = update_clusters(day, DECISIONS_ONE, SETTINGS, tmp_path / "one", incremental=True)
+        assert first.records_solved_again is None  # nothing to compare with: every record
+        load(day, DAY_TWO, PAIRS_TWO)
+        again = update_clusters(day, DECISIONS_TWO, SETTINGS, tmp_path / "day", incremental=True)
+        load(whole, DAY_TWO, PAIRS_TWO)
+        full = update_clusters(
+            whole, DECISIONS_TWO, SETTINGS, tmp_path / "whole", incremental=False
+        )
+        for query in (*TABLES.values(), "FROM matching.review_queue"):
+            assert rows(day, query) == rows(whole, query), query
+    assert 0 < again.records_solved_again < len(DAY_TWO)
+    assert full.records_solved_again is None
+    assert again.counts == full.counts
+    assert len(full.review_queue) > 0
+    for name in ("review_queue.csv", "review_queue.parquet"):
+        assert (tmp_path / "day" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
