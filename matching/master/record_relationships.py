@@ -329,20 +329,15 @@ def read_relationships(
                 SELECT customer_id FROM __affected UNION SELECT customer_id FROM ({_NEAR}))"""
     )
     read = con.execute("SELECT count(*) FROM __relationship_records").fetchall()[0][0]
+    # updated in place: only the rows an affected customer takes part in are deleted and
+    # read again, the others stay where they are (readers order what they read)
     mine = "from_customer_id IN (FROM __affected) OR to_customer_id IN (FROM __affected)"
+    con.execute(f"DELETE FROM {RELATIONSHIPS_READ} WHERE {mine}")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __relationships_read AS
-            SELECT * FROM {RELATIONSHIPS_READ} WHERE NOT ({mine})
-            UNION ALL
+        f"""INSERT INTO {RELATIONSHIPS_READ}
             SELECT * FROM ({_union("__relationship_records")}) WHERE {mine}"""
     )
-    con.execute(f"CREATE OR REPLACE TABLE {RELATIONSHIPS_READ} AS FROM __relationships_read")
-    for table in (
-        "__relationships_read",
-        "__relationship_records",
-        "__affected_keys",
-        "__affected",
-    ):
+    for table in ("__relationship_records", "__affected_keys", "__affected"):
         con.execute(f"DROP TABLE {table}")
     logger.info(
         "relationships read again from %d records of customers near %d touched", read, len(touched)

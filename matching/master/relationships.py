@@ -55,6 +55,7 @@ from matching.master.built_from import (
     CUSTOMER_VALUES,
     changed_records,
     keep_snapshot,
+    keep_snapshot_changes,
     take_snapshot,
     touched_customers,
 )
@@ -291,7 +292,10 @@ def write_relationships(
         con.execute(f"CREATE OR REPLACE TABLE master.relationships AS {_MERGED}")
     finally:
         con.unregister("__mentioned")
-    keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    if changed is None:
+        keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    else:  # only the records new, gone or moved since the last build: about 1% on a day
+        keep_snapshot_changes(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     counts = con.execute(
         "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
     ).fetchall()
