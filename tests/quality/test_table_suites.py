@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import yaml
 
+import quality.raw_suite
 from quality.gx import validate
 from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, marts_frame, marts_suite
-import quality.raw_suite
 from quality.raw_suite import check_raw_table, minimum_rows, raw_checks, raw_frame, raw_suite
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
 from sources.config import ConfigError, PipelineConfig, load_config
@@ -136,8 +136,9 @@ def test_a_feed_whose_files_are_unchanged_reports_its_key_check_again_without_re
     monkeypatch.setattr(
         quality.raw_suite,
         "validate",
-        lambda suite, frame: validated.append([e.check for e in suite.expectations])
-        or real(suite, frame),
+        lambda suite, frame: (
+            validated.append([e.check for e in suite.expectations]) or real(suite, frame)
+        ),
     )
     first, rows = check_raw_table(raw_dealers, DEALERS, None, CONFIG.quality, "run-1")
     again, _ = check_raw_table(raw_dealers, DEALERS, 4, CONFIG.quality, "run-2")
