@@ -11,10 +11,9 @@ from assets.checks import Guard, check_step
 from assets.metadata import part_tables, table_metadata
 from assets.resources import Deployment, Warehouse
 from assets.step_work import StepPlan, plan_step
-from quality.gx import validate
 from quality.history import TABLE as FEED_ROW_COUNTS
 from quality.history import previous_row_count, record_row_count
-from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, raw_checks, raw_frame, raw_suite
+from quality.raw_suite import ROWS_VS_PREVIOUS_RUN_CHECK, check_raw_table, raw_checks
 from sources.config import FileSpec, PipelineConfig
 from sources.raw_files import files_table, files_table_name, read_feed, write_raw
 from sources.readers import SourceReadError, expand_paths
@@ -135,11 +134,10 @@ def build_raw_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
 def _raw_guard(feed: FileSpec) -> Guard:
     def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
         previous = previous_row_count(con, feed.name, run_id)
-        frame = raw_frame(con, feed)
-        outcomes = validate(raw_suite(feed, previous, config.quality), frame)
+        outcomes, rows = check_raw_table(con, feed, previous, config.quality, run_id)
         accepted = next(o.passed for o in outcomes if o.name == ROWS_VS_PREVIOUS_RUN_CHECK)
         now = datetime.now(UTC).replace(tzinfo=None)
-        record_row_count(con, feed.name, run_id, len(frame), accepted, now)
+        record_row_count(con, feed.name, run_id, rows, accepted, now)
         return outcomes
 
     return Guard(raw_asset_key(feed.name), raw_checks(feed), evaluate)

@@ -25,7 +25,8 @@ import duckdb
 import pandas as pd
 
 from quality.results import ERROR, CheckDef, CheckOutcome
-from warehouse.store import count_rows, table_exists
+from sources.raw_files import files_table_name
+from warehouse.store import count_rows, qualified, table_exists
 
 RECONCILIATION_CHECK = "rows_reconcile"
 QUARANTINED_SHARE_CHECK = "quarantined_share"
@@ -111,6 +112,32 @@ def _per_file(con: duckdb.DuckDBPyConnection, table: str, where: str, value: str
     return pd.Series(dict(rows), dtype="int64")
 
 
+def _received_per_file(con: duckdb.DuckDBPyConnection, feed: str) -> pd.Series:
+    """Rows each file of ``feed`` sent (read or rejected by its reader), files that sent any.
+
+    The raw step keeps them per file in ``raw.<feed>__files`` (``sources.raw_files``): counting
+    ``raw.<feed>`` and its rejects by file again scanned every raw row at every sync (the
+    report's per-file accounting, twelve feeds). A warehouse written before that table
+    existed is counted.
+    """
+    files = files_table_name(feed)
+    if not table_exists(con, "raw", files):
+        return (
+            pd.concat(
+                [
+                    _per_file(con, f"raw.{t}", "source = ?", feed)
+                    for t in (feed, f"{feed}__rejected")
+                ]
+            )
+            .groupby(level=0)
+            .sum()
+        )
+    rows = con.execute(
+        f"SELECT source_file, rows + rejected FROM {qualified('raw', files)} WHERE rows + rejected > 0"
+    ).fetchall()
+    return pd.Series(dict(rows), dtype="int64")
+
+
 def reconcile_files(con: duckdb.DuckDBPyConnection, feed: str, table: str | None) -> pd.DataFrame:
     """The same account per file of one feed: ``source_file``, received, staged, quarantined.
 
@@ -124,13 +151,7 @@ def reconcile_files(con: duckdb.DuckDBPyConnection, feed: str, table: str | None
     else:
         staged = _per_file(con, f"staging.{table}", "feed = ?", feed)
         quarantined = _per_file(con, f"staging.{table}_quarantine", "feed = ?", feed)
-    received = (
-        pd.concat(
-            [_per_file(con, f"raw.{t}", "source = ?", feed) for t in (feed, f"{feed}__rejected")]
-        )
-        .groupby(level=0)
-        .sum()
-    )
+    received = _received_per_file(con, feed)
     frame = pd.DataFrame({"received": received, "staged": staged, "quarantined": quarantined})
     frame = frame.fillna(0).astype("int64").rename_axis("source_file").reset_index()
     return frame.sort_values("source_file", ignore_index=True)

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
+import quality.raw_suite
 from quality.gx import validate
 from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, marts_frame, marts_suite
-from quality.raw_suite import minimum_rows, raw_checks, raw_frame, raw_suite
+from quality.raw_suite import check_raw_table, minimum_rows, raw_checks, raw_frame, raw_suite
 from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
 from sources.config import ConfigError, PipelineConfig, load_config
 
@@ -118,6 +119,39 @@ def test_raw_frame_reads_only_the_values_the_suite_reads_with_the_same_outcomes(
         suite = raw_suite(DEALERS, previous, CONFIG.quality)
         narrow = [o.as_record() for o in validate(suite, frame)]
         assert narrow == [o.as_record() for o in validate(suite, whole)]
+
+
+def test_a_feed_whose_files_are_unchanged_reports_its_key_check_again_without_reading_keys(
+    raw_dealers, monkeypatch
+):
+    """Same files (``raw.<feed>__files``), settings and code: the key check's outcome is the
+    last one, and only the column and row-count checks are validated; every outcome is the
+    one a validation of the whole suite gives. Another file's bytes: validated again."""
+    raw_dealers.execute(
+        """CREATE TABLE raw.dealers__files AS SELECT 'd.csv' AS source_file, 'sha-1' AS fingerprint,
+           ['客户编号', '客户名称', '电话'] AS columns, 4::BIGINT AS rows, 0::BIGINT AS rejected"""
+    )
+    validated = []
+    real = quality.raw_suite.validate
+    monkeypatch.setattr(
+        quality.raw_suite,
+        "validate",
+        lambda suite, frame: (
+            validated.append([e.check for e in suite.expectations]) or real(suite, frame)
+        ),
+    )
+    first, rows = check_raw_table(raw_dealers, DEALERS, None, CONFIG.quality, "run-1")
+    again, _ = check_raw_table(raw_dealers, DEALERS, 4, CONFIG.quality, "run-2")
+    assert rows == 4
+    assert validated[1] == ["required_columns_present", "rows_vs_previous_run"]
+    assert again[1].metadata.pop("evaluated_in_run") == "run-1"
+    whole = validate(raw_suite(DEALERS, 4, CONFIG.quality), raw_frame(raw_dealers, DEALERS))
+    assert [o.as_record() for o in again] == [o.as_record() for o in whole]
+    assert [o.as_record() for o in first][1] == whole[1].as_record()
+
+    raw_dealers.execute("UPDATE raw.dealers__files SET fingerprint = 'sha-2'")
+    check_raw_table(raw_dealers, DEALERS, 4, CONFIG.quality, "run-3")
+    assert "source_record_id_unique" in validated[2]
 
 
 def test_minimum_rows_tolerates_the_configured_drop():
