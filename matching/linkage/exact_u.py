@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 
 _NULL_LEVEL = re.compile(r'^"(\w+)_l" IS NULL OR "\1_r" IS NULL$')
+_WIDENED_NULL = re.compile(r'^\("(\w+)_l" IS NULL OR "\1_r" IS NULL\) OR ')
 _EQUALITY = re.compile(r'^"(\w+)_l" = "\1_r"$')
 
 
@@ -60,8 +61,8 @@ def equality_levels(settings: dict[str, Any]) -> list[EqualityLevels]:
     found = []
     for comparison in settings["comparisons"]:
         levels = comparison["comparison_levels"]
-        opening = _NULL_LEVEL.match(levels[0]["sql_condition"]) if levels else None
-        if opening is None or not levels[0].get("is_null_level"):
+        opening = null_column(comparison)
+        if opening is None:
             continue
         columns: list[str] = []
         for level in levels[1:]:
@@ -71,11 +72,21 @@ def equality_levels(settings: dict[str, Any]) -> list[EqualityLevels]:
             columns.append(equality.group(1))
         if columns:
             found.append(
-                EqualityLevels(
-                    comparison["output_column_name"], opening.group(1), tuple(columns), 1
-                )
+                EqualityLevels(comparison["output_column_name"], opening, tuple(columns), 1)
             )
     return found
+
+
+def null_column(comparison: dict[str, Any]) -> str | None:
+    """The column whose null level opens ``comparison`` (Splink JSON): a pair where either
+    record lacks it reaches no other level. None when the comparison opens otherwise.
+    A null level that :func:`sampling_form` widened still names its column first."""
+    levels = comparison["comparison_levels"]
+    if not levels or not levels[0].get("is_null_level"):
+        return None
+    condition = levels[0]["sql_condition"]
+    opening = _NULL_LEVEL.match(condition) or _WIDENED_NULL.match(condition)
+    return opening.group(1) if opening else None
 
 
 def exact_u(records: pa.Table, equalities: list[EqualityLevels]) -> dict[str, list[float] | None]:

@@ -8,7 +8,8 @@ records (m and u probabilities). Training is unsupervised:
 2. u (how often unrelated records agree by chance): for the leading "same value"
    levels of a comparison counted exactly over every record, for the others from a
    random sample of pairs, with a fixed seed so the same data gives the same model
-   (``matching.linkage.exact_u``);
+   (``matching.linkage.exact_u``), drawn among the records that have the compared value
+   (``matching.linkage.u_sampling``);
 3. m (how often duplicates agree) by expectation maximisation, once per training
    blocking rule, each session learning the comparisons its rule leaves free.
 
@@ -44,6 +45,7 @@ from matching.linkage.spark_sql import (
     spark_model,
     with_level_conditions,
 )
+from matching.linkage.u_sampling import sampled_u
 from warehouse.files import write_json_atomically
 
 logger = logging.getLogger(__name__)
@@ -138,7 +140,8 @@ def train_model(
             linker = Linker(sdf, spark_model(portable), log_level=None)
         else:
             values = record_values_read(portable)
-            sdf = db.register(with_record_values(prepared.table, values), f"{entity_type}_records")
+            table_with_values = with_record_values(prepared.table, values)
+            sdf = db.register(table_with_values, f"{entity_type}_records")
             linker = Linker(sdf, training_form(portable), log_level=None)
         table = sdf.physical_name
         _estimate_prior(linker, db, table, entity_type, params.deterministic_recall, dialect)
@@ -149,7 +152,7 @@ def train_model(
                 max_pairs=params.u_max_pairs, seed=params.seed, num_chunks=num_chunks
             )
         else:
-            linker = _estimate_u(linker, sdf, prepared.table, params, num_chunks)
+            linker = _estimate_u(linker, db, sdf, table_with_values, params, num_chunks)
         em_max_pairs = (
             params.em_max_pairs if params.em_max_pairs and all_pairs > params.em_max_pairs else None
         )
@@ -281,11 +284,18 @@ def _estimate_prior(
 
 
 def _estimate_u(
-    linker: Linker, sdf: Any, records: pa.Table, params: TrainingParams, num_chunks: int
+    linker: Linker,
+    db: SplinkDatabase,
+    sdf: Any,
+    records: pa.Table,
+    params: TrainingParams,
+    num_chunks: int,
 ) -> Linker:
     """``linker``'s model with u: the leading "same value" levels of each comparison
     counted exactly over every record, the other levels by Splink's random sampling
-    among the pairs those leave (``matching.linkage.exact_u``); a linker on the result.
+    among the pairs those leave (``matching.linkage.exact_u``), each comparison sampled
+    among the records that have its value (``matching.linkage.u_sampling``); a linker on
+    the result.
 
     The comparisons with no such level are sampled as Splink samples them (each level
     seen 100 times, or every pair), so their u are those of sampling alone to the last
@@ -299,14 +309,16 @@ def _estimate_u(
         part = [c for c in form["comparisons"] if (c["output_column_name"] in counted) == folded]
         if not part:
             continue
-        sampler = Linker(sdf, {**form, "comparisons": part}, log_level=None)
-        sampler.training.estimate_u_using_random_sampling(
+        sampled += sampled_u(
+            db,
+            sdf,
+            records,
+            {**form, "comparisons": part},
             max_pairs=params.u_max_pairs,
             seed=params.seed,
             num_chunks=num_chunks,
-            min_count_per_level=min_count,
+            min_count=min_count,
         )
-        sampled += sampler.misc.save_model_to_json()["comparisons"]
     return Linker(sdf, with_u(model, {"comparisons": sampled}, counted), log_level=None)
 
 
