@@ -145,7 +145,8 @@ def _evaluate(
     config: PipelineConfig,
 ) -> list[CheckOutcome]:
     """The guard's outcomes: evaluated, or those of the last run that saw the same inputs
-    (for a guard of its own table only: the same table), naming that run."""
+    (for a guard of its own table only: the same table), naming that run (or the run an
+    outcome already named: a raw key check reported again from an earlier run)."""
     if not guard.memo:
         return guard.evaluate(con, run_id, config)
     table = ".".join(guard.asset_key.path)
@@ -161,7 +162,7 @@ def _evaluate(
     kept = memo.recall(con, name, key)
     if kept is not None:
         earlier, outcomes = kept
-        return [replace(o, metadata={**o.metadata, "evaluated_in_run": earlier}) for o in outcomes]
+        return [replace(o, metadata={"evaluated_in_run": earlier, **o.metadata}) for o in outcomes]
     outcomes = guard.evaluate(con, run_id, config)
     memo.keep(con, name, key, run_id, outcomes)
     return outcomes

@@ -7,10 +7,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.checks import _evaluate, suite_guard
+from assets.checks import Guard, _evaluate, suite_guard
 from assets.resources import Warehouse
 from quality.gx import Expect, Suite
-from quality.results import ERROR, CheckDef
+from quality.results import ERROR, CheckDef, CheckOutcome
 from sources.config import PipelineConfig
 
 CONFIG = PipelineConfig.model_validate(
@@ -114,3 +114,24 @@ def test_a_changed_mart_is_validated_again_and_a_bad_row_fails(con, runs):
     assert second.metadata["failing_expectations"][0]["examples"] == [
         {"tier": "platinum", "customer_id": "CM3"}
     ]
+
+
+def test_an_outcome_that_names_an_earlier_run_keeps_that_name_when_reported_again(con, runs):
+    """The raw suite reports a key check of unchanged files from the run that read the keys;
+    the next sync on the same inputs reports it again and still names that run, not the
+    run that only passed it on."""
+    check = TIERS.checks[0]
+    calls = []
+
+    def passed_on(_con, run_id, _config):
+        calls.append(run_id)
+        return [CheckOutcome(check.name, True, check.description, {"evaluated_in_run": "run-0"})]
+
+    guard = Guard(
+        dg.AssetKey(["marts", "customer_value"]), (check,), passed_on, own_table_only=True
+    )
+    evaluate(con, guard, runs[0])
+    (second,) = evaluate(con, guard, runs[1])
+
+    assert calls == [runs[0]]
+    assert second.metadata["evaluated_in_run"] == "run-0"
