@@ -3,10 +3,10 @@
 Uses the demo exports of ``bench_ingest_standardise.py`` (generated once, cached under
 benchmarks/.cache), stages them once into a Parquet file beside them, then in a fresh
 process reads the staged records, counts the comparisons blocking creates per record,
-and times the pipeline's own matching steps (``matching.linkage.steps``): training of both
-models (u by random sampling, m by EM), chunked prediction, clustering with the
-contact-person rule and the review queue. Prints the peak resident memory of that
-process and the accuracy against the demo's truth.
+and times the pipeline's own matching steps (``matching.linkage.steps`` and
+``cluster_step``): training of both models (u by random sampling, m by EM), chunked
+prediction, clustering with the contact-person rule and the review queue. Prints the peak
+resident memory of that process and the accuracy against the demo's truth.
 
 ``--backend spark`` runs the same steps on Splink's SparkAPI in Spark local mode
 (``local[2]``, driver memory 10g) beside a DuckDB run on the same staged records, each in a
@@ -80,18 +80,20 @@ def _jvm_peak_gib(session) -> float:
 
 def one_run(path: Path, truth: Path, backend: str = "duckdb") -> dict:
     """Block, train, predict and cluster the staged records exactly as the pipeline's matching
-    assets do (``matching.linkage.steps``), on ``backend``; figures of this process."""
+    assets do (``matching.linkage.steps`` and ``cluster_step``), on ``backend``; figures of
+    this process."""
     import tempfile
 
     import pandas as pd
 
     from matching.linkage.backend import SparkRun
     from matching.linkage.blocking_report import blocking_report
+    from matching.linkage.cluster_step import cluster_records
     from matching.linkage.decisions import empty_decisions
     from matching.linkage.evaluation import score_clusters
     from matching.linkage.prepared_store import prepare_by_type
     from matching.linkage.spark_session import start_spark
-    from matching.linkage.steps import cluster_records, ensure_models, junk_rules, score_pairs
+    from matching.linkage.steps import ensure_models, junk_rules, score_pairs
     from sources.config import MatchingConfig
 
     settings = MatchingConfig(backend=backend)

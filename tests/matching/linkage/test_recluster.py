@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from matching.linkage.cluster_step import cluster_records, update_clusters
 from matching.linkage.contacts import prepared_contacts
 from matching.linkage.decisions import Decisions, empty_decisions
 from matching.linkage.features import prepare_uncapped
@@ -14,7 +15,6 @@ from matching.linkage.recluster import (
     recluster,
     remember_cluster_inputs,
 )
-from matching.linkage.steps import cluster_records, update_clusters
 from sources.config import MatchingConfig
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import to_pinyin
