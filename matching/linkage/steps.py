@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,19 +90,27 @@ def ensure_models(
 ) -> list[ModelChoice]:
     """The model of each entity type present: the newest saved one, or a newly trained one
     (on ``settings.backend``; ``spark`` is the session when that is 'spark'), for the
-    sync's prepared records of each entity type (``prepared_store.prepare_by_type``)."""
-    choices = []
+    sync's prepared records of each entity type (``prepared_store.prepare_by_type``).
+
+    On DuckDB the entity types that need a model are trained at the same time, each in
+    its own database: much of training is Splink's Python (SQL built and parsed, u counts
+    gathered chunk by chunk) with one core busy, and the other type's queries fill the
+    other. Each model is what training it alone gives (its own records, seed and database).
+    """
+    saved_choices: dict[str, ModelChoice] = {}
+    to_train: dict[str, PreparedRecords] = {}
     for entity_type in ENTITY_TYPES:
         records = prepared.get(entity_type)
         if records is None or records.table.num_rows < 2:
             continue
-        n = records.table.num_rows
         saved = latest_version(model_dir, entity_type)
         if saved is not None and not retrain:
             missing = missing_features(saved.load(), records)
             if not missing:
                 logger.info("%s: using saved model %s", entity_type, saved.name)
-                choices.append(ModelChoice(saved, trained=False, records=n))
+                saved_choices[entity_type] = ModelChoice(
+                    saved, trained=False, records=records.table.num_rows
+                )
                 continue
             logger.warning(
                 "%s: saved model %s reads features this version no longer prepares (%s); training a new version",
@@ -109,34 +118,59 @@ def ensure_models(
                 saved.name,
                 ", ".join(sorted(missing)),
             )
-        started = time.perf_counter()
-        params = TrainingParams(junk=junk_rules(settings))
-        model = train_model(records, entity_type, params, backend=settings.backend, spark=spark)
-        summary = {
-            "entity_type": entity_type,
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "records": n,
-            "seconds": round(time.perf_counter() - started, 1),
-            "backend": settings.backend,
-            "training": {
-                "seed": params.seed,
-                "u_max_pairs": params.u_max_pairs,
-                "u_min_count": params.u_min_count,
-                "em_max_pairs": params.em_max_pairs,
-            },
-            "junk": settings.junk.model_dump(),
-            **parameter_summary(model),
-        }
-        version = save_new_version(model_dir, entity_type, model, summary)
-        logger.info(
-            "%s: trained %s on %d records in %.1f s",
-            entity_type,
-            version.name,
-            n,
-            summary["seconds"],
-        )
-        choices.append(ModelChoice(version, trained=True, records=n))
+        to_train[entity_type] = records
+    params = TrainingParams(junk=junk_rules(settings))
+    trained = _train_models(to_train, params, settings.backend, spark)
+    choices = []
+    for entity_type in ENTITY_TYPES:
+        if entity_type in saved_choices:
+            choices.append(saved_choices[entity_type])
+        elif entity_type in trained:
+            model, seconds = trained[entity_type]
+            n = to_train[entity_type].table.num_rows
+            summary = {
+                "entity_type": entity_type,
+                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "records": n,
+                "seconds": seconds,
+                "backend": settings.backend,
+                "training": {
+                    "seed": params.seed,
+                    "u_max_pairs": params.u_max_pairs,
+                    "u_min_count": params.u_min_count,
+                    "em_max_pairs": params.em_max_pairs,
+                },
+                "junk": settings.junk.model_dump(),
+                **parameter_summary(model),
+            }
+            version = save_new_version(model_dir, entity_type, model, summary)
+            logger.info(
+                "%s: trained %s on %d records in %.1f s", entity_type, version.name, n, seconds
+            )
+            choices.append(ModelChoice(version, trained=True, records=n))
     return choices
+
+
+def _train_models(
+    records: Mapping[str, PreparedRecords],
+    params: TrainingParams,
+    backend: str,
+    spark: SparkRun | None,
+) -> dict[str, tuple[dict[str, Any], float]]:
+    """Each entity type's newly trained model and the seconds its training took: at the
+    same time on DuckDB (one thread per type, each with its own database), one after the
+    other on Spark (one session)."""
+
+    def train(entity_type: str) -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        model = train_model(records[entity_type], entity_type, params, backend=backend, spark=spark)
+        return model, round(time.perf_counter() - started, 1)
+
+    if backend == "spark" or len(records) < 2:
+        return {entity_type: train(entity_type) for entity_type in records}
+    with ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="training") as pool:
+        futures = {entity_type: pool.submit(train, entity_type) for entity_type in records}
+        return {entity_type: future.result() for entity_type, future in futures.items()}
 
 
 _BLOCKING_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")

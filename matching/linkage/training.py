@@ -180,7 +180,7 @@ def train_model(
                 logger.warning(
                     "%s: EM session on %r failed and was skipped: %s", entity_type, rule, err
                 )
-                linker = Linker(sdf, before, log_level=None)
+                linker = Linker(sdf, before, log_level=None, validate_settings=False)
         if attempted and not trained:
             raise ValueError(f"{entity_type}: every EM training session failed; see the log")
         model = linker.misc.save_model_to_json()
@@ -319,7 +319,12 @@ def _estimate_u(
             num_chunks=num_chunks,
             min_count=min_count,
         )
-    return Linker(sdf, with_u(model, {"comparisons": sampled}, counted), log_level=None)
+    return Linker(
+        sdf,
+        with_u(model, {"comparisons": sampled}, counted),
+        log_level=None,
+        validate_settings=False,
+    )
 
 
 def _floor_m_probabilities(model: dict[str, Any], floor: float) -> None:

@@ -72,7 +72,11 @@ def sampled_u(
         )
         first = comparisons[0]["output_column_name"]  # unique among the model's comparisons
         on = sdf if table is records else db.register(table, f"u_sample_{first}")
-        sampler = Linker(on, {**form, "comparisons": comparisons}, log_level=None)
+        # the settings were validated when train_model made its linker; validating again
+        # parses every comparison's SQL with sqlglot (most of a second per Linker)
+        sampler = Linker(
+            on, {**form, "comparisons": comparisons}, log_level=None, validate_settings=False
+        )
         sampler.training.estimate_u_using_random_sampling(
             max_pairs=pairs, seed=seed, num_chunks=num_chunks, min_count_per_level=min_count
         )

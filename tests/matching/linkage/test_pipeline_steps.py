@@ -3,7 +3,10 @@
 import copy
 
 from matching.linkage.features import prepare_records
-from matching.linkage.steps import missing_features
+from matching.linkage.prepared_store import prepare_by_type
+from matching.linkage.steps import ensure_models, junk_rules, missing_features
+from matching.linkage.training import TrainingParams, train_model
+from sources.config import MatchingConfig
 
 
 def test_a_current_model_reads_only_prepared_features(staged, company_model):
@@ -22,3 +25,21 @@ def test_a_model_from_older_features_is_detected(staged, company_model):
         "fax_block",
         "legacy_name",
     }
+
+
+def test_models_trained_together_are_those_trained_alone(staged, tmp_path):
+    """ensure_models trains both entity types at the same time: each model is the one
+    training that type alone gives."""
+    settings = MatchingConfig()
+    prepared = prepare_by_type(staged, junk_rules(settings))
+    choices = ensure_models(prepared, tmp_path, settings)
+    assert [(c.version.entity_type, c.trained) for c in choices] == [
+        ("company", True),
+        ("person", True),
+    ]
+    params = TrainingParams(junk=junk_rules(settings))
+    for choice in choices:
+        alone = train_model(
+            prepared[choice.version.entity_type], choice.version.entity_type, params
+        )
+        assert choice.version.load() == alone
