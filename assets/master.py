@@ -142,7 +142,10 @@ def golden_customers(
     group_name="master",
     kinds={"duckdb"},
     metadata=part_tables(
-        "master.mention_matches", "master.relationship_inputs", "master.relationships_read"
+        "master.mention_matches",
+        "master.mention_names",
+        "master.relationship_inputs",
+        "master.relationships_read",
     ),
 )
 def relationships(
@@ -151,7 +154,8 @@ def relationships(
     """Relationships between golden customers with their evidence and confidence: employment (from
     contact persons), family (same surname, address and landline; inferred), served by dealer,
     holding and referral (names on records resolved to customers by the matching models; on an
-    incremental sync only new names and new or changed records are scored)."""
+    incremental sync only new names and new or changed records are scored, and only names no
+    sync staged before are staged)."""
     plan = plan_step(
         context,
         warehouse,

@@ -120,7 +120,15 @@ def prepare_records(
     Raises:
         ValueError: unknown entity type, missing columns, or duplicate record keys.
     """
-    uncapped = prepare_uncapped(records, entity_type)
+    return capped_records(prepare_uncapped(records, entity_type), entity_type, rules)
+
+
+def capped_records(
+    uncapped: pa.Table, entity_type: str, rules: JunkRules | None = None
+) -> PreparedRecords:
+    """Records prepared each on its own (:func:`prepare_uncapped`, ``UNCAPPED_COLUMNS``)
+    with the values shared by too many of them nulled, counted over all of ``uncapped``:
+    the second half of :func:`prepare_records`, for a caller that keeps uncapped rows."""
     positions = pa.array(np.arange(uncapped.num_rows, dtype=np.int64))
     with duckdb.connect() as con:
         con.execute("SET threads = 1")  # a few records at a time, often one

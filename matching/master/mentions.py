@@ -41,18 +41,17 @@ of the whole prediction.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.linkage.features import PreparedRecords, prepare_records
+from matching.linkage.features import PreparedRecords, capped_records, prepare_records
 from matching.linkage.junk import JunkRules
 from matching.linkage.pairable import sharing_blocking_values
 from matching.linkage.prediction import narrowed_blocking, predict_pairs
-from sources.staging import stage_records
+from matching.master.mention_names import MentionNames
 
 MENTION_PREFIX = "mention:"
 #: Least probability, under :func:`mention_prior`, at which a mentioned name is taken to
@@ -96,6 +95,7 @@ def mention_matches(
     new_names: Collection[str] | None = None,
     changed_records: Collection[str] | None = None,
     prepared: PreparedRecords | None = None,
+    names_kept: MentionNames | None = None,
 ) -> pd.DataFrame:
     """Every record each distinct name matches at or above ``threshold``.
 
@@ -111,6 +111,8 @@ def mention_matches(
         new_names, changed_records: when given (an incremental sync), only the pairs of a
             new name or of a new or changed record are scored; all names and records are
             still read, so each of those pairs scores as in a whole scoring.
+        names_kept: the names the last build staged (``matching.master.mention_names``):
+            only the others are staged now. None: every name is staged.
 
     Only the records that share a blocking value with a name scored are blocked
     (:func:`pairable_records`): every pair scored holds a name, so the others pair with
@@ -131,24 +133,17 @@ def mention_matches(
         # no new name and no new or changed record of this entity type: nothing to score,
         # so the names are not staged and prepared again for nothing
         if not only_with - (set(changed_records or ()) - set(records["record_key"])):
+            if names_kept is not None:
+                names_kept.carry(distinct, entity_type)
             return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
-    mapped = pd.DataFrame(
-        {
-            "source": "mention",
-            "source_record_id": [str(i) for i in range(len(distinct))],
-            "source_file": None,
-            "source_row": 0,
-            "ingested_at": datetime.now(UTC).replace(tzinfo=None),
-            "record_hash": None,
-            "entity_type": entity_type,
-            "name": distinct,
-        }
-    )
-    mentions = stage_records(mapped, {"mention": "other"}, date.today())
+    if names_kept is None:
+        names_kept = MentionNames()
     if prepared is None:
         prepared = prepare_records(records, entity_type, junk)
     scored = prepared.of_records(records["record_key"]).table
-    named = prepare_records(mentions, entity_type, junk).table
+    # the names' own values shared by too many of them are capped over all of them
+    named = capped_records(names_kept.uncapped(distinct, keys, entity_type), entity_type, junk)
+    named = named.table
     # a whole scoring flags every name: only the records sharing a blocking value with one
     # are blocked and scored (every pair holds a name), the term frequencies still counted
     # over all of them

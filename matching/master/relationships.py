@@ -59,6 +59,7 @@ from matching.master.built_from import (
     take_snapshot,
     touched_customers,
 )
+from matching.master.mention_names import MentionNames
 from matching.master.mentions import (
     MATCH_COLUMNS,
     best_customers,
@@ -105,11 +106,14 @@ def mentioned_relationships(
     a name not mentioned at the last build or of such a record; keep the other pairs'
     matches. Names whose scores move with the other records (``scores_drift``: a person's
     name, by its frequency) are scored whole on every sync, so the relationships equal a
-    whole build's.
+    whole build's. Either way only the names the last build did not stage are staged
+    (``master.mention_names``, :mod:`matching.master.mention_names`).
     """
     if not table_exists(con, "master", "mention_matches"):
         changed = None
     kept = con.sql(f"FROM {MENTION_MATCHES}").df() if changed is not None else pd.DataFrame()
+    # the names staged by the last build (a whole build stages every name again)
+    names_kept = MentionNames.read(con) if changed is not None else MentionNames()
     types = sorted({e for _, _, e in _MENTIONED if e in models})
     # the sync's prepared records, when it kept them: then a name, not every staged column
     prepared = {entity_type: load_prepared(con, entity_type) for entity_type in types}
@@ -134,6 +138,7 @@ def mentioned_relationships(
                 entity_type,
                 junk,
                 prepared=prepared[entity_type],
+                names_kept=names_kept,
             )
         else:
             before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
@@ -146,6 +151,7 @@ def mentioned_relationships(
                 new_names=set(names) - set(before["name"]),
                 changed_records=changed,
                 prepared=prepared[entity_type],
+                names_kept=names_kept,
             )
             before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
             both = [part for part in (before[list(MATCH_COLUMNS)], fresh) if len(part)]
@@ -159,6 +165,7 @@ def mentioned_relationships(
         out.append(_resolved(mentioning, resolved, kind))
     if matched:
         replace_table(con, "master", "mention_matches", pa.concat_tables(matched))
+    names_kept.keep(con)
     return [part for part in out if not part.empty]
 
 

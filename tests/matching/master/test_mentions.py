@@ -46,12 +46,13 @@ def test_a_day_with_no_new_name_and_no_changed_record_of_its_type_scores_nothing
 ):
     """Only person records changed and every company name was seen before: the company
     names are neither staged nor scored again."""
+    import matching.master.mention_names as mention_names
     import matching.master.mentions as mentions
 
     companies = staged[staged["entity_type"] == "company"].assign(customer_id=lambda f: f["truth"])
     person = staged.loc[staged["entity_type"] == "person", "record_key"].iloc[0]
     called = []
-    monkeypatch.setattr(mentions, "stage_records", lambda *a, **k: called.append("stage"))
+    monkeypatch.setattr(mention_names, "stage_records", lambda *a, **k: called.append("stage"))
     monkeypatch.setattr(mentions, "predict_pairs", lambda *a, **k: called.append("predict"))
     matches = mentions.mention_matches(
         pd.Series(["厦门洪来文印店"]),

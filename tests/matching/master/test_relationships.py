@@ -3,6 +3,7 @@
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from matching.master.relationships import build_relationships
 from sources.build_staging import STAGED_SCHEMA
@@ -279,9 +280,12 @@ def test_one_flat_and_one_surname_make_a_family_without_a_landline():
 def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
     staged, make_staged, company_model, person_model, monkeypatch
 ):
-    """A new customer becomes what an old mention names, a record is renamed, another
-    removed, a customer merged into another: the incremental build scores only the new
-    names and the new and changed records, and ends where a whole build does."""
+    """A new customer becomes what an old mention names, a record's referrer is renamed,
+    another removed, a customer merged into another, a company renamed, a new branch names
+    its head office: the incremental build scores only the new names and the new and
+    changed records, stages only the names no build staged before, and ends where a whole
+    build does."""
+    import matching.master.mention_names as mention_names
     import matching.master.mentions as mentions
 
     models = {"company": company_model, "person": person_model}
@@ -305,6 +309,30 @@ def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
         [day2, new.drop(columns="truth").assign(customer_id="C_HONGDA").set_index("record_key")]
     )
     day2.loc["regional:P109", "referrer_name"] = "王芳"  # a new name on a changed record
+    fz = {"province": "福建省", "city": "福州市", "district": "鼓楼区"}
+    renamed = staged.set_index("record_key").loc["dealers:D003"].to_dict()
+    changed = make_staged(
+        [
+            # the head office a mention names, renamed
+            {
+                **{c: renamed[c] for c in ("truth", "phone", "address_detail", "city", "province")},
+                "record_key": "dealers:D003",
+                "name": "厦门市快心科技有限公司",
+            },
+            # a new branch: its head office's name was mentioned as a parent already
+            {
+                "record_key": "dealers:D090",
+                "truth": "C_KUAIXIN_FZ",
+                "name": "厦门市快心电脑有限公司福州分公司",
+                "phone": "+865918000001",
+                **fz,
+            },
+        ],
+        [],
+    )
+    changed = changed.drop(columns="truth").set_index("record_key")
+    changed["customer_id"] = ["C_KUAIXIN", "C_KUAIXIN_FZ"]
+    day2 = pd.concat([day2.drop(index="dealers:D003"), changed])
 
     def records(day):
         rows = day.assign(birth_date=pd.to_datetime(day["birth_date"]).dt.date)
@@ -316,31 +344,50 @@ def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
     removed = staged.loc[staged["truth"] == "C_YUANTONG", "record_key"].iloc[0]
     day2 = day2.drop(index=removed)
     day2.loc[day2["customer_id"] == "C_HONGLAI_FZ", "customer_id"] = "C_HONGLAI_XM"  # merged
-    whole = build_relationships(warehouse(*records(day2)), models)
+    whole_con = warehouse(*records(day2))
+    whole = build_relationships(whole_con, models)
 
     con = warehouse(*records(day1))
     build_relationships(con, models)
     warehouse(*records(day2), con=con)
-    scored = []
-    predict = mentions.predict_pairs
+    scored, staged_names = [], []
+    predict, stage = mentions.predict_pairs, mention_names._staged
     monkeypatch.setattr(
         mentions, "predict_pairs", lambda *a, **k: scored.append(k["only_with"]) or predict(*a, **k)
+    )
+    monkeypatch.setattr(
+        mention_names, "_staged", lambda n, t: staged_names.extend(n) or stage(n, t)
     )
     incremental = build_relationships(con, models, incremental=True)
 
     # scored: every company name against the new, changed and removed records; the
     # referrers' names, whose scores move with every person record (term frequencies),
-    # whole (no branch here)
-    holding, referral = scored
+    # whole; the new branch's head office's name against every company
+    holding, referral, branch = scored
     assert referral is None
     assert not {key for key in holding if key.startswith(mentions.MENTION_PREFIX)}
-    assert set(holding) == {"dealers:D900", "regional:P109", removed}
+    changed_keys = {"dealers:D900", "dealers:D003", "dealers:D090", "regional:P109", removed}
+    assert set(holding) == changed_keys
+    assert {key for key in branch if key.startswith(mentions.MENTION_PREFIX)} == {"mention:0"}
+    # staged: the referrer's new name only (the head office's was staged as a parent's)
+    assert staged_names == ["王芳"]
+    assert (
+        incremental[incremental["relationship_type"] == "branch"][
+            ["from_customer_id", "to_customer_id"]
+        ].values.tolist()
+        == whole[whole["relationship_type"] == "branch"][
+            ["from_customer_id", "to_customer_id"]
+        ].values.tolist()
+    )
     holding = incremental[incremental["relationship_type"] == "holding"]
     assert ["C_HONGDA", "C_HONGLAI_XM"] in holding[
         ["from_customer_id", "to_customer_id"]
     ].values.tolist()
     assert incremental.drop(columns="evidence").equals(whole.drop(columns="evidence"))
     assert incremental["evidence"].map(list).tolist() == whole["evidence"].map(list).tolist()
+    # the names kept for the next day are those a whole build stages
+    query = f"FROM {mention_names.MENTION_NAMES} ORDER BY ALL"
+    assert con.execute(query).fetchall() == whole_con.execute(query).fetchall()
 
 
 def test_an_incremental_build_reads_again_only_near_touched_customers_and_ends_as_a_whole_one(
@@ -413,3 +460,38 @@ def test_an_incremental_build_reads_again_only_near_touched_customers_and_ends_a
     for table in (RELATIONSHIPS_READ, RELATIONSHIP_INPUTS):
         query = f"FROM {table} ORDER BY ALL"
         assert con.execute(query).fetchall() == whole_con.execute(query).fetchall(), table
+
+
+def test_a_day_without_new_names_or_changed_companies_keeps_the_names_as_staged(
+    staged, company_model, monkeypatch
+):
+    """Only a person record changed: the company names are neither staged nor scored again,
+    and the names kept for the next day are still every name a whole build stages."""
+    import matching.master.mention_names as mention_names
+
+    day1 = staged.drop(columns="truth").assign(customer_id=staged["truth"]).set_index("record_key")
+    day1.loc["dealers:D014", "parent_company_name"] = "厦门市快心电脑有限公司"
+    day2 = day1.copy()
+    person = day2.index[day2["entity_type"] == "person"][0]
+    day2.loc[person, "address_detail"] = "莲前路5号"
+
+    def records(day):
+        rows = day.assign(birth_date=pd.to_datetime(day["birth_date"]).dt.date)
+        rows = rows.astype(object).where(rows.notna(), None)
+        return rows.reset_index().to_dict("records"), dict(
+            zip(day.index, day["customer_id"], strict=True)
+        )
+
+    models = {"company": company_model}
+    whole_con = warehouse(*records(day2))
+    whole = build_relationships(whole_con, models)
+    con = warehouse(*records(day1))
+    build_relationships(con, models)
+    warehouse(*records(day2), con=con)
+    monkeypatch.setattr(mention_names, "_staged", lambda *a: pytest.fail("a name staged again"))
+    incremental = build_relationships(con, models, incremental=True)
+
+    assert incremental.drop(columns="evidence").equals(whole.drop(columns="evidence"))
+    query = f"FROM {mention_names.MENTION_NAMES} ORDER BY ALL"
+    assert con.execute(query).fetchall() == whole_con.execute(query).fetchall()
+    assert len(con.execute(query).fetchall()) == 1
