@@ -161,12 +161,14 @@ def customer_value(
 ) -> dg.MaterializeResult:
     """What each golden customer is worth: window and lifetime revenue, ABC class, RFM scores and
     segment, value tier, open and overdue amounts and credit tier."""
-    plan = marts_plan(context, deployment, warehouse, "customer_value")
+    plan = marts_plan(context, deployment, warehouse, "customer_value", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_customer_value(con, cfg.marts, as_of_for_run(context, cfg))
+        rows = marts.build_customer_value(
+            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(
             con, "customer_value", rows, abc=counts_of(con, "customer_value", "abc_class")
         )
@@ -189,7 +191,7 @@ def customer_value(
 def customer_lifecycle(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    plan = marts_plan(context, deployment, warehouse, "customer_lifecycle")
+    plan = marts_plan(context, deployment, warehouse, "customer_lifecycle", incremental=True)
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=LIFECYCLE_HISTORY, metadata=plan.metadata())
@@ -198,7 +200,12 @@ def customer_lifecycle(
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
         counts = marts.build_lifecycle(
-            con, cfg.marts, as_of_for_run(context, cfg), context.run_id, now
+            con,
+            cfg.marts,
+            as_of_for_run(context, cfg),
+            context.run_id,
+            now,
+            changes_only=plan.incremental,
         )
         meta = table_metadata(con, "customer_lifecycle", counts["customers"],
                                stages=counts_of(con, "customer_lifecycle", "stage"))  # fmt: skip
@@ -220,12 +227,14 @@ def followup_today(
     """Who to call today and why (consumables due, service due, dormant care, open complaint,
     satisfaction drop), with the
     person and number to call; one row per customer and reason, best customers first."""
-    plan = marts_plan(context, deployment, warehouse, "followup_today")
+    plan = marts_plan(context, deployment, warehouse, "followup_today", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_followup_today(con, cfg.marts, as_of_for_run(context, cfg))
+        rows = marts.build_followup_today(
+            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(
             con, "followup_today", rows, reasons=counts_of(con, "followup_today", "reason")
         )
@@ -239,11 +248,13 @@ def sales_by_region_product_month(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Orders, customers, quantity and revenue per month, province, city and product."""
-    plan = marts_plan(context, deployment, warehouse, "sales_by_region_product_month")
+    plan = marts_plan(
+        context, deployment, warehouse, "sales_by_region_product_month", incremental=True
+    )
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        rows = marts.build_sales_by_region_product_month(con)
+        rows = marts.build_sales_by_region_product_month(con, changes_only=plan.incremental)
         meta = table_metadata(con, "sales_by_region_product_month", rows)
     plan.done(warehouse, context.run_id)
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
@@ -276,11 +287,11 @@ def customer_360(
 ) -> dg.MaterializeResult:
     """One wide row per golden customer for analysts: master record, roles, value, lifecycle stage,
     relationship and interaction counts, today's follow-up reasons."""
-    plan = marts_plan(context, deployment, warehouse, "customer_360")
+    plan = marts_plan(context, deployment, warehouse, "customer_360", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        rows = marts.build_customer_360(con, deployment.config.marts)
+        rows = marts.build_customer_360(con, deployment.config.marts, changes_only=plan.incremental)
         meta = table_metadata(con, "customer_360", rows)
     plan.done(warehouse, context.run_id)
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})

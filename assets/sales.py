@@ -51,12 +51,14 @@ def next_order(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """When each customer with a rhythm is expected to order next, and for how much."""
-    plan = marts_plan(context, deployment, warehouse, "next_order")
+    plan = marts_plan(context, deployment, warehouse, "next_order", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_next_order(con, cfg.marts.next_order, as_of_for_run(context, cfg))
+        rows = marts.build_next_order(
+            con, cfg.marts.next_order, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(
             con, "next_order", rows, status=counts_of(con, "next_order", "status")
         )
@@ -95,14 +97,16 @@ def lead_funnel(
 def customer_satisfaction(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    plan = marts_plan(context, deployment, warehouse, "customer_satisfaction")
+    plan = marts_plan(context, deployment, warehouse, "customer_satisfaction", incremental=True)
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CUSTOMER_SATISFACTION, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=SATISFACTION_BY_TIER_REGION, metadata=plan.metadata())
         return
     cfg = deployment.config
     with warehouse.connect() as con:
-        counts = marts.build_customer_satisfaction(con, cfg.marts, as_of_for_run(context, cfg))
+        counts = marts.build_customer_satisfaction(
+            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(con, "customer_satisfaction", counts["customers"],
                               trend=counts_of(con, "customer_satisfaction", "trend"))  # fmt: skip
     plan.done(warehouse, context.run_id)

@@ -28,7 +28,7 @@ from datetime import date
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table, existing
+from warehouse.marts._sql import existing, write_table
 
 REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint", "satisfaction_drop")
 
@@ -135,8 +135,11 @@ _CONTACT_SQL = """
     )"""
 
 
-def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date) -> int:
-    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts."""
+def build_followup_today(
+    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
+) -> int:
+    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts
+    (``changes_only``: rewrite only the rows that differ)."""
     f = marts.followup
     relationships = existing(con, "master", "relationships", _EMPTY_RELATIONSHIPS)
     satisfaction = existing(con, "marts", "customer_satisfaction", _EMPTY_SATISFACTION)
@@ -160,7 +163,7 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
         FROM listed ORDER BY priority
     """
     service = f.service.intervals
-    return create_table(
+    return write_table(
         con,
         "marts",
         "followup_today",
@@ -187,4 +190,5 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
             "drop_classes": list(f.satisfaction_drop.abc_classes),
             "trend_surveys": marts.satisfaction.trend_surveys,
         },
+        changes_only=changes_only,
     )

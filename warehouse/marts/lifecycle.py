@@ -30,7 +30,7 @@ from datetime import date, datetime
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table, existing
+from warehouse.marts._sql import existing, write_table
 from warehouse.store import count_rows
 
 #: Lifecycle stages of a customer; the history also records IDs that were merged or retired.
@@ -114,8 +114,11 @@ def build_lifecycle(
     as_of: date,
     run_id: str,
     recorded_at: datetime,
+    *,
+    changes_only: bool = False,
 ) -> dict[str, int]:
-    """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history."""
+    """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history
+    (``changes_only``: rewrite only the rows of the stages that differ)."""
     lc = marts.lifecycle
     roles = existing(
         con,
@@ -147,7 +150,7 @@ def build_lifecycle(
             "INSERT INTO marts.lifecycle_history " + _CHANGES_SQL.format(ids=ids),
             {"as_of": as_of, "recorded_at": recorded_at, "run_id": run_id},
         )
-        rows = create_table(
+        rows = write_table(
             con,
             "marts",
             "customer_lifecycle",
@@ -161,6 +164,8 @@ def build_lifecycle(
                  ON h.customer_id = l.customer_id AND h.stage = l.stage
                ORDER BY l.customer_id""",
             {"as_of": as_of},
+            changes_only=changes_only,
+            in_transaction=True,
         )
         con.execute("COMMIT")
     except BaseException:

@@ -30,14 +30,17 @@ from datetime import date
 import duckdb
 
 from sources.config import NextOrderConfig
-from warehouse.marts._sql import create_table
+from warehouse.marts._sql import write_table
 
 STATUSES = ("upcoming", "overdue", "lapsed")
 
 
-def build_next_order(con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of: date) -> int:
-    """Create ``marts.next_order`` from ``marts.orders`` and the master."""
-    return create_table(
+def build_next_order(
+    con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of: date, *, changes_only: bool = False
+) -> int:
+    """Create ``marts.next_order`` from ``marts.orders`` and the master (``changes_only``:
+    rewrite only the rows that differ)."""
+    return write_table(
         con,
         "marts",
         "next_order",
@@ -76,4 +79,5 @@ def build_next_order(con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of
             "amount_orders": cfg.amount_orders,
             "lapsed": cfg.lapsed_after_gaps,
         },
+        changes_only=changes_only,
     )

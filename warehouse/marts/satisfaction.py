@@ -28,15 +28,17 @@ from datetime import date
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table
+from warehouse.marts._sql import create_table, write_table
 
 TRENDS = ("dropped", "improved", "steady", "single_survey", "no_survey")
 
 
 def build_customer_satisfaction(
-    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date
+    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
 ) -> dict[str, int]:
-    """Create both satisfaction marts from ``marts.interactions`` and ``marts.customer_value``."""
+    """Create both satisfaction marts from ``marts.interactions`` and ``marts.customer_value``
+    (``changes_only``: rewrite only the rows of ``customer_satisfaction`` that differ; the
+    averages per tier and province are a few rows, built whole)."""
     s, complaints = marts.satisfaction, marts.followup.open_complaints
     params = {
         "as_of": as_of,
@@ -58,7 +60,7 @@ def build_customer_satisfaction(
            WHERE list_contains($complaint_types::VARCHAR[], interaction_type) AND interaction_date <= $as_of""",
         {k: params[k] for k in ("as_of", "complaint_types", "open_statuses", "closed_statuses")},
     )
-    customers = create_table(
+    customers = write_table(
         con,
         "marts",
         "customer_satisfaction",
@@ -102,6 +104,7 @@ def build_customer_satisfaction(
         ORDER BY b.customer_id
         """,
         {k: params[k] for k in ("as_of", "trend_surveys", "min_drop")},
+        changes_only=changes_only,
     )
     groups = create_table(
         con,
