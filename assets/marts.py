@@ -19,7 +19,7 @@ from assets.master import (
     GOLDEN_CUSTOMERS,
     RELATIONSHIPS,
 )
-from assets.metadata import preview
+from assets.metadata import part_tables, preview
 from assets.resources import Deployment, Warehouse
 from assets.step_work import StepPlan, deployment_settings, plan_step
 from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, mart_specs, marts_frame, marts_suite
@@ -28,6 +28,7 @@ from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import reconcile_marts
+from warehouse.marts.by_customer import inputs_table
 from warehouse.store import table_exists
 
 
@@ -161,14 +162,12 @@ def customer_value(
 ) -> dg.MaterializeResult:
     """What each golden customer is worth: window and lifetime revenue, ABC class, RFM scores and
     segment, value tier, open and overdue amounts and credit tier."""
-    plan = marts_plan(context, deployment, warehouse, "customer_value", incremental=True)
+    plan = marts_plan(context, deployment, warehouse, "customer_value")
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_customer_value(
-            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
-        )
+        rows = marts.build_customer_value(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(
             con, "customer_value", rows, abc=counts_of(con, "customer_value", "abc_class")
         )
@@ -180,6 +179,7 @@ def customer_value(
     specs=[
         dg.AssetSpec(CUSTOMER_LIFECYCLE, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
                      group_name="marts", kinds={"duckdb"},
+                     metadata=part_tables(f"marts.{inputs_table('customer_lifecycle')}"),
                      description="Each customer's lifecycle stage (prospect, new, active, reactivated, dormant, "
                      "churned) and the day it entered it."),
         dg.AssetSpec(LIFECYCLE_HISTORY, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
@@ -227,14 +227,12 @@ def followup_today(
     """Who to call today and why (consumables due, service due, dormant care, open complaint,
     satisfaction drop), with the
     person and number to call; one row per customer and reason, best customers first."""
-    plan = marts_plan(context, deployment, warehouse, "followup_today", incremental=True)
+    plan = marts_plan(context, deployment, warehouse, "followup_today")
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_followup_today(
-            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
-        )
+        rows = marts.build_followup_today(con, cfg.marts, as_of_for_run(context, cfg))
         meta = table_metadata(
             con, "followup_today", rows, reasons=counts_of(con, "followup_today", "reason")
         )
@@ -248,13 +246,11 @@ def sales_by_region_product_month(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Orders, customers, quantity and revenue per month, province, city and product."""
-    plan = marts_plan(
-        context, deployment, warehouse, "sales_by_region_product_month", incremental=True
-    )
+    plan = marts_plan(context, deployment, warehouse, "sales_by_region_product_month")
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        rows = marts.build_sales_by_region_product_month(con, changes_only=plan.incremental)
+        rows = marts.build_sales_by_region_product_month(con)
         meta = table_metadata(con, "sales_by_region_product_month", rows)
     plan.done(warehouse, context.run_id)
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})

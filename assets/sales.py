@@ -21,9 +21,11 @@ from assets.marts import (
     table_metadata,
 )
 from assets.master import CUSTOMER_XREF, GOLDEN_CUSTOMERS
+from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from warehouse import marts
+from warehouse.marts.by_customer import inputs_table
 
 
 @dg.asset(key=SALES_FORECAST, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"})
@@ -46,7 +48,8 @@ def sales_forecast(
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
-@dg.asset(key=NEXT_ORDER, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"})
+@dg.asset(key=NEXT_ORDER, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"},
+          metadata=part_tables(f"marts.{inputs_table('next_order')}"))  # fmt: skip
 def next_order(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -87,6 +90,7 @@ def lead_funnel(
     specs=[
         dg.AssetSpec(CUSTOMER_SATISFACTION, deps=[INTERACTIONS, CUSTOMER_VALUE, GOLDEN_CUSTOMERS],
                      group_name="marts", kinds={"duckdb"},
+                     metadata=part_tables(f"marts.{inputs_table('customer_satisfaction')}"),
                      description="Per customer the latest survey score, its trend, open and closed "
                      "complaints and the days to close them."),
         dg.AssetSpec(SATISFACTION_BY_TIER_REGION, deps=[INTERACTIONS, CUSTOMER_VALUE, GOLDEN_CUSTOMERS],

@@ -27,31 +27,12 @@ def create_table(
     return count_rows(con, schema, table)
 
 
-def write_table(
-    con: duckdb.DuckDBPyConnection,
-    schema: str,
-    table: str,
-    select_sql: str,
-    params: dict[str, Any] | None = None,
-    *,
-    changes_only: bool = False,
-    in_transaction: bool = False,
-) -> int:
-    """:func:`update_table` when ``changes_only`` (a sync that works on what changed), else
-    :func:`create_table`; row count."""
-    if changes_only:
-        return update_table(con, schema, table, select_sql, params, in_transaction=in_transaction)
-    return create_table(con, schema, table, select_sql, params)
-
-
 def update_table(
     con: duckdb.DuckDBPyConnection,
     schema: str,
     table: str,
     select_sql: str,
     params: dict[str, Any] | None = None,
-    *,
-    in_transaction: bool = False,
 ) -> int:
     """Bring ``schema.table`` to the rows of ``select_sql`` by rewriting only the rows that
     differ: a row of the table that the query no longer gives is deleted, a row of the query
@@ -68,8 +49,13 @@ def update_table(
     already holds. The query still reads every input: a mart with a share or a rank over all
     customers changes rows of customers whose own inputs did not change, and a new day
     changes ages and due dates for everyone; comparing what it gives with what is stored is
-    right in every case. The rows change in one transaction (the caller's, when
-    ``in_transaction``).
+    right in every case. The rows change in one transaction.
+
+    Measured at 100k records after a day (a copy of the warehouse, load average 6 to 8, two
+    runs each): ``customer_360``, 50 columns, took 0.56-0.59 s of CPU instead of 0.68-0.72 s
+    rebuilt whole; ``customer_value``, ``followup_today`` and ``sales_by_region_product_month``
+    took 5-30% more than rebuilt whole (their shares, ranks and priorities move most rows):
+    they are rebuilt whole.
     """
     name = qualified(schema, table)
     if not table_exists(con, schema, table):
@@ -88,7 +74,7 @@ def update_table(
             f"CREATE OR REPLACE TEMP TABLE __rows_was AS SELECT rowid AS r, {row_hash} AS h FROM {name}"
         )
         # a stored row the query no longer gives goes; a row of the query not stored comes
-        with _transaction(con, held=in_transaction):
+        with transaction(con):
             con.execute(f"""
                 DELETE FROM {name} WHERE rowid IN (
                     SELECT r FROM __rows_was WHERE h NOT IN (SELECT h FROM __rows_now))""")
@@ -102,11 +88,8 @@ def update_table(
 
 
 @contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection, *, held: bool) -> Iterator[None]:
-    """One transaction around the block, unless the caller already holds one."""
-    if held:
-        yield
-        return
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block: committed when it ends, rolled back if it raises."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield

@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import existing, write_table
+from warehouse.marts._sql import create_table, existing, update_table
 
 _EMPTY = {
     (
@@ -119,4 +119,5 @@ def build_customer_360(
         "complaint_types": [t.lower() for t in complaints.types],
         "open_statuses": [s.lower() for s in complaints.open_statuses],
     }
-    return write_table(con, "marts", "customer_360", sql, params, changes_only=changes_only)
+    write = update_table if changes_only else create_table
+    return write(con, "marts", "customer_360", sql, params)

@@ -28,7 +28,7 @@ from datetime import date
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import existing, write_table
+from warehouse.marts._sql import create_table, existing
 
 REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint", "satisfaction_drop")
 
@@ -135,11 +135,8 @@ _CONTACT_SQL = """
     )"""
 
 
-def build_followup_today(
-    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
-) -> int:
-    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts
-    (``changes_only``: rewrite only the rows that differ)."""
+def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date) -> int:
+    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts."""
     f = marts.followup
     relationships = existing(con, "master", "relationships", _EMPTY_RELATIONSHIPS)
     satisfaction = existing(con, "marts", "customer_satisfaction", _EMPTY_SATISFACTION)
@@ -163,7 +160,7 @@ def build_followup_today(
         FROM listed ORDER BY priority
     """
     service = f.service.intervals
-    return write_table(
+    return create_table(
         con,
         "marts",
         "followup_today",
@@ -190,5 +187,4 @@ def build_followup_today(
             "drop_classes": list(f.satisfaction_drop.abc_classes),
             "trend_surveys": marts.satisfaction.trend_surveys,
         },
-        changes_only=changes_only,
     )

@@ -19,17 +19,14 @@ from datetime import date
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table, write_table
+from warehouse.marts._sql import create_table
 
 _STEP = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
 
 
-def build_sales_by_region_product_month(
-    con: duckdb.DuckDBPyConnection, *, changes_only: bool = False
-) -> int:
-    """Create ``marts.sales_by_region_product_month`` from ``marts.orders`` and the master
-    (``changes_only``: rewrite only the groups whose figures differ)."""
-    return write_table(
+def build_sales_by_region_product_month(con: duckdb.DuckDBPyConnection) -> int:
+    """Create ``marts.sales_by_region_product_month`` from ``marts.orders`` and the master."""
+    return create_table(
         con,
         "marts",
         "sales_by_region_product_month",
@@ -39,7 +36,6 @@ def build_sales_by_region_product_month(
                   sum(o.amount)::DECIMAL(18, 2) AS revenue
            FROM marts.orders o LEFT JOIN master.customers c USING (customer_id)
            GROUP BY ALL ORDER BY ALL""",
-        changes_only=changes_only,
     )
 
 

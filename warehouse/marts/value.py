@@ -25,7 +25,7 @@ from datetime import date
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import existing, write_table
+from warehouse.marts._sql import create_table, existing
 
 #: Credit tiers, from the most to the least worrying.
 CREDIT_TIERS = ("blocked", "watch", "prime", "standard", "no_credit")
@@ -63,11 +63,8 @@ def _tier_sql(marts: MartsConfig) -> str:
     return f"CASE {' '.join(whens)} ELSE $no_value_tier END"
 
 
-def build_customer_value(
-    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
-) -> int:
-    """Create ``marts.customer_value`` from ``marts.orders``, ``marts.receivables`` and the master
-    (``changes_only``: rewrite only the rows that differ, :func:`~warehouse.marts._sql.update_table`)."""
+def build_customer_value(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date) -> int:
+    """Create ``marts.customer_value`` from ``marts.orders``, ``marts.receivables`` and the master."""
     receivables = existing(con, "marts", "receivables", _EMPTY_RECEIVABLES)
     bins = marts.rfm.bins
     sql = f"""
@@ -140,7 +137,7 @@ def build_customer_value(
                     ELSE 'no_credit' END AS credit_tier
         FROM joined
     """
-    return write_table(
+    return create_table(
         con,
         "marts",
         "customer_value",
@@ -160,5 +157,4 @@ def build_customer_value(
             "watch_amount": marts.credit.watch_overdue_amount,
             "prime_limit": marts.credit.prime_credit_limit,
         },
-        changes_only=changes_only,
     )
