@@ -1,14 +1,15 @@
 """Per-customer marts on a day of changes: computed again only for the customers whose own
 inputs changed, every other row kept as it is.
 
-A row of ``marts.next_order`` or ``marts.customer_lifecycle`` is a function of one
-customer's own inputs (its orders, its golden record, its roles) and of the day. Such a
-mart keeps beside it ``marts.<mart>__inputs``: per customer, a fingerprint of exactly the
-inputs its row is computed from, of the day and of the settings (the sum of the hashes of its input rows,
-as the table fingerprints of ``warehouse.step_inputs`` take them: no sort). A sync that
-works on what changed takes the fingerprints again in one pass over the inputs, computes
-the mart's rows only for the customers whose fingerprint differs, is new or is gone
-(``__customers``), deletes their rows and inserts the new ones.
+A row of ``marts.next_order``, ``marts.customer_lifecycle`` or
+``marts.customer_satisfaction`` is a function of one customer's own inputs (its orders or
+surveys and complaints, its golden record, its roles, its value tier) and of the day.
+Such a mart keeps beside it ``marts.<mart>__inputs``: per customer, a fingerprint of
+exactly the inputs its row is computed from, of the day and of the settings (the sum of
+the hashes of its input rows, as the table fingerprints of ``warehouse.step_inputs`` take
+them: no sort). A sync that works on what changed takes the fingerprints again in one
+pass over the inputs, computes the mart's rows only for the customers whose fingerprint
+differs, is new or is gone (``__customers``), deletes their rows and inserts the new ones.
 
 Another day changes every fingerprint (ages, due dates and stages move for everyone):
 when more than :data:`WHOLE_SHARE` of the customers changed, the mart is built whole,
