@@ -19,7 +19,7 @@ from assets.master import (
     GOLDEN_CUSTOMERS,
     RELATIONSHIPS,
 )
-from assets.metadata import preview
+from assets.metadata import part_tables, preview
 from assets.resources import Deployment, Warehouse
 from assets.step_work import StepPlan, deployment_settings, plan_step
 from quality.marts_suite import DEFAULT_MART_SPECS, MartSpec, mart_specs, marts_frame, marts_suite
@@ -28,6 +28,7 @@ from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import reconcile_marts
+from warehouse.marts.by_customer import inputs_table
 from warehouse.store import table_exists
 
 
@@ -178,6 +179,7 @@ def customer_value(
     specs=[
         dg.AssetSpec(CUSTOMER_LIFECYCLE, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
                      group_name="marts", kinds={"duckdb"},
+                     metadata=part_tables(f"marts.{inputs_table('customer_lifecycle')}"),
                      description="Each customer's lifecycle stage (prospect, new, active, reactivated, dormant, "
                      "churned) and the day it entered it."),
         dg.AssetSpec(LIFECYCLE_HISTORY, deps=[ORDERS, GOLDEN_CUSTOMERS, CUSTOMER_ID_EVENTS, CUSTOMER_ROLES],
@@ -189,7 +191,7 @@ def customer_value(
 def customer_lifecycle(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    plan = marts_plan(context, deployment, warehouse, "customer_lifecycle")
+    plan = marts_plan(context, deployment, warehouse, "customer_lifecycle", incremental=True)
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CUSTOMER_LIFECYCLE, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=LIFECYCLE_HISTORY, metadata=plan.metadata())
@@ -198,7 +200,12 @@ def customer_lifecycle(
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
         counts = marts.build_lifecycle(
-            con, cfg.marts, as_of_for_run(context, cfg), context.run_id, now
+            con,
+            cfg.marts,
+            as_of_for_run(context, cfg),
+            context.run_id,
+            now,
+            changes_only=plan.incremental,
         )
         meta = table_metadata(con, "customer_lifecycle", counts["customers"],
                                stages=counts_of(con, "customer_lifecycle", "stage"))  # fmt: skip
@@ -276,11 +283,11 @@ def customer_360(
 ) -> dg.MaterializeResult:
     """One wide row per golden customer for analysts: master record, roles, value, lifecycle stage,
     relationship and interaction counts, today's follow-up reasons."""
-    plan = marts_plan(context, deployment, warehouse, "customer_360")
+    plan = marts_plan(context, deployment, warehouse, "customer_360", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        rows = marts.build_customer_360(con, deployment.config.marts)
+        rows = marts.build_customer_360(con, deployment.config.marts, changes_only=plan.incremental)
         meta = table_metadata(con, "customer_360", rows)
     plan.done(warehouse, context.run_id)
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})

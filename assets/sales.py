@@ -21,9 +21,11 @@ from assets.marts import (
     table_metadata,
 )
 from assets.master import CUSTOMER_XREF, GOLDEN_CUSTOMERS
+from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from warehouse import marts
+from warehouse.marts.by_customer import inputs_table
 
 
 @dg.asset(key=SALES_FORECAST, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"})
@@ -46,17 +48,20 @@ def sales_forecast(
     return dg.MaterializeResult(metadata={**meta, **plan.metadata()})
 
 
-@dg.asset(key=NEXT_ORDER, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"})
+@dg.asset(key=NEXT_ORDER, deps=[ORDERS, GOLDEN_CUSTOMERS], group_name="marts", kinds={"duckdb"},
+          metadata=part_tables(f"marts.{inputs_table('next_order')}"))  # fmt: skip
 def next_order(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """When each customer with a rhythm is expected to order next, and for how much."""
-    plan = marts_plan(context, deployment, warehouse, "next_order")
+    plan = marts_plan(context, deployment, warehouse, "next_order", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_next_order(con, cfg.marts.next_order, as_of_for_run(context, cfg))
+        rows = marts.build_next_order(
+            con, cfg.marts.next_order, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(
             con, "next_order", rows, status=counts_of(con, "next_order", "status")
         )
@@ -85,6 +90,7 @@ def lead_funnel(
     specs=[
         dg.AssetSpec(CUSTOMER_SATISFACTION, deps=[INTERACTIONS, CUSTOMER_VALUE, GOLDEN_CUSTOMERS],
                      group_name="marts", kinds={"duckdb"},
+                     metadata=part_tables(f"marts.{inputs_table('customer_satisfaction')}"),
                      description="Per customer the latest survey score, its trend, open and closed "
                      "complaints and the days to close them."),
         dg.AssetSpec(SATISFACTION_BY_TIER_REGION, deps=[INTERACTIONS, CUSTOMER_VALUE, GOLDEN_CUSTOMERS],
@@ -95,14 +101,16 @@ def lead_funnel(
 def customer_satisfaction(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    plan = marts_plan(context, deployment, warehouse, "customer_satisfaction")
+    plan = marts_plan(context, deployment, warehouse, "customer_satisfaction", incremental=True)
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CUSTOMER_SATISFACTION, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=SATISFACTION_BY_TIER_REGION, metadata=plan.metadata())
         return
     cfg = deployment.config
     with warehouse.connect() as con:
-        counts = marts.build_customer_satisfaction(con, cfg.marts, as_of_for_run(context, cfg))
+        counts = marts.build_customer_satisfaction(
+            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(con, "customer_satisfaction", counts["customers"],
                               trend=counts_of(con, "customer_satisfaction", "trend"))  # fmt: skip
     plan.done(warehouse, context.run_id)

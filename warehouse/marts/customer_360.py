@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table, existing
+from warehouse.marts._sql import create_table, existing, update_table
 
 _EMPTY = {
     (
@@ -72,8 +72,11 @@ def relationship_counts_query(relationships: str) -> str:
         FROM sides GROUP BY customer_id"""
 
 
-def build_customer_360(con: duckdb.DuckDBPyConnection, marts: MartsConfig) -> int:
-    """Create ``marts.customer_360`` from the master and the other marts."""
+def build_customer_360(
+    con: duckdb.DuckDBPyConnection, marts: MartsConfig, *, changes_only: bool = False
+) -> int:
+    """Create ``marts.customer_360`` from the master and the other marts (``changes_only``:
+    rewrite only the rows that differ)."""
     roles, relationships, followup = (existing(con, s, t, sql) for (s, t), sql in _EMPTY.items())
     sql = f"""
         WITH roles AS (
@@ -116,4 +119,5 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, marts: MartsConfig) -> in
         "complaint_types": [t.lower() for t in complaints.types],
         "open_statuses": [s.lower() for s in complaints.open_statuses],
     }
-    return create_table(con, "marts", "customer_360", sql, params)
+    write = update_table if changes_only else create_table
+    return write(con, "marts", "customer_360", sql, params)

@@ -30,7 +30,8 @@ from datetime import date, datetime
 import duckdb
 
 from sources.config import MartsConfig
-from warehouse.marts._sql import create_table, existing
+from warehouse.marts._sql import existing
+from warehouse.marts.by_customer import customers_to_build, drop_work, within, write_rows
 from warehouse.store import count_rows
 
 #: Lifecycle stages of a customer; the history also records IDs that were merged or retired.
@@ -48,7 +49,7 @@ _STAGES_SQL = """
     WITH gaps AS (  -- over order lines: a gap of 0 is another line of an order day already counted
         SELECT customer_id, order_date,
                order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS gap
-        FROM marts.orders WHERE order_date <= $as_of
+        FROM marts.orders WHERE order_date <= $as_of AND {orders_within}
     ),
     per AS (
         SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
@@ -61,6 +62,7 @@ _STAGES_SQL = """
                EXCLUDE (customer_id), $as_of - p.last_order_date AS days_since_last_order
         FROM master.customers c LEFT JOIN per p USING (customer_id)
         WHERE c.customer_id NOT IN (SELECT customer_id FROM {roles} WHERE role = 'contact')
+          AND {customers_within}
     )
     SELECT *,
            CASE WHEN last_order_date IS NULL THEN 'prospect'
@@ -78,6 +80,16 @@ _STAGES_SQL = """
                                     coalesce(reactivated_on + $reactivated_days, first_order_date)) END
                AS stage_since
     FROM base"""
+
+#: Per customer with a stage: a fingerprint of what its stage is computed from (its order
+#: days, its golden entity type, name and first sighting, not being a contact only). Its
+#: row also shows its latest history row; only a change of its stage appends one.
+_INPUTS_SQL = """
+    SELECT c.customer_id, hash(o.h, c.entity_type, c.name, c.first_seen) AS h
+    FROM master.customers c
+    LEFT JOIN (SELECT customer_id, sum(hash(order_date))::HUGEINT AS h
+               FROM marts.orders WHERE order_date <= $as_of GROUP BY customer_id) o USING (customer_id)
+    WHERE c.customer_id NOT IN (SELECT customer_id FROM {roles} WHERE role = 'contact')"""
 
 _CHANGES_SQL = """
     WITH ids AS (SELECT customer_id, status, CAST(merged_into AS VARCHAR) AS merged_into FROM {ids}),
@@ -114,8 +126,13 @@ def build_lifecycle(
     as_of: date,
     run_id: str,
     recorded_at: datetime,
+    *,
+    changes_only: bool = False,
 ) -> dict[str, int]:
-    """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history."""
+    """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history
+    (``changes_only``: compute again only the stages of the customers whose orders, golden
+    record or contact role changed, :mod:`warehouse.marts.by_customer`; the history gets
+    the same rows: a customer whose inputs did not change keeps its stage)."""
     lc = marts.lifecycle
     roles = existing(
         con,
@@ -129,16 +146,26 @@ def build_lifecycle(
         "customer_ids",
         "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS status, NULL::VARCHAR AS merged_into WHERE false",
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __lifecycle AS " + _STAGES_SQL.format(roles=roles),
-        {
-            "as_of": as_of,
-            "new_days": lc.new_days,
-            "dormant_days": lc.dormant_days,
-            "churned_days": lc.churned_days,
-            "reactivated_days": lc.reactivated_days,
-        },
+    params = {
+        "as_of": as_of,
+        "new_days": lc.new_days,
+        "dormant_days": lc.dormant_days,
+        "churned_days": lc.churned_days,
+        "reactivated_days": lc.reactivated_days,
+    }
+    customers = customers_to_build(
+        con,
+        "customer_lifecycle",
+        _INPUTS_SQL.format(roles=roles),
+        params,
+        changes_only=changes_only,
     )
+    stages_sql = _STAGES_SQL.format(
+        roles=roles,
+        orders_within=within("customer_id", customers),
+        customers_within=within("c.customer_id", customers),
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE __lifecycle AS " + stages_sql, params)
     con.execute(HISTORY_DDL)
     before = count_rows(con, "marts", "lifecycle_history")
     con.execute("BEGIN TRANSACTION")
@@ -147,20 +174,23 @@ def build_lifecycle(
             "INSERT INTO marts.lifecycle_history " + _CHANGES_SQL.format(ids=ids),
             {"as_of": as_of, "recorded_at": recorded_at, "run_id": run_id},
         )
-        rows = create_table(
+        rows = write_rows(
             con,
-            "marts",
             "customer_lifecycle",
-            """SELECT $as_of AS as_of, l.customer_id, l.entity_type, l.name, l.stage, l.stage_since,
+            lambda _customers: (
+                """SELECT $as_of AS as_of, l.customer_id, l.entity_type, l.name, l.stage, l.stage_since,
                       $as_of - l.stage_since AS days_in_stage, h.previous_stage, h.recorded_at AS stage_recorded_at,
                       l.first_order_date, l.last_order_date, l.days_since_last_order, l.order_days,
                       l.reactivated_on
                FROM __lifecycle l
                LEFT JOIN (SELECT customer_id, stage, previous_stage, recorded_at FROM marts.lifecycle_history
+                          SEMI JOIN __lifecycle USING (customer_id)
                           QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY recorded_at DESC) = 1) h
                  ON h.customer_id = l.customer_id AND h.stage = l.stage
-               ORDER BY l.customer_id""",
+               ORDER BY l.customer_id"""
+            ),
             {"as_of": as_of},
+            customers,
         )
         con.execute("COMMIT")
     except BaseException:
@@ -168,6 +198,7 @@ def build_lifecycle(
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS __lifecycle")
+        drop_work(con)
     return {
         "customers": rows,
         "stage_changes": count_rows(con, "marts", "lifecycle_history") - before,

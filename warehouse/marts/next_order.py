@@ -30,21 +30,26 @@ from datetime import date
 import duckdb
 
 from sources.config import NextOrderConfig
-from warehouse.marts._sql import create_table
+from warehouse.marts.by_customer import within, write_by_customer
 
 STATUSES = ("upcoming", "overdue", "lapsed")
 
+#: Per customer with orders up to the day: a fingerprint of what its row is computed from
+#: (its orders' keys, days and amounts, its golden name).
+INPUTS_SQL = """
+    SELECT o.customer_id, hash(o.h, c.name) AS h
+    FROM (SELECT customer_id, sum(hash(order_key, order_date, amount))::HUGEINT AS h
+          FROM marts.orders WHERE order_date <= $as_of GROUP BY customer_id) o
+    LEFT JOIN master.customers c USING (customer_id)"""
 
-def build_next_order(con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of: date) -> int:
-    """Create ``marts.next_order`` from ``marts.orders`` and the master."""
-    return create_table(
-        con,
-        "marts",
-        "next_order",
-        """
+
+def _rows_sql(customers: str | None) -> str:
+    """The mart's rows for ``customers`` (None: every customer)."""
+    return f"""
         WITH orders AS (
             SELECT customer_id, order_key, min(order_date) AS order_date, sum(amount) AS amount
-            FROM marts.orders WHERE order_date <= $as_of GROUP BY ALL
+            FROM marts.orders WHERE order_date <= $as_of AND {within("customer_id", customers)}
+            GROUP BY ALL
         ),
         sequence AS (  -- one sort: the gaps between days and the latest orders read it
             SELECT customer_id, order_date, amount, order_date - lag(order_date) OVER w AS gap,
@@ -69,11 +74,25 @@ def build_next_order(con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of
                     ELSE 'overdue' END AS status
         FROM rhythm r JOIN recent a USING (customer_id) LEFT JOIN master.customers c USING (customer_id)
         ORDER BY expected_date, customer_id
-        """,
+        """
+
+
+def build_next_order(
+    con: duckdb.DuckDBPyConnection, cfg: NextOrderConfig, as_of: date, *, changes_only: bool = False
+) -> int:
+    """Create ``marts.next_order`` from ``marts.orders`` and the master (``changes_only``:
+    compute again only the rows of the customers whose orders, name or day changed,
+    :func:`~warehouse.marts.by_customer.write_by_customer`)."""
+    return write_by_customer(
+        con,
+        "next_order",
+        _rows_sql,
+        INPUTS_SQL,
         {
             "as_of": as_of,
             "min_orders": cfg.min_orders,
             "amount_orders": cfg.amount_orders,
             "lapsed": cfg.lapsed_after_gaps,
         },
+        changes_only=changes_only,
     )

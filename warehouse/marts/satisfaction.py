@@ -29,14 +29,79 @@ import duckdb
 
 from sources.config import MartsConfig
 from warehouse.marts._sql import create_table
+from warehouse.marts.by_customer import within, write_by_customer
 
 TRENDS = ("dropped", "improved", "steady", "single_survey", "no_survey")
 
+#: Per customer with a survey or a complaint up to the day: a fingerprint of what its row is
+#: computed from (those interactions, its golden name and province, its value tier and ABC
+#: class).
+INPUTS_SQL = """
+    SELECT i.customer_id, hash(i.h, c.name, c.province, v.value_tier, v.abc_class) AS h
+    FROM (SELECT customer_id,
+                 sum(hash(interaction_date, interaction_type, satisfaction_score, status, closed_date))::HUGEINT
+                     AS h
+          FROM marts.interactions
+          WHERE interaction_date <= $as_of
+            AND (satisfaction_score IS NOT NULL OR list_contains($complaint_types::VARCHAR[], interaction_type))
+          GROUP BY customer_id) i
+    LEFT JOIN master.customers c USING (customer_id)
+    LEFT JOIN marts.customer_value v USING (customer_id)"""
+
+
+def _rows_sql(customers: str | None) -> str:
+    """The rows of ``marts.customer_satisfaction`` for ``customers`` (None: every customer),
+    from ``__complaints``."""
+    return f"""
+        WITH surveys AS (
+            SELECT customer_id, interaction_date, satisfaction_score AS score,
+                   row_number() OVER (PARTITION BY customer_id
+                                      ORDER BY interaction_date DESC, satisfaction_score) AS n
+            FROM marts.interactions
+            WHERE satisfaction_score IS NOT NULL AND interaction_date <= $as_of
+              AND {within("customer_id", customers)}
+        ),
+        scored AS (
+            SELECT customer_id, count(*) AS surveys, avg(score) AS avg_score,
+                   any_value(score) FILTER (WHERE n = 1) AS latest_score,
+                   any_value(interaction_date) FILTER (WHERE n = 1) AS latest_survey_date,
+                   avg(score) FILTER (WHERE n BETWEEN 2 AND 1 + $trend_surveys) AS earlier_score
+            FROM surveys GROUP BY customer_id
+        ),
+        complained AS (
+            SELECT customer_id, count(*) FILTER (WHERE is_open) AS open_complaints,
+                   count(*) FILTER (WHERE is_closed) AS closed_complaints,
+                   avg(days_to_close) AS avg_days_to_close,
+                   min(interaction_date) FILTER (WHERE is_open) AS oldest_open_complaint
+            FROM __complaints WHERE {within("customer_id", customers)} GROUP BY customer_id
+        ),
+        both_ AS (SELECT customer_id FROM scored UNION SELECT customer_id FROM complained)
+        SELECT $as_of AS as_of, b.customer_id, c.name, c.province, v.value_tier, v.abc_class,
+               s.latest_score, s.latest_survey_date, coalesce(s.surveys, 0) AS surveys, s.avg_score,
+               s.earlier_score, s.latest_score - s.earlier_score AS score_change,
+               CASE WHEN s.surveys IS NULL THEN 'no_survey'
+                    WHEN s.surveys = 1 THEN 'single_survey'
+                    WHEN s.latest_score - s.earlier_score <= -$min_drop THEN 'dropped'
+                    WHEN s.latest_score - s.earlier_score >= $min_drop THEN 'improved'
+                    ELSE 'steady' END AS trend,
+               coalesce(k.open_complaints, 0) AS open_complaints,
+               coalesce(k.closed_complaints, 0) AS closed_complaints,
+               k.avg_days_to_close, k.oldest_open_complaint
+        FROM both_ b LEFT JOIN scored s USING (customer_id) LEFT JOIN complained k USING (customer_id)
+        LEFT JOIN master.customers c USING (customer_id)
+        LEFT JOIN marts.customer_value v USING (customer_id)
+        ORDER BY b.customer_id
+        """
+
 
 def build_customer_satisfaction(
-    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date
+    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
 ) -> dict[str, int]:
-    """Create both satisfaction marts from ``marts.interactions`` and ``marts.customer_value``."""
+    """Create both satisfaction marts from ``marts.interactions`` and ``marts.customer_value``
+    (``changes_only``: compute again only the rows of ``customer_satisfaction`` of the
+    customers whose surveys, complaints, golden name or province, value tier or ABC class
+    changed, :mod:`warehouse.marts.by_customer`; the averages per tier and province, a few
+    rows over every customer, are built whole)."""
     s, complaints = marts.satisfaction, marts.followup.open_complaints
     params = {
         "as_of": as_of,
@@ -58,50 +123,13 @@ def build_customer_satisfaction(
            WHERE list_contains($complaint_types::VARCHAR[], interaction_type) AND interaction_date <= $as_of""",
         {k: params[k] for k in ("as_of", "complaint_types", "open_statuses", "closed_statuses")},
     )
-    customers = create_table(
+    customers = write_by_customer(
         con,
-        "marts",
         "customer_satisfaction",
-        """
-        WITH surveys AS (
-            SELECT customer_id, interaction_date, satisfaction_score AS score,
-                   row_number() OVER (PARTITION BY customer_id
-                                      ORDER BY interaction_date DESC, satisfaction_score) AS n
-            FROM marts.interactions
-            WHERE satisfaction_score IS NOT NULL AND interaction_date <= $as_of
-        ),
-        scored AS (
-            SELECT customer_id, count(*) AS surveys, avg(score) AS avg_score,
-                   any_value(score) FILTER (WHERE n = 1) AS latest_score,
-                   any_value(interaction_date) FILTER (WHERE n = 1) AS latest_survey_date,
-                   avg(score) FILTER (WHERE n BETWEEN 2 AND 1 + $trend_surveys) AS earlier_score
-            FROM surveys GROUP BY customer_id
-        ),
-        complained AS (
-            SELECT customer_id, count(*) FILTER (WHERE is_open) AS open_complaints,
-                   count(*) FILTER (WHERE is_closed) AS closed_complaints,
-                   avg(days_to_close) AS avg_days_to_close,
-                   min(interaction_date) FILTER (WHERE is_open) AS oldest_open_complaint
-            FROM __complaints GROUP BY customer_id
-        ),
-        both_ AS (SELECT customer_id FROM scored UNION SELECT customer_id FROM complained)
-        SELECT $as_of AS as_of, b.customer_id, c.name, c.province, v.value_tier, v.abc_class,
-               s.latest_score, s.latest_survey_date, coalesce(s.surveys, 0) AS surveys, s.avg_score,
-               s.earlier_score, s.latest_score - s.earlier_score AS score_change,
-               CASE WHEN s.surveys IS NULL THEN 'no_survey'
-                    WHEN s.surveys = 1 THEN 'single_survey'
-                    WHEN s.latest_score - s.earlier_score <= -$min_drop THEN 'dropped'
-                    WHEN s.latest_score - s.earlier_score >= $min_drop THEN 'improved'
-                    ELSE 'steady' END AS trend,
-               coalesce(k.open_complaints, 0) AS open_complaints,
-               coalesce(k.closed_complaints, 0) AS closed_complaints,
-               k.avg_days_to_close, k.oldest_open_complaint
-        FROM both_ b LEFT JOIN scored s USING (customer_id) LEFT JOIN complained k USING (customer_id)
-        LEFT JOIN master.customers c USING (customer_id)
-        LEFT JOIN marts.customer_value v USING (customer_id)
-        ORDER BY b.customer_id
-        """,
-        {k: params[k] for k in ("as_of", "trend_surveys", "min_drop")},
+        _rows_sql,
+        INPUTS_SQL,
+        {k: params[k] for k in ("as_of", "trend_surveys", "min_drop", "complaint_types")},
+        changes_only=changes_only,
     )
     groups = create_table(
         con,

@@ -1,0 +1,137 @@
+"""A sync that works on what changed computes again only the per-customer marts' rows of the
+customers whose inputs changed (``warehouse.marts.by_customer``) and rewrites only the rows
+of ``customer_360`` that differ (``update_table``), and ends with the very rows a whole
+build gives: on the same day and on a later one (ages, due dates and stages move for every
+customer)."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from marts_tables import AS_OF, add_customers, add_interactions, add_orders, days_ago, warehouse
+
+from sources.config import MartsConfig
+from warehouse.marts import (
+    build_customer_360,
+    build_customer_satisfaction,
+    build_customer_value,
+    build_followup_today,
+    build_lifecycle,
+    build_next_order,
+    build_sales_by_region_product_month,
+    by_customer,
+)
+from warehouse.marts._sql import create_table, update_table
+
+MARTS = MartsConfig()
+#: The marts a delta touches, and the fingerprints kept beside the per-customer ones.
+TABLES = (
+    "customer_value", "customer_lifecycle", "lifecycle_history", "next_order",
+    "customer_satisfaction", "satisfaction_by_tier_region", "followup_today",
+    "sales_by_region_product_month", "customer_360", "next_order__inputs",
+    "customer_lifecycle__inputs", "customer_satisfaction__inputs",
+)  # fmt: skip
+
+
+def build_all(con, as_of: date, run: str, *, changes_only: bool) -> None:
+    """The marts in the order the assets build them (value, follow-ups and sales stay whole)."""
+    at = datetime.combine(as_of, datetime.min.time()) + timedelta(hours=6)
+    build_customer_value(con, MARTS, as_of)
+    build_lifecycle(con, MARTS, as_of, run, at, changes_only=changes_only)
+    build_next_order(con, MARTS.next_order, as_of, changes_only=changes_only)
+    build_customer_satisfaction(con, MARTS, as_of, changes_only=changes_only)
+    build_followup_today(con, MARTS, as_of)
+    build_sales_by_region_product_month(con)
+    build_customer_360(con, MARTS, changes_only=changes_only)
+
+
+def first_day():
+    con = warehouse()
+    add_customers(con, *({"customer_id": c, "province": "福建省", "city": "厦门市"}
+                         for c in ("A", "B", "C", "D")),
+                  {"customer_id": "P", "first_seen": datetime(2025, 1, 2)})  # fmt: skip
+    add_orders(con, *[("A", days_ago(d), 100, "墨盒") for d in (300, 200, 100, 10)])
+    add_orders(con, *[("B", days_ago(d), 50, "纸") for d in (400, 250, 130)])
+    add_orders(con, ("C", days_ago(40), 900, "硒鼓"), ("D", days_ago(700), 30, "纸"))
+    add_interactions(con, ("B", days_ago(20), "complaint", "open", "送货延迟"))
+    con.execute("""INSERT INTO marts.interactions (customer_id, interaction_date, interaction_type,
+                   satisfaction_score) VALUES ('A', ?, 'survey', 5), ('A', ?, 'survey', 2)""",
+                [days_ago(90), days_ago(5)])  # fmt: skip
+    build_all(con, AS_OF, "day 1", changes_only=False)
+    return con
+
+
+def a_day_of_changes(con) -> None:
+    """New orders for A and a new customer, B renamed and moved, D gone, a complaint for C, a
+    survey for A."""
+    add_customers(con, {"customer_id": "E", "province": "广东省"})
+    add_orders(con, ("A", days_ago(1), 120, "墨盒"), ("E", days_ago(2), 5000, "纸"))
+    con.execute(
+        "UPDATE master.customers SET name = 'B 新名', city = '福州市' WHERE customer_id = 'B'"
+    )
+    con.execute("DELETE FROM master.customers WHERE customer_id = 'D'")
+    con.execute("DELETE FROM marts.orders WHERE customer_id = 'D'")
+    add_interactions(con, ("C", days_ago(3), "complaint", "open", "缺货"))
+    con.execute("""INSERT INTO marts.interactions (customer_id, interaction_date, interaction_type,
+                   satisfaction_score) VALUES ('A', ?, 'survey', 4)""", [days_ago(1)])  # fmt: skip
+
+
+def marts_of(con) -> dict[str, list[tuple]]:
+    return {t: sorted(con.sql(f"FROM marts.{t}").fetchall(), key=repr) for t in TABLES}
+
+
+@pytest.mark.parametrize("whole_share", [1.0, 0.3], ids=["by customer", "whole past 30%"])
+@pytest.mark.parametrize("later", [0, 1, 45], ids=["same day", "next day", "45 days later"])
+def test_updating_the_marts_by_their_changes_equals_building_them_whole(
+    later, whole_share, monkeypatch
+):
+    monkeypatch.setattr(by_customer, "WHOLE_SHARE", whole_share)
+    as_of = AS_OF + timedelta(days=later)
+    updated, whole = first_day(), first_day()
+    for con in (updated, whole):
+        a_day_of_changes(con)
+    build_all(updated, as_of, "day 2", changes_only=True)
+    build_all(whole, as_of, "day 2", changes_only=False)
+    got, expected = marts_of(updated), marts_of(whole)
+    for table in TABLES:
+        assert got[table] == expected[table], table
+    assert {r[0] for r in got["customer_360"]} == {"A", "B", "C", "E", "P"}
+
+
+def test_only_the_rows_that_differ_are_rewritten():
+    con = warehouse()
+    create_table(
+        con,
+        "marts",
+        "t",
+        "SELECT * FROM (VALUES (1, 'a', 0), (2, 'b', 0), (3, NULL, 0)) t(k, v, day)",
+    )
+    changed = (
+        "SELECT * FROM (VALUES (1, 'a', 0), (3, NULL, 0), (4, 'd', 1), (2, 'B', 1)) t(k, v, day)"
+    )
+    assert update_table(con, "marts", "t", changed) == 4
+    rows = con.sql("SELECT k, v, day FROM marts.t ORDER BY k").fetchall()
+    assert rows == [(1, "a", 0), (2, "B", 1), (3, None, 0), (4, "d", 1)]
+    # rows 1 and 3 were kept where they stood: the first two rows stored, in order
+    assert con.sql("SELECT k FROM marts.t LIMIT 2").fetchall() == [(1,), (3,)]
+
+
+def test_a_query_with_other_columns_replaces_the_table():
+    con = warehouse()
+    create_table(con, "marts", "t", "SELECT 1 AS k")
+    assert update_table(con, "marts", "t", "SELECT 2 AS k, 'x' AS v") == 1
+    assert con.sql("FROM marts.t").fetchall() == [(2, "x")]
+
+
+def test_only_the_customers_whose_inputs_changed_are_computed_again(monkeypatch):
+    monkeypatch.setattr(by_customer, "WHOLE_SHARE", 1.0)
+    con = first_day()
+    # a row no input explains: kept, as no input of C changed; B's row is computed again
+    for table in ("next_order", "customer_lifecycle"):
+        con.execute(f"UPDATE marts.{table} SET name = 'kept' WHERE customer_id IN ('A', 'B', 'C')")
+    add_orders(con, ("B", days_ago(1), 50, "纸"))
+    build_lifecycle(con, MARTS, AS_OF, "day 2", datetime(2026, 9, 30, 7), changes_only=True)
+    build_next_order(con, MARTS.next_order, AS_OF, changes_only=True)
+    names = dict(con.sql("SELECT customer_id, name FROM marts.customer_lifecycle").fetchall())
+    assert (names["A"], names["B"], names["C"]) == ("kept", "B", "kept")
+    assert dict(con.sql("SELECT customer_id, name FROM marts.next_order").fetchall()) == {
+        "A": "kept", "B": "B"}  # fmt: skip
