@@ -18,12 +18,12 @@ from assets.matching import MODELS, PREPARED, REVIEW_QUEUE
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import deployment_settings, models_settings, plan_step
-from matching.check_store import write_warehouse_check_files
 from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import WRITER, publish_tables
-from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer
+from warehouse.serving_write import write_serving_files
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -181,10 +181,8 @@ def serving_index(
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            contents["tables"] = write_tables(con, folder, previous)
-            contents["check_records"] = write_warehouse_check_files(
-                con, folder, junk_rules(cfg.matching), previous
-            )
+            files = write_serving_files(con, folder, junk_rules(cfg.matching), previous)
+            contents["tables"], contents["check_records"] = files.tables, files.check_records
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(
