@@ -158,7 +158,8 @@ def serving_index(
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
     to each new sync whole. Published after the exports, from the same warehouse state; a sync
     that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one; one
-    that changed some takes each unchanged model's scoring statement from the current one."""
+    that changed some updates the current one's tables; any sync takes each unchanged model's
+    scoring statement from the current one."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -181,7 +182,13 @@ def serving_index(
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            files = write_serving_files(con, folder, junk_rules(cfg.matching), previous)
+            files = write_serving_files(
+                con,
+                folder,
+                junk_rules(cfg.matching),
+                previous,
+                current.folder if current is not None and current.folder.is_dir() else None,
+            )
             contents["tables"], contents["check_records"] = files.tables, files.check_records
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")

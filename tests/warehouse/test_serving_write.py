@@ -54,3 +54,22 @@ def test_an_error_in_the_check_files_reaches_the_caller_after_the_tables_are_don
     assert "serving_out" not in {
         d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
     }
+
+
+def test_any_sync_takes_the_scoring_statements_from_the_current_index(tmp_path, monkeypatch):
+    """A full sync writes the tables whole but still offers the current index's statements
+    to the check files (taken only for the same model and columns)."""
+    con = small_warehouse()
+    given: list[object] = []
+    monkeypatch.setattr(
+        serving_write,
+        "write_warehouse_check_files",
+        lambda check_con, folder, junk, previous: given.append(previous) or {},
+    )
+    current, new, day = tmp_path / "current", tmp_path / "new", tmp_path / "day"
+    for folder in (current, new, day):
+        folder.mkdir()
+    serving_write.write_serving_files(con, current, JunkRules())
+    serving_write.write_serving_files(con, new, JunkRules(), current=current)
+    serving_write.write_serving_files(con, day, JunkRules(), previous=new)
+    assert given == [None, current, new]
