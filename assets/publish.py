@@ -18,12 +18,12 @@ from assets.matching import MODELS, PREPARED, REVIEW_QUEUE
 from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import deployment_settings, models_settings, plan_step
-from matching.check_store import write_warehouse_check_files
 from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import publish_role_sets
 from warehouse.publish import WRITER, publish_tables
-from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, write_tables
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer
+from warehouse.serving_write import write_serving_files
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
 
@@ -158,7 +158,8 @@ def serving_index(
     blocking indexes, term frequencies and models, so the service starts in seconds and swaps
     to each new sync whole. Published after the exports, from the same warehouse state; a sync
     that changed none of the tables it reads (``SERVING_INPUTS``) leaves the current one; one
-    that changed some takes each unchanged model's scoring statement from the current one."""
+    that changed some updates the current one's tables; any sync takes each unchanged model's
+    scoring statement from the current one."""
     cfg = deployment.config
     plan = plan_step(
         context,
@@ -181,10 +182,14 @@ def serving_index(
         with publishing(
             cfg.serving_path, context.run_id, datetime.now(UTC), keep=cfg.serve.keep
         ) as (folder, contents):
-            contents["tables"] = write_tables(con, folder, previous)
-            contents["check_records"] = write_warehouse_check_files(
-                con, folder, junk_rules(cfg.matching), previous
+            files = write_serving_files(
+                con,
+                folder,
+                junk_rules(cfg.matching),
+                previous,
+                current.folder if current is not None and current.folder.is_dir() else None,
             )
+            contents["tables"], contents["check_records"] = files.tables, files.check_records
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(

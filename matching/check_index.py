@@ -202,20 +202,25 @@ def build_check_index(
     ``customer_id``, prepared here; or, with the sync's ``prepared`` records, only
     ``record_key``, ``customer_id`` and ``name`` (the prepared rows of other records are
     left out)."""
+    keys = pa.array(records["record_key"], pa.string())
     if prepared is None:
         table = prepare_records(records, entity_type, junk).table
     else:
+        table = as_prepared(prepared, entity_type).table
+    # each row's record (its customer and name), by Arrow's hash of the keys (a pandas
+    # index of a million record keys cost seconds)
+    at = pc.index_in(table.column("record_key"), value_set=keys)
+    if prepared is not None and at.null_count:
+        # prepared rows of records outside the master are left out. Every staged record has
+        # a customer, so a sync has none: filtering a table that kept every row copied each
+        # column (0.24 s of the 2.4 s of CPU of a 1% day's serving index at 100k records)
         table = as_prepared(prepared, entity_type).of_records(records["record_key"]).table
+        at = pc.index_in(table.column("record_key"), value_set=keys)
     tf = term_frequencies(table, tf_columns(model))
     for column, frequencies in tf.items():
         if any(not isinstance(v, str) for v in frequencies):
             raise TypeError(f"{entity_type}: term frequencies of {column} are not of text")
         table = table.append_column(f"tf_{column}", _frequency_of_each(table, column, frequencies))
-    # each row's customer and name, looked up by Arrow's hash of the keys (a pandas index
-    # of a million record keys cost seconds)
-    at = pc.index_in(
-        table.column("record_key"), value_set=pa.array(records["record_key"], pa.string())
-    )
     blocks = []
     for columns in PREDICTION_BLOCKING_KEYS[entity_type]:
         hashes = key_hashes(table, columns)

@@ -228,3 +228,20 @@ def test_each_indexed_row_carries_its_records_customer_and_name(master, company_
     assert built.customer_ids.to_pylist() == [str(by_key.at[k, "customer_id"]) for k in keys]
     expected = [None if pd.isna(n) else n for n in (by_key.at[k, "name"] for k in keys)]
     assert built.names.to_pylist() == expected
+
+
+def test_prepared_rows_of_records_outside_the_master_are_left_out(master, company_model):
+    from matching.linkage.features import prepare_records
+
+    companies = master[master["entity_type"] == "company"]
+    prepared = prepare_records(companies, "company", JUNK)
+    columns = ["record_key", "entity_type", "customer_id", "name"]
+    whole = build_check_index(companies[columns], company_model, "company", JUNK, prepared)
+    # every prepared row is a master record's: the prepared table is indexed as it is
+    scored = whole.table.select(prepared.table.column_names)
+    assert scored.equals(prepared.table)
+    gone = companies["record_key"].iloc[0]  # a record no longer in the master
+    kept = companies[companies["record_key"] != gone]
+    built = build_check_index(kept[columns], company_model, "company", JUNK, prepared)
+    assert built.table.column("record_key").to_pylist() == kept["record_key"].tolist()
+    assert built.customer_ids.to_pylist() == kept["customer_id"].astype(str).tolist()

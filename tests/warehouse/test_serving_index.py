@@ -195,7 +195,9 @@ def keep_golden_inputs(con: duckdb.DuckDBPyConnection) -> None:
     keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
 
 
-def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_whole(tmp_path):
+def golden_warehouse() -> duckdb.DuckDBPyConnection:
+    """``small_warehouse`` with what the golden step reads (files, first entries) and the
+    snapshot of its inputs it keeps."""
     con = small_warehouse()
     con.execute("ALTER TABLE staging.customers ADD COLUMN source_file VARCHAR DEFAULT 'a.csv'")
     con.execute(
@@ -204,6 +206,11 @@ def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_w
     )
     con.execute("ALTER TABLE master.customer_xref ADD COLUMN entity_type VARCHAR DEFAULT 'company'")
     keep_golden_inputs(con)
+    return con
+
+
+def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_whole(tmp_path):
+    con = golden_warehouse()
     day1, day2, day3, whole = (tmp_path / d for d in ("day1", "day2", "day3", "whole"))
     for folder in (day1, day2, day3, whole):
         folder.mkdir()
@@ -245,3 +252,61 @@ def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_w
     assert served(day3) == served(whole)
     with duckdb.connect(str(day3 / "tables.duckdb"), read_only=True) as out:
         assert dict(out.execute("FROM _appended").fetchall()) == appended
+
+
+def move_record(con: duckdb.DuckDBPyConnection, record_key: str, to: str) -> None:
+    """``record_key`` leaves its customer for ``to``, as the xref keeps it (history kept)."""
+    con.execute(
+        "UPDATE master.customer_xref SET valid_to = now() "
+        "WHERE record_key = ? AND valid_to IS NULL",
+        [record_key],
+    )
+    con.execute(
+        "INSERT INTO master.customer_xref (record_key, customer_id, valid_from) "
+        "VALUES (?, ?, now())",
+        [record_key, to],
+    )
+
+
+def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path):
+    con = golden_warehouse()
+    days = [tmp_path / d for d in ("day1", "merged", "merged_whole", "split", "split_whole")]
+    for folder in days:
+        folder.mkdir()
+    day1, merged, merged_whole, split, split_whole = days
+    write_tables(con, day1)
+    # Bolt's record joins Acme: CM2 retired, its golden row and mart rows gone, CM1's moved
+    move_record(con, "b:1", "CM1")
+    con.execute("DELETE FROM master.customers WHERE customer_id = 'CM2'")
+    con.execute("DELETE FROM master.attribute_lineage WHERE customer_id = 'CM2'")
+    con.execute("UPDATE master.customers SET n = 3 WHERE customer_id = 'CM1'")
+    con.execute("UPDATE master.customer_ids SET customer_id = 'CM1' WHERE customer_id = 'CM2'")
+    con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
+    keep_golden_inputs(con)
+    write_tables(con, merged, previous=day1, rewrite_share=1.0)
+    write_tables(con, merged_whole)
+    assert served(merged) == served(merged_whole)
+    assert {r[0]: r[-1] for r in served(merged)["records"]} == {
+        "a:1": "CM1",
+        "a:2": "CM1",
+        "b:1": "CM1",
+    }
+    with duckdb.connect(str(merged / "tables.duckdb"), read_only=True) as out:
+        appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["records"] == 3  # CM1's three records; CM2 has none left
+    assert appended["customers"] == 1  # CM1 (CM2's row only deleted)
+
+    # then a split: Acme Ltd's record leaves CM1 for a new customer, CM4
+    move_record(con, "a:2", "CM4")
+    con.execute("INSERT INTO master.customers VALUES ('CM4', 'Acme Ltd', 4)")
+    con.execute("INSERT INTO master.attribute_lineage VALUES ('CM4', 'Acme Ltd', 4)")
+    con.execute("UPDATE master.customers SET n = 1 WHERE customer_id = 'CM1'")
+    keep_golden_inputs(con)
+    write_tables(con, split, previous=merged, rewrite_share=1.0)
+    write_tables(con, split_whole)
+    assert served(split) == served(split_whole)
+    assert {r[0]: r[-1] for r in served(split)["records"]} == {
+        "a:1": "CM1",
+        "a:2": "CM4",
+        "b:1": "CM1",
+    }
