@@ -4,12 +4,16 @@ A suite here is a plain description: which Dagster check each expectation belong
 Great Expectations expectation class and its arguments. :func:`validate` turns it into a
 real ``ExpectationSuite`` and validates a DataFrame read from the warehouse with GX's
 pandas data source in an ephemeral context (GX's SQL data source does not work on a DuckDB
-file; see ``../shared/STACK_NOTES.md``). GX is imported inside :func:`validate` only: it
+file; see ``../shared/STACK_NOTES.md``). GX is imported inside the validating functions only: it
 takes seconds to import, and loading the Dagster definitions must stay fast.
 
 The result is split by check: each gets a :class:`~quality.results.CheckOutcome` with the
 failing expectations and example values (with the key columns of the rows that hold them),
 and its part of GX's validation result as JSON.
+
+Where the values an expectation reads were measured elsewhere (repeated keys counted in
+DuckDB), :func:`validate_metrics` has GX's own expectations judge those measures, with the
+outcome a validation of the whole table gives.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: Example values kept per failing expectation.
 EXAMPLES = 10
+#: The result format of every validation: counts, and the first ``EXAMPLES`` unexpected rows.
+SUMMARY: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
 DATASOURCE = "customer_master"
 
 
@@ -205,17 +211,13 @@ def validate(suite: Suite, table: pd.DataFrame | Rows) -> list[CheckOutcome]:
     """
     batches = _whole_frames()  # also sets up GX's project, which a suite is built in
     frame = _fast_frame(table.frame if isinstance(table, Rows) else table)
-    result_format: dict[str, Any] = {
-        "result_format": "SUMMARY",
-        "partial_unexpected_count": EXAMPLES,
-    }
     results: list[tuple[int, dict]] = []
     version = None
     for column, positions in _by_column(suite, frame).items():
         part = frame if column is None else frame[[column]]
         built = build_suite(suite, positions)
         batch = batches.get_batch(batch_parameters={"dataframe": part})
-        validation = batch.validate(built, result_format=result_format).to_json_dict()
+        validation = batch.validate(built, result_format=dict(SUMMARY)).to_json_dict()
         version = validation.get("meta", {}).get("great_expectations_version", version)
         for result in validation["results"]:
             results.append((result["expectation_config"]["meta"].pop(_POSITION), result))
@@ -456,3 +458,39 @@ def _short(kwargs: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def validate_metrics(
+    suite: Suite, metrics: Mapping[int, Mapping[str, Any]], rows: int, examples: pd.DataFrame
+) -> list[CheckOutcome]:
+    """The outcomes of ``suite`` on a table whose metrics were measured elsewhere (DuckDB
+    SQL): what :func:`validate` gives on the whole table, without reading it into pandas.
+
+    ``metrics`` gives, per expectation position, the values GX's own expectation reads to
+    judge it (``table.row_count``, ``table.columns``, ``<map metric>.unexpected_count``, the
+    first ``EXAMPLES`` unexpected values and their row labels, …); the expectation itself
+    decides (its rule for ``mostly``, its percentages, its result's form), as it does in a
+    validation. ``examples``: the rows those labels name, with ``suite.index_columns``.
+    """
+    gx = _import_gx()
+    import great_expectations.expectations as gxe
+
+    batch_id = _batch_id()
+    ordered = []
+    for position, e in enumerate(suite.expectations):
+        expectation = getattr(gxe, e.kind)(
+            **dict(e.kwargs), batch_id=batch_id, meta={"check": e.check, "says": e.says}
+        )
+        raw = expectation._validate(
+            dict(metrics[position]), runtime_configuration={"result_format": dict(SUMMARY)}
+        )
+        ordered.append(expectation._build_evr(raw).to_json_dict())
+    _name_examples(ordered, examples, suite.index_columns, examples)
+    return [_outcome(check, suite, ordered, rows, gx.__version__) for check in suite.checks]
+
+
+@functools.lru_cache(maxsize=1)
+def _batch_id() -> str:
+    """The batch every validation here goes through (GX names it in each expectation's
+    arguments)."""
+    return str(_whole_frames().get_batch(batch_parameters={"dataframe": pd.DataFrame()}).id)

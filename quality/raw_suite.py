@@ -14,26 +14,30 @@ For every raw table (``raw.<feed>``):
   ``quality.max_row_drop_share`` since the last accepted run (``quality.history``): half a
   customer list missing is a broken export, not half the customers leaving.
 
-:func:`check_raw_table` validates them on a sync. The key check is the costly one (every
-key read, hashed and counted: GX's pandas ``duplicated``), and its verdict depends only on
-the feed's files, its settings and the code; so a feed whose files are all the bytes they
-were when its key was last checked (``raw.<feed>__files``) reports that outcome again, and
-only the two checks that read column names and the row count are validated. On a normal
-day that is every feed a delta does not touch (key accounts, receivables: 6 of the 12
-feeds of the demo, 18% of its raw rows).
+:func:`check_raw_table` validates them on a sync. What GX would read of the table
+(:func:`raw_frame`) is measured in DuckDB instead (:func:`raw_metrics`: column names, row
+count, the keys that repeat and the first rows holding them), and GX's own expectations
+judge those metrics (``quality.gx.validate_metrics``): the same outcomes, without every key
+of a million-row feed going through pandas. The key check is still the costly one, and its
+verdict depends only on the feed's files, its settings and the code; so a feed whose files
+are all the bytes they were when its key was last checked (``raw.<feed>__files``) reports
+that outcome again, and only the two checks that read column names and the row count are
+validated. On a normal day that is every feed a delta does not touch (key accounts,
+receivables: 6 of the 12 feeds of the demo, 18% of its raw rows).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from quality import memo
-from quality.gx import Expect, Suite, validate
+from quality.gx import EXAMPLES, Expect, Suite, validate_metrics
 from quality.results import ERROR, WARN, CheckDef, CheckOutcome
 from sources.config import (
     FileSpec,
@@ -149,10 +153,10 @@ def raw_suite(feed: FileSpec, previous_rows: int | None, quality: QualityConfig)
     )
 
 
-def raw_frame(
-    con: duckdb.DuckDBPyConnection, feed: FileSpec, *, key_values: bool = True
-) -> pd.DataFrame:
-    """What the raw suite reads: lineage, the mapped columns present, and the key as staged.
+def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
+    """What the raw suite means: GX validating this frame gives the outcomes
+    :func:`check_raw_table` reports (it measures the same in DuckDB). Lineage, the mapped
+    columns present, and the key as staged.
 
     ``record_key`` is ``<feed>:<key>`` with the key built the way staging builds it (each
     column trimmed, columns joined with a space, blank = missing). Only the values the
@@ -162,28 +166,11 @@ def raw_frame(
     the names, the row-count expectation the number of rows. Reading every mapped column of
     the feed into pandas cost as much as validating it (1M-record demo, loaded machine:
     21.9 s for the twelve feeds' frames, 19.0 s for their validation). Strings stay in Arrow
-    memory (``pd.ArrowDtype``), which keeps a large feed affordable. Without ``key_values``
-    (no expectation on the key is validated) only the row count is read.
+    memory (``pd.ArrowDtype``), which keeps a large feed affordable.
     """
-    present = {
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
-            [feed.name],
-        ).fetchall()
-    }
-    wanted = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
-    columns = [c for c in dict.fromkeys(wanted) if c in present]
-    key = key_field(feed)
-    key_columns = feed.mapped_columns()[key] if key is not None else []
-    if key_columns and all(c in present for c in key_columns):
-        record_key = f"'{feed.name}:' || {mapped_field_sql(key_columns)}"
-    else:
-        record_key = "NULL::VARCHAR"
-    if not key_values:
-        rows = count_rows(con, "raw", feed.name)
-        frame = pa.table({name: pa.nulls(rows, pa.string()) for name in [KEY_COLUMN, *columns]})
-        return frame.to_pandas(types_mapper=pd.ArrowDtype)
+    present = _present_columns(con, feed)
+    columns = _suite_columns(feed, present)
+    record_key = _record_key_sql(feed, present)
     read = [c for c in columns if c in ROW_COLUMNS]
     sql = f"SELECT {record_key} AS {KEY_COLUMN}{''.join(f', {quote(c)}' for c in read)} FROM raw.{quote(feed.name)}"
     values = con.sql(sql).to_arrow_table()
@@ -195,6 +182,60 @@ def raw_frame(
         }
     )
     return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def raw_metrics(
+    con: duckdb.DuckDBPyConnection, feed: FileSpec, *, key_values: bool = True
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """What the raw suite's expectations read of ``raw.<feed>``, measured in DuckDB: the
+    columns and rows of :func:`raw_frame`, and (with ``key_values``) the metrics of its key
+    expectation with the first ``EXAMPLES`` rows whose key is on another row too, in the
+    table's order (labelled by their place in it, named by ``ROW_COLUMNS``).
+
+    Validating :func:`raw_frame` with GX's pandas engine read every key into pandas and
+    hashed it there; counting the repeated keys in DuckDB gives the same numbers and rows
+    (``tests/quality/test_table_suites.py`` compares both) at a fraction of the cost.
+    """
+    present = _present_columns(con, feed)
+    columns = _suite_columns(feed, present)
+    rows = count_rows(con, "raw", feed.name)
+    metrics: dict[str, Any] = {"table.columns": [KEY_COLUMN, *columns], "table.row_count": rows}
+    if not key_values:
+        return metrics, pd.DataFrame()
+    read = [c for c in columns if c in ROW_COLUMNS]
+    table, key = f"raw.{quote(feed.name)}", _record_key_sql(feed, present)
+    repeated = f"SELECT k FROM (SELECT {key} AS k FROM {table}) GROUP BY k HAVING count(*) > 1"
+    nulls, unexpected = con.execute(
+        f"""SELECT coalesce(sum(n) FILTER (WHERE k IS NULL), 0),
+                   coalesce(sum(n) FILTER (WHERE k IS NOT NULL AND n > 1), 0)
+            FROM (SELECT k, count(*) AS n FROM (SELECT {key} AS k FROM {table}) GROUP BY k)"""
+    ).fetchall()[0]
+    found = con.sql(
+        f"""SELECT rowid AS r, {key} AS {KEY_COLUMN}{"".join(f", {quote(c)}" for c in read)}
+            FROM {table} WHERE {f"{key} IN ({repeated})" if unexpected else "false"}
+            ORDER BY rowid LIMIT {EXAMPLES}"""
+    ).to_arrow_table()
+    # a row's label is its place in the table's order (rowids may have gaps after deletes)
+    rowids = found["r"].to_pylist()
+    places = (
+        con.execute(
+            f"SELECT {', '.join(f'count(*) FILTER (WHERE rowid < {r})' for r in rowids)} FROM {table}"
+        ).fetchall()[0]
+        if rowids
+        else ()
+    )
+    examples = found.drop_columns(["r"]).to_pandas(types_mapper=pd.ArrowDtype)
+    examples.index = pd.Index([int(p) for p in places], dtype="int64")
+    first = [int(label) for label in examples.index]
+    metrics.update(
+        {
+            "column_values.nonnull.unexpected_count": int(nulls),
+            "column_values.unique.unexpected_count": int(unexpected),
+            "column_values.unique.unexpected_values": list(examples[KEY_COLUMN]),
+            "column_values.unique.unexpected_index_list": first,
+        }
+    )
+    return metrics, examples
 
 
 def check_raw_table(
@@ -210,29 +251,60 @@ def check_raw_table(
     else it is validated with the other checks and kept for the next run
     (``quality.check_memo``, under :func:`_key_memo_name`).
 
-    The outcomes are those of validating the whole suite: each check's outcome holds only
-    its own expectations' results (``quality.gx.validate``).
+    The outcomes are those GX gives validating the whole suite on :func:`raw_frame`, from
+    the metrics :func:`raw_metrics` measures in DuckDB (``quality.gx.validate_metrics``).
     """
     suite = raw_suite(feed, previous_rows, quality)
     check = key_check(feed)
     files = _files_key(con, feed, quality)
     kept = memo.recall(con, _key_memo_name(feed), files) if check and files else None
     if kept is None:
-        frame = raw_frame(con, feed)
-        outcomes = validate(suite, frame)
+        metrics, examples = raw_metrics(con, feed)
+        rows = metrics["table.row_count"]
+        every = {p: metrics for p in range(len(suite.expectations))}
+        outcomes = validate_metrics(suite, every, rows, examples)
         if check and files:
             memo.keep(con, _key_memo_name(feed), files, run_id, [_named(outcomes, check)])
-        return outcomes, len(frame)
+        return outcomes, rows
     earlier, (unique,) = kept
     rest = replace(
         suite,
         checks=tuple(c for c in suite.checks if c.name != check),
         expectations=tuple(e for e in suite.expectations if e.check != check),
     )
-    frame = raw_frame(con, feed, key_values=False)
+    metrics, examples = raw_metrics(con, feed, key_values=False)
+    rows = metrics["table.row_count"]
+    validated = validate_metrics(
+        rest, {p: metrics for p in range(len(rest.expectations))}, rows, examples
+    )
     reused = replace(unique, metadata={**unique.metadata, "evaluated_in_run": earlier})
-    by_name = {o.name: o for o in [*validate(rest, frame), reused]}
-    return [by_name[c.name] for c in suite.checks], len(frame)
+    by_name = {o.name: o for o in [*validated, reused]}
+    return [by_name[c.name] for c in suite.checks], rows
+
+
+def _present_columns(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+            [feed.name],
+        ).fetchall()
+    }
+
+
+def _suite_columns(feed: FileSpec, present: set[str]) -> list[str]:
+    """The columns of the raw frame after the key: lineage and mapped ones, those present."""
+    wanted = [*LINEAGE_COLUMNS, *feed.required_source_columns()]
+    return [c for c in dict.fromkeys(wanted) if c in present]
+
+
+def _record_key_sql(feed: FileSpec, present: set[str]) -> str:
+    """``<feed>:<key>`` as staging builds it; NULL when the feed has no key or lacks a column."""
+    key = key_field(feed)
+    key_columns = feed.mapped_columns()[key] if key is not None else []
+    if key_columns and all(c in present for c in key_columns):
+        return f"'{feed.name}:' || {mapped_field_sql(key_columns)}"
+    return "NULL::VARCHAR"
 
 
 def _key_memo_name(feed: FileSpec) -> str:

@@ -132,12 +132,12 @@ def test_a_feed_whose_files_are_unchanged_reports_its_key_check_again_without_re
            ['客户编号', '客户名称', '电话'] AS columns, 4::BIGINT AS rows, 0::BIGINT AS rejected"""
     )
     validated = []
-    real = quality.raw_suite.validate
+    real = quality.raw_suite.validate_metrics
     monkeypatch.setattr(
         quality.raw_suite,
-        "validate",
-        lambda suite, frame: (
-            validated.append([e.check for e in suite.expectations]) or real(suite, frame)
+        "validate_metrics",
+        lambda suite, *args: (
+            validated.append([e.check for e in suite.expectations]) or real(suite, *args)
         ),
     )
     first, rows = check_raw_table(raw_dealers, DEALERS, None, CONFIG.quality, "run-1")
@@ -152,6 +152,45 @@ def test_a_feed_whose_files_are_unchanged_reports_its_key_check_again_without_re
     raw_dealers.execute("UPDATE raw.dealers__files SET fingerprint = 'sha-2'")
     check_raw_table(raw_dealers, DEALERS, 4, CONFIG.quality, "run-3")
     assert "source_record_id_unique" in validated[2]
+
+
+def many_dealers(con, keys: list[str | None]) -> None:
+    """``raw.dealers`` with one row per key (row numbers from 2), as a delta rewrites it."""
+    con.execute("DROP TABLE IF EXISTS raw.dealers")
+    con.execute(
+        "CREATE TABLE raw.dealers (source VARCHAR, source_file VARCHAR, source_row BIGINT, "
+        "ingested_at TIMESTAMP, record_hash VARCHAR, 客户编号 VARCHAR, 客户名称 VARCHAR, 电话 VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO raw.dealers VALUES ('dealers', 'd.csv', ?, TIMESTAMP '2026-11-23', 'h', ?, "
+        "'甲公司', NULL)",
+        [[row, key] for row, key in enumerate(keys, start=2)],
+    )
+
+
+def test_the_key_check_counted_in_duckdb_reports_what_a_whole_validation_reports(raw_dealers):
+    """Repeats counted in SQL: the verdict, the counts, the first ten examples (in the
+    table's order, named by file and row) are GX's on the whole frame; an error planted in
+    a delta is caught, and the delta that fixes it clears it."""
+    quality = CONFIG.quality.model_copy(update={"max_duplicate_key_share": 0.0})
+    days = [
+        [f"D{i}" for i in range(30)],  # clean
+        [f"D{i % 17}" if i % 3 else None for i in range(60)],  # repeats, blanks, > 10 examples
+        [f"D{i}" for i in range(29)] + ["D3"],  # one repeat planted
+        [f"D{i}" for i in range(30)],  # fixed
+    ]
+    verdicts = []
+    for keys in days:
+        many_dealers(raw_dealers, keys)
+        outcomes, rows = check_raw_table(raw_dealers, DEALERS, 30, quality, "run")
+        whole = validate(raw_suite(DEALERS, 30, quality), raw_frame(raw_dealers, DEALERS))
+        assert [o.as_record() for o in outcomes] == [o.as_record() for o in whole]
+        assert rows == len(keys)
+        verdicts.append(outcomes[1].passed)
+    assert verdicts == [True, False, False, True]
+    many_dealers(raw_dealers, [f"D{i}" for i in range(29)] + ["D3"])
+    examples = failing(check_raw_table(raw_dealers, DEALERS, 30, quality, "run")[0][1])
+    assert [e["source_row"] for e in examples["examples"]] == [5, 31]
 
 
 def test_minimum_rows_tolerates_the_configured_drop():
