@@ -11,10 +11,12 @@ slice order: the result is the same, byte for byte, whatever the number of worke
 ``workers`` processes work at once: the asking process itself and ``workers - 1`` helpers.
 The helpers are *spawned*, never forked: a forked child would inherit the DuckDB threads
 and locks of the process that asks. A spawned helper starts a fresh interpreter and
-imports what it runs, and the standardisers build their tables again in it: about 1.6 s
+imports what it runs, and the standardisers build their tables again in it: about 2.3 s
 of CPU before its first useful row, measured on the staging modules. So small tables (a
 day's delta, the tests) are handled in the asking process alone: helpers are used from
-:data:`PARALLEL_FROM_ROWS` rows.
+:data:`PARALLEL_FROM_ROWS` rows, and each helper starts on a few rows of its own (a
+warm-up) before it takes a slice, so the asking process never waits for a helper that is
+still starting.
 
 How many workers: ``$CUSTMASTER_WORKERS`` if set, else the config's ``sync.workers``, else
 the cores this process may run on. 1 turns the helpers off.
@@ -23,11 +25,12 @@ the cores this process may run on. 1 turns the helpers off.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from typing import TypeVar
 
 import pyarrow as pa
@@ -37,11 +40,12 @@ log = logging.getLogger(__name__)
 #: Environment variable that sets the number of worker processes (over the config).
 WORKERS_ENV = "CUSTMASTER_WORKERS"
 
-#: Fewest rows worth a helper's start-up. Staging standardises about 27k source rows a
-#: second per core here (3.75 s of CPU for the 100k demo's 101k rows); a spawned helper
-#: takes about 1.3 s to import and warm up before its first row, so below about 35k rows
-#: the asking process alone finishes first; from 50k the helper saves a second or more.
-PARALLEL_FROM_ROWS = 50_000
+#: Fewest rows worth a helper's start-up. Staging standardises about 28k source rows a
+#: second per core here (3.6 s of CPU for the 100k demo's 101k rows, in one process); a
+#: spawned helper spends about 2.3 s of CPU (imports, tables, its first small slice)
+#: before it takes a slice, so below about 65k rows the asking process alone finishes
+#: first, and under load (other work on the cores) the helper's start-up is paid twice.
+PARALLEL_FROM_ROWS = 100_000
 
 #: Fewest slices per worker: more than one, so the process that drew cheap rows (a source
 #: without addresses, say) takes another slice while the other finishes.
@@ -53,6 +57,9 @@ SLICES_PER_WORKER = 2
 #: slices standardised once per slice), and the processes finish within about one slice
 #: of each other: a million rows go in 17 slices.
 SLICE_ROWS = 60_000
+
+#: Rows a helper stages first, to import the modules and build the standardisers' tables.
+WARM_UP_ROWS = 200
 
 R = TypeVar("R")
 
@@ -111,26 +118,37 @@ def map_row_slices(work: Callable[..., R], table: pa.Table, *args: object, worke
     claims = _Claims(len(bounds))
     results: dict[int, R] = {}
     sent: dict[int, Future] = {}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"))
 
-        def send(i: int) -> Future:
+    def send(i: int | None) -> Future:
+        if i is None:  # a warm-up: the helper's imports and tables, on a few rows
+            return pool.submit(_run, work, _to_ipc(table.slice(0, WARM_UP_ROWS)), args)
+        offset, length = bounds[i]
+        sent[i] = pool.submit(_run, work, _to_ipc(table.slice(offset, length)), args)
+        return sent[i]
+
+    feeder = threading.Thread(target=_feed, args=(send, workers - 1, claims), daemon=True)
+    feeder.start()
+    started = time.perf_counter()
+    try:
+        while (i := claims.back()) is not None:
             offset, length = bounds[i]
-            sent[i] = pool.submit(_run, work, _to_ipc(table.slice(offset, length)), args)
-            return sent[i]
-
-        feeder = threading.Thread(target=_feed, args=(send, workers - 1, claims), daemon=True)
-        feeder.start()
-        try:
-            while (i := claims.back()) is not None:
-                offset, length = bounds[i]
-                results[i] = work(table.slice(offset, length), *args)
-        except BaseException:
-            claims.close()  # no slice is started after a failure
-            raise
-        finally:
-            feeder.join()
+            results[i] = work(table.slice(offset, length), *args)
+        waited = time.perf_counter()
+        feeder.join()  # every slice a helper took is done
+        log.debug(
+            "slices %s here in %.1f s, %d by helpers; then waited %.1f s for them",
+            sorted(results),
+            waited - started,
+            len(sent),
+            time.perf_counter() - waited,
+        )
         return [results.pop(i) if i in results else sent[i].result() for i in range(len(bounds))]
+    finally:
+        claims.close()  # after a failure, no slice is started
+        feeder.join()
+        # a helper still warming up when the work is done is not waited for: it stops then
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Claims:
@@ -154,24 +172,34 @@ class _Claims:
             self._back -= 1
             return self._back
 
+    def empty(self) -> bool:
+        with self._lock:
+            return self._front >= self._back
+
     def close(self) -> None:
         """Nobody starts another slice."""
         with self._lock:
             self._back = self._front
 
 
-def _feed(send: Callable[[int], Future], helpers: int, claims: _Claims) -> None:
+def _feed(send: Callable[[int | None], Future], helpers: int, claims: _Claims) -> None:
     """Keep each helper on one slice at a time until no slice is left (a thread of the asking
-    process; the pool would queue slices ahead, which this process could then not take)."""
-    running: set[Future] = set()
+    process; the pool would queue slices ahead, which this process could then not take).
+
+    A helper is first sent a warm-up and given a slice only once it has started: a slice
+    claimed earlier would wait for the helper's start-up while this process, out of
+    slices, waited for it."""
+    warming = {send(None) for _ in range(helpers)}
+    running = set(warming)
     while True:
         while len(running) < helpers and (i := claims.front()) is not None:
             running.add(send(i))
-        if not running:
-            return
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        if any(f.exception() is not None for f in done):
+        if claims.empty() and not running - warming:
+            return  # every slice is taken and no helper is on one
+        done, running = wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
+        if any(f.exception() is not None for f in done - warming):
             claims.close()  # the failure is raised where its result is asked for
+        warming -= done
 
 
 def _to_ipc(rows: pa.Table) -> pa.Buffer:

@@ -73,6 +73,6 @@ class SyncConfig(Strict):
     workers: int | None = Field(
         default=None,
         ge=1,
-        description="worker processes for the standardisation of a large staging (from 50,000 "
-        "rows); absent: the machine's cores; 1: none; $CUSTMASTER_WORKERS overrides it",
+        description="processes that standardise a large staging (from 100,000 "
+        "rows); absent: the machine's cores; 1: the sync's own process only; $CUSTMASTER_WORKERS overrides it",
     )

@@ -1,21 +1,44 @@
 """Row-wise work on several processes gives exactly what one pass over the table gives."""
 
 import os
+import time
 from datetime import date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+import sources.build_staging as build_staging_module
 import sources.row_slices as row_slices
-from sources.build_staging import build_staging
+from sources.build_staging import _stage_slice, build_staging
 from sources.config import load_config
 from sources.demo import generate_demo
 from sources.ingest import ingest_feed
 from sources.row_slices import WORKERS_ENV, map_row_slices, slice_bounds, worker_count
 
+#: A file a helper writes when it has taken a slice; the asking process waits for it before
+#: its own first slice, so a helper's part is tested however slowly it starts.
+HELPER_WAS_HERE = "ROW_SLICES_TEST_MARKER"
+
+
+def after_a_helper(table: pa.Table) -> None:
+    """In a helper, say so; in the asking process, wait until a helper has said so (when a
+    test asks for it)."""
+    if HELPER_WAS_HERE not in os.environ:
+        return
+    marker = Path(os.environ[HELPER_WAS_HERE])
+    if os.environ["ROW_SLICES_TEST_OWNER"] != str(os.getpid()):
+        marker.touch()
+        return
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
 
 def rows_and_pid(table: pa.Table, label: str) -> tuple[str, list[int], int]:
     """The work of the tests below: the slice's rows and the process that saw them."""
+    if table.num_rows != row_slices.WARM_UP_ROWS:
+        after_a_helper(table)
     return label, table.column("n").to_pylist(), os.getpid()
 
 
@@ -23,6 +46,20 @@ def fails_on_row_500(table: pa.Table) -> int:
     if 500 in table.column("n").to_pylist():
         raise ValueError("row 500 is bad")
     return table.num_rows
+
+
+def staged_after_a_helper(mapped: pa.Table, *args):
+    """Staging's own slice work, the helper's first."""
+    if mapped.num_rows != row_slices.WARM_UP_ROWS:
+        after_a_helper(mapped)
+    return _stage_slice(mapped, *args)
+
+
+@pytest.fixture
+def helper_first(tmp_path, monkeypatch):
+    """The asking process starts on its slices only once a helper has taken one."""
+    monkeypatch.setenv(HELPER_WAS_HERE, str(tmp_path / "helper-was-here"))
+    monkeypatch.setenv("ROW_SLICES_TEST_OWNER", str(os.getpid()))
 
 
 @pytest.fixture
@@ -56,7 +93,9 @@ def test_a_small_table_is_handled_here_in_one_pass():
     assert (label, rows, pid) == ("x", list(range(1000)), os.getpid())
 
 
-def test_a_large_table_is_shared_with_a_helper_and_comes_back_in_order(small_threshold):
+def test_a_large_table_is_shared_with_a_helper_and_comes_back_in_order(
+    small_threshold, helper_first
+):
     table = pa.table({"n": list(range(1000))})
     parts = map_row_slices(rows_and_pid, table, "x", workers=2)
     assert len(parts) == 10
@@ -71,7 +110,7 @@ def test_a_failing_slice_fails_the_whole(small_threshold):
         map_row_slices(fails_on_row_500, table, workers=2)
 
 
-def test_staging_on_two_processes_is_staging_on_one(tmp_path, monkeypatch):
+def test_staging_on_two_processes_is_staging_on_one(tmp_path, monkeypatch, helper_first):
     generate_demo(tmp_path, customers=150, seed=5)
     config = load_config(tmp_path / "customer_master.yaml")
     tables, rejected = {}, {}
@@ -83,7 +122,9 @@ def test_staging_on_two_processes_is_staging_on_one(tmp_path, monkeypatch):
     monkeypatch.setattr(row_slices, "PARALLEL_FROM_ROWS", 10)
     monkeypatch.setattr(row_slices, "SLICE_ROWS", 29)  # slices that cut across sources
     monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr(build_staging_module, "_stage_slice", staged_after_a_helper)
     shared = build_staging(tables, rejected, config, today=date(2026, 10, 2))
     assert sum(t.num_rows for t in tables.values()) > 6 * 29
+    assert (tmp_path / "helper-was-here").exists(), "a helper staged a slice"
     assert shared.customers.equals(alone.customers)
     assert shared.quarantine.equals(alone.quarantine)
