@@ -2,7 +2,8 @@
 
 This is the whole staging layer as one pure function of tables: map each source onto
 the canonical fields (quarantining unusable rows), standardise all sources together
-(so each distinct value is standardised once), then add the contact persons named on
+(so each distinct value is standardised once; a large staging once per slice of rows,
+each slice on one of the machine's cores), then add the contact persons named on
 company records as person records of their own.
 """
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 
 from sources.config import PipelineConfig
 from sources.mapping import QUARANTINE_SCHEMA, map_source
+from sources.row_slices import map_row_slices, worker_count
 from sources.schema import STAGED_COLUMNS
 from sources.staging import derive_contact_persons, stage_records
 from warehouse.store import replace_table, table_exists
@@ -97,8 +99,7 @@ def build_staging(
         today: the run date, for future-date flags.
     """
     mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
-    kinds, takes_mobile = _source_roles(config)
-    customers = _stage(mapped.to_pandas(split_blocks=True), kinds, takes_mobile, today)
+    customers = _stage(mapped, config, today)
     return StagingResult(customers=customers, quarantine=quarantine)
 
 
@@ -206,16 +207,31 @@ def _map_sources(
     return mapped, pa.concat_tables(quarantine_parts).cast(QUARANTINE_SCHEMA)
 
 
-def _stage(mapped, kinds: Mapping[str, str], takes_mobile: frozenset[str], today: date) -> pa.Table:
-    """Standardise mapped records (pandas) and derive their contact persons: records, then
-    contacts (``takes_mobile``: the sources whose company mobile is the contact's too)."""
-    staged = stage_records(mapped, kinds, today)
+def _stage(mapped: pa.Table, config: PipelineConfig, today: date) -> pa.Table:
+    """Standardise mapped records and derive their contact persons: records, then contacts.
+
+    The standardisation is Python per distinct value, so a large table is staged in
+    consecutive row slices on every core (:mod:`sources.row_slices`; ``sync.workers``);
+    a record's staged row depends on that row alone, so the slices' records, then their
+    contacts, in slice order, are exactly what one pass over the whole table gives.
+    """
+    kinds, takes_mobile = _source_roles(config)
+    workers = worker_count(config.sync.workers)
+    parts = map_row_slices(_stage_slice, mapped, kinds, takes_mobile, today, workers=workers)
+    return pa.concat_tables([records for records, _ in parts] + [contacts for _, contacts in parts])
+
+
+def _stage_slice(
+    mapped: pa.Table, kinds: Mapping[str, str], takes_mobile: frozenset[str], today: date
+) -> tuple[pa.Table, pa.Table]:
+    """Staged records of mapped rows, and the contact persons derived from them
+    (``takes_mobile``: the sources whose company mobile is the contact's too)."""
+    staged = stage_records(mapped.to_pandas(split_blocks=True), kinds, today)
     del mapped
     contacts = derive_contact_persons(staged, takes_mobile)
-    parts = [pa.Table.from_pandas(staged, schema=STAGED_SCHEMA, preserve_index=False)]
+    records = pa.Table.from_pandas(staged, schema=STAGED_SCHEMA, preserve_index=False)
     del staged
-    parts.append(pa.Table.from_pandas(contacts, schema=STAGED_SCHEMA, preserve_index=False))
-    return pa.concat_tables(parts)
+    return records, pa.Table.from_pandas(contacts, schema=STAGED_SCHEMA, preserve_index=False)
 
 
 #: Lineage that says where a row stood in this sync's files; a reused record takes it anew.
@@ -251,10 +267,7 @@ def _restage(
     fresh = con.sql(
         "SELECT * FROM __mapped WHERE __pos NOT IN (SELECT __pos FROM __reused) ORDER BY __pos"
     ).to_arrow_table()
-    kinds, takes_mobile = _source_roles(config)
-    staged = _stage(
-        fresh.drop_columns(["__pos"]).to_pandas(split_blocks=True), kinds, takes_mobile, today
-    )
+    staged = _stage(fresh.drop_columns(["__pos"]), config, today)
     del fresh
     con.register("__staged", staged)
 

@@ -53,7 +53,8 @@ class SensorConfig(Strict):
 
 
 class SyncConfig(Strict):
-    """How a sync behaves when another sync of the same warehouse is running.
+    """How a sync runs: how it behaves when another sync of the same warehouse is running,
+    and how many processes its Python-bound work may use.
 
     One sync holds the warehouse from its first step to its publish
     (:mod:`warehouse.sync_lock`); a second one waits for it up to ``wait_seconds``, then stops
@@ -68,4 +69,10 @@ class SyncConfig(Strict):
         default=900,
         ge=0,
         description="how long a second sync waits for the running one; 0 stops at once",
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="processes that standardise a large staging (from 100,000 "
+        "rows); absent: the machine's cores; 1: the sync's own process only; $CUSTMASTER_WORKERS overrides it",
     )
