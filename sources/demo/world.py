@@ -18,6 +18,7 @@ records was typed, second mobiles, building and room, districts that were counti
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -73,6 +74,9 @@ def _valid_block(e164_head: str, length: int) -> bool:
 def _valid(e164: str) -> bool:
     return _valid_block(e164[:8], len(e164))
 
+
+#: Draws of a 2-character brand before a third character is added (_Builder.free_brand).
+_TWO_CHARACTER_DRAWS = 64
 
 #: Records per customer with records: 1 (46%), 2 (36%), 3 (12%), 4 (6%): mean ~1.8.
 RECORD_COUNTS = ((1, 46), (2, 36), (3, 12), (4, 6))
@@ -194,6 +198,24 @@ class _Builder:
             return base + f"{rng.choice('ABCD')}栋{rng.randint(2, 20)}{rng.randint(1, 12):02d}"
         return base
 
+    def free_brand(self, city: City, word: str, avoid: str | None = None) -> str:
+        """A brand no company in the city trades under with this trade word, now taken.
+
+        Two brand characters, as Chinese trade names mostly are; after 64 draws that are
+        all taken (a city's 2-character names nearly used up, which happens only in demos
+        of millions of records) a third character is added, so the draw always ends and
+        smaller demos keep their exact bytes.
+        """
+        rng = self.rng
+        for tries in itertools.count():
+            brand = rng.choice(v.BRAND_CHARS) + rng.choice(v.BRAND_CHARS)
+            if tries >= _TWO_CHARACTER_DRAWS:
+                brand += rng.choice(v.BRAND_CHARS)
+            if brand != avoid and (city.name, brand + word) not in self.used_company_names:
+                self.used_company_names.add((city.name, brand + word))
+                return brand
+        raise AssertionError("unreachable")
+
     def pareto_value(self) -> float:
         return self.rng.paretovariate(1.1)
 
@@ -259,9 +281,10 @@ class _Builder:
         city = city or self.city()
         trade = trade or rng.choice(v.TRADES)
         word, industry, is_shop = trade
-        while brand is None or (city.name, brand + word) in self.used_company_names:
-            brand = rng.choice(v.BRAND_CHARS) + rng.choice(v.BRAND_CHARS)
-        self.used_company_names.add((city.name, brand + word))
+        if brand is None or (city.name, brand + word) in self.used_company_names:
+            brand = self.free_brand(city, word)
+        else:
+            self.used_company_names.add((city.name, brand + word))
         if legal_form is None:
             legal_form = (
                 None if is_shop else ("股份有限公司" if rng.random() < 0.06 else "有限公司")
@@ -513,11 +536,4 @@ def _rename_some(b: _Builder, rng: random.Random) -> None:
     for i, company in enumerate(eligible):
         if i == 0 or rng.random() < 0.06:
             company.n_records = max(company.n_records, 2)
-            old = company.brand
-            while (
-                old == company.brand
-                or (company.city.name, old + company.trade) in b.used_company_names
-            ):
-                old = rng.choice(v.BRAND_CHARS) + rng.choice(v.BRAND_CHARS)
-            b.used_company_names.add((company.city.name, old + company.trade))
-            company.old_brand = old
+            company.old_brand = b.free_brand(company.city, company.trade, avoid=company.brand)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import random
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -22,9 +23,12 @@ from sources.demo import (
     generate_demo,
     key_accounts,
     regional,
+    vocabulary,
     write_demo_config,
 )
 from sources.demo.ids import id_number_is_valid, uscc_is_valid
+from sources.demo.places import CITIES
+from sources.demo.world import _Builder
 from sources.readers import expand_paths, read_export
 
 N, SEED = 300, 11
@@ -422,3 +426,16 @@ def test_every_planted_case_is_on_records_that_really_carry_it(demo):
     for shop, owner in related["owned_by"]:
         assert shop["entity_type"] == "company" and owner["entity_type"] == "person"
         assert shop["name"].startswith(owner["name"]) and shop["mobile"] == owner["mobile"]
+
+
+def test_a_city_whose_two_character_brands_are_used_up_still_gets_a_free_brand():
+    """Demos of millions of records use up a city's 2-character names; the draw still ends."""
+    builder = _Builder(random.Random(3))
+    city, word = CITIES[0], "电脑"
+    builder.used_company_names |= {
+        (city.name, a + b + word) for a in vocabulary.BRAND_CHARS for b in vocabulary.BRAND_CHARS
+    }
+    brand = builder.free_brand(city, word)
+    assert len(brand) == 3
+    assert (city.name, brand + word) in builder.used_company_names
+    assert builder.free_brand(city, word) != brand
