@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from matching.linkage.features import PREPARED_SCHEMA, PreparedRecords
 from matching.linkage.junk import SUPPRESSED_COLUMNS
 from matching.linkage.prepared_store import PREPARED_RECORDS, SUPPRESSED_VALUES, load_prepared
-from warehouse.store import quote
+from warehouse.store import quote, table_exists
 
 #: An equality of a blocking rule: ``l.name_block = r.name_block``.
 _EQUALITY = re.compile(r"\bl\.(\w+)\s*=\s*r\.(\w+)\b")
@@ -139,10 +140,81 @@ def load_pairable(
     counted = con.sql(
         f"SELECT {tf_columns or 'record_key'} {mine}", params=[entity_type]
     ).to_arrow_table()
-    suppressed = con.execute(
+    records = PreparedRecords(
+        table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA), _suppressed(con, entity_type)
+    )
+    return PairableRecords(records, counted)
+
+
+def load_pairable_with(
+    con: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    model: dict[str, Any],
+    among: Collection[str] | pd.Series,
+    others: pa.Table,
+    flagged: Collection[str],
+) -> PairableRecords | None:
+    """The prepared records of ``entity_type`` kept by the sync that are among the record
+    keys ``among`` and can pair with a flagged row of ``others`` (prepared rows that are no
+    records of the store: mentioned names), chosen in SQL, followed by every row of
+    ``others``; with the term-frequency columns of every record ``among``.
+
+    A record is kept when it is ``flagged`` or shares a blocking value with a flagged row
+    of ``others`` (:func:`blocking_sides`, as :func:`sharing_blocking_values` keeps it):
+    only pairs holding a row of ``others`` are scored, so no other record can pair. At 1M
+    source records a day's names share a blocking value with some 30,000 of the 800,000
+    person records: the others are never read into this process. None when the model's
+    rules are not equalities of text or integer columns: the caller reads every record.
+    """
+    if not table_exists(con, *PREPARED_RECORDS.split(".")):
+        return None
+    others = others.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA)
+    sides = blocking_sides(model, set(PREPARED_SCHEMA.names))
+    if sides is None or not all(
+        pa.types.is_string(others.schema.field(mine).type)
+        or pa.types.is_integer(others.schema.field(mine).type)
+        for mine, _ in sides
+    ):
+        return None
+    flagged_keys = pa.array(list(flagged), pa.string())
+    is_flagged = pc.fill_null(pc.is_in(others.column("record_key"), flagged_keys), False)
+    mine_columns = sorted({mine for mine, _ in sides})
+    # a Series of keys as it is (a list of a million strings would cost 0.2 s to build)
+    keys = among if isinstance(among, pd.Series) else list(among)
+    con.register("__among", pa.table({"record_key": pa.array(keys, pa.string(), from_pandas=True)}))
+    con.register("__flagged", pa.table({"record_key": flagged_keys}))
+    con.register("__others", others.filter(is_flagged).select(mine_columns))
+    shared = "".join(
+        f" OR p.{quote(theirs)} IN (SELECT {quote(mine)} FROM __others"
+        f" WHERE {quote(mine)} IS NOT NULL)"
+        for mine, theirs in sorted(sides)
+    )
+    of_among = (
+        f"FROM {PREPARED_RECORDS} p WHERE p.entity_type = ?"
+        " AND p.record_key IN (SELECT record_key FROM __among)"
+    )
+    try:
+        table = con.sql(
+            f"""SELECT p.* {of_among}
+                AND (p.record_key IN (SELECT record_key FROM __flagged){shared})""",
+            params=[entity_type],
+        ).to_arrow_table()
+        tf_columns = ", ".join(f"p.{quote(c)}" for c in term_frequency_columns(model))
+        counted = con.sql(
+            f"SELECT {tf_columns or 'p.record_key'} {of_among}", params=[entity_type]
+        ).to_arrow_table()
+    finally:
+        for name in ("__among", "__flagged", "__others"):
+            con.unregister(name)
+    table = table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA)
+    both = pa.concat_tables([table, others])
+    return PairableRecords(PreparedRecords(both, _suppressed(con, entity_type)), counted)
+
+
+def _suppressed(con: duckdb.DuckDBPyConnection, entity_type: str) -> pd.DataFrame:
+    """The values the sync's preparation of ``entity_type`` suppressed."""
+    return con.execute(
         f"SELECT {', '.join(map(quote, SUPPRESSED_COLUMNS))} FROM {SUPPRESSED_VALUES} "
         "WHERE entity_type = ?",
         [entity_type],
     ).df()
-    records = PreparedRecords(table.select(PREPARED_SCHEMA.names).cast(PREPARED_SCHEMA), suppressed)
-    return PairableRecords(records, counted)

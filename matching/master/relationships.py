@@ -49,7 +49,6 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.linkage.junk import JunkRules
-from matching.linkage.prepared_store import load_prepared
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.built_from import (
     CUSTOMER_VALUES,
@@ -115,11 +114,13 @@ def mentioned_relationships(
     # the names staged by the last build (a whole build stages every name again)
     names_kept = MentionNames.read(con) if changed is not None else MentionNames()
     types = sorted({e for _, _, e in _MENTIONED if e in models})
-    # the sync's prepared records, when it kept them: then a name, not every staged column
-    prepared = {entity_type: load_prepared(con, entity_type) for entity_type in types}
+    # the sync's prepared records, when it kept them (then a name, not every staged column,
+    # is read here): the names are scored against those of them they can pair with, read
+    # from the warehouse (``mention_matches(store=...)``)
+    store = con if table_exists(con, "matching", "prepared_records") else None
     records = {
         entity_type: con.sql(
-            f"""SELECT {"*" if prepared[entity_type] is None else "record_key, customer_id, name"}
+            f"""SELECT {"*" if store is None else "record_key, customer_id, name"}
                 FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'"""
         ).df()
         for entity_type in types
@@ -137,8 +138,8 @@ def mentioned_relationships(
                 models[entity_type],
                 entity_type,
                 junk,
-                prepared=prepared[entity_type],
                 names_kept=names_kept,
+                store=store,
             )
         else:
             before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
@@ -150,8 +151,8 @@ def mentioned_relationships(
                 junk,
                 new_names=set(names) - set(before["name"]),
                 changed_records=changed,
-                prepared=prepared[entity_type],
                 names_kept=names_kept,
+                store=store,
             )
             before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
             both = [part for part in (before[list(MATCH_COLUMNS)], fresh) if len(part)]

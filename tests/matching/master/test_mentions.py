@@ -130,3 +130,47 @@ def test_a_whole_scoring_blocks_only_the_records_sharing_a_blocking_value_with_a
     assert seen[0] < seen[1]
     assert not every.empty
     assert fewer.equals(every)
+
+
+def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_process(
+    staged, person_model, params, monkeypatch
+):
+    """With the sync's prepared records in the warehouse (``store``), only those that can
+    pair with a name scored, and the term-frequency columns of all, are read, in SQL: every
+    pair and probability is the one scoring the records prepared in this process gives,
+    whole and on a day with a new name and a changed record."""
+    import duckdb
+
+    import matching.master.mentions as mentions
+    from matching.linkage.prepared_store import prepare_by_type, save_prepared
+
+    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
+    names = pd.Series(people["name"].dropna().unique()[:4])
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA matching")
+    save_prepared(con, prepare_by_type(staged, params.junk))
+    seen = []
+    predict = mentions.predict_pairs
+    monkeypatch.setattr(
+        mentions,
+        "predict_pairs",
+        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
+    )
+    day = {"new_names": {names.iloc[0]}, "changed_records": {people["record_key"].iloc[-1]}}
+    for kind in ({}, day):
+        here = mentions.mention_matches(
+            names, people, person_model, "person", params.junk, threshold=0.0, **kind
+        )
+        read = mentions.mention_matches(
+            names,
+            people[["record_key", "customer_id", "name"]],  # the rest is read from the store
+            person_model,
+            "person",
+            params.junk,
+            threshold=0.0,
+            store=con,
+            **kind,
+        )
+        assert not here.empty
+        assert read.equals(here)
+    assert seen[1] == seen[0] and seen[3] == seen[2]  # the same records were blocked
