@@ -24,6 +24,7 @@ from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
 from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
 from sources.build_staging import ORDER_TABLE, build_staging, restage_in_warehouse, write_staging
 from sources.config import PipelineConfig
+from sources.raw_files import read_in_file_order
 
 STAGED_CUSTOMERS = dg.AssetKey(["staging", "customers"])
 QUARANTINE = dg.AssetKey(["staging", "quarantine"])
@@ -74,9 +75,7 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
             yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=plan.metadata())
             return
         with warehouse.connect() as con:
-            raw = {
-                name: con.sql(f"SELECT * FROM raw.{name}").to_arrow_table() for name in source_names
-            }
+            raw = {name: read_in_file_order(con, name) for name in source_names}
             rejected = {
                 name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
                 for name in source_names

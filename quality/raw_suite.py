@@ -48,7 +48,7 @@ from sources.config import (
     SourceConfig,
 )
 from sources.mapping import mapped_field_sql
-from sources.raw_files import files_table_name
+from sources.raw_files import files_table_name, with_file_place
 from sources.schema import LINEAGE_COLUMNS
 from warehouse.step_inputs import code_fingerprint, fingerprint
 from warehouse.store import count_rows, qualified, quote, table_exists
@@ -172,8 +172,11 @@ def raw_frame(con: duckdb.DuckDBPyConnection, feed: FileSpec) -> pd.DataFrame:
     columns = _suite_columns(feed, present)
     record_key = _record_key_sql(feed, present)
     read = [c for c in columns if c in ROW_COLUMNS]
-    sql = f"SELECT {record_key} AS {KEY_COLUMN}{''.join(f', {quote(c)}' for c in read)} FROM raw.{quote(feed.name)}"
-    values = con.sql(sql).to_arrow_table()
+    wanted = f"{record_key} AS {KEY_COLUMN}{''.join(f', r.{quote(c)}' for c in read)}, r.source_row AS __row"
+    values = con.sql(
+        f"SELECT * EXCLUDE (__file, __row) FROM ({with_file_place(con, feed.name, wanted)}) "
+        "ORDER BY __file, __row"
+    ).to_arrow_table()
     rows = values.num_rows
     table = pa.table(
         {
@@ -210,21 +213,21 @@ def raw_metrics(
                    coalesce(sum(n) FILTER (WHERE k IS NOT NULL AND n > 1), 0)
             FROM (SELECT k, count(*) AS n FROM (SELECT {key} AS k FROM {table}) GROUP BY k)"""
     ).fetchall()[0]
-    found = con.sql(
-        f"""SELECT rowid AS r, {key} AS {KEY_COLUMN}{"".join(f", {quote(c)}" for c in read)}
-            FROM {table} WHERE {f"{key} IN ({repeated})" if unexpected else "false"}
-            ORDER BY rowid LIMIT {EXAMPLES}"""
-    ).to_arrow_table()
-    # a row's label is its place in the table's order (rowids may have gaps after deletes)
-    rowids = found["r"].to_pylist()
-    places = (
-        con.execute(
-            f"SELECT {', '.join(f'count(*) FILTER (WHERE rowid < {r})' for r in rowids)} FROM {table}"
-        ).fetchall()[0]
-        if rowids
-        else ()
+    # a row's label is its place in the files' order (where a read of every file puts it)
+    wanted = (
+        f"{key} AS {KEY_COLUMN}{''.join(f', r.{quote(c)}' for c in read)}, r.source_row AS __row"
     )
-    examples = found.drop_columns(["r"]).to_pandas(types_mapper=pd.ArrowDtype)
+    placed = with_file_place(con, feed.name, wanted)
+    found = con.sql(  # no key repeats (the usual case): no row read, the columns only
+        f"""SELECT * FROM ({placed}) WHERE {KEY_COLUMN} IN ({repeated})
+            ORDER BY __file, __row LIMIT {EXAMPLES if unexpected else 0}"""
+    ).to_arrow_table()
+    at = list(zip(found["__file"].to_pylist(), found["__row"].to_pylist(), strict=True))
+    before = ", ".join(
+        f"count(*) FILTER (WHERE __file < {f} OR (__file = {f} AND __row < {r}))" for f, r in at
+    )
+    places = con.execute(f"SELECT {before} FROM ({placed})").fetchall()[0] if at else ()
+    examples = found.drop_columns(["__file", "__row"]).to_pandas(types_mapper=pd.ArrowDtype)
     examples.index = pd.Index([int(p) for p in places], dtype="int64")
     first = [int(label) for label in examples.index]
     metrics.update(

@@ -80,6 +80,11 @@ class RawBatch:
     #: that grew at its end): ``table`` holds only the rows after them
     held: int = 0
 
+    #: the files whose rows ``raw.<feed>`` holds already as they are (taken over, not read:
+    #: ``sources.raw_files.read_feed``): ``table`` holds their rows too, in place, but only
+    #: the other files' rows need writing
+    kept: tuple[str, ...] = ()
+
     @property
     def rows(self) -> int:
         """The rows of the feed: those held already and those in ``table``."""

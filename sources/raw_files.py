@@ -154,6 +154,7 @@ def read_feed(
         len(same),
         len(paths),
     )
+    batch.kept = tuple(sorted(same))
     kept = _by_file(_kept_rows(con, feed.name, sorted(same), columns))
     now = _by_file(read_now) if read_now is not None else {}
     schema = read_now.schema if read_now is not None else raw_schema(columns)
@@ -309,44 +310,135 @@ def _kept_rejects(
 _ROW_IDENTITY = ["source", "source_file", "source_row", "ingested_at", "record_hash"]
 
 
-def write_raw(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table, held: int = 0) -> int:
-    """Make ``raw.<feed>`` hold ``table``, rows in its order, after its first ``held`` rows
-    (those it holds already: ``RawBatch.held``); return the row count.
+def write_raw(
+    con: duckdb.DuckDBPyConnection,
+    feed: str,
+    table: pa.Table,
+    held: int = 0,
+    kept: tuple[str, ...] = (),
+) -> int:
+    """Make ``raw.<feed>`` hold ``table``, after its first ``held`` rows (those it holds
+    already: ``RawBatch.held``); return the row count. ``kept``: files whose rows in
+    ``table`` are those ``raw.<feed>`` holds already (``RawBatch.kept``).
 
     An order or interaction book grows at its end: on a normal day ``raw.<feed>`` already
     holds the first rows of ``table``, each as it is now (same file, row, first read and
-    hash, in the same order), and only the new rows are appended, in one statement. Else
-    the table is replaced whole. Writing is most of the raw step's cost (1M-record demo,
-    loaded machine: 100 s of 179 s for the twelve feeds, the 1.65M-row order book 20 s).
+    hash, in the same order), and only the new rows are appended, in one statement. A
+    customer export whose day changed a few of its files keeps the rows of the others: the
+    rows of the files read again (or gone) are deleted and their rows as read now inserted
+    at the table's end, so the table holds a whole read's rows in an order of its own
+    (readers that need the files' order use :func:`in_file_order`). Else the table is
+    replaced whole. Writing is most of the raw step's cost (1M-record demo, loaded machine:
+    100 s of 179 s for the twelve feeds, the 1.65M-row order book 20 s); on a copy of the
+    100k warehouse after a 1% day (17 of 68 customer files changed) writing only the
+    changed files took the two customer feeds' write from 0.32 s to 0.10 s of CPU.
     """
     name = qualified("raw", feed)
+    if kept and _same_columns(con, feed, table):
+        return _write_files(con, feed, table, kept)
     if held:
         if count_rows(con, "raw", feed) != held:
             raise RuntimeError(f"raw.{feed} no longer holds the {held} rows it was read with")
-        kept = held
+        kept_rows = held
     else:
         found = _held_rows(con, feed, table)
         if found is None:
             return replace_table(con, "raw", feed, table)
-        table, kept = table.slice(found), found
+        table, kept_rows = table.slice(found), found
     if table.num_rows:
         con.register("__appended", table)
         try:
             con.execute(f"INSERT INTO {name} SELECT * FROM __appended")
         finally:
             con.unregister("__appended")
-    log.info("raw.%s: %d row(s) kept, %d appended", feed, kept, table.num_rows)
+    log.info("raw.%s: %d row(s) kept, %d appended", feed, kept_rows, table.num_rows)
     return count_rows(con, "raw", feed)
+
+
+def _write_files(
+    con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table, kept: tuple[str, ...]
+) -> int:
+    """``raw.<feed>`` brought to ``table`` by files: the rows of every file but ``kept``
+    deleted, ``table``'s rows of those files inserted (in ``table``'s order)."""
+    name = qualified("raw", feed)
+    files = pa.table({"source_file": pa.array(kept, pa.string())})
+    keep = pc.is_in(table.column("source_file"), value_set=files.column(0))
+    fresh = table.filter(pc.invert(keep))
+    con.register("__kept_files", files)
+    con.register("__appended", fresh)
+    try:
+        con.execute(
+            f"DELETE FROM {name} WHERE source_file NOT IN (SELECT source_file FROM __kept_files)"
+        )
+        con.execute(f"INSERT INTO {name} SELECT * FROM __appended")
+    finally:
+        con.unregister("__kept_files")
+        con.unregister("__appended")
+    rows = count_rows(con, "raw", feed)
+    if rows != table.num_rows:
+        raise RuntimeError(f"raw.{feed} holds {rows} rows after writing {table.num_rows}")
+    log.info(
+        "raw.%s: the rows of %d file(s) kept, %d row(s) of the others written",
+        feed,
+        len(kept),
+        fresh.num_rows,
+    )
+    return rows
+
+
+def with_file_place(con: duckdb.DuckDBPyConnection, feed: str, columns: str = "r.*") -> str:
+    """SQL of ``columns`` of ``raw.<feed>`` (aliased ``r``) with ``__file``, the place of the
+    row's file in path order (``raw.<feed>__files``): ordered by ``__file`` and
+    ``source_row``, the rows are in the order a read of every file gives them. A full read writes the table in that
+    order; a day that changed a few files leaves it in an order of its own
+    (:func:`write_raw`), while staging keeps the first row of a repeated key in this order."""
+    name = qualified("raw", feed)
+    files = files_table_name(feed)
+    if not table_exists(con, "raw", files):
+        return f"SELECT {columns}, 0 AS __file FROM {name} r"
+    return f"""SELECT {columns}, f.__file
+               FROM {name} r
+               LEFT JOIN (SELECT source_file, rowid AS __file FROM {qualified("raw", files)}) f
+                      ON f.source_file = r.source_file"""
+
+
+def read_in_file_order(con: duckdb.DuckDBPyConnection, feed: str) -> pa.Table:
+    """``raw.<feed>`` in the order a read of every file gives (:func:`with_file_place`).
+
+    Read as it lies and put in order in Arrow only when it is not: sorting the wide table
+    in DuckDB on every staging cost more than writing only the changed files saved."""
+    table = con.sql(f"SELECT * FROM {qualified('raw', feed)}").to_arrow_table()
+    if table.num_rows < 2:
+        return table
+    files = files_table_name(feed)
+    if table_exists(con, "raw", files):
+        paths = con.sql(f"SELECT source_file FROM {qualified('raw', files)} ORDER BY rowid")
+        place = pc.index_in(table.column("source_file"), value_set=paths.to_arrow_table()[0])
+    else:
+        place = pa.repeat(pa.scalar(0, pa.int32()), table.num_rows)
+    rows = table.column("source_row")
+    ordered = pa.table({"f": place, "r": rows})
+    later = pc.or_(
+        pc.greater(ordered["f"][1:], ordered["f"][:-1]),
+        pc.and_(pc.equal(ordered["f"][1:], ordered["f"][:-1]), pc.greater(rows[1:], rows[:-1])),
+    )
+    if pc.all(pc.fill_null(later, False)).as_py():
+        return table
+    return table.take(pc.sort_indices(ordered, [("f", "ascending"), ("r", "ascending")]))
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) -> bool:
+    """Whether ``raw.<feed>`` exists with ``table``'s columns and types."""
+    if not table_exists(con, "raw", feed):
+        return False
+    wanted = [(f.name, _DUCKDB_TYPES.get(f.type)) for f in table.schema]
+    return table_columns(con, "raw", feed) == wanted
 
 
 def _held_rows(con: duckdb.DuckDBPyConnection, feed: str, table: pa.Table) -> int | None:
     """How many first rows of ``table`` ``raw.<feed>`` holds as they are, when it holds
     nothing else and has ``table``'s columns and types; else None."""
-    if not table_exists(con, "raw", feed):
-        return None
-    columns = table_columns(con, "raw", feed)
-    wanted = [(f.name, _DUCKDB_TYPES.get(f.type)) for f in table.schema]
-    if columns != wanted:
+    if not _same_columns(con, feed, table):
         return None
     held = con.sql(
         f"SELECT {', '.join(_ROW_IDENTITY)} FROM {qualified('raw', feed)}"

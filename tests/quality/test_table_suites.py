@@ -193,6 +193,43 @@ def test_the_key_check_counted_in_duckdb_reports_what_a_whole_validation_reports
     assert [e["source_row"] for e in examples["examples"]] == [5, 31]
 
 
+def test_key_check_examples_follow_the_files_order_whatever_order_the_table_lies_in():
+    """A day that changed one file writes its rows at the table's end
+    (``sources.raw_files.write_raw``): the examples and their places are still those of a
+    table written file by file, as a full read writes it."""
+    quality = CONFIG.quality.model_copy(update={"max_duplicate_key_share": 0.0})
+    rows = [  # (file, row, key): b.csv's rows were written last, after c.csv's
+        ("a.csv", 2, "D1"), ("a.csv", 3, "D2"), ("c.csv", 2, "D2"), ("c.csv", 3, "D9"),
+        ("b.csv", 3, "D9"), ("b.csv", 2, "D1"),
+    ]  # fmt: skip
+    in_order = sorted(rows, key=lambda r: (r[0], r[1]))
+    results = []
+    for written in (rows, in_order):
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA raw")
+        con.execute(
+            "CREATE TABLE raw.dealers (source VARCHAR, source_file VARCHAR, source_row BIGINT, "
+            "ingested_at TIMESTAMP, record_hash VARCHAR, 客户编号 VARCHAR, 客户名称 VARCHAR, 电话 VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO raw.dealers VALUES ('dealers', ?, ?, TIMESTAMP '2026-11-23', 'h', ?, "
+            "'甲公司', NULL)",
+            [list(r) for r in written],
+        )
+        con.execute(
+            "CREATE TABLE raw.dealers__files AS SELECT source_file, '' AS fingerprint, "
+            "[]::VARCHAR[] AS columns, 2 AS rows, 0 AS rejected "
+            "FROM (VALUES ('a.csv'), ('b.csv'), ('c.csv')) t(source_file)"
+        )
+        outcomes, _ = check_raw_table(con, DEALERS, None, quality, "run")
+        results.append([o.as_record() for o in outcomes])
+    assert results[0] == results[1]
+    examples = failing(next(o for o in outcomes if o.name == "source_record_id_unique"))
+    assert [(e["source_file"], e["source_row"]) for e in examples["examples"]] == [
+        ("a.csv", 2), ("a.csv", 3), ("b.csv", 2), ("b.csv", 3), ("c.csv", 2), ("c.csv", 3)
+    ]  # fmt: skip
+
+
 def test_minimum_rows_tolerates_the_configured_drop():
     assert minimum_rows(None, 0.3) == 0
     assert minimum_rows(100, 0.3) == 70

@@ -8,7 +8,14 @@ import pytest
 
 import sources.raw_files as raw_files
 from sources.ingest import ingest_feed
-from sources.raw_files import files_table, files_table_name, read_feed, write_raw
+from sources.raw_files import (
+    files_table,
+    files_table_name,
+    read_feed,
+    read_in_file_order,
+    with_file_place,
+    write_raw,
+)
 from sources.readers import SourceReadError
 from tests.sources.feed_support import deployment, write
 from warehouse.store import replace_table
@@ -22,7 +29,7 @@ def sync(con, config, when, *, reuse=True):
     """What the raw asset does for the feed: read it, write its three tables."""
     feed = config.sources[0]
     batch = read_feed(con, feed, config, when, reuse=reuse)
-    write_raw(con, feed.name, batch.table, batch.held)
+    write_raw(con, feed.name, batch.table, batch.held, batch.kept)
     replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
     replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
     return batch
@@ -106,6 +113,35 @@ def test_a_file_gone_leaves_the_other_files_rows_as_a_whole_read_gives(tmp_path)
 
     assert batch.table == ingest_feed(config.sources[0], config, DAY_1).table
     assert [f.source_file for f in batch.files] == ["exports/a.csv"]
+
+
+def test_a_changed_file_among_unchanged_ones_has_only_its_rows_written(tmp_path):
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\n")
+    write(tmp_path, "b.csv", HEADER + "D3,丙,3\r\nD4,丁,4\r\n")
+    write(tmp_path, "c.csv", HEADER + "D5,戊,5\r\n")
+    con, whole = warehouse(), warehouse()
+    sync(con, config, DAY_1)
+    sync(whole, config, DAY_1, reuse=False)
+    before = dict(con.execute("SELECT 客户编号, rowid FROM raw.dealers").fetchall())
+    # the next day b.csv, between two unchanged files, lost D3 and gained D6 and D5 (c's key)
+    write(tmp_path, "b.csv", HEADER + "D4,丁,4\r\nD6,庚,7\r\nD5,己,6\r\n")
+    batch = sync(con, config, DAY_2)
+    read = sync(whole, config, DAY_2, reuse=False)
+
+    assert batch.kept == ("exports/a.csv", "exports/c.csv")
+    after = con.execute("SELECT 客户编号, source_file, rowid FROM raw.dealers").fetchall()
+    kept = {k: rowid for k, f, rowid in after if f != "exports/b.csv"}
+    assert kept == {k: before[k] for k in ("D1", "D2", "D5")}  # not written again
+    # in the files' order, the table is the one a read of every file writes
+    assert read_in_file_order(con, "dealers") == read.table
+    assert whole.sql("FROM raw.dealers").to_arrow_table() == read.table
+    assert [
+        k
+        for (k,) in con.sql(
+            f"SELECT 客户编号 FROM ({with_file_place(con, 'dealers')}) ORDER BY __file, source_row"
+        ).fetchall()
+    ] == ["D1", "D2", "D4", "D6", "D5", "D5"]
 
 
 def test_a_book_that_grew_at_its_end_gets_only_its_new_rows_appended(tmp_path, monkeypatch):
