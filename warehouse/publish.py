@@ -14,7 +14,9 @@ A reader never sees half of anything, and a failure leaves the previous export w
 
 Rows are sorted on all columns, and DuckDB writes the same bytes for the same rows, so a
 sync over unchanged inputs publishes byte-identical files: only the manifest's
-``run_id`` and ``published_at`` move. A caller that knows a table's rows are those of its
+``run_id`` and ``published_at`` move. A table whose leading columns identify its rows
+(``ROW_KEYS``) is sorted on those alone: no two rows tie on them, so the order is the
+same, and so are the bytes, without comparing every other column. A caller that knows a table's rows are those of its
 published file (``unchanged``: the pipeline compares the table's fingerprint with the one
 it published) has that file kept instead of exported again, once its bytes are checked
 against the manifest: sorting and compressing the unchanged tables was most of a
@@ -45,6 +47,24 @@ MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1
 #: What writes the files: the same rows give the same bytes with the same writer only.
 WRITER = f"duckdb {duckdb.__version__}"
+#: Published table → the columns that identify one of its rows (its grain, as
+#: docs/schema.md states it), which are also its leading columns. Sorting on them gives the
+#: order of sorting on all columns, as no two rows share them. On a 1% day's warehouse at
+#: 100k records, with the rows copied ten times (775k), a file's export took 5-7% less CPU
+#: for ``customers`` and ``customer_360`` and 23% less for ``customer_value`` (its
+#: ``as_of``, the same on every row, came first), the same bytes. A table not listed here,
+#: or whose leading columns are not these, is sorted on all columns.
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "master.customers": ("customer_id",),
+    "master.relationships": ("from_customer_id", "to_customer_id", "relationship_type"),
+    "master.customer_roles": ("customer_id", "role"),
+    "marts.customer_value": ("as_of", "customer_id"),
+    "marts.customer_lifecycle": ("as_of", "customer_id"),
+    "marts.followup_today": ("priority",),
+    "marts.customer_360": ("customer_id",),
+    "marts.next_order": ("as_of", "customer_id"),
+    "marts.customer_satisfaction": ("as_of", "customer_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -200,8 +220,8 @@ def _export(
     temporary = temporary_beside(directory / f"{name}.parquet")
     try:
         con.execute(
-            f"COPY (SELECT * FROM ({query}) ORDER BY ALL) TO {_literal(temporary)} "
-            "(FORMAT parquet, COMPRESSION zstd)"
+            f"COPY (SELECT * FROM ({query}) ORDER BY {_sort_order(con, table, query)}) "
+            f"TO {_literal(temporary)} (FORMAT parquet, COMPRESSION zstd)"
         )
         found = con.execute(f"SELECT count(*) FROM read_parquet({_literal(temporary)})")
         rows = int(found.fetchall()[0][0])
@@ -218,6 +238,18 @@ def _export(
         raise
     log.info("%s: %d rows → %s", table, rows, published.file)
     return published, temporary
+
+
+def _sort_order(con: duckdb.DuckDBPyConnection, table: str, query: str) -> str:
+    """The ORDER BY of ``table``'s export: its ``ROW_KEYS`` when they are the leading
+    columns of ``query``'s rows, else all columns."""
+    key = ROW_KEYS.get(table)
+    if key is None:
+        return "ALL"
+    leading = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description]
+    if tuple(leading[: len(key)]) != key:
+        return "ALL"
+    return ", ".join(f'"{column}"' for column in key)
 
 
 def _kept_files(directory: Path, tables: list[str]) -> dict[str, PublishedTable]:

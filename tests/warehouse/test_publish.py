@@ -154,3 +154,25 @@ def test_a_kept_file_that_is_not_the_published_one_is_exported_again(con, tmp_pa
     (exports / "relationships.parquet").unlink()
     publish_tables(con, TABLES, exports, "run-1", WHEN, unchanged=set(TABLES))
     assert files(exports) == before
+
+
+def test_a_table_is_sorted_on_its_row_key_only_when_it_leads(con, tmp_path):
+    """``ROW_KEYS``: sorting on the key gives the order of all columns; a table whose
+    leading columns are not its key (another layout) is sorted on all of them."""
+    con.execute(
+        """CREATE TABLE master.customer_roles AS SELECT * FROM (VALUES
+             ('prospect', 'CM00000002', 'b'), ('customer', 'CM00000002', 'a'),
+             ('customer', 'CM00000001', 'c')
+           ) t(role, customer_id, evidence)"""
+    )
+    exports = tmp_path / "exports"
+    publish_tables(con, ["master.customer_roles", "master.customers"], exports, "run-1", WHEN)
+
+    for name in ("customer_roles", "customers"):
+        path = exports / f"{name}.parquet"
+        assert (
+            duckdb.sql(f"FROM '{path}'").fetchall()
+            == duckdb.sql(f"FROM '{path}' ORDER BY ALL").fetchall()
+        )
+    assert publish._sort_order(con, "master.customers", "FROM master.customers") == '"customer_id"'
+    assert publish._sort_order(con, "master.customer_roles", "FROM master.customer_roles") == "ALL"

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.runner import PROJECT_ROOT
 from sources.config import load_config
-from warehouse.publish import MANIFEST, read_manifest
+from warehouse.publish import MANIFEST, ROW_KEYS, read_manifest
 from warehouse.schema_doc import compare, parse
 
 SCHEMA_DOC = PROJECT_ROOT / "docs" / "schema.md"
@@ -81,3 +81,21 @@ def test_published_tables_hold_what_the_warehouse_holds(published):
             assert difference == 0, entry["table"]
     finally:
         con.close()
+
+
+def test_rows_are_sorted_on_all_columns_and_row_keys_identify_them(published):
+    """Docs: rows are sorted by all columns. Tables of ``ROW_KEYS`` are sorted on their keys
+    alone, which gives that order only while no two rows share a key."""
+    exports, _ = published
+    con = duckdb.connect()
+    for name, entry in read_manifest(exports)["tables"].items():
+        path = exports / entry["file"]
+        as_written = con.execute(f"FROM read_parquet('{path}')").fetchall()
+        assert as_written == con.execute(f"FROM read_parquet('{path}') ORDER BY ALL").fetchall()
+        key = ROW_KEYS.get(entry["table"])
+        if key is not None:
+            assert list(entry["columns"])[: len(key)] == list(key), name
+            distinct = con.execute(
+                f"SELECT count(DISTINCT ({', '.join(key)})) FROM read_parquet('{path}')"
+            ).fetchone()[0]
+            assert distinct == entry["rows"], name

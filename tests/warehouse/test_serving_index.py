@@ -189,6 +189,40 @@ def test_a_table_whose_changed_customers_hold_many_rows_is_written_whole_again(t
     assert "segment" in read_table(day2, "customer_value").columns
 
 
+def test_revenue_shares_moving_for_every_customer_rewrite_only_the_changed_ones(tmp_path):
+    """An order of one customer moves every customer's ``revenue_share``: those are kept
+    beside ``customer_value`` and written whole, its other rows only where they changed."""
+    con = small_warehouse()
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.customer_value AS SELECT customer_id, revenue::DOUBLE "
+        "AS revenue, revenue_share::DOUBLE AS revenue_share, cumulative_share::DOUBLE AS "
+        "cumulative_share FROM (VALUES "
+        "('CM1', 100.0, 0.5, 0.5), ('CM2', 100.0, 0.5, 1.0), ('CM4', 0.0, 0.0, 1.0)) "
+        "t(customer_id, revenue, revenue_share, cumulative_share)"
+    )
+    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
+    for folder in (day1, day2, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.customer_value AS SELECT customer_id, revenue::DOUBLE "
+        "AS revenue, revenue_share::DOUBLE AS revenue_share, cumulative_share::DOUBLE AS "
+        "cumulative_share FROM (VALUES "
+        "('CM1', 300.0, 0.75, 0.75), ('CM2', 100.0, 0.25, 1.0), ('CM4', 0.0, 0.0, 1.0)) "
+        "t(customer_id, revenue, revenue_share, cumulative_share)"
+    )
+    write_tables(con, day2, previous=day1, rewrite_share=0.5)
+    write_tables(con, whole)
+    assert served(day2) == served(whole)
+    assert sorted(read_table(day2, "customer_value").itertuples(index=False, name=None)) == [
+        ("CM1", 300.0, 0.75, 0.75),
+        ("CM2", 100.0, 0.25, 1.0),
+        ("CM4", 0.0, 0.0, 1.0),
+    ]
+    out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
+    assert dict(out.execute("FROM _appended").fetchall())["customer_value"] == 1  # CM1 only
+
+
 def keep_golden_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """What the golden step keeps after a build: the snapshot of its inputs."""
     take_snapshot(con, "__built_from")
