@@ -277,7 +277,8 @@ def customer_growth(
 
 @dg.asset(key=CUSTOMER_360, group_name="marts", kinds={"duckdb"},
           deps=[GOLDEN_CUSTOMERS, CUSTOMER_ROLES, RELATIONSHIPS, INTERACTIONS, CUSTOMER_VALUE,
-                CUSTOMER_LIFECYCLE, FOLLOWUP_TODAY])  # fmt: skip
+                CUSTOMER_LIFECYCLE, FOLLOWUP_TODAY],
+          metadata=part_tables(f"marts.{inputs_table('customer_360')}"))  # fmt: skip
 def customer_360(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:

@@ -1,7 +1,6 @@
 """A sync that works on what changed computes again only the per-customer marts' rows of the
-customers whose inputs changed (``warehouse.marts.by_customer``) and rewrites only the rows
-of ``customer_360`` that differ (``update_table``), and ends with the very rows a whole
-build gives: on the same day and on a later one (ages, due dates and stages move for every
+customers whose inputs changed (``warehouse.marts.by_customer``, ``customer_360`` among
+them), and ends with the very rows a whole build gives: on the same day and on a later one (ages, due dates and stages move for every
 customer)."""
 
 from datetime import date, datetime, timedelta
@@ -28,7 +27,7 @@ TABLES = (
     "customer_value", "customer_lifecycle", "lifecycle_history", "next_order",
     "customer_satisfaction", "satisfaction_by_tier_region", "followup_today",
     "sales_by_region_product_month", "customer_360", "next_order__inputs",
-    "customer_lifecycle__inputs", "customer_satisfaction__inputs",
+    "customer_lifecycle__inputs", "customer_satisfaction__inputs", "customer_360__inputs",
 )  # fmt: skip
 
 

@@ -55,7 +55,8 @@ def update_table(
     runs each): ``customer_360``, 50 columns, took 0.56-0.59 s of CPU instead of 0.68-0.72 s
     rebuilt whole; ``customer_value``, ``followup_today`` and ``sales_by_region_product_month``
     took 5-30% more than rebuilt whole (their shares, ranks and priorities move most rows):
-    they are rebuilt whole.
+    they are rebuilt whole. ``customer_360`` has since computed only the rows of the customers
+    whose shown inputs changed (``warehouse.marts.by_customer``: 0.29-0.31 s after a 1% day).
     """
     name = qualified(schema, table)
     if not table_exists(con, schema, table):

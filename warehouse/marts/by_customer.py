@@ -1,9 +1,10 @@
 """Per-customer marts on a day of changes: computed again only for the customers whose own
 inputs changed, every other row kept as it is.
 
-A row of ``marts.next_order``, ``marts.customer_lifecycle`` or
-``marts.customer_satisfaction`` is a function of one customer's own inputs (its orders or
-surveys and complaints, its golden record, its roles, its value tier) and of the day.
+A row of ``marts.next_order``, ``marts.customer_lifecycle``,
+``marts.customer_satisfaction`` or ``marts.customer_360`` is a function of one customer's own
+inputs (its orders or surveys and complaints, its golden record, its roles, its value tier;
+for the 360, the columns it shows of seven inputs) and of the day.
 Such a mart keeps beside it ``marts.<mart>__inputs``: per customer, a fingerprint of
 exactly the inputs its row is computed from, of the day and of the settings (the sum of
 the hashes of its input rows, as the table fingerprints of ``warehouse.step_inputs`` take
