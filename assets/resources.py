@@ -42,6 +42,14 @@ class Warehouse(DuckDBResource):
     waits ``sync_wait_seconds`` for it, then fails naming the run that holds it. (``custmaster
     run`` takes the lock itself a moment earlier, to keep it over its summary too; its job
     asking again in the same thread passes through.)
+
+    The run also keeps one connection to the warehouse open from its first step to its last
+    (:meth:`_kept_open`), so that each ``connect()`` of a step is served by the database
+    DuckDB already has open in the process. Without it every ``connect()`` opened the file
+    afresh (reading the catalog) and every close checkpointed it: a sync opens the warehouse
+    about 120 times, 40 ms each measured at 100k records under load (1.3 ms with the
+    connection kept), about 0.1 s each at 1M. A run killed midway leaves its last writes in
+    DuckDB's write-ahead log, which the next opening replays, as it did before.
     """
 
     #: the Definitions set it from the config's ``sync.wait_seconds``
@@ -52,8 +60,19 @@ class Warehouse(DuckDBResource):
         run_id = context.run.run_id if context.run else "(outside a run)"
         say = {"say": context.log.warning} if context.log else {}  # the run's event log
         with hold_warehouse(Path(self.database), run_id, self.sync_wait_seconds, **say):
-            with super().yield_for_execution(context) as resource:
+            with super().yield_for_execution(context) as resource, self._kept_open():
                 yield resource
+
+    @contextmanager
+    def _kept_open(self) -> Iterator[None]:
+        """One connection open for the run: DuckDB then keeps the database open in the
+        process, and the steps' connections (same file, same settings) share it."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as con:
+            try:
+                yield
+            finally:
+                con.close()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
