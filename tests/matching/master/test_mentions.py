@@ -74,20 +74,13 @@ def test_an_incremental_scoring_reads_only_the_records_that_can_pair_and_scores_
     pairs scores as in a whole scoring (term frequencies counted over every record)."""
     import matching.master.mentions as mentions
 
-    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
-    names = pd.Series(people["name"].dropna().unique()[:4])
+    people, names = _people_and_four_names(staged)
     # every blocked pair kept (a name alone seldom reaches 0.5 against a person), so the
     # probabilities are compared, term frequencies of the name included
     whole = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
     new_name, changed = names.iloc[0], people["record_key"].iloc[-1]
 
-    seen = []
-    predict = mentions.predict_pairs
-    monkeypatch.setattr(
-        mentions,
-        "predict_pairs",
-        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
-    )
+    seen = _count_predicted_records(monkeypatch)
     fresh = mentions.mention_matches(
         names,
         people,
@@ -114,15 +107,8 @@ def test_a_whole_scoring_blocks_only_the_records_sharing_a_blocking_value_with_a
     gives every pair, with its probability, that a prediction over every record gives."""
     import matching.master.mentions as mentions
 
-    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
-    names = pd.Series(people["name"].dropna().unique()[:4])
-    seen = []
-    predict = mentions.predict_pairs
-    monkeypatch.setattr(
-        mentions,
-        "predict_pairs",
-        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
-    )
+    people, names = _people_and_four_names(staged)
+    seen = _count_predicted_records(monkeypatch)
     fewer = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
     monkeypatch.setattr(mentions, "pairable_records", lambda prepared, *_: prepared)
     every = mentions.mention_matches(names, people, person_model, "person", threshold=0.0)
@@ -144,18 +130,11 @@ def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_proc
     import matching.master.mentions as mentions
     from matching.linkage.prepared_store import prepare_by_type, save_prepared
 
-    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
-    names = pd.Series(people["name"].dropna().unique()[:4])
+    people, names = _people_and_four_names(staged)
     con = duckdb.connect()
     con.execute("CREATE SCHEMA matching")
     save_prepared(con, prepare_by_type(staged, params.junk))
-    seen = []
-    predict = mentions.predict_pairs
-    monkeypatch.setattr(
-        mentions,
-        "predict_pairs",
-        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
-    )
+    seen = _count_predicted_records(monkeypatch)
     day = {"new_names": {names.iloc[0]}, "changed_records": {people["record_key"].iloc[-1]}}
     for kind in ({}, day):
         here = mentions.mention_matches(
@@ -174,3 +153,23 @@ def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_proc
         assert not here.empty
         assert read.equals(here)
     assert seen[1] == seen[0] and seen[3] == seen[2]  # the same records were blocked
+
+
+def _people_and_four_names(staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The demo's person records, each in its true customer, and four names written on them."""
+    people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
+    return people, pd.Series(people["name"].dropna().unique()[:4])
+
+
+def _count_predicted_records(monkeypatch) -> list[int]:
+    """Lets ``mention_matches`` predict as usual and notes how many records each prediction read."""
+    import matching.master.mentions as mentions
+
+    seen: list[int] = []
+    predict = mentions.predict_pairs
+    monkeypatch.setattr(
+        mentions,
+        "predict_pairs",
+        lambda r, *a, **k: seen.append(r.table.num_rows) or predict(r, *a, **k),
+    )
+    return seen
