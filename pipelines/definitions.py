@@ -56,7 +56,9 @@ def build_definitions(config_path: str | Path) -> dg.Definitions:
         resources={
             "deployment": Deployment(config_path=str(Path(config_path).resolve())),
             "warehouse": Warehouse(
-                database=str(config.warehouse_path), sync_wait_seconds=config.sync.wait_seconds
+                database=str(config.warehouse_path),
+                sync_wait_seconds=config.sync.wait_seconds,
+                memory_limit=config.sync.memory_limit,
             ),
             "spark": Spark(
                 master=config.spark.master,

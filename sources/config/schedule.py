@@ -1,13 +1,18 @@
 """The ``schedule:``, ``sensor:`` and ``sync:`` sections: when the sync runs by itself, and
-how two syncs of one warehouse take turns."""
+how two syncs of one warehouse take turns and what one may use."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 from pydantic import Field, field_validator
 
 from sources.config.base import Strict
+
+#: a number and a unit, as DuckDB's memory_limit takes them (no sign: DuckDB reads -1 as no limit)
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B|%)", re.IGNORECASE)
 
 
 class ScheduleConfig(Strict):
@@ -54,12 +59,12 @@ class SensorConfig(Strict):
 
 class SyncConfig(Strict):
     """How a sync runs: how it behaves when another sync of the same warehouse is running,
-    and how many processes its Python-bound work may use.
+    how many processes its Python-bound work may use and how much memory DuckDB may keep.
 
     One sync holds the warehouse from its first step to its publish
     (:mod:`warehouse.sync_lock`); a second one waits for it up to ``wait_seconds``, then stops
     naming the run that holds it. The default, 15 minutes, covers a whole full sync of a
-    million records (742 s measured before issue #12, 300 s its target) with room to spare,
+    million records (742 s measured before issue #12, 251 s on 2026-12-04) with room to spare,
     so a sync the sensor starts while a manual ``custmaster run`` is busy still runs: the
     sensor has already marked those files as seen and would not ask again. A sync still held
     after that long is more likely stuck than slow, and a person should look.
@@ -76,3 +81,25 @@ class SyncConfig(Strict):
         description="processes that standardise a large staging (from 100,000 "
         "rows); absent: the machine's cores; 1: the sync's own process only; $CUSTMASTER_WORKERS overrides it",
     )
+    memory_limit: str | None = Field(
+        default=None,
+        description="the most memory DuckDB may keep for the warehouse during a sync, in "
+        "DuckDB's words (4GB, 4GiB, 50%); absent: DuckDB's own limit, 80% of the machine's",
+    )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size_duckdb_reads(cls, value: str | None) -> str | None:
+        """A size DuckDB's ``memory_limit`` takes, checked by DuckDB itself."""
+        if value is None:
+            return value
+        value = value.strip()
+        if not _MEMORY_SIZE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a memory size (a number and a unit: 4GB, 4GiB, 50%)"
+            )
+        try:
+            duckdb.connect(config={"memory_limit": value}).close()
+        except duckdb.Error as error:
+            raise ValueError(f"{value!r} is not a memory size DuckDB reads: {error}") from None
+        return value

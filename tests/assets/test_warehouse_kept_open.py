@@ -58,3 +58,23 @@ def test_a_failed_run_closes_the_warehouse_too(tmp_path):
     assert not result.success
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT x FROM staging.written").fetchall() == [(42,)]
+
+
+def test_a_memory_limit_bounds_the_opened_warehouse_for_every_step(tmp_path):
+    path = tmp_path / "out" / "warehouse.duckdb"
+    seen: list[str] = []
+
+    def read(warehouse: Warehouse) -> None:
+        with warehouse.connect() as con:
+            seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+    first = dg.asset(name="first")(read)
+    second = dg.asset(name="second", deps=[first])(read)
+
+    resources = {"warehouse": Warehouse(database=str(path), memory_limit="512MiB")}
+    assert dg.materialize([first, second], resources=resources).success
+    assert seen == ["512.0 MiB", "512.0 MiB"]
+    # a run without the setting has DuckDB's own limit again
+    seen.clear()
+    assert dg.materialize([first], resources={"warehouse": Warehouse(database=str(path))}).success
+    assert seen and seen[0] != "512.0 MiB"

@@ -106,6 +106,17 @@ def test_a_second_sync_waits_fifteen_minutes_unless_told_otherwise(tmp_path):
         load_config(write(tmp_path, {"sources": [dealer_source()], "sync": {"wait": 5}}))
 
 
+def test_the_memory_duckdb_may_keep_is_its_own_unless_a_size_is_given(tmp_path):
+    assert load_config(write(tmp_path, {"sources": [dealer_source()]})).sync.memory_limit is None
+    for size in ("3GB", "512 MiB", "50%"):
+        settings = {"sources": [dealer_source()], "sync": {"memory_limit": size}}
+        assert load_config(write(tmp_path, settings)).sync.memory_limit == size
+    for wrong in ("lots", "-1GB", "3 parsecs", "3GB'; DROP TABLE x; --"):
+        settings = {"sources": [dealer_source()], "sync": {"memory_limit": wrong}}
+        with pytest.raises(ConfigError, match=r"sync\.memory_limit: .*not a memory size"):
+            load_config(write(tmp_path, settings))
+
+
 def test_access_roles_resolve_their_files_and_name_each_mistake(tmp_path):
     access = {
         "tokens_file": "secrets/access_tokens.yaml",
