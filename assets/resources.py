@@ -52,7 +52,7 @@ class Warehouse(DuckDBResource):
     DuckDB's write-ahead log, which the next opening replays, as it did before. The database
     kept open keeps the pages DuckDB has read cached for the whole run: 1.5 GiB more at the
     peak of a 1M sync (6.49 GiB instead of 4.97); ``memory_limit`` bounds that cache (3GB:
-    5.91 GiB, as fast). It is set on the database the run keeps open, so every step's
+    5.84 GiB, as fast). It is set on the database the run keeps open, so every step's
     connection has it.
     """
 

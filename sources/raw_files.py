@@ -327,7 +327,7 @@ def write_raw(
     customer export whose day changed a few of its files keeps the rows of the others: the
     rows of the files read again (or gone) are deleted and their rows as read now inserted
     at the table's end, so the table holds a whole read's rows in an order of its own
-    (readers that need the files' order use :func:`in_file_order`). Else the table is
+    (readers that need the files' order use :func:`read_in_file_order`). Else the table is
     replaced whole. Writing is most of the raw step's cost (1M-record demo, loaded machine:
     100 s of 179 s for the twelve feeds, the 1.65M-row order book 20 s); on a copy of the
     100k warehouse after a 1% day (17 of 68 customer files changed) writing only the
