@@ -64,7 +64,7 @@ class SyncConfig(Strict):
     One sync holds the warehouse from its first step to its publish
     (:mod:`warehouse.sync_lock`); a second one waits for it up to ``wait_seconds``, then stops
     naming the run that holds it. The default, 15 minutes, covers a whole full sync of a
-    million records (742 s measured before issue #12, 251 s on 2026-12-04) with room to spare,
+    million records (742 s measured before issue #12, 240 s on 2026-12-04) with room to spare,
     so a sync the sensor starts while a manual ``custmaster run`` is busy still runs: the
     sensor has already marked those files as seen and would not ask again. A sync still held
     after that long is more likely stuck than slow, and a person should look.
