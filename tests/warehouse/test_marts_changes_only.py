@@ -19,7 +19,6 @@ from warehouse.marts import (
     build_sales_by_region_product_month,
     by_customer,
 )
-from warehouse.marts._sql import create_table, update_table
 
 MARTS = MartsConfig()
 #: The marts a delta touches, and the fingerprints kept beside the per-customer ones.
@@ -94,31 +93,6 @@ def test_updating_the_marts_by_their_changes_equals_building_them_whole(
     for table in TABLES:
         assert got[table] == expected[table], table
     assert {r[0] for r in got["customer_360"]} == {"A", "B", "C", "E", "P"}
-
-
-def test_only_the_rows_that_differ_are_rewritten():
-    con = warehouse()
-    create_table(
-        con,
-        "marts",
-        "t",
-        "SELECT * FROM (VALUES (1, 'a', 0), (2, 'b', 0), (3, NULL, 0)) t(k, v, day)",
-    )
-    changed = (
-        "SELECT * FROM (VALUES (1, 'a', 0), (3, NULL, 0), (4, 'd', 1), (2, 'B', 1)) t(k, v, day)"
-    )
-    assert update_table(con, "marts", "t", changed) == 4
-    rows = con.sql("SELECT k, v, day FROM marts.t ORDER BY k").fetchall()
-    assert rows == [(1, "a", 0), (2, "B", 1), (3, None, 0), (4, "d", 1)]
-    # rows 1 and 3 were kept where they stood: the first two rows stored, in order
-    assert con.sql("SELECT k FROM marts.t LIMIT 2").fetchall() == [(1,), (3,)]
-
-
-def test_a_query_with_other_columns_replaces_the_table():
-    con = warehouse()
-    create_table(con, "marts", "t", "SELECT 1 AS k")
-    assert update_table(con, "marts", "t", "SELECT 2 AS k, 'x' AS v") == 1
-    assert con.sql("FROM marts.t").fetchall() == [(2, "x")]
 
 
 def test_only_the_customers_whose_inputs_changed_are_computed_again(monkeypatch):
