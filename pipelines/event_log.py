@@ -11,9 +11,13 @@ paid an open, a commit and a checkpoint: 3.2 s of a 7.7 s sync on unchanged file
 
 This storage is Dagster's, same files and same tables, except that it keeps one open
 connection per database for the few databases in use (the index and the latest runs'),
-so an event costs its insert and its commit. Other processes (``dagster dev``, the
-daemon) read and write the same files as before: SQLite in WAL mode lets readers in
-while a connection is open, and a writer waits for the lock as it did.
+so an event costs its insert and its commit, and that its commits do not wait for the
+disk (``PRAGMA synchronous = NORMAL``; 1,448 commits took 1.6 s of a sync at 100k records
+with Dagster's ``FULL``): in WAL mode a database so written is never corrupted, and what a
+power cut can lose is the last events written before it, of a run it stopped anyway.
+Other processes (``dagster dev``, the daemon) read and write the same files as before:
+SQLite in WAL mode lets readers in while a connection is open, and a writer waits for the
+lock as it did.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from contextlib import contextmanager
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -76,6 +80,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             # used by one thread at a time (the storage's lock), not always the same one
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+        event.listen(engine, "connect", _commit_without_waiting_for_the_disk)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)
@@ -98,3 +103,11 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
+
+def _commit_without_waiting_for_the_disk(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()

@@ -81,3 +81,11 @@ def test_a_dagster_yaml_a_person_wrote_is_left_alone(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     ensure_dagster_home(tmp_path / "unused")
     assert (home / "dagster.yaml").read_text(encoding="utf-8") == own
+
+
+def test_the_event_log_commits_without_waiting_for_the_disk(home: Path) -> None:
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        with storage.index_connection() as conn:
+            # 1: NORMAL (Dagster's own connections: 2, FULL)
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
