@@ -91,15 +91,23 @@ def update_prepared(
         queries = cap_shared_values(con, UNCAPPED, junk, positions)
         con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
     else:
+        # today's fingerprints, taken once: hashing the matching fields of every staged
+        # record is the step's largest read
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __fields_now AS SELECT record_key, fields_hash "
+            f"FROM ({fields})"
+        )
         # gone or changed: the fingerprint of the fields it was prepared from is not today's
         con.execute(
-            f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM ({fields}) f
+            f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM __fields_now f
                 WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields}) "
-            f"WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED})"
+            f"""CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields})
+                WHERE record_key IN (SELECT record_key FROM __fields_now
+                                     WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED}))"""
         )
+        con.execute("DROP TABLE __fields_now")
         prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
         queries = cap_shared_values(con, UNCAPPED, junk, positions)
         # rewritten: the records prepared again and those holding a value that crossed its
