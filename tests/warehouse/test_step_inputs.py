@@ -1,12 +1,17 @@
 """A step rebuilds when how it builds changed, skips when nothing it reads changed, and
 works on what changed otherwise."""
 
+import os
+from pathlib import Path
+
 import duckdb
 import pytest
 
+from warehouse import step_inputs
 from warehouse.step_inputs import (
     StepInputs,
     decide,
+    file_fingerprint,
     fingerprint,
     forget,
     inputs_snapshot,
@@ -65,3 +70,39 @@ def test_the_snapshot_covers_the_steps_run_so_far(con):
     remember(con, StepInputs("raw.dealers", "s", "d"), "run-2")
     assert inputs_snapshot(con, "run-2") != one
     assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
+
+
+def _reads(monkeypatch) -> list[Path]:
+    """The files read by ``file_fingerprint`` from now on."""
+    read: list[Path] = []
+    real = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        read.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    return read
+
+
+def test_a_file_is_hashed_once_while_it_stays_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})
+    monkeypatch.setattr(step_inputs, "_SETTLED_NS", 0)  # written long enough ago
+    export = tmp_path / "dealer_XM01.csv"
+    export.write_bytes(b"id,name\n1,a\n")
+    read = _reads(monkeypatch)
+    first = file_fingerprint(export)
+    assert file_fingerprint(export) == first and len(read) == 1
+    export.write_bytes(b"id,name\n1,b\n")  # same size, other bytes, another modification time
+    os.utime(export, ns=(1_000_000_000, 1_000_000_000))
+    assert file_fingerprint(export) != first and len(read) == 2
+    assert file_fingerprint(tmp_path / "absent.csv") == ""
+
+
+def test_a_file_written_just_before_it_was_hashed_is_hashed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})
+    export = tmp_path / "dealer_XM01.csv"
+    export.write_bytes(b"id,name\n1,a\n")
+    read = _reads(monkeypatch)
+    # a write within the same time-stamp tick would leave size and times as they are
+    assert file_fingerprint(export) == file_fingerprint(export) and len(read) == 2
