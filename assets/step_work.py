@@ -28,6 +28,8 @@ from warehouse.step_inputs import (
     decide,
     file_fingerprint,
     fingerprint,
+    keep_file_fingerprints,
+    recall_file_fingerprints,
     remember,
     table_fingerprint,
 )
@@ -128,11 +130,15 @@ def step_inputs(
         con: a connection the caller holds (else one is opened).
     """
     with _connection(warehouse, con) as opened:
+        if files:
+            recall_file_fingerprints(opened)  # an export unchanged since the last sync: not read
         content = fingerprint(
             *(run_table_fingerprint(opened, warehouse, name, run_id) for name in tables),
             *(file_fingerprint(path) for path in files),
             *data,
         )
+        if files:
+            keep_file_fingerprints(opened, files)
     return StepInputs(step, fingerprint(code_fingerprint(), *settings), content)
 
 

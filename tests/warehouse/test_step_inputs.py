@@ -15,6 +15,8 @@ from warehouse.step_inputs import (
     fingerprint,
     forget,
     inputs_snapshot,
+    keep_file_fingerprints,
+    recall_file_fingerprints,
     remember,
     table_fingerprint,
 )
@@ -106,3 +108,20 @@ def test_a_file_written_just_before_it_was_hashed_is_hashed_again(tmp_path, monk
     read = _reads(monkeypatch)
     # a write within the same time-stamp tick would leave size and times as they are
     assert file_fingerprint(export) == file_fingerprint(export) and len(read) == 2
+
+
+def test_the_next_sync_reads_no_file_left_as_the_last_one_hashed_it(con, tmp_path, monkeypatch):
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})
+    monkeypatch.setattr(step_inputs, "_SETTLED_NS", 0)
+    same, changed = tmp_path / "dealer_XM01.csv", tmp_path / "dealer_FZ01.csv"
+    same.write_bytes(b"id,name\n1,a\n")
+    changed.write_bytes(b"id,name\n2,b\n")
+    prints = [file_fingerprint(same), file_fingerprint(changed)]
+    keep_file_fingerprints(con, [same, changed])
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})  # the next sync's process
+    changed.write_bytes(b"id,name\n2,c\n")
+    os.utime(changed, ns=(1_000_000_000, 1_000_000_000))
+    read = _reads(monkeypatch)
+    recall_file_fingerprints(con)
+    assert file_fingerprint(same) == prints[0] and read == []
+    assert file_fingerprint(changed) != prints[1] and read == [changed]
