@@ -193,7 +193,7 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
     raw(con, "dealer_orders", "orders.csv", day_one)
     staged_and_attached(con, ORDERS, [DEALER_ORDERS])
     # the next day: S2 removed (S3 and S4 move up a row), S3 corrected, S5 new; D2 merged
-    # into CM1 and D404 now a current customer record
+    # into CM1, D404 now a current customer record and D1 no longer one (S1 quarantined)
     raw(con, "dealer_orders", "orders.csv", [
         day_one[0],
         {**day_one[2], "金额": "55"},
@@ -204,6 +204,9 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
         "UPDATE master.customer_xref SET customer_id = 'CM1' WHERE record_key = 'dealers:D2'"
     )
     con.execute("INSERT INTO master.customer_xref VALUES ('dealers:D404', 'CM4', NULL)")
+    con.execute(
+        "UPDATE master.customer_xref SET valid_to = now()::TIMESTAMP WHERE record_key = 'dealers:D1'"
+    )
     stage_activity(con, ORDERS, [DEALER_ORDERS])
 
     updated = update_activity(con, ORDERS)
@@ -217,4 +220,7 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
     assert quarantined == sorted(con.sql("FROM marts.orders_quarantine").fetchall(), key=repr)
     assert updated.to_dict("records") == whole.to_dict("records")
     assert dict(con.sql("SELECT order_id, customer_id FROM marts.orders").fetchall()) == {
-        "S1": "CM1", "S3": "CM3", "S4": "CM4", "S5": "CM1"}  # fmt: skip
+        "S3": "CM3", "S4": "CM4", "S5": "CM1"}  # fmt: skip
+    assert "S1" in {
+        r[0] for r in con.sql("SELECT order_id FROM marts.orders_quarantine").fetchall()
+    }
