@@ -52,11 +52,9 @@ from matching.linkage.junk import JunkRules
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.built_from import (
     CUSTOMER_VALUES,
-    changed_records,
+    diff_snapshots,
     keep_snapshot,
-    keep_snapshot_changes,
     take_snapshot,
-    touched_customers,
 )
 from matching.master.mention_names import MentionNames
 from matching.master.mentions import (
@@ -289,10 +287,11 @@ def write_relationships(
     with those of the names in the warehouse: they never pass through pandas.
     """
     take_snapshot(con, "__relationship_inputs", CUSTOMER_VALUES)
-    touched = changed = None
-    if incremental:
-        touched = touched_customers(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
-        changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    diff = (
+        diff_snapshots(con, "__relationship_inputs", RELATIONSHIP_INPUTS) if incremental else None
+    )
+    touched = None if diff is None else diff.touched
+    changed = None if diff is None else diff.changed
     read_relationships(con, touched)
     mentioned = mentioned_relationships(con, models, junk, changed) if models else []
     con.register("__mentioned", _as_table(mentioned))
@@ -300,10 +299,10 @@ def write_relationships(
         con.execute(f"CREATE OR REPLACE TABLE master.relationships AS {_MERGED}")
     finally:
         con.unregister("__mentioned")
-    if changed is None:
+    if diff is None:
         keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     else:  # only the records new, gone or moved since the last build: about 1% on a day
-        keep_snapshot_changes(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+        diff.keep(con)
     counts = con.execute(
         "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
     ).fetchall()
