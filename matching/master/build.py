@@ -22,12 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from matching.master.aliases import build_aliases
-from matching.master.built_from import (
-    keep_snapshot,
-    keep_snapshot_changes,
-    take_snapshot,
-    touched_customers,
-)
+from matching.master.built_from import diff_snapshots, keep_snapshot, take_snapshot
 from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
 from matching.master.survivorship import golden_queries
 from matching.master.xref import cluster_probability_query, updated_xref
@@ -195,8 +190,8 @@ def build_golden_records(
     the result is the same as a whole build, row for row.
     """
     take_snapshot(con, "__built_from")
-    touched = touched_customers(con, "__built_from", GOLDEN_INPUTS) if incremental else None
-    if touched is None:
+    diff = diff_snapshots(con, "__built_from", GOLDEN_INPUTS) if incremental else None
+    if diff is None:
         with golden_queries(con, _current_records(con), source_trust, rules) as golden:
             customers, lineage = golden
             con.execute(
@@ -206,14 +201,16 @@ def build_golden_records(
         keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
         aliases = build_aliases(con)
     else:
-        con.register("__touched", pa.table({"customer_id": pa.array(sorted(touched), pa.string())}))
+        con.register(
+            "__touched", pa.table({"customer_id": pa.array(sorted(diff.touched), pa.string())})
+        )
         try:
             records = _current_records(con, "__touched")
             with golden_queries(con, records, source_trust, rules) as golden:
                 customers, lineage = golden
                 _replace_customers(con, "customers", _typed_like_staging(con, customers))
                 _replace_customers(con, "attribute_lineage", lineage)
-            keep_snapshot_changes(con, "__built_from", GOLDEN_INPUTS)
+            diff.keep(con)
             aliases = build_aliases(con, "__touched")
         finally:
             con.unregister("__touched")
@@ -221,8 +218,8 @@ def build_golden_records(
         "SELECT (SELECT count(*) FROM master.customers), (SELECT count(*) FROM master.attribute_lineage)"
     ).fetchall()[0]
     result = {"customers": counts[0], "lineage_rows": counts[1], "aliases": aliases}
-    if touched is not None:
-        result["customers_rebuilt"] = len(touched)
+    if diff is not None:
+        result["customers_rebuilt"] = len(diff.touched)
     return result
 
 

@@ -52,17 +52,16 @@ from matching.linkage.junk import JunkRules
 from matching.master.branches import head_office_name, is_branch_name
 from matching.master.built_from import (
     CUSTOMER_VALUES,
-    changed_records,
+    diff_snapshots,
     keep_snapshot,
-    keep_snapshot_changes,
     take_snapshot,
-    touched_customers,
 )
 from matching.master.mention_names import MentionNames
 from matching.master.mentions import (
     MATCH_COLUMNS,
+    NameGroup,
     best_customers,
-    mention_matches,
+    grouped_mention_matches,
     scores_drift,
 )
 from matching.master.record_relationships import RELATIONSHIPS_READ, read_relationships
@@ -125,38 +124,46 @@ def mentioned_relationships(
         ).df()
         for entity_type in types
     }
-    out, matched = [], []
+    read = []  # per kind: its mentioning records, candidates, names and kept matches
     for kind, column, entity_type in _MENTIONED:
         if entity_type not in models:
             continue
         mentioning, candidates = _mentioning(records[entity_type], con, kind, column)
         names = mentioning["name"].drop_duplicates()
-        if changed is None or scores_drift(models[entity_type]):
-            matches = mention_matches(
-                names,
-                candidates,
-                models[entity_type],
-                entity_type,
-                junk,
-                names_kept=names_kept,
-                store=store,
-            )
-        else:
+        before = None
+        if changed is not None and not scores_drift(models[entity_type]):
             before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
-            fresh = mention_matches(
-                names,
-                candidates,
-                models[entity_type],
-                entity_type,
-                junk,
-                new_names=set(names) - set(before["name"]),
-                changed_records=changed,
-                names_kept=names_kept,
-                store=store,
+        read.append((kind, entity_type, mentioning, candidates, names, before))
+    # the names of one entity type scored together: one prediction for the parent companies
+    # and head offices where it scores as one per kind (``grouped_mention_matches``)
+    scored = {}
+    for entity_type in types:
+        mine = [r for r in read if r[1] == entity_type]
+        groups = [
+            NameGroup(
+                names, candidates, None if before is None else set(names) - set(before["name"])
             )
+            for _, _, _, candidates, names, before in mine
+        ]
+        whole = all(before is None for *_, before in mine)
+        found = grouped_mention_matches(
+            groups,
+            models[entity_type],
+            entity_type,
+            junk,
+            changed_records=None if whole else changed,
+            names_kept=names_kept,
+            store=store,
+        )
+        scored.update({r[0]: matches for r, matches in zip(mine, found, strict=True)})
+    out, matched = [], []
+    for kind, _, mentioning, candidates, names, before in read:
+        matches = scored[kind]
+        if before is not None:
+            assert changed is not None
             before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
-            both = [part for part in (before[list(MATCH_COLUMNS)], fresh) if len(part)]
-            matches = pd.concat(both, ignore_index=True) if both else fresh
+            both = [part for part in (before[list(MATCH_COLUMNS)], matches) if len(part)]
+            matches = pd.concat(both, ignore_index=True) if both else matches
         unmatched = names[~names.isin(matches["name"])]
         matched += [
             _match_rows(kind, matches),
@@ -289,10 +296,11 @@ def write_relationships(
     with those of the names in the warehouse: they never pass through pandas.
     """
     take_snapshot(con, "__relationship_inputs", CUSTOMER_VALUES)
-    touched = changed = None
-    if incremental:
-        touched = touched_customers(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
-        changed = changed_records(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+    diff = (
+        diff_snapshots(con, "__relationship_inputs", RELATIONSHIP_INPUTS) if incremental else None
+    )
+    touched = None if diff is None else diff.touched
+    changed = None if diff is None else diff.changed
     read_relationships(con, touched)
     mentioned = mentioned_relationships(con, models, junk, changed) if models else []
     con.register("__mentioned", _as_table(mentioned))
@@ -300,10 +308,10 @@ def write_relationships(
         con.execute(f"CREATE OR REPLACE TABLE master.relationships AS {_MERGED}")
     finally:
         con.unregister("__mentioned")
-    if changed is None:
+    if diff is None:
         keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     else:  # only the records new, gone or moved since the last build: about 1% on a day
-        keep_snapshot_changes(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
+        diff.keep(con)
     counts = con.execute(
         "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
     ).fetchall()

@@ -155,6 +155,61 @@ def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_proc
     assert seen[1] == seen[0] and seen[3] == seen[2]  # the same records were blocked
 
 
+def test_parent_companies_and_head_offices_score_in_one_prediction_as_each_on_its_own(
+    staged, company_model, monkeypatch
+):
+    """Two groups of company names, one resolved among every company, the other among the
+    companies that are not branches: scored together, each group's names match the records
+    of its own group with the probabilities each group scored alone has, in one prediction
+    (a company's name has no district, the value the company model weighs by frequency)."""
+    import matching.master.mentions as mentions
+
+    companies = staged[staged["entity_type"] == "company"].assign(customer_id=lambda f: f["truth"])
+    fewer = companies[~companies["name"].str.endswith("文印店")]  # the head offices' candidates
+    assert 0 < len(fewer) < len(companies)
+    parents = pd.Series(["厦门洪来文印店", "厦门市快心电脑有限公司"])
+    heads = pd.Series(["厦门洪来文印店", "福州洪来文印店", "厦门市快心电脑有限公司"])
+    junk = JunkRules(max_records_per_value=3)
+    groups = [mentions.NameGroup(parents, companies), mentions.NameGroup(heads, fewer)]
+    alone = [
+        mentions.mention_matches(g.names, g.records, company_model, "company", junk, 0.0)
+        for g in groups
+    ]
+    seen = _count_predicted_records(monkeypatch)
+    together = mentions.grouped_mention_matches(groups, company_model, "company", junk, 0.0)
+    assert len(seen) == 1
+    key = ["name", "record_key"]
+    for one, both in zip(alone, together, strict=True):
+        assert not one.empty
+        assert both.sort_values(key, ignore_index=True).equals(
+            one.sort_values(key, ignore_index=True)
+        )
+    assert not set(together[1]["record_key"]) - set(fewer["record_key"])
+
+
+def test_names_weighed_by_their_frequency_are_scored_group_by_group(
+    staged, person_model, monkeypatch
+):
+    """A person's name is weighed by how many records bear it, counted over the records its
+    group may mean: two groups of person names are each predicted on their own."""
+    import matching.master.mentions as mentions
+
+    people, names = _people_and_four_names(staged)
+    groups = [
+        mentions.NameGroup(names.iloc[:2], people),
+        mentions.NameGroup(names.iloc[2:], people.iloc[: len(people) // 2]),
+    ]
+    alone = [
+        mentions.mention_matches(g.names, g.records, person_model, "person", threshold=0.0)
+        for g in groups
+    ]
+    seen = _count_predicted_records(monkeypatch)
+    apart = mentions.grouped_mention_matches(groups, person_model, "person", threshold=0.0)
+    assert len(seen) == 2
+    for one, each in zip(alone, apart, strict=True):
+        assert each.equals(one)
+
+
 def _people_and_four_names(staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """The demo's person records, each in its true customer, and four names written on them."""
     people = staged[staged["entity_type"] == "person"].assign(customer_id=lambda f: f["truth"])
