@@ -142,6 +142,11 @@ def _raw_values_sql(config: PipelineConfig) -> str:
 
 
 def staged_frame(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.DataFrame:
+    """What the staged suite reads (:func:`staged_frame_sql`) as a DataFrame."""
+    return read_frame(con, staged_frame_sql(config))
+
+
+def staged_frame_sql(config: PipelineConfig) -> str:
     """What the staged suite reads, one row per staged record.
 
     ``phone``, ``mobile``, ``email`` and ``uscc`` hold the staged value when it is valid, and
@@ -157,11 +162,10 @@ def staged_frame(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.D
                      ELSE s.{field}::VARCHAR END AS {field}"""
         )
     dates = ", ".join(f"s.{c}::TIMESTAMP AS {c}" for c in DATE_COLUMNS)
-    sql = f"""
+    return f"""
         WITH r AS ({_raw_values_sql(config)})
         SELECT s.record_key, s.entity_type, s.province, {", ".join(checked)}, {dates}
         FROM staging.customers s
         LEFT JOIN r ON r.source = s.source AND r.source_file = s.source_file
                    AND r.source_row = s.source_row AND s.derived_from_record_key IS NULL
     """
-    return read_frame(con, sql)
