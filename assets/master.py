@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from assets.activity import staged_activity_key
-from assets.checks import Guard, check_step, warehouse_suite_guard
+from assets.checks import Guard, check_step, suite_guard, warehouse_suite_guard
 from assets.matching import CLUSTERS
 from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
@@ -257,8 +257,10 @@ GOLDEN_CHECKS = check_step(
 RELATIONSHIPS_CHECKS = check_step(
     "relationships_quality",
     [
-        warehouse_suite_guard(
-            RELATIONSHIPS, master_suite.relationships_suite(), master_suite.relationships_frame_sql
+        # two columns of a few statuses: judged whole in 0.18 s at 10x the 100k demo's
+        # relationships, in 0.34 s in the warehouse (more queries than rows to judge)
+        suite_guard(
+            RELATIONSHIPS, master_suite.relationships_suite(), master_suite.relationships_frame
         )
     ],
     "No relationship points to a merged, retired or unknown customer_id (blocking).",

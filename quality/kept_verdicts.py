@@ -2,9 +2,9 @@
 is kept for the next sync.
 
 Validating a suite with GX's pandas engine reads every row of the table into pandas and
-judges every row again at every sync: after a 1% delta at 1M records the staged suite
-(1.38M rows), the xref suite and the golden suites cost about 7.6 s of the delta's checks,
-nearly what they cost on a full sync. But the row expectations of these suites (a value
+judges every row again at every sync: after a 1% delta at 1M records the check steps of the
+staged suite (1.38M rows), the xref suite and the golden suites took 7.6 s, nearly what
+they take on a full sync. But the row expectations of these suites (a value
 matches a regex, is in a set, lies between bounds, is not null) judge each value on its
 own: a value's verdict is the same on every row that holds it and in every sync while the
 expectation is the same. So :func:`validate_in_warehouse`:
@@ -26,6 +26,13 @@ expectation is the same. So :func:`validate_in_warehouse`:
   the column names for the table expectations.
 
 A suite holding any other expectation is validated whole, as before (``quality.gx.validate``).
+
+Measured on tables ten times the 100k demo's (about the 1M demo's; load average 4-5), the
+verdicts kept: the staged suite 1.3-1.4 s instead of 2.9-3.1 s, the xref suite 1.3 s
+instead of 2.3 s, the lineage suite (4.3M golden values) 1.4 s instead of 2.3 s. What is
+left is mostly building the frame in DuckDB. A suite of a few values in small tables gains
+nothing: the relationships suite (two columns of statuses) took 0.34 s here against 0.18 s
+whole, and stays a whole validation.
 """
 
 from __future__ import annotations
