@@ -57,6 +57,7 @@ from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, run_table_fingerprint
 from quality import memo
 from quality.gx import Rows, Suite, validate
+from quality.kept_verdicts import validate_in_warehouse
 from quality.results import CheckDef, CheckOutcome
 from sources.config import PipelineConfig
 from warehouse.files import write_json_atomically
@@ -103,6 +104,24 @@ def suite_guard(
         asset_key,
         suite.checks,
         lambda con, _run, _cfg: validate(suite, frame(con)),
+        own_table_only=own_table_only,
+    )
+
+
+def warehouse_suite_guard(
+    asset_key: dg.AssetKey,
+    suite: Suite,
+    sql: Callable[[duckdb.DuckDBPyConnection], str],
+    *,
+    own_table_only: bool = False,
+) -> Guard:
+    """The guard of an expectation suite validated in the warehouse on the frame ``sql(con)``
+    selects, GX judging only values it has not judged before (``quality.kept_verdicts``):
+    the outcomes of :func:`suite_guard` on that frame, at a delta's cost."""
+    return Guard(
+        asset_key,
+        suite.checks,
+        lambda con, _run, _cfg: validate_in_warehouse(con, suite, sql(con)),
         own_table_only=own_table_only,
     )
 

@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from assets.activity import staged_activity_key
-from assets.checks import Guard, check_step, suite_guard
+from assets.checks import Guard, check_step, suite_guard, warehouse_suite_guard
 from assets.matching import CLUSTERS
 from assets.metadata import part_tables
 from assets.resources import Deployment, Warehouse
@@ -20,7 +20,7 @@ from matching.master import (
     write_roles,
 )
 from quality import master_suite, resolution_checks
-from quality.gx import validate
+from quality.kept_verdicts import validate_in_warehouse
 from sources.config import PipelineConfig
 
 CUSTOMER_XREF = dg.AssetKey(["master", "customer_xref"])
@@ -224,7 +224,7 @@ MASTER_ASSETS = [customer_ids, golden_customers, relationships, customer_roles]
 
 
 def _xref_checks(con: duckdb.DuckDBPyConnection, _run: str, _config: PipelineConfig):
-    return validate(master_suite.xref_suite(), master_suite.xref_frame(con))
+    return validate_in_warehouse(con, master_suite.xref_suite(), master_suite.XREF_FRAME)
 
 
 def _churn_check(con: duckdb.DuckDBPyConnection, run_id: str, config: PipelineConfig):
@@ -244,8 +244,12 @@ CUSTOMER_IDS_CHECKS = check_step(
 GOLDEN_CHECKS = check_step(
     "golden_quality",
     [
-        suite_guard(GOLDEN_CUSTOMERS, master_suite.customers_suite(), master_suite.customers_frame),
-        suite_guard(ATTRIBUTE_LINEAGE, master_suite.lineage_suite(), master_suite.lineage_frame),
+        warehouse_suite_guard(
+            GOLDEN_CUSTOMERS, master_suite.customers_suite(), master_suite.customers_frame_sql
+        ),
+        warehouse_suite_guard(
+            ATTRIBUTE_LINEAGE, master_suite.lineage_suite(), master_suite.lineage_frame_sql
+        ),
     ],
     "One golden record per live customer_id, no reused ID; lineage for every golden "
     "value (blocking).",
@@ -253,6 +257,8 @@ GOLDEN_CHECKS = check_step(
 RELATIONSHIPS_CHECKS = check_step(
     "relationships_quality",
     [
+        # two columns of a few statuses: judged whole in 0.18 s at 10x the 100k demo's
+        # relationships, in 0.34 s in the warehouse (more queries than rows to judge)
         suite_guard(
             RELATIONSHIPS, master_suite.relationships_suite(), master_suite.relationships_frame
         )

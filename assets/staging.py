@@ -11,7 +11,7 @@ from assets.metadata import part_tables, preview
 from assets.raw import raw_asset_key
 from assets.resources import Deployment, Warehouse
 from assets.step_work import deployment_settings, plan_step
-from quality.gx import validate
+from quality.kept_verdicts import validate_in_warehouse
 from quality.reconciliation import (
     QUARANTINED_SHARE,
     RECONCILIATION,
@@ -20,7 +20,7 @@ from quality.reconciliation import (
     reconciliation_outcome,
 )
 from quality.results import CheckOutcome
-from quality.staged_suite import STAGED_CHECKS, staged_frame, staged_suite
+from quality.staged_suite import STAGED_CHECKS, staged_frame_sql, staged_suite
 from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
 from sources.build_staging import ORDER_TABLE, build_staging, restage_in_warehouse, write_staging
 from sources.config import PipelineConfig
@@ -117,7 +117,7 @@ def _staged_checks(
         reconciliation_outcome(accounts),
         check_record_key_unique(con),
         check_quarantined_share(accounts, config.quality.quarantine_limit()),
-        *validate(staged_suite(config, date.today()), staged_frame(con, config)),
+        *validate_in_warehouse(con, staged_suite(config, date.today()), staged_frame_sql(config)),
     ]
 
 

@@ -209,7 +209,7 @@ def validate(suite: Suite, table: pd.DataFrame | Rows) -> list[CheckOutcome]:
     Returns:
         One :class:`CheckOutcome` per ``suite.checks``, in that order.
     """
-    batches = _whole_frames()  # also sets up GX's project, which a suite is built in
+    batches = whole_frames()  # also sets up GX's project, which a suite is built in
     frame = _fast_frame(table.frame if isinstance(table, Rows) else table)
     results: list[tuple[int, dict]] = []
     version = None
@@ -227,7 +227,7 @@ def validate(suite: Suite, table: pd.DataFrame | Rows) -> list[CheckOutcome]:
 
 
 @functools.lru_cache(maxsize=1)
-def _whole_frames() -> Any:
+def whole_frames() -> Any:
     """The batch definition every validation goes through (a whole DataFrame, given per
     batch), made once per process.
 
@@ -284,6 +284,11 @@ def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index(drop=True)
+    return nanosecond_times(frame)
+
+
+def nanosecond_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its timestamps in nanoseconds where they fit (see ``_fast_frame``)."""
     slow = [
         c
         for c, dtype in frame.dtypes.items()
@@ -493,4 +498,4 @@ def validate_metrics(
 def _batch_id() -> str:
     """The batch every validation here goes through (GX names it in each expectation's
     arguments)."""
-    return str(_whole_frames().get_batch(batch_parameters={"dataframe": pd.DataFrame()}).id)
+    return str(whole_frames().get_batch(batch_parameters={"dataframe": pd.DataFrame()}).id)

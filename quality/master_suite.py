@@ -74,15 +74,15 @@ def xref_suite() -> Suite:
 
 
 def xref_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per xref row (all periods) and per staged record missing from the xref.
+    """:data:`XREF_FRAME` as a DataFrame."""
+    return read_frame(con, XREF_FRAME)
 
-    ``current_rows`` and ``staged`` are set on current rows and missing records only;
-    ``id_entity_types`` counts the entity types the row's ID has had in the xref history
-    and the ID registry.
-    """
-    return read_frame(
-        con,
-        """
+
+#: What the xref suite reads: one row per xref row (all periods) and per staged record
+#: missing from the xref. ``current_rows`` and ``staged`` are set on current rows and
+#: missing records only; ``id_entity_types`` counts the entity types the row's ID has had
+#: in the xref history and the ID registry.
+XREF_FRAME = """
         WITH staged AS (SELECT DISTINCT record_key FROM staging.customers),
         current_rows AS (
             SELECT record_key, count(*) AS n FROM master.customer_xref
@@ -105,8 +105,7 @@ def xref_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         UNION ALL
         SELECT s.record_key, NULL, NULL, 0, true, NULL
         FROM staged s WHERE s.record_key NOT IN (SELECT record_key FROM current_rows)
-        """,
-    )
+        """
 
 
 def customers_suite() -> Suite:
@@ -144,10 +143,13 @@ def customers_suite() -> Suite:
 
 
 def customers_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:func:`customers_frame_sql` as a DataFrame."""
+    return read_frame(con, customers_frame_sql(con))
+
+
+def customers_frame_sql(_con: duckdb.DuckDBPyConnection | None = None) -> str:
     """One row per golden record, plus one per live ID (current xref) without one."""
-    return read_frame(
-        con,
-        """
+    return """
         WITH live AS (
             SELECT DISTINCT customer_id FROM master.customer_xref WHERE valid_to IS NULL
         )
@@ -158,8 +160,7 @@ def customers_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         UNION ALL
         SELECT l.customer_id, NULL, NULL, true FROM live l
         WHERE l.customer_id NOT IN (SELECT customer_id FROM master.customers)
-        """,
-    )
+        """
 
 
 def lineage_suite() -> Suite:
@@ -209,12 +210,26 @@ _LINEAGE_BROKEN = "lineage_record_key IS NULL OR NOT record_of_customer OR NOT s
 
 
 def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
+    """:func:`lineage_frame_sql` for GX's pandas engine: it reads only the three checked
+    columns; the columns that name a row are taken for the example rows only
+    (:class:`~quality.gx.Rows`)."""
+    index = list(lineage_suite().index_columns)
+    table = con.sql(lineage_frame_sql(con)).to_arrow_table()
+    frame = con.from_arrow(table).project("lineage_record_key, record_of_customer, same_value").df()
+
+    def keys(labels: list[int]) -> pd.DataFrame:
+        return table.select(index).take(labels).to_pandas().set_axis(labels)
+
+    return Rows(frame, keys)
+
+
+def lineage_frame_sql(con: duckdb.DuckDBPyConnection) -> str:
     """One row per golden attribute value, with its lineage row (if any).
 
-    GX reads only the three checked columns (``lineage_record_key`` as true where the value
-    has a lineage row, else null: only its nullness is checked); the columns that name a
-    row are fetched only on rows that fail one of them, the only rows an example can show,
-    and taken for the example rows only (:class:`~quality.gx.Rows`).
+    The three checked columns: ``lineage_record_key`` as true where the value has a lineage
+    row, else null (only its nullness is checked), ``record_of_customer``, ``same_value``;
+    the columns that name a row are filled only on rows that fail one of them, the only
+    rows an example can show.
 
     The golden values are unpivoted once (one row per customer and attribute with a value)
     and joined with the lineage in one join, not one join per attribute: at 1M records
@@ -238,8 +253,7 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
     )
     same = f"CASE v.attribute {typed} ELSE l.value = v.value END" if typed else "l.value = v.value"
     index = list(lineage_suite().index_columns)
-    table = con.sql(
-        f"""WITH v AS (
+    return f"""WITH v AS (
                 UNPIVOT (SELECT c.customer_id, {texts} FROM master.customers c)
                 ON COLUMNS(* EXCLUDE (customer_id)) INTO NAME attribute VALUE value
             ),
@@ -262,13 +276,6 @@ def lineage_frame(con: duckdb.DuckDBPyConnection) -> Rows:
                    record_of_customer, same_value,
                    {", ".join(f"CASE WHEN {_LINEAGE_BROKEN} THEN {c} END AS {c}" for c in index)}
             FROM checked"""
-    ).to_arrow_table()
-    frame = con.from_arrow(table).project("lineage_record_key, record_of_customer, same_value").df()
-
-    def keys(labels: list[int]) -> pd.DataFrame:
-        return table.select(index).take(labels).to_pandas().set_axis(labels)
-
-    return Rows(frame, keys)
 
 
 def relationships_suite() -> Suite:
@@ -294,15 +301,17 @@ def relationships_suite() -> Suite:
 
 
 def relationships_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:func:`relationships_frame_sql` as a DataFrame."""
+    return read_frame(con, relationships_frame_sql(con))
+
+
+def relationships_frame_sql(_con: duckdb.DuckDBPyConnection | None = None) -> str:
     """Every relationship with the registry status of both ends (``unknown`` if never issued)."""
-    return read_frame(
-        con,
-        """
+    return """
         SELECT r.from_customer_id, r.to_customer_id, r.relationship_type,
                coalesce(f.status, 'unknown') AS from_status,
                coalesce(t.status, 'unknown') AS to_status
         FROM master.relationships r
         LEFT JOIN master.customer_ids f ON f.customer_id = r.from_customer_id
         LEFT JOIN master.customer_ids t ON t.customer_id = r.to_customer_id
-        """,
-    )
+        """

@@ -135,13 +135,19 @@ def _raw_values_sql(config: PipelineConfig) -> str:
             )
             fields.append(f"{value} AS {field}_raw")
         parts.append(
-            f"SELECT '{source.name}' AS source, source_file, source_row, {', '.join(fields)} "
-            f"FROM raw.{quote(source.name)}"
+            f"SELECT '{source.name}' AS source, t.source_file, t.source_row, {', '.join(fields)} "
+            f"FROM raw.{quote(source.name)} AS t SEMI JOIN flagged f ON f.source = '{source.name}' "
+            "AND f.source_file = t.source_file AND f.source_row = t.source_row"
         )
     return " UNION ALL ".join(parts)
 
 
 def staged_frame(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.DataFrame:
+    """What the staged suite reads (:func:`staged_frame_sql`) as a DataFrame."""
+    return read_frame(con, staged_frame_sql(config))
+
+
+def staged_frame_sql(config: PipelineConfig) -> str:
     """What the staged suite reads, one row per staged record.
 
     ``phone``, ``mobile``, ``email`` and ``uscc`` hold the staged value when it is valid, and
@@ -157,11 +163,16 @@ def staged_frame(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.D
                      ELSE s.{field}::VARCHAR END AS {field}"""
         )
     dates = ", ".join(f"s.{c}::TIMESTAMP AS {c}" for c in DATE_COLUMNS)
-    sql = f"""
-        WITH r AS ({_raw_values_sql(config)})
+    invalid = ", ".join(f"'{field}_invalid'" for field in VALID_FORMATS)
+    return f"""
+        WITH flagged AS (
+            SELECT source, source_file, source_row FROM staging.customers
+            WHERE derived_from_record_key IS NULL
+              AND list_has_any(string_split(coalesce(quality_flags, ''), ';'), [{invalid}])
+        ),
+        r AS ({_raw_values_sql(config)})
         SELECT s.record_key, s.entity_type, s.province, {", ".join(checked)}, {dates}
         FROM staging.customers s
         LEFT JOIN r ON r.source = s.source AND r.source_file = s.source_file
                    AND r.source_row = s.source_row AND s.derived_from_record_key IS NULL
     """
-    return read_frame(con, sql)
