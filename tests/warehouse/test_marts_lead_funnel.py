@@ -77,3 +77,22 @@ def test_a_record_naming_its_channel_wins_a_tie():
         ("regional:1", "T", "地推", date(2026, 1, 2)),
     )
     assert set(funnel(con)) == {("地推", "regional", date(2026, 1, 1))}
+
+
+def test_the_first_record_is_the_earliest_day_then_the_least_key_and_a_record_without_a_day_last():
+    con = warehouse()
+    add_customers(con, *({"customer_id": c} for c in ("T", "U", "V")))
+    _records(
+        con,
+        ("regional:2", "T", "地推", date(2026, 1, 2)),
+        ("regional:1", "T", "展会", date(2026, 1, 2)),  # the same day, both name a channel
+        ("dealers:9", "U", "官网", None),  # no day at all (below): after any record with one
+        ("dealers:5", "U", "展会", date(2026, 2, 3)),
+        ("dealers:7", "V", "电话", None),  # no creation day: the day the sync first saw it
+    )
+    con.execute("UPDATE staging.customers SET ingested_at = NULL WHERE record_key = 'dealers:9'")
+    assert set(funnel(con)) == {
+        ("展会", "regional", date(2026, 1, 1)),
+        ("展会", "dealers", date(2026, 2, 1)),
+        ("电话", "dealers", date(2026, 9, 1)),
+    }

@@ -1,10 +1,8 @@
 """Sales by region, product and month; largest and fastest-growing customers; the 360 view."""
 
-import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
-import pytest
 from marts_tables import AS_OF, add_customers, add_interactions, add_orders, warehouse
 
 from sources.config import GrowthConfig, MartsConfig
@@ -107,61 +105,3 @@ def test_customer_360_joins_master_value_lifecycle_and_relationships():
     assert float(a["lifetime_revenue"]) == 300 and a["value_tier"] == "bronze"
     assert rows["B"]["parent_companies"] == 1 and rows["B"]["serving_dealers"] == 1
     assert rows["P"]["employers"] == 1 and rows["P"]["lifecycle_stage"] is None  # a contact only
-
-
-#: The growth ranks as ``rank()`` windows over every customer of a ranking give them: what
-#: ``build_customer_growth`` computed before it ranked from each ranking's top list.
-WINDOWED_RANKS = """
-    WITH o AS (
-        SELECT date_trunc('quarter', o.order_date)::DATE AS period, o.customer_id,
-               coalesce(c.province, '') AS province, coalesce(o.product, '') AS product, o.amount
-        FROM marts.orders o LEFT JOIN master.customers c USING (customer_id)
-        WHERE o.order_date >= DATE '2025-07-01' AND o.order_date < DATE '2026-10-01'
-    ),
-    scoped AS (
-        SELECT period, 'overall' AS scope, '' AS scope_value, customer_id, sum(amount) AS revenue
-        FROM o GROUP BY ALL
-        UNION ALL SELECT period, 'region', province, customer_id, sum(amount) FROM o GROUP BY ALL
-        UNION ALL SELECT period, 'product', product, customer_id, sum(amount) FROM o GROUP BY ALL
-    ),
-    compared AS (
-        SELECT cur.*, cur.revenue - coalesce(prev.revenue, 0) AS growth
-        FROM scoped cur
-        LEFT JOIN scoped prev ON prev.scope = cur.scope AND prev.scope_value = cur.scope_value
-             AND prev.customer_id = cur.customer_id AND prev.period = (cur.period - INTERVAL 3 MONTH)::DATE
-        WHERE cur.period >= DATE '2025-10-01'
-    ),
-    ranked AS (
-        SELECT *,
-               rank() OVER (PARTITION BY period, scope, scope_value ORDER BY revenue DESC) AS revenue_rank,
-               rank() OVER (PARTITION BY period, scope, scope_value ORDER BY growth DESC) AS growth_rank
-        FROM compared
-    )
-    SELECT period, scope, nullif(scope_value, '') AS scope_value, customer_id, revenue_rank,
-           CASE WHEN growth > 0 THEN growth_rank END AS growth_rank
-    FROM ranked WHERE revenue_rank <= $top_n OR (growth > 0 AND growth_rank <= $top_n)"""
-
-
-@pytest.mark.parametrize("top_n", [1, 3, 7])
-def test_growth_ranks_from_the_top_lists_are_the_ranks_over_every_customer(top_n):
-    """Ties, customers listed by growth far down by revenue (and the reverse), orders without
-    an amount: the listed rows and their ranks are those of ranking every customer."""
-    rng = random.Random(top_n)
-    con = warehouse()
-    add_customers(con, *({"customer_id": f"C{i:02}", "province": rng.choice(["福建省", "广东省", None])}
-                         for i in range(60)))  # fmt: skip
-    add_orders(con, *(
-        (f"C{rng.randrange(60):02}", date(2025, 7, 1) + timedelta(days=rng.randrange(460)),
-         rng.choice([10, 20, 20, 50, 100, 400, None]), rng.choice(["纸", "墨盒", "硒鼓"]))
-        for _ in range(900)))  # fmt: skip
-    add_orders(con, ("C00", date(2026, 8, 1), None, "碳粉"), ("C01", date(2026, 8, 2), 30, "碳粉"))
-
-    build_customer_growth(
-        con, MartsConfig(growth=GrowthConfig(period="quarter", periods=4, top_n=top_n)), AS_OF
-    )
-
-    got = con.sql("""SELECT period, scope, scope_value, customer_id, revenue_rank, growth_rank
-                     FROM marts.customer_growth""").fetchall()  # fmt: skip
-    expected = con.execute(WINDOWED_RANKS, {"top_n": top_n}).fetchall()
-    assert sorted(got, key=repr) == sorted(expected, key=repr)
-    assert any(r[4] > top_n for r in got) and any(r[5] is not None and r[5] > top_n for r in got)

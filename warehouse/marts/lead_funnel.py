@@ -14,6 +14,12 @@ the two add up to ``prospects``), the conversion rate, the days from first conta
 first order (mean and median), and the first-year spend: the orders of the 365 days from
 the first order, over the converted customers whose first year has ended by ``as_of``
 (``first_year_customers``), so that a customer won last month does not pull the mean down.
+
+The first-contact record is the least of each customer's records by (day unknown, day, no
+channel, record key): an ``arg_min`` in a hash aggregate, not a window sorting every
+record by customer. On the benchmark's 100k warehouse after a 1% day (137,809 current
+records; one thread, load 6.4-6.7, three runs each) the mart took 0.10-0.11 s of CPU
+instead of 0.13 s, the same rows.
 """
 
 from __future__ import annotations
@@ -35,14 +41,16 @@ def build_lead_funnel(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
         "marts",
         "lead_funnel",
         f"""
-        WITH first_record AS (
-            SELECT x.customer_id, s.source, s.acquisition_channel,
-                   coalesce(s.created_at, s.ingested_at::DATE) AS contacted
-            FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-            QUALIFY row_number() OVER (
-                PARTITION BY x.customer_id
-                ORDER BY coalesce(s.created_at, s.ingested_at::DATE), s.acquisition_channel IS NULL,
-                         s.record_key) = 1
+        WITH first_record AS (  -- the least (day, no channel, record key): days unknown last
+            SELECT customer_id, first.source, first.acquisition_channel, first.contacted
+            FROM (SELECT x.customer_id,
+                         arg_min({{'source': s.source, 'acquisition_channel': s.acquisition_channel,
+                                  'contacted': coalesce(s.created_at, s.ingested_at::DATE)}},
+                                 (coalesce(s.created_at, s.ingested_at::DATE) IS NULL,
+                                  coalesce(s.created_at, s.ingested_at::DATE, DATE '1970-01-01'),
+                                  s.acquisition_channel IS NULL, s.record_key)) AS first
+                  FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+                  GROUP BY x.customer_id)
         ),
         leads AS (
             SELECT l.customer_id, f.source, f.acquisition_channel, l.first_order_date,
