@@ -175,10 +175,10 @@ def restage_changed(
         con.unregister("__staged")
         con.execute("DROP TABLE IF EXISTS __reused")
         _write_quarantine_changes(con, quarantine, config)
+        _write_order(con, config)
+        scope.remember_staged_files(con, config.sources, marked=True)
     finally:
         scope.forget_changes(con)
-    _write_order(con, config)
-    scope.remember_staged_files(con, config.sources)
     ((rows, derived),) = con.execute(
         "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
     ).fetchall()

@@ -80,19 +80,27 @@ def can_restage_changed(con: duckdb.DuckDBPyConnection, sources: Sequence[Source
     return table_exists(con, *SNAPSHOT.split(".")) and raw_described(con, sources)
 
 
-def remember_staged_files(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceConfig]) -> None:
-    """:data:`SNAPSHOT` of the raw rows just staged."""
-    con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT} AS {_summaries_sql(con, sources)}")
+def remember_staged_files(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[SourceConfig], *, marked: bool = False
+) -> None:
+    """:data:`SNAPSHOT` of the raw rows just staged; ``marked``: as :func:`mark_changes`
+    described them in this staging (the raw tables do not change during a staging)."""
+    described = f"FROM {_NOW}" if marked else _summaries_sql(con, sources)
+    con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT} AS {described}")
+
+
+#: The raw rows' description of this staging, taken once by :func:`mark_changes`.
+_NOW = "__restage_now"
 
 
 def mark_changes(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceConfig]) -> None:
     """Temp tables :data:`CHANGED_FILES` (``source``, ``source_file``) and
     :data:`CHANGED_KEYS` (``source``, ``key`` in :func:`key_sql` form) of this staging."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NOW} AS {_summaries_sql(con, sources)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CHANGED_FILES} AS
             SELECT DISTINCT source, source_file FROM (
-                (FROM ({_summaries_sql(con, sources)}) EXCEPT FROM {SNAPSHOT})
-                UNION ALL (FROM {SNAPSHOT} EXCEPT FROM ({_summaries_sql(con, sources)})))"""
+                (FROM {_NOW} EXCEPT FROM {SNAPSHOT}) UNION ALL (FROM {SNAPSHOT} EXCEPT FROM {_NOW}))"""
     )
     keys = []
     for s in sources:
@@ -144,5 +152,6 @@ def quarantined_in_scope() -> str:
 
 
 def forget_changes(con: duckdb.DuckDBPyConnection) -> None:
-    for table in (CHANGED_FILES, CHANGED_KEYS):
+    """Drop the temp tables of :func:`mark_changes`."""
+    for table in (CHANGED_FILES, CHANGED_KEYS, _NOW):
         con.execute(f"DROP TABLE IF EXISTS {table}")
