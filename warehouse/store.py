@@ -73,6 +73,10 @@ def table_exists(
     times. Only a name the binder does not know (in another attached database, say) is
     looked up in ``information_schema``."""
     parts = [schema, table] if database is None else [database, schema, table]
+    # a query run to its end first, as the catalog query did: a result the caller left
+    # unfinished is then done with (the binder alone would leave it pending, and the
+    # caller's next query on the connection would fail)
+    con.execute("SELECT 1 WHERE false").fetchall()
     try:
         con.table(".".join(quote(p) for p in parts))
         return True

@@ -27,3 +27,17 @@ def test_a_table_exists_whether_the_binder_or_the_catalog_finds_it(tmp_path):
     assert not table_exists(con, "staging", "quarantine")
     con.execute("SELECT 1")  # a name the binder did not know leaves the transaction usable
     con.rollback()
+
+
+def test_asking_leaves_no_unfinished_result_behind():
+    """A caller that left a result unfetched can ask, then query again (the raw key check
+    reads the files table right after asking whether it exists)."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.dealers AS SELECT range AS source_row FROM range(10)")
+    con.execute("SELECT * FROM raw.dealers").fetchone()  # nine rows left unfetched
+    assert table_exists(con, "raw", "dealers")
+    assert con.sql("SELECT count(*) FROM raw.dealers").fetchall() == [(10,)]
+    con.execute("SELECT * FROM raw.dealers")
+    assert not table_exists(con, "raw", "dealers__files")
+    assert con.sql("SELECT count(*) FROM raw.dealers").fetchall() == [(10,)]
