@@ -22,7 +22,13 @@ from quality.reconciliation import (
 from quality.results import CheckOutcome
 from quality.staged_suite import STAGED_CHECKS, staged_frame_sql, staged_suite
 from quality.staging_checks import RECORD_KEY_UNIQUE, check_record_key_unique
-from sources.build_staging import ORDER_TABLE, build_staging, restage_in_warehouse, write_staging
+from sources.build_staging import (
+    ORDER_TABLE,
+    build_staging,
+    restage_changed,
+    restage_in_warehouse,
+    write_staging,
+)
 from sources.config import PipelineConfig
 from sources.raw_files import read_in_file_order
 
@@ -75,18 +81,22 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
             yield dg.MaterializeResult(asset_key=QUARANTINE, metadata=plan.metadata())
             return
         with warehouse.connect() as con:
-            raw = {name: read_in_file_order(con, name) for name in source_names}
-            rejected = {
-                name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
-                for name in source_names
-            }
-            if plan.incremental:  # the unchanged records are kept in the warehouse
-                counts = restage_in_warehouse(con, raw, rejected, cfg, today=date.today())
-            else:
-                result = build_staging(raw, rejected, cfg, today=date.today())
-                write_staging(con, result, cfg)
-                counts = result.counts()
-            del raw, rejected
+            # a day's staging reads the raw rows of the changed files (and those sharing a
+            # key with them); the unchanged records are kept in the warehouse
+            counts = restage_changed(con, cfg, date.today()) if plan.incremental else None
+            if counts is None:
+                raw = {name: read_in_file_order(con, name) for name in source_names}
+                rejected = {
+                    name: con.sql(f"SELECT * FROM raw.{name}__rejected").to_arrow_table()
+                    for name in source_names
+                }
+                if plan.incremental:
+                    counts = restage_in_warehouse(con, raw, rejected, cfg, today=date.today())
+                else:
+                    result = build_staging(raw, rejected, cfg, today=date.today())
+                    write_staging(con, result, cfg)
+                    counts = result.counts()
+                del raw, rejected
             heads = {
                 key: con.sql(f"FROM {'.'.join(key.path)} LIMIT 5").to_arrow_table()
                 for key in (STAGED_CUSTOMERS, QUARANTINE)

@@ -17,8 +17,10 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from sources import restage_scope as scope
 from sources.config import PipelineConfig
 from sources.mapping import QUARANTINE_SCHEMA, map_source
+from sources.raw_files import files_table_name, with_file_place
 from sources.row_slices import map_row_slices, worker_count
 from sources.schema import STAGED_COLUMNS
 from sources.staging import derive_contact_persons, stage_records
@@ -135,20 +137,98 @@ def restage_in_warehouse(
     con.execute("DROP TABLE IF EXISTS __reused")
     replace_table(con, "staging", "quarantine", quarantine)
     _write_order(con, config)
+    _remember_or_forget_files(con, config)
     ((rows, derived),) = con.execute(
         "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
     ).fetchall()
     return _counts(rows, derived, quarantine.num_rows)
 
 
+def restage_changed(
+    con: duckdb.DuckDBPyConnection, config: PipelineConfig, today: date
+) -> dict[str, int] | None:
+    """:func:`restage_in_warehouse` reading only the raw rows the day touched from ``con``'s
+    raw tables (the rows of changed files and those sharing a key with them:
+    :mod:`sources.restage_scope`); None when the last staging left no snapshot to compare
+    with (the caller then reads every raw row). Returns the counts of
+    :meth:`StagingResult.counts`; the tables are those staging from scratch writes."""
+    if not scope.can_restage_changed(con, config.sources):
+        return None
+    scope.mark_changes(con, config.sources)
+    try:
+        raw, rejected = {}, {}
+        for source in config.sources:
+            raw[source.name] = con.sql(
+                f"""SELECT * EXCLUDE (__file) FROM ({with_file_place(con, source.name)}) r
+                    WHERE {scope.rows_to_read(source)} ORDER BY __file, source_row"""
+            ).to_arrow_table()
+            name = f"{source.name}__rejected"
+            if table_exists(con, "raw", name):
+                rejected[source.name] = con.sql(
+                    f"SELECT * FROM raw.{name} WHERE {scope.rejects_to_read(source)}"
+                ).to_arrow_table()
+        mapped, quarantine = _map_sources(raw, rejected, config)
+        del raw, rejected
+        _restage(con, mapped, config, today)
+        _write_changes(con, scope.staged_in_scope())
+        con.unregister("__mapped")
+        con.unregister("__staged")
+        con.execute("DROP TABLE IF EXISTS __reused")
+        _write_quarantine_changes(con, quarantine, config)
+        _write_order(con, config)
+        scope.remember_staged_files(con, config.sources, marked=True)
+    finally:
+        scope.forget_changes(con)
+    ((rows, derived),) = con.execute(
+        "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
+    ).fetchall()
+    (quarantined,) = con.execute("SELECT count(*) FROM staging.quarantine").fetchall()[0]
+    return _counts(rows, derived, quarantined)
+
+
+def _write_quarantine_changes(
+    con: duckdb.DuckDBPyConnection, quarantine: pa.Table, config: PipelineConfig
+) -> None:
+    """Replace the quarantined rows read again by ``quarantine`` and leave the table in the
+    order staging from scratch writes it: sources in the config's order, each source's
+    rows that could not be staged in file order, then those its reader rejected."""
+    con.execute(f"DELETE FROM staging.quarantine q WHERE {scope.quarantined_in_scope()}")
+    con.register("__quarantined", quarantine)
+    try:
+        con.execute("INSERT INTO staging.quarantine SELECT * FROM __quarantined")
+    finally:
+        con.unregister("__quarantined")
+    sources = ", ".join(f"'{s.name}'" for s in config.sources)
+    places = " UNION ALL ".join(
+        f"SELECT '{s.name}' AS source, source_file, rowid AS place "
+        f"FROM raw.{files_table_name(s.name)}"
+        for s in config.sources
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE staging.quarantine AS
+            SELECT q.* FROM staging.quarantine q LEFT JOIN ({places}) f USING (source, source_file)
+            ORDER BY list_position([{sources}], q.source), q.stage = 'read', f.place, q.source_row"""
+    )
+
+
 def write_staging(
     con: duckdb.DuckDBPyConnection, result: StagingResult, config: PipelineConfig
 ) -> None:
     """Write a staging from scratch: ``staging.customers``, ``staging.quarantine`` and the
-    staging order (:data:`ORDER_TABLE`)."""
+    staging order (:data:`ORDER_TABLE`), and what it was staged from."""
     replace_table(con, "staging", "customers", result.customers)
     replace_table(con, "staging", "quarantine", result.quarantine)
     _write_order(con, config)
+    _remember_or_forget_files(con, config)
+
+
+def _remember_or_forget_files(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> None:
+    """Keep what the staging just written was staged from, for :func:`restage_changed`; with
+    no raw tables to describe (a staging from tables passed in), drop any older snapshot."""
+    if scope.raw_described(con, config.sources):
+        scope.remember_staged_files(con, config.sources)
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {scope.SNAPSHOT}")
 
 
 def staging_positions(con: duckdb.DuckDBPyConnection, staged: str = "staging.customers") -> str:
@@ -272,14 +352,26 @@ def _restage(
     con.register("__staged", staged)
 
 
-def _write_changes(con: duckdb.DuckDBPyConnection) -> None:
+def _write_changes(con: duckdb.DuckDBPyConnection, scope: str | None = None) -> None:
     """Bring ``staging.customers`` to today's staging: rows of records not reused deleted
     (gone, changed or flagged for the future; a contact goes with its company), moved
-    lineage of reused rows updated, freshly staged rows (``__staged``) appended."""
+    lineage of reused rows updated, freshly staged rows (``__staged``) appended.
+
+    ``scope``: a condition on the source records (aliased ``p``) whose rows were read again
+    (``sources.restage_scope``); the others are kept as they are. None: every row was read."""
     kept = "r.record_key = coalesce(p.derived_from_record_key, p.record_key)"
+    within = ""
+    if scope is not None:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __scope AS SELECT record_key FROM staging.customers p
+                WHERE p.derived_from_record_key IS NULL AND {scope}"""
+        )
+        within = "coalesce(p.derived_from_record_key, p.record_key) IN (FROM __scope) AND"
     con.execute(
-        f"DELETE FROM staging.customers p WHERE NOT EXISTS (SELECT 1 FROM __reused r WHERE {kept})"
+        f"DELETE FROM staging.customers p WHERE {within} "
+        f"NOT EXISTS (SELECT 1 FROM __reused r WHERE {kept})"
     )
+    con.execute("DROP TABLE IF EXISTS __scope")
     now = ", ".join(f"{c} = r.{c}" for c in _WHERE_NOW)
     moved = " OR ".join(f"p.{c} IS DISTINCT FROM r.{c}" for c in _WHERE_NOW)
     con.execute(f"UPDATE staging.customers p SET {now} FROM __reused r WHERE {kept} AND ({moved})")

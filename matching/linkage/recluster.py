@@ -148,6 +148,14 @@ def recluster(
     _current_inputs(con, decisions, settings, uncapped)
     con.begin()
     try:
+        # the contacts whose rule inputs appeared, went or changed: compared once, read
+        # three times (every contact's row is compared)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __contacts_changed AS
+                SELECT record_key, derived_from_record_key FROM (
+                    (FROM __contacts_now EXCEPT FROM {CONTACTS})
+                    UNION ALL (FROM {CONTACTS} EXCEPT FROM __contacts_now))"""
+        )
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __dirty AS
                 SELECT coalesce(s.record_key, c.record_key) AS record_key
@@ -194,6 +202,7 @@ def recluster(
             "__company_now",
             "__rule_dropped",
             "__rule_new",
+            "__contacts_changed",
         )
     resolution = Resolution(
         clusters=solved,
@@ -309,9 +318,7 @@ def _contact_links(con: duckdb.DuckDBPyConnection, companies: pd.DataFrame) -> s
         )
     finally:
         con.unregister("__companies_solved")
-    changed = f"""(SELECT record_key, derived_from_record_key FROM (
-                      (FROM __contacts_now EXCEPT FROM {CONTACTS})
-                      UNION ALL (FROM {CONTACTS} EXCEPT FROM __contacts_now)))"""
+    changed = "__contacts_changed"
     company = """coalesce((SELECT k.cluster_id FROM __company_now k
                            WHERE k.record_key = {0}.derived_from_record_key),
                           {0}.derived_from_record_key)"""
@@ -413,11 +420,6 @@ def _write(con: duckdb.DuckDBPyConnection, parts: list[Resolution]) -> pd.DataFr
                OR record_key_r IN (SELECT record_key FROM __dirty)"""
     )
     con.execute(f"CREATE OR REPLACE TABLE {DECIDED} AS FROM __decided_now")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __contacts_changed AS
-            SELECT record_key FROM ((FROM __contacts_now EXCEPT FROM {CONTACTS})
-                                    UNION ALL (FROM {CONTACTS} EXCEPT FROM __contacts_now))"""
-    )
     con.execute(
         f"DELETE FROM {CONTACTS} WHERE record_key IN (SELECT record_key FROM __contacts_changed)"
     )
