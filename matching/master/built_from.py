@@ -39,6 +39,16 @@ CUSTOMER_VALUES = f"""
     FROM {CURRENT_XREF} x JOIN staging.customers s USING (record_key)"""
 
 
+def customer_values_of(built_from: str) -> str:
+    """``CUSTOMER_VALUES`` read from a kept ``BUILT_FROM`` snapshot (``schema.table``) taken
+    of the very records and xref of now: the same rows, without hashing every staged record
+    again (at 100k source records 0.14 CPU-seconds of the relationships step after a 1%
+    day). The caller knows the snapshot is of now (the golden step built from the same
+    tables' content in this sync)."""
+    return f"""SELECT record_key, customer_id, NULL::TIMESTAMP AS first_seen_at, values_hash
+        FROM {built_from}"""
+
+
 def take_snapshot(con: duckdb.DuckDBPyConnection, name: str, inputs: str = BUILT_FROM) -> None:
     """The inputs of this build (``BUILT_FROM`` or ``CUSTOMER_VALUES``) as temp table
     ``name``."""

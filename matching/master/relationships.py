@@ -285,9 +285,14 @@ def write_relationships(
     models: dict[str, dict[str, Any]] | None = None,
     junk: JunkRules | None = None,
     incremental: bool = False,
+    inputs: str = CUSTOMER_VALUES,
 ) -> dict[str, int]:
     """Write ``master.relationships``: every relationship between current customers
     (holding, referral and branch need the models); returns the count per type.
+
+    ``inputs``: the query of what the relationships are built from now
+    (``matching.master.built_from.CUSTOMER_VALUES``, or the same rows read from a snapshot
+    already taken of now: ``customer_values_of``).
 
     ``incremental``: the relationships read from the records are read again only where a
     customer touched since the last build takes part (``matching.master.record_relationships``),
@@ -295,7 +300,7 @@ def write_relationships(
     (:func:`mentioned_relationships`). The relationships read from the records are merged
     with those of the names in the warehouse: they never pass through pandas.
     """
-    take_snapshot(con, "__relationship_inputs", CUSTOMER_VALUES)
+    take_snapshot(con, "__relationship_inputs", inputs)
     diff = (
         diff_snapshots(con, "__relationship_inputs", RELATIONSHIP_INPUTS) if incremental else None
     )

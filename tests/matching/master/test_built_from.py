@@ -45,3 +45,36 @@ def test_without_a_kept_snapshot_there_is_nothing_to_compare():
     con = snapshots([], [("a", "C1", 1)])
     assert diff_snapshots(con, "__now", "master.missing") is None
     assert touched_customers(con, "__now", "master.missing") is None
+
+
+def test_the_relationships_inputs_read_from_the_golden_snapshot_of_now_are_those_taken_anew():
+    from matching.master.built_from import (
+        BUILT_FROM,
+        CUSTOMER_VALUES,
+        customer_values_of,
+        keep_snapshot,
+        take_snapshot,
+    )
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA master")
+    con.execute("CREATE SCHEMA staging")
+    con.execute(
+        """CREATE TABLE master.customer_xref AS FROM (VALUES
+            ('a', 'C1', 'person', TIMESTAMP '2026-12-01', TIMESTAMP '2026-12-02'),
+            ('a', 'C2', 'person', TIMESTAMP '2026-12-02', NULL),
+            ('b', 'C2', 'person', TIMESTAMP '2026-12-02', NULL))
+            t(record_key, customer_id, entity_type, valid_from, valid_to)"""
+    )
+    con.execute(
+        """CREATE TABLE staging.customers AS FROM (VALUES
+            ('a', '王芳', 'f.csv', 1, TIMESTAMP '2026-12-02'),
+            ('b', '王芳', 'f.csv', 2, TIMESTAMP '2026-12-02'))
+            t(record_key, name, source_file, source_row, ingested_at)"""
+    )
+    take_snapshot(con, "__built_from", BUILT_FROM)
+    keep_snapshot(con, "__built_from", "master.golden_inputs")
+    read = con.execute(f"{customer_values_of('master.golden_inputs')} ORDER BY ALL").fetchall()
+    anew = con.execute(f"{CUSTOMER_VALUES} ORDER BY ALL").fetchall()
+    assert read == anew and len(read) == 2
+    assert read[0][:3] == ("a", "C2", None)
