@@ -27,12 +27,12 @@ expectation is the same. So :func:`validate_in_warehouse`:
 
 A suite holding any other expectation is validated whole, as before (``quality.gx.validate``).
 
-Measured on tables ten times the 100k demo's (about the 1M demo's; load average 4-5), the
-verdicts kept: the staged suite 1.3-1.4 s instead of 2.9-3.1 s, the xref suite 1.3 s
-instead of 2.3 s, the lineage suite (4.3M golden values) 1.4 s instead of 2.3 s. What is
-left is mostly building the frame in DuckDB. A suite of a few values in small tables gains
+Measured on tables ten times the 100k demo's (about the 1M demo's; CPU seconds, load
+average 4-5), the verdicts kept: the staged suite 0.9-1.0 instead of 2.8-2.9, the xref suite
+1.35 instead of 2.0, the lineage suite (4.3M golden values) 2.3 instead of 3.0. What is left
+is mostly building the frame in DuckDB. A suite of a few values in small tables gains
 nothing: the relationships suite (two columns of statuses) took 0.34 s here against 0.18 s
-whole, and stays a whole validation.
+whole (wall, load average 5), and stays a whole validation.
 """
 
 from __future__ import annotations
