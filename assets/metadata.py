@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from quality import memo
+from quality import kept_verdicts, memo
 from warehouse import step_inputs
 
 
@@ -33,6 +33,7 @@ def part_tables(*tables: str) -> dict[str, list[str]]:
 
 
 #: Tables the sync keeps about itself, not about customers, written by every step: what each
-#: step last built from (``warehouse.step_inputs``, through ``assets.step_work``) and the
-#: checks' last outcomes (``quality.memo``, through ``assets.checks``).
-SYNC_TABLES = (step_inputs.TABLE, memo.TABLE)
+#: step last built from (``warehouse.step_inputs``, through ``assets.step_work``), the
+#: checks' last outcomes (``quality.memo``, through ``assets.checks``) and the verdicts GX
+#: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``).
+SYNC_TABLES = (step_inputs.TABLE, memo.TABLE, kept_verdicts.TABLE)

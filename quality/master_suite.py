@@ -82,11 +82,18 @@ def xref_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 #: missing from the xref. ``current_rows`` and ``staged`` are set on current rows and
 #: missing records only; ``id_entity_types`` counts the entity types the row's ID has had
 #: in the xref history and the ID registry.
+#:
+#: A record's current rows and whether it is staged are counted in one aggregation over
+#: both tables, not two joined apart: on tables ten times the 100k demo's (1.38M xref rows)
+#: 1.23 s of CPU instead of 1.64-2.07 s, the same rows (``EXCEPT ALL`` both ways; load
+#: average 4-5). A staged record missing from the xref is one with no current row.
 XREF_FRAME = """
-        WITH staged AS (SELECT DISTINCT record_key FROM staging.customers),
-        current_rows AS (
-            SELECT record_key, count(*) AS n FROM master.customer_xref
-            WHERE valid_to IS NULL GROUP BY record_key
+        WITH per_record AS (
+            SELECT record_key, sum(is_current) AS n, bool_or(is_staged) AS staged FROM (
+                SELECT record_key, 1 AS is_current, false AS is_staged
+                FROM master.customer_xref WHERE valid_to IS NULL
+                UNION ALL SELECT record_key, 0, true FROM staging.customers
+            ) GROUP BY record_key
         ),
         id_types AS (
             SELECT customer_id, count(DISTINCT entity_type) AS n FROM (
@@ -95,16 +102,15 @@ XREF_FRAME = """
             ) GROUP BY customer_id
         )
         SELECT x.record_key, x.customer_id, x.entity_type,
-               CASE WHEN x.valid_to IS NULL THEN c.n END AS current_rows,
-               CASE WHEN x.valid_to IS NULL THEN s.record_key IS NOT NULL END AS staged,
+               CASE WHEN x.valid_to IS NULL THEN p.n END AS current_rows,
+               CASE WHEN x.valid_to IS NULL THEN p.staged END AS staged,
                t.n AS id_entity_types
         FROM master.customer_xref x
-        LEFT JOIN current_rows c USING (record_key)
-        LEFT JOIN staged s USING (record_key)
+        LEFT JOIN per_record p USING (record_key)
         LEFT JOIN id_types t USING (customer_id)
         UNION ALL
-        SELECT s.record_key, NULL, NULL, 0, true, NULL
-        FROM staged s WHERE s.record_key NOT IN (SELECT record_key FROM current_rows)
+        SELECT record_key, NULL, NULL, 0, true, NULL FROM per_record
+        WHERE staged AND n = 0 AND record_key IS NOT NULL
         """
 
 

@@ -10,6 +10,7 @@ from quality import master_suite as ms
 from quality import resolution_checks as rc
 from quality.gx import validate
 from quality.history import previous_row_count, record_row_count
+from quality.kept_verdicts import validate_in_warehouse
 
 T1, T2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
 
@@ -186,6 +187,44 @@ def test_a_relationship_to_a_merged_id_fails(master):
     assert run(ms.relationships_suite(), ms.relationships_frame(master)) == {
         "relationships_point_to_live_ids": False
     }
+
+
+def test_master_suites_in_the_warehouse_report_what_a_whole_validation_reports(master):
+    """Sync after sync (verdicts kept from the last): a bad row arriving fails the check a
+    whole validation fails, a bad row left in place is still reported, a fix clears it."""
+    suites = [
+        (ms.xref_suite(), ms.XREF_FRAME, ms.xref_frame),
+        (ms.customers_suite(), ms.customers_frame_sql(), ms.customers_frame),
+        (ms.lineage_suite(), ms.lineage_frame_sql(master), ms.lineage_frame),
+    ]
+    days = [
+        "SELECT 1",  # consistent
+        "INSERT INTO staging.customers VALUES ('e')",  # a record with no current xref row
+        "INSERT INTO master.customers (customer_id, name) VALUES ('CM4', '丙')",  # merged ID back
+        "UPDATE master.customer_xref SET customer_id = 'CM2' WHERE record_key = 'd'",
+        "UPDATE master.customer_xref SET customer_id = 'CM3' WHERE record_key = 'd'",  # fixed
+    ]
+    failed = []
+    for change in days:
+        master.execute(change)
+        outcomes = []
+        for suite, sql, frame in suites:
+            kept = [o.as_record() for o in validate_in_warehouse(master, suite, sql)]
+            assert kept == [o.as_record() for o in validate(suite, frame(master))]
+            outcomes += kept
+        failed.append({o["check"] for o in outcomes if not o["passed"]})
+    assert failed == [
+        set(),
+        {"one_current_xref_row_per_record"},
+        {"one_current_xref_row_per_record", "customer_id_unique", "lineage_complete"},
+        {
+            "one_current_xref_row_per_record",
+            "customer_id_one_entity_type",
+            "customer_id_unique",
+            "lineage_complete",
+        },
+        {"one_current_xref_row_per_record", "customer_id_unique", "lineage_complete"},
+    ]
 
 
 def clusters(con, sizes: dict[str, int]) -> None:
