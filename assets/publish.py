@@ -20,7 +20,7 @@ from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import deployment_settings, models_settings, plan_step
 from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
-from warehouse.access import publish_role_sets
+from warehouse.access import ROLE_SCOPE_TABLES, publish_role_sets
 from warehouse.publish import WRITER, publish_tables
 from warehouse.serving import SERVING_INPUTS, publishing, read_pointer
 from warehouse.serving_write import write_serving_files
@@ -85,15 +85,29 @@ def build_publish_asset(
             publication = publish_tables(
                 con, cfg.publish.tables, cfg.exports_path, context.run_id, now, unchanged
             )
+            # a role's set is kept while its config, the tables and its scope's are unchanged
+            role_configs = cfg.access.roles if cfg.access else []
+            role_plans = {
+                role.name: plan_step(
+                    context,
+                    warehouse,
+                    f"exports.published/roles/{role.name}",
+                    con=con,
+                    settings=[deployment_settings(cfg), role.model_dump(mode="json"), WRITER],
+                    tables=[*cfg.publish.tables, *ROLE_SCOPE_TABLES],
+                )
+                for role in role_configs
+            }
             roles = publish_role_sets(
                 con,
-                cfg.access.roles if cfg.access else [],
+                role_configs,
                 cfg.publish.tables,
                 cfg.role_exports_path,
                 context.run_id,
                 now,
+                unchanged={name for name, plan in role_plans.items() if plan.skip},
             )
-            for plan in plans.values():
+            for plan in [*plans.values(), *role_plans.values()]:
                 if not plan.skip:
                     plan.done(warehouse, context.run_id, con)
         rows = {t.name: t.rows for t in publication.tables}

@@ -26,6 +26,7 @@ from matching.check_index import (
     save_check_index,
     saved_table_schema,
 )
+from matching.check_update import record_fingerprints, save_fingerprints, update_check_index
 from matching.duplicate_check import (
     DuplicateChecker,
     build_check_indexes,
@@ -44,17 +45,44 @@ INDEXED_COLUMNS = ("record_key", "entity_type", "customer_id", "name")
 
 
 def write_warehouse_check_files(
-    con: duckdb.DuckDBPyConnection, folder: Path, junk: JunkRules, previous: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    junk: JunkRules,
+    previous: Path | None = None,
+    carried: Path | None = None,
 ) -> dict[str, int]:
     """``write_check_files`` for the master of the warehouse on ``con``, with the models the
-    sync predicted with and the records it prepared (prepared here when it kept none)."""
+    sync predicted with and the records it prepared (prepared here when it kept none).
+
+    ``carried``: the folder of the index an incremental sync replaces: each entity type's
+    index is carried over from it and updated for the records that changed
+    (``check_update``), or built whole where it cannot be. Every index is saved with its
+    rows' fingerprints, which the next sync's update starts from."""
     models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
-    loaded = {entity_type: load_prepared(con, entity_type) for entity_type in models}
-    found = {t: p for t, p in loaded.items() if p is not None}
-    kept = found if len(found) == len(loaded) else None
-    # with the sync's prepared records, the index needs only each record's customer
-    records = master_records(con, None if kept is None else INDEXED_COLUMNS)
-    return write_check_files(folder, records, models, junk, kept, previous)
+    updated = {}
+    if carried is not None:
+        for entity_type, model in models.items():
+            update = update_check_index(con, carried, entity_type, model)
+            if update is not None:
+                updated[entity_type] = update
+    whole = {t: m for t, m in models.items() if t not in updated}
+    indexes = {t: index for t, (index, _) in updated.items()}
+    if whole:
+        loaded = {entity_type: load_prepared(con, entity_type) for entity_type in whole}
+        found = {t: p for t, p in loaded.items() if p is not None}
+        kept = found if len(found) == len(loaded) else None
+        # with the sync's prepared records, the index needs only each record's customer
+        records = master_records(con, None if kept is None else INDEXED_COLUMNS)
+        indexes |= build_check_indexes(records, whole, junk, kept)
+    indexes = {t: indexes[t] for t in models if t in indexes}  # in the models' order
+    written = save_check_files(folder, indexes, models, junk, previous)
+    for entity_type, index in indexes.items():
+        fingerprints = (
+            updated[entity_type][1] if entity_type in updated else record_fingerprints(con, index)
+        )
+        if fingerprints is not None:
+            save_fingerprints(fingerprints, folder, entity_type)
+    return written
 
 
 def write_check_files(
@@ -73,6 +101,19 @@ def write_check_files(
     the scoring statement of a model it saved for the same columns is taken from it.
     """
     indexes = build_check_indexes(records, models, junk, prepared)
+    return save_check_files(folder, indexes, models, junk, previous)
+
+
+def save_check_files(
+    folder: Path,
+    indexes: dict[str, CheckIndex],
+    models: dict[str, dict[str, Any]],
+    junk: JunkRules,
+    previous: Path | None = None,
+) -> dict[str, int]:
+    """Save ``indexes``, their models and scoring statements and the manifest into
+    ``folder`` (``previous``: see ``write_check_files``); the records indexed per entity
+    type."""
     saved = {} if previous is None else _saved_scoring_sql(previous, models, indexes)
     scoring_sql = (
         saved if saved.keys() >= indexes.keys() else _scoring_sql(models, junk, indexes, saved)

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,11 @@ MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1
 #: What writes the files: the same rows give the same bytes with the same writer only.
 WRITER = f"duckdb {duckdb.__version__}"
+#: Files ``publish_tables`` writes at once. DuckDB writes one sorted Parquet file on about
+#: one core (a 1% day's 14 tables at 100k records: 1.0 s wall, 0.99 s of CPU), so on the
+#: two cores of the benchmark's machine two files at once take about half the wall time
+#: when the other core is free; the bytes are the same.
+EXPORT_WORKERS = 2
 #: Published table → the columns that identify one of its rows (its grain, as
 #: docs/schema.md states it), which are also its leading columns. Sorting on them gives the
 #: order of sorting on all columns, as no two rows share them. On a 1% day's warehouse at
@@ -147,7 +153,15 @@ def publish_tables(
             f"cannot publish {', '.join(missing)}: not in the warehouse (has its asset run?)"
         )
     queries = {table: f"SELECT * FROM {qualified(*table.split('.', 1))}" for table in tables}
-    return publish_queries(con, queries, directory, run_id, published_at, unchanged=unchanged)
+    return publish_queries(
+        con,
+        queries,
+        directory,
+        run_id,
+        published_at,
+        unchanged=unchanged,
+        workers=EXPORT_WORKERS,
+    )
 
 
 def publish_queries(
@@ -159,6 +173,7 @@ def publish_queries(
     extra: dict[str, Any] | None = None,
     before_manifest: Callable[[Publication], dict[str, Any]] | None = None,
     unchanged: Collection[str] = (),
+    workers: int = 1,
 ) -> Publication:
     """Export each query's rows as ``<table>.parquet`` in ``directory`` (sorted on all
     columns), then write the manifest: the export of ``publish_tables``, for tables cut or
@@ -171,15 +186,15 @@ def publish_queries(
             before the manifest is written; what it returns is added to the manifest.
         unchanged: tables whose query gives the rows the last publication in ``directory``
             exported for them: a file still as that manifest lists it is kept as it is.
+        workers: files written at once, each on its own cursor of ``con`` (``EXPORT_WORKERS``);
+            only for queries that read no temporary table of ``con`` (a cursor sees none).
     """
     directory.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(directory)
     kept = _kept_files(directory, [t for t in queries if t in unchanged])
-    written: list[tuple[PublishedTable, Path]] = []
+    todo = {table: query for table, query in queries.items() if table not in kept}
+    written = _export_all(con, todo, directory, workers)
     try:
-        for table, query in queries.items():
-            if table not in kept:
-                written.append(_export(con, table, query, directory))
         for published, temporary in written:
             os.replace(temporary, directory / published.file)
     finally:
@@ -209,6 +224,42 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str
     """Column → type of a Parquet file, as DuckDB reads it."""
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(path)})").fetchall()
     return {name: type_ for name, type_, *_ in described}
+
+
+def _export_all(
+    con: duckdb.DuckDBPyConnection, queries: dict[str, str], directory: Path, workers: int
+) -> list[tuple[PublishedTable, Path]]:
+    """``_export`` of each query, ``workers`` at once (each on its own cursor), in the order
+    of ``queries``. When one fails, the temporary files of the others are removed once all
+    have stopped, and its error is raised."""
+    if workers <= 1 or len(queries) < 2:
+        written: list[tuple[PublishedTable, Path]] = []
+        try:
+            for table, query in queries.items():
+                written.append(_export(con, table, query, directory))
+        except BaseException:
+            for _, temporary in written:
+                temporary.unlink(missing_ok=True)
+            raise
+        return written
+
+    def export(table: str, query: str) -> tuple[PublishedTable, Path]:
+        cursor = con.cursor()  # DuckDB: one connection per thread
+        try:
+            return _export(cursor, table, query, directory)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="publish") as pool:
+        futures = [pool.submit(export, table, query) for table, query in queries.items()]
+        wait(futures)
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        for future in futures:
+            if future.exception() is None:
+                future.result()[1].unlink(missing_ok=True)
+        raise failed[0]  # type: ignore[misc]
+    return [future.result() for future in futures]
 
 
 def _export(

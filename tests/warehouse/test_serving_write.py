@@ -19,7 +19,7 @@ def test_the_tables_and_the_check_files_are_written_at_once_on_two_connections(
     con = small_warehouse()
     seen: dict[str, object] = {}
 
-    def check_files(check_con, folder: Path, junk, previous):
+    def check_files(check_con, folder: Path, junk, previous, carried=None):
         seen.update(con=check_con, thread=threading.current_thread().name, previous=previous)
         # the check files' connection reads the same warehouse
         seen["customers"] = check_con.execute("SELECT count(*) FROM master.customers").fetchall()
@@ -42,7 +42,7 @@ def test_an_error_in_the_check_files_reaches_the_caller_after_the_tables_are_don
 ):
     con = small_warehouse()
 
-    def check_files(check_con, folder, junk, previous):
+    def check_files(check_con, folder, junk, previous, carried=None):
         raise RuntimeError("no model")
 
     monkeypatch.setattr(serving_write, "write_warehouse_check_files", check_files)
@@ -58,13 +58,16 @@ def test_an_error_in_the_check_files_reaches_the_caller_after_the_tables_are_don
 
 def test_any_sync_takes_the_scoring_statements_from_the_current_index(tmp_path, monkeypatch):
     """A full sync writes the tables whole but still offers the current index's statements
-    to the check files (taken only for the same model and columns)."""
+    to the check files (taken only for the same model and columns); only an incremental
+    one has its check indexes carried over from the index it replaces."""
     con = small_warehouse()
     given: list[object] = []
     monkeypatch.setattr(
         serving_write,
         "write_warehouse_check_files",
-        lambda check_con, folder, junk, previous: given.append(previous) or {},
+        lambda check_con, folder, junk, previous, carried=None: (
+            given.append((previous, carried)) or {}
+        ),
     )
     current, new, day = tmp_path / "current", tmp_path / "new", tmp_path / "day"
     for folder in (current, new, day):
@@ -72,4 +75,4 @@ def test_any_sync_takes_the_scoring_statements_from_the_current_index(tmp_path, 
     serving_write.write_serving_files(con, current, JunkRules())
     serving_write.write_serving_files(con, new, JunkRules(), current=current)
     serving_write.write_serving_files(con, day, JunkRules(), previous=new)
-    assert given == [None, current, new]
+    assert given == [(None, None), (current, None), (new, new)]

@@ -11,7 +11,7 @@
 
 from warehouse.access.audit import AuditLog, read_audit
 from warehouse.access.masking import mask_row, mask_value
-from warehouse.access.role_exports import publish_role_sets
+from warehouse.access.role_exports import ROLE_SCOPE_TABLES, publish_role_sets
 from warehouse.access.scope import role_query, scope_query
 from warehouse.access.tokens import (
     TokenEntry,
@@ -30,6 +30,7 @@ __all__ = [
     "issue_token",
     "mask_row",
     "mask_value",
+    "ROLE_SCOPE_TABLES",
     "publish_role_sets",
     "read_audit",
     "read_tokens",

@@ -27,8 +27,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -42,11 +44,22 @@ from warehouse.access.scope import (
     visible_records_query,
 )
 from warehouse.files import temporary_beside
-from warehouse.publish import Publication, publish_queries
+from warehouse.publish import Publication, publish_queries, read_manifest
 from warehouse.store import qualified, table_exists
 from warehouse.views import CURRENT_RECORDS
 
 log = logging.getLogger(__name__)
+
+#: The warehouse tables a role's set is cut by, beside the published tables themselves: its
+#: scope (customers, the current records and their customers) and the relationships a
+#: role sees. A role whose config, published tables and these are unchanged since its set
+#: was written keeps its set (``publish_role_sets(unchanged=...)``).
+ROLE_SCOPE_TABLES = (
+    "master.customers",
+    "staging.customers",
+    "master.customer_xref",
+    "master.relationships",
+)
 
 #: The temporary tables holding the in-scope customer IDs of the role being published, the
 #: record keys it sees and the record keys it does not.
@@ -62,16 +75,21 @@ def publish_role_sets(
     root: Path,
     run_id: str,
     published_at: datetime,
+    unchanged: Collection[str] = (),
 ) -> dict[str, Publication]:
     """Publish each role's set of ``tables`` (``publish.tables``) in ``root/<role>/``
     (``exports/roles``); role name → its publication. Folders of other roles are removed
-    (all of them when ``roles`` is empty: a config without ``access:``)."""
+    (all of them when ``roles`` is empty: a config without ``access:``).
+
+    ``unchanged``: roles whose config, ``tables`` and ``ROLE_SCOPE_TABLES`` are those their
+    set was last written from: each file still as the set's manifest lists it is kept, and
+    so is the role's database when every file was (only the manifest is written again)."""
     remove_other_role_sets(root, {role.name for role in roles})
     published = {}
     with masking_functions(con):
         for role in roles:
             published[role.name] = _publish_role(
-                con, role, tables, root / role.name, run_id, published_at
+                con, role, tables, root / role.name, run_id, published_at, role.name in unchanged
             )
     return published
 
@@ -83,7 +101,9 @@ def _publish_role(
     folder: Path,
     run_id: str,
     published_at: datetime,
+    unchanged: bool = False,
 ) -> Publication:
+    previous = _previous_manifest(folder) if unchanged else None
     derived = "derived_from_record_key" in _columns(con, "staging.customers")
     known = [CURRENT_RECORDS]
     if table_exists(con, "master", "customer_xref"):
@@ -127,13 +147,41 @@ def _publish_role(
             run_id,
             published_at,
             extra=extra,
-            before_manifest=lambda done: {"database": write_role_database(done, role.name)},
+            before_manifest=lambda done: {"database": _role_database(done, role.name, previous)},
+            unchanged=set(queries) if unchanged else (),
         )
     finally:
         for temporary in (SCOPE_TABLE, VISIBLE_TABLE, HIDDEN_TABLE):
             con.execute(f"DROP TABLE IF EXISTS {temporary}")
     log.info("role %s (%s): %s", role.name, role.pii, {t.name: t.rows for t in publication.tables})
     return publication
+
+
+def _previous_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of the role set in ``folder``; None when there is none to read."""
+    try:
+        return read_manifest(folder)
+    except (OSError, ValueError):
+        return None
+
+
+def _role_database(publication: Publication, role: str, previous: dict[str, Any] | None) -> str:
+    """The role's database file: the one of the ``previous`` manifest when it lists the
+    same files, byte for byte (their SHA-256), and the file is there; else written again."""
+    if previous is not None:
+        name = previous.get("database")
+        listed = previous.get("tables")
+        files = {t.name: t.sha256 for t in publication.tables}
+        if (
+            isinstance(name, str)
+            and name == f"{role}.duckdb"
+            and isinstance(listed, dict)
+            and {n: e.get("sha256") for n, e in listed.items() if isinstance(e, dict)} == files
+            and len(listed) == len(files)
+            and (publication.directory / name).is_file()
+        ):
+            return name
+    return write_role_database(publication, role)
 
 
 def write_role_database(publication: Publication, role: str) -> str:

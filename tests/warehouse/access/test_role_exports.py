@@ -422,3 +422,28 @@ def test_a_masked_role_gets_a_quarantined_row_without_its_raw_text(tmp_path):
     assert rows == [
         {"source": "dealers", "source_row": 7, "reason": "bad credit code", "raw": None}
     ]
+
+
+def test_an_unchanged_role_keeps_its_files_and_database_and_a_damaged_one_is_written_again(
+    warehouse, tmp_path
+):
+    analysts = RoleConfig(name="analysts", pii="masked")
+    publish(warehouse, [analysts], tmp_path)
+    folder = tmp_path / "analysts"
+    before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir()}
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-2", WHEN, {"analysts"})
+    after = {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir()}
+    manifest = "_manifest.json"
+    assert {n: v for n, v in after.items() if n != manifest} == {
+        n: v for n, v in before.items() if n != manifest
+    }  # the very same files, not written again
+    assert json.loads(after[manifest][1])["run_id"] == "run-2"
+    damaged = folder / "customers.parquet"
+    damaged.write_bytes(b"not parquet")
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-3", WHEN, {"analysts"})
+    assert damaged.read_bytes() == before["customers.parquet"][1]  # exported again
+    database = folder / "analysts.duckdb"
+    database.unlink()  # a database gone is written again
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-4", WHEN, {"analysts"})
+    with duckdb.connect(str(database), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM customers").fetchall() == [(2,)]
