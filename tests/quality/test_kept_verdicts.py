@@ -224,3 +224,11 @@ def test_the_staged_suite_reports_a_bad_row_of_a_delta_as_a_whole_validation_doe
     assert failed == {"province_official", "dates_not_in_future"}  # one phone in 12 is allowed
     phone = next(o for o in delta if o["check"] == "valid_phone_share")
     assert phone["metadata"]["phone_unexpected_percent"] == round(100 / 12, 3)
+
+
+def test_a_column_missing_from_the_frame_is_reported_as_a_whole_validation_reports_it(con):
+    day(con, clean())
+    sql = "SELECT record_key, source_row, kind, updated_at, share FROM records ORDER BY source_row"
+    kept = [o.as_record() for o in validate_in_warehouse(con, suite(), sql)]
+    assert kept == [o.as_record() for o in validate(suite(), read_frame(con, sql))]
+    assert not kept[0]["passed"]  # the phone column is not there
