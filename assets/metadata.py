@@ -34,6 +34,7 @@ def part_tables(*tables: str) -> dict[str, list[str]]:
 
 #: Tables the sync keeps about itself, not about customers, written by every step: what each
 #: step last built from (``warehouse.step_inputs``, through ``assets.step_work``), the
-#: checks' last outcomes (``quality.memo``, through ``assets.checks``) and the verdicts GX
-#: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``).
-SYNC_TABLES = (step_inputs.TABLE, memo.TABLE, kept_verdicts.TABLE)
+#: checks' last outcomes (``quality.memo``, through ``assets.checks``), the verdicts GX
+#: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``)
+#: and the exports' fingerprints kept while a file stays as it was (``step_inputs``).
+SYNC_TABLES = (step_inputs.TABLE, step_inputs.FILES_TABLE, memo.TABLE, kept_verdicts.TABLE)

@@ -31,6 +31,7 @@ from sources.build_staging import (
 )
 from sources.config import PipelineConfig
 from sources.raw_files import read_in_file_order
+from sources.restage_scope import SNAPSHOT as RESTAGED_FILES
 
 STAGED_CUSTOMERS = dg.AssetKey(["staging", "customers"])
 QUARANTINE = dg.AssetKey(["staging", "quarantine"])
@@ -51,8 +52,9 @@ def build_staging_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
                 description="One row per customer record of every source (and per contact person named on a "
                 "company record) in the canonical schema: names, phones, e-mail, IDs, addresses, dates standardised; "
                 "problems kept as quality_flags. Part of it: staging.customer_order, each record's place in the "
-                "order records are prepared and matched in.",
-                metadata=part_tables(ORDER_TABLE),
+                "order records are prepared and matched in, and staging.staged_files, what each export's rows were "
+                "when they were last staged (a day restages only the files that changed).",
+                metadata=part_tables(ORDER_TABLE, RESTAGED_FILES),
             ),
             dg.AssetSpec(
                 QUARANTINE,
