@@ -130,18 +130,11 @@ def restage_in_warehouse(
     of :meth:`StagingResult.counts`.
     """
     mapped, quarantine = _map_sources(raw_by_source, rejected_by_source, config)
-    _restage(con, mapped, config, today)
-    _write_changes(con)
-    con.unregister("__mapped")
-    con.unregister("__staged")
-    con.execute("DROP TABLE IF EXISTS __reused")
+    _restage_and_write(con, mapped, config, today)
     replace_table(con, "staging", "quarantine", quarantine)
     _write_order(con, config)
     _remember_or_forget_files(con, config)
-    ((rows, derived),) = con.execute(
-        "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
-    ).fetchall()
-    return _counts(rows, derived, quarantine.num_rows)
+    return _staged_counts(con, quarantine.num_rows)
 
 
 def restage_changed(
@@ -169,20 +162,37 @@ def restage_changed(
                 ).to_arrow_table()
         mapped, quarantine = _map_sources(raw, rejected, config)
         del raw, rejected
-        _restage(con, mapped, config, today)
-        _write_changes(con, scope.staged_in_scope())
-        con.unregister("__mapped")
-        con.unregister("__staged")
-        con.execute("DROP TABLE IF EXISTS __reused")
+        _restage_and_write(con, mapped, config, today, scope.staged_in_scope())
         _write_quarantine_changes(con, quarantine, config)
         _write_order(con, config)
         scope.remember_staged_files(con, config.sources, marked=True)
     finally:
         scope.forget_changes(con)
+    (quarantined,) = con.execute("SELECT count(*) FROM staging.quarantine").fetchall()[0]
+    return _staged_counts(con, quarantined)
+
+
+def _restage_and_write(
+    con: duckdb.DuckDBPyConnection,
+    mapped: pa.Table,
+    config: PipelineConfig,
+    today: date,
+    within: str | None = None,
+) -> None:
+    """Stage the ``mapped`` rows again, reusing unchanged records, and bring
+    ``staging.customers`` to the result (``within``: see :func:`_write_changes`)."""
+    _restage(con, mapped, config, today)
+    _write_changes(con, within)
+    con.unregister("__mapped")
+    con.unregister("__staged")
+    con.execute("DROP TABLE IF EXISTS __reused")
+
+
+def _staged_counts(con: duckdb.DuckDBPyConnection, quarantined: int) -> dict[str, int]:
+    """:func:`_counts` of ``staging.customers`` as written, with ``quarantined`` rows."""
     ((rows, derived),) = con.execute(
         "SELECT count(*), count(*) FILTER (derived_from_record_key IS NULL) FROM staging.customers"
     ).fetchall()
-    (quarantined,) = con.execute("SELECT count(*) FROM staging.quarantine").fetchall()[0]
     return _counts(rows, derived, quarantined)
 
 
