@@ -41,7 +41,7 @@ serve: install  ## the HTTP API over CONFIG's last published master (HOST, PORT:
 	$(BIN)/custmaster serve $(if $(CONFIG),--config $(CONFIG),) $(if $(HOST),--host $(HOST),) $(if $(PORT),--port $(PORT),)
 
 test: install  ## run the test suite on every core (pytest-xdist); demos are built once and shared
-	$(BIN)/pytest -q -n auto --dist worksteal
+	$(BIN)/pytest -q -n auto --dist worksteal --durations=15
 
 lint: install  ## ruff lint and format check, mypy
 	$(BIN)/ruff check .
