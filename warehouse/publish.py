@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -161,7 +161,20 @@ def publish_tables(
         published_at,
         unchanged=unchanged,
         workers=EXPORT_WORKERS,
+        costs=export_costs(con, tables),
     )
+
+
+def export_costs(con: duckdb.DuckDBPyConnection, tables: Collection[str]) -> dict[str, int]:
+    """Each of ``tables``' (``schema.table``) rows times columns, as DuckDB's catalog
+    estimates them without reading the table: what its export costs, roughly (at 100k
+    records after a 1% day, customer_360's 4.2M cells and customers' 2.5M took 1.1 and 1.3 s,
+    customer_xref's 1.1M 0.5 s, lead_funnel's 11k 0.05 s)."""
+    found = con.execute(
+        "SELECT schema_name || '.' || table_name, estimated_size * column_count "
+        "FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    return {name: int(cost) for name, cost in found if name in tables}
 
 
 def publish_queries(
@@ -174,6 +187,7 @@ def publish_queries(
     before_manifest: Callable[[Publication], dict[str, Any]] | None = None,
     unchanged: Collection[str] = (),
     workers: int = 1,
+    costs: Mapping[str, int] | None = None,
 ) -> Publication:
     """Export each query's rows as ``<table>.parquet`` in ``directory`` (sorted on all
     columns), then write the manifest: the export of ``publish_tables``, for tables cut or
@@ -188,12 +202,15 @@ def publish_queries(
             exported for them: a file still as that manifest lists it is kept as it is.
         workers: files written at once, each on its own cursor of ``con`` (``EXPORT_WORKERS``);
             only for queries that read no temporary table of ``con`` (a cursor sees none).
+        costs: table → what its export costs, roughly (``export_costs``): with ``workers``,
+            the costliest are started first, so that no large file starts last while the
+            other workers have run out of files (the manifest keeps the order of ``queries``).
     """
     directory.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(directory)
     kept = _kept_files(directory, [t for t in queries if t in unchanged])
     todo = {table: query for table, query in queries.items() if table not in kept}
-    written = _export_all(con, todo, directory, workers)
+    written = _export_all(con, todo, directory, workers, costs or {})
     try:
         for published, temporary in written:
             os.replace(temporary, directory / published.file)
@@ -227,11 +244,16 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str
 
 
 def _export_all(
-    con: duckdb.DuckDBPyConnection, queries: dict[str, str], directory: Path, workers: int
+    con: duckdb.DuckDBPyConnection,
+    queries: dict[str, str],
+    directory: Path,
+    workers: int,
+    costs: Mapping[str, int],
 ) -> list[tuple[PublishedTable, Path]]:
-    """``_export`` of each query, ``workers`` at once (each on its own cursor), in the order
-    of ``queries``. When one fails, the temporary files of the others are removed once all
-    have stopped, and its error is raised."""
+    """``_export`` of each query, ``workers`` at once (each on its own cursor), the costliest
+    started first (``largest_first``); returned in the order of ``queries``. When one
+    fails, the temporary files of the others are removed once all have stopped, and its
+    error is raised."""
     if workers <= 1 or len(queries) < 2:
         written: list[tuple[PublishedTable, Path]] = []
         try:
@@ -251,7 +273,11 @@ def _export_all(
             cursor.close()
 
     with ThreadPoolExecutor(workers, thread_name_prefix="publish") as pool:
-        futures = [pool.submit(export, table, query) for table, query in queries.items()]
+        started = {
+            table: pool.submit(export, table, queries[table])
+            for table in largest_first(queries, costs)
+        }
+        futures = [started[table] for table in queries]
         wait(futures)
     failed = [f.exception() for f in futures if f.exception() is not None]
     if failed:
@@ -260,6 +286,18 @@ def _export_all(
                 future.result()[1].unlink(missing_ok=True)
         raise failed[0]  # type: ignore[misc]
     return [future.result() for future in futures]
+
+
+def largest_first(tables: Collection[str], costs: Mapping[str, int]) -> list[str]:
+    """``tables`` in the order to start their exports on several workers: costliest first
+    (a table without a known cost first of all, as it may be any size), else as given.
+
+    Started in the config's order, the two largest files of the default set (customers,
+    first, and customer_360, eighth) ran one after the other on one worker while the other
+    ran out of files: with the seconds each of the 14 files took alone at 100k records after
+    a 1% day (5.09 s in all), two workers need 2.76 s that way and 2.54 s largest first."""
+    given = list(tables)
+    return sorted(given, key=lambda t: (t in costs, -costs.get(t, 0), given.index(t)))
 
 
 def _export(

@@ -238,7 +238,8 @@ def write_tables(
                 added = _update_table(
                     con,
                     stored,
-                    stored_query,
+                    query,
+                    volatile,
                     order,
                     appended.get(name, 0),
                     rewrite_share,
@@ -330,15 +331,24 @@ def _update_table(
     con: duckdb.DuckDBPyConnection,
     stored: str,
     query: str,
+    volatile: tuple[str, ...],
     order: str,
     appended: int,
     rewrite_share: float,
     touched: bool = False,
 ) -> int | None:
-    """Bring ``serving_out.<stored>`` to the rows of ``query`` by rewriting the rows of the
-    ``order`` values (customers) whose rows differ (``touched``: those of
-    ``__serving_touched``); the number of rows appended, or None (nothing done) when that
-    many rows are better written whole (``REWRITE_SHARE``)."""
+    """Bring ``serving_out.<stored>`` to the rows of ``query`` as stored (its ``volatile``
+    columns nulled) by rewriting the rows of the ``order`` values (customers) whose rows
+    differ (``touched``: those of ``__serving_touched``); the number of rows appended, or
+    None (nothing done) when that many rows are better written whole (``REWRITE_SHARE``).
+
+    The changed customers' rows are picked from ``query`` before its volatile columns are
+    nulled, by a plain ``IN`` (rows without a customer only when that group changed): with
+    the filter above that projection, or with an ``OR EXISTS`` for the null group, DuckDB
+    joined ``records`` (staged records with their customers) whole, every staged column,
+    before dropping all but the changed customers' rows: at 100k records after a 1% day,
+    0.11-0.12 s of CPU for that insert against 0.07 s."""
+    stored_query = _stored_query(query, volatile)
     if touched:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
@@ -347,7 +357,7 @@ def _update_table(
             GROUP BY ALL"""
         )
     else:
-        _hash_changed(con, stored, query, order)
+        _hash_changed(con, stored, stored_query, order)
     try:
         changed, total = con.execute(
             f"SELECT (SELECT coalesce(sum(n), 0) FROM __serving_changed), "
@@ -355,15 +365,13 @@ def _update_table(
         ).fetchall()[0]
         if appended + changed > rewrite_share * max(total, 1):
             return None
-        of_changed = (
-            f"({order} IN (SELECT customer FROM __serving_changed) OR ({order} IS NULL AND "
-            f"EXISTS (SELECT 1 FROM __serving_changed WHERE customer IS NULL)))"
-        )
+        of_changed = f"{order} IN (SELECT customer FROM __serving_changed)"
+        null_changed = "SELECT count(*) FROM __serving_changed WHERE customer IS NULL"
+        if con.execute(null_changed).fetchall()[0][0]:
+            of_changed = f"({of_changed} OR {order} IS NULL)"
         con.execute(f"DELETE FROM serving_out.{stored} WHERE {of_changed}")
-        con.execute(
-            f"INSERT INTO serving_out.{stored} SELECT * FROM ({query}) "
-            f"WHERE {of_changed} ORDER BY {order}"
-        )
+        rows_of_changed = _stored_query(f"SELECT * FROM ({query}) WHERE {of_changed}", volatile)
+        con.execute(f"INSERT INTO serving_out.{stored} {rows_of_changed} ORDER BY {order}")
         return int(changed)
     finally:
         con.execute("DROP TABLE IF EXISTS __serving_changed")

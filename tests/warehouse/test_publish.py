@@ -176,3 +176,35 @@ def test_a_table_is_sorted_on_its_row_key_only_when_it_leads(con, tmp_path):
         )
     assert publish._sort_order(con, "master.customers", "FROM master.customers") == '"customer_id"'
     assert publish._sort_order(con, "master.customer_roles", "FROM master.customer_roles") == "ALL"
+
+
+def test_the_costliest_tables_start_first_and_the_manifest_keeps_the_config_order(
+    con, tmp_path, monkeypatch
+):
+    con.execute(
+        "CREATE TABLE master.wide AS SELECT range AS id, range AS a, range AS b FROM range(500)"
+    )
+    tables = [*TABLES, "master.wide"]
+    costs = publish.export_costs(con, tables)
+    assert costs["master.wide"] == 1500 and costs["master.customers"] == 10
+    assert publish.largest_first(tables, costs) == [
+        "master.wide",
+        "master.customers",
+        "master.relationships",
+    ]
+    # a table of unknown cost (a query, not a table) goes first; ties keep the given order
+    assert publish.largest_first(["a", "b", "c"], {"a": 1, "b": 1}) == ["c", "a", "b"]
+    started = []
+    export = publish._export
+    monkeypatch.setattr(publish, "_export", lambda *args: started.append(args[1]) or export(*args))
+    monkeypatch.setattr(publish, "EXPORT_WORKERS", 1)  # one at a time: the order they start
+    one_worker = publish_tables(con, tables, tmp_path / "one", "run-1", WHEN)
+    assert list(one_worker.manifest()["tables"]) == ["customers", "relationships", "wide"]
+    started.clear()
+    monkeypatch.setattr(publish, "EXPORT_WORKERS", 2)
+    two_workers = publish_tables(con, tables, tmp_path / "two", "run-1", WHEN)
+    # two start at once, the largest two; the third waits for one of them
+    assert set(started[:2]) == {"master.wide", "master.customers"}
+    assert started[2] == "master.relationships"
+    assert list(two_workers.manifest()["tables"]) == ["customers", "relationships", "wide"]
+    assert files(tmp_path / "one") == files(tmp_path / "two")

@@ -173,6 +173,26 @@ def test_an_index_updated_over_the_previous_one_equals_one_written_whole(tmp_pat
     assert appended["relationships"] == 0 and appended["review_queue"] == 0
 
 
+def test_rows_without_a_customer_are_rewritten_when_they_change_and_kept_otherwise(tmp_path):
+    con = small_warehouse()
+    con.execute("INSERT INTO marts.customer_lifecycle VALUES (NULL, 'unassigned', 7)")
+    con.execute("INSERT INTO marts.followup_today VALUES (NULL, 'unassigned', 8)")
+    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
+    for folder in (day1, day2, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    con.execute("UPDATE marts.customer_lifecycle SET n = 9 WHERE customer_id IS NULL")
+    con.execute("UPDATE marts.followup_today SET n = 3 WHERE customer_id = 'CM2'")
+    write_tables(con, day2, previous=day1, rewrite_share=1.0)
+    write_tables(con, whole)
+    assert served(day2) == served(whole)
+    assert (None, "unassigned", 9) in served(day2)["customer_lifecycle"]
+    assert (None, "unassigned", 8) in served(day2)["followup_today"]
+    out = duckdb.connect(str(day2 / "tables.duckdb"), read_only=True)
+    appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["customer_lifecycle"] == 1 and appended["followup_today"] == 1
+
+
 def test_a_table_whose_changed_customers_hold_many_rows_is_written_whole_again(tmp_path):
     con = small_warehouse()
     day1, day2 = tmp_path / "day1", tmp_path / "day2"
