@@ -150,6 +150,32 @@ def test_orders_that_cannot_be_attached_or_read_are_quarantined_with_file_row_an
     ]
 
 
+def test_an_order_key_names_one_row_of_the_orders_mart():
+    """The marts count orders by counting rows: an order id repeated in its file, in another
+    file of the feed or in another feed still gives one row per ``order_key``."""
+    con = warehouse()
+    with_master(con, {"dealers:D1": "CM1", "key_accounts:K1": "CM1"})
+    line = {"客户编号": "D1", "日期": "2026-03-05", "产品": "墨盒", "数量": "1"}
+    raw(con, "dealer_orders", "orders.csv", [
+        {"单号": "S1", **line, "金额": "100"}, {"单号": "S1", **line, "金额": "50"},
+        {"单号": "S2", **line, "金额": "70"},
+    ])  # fmt: skip
+    con.execute("""INSERT INTO raw.dealer_orders BY NAME
+        SELECT * REPLACE ('orders2.csv' AS source_file) FROM raw.dealer_orders""")
+    raw(
+        con,
+        "ka_orders",
+        "ka.csv",
+        [{"Order": "S1", "Account": "K1", "Date": "2026-03-08", "Amount": "9"}],
+    )
+
+    reconciled = staged_and_attached(con, ORDERS, [DEALER_ORDERS, KA_ORDERS])
+
+    assert reconciled["quarantined"].tolist() == [4, 0]  # the repeats, of both files
+    keys = con.sql("SELECT order_key FROM marts.orders ORDER BY ALL").fetchall()
+    assert keys == [("dealer_orders:S1",), ("dealer_orders:S2",), ("ka_orders:S1",)]
+
+
 def test_interactions_are_attached_and_types_read_case_blind():
     con = warehouse()
     with_master(con, {"dealers:D1": "CM1"})
