@@ -150,6 +150,32 @@ def test_orders_that_cannot_be_attached_or_read_are_quarantined_with_file_row_an
     ]
 
 
+def test_an_order_key_names_one_row_of_the_orders_mart():
+    """The marts count orders by counting rows: an order id repeated in its file, in another
+    file of the feed or in another feed still gives one row per ``order_key``."""
+    con = warehouse()
+    with_master(con, {"dealers:D1": "CM1", "key_accounts:K1": "CM1"})
+    line = {"客户编号": "D1", "日期": "2026-03-05", "产品": "墨盒", "数量": "1"}
+    raw(con, "dealer_orders", "orders.csv", [
+        {"单号": "S1", **line, "金额": "100"}, {"单号": "S1", **line, "金额": "50"},
+        {"单号": "S2", **line, "金额": "70"},
+    ])  # fmt: skip
+    con.execute("""INSERT INTO raw.dealer_orders BY NAME
+        SELECT * REPLACE ('orders2.csv' AS source_file) FROM raw.dealer_orders""")
+    raw(
+        con,
+        "ka_orders",
+        "ka.csv",
+        [{"Order": "S1", "Account": "K1", "Date": "2026-03-08", "Amount": "9"}],
+    )
+
+    reconciled = staged_and_attached(con, ORDERS, [DEALER_ORDERS, KA_ORDERS])
+
+    assert reconciled["quarantined"].tolist() == [4, 0]  # the repeats, of both files
+    keys = con.sql("SELECT order_key FROM marts.orders ORDER BY ALL").fetchall()
+    assert keys == [("dealer_orders:S1",), ("dealer_orders:S2",), ("ka_orders:S1",)]
+
+
 def test_interactions_are_attached_and_types_read_case_blind():
     con = warehouse()
     with_master(con, {"dealers:D1": "CM1"})
@@ -183,25 +209,30 @@ def test_no_feed_gives_empty_marts_that_still_reconcile():
 
 def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole():
     con = warehouse()
-    with_master(con, {"dealers:D1": "CM1", "dealers:D2": "CM2", "dealers:D3": "CM3"})
+    with_master(
+        con, {"dealers:D1": "CM1", "dealers:D2": "CM2", "dealers:D3": "CM3", "dealers:D5": "CM5"}
+    )
     day_one = [
         {"单号": "S1", "客户编号": "D1", "日期": "2026-03-05", "产品": "墨盒", "数量": "2", "金额": "100"},
         {"单号": "S2", "客户编号": "D2", "日期": "2026-03-06", "产品": "纸", "数量": "1", "金额": "80"},
         {"单号": "S3", "客户编号": "D3", "日期": "2026-03-07", "产品": "硒鼓", "数量": "1", "金额": "50"},
         {"单号": "S4", "客户编号": "D404", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "5"},
+        {"单号": "S6", "客户编号": "D5", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "9"},
     ]  # fmt: skip
     raw(con, "dealer_orders", "orders.csv", day_one)
     staged_and_attached(con, ORDERS, [DEALER_ORDERS])
-    # the next day: S2 removed (S3 and S4 move up a row), S3 corrected, S5 new; D2 merged
-    # into CM1, D404 now a current customer record and D1 no longer one (S1 quarantined)
+    # the next day: S2 removed (S3 and S4 move up a row), S3 corrected, S5 new; D2 and D5
+    # merged into CM1, D404 now a current customer record and D1 no longer one (S1 quarantined)
     raw(con, "dealer_orders", "orders.csv", [
         day_one[0],
         {**day_one[2], "金额": "55"},
         day_one[3],
         {"单号": "S5", "客户编号": "D2", "日期": "2026-03-08", "产品": "纸", "数量": "3", "金额": "240"},
+        day_one[4],  # the same row at the same place, its record now another customer's
     ])  # fmt: skip
     con.execute(
-        "UPDATE master.customer_xref SET customer_id = 'CM1' WHERE record_key = 'dealers:D2'"
+        """UPDATE master.customer_xref SET customer_id = 'CM1'
+           WHERE record_key IN ('dealers:D2', 'dealers:D5')"""
     )
     con.execute("INSERT INTO master.customer_xref VALUES ('dealers:D404', 'CM4', NULL)")
     con.execute(
@@ -220,7 +251,7 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
     assert quarantined == sorted(con.sql("FROM marts.orders_quarantine").fetchall(), key=repr)
     assert updated.to_dict("records") == whole.to_dict("records")
     assert dict(con.sql("SELECT order_id, customer_id FROM marts.orders").fetchall()) == {
-        "S3": "CM3", "S4": "CM4", "S5": "CM1"}  # fmt: skip
+        "S3": "CM3", "S4": "CM4", "S5": "CM1", "S6": "CM1"}  # fmt: skip
     assert "S1" in {
         r[0] for r in con.sql("SELECT order_id FROM marts.orders_quarantine").fetchall()
     }

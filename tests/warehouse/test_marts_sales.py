@@ -1,8 +1,10 @@
 """Sales by region, product and month; largest and fastest-growing customers; the 360 view."""
 
-from datetime import date, datetime
+import random
+from datetime import date, datetime, timedelta
 
 import pandas as pd
+import pytest
 from marts_tables import AS_OF, add_customers, add_interactions, add_orders, warehouse
 
 from sources.config import GrowthConfig, MartsConfig
@@ -14,6 +16,7 @@ from warehouse.marts import (
     build_lifecycle,
     build_sales_by_region_product_month,
 )
+from warehouse.marts.sales import period_starts
 
 
 def growth_demo():
@@ -69,6 +72,76 @@ def test_largest_and_fastest_growing_customers_per_complete_period():
 
     shorter = growth(con, as_of=date(2026, 9, 29), period="quarter", periods=1, top_n=5)
     assert {k[0] for k in shorter} == {date(2026, 4, 1)}  # Q3 is not over on 29 September
+
+
+#: The growth ranking as a rank over every row of each ranking, as the mart first computed
+#: it: the reference the ranking over the candidate rows only must equal.
+_EVERY_ROW_RANKED = """
+    WITH o AS (
+        SELECT date_trunc('{period}', o.order_date)::DATE AS period, o.customer_id,
+               coalesce(c.province, '') AS province, coalesce(o.product, '') AS product, o.amount
+        FROM marts.orders o LEFT JOIN master.customers c USING (customer_id)
+        WHERE o.order_date >= $starts[1] AND o.order_date < ($starts[-1] + {step})::DATE
+    ),
+    scoped AS (
+        SELECT period, 'overall' AS scope, '' AS scope_value, customer_id, sum(amount) AS revenue
+        FROM o GROUP BY ALL
+        UNION ALL SELECT period, 'region', province, customer_id, sum(amount) FROM o GROUP BY ALL
+        UNION ALL SELECT period, 'product', product, customer_id, sum(amount) FROM o GROUP BY ALL
+    ),
+    compared AS (
+        SELECT cur.*, coalesce(prev.revenue, 0) AS previous_revenue,
+               cur.revenue - coalesce(prev.revenue, 0) AS growth,
+               ((cur.revenue - prev.revenue) / nullif(prev.revenue, 0))::DOUBLE AS growth_rate
+        FROM scoped cur
+        LEFT JOIN scoped prev ON prev.scope = cur.scope AND prev.scope_value = cur.scope_value
+             AND prev.customer_id = cur.customer_id AND prev.period = (cur.period - {step})::DATE
+        WHERE cur.period >= $starts[2]
+    ),
+    ranked AS (
+        SELECT *,
+               rank() OVER (PARTITION BY period, scope, scope_value ORDER BY revenue DESC) AS revenue_rank,
+               rank() OVER (PARTITION BY period, scope, scope_value ORDER BY growth DESC) AS growth_rank
+        FROM compared
+    )
+    SELECT r.period, '{period}' AS period_type, r.scope, nullif(r.scope_value, '') AS scope_value,
+           r.customer_id, c.name, r.revenue::DECIMAL(18, 2) AS revenue,
+           r.previous_revenue::DECIMAL(18, 2) AS previous_revenue, r.growth::DECIMAL(18, 2) AS growth,
+           r.growth_rate, r.revenue_rank, CASE WHEN r.growth > 0 THEN r.growth_rank END AS growth_rank,
+           r.revenue_rank <= $top_n AS is_largest, r.growth > 0 AND r.growth_rank <= $top_n AS is_fastest_growing
+    FROM ranked r LEFT JOIN master.customers c USING (customer_id)
+    WHERE r.revenue_rank <= $top_n OR (r.growth > 0 AND r.growth_rank <= $top_n)
+    ORDER BY r.period, r.scope, r.scope_value, r.revenue_rank, r.customer_id
+"""
+
+
+@pytest.mark.parametrize(
+    ("period", "step", "top_n", "seed"),
+    [("quarter", "INTERVAL 3 MONTH", 3, 1), ("month", "INTERVAL 1 MONTH", 2, 2),
+     ("quarter", "INTERVAL 3 MONTH", 40, 3), ("year", "INTERVAL 1 YEAR", 5, 4)],
+)  # fmt: skip
+def test_growth_ranks_equal_a_rank_over_every_row(period, step, top_n, seed):
+    """Only the rows that can be listed are ranked: the rows, ranks and ties are those of a
+    rank over every customer of each ranking (amounts from a short list, so that revenues
+    and growths tie; credit notes, so that growth is negative and revenue may be)."""
+    rnd = random.Random(seed)
+    con = warehouse()
+    provinces, products = ["福建省", "广东省", None], ["纸", "墨盒", "打印机", None]
+    add_customers(
+        con, *({"customer_id": f"C{i:02}", "province": rnd.choice(provinces)} for i in range(60))
+    )
+    add_orders(con, *(
+        (f"C{rnd.randrange(60):02}", AS_OF - timedelta(days=rnd.randrange(900)),
+         rnd.choice([100, 100, 200, 250, 50, 0, -50]), rnd.choice(products))
+        for _ in range(900)
+    ))  # fmt: skip
+    rows = growth(con, period=period, periods=3, top_n=top_n)
+    assert rows  # something is listed
+    starts = period_starts(con, period, 3, AS_OF)
+    expected = con.execute(
+        _EVERY_ROW_RANKED.format(period=period, step=step), {"starts": starts, "top_n": top_n}
+    ).fetchall()
+    assert con.execute("FROM marts.customer_growth").fetchall() == expected
 
 
 def test_customer_360_joins_master_value_lifecycle_and_relationships():

@@ -68,9 +68,8 @@ def build_customer_value(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
     receivables = existing(con, "marts", "receivables", _EMPTY_RECEIVABLES)
     bins = marts.rfm.bins
     sql = f"""
-        WITH o AS (  -- one row per order: its lines add up, it counts on its first line's date
-            SELECT customer_id, order_key, min(order_date) AS order_date, sum(amount) AS amount
-            FROM marts.orders WHERE order_date <= $as_of GROUP BY customer_id, order_key
+        WITH o AS (  -- one row per order (a row of marts.orders is one: warehouse.marts.activity)
+            SELECT customer_id, order_date, amount FROM marts.orders WHERE order_date <= $as_of
         ),
         per AS (
             SELECT customer_id,
