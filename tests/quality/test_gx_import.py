@@ -1,8 +1,11 @@
 """Great Expectations imports in any process, pyspark installed or not."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,3 +25,33 @@ def test_gx_imports_where_the_main_module_has_no_file():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "imported", done.stderr
+
+
+def test_gx_is_imported_without_pyspark_and_leaves_it_importable():
+    """GX validates pandas frames only: a process that has not imported pyspark imports GX
+    as where pyspark is absent (no pyspark.ml probe), and can still import pyspark after."""
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("pyspark is not installed: nothing to keep out of GX's import")
+    code = (
+        "import sys; import pandas as pd\n"
+        "from quality.gx import Expect, Suite, _import_gx, validate\n"
+        "from quality.results import CheckDef\n"
+        "_import_gx()\n"
+        "print('pyspark' in sys.modules)\n"
+        "check = CheckDef('known', 'error', 'known values')\n"
+        "suite = Suite('t', (check,), (Expect('known', 'ExpectColumnValuesToBeInSet',\n"
+        "    {'column': 'x', 'value_set': ['a']}, 'x values outside a'),))\n"
+        "print(validate(suite, pd.DataFrame({'x': ['a', 'b']}))[0].passed)\n"
+        "import pyspark.sql\n"
+        "print(sys.modules['pyspark'] is not None)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"GX_ANALYTICS_ENABLED": "false", "PATH": ""},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True"], done.stderr
