@@ -74,7 +74,7 @@ def test_a_model_with_a_rule_that_is_not_an_equality_reads_every_record(warehous
     assert pairable.term_frequencies is None
 
 
-def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_full_order():
+def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_place():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA matching")
     con.execute(
@@ -95,8 +95,15 @@ def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_full_ord
         }
     )
     changes = RecordChanges(changed=frozenset({"c", "n"}), removed=frozenset({"r"}))
-    write_rescored_pairs(con, fresh, changes, ["company", "person"])
+    write_rescored_pairs(con, fresh, changes)
+    # the kept pairs stay where they lie, the new ones follow them
     assert con.execute("FROM matching.pairs").fetchall() == [
+        ("company", "a", "b", 0.9, 3),
+        ("person", "p", "q", 0.7, 1),
+        ("company", "a", "c", 0.95, 4),
+        ("person", "n", "p", 0.5, 1),
+    ]
+    assert con.execute("FROM matching.pairs ORDER BY ALL").fetchall() == [
         ("company", "a", "b", 0.9, 3),
         ("company", "a", "c", 0.95, 4),
         ("person", "n", "p", 0.5, 1),
