@@ -1,11 +1,19 @@
 """Which staged records an incremental sync must score again.
 
-A record's pairs depend only on the staged fields the matcher reads
-(``features.REQUIRED_COLUMNS``). ``matching.scored_records`` keeps a fingerprint of those
-fields per record as of the last scoring; comparing it with today's staged records gives
-the records that are new or whose matching fields changed (their pairs are scored again)
-and the records that are gone (their pairs are dropped). A record whose export row
-changed only elsewhere (a remark, its row number) keeps its pairs.
+A record's pairs depend only on the record as the matcher prepares it, and so on the staged
+fields preparation reads (``features.MATCHING_COLUMNS``, the postcode and a company's
+contact mobile among them). The preparation step fingerprints those fields per record
+(``fields_hash`` of ``matching.prepared_uncapped``, this sync's for every staged record);
+``matching.scored_records`` keeps the fingerprint each record had when its pairs were last
+scored. Comparing the two gives the records that are new or whose matching fields changed
+(their pairs are scored again) and the records that are gone (their pairs are dropped). A
+record whose export row changed only elsewhere (a remark, its row number) keeps its pairs.
+
+The fingerprints are the preparation's, not taken again here: hashing the matching fields
+of every staged record a second time was most of what finding the changes cost (at 100k
+records after a 1% day, 0.06-0.07 s of the comparison's 0.08 s, and it grows with the
+records). Before, they covered ``features.REQUIRED_COLUMNS`` only, so a record whose
+postcode alone changed kept its pairs, which a full scoring blocks and scores anew.
 """
 
 from __future__ import annotations
@@ -17,12 +25,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from matching.linkage.features import REQUIRED_COLUMNS
+from matching.linkage.prepared_store import UNCAPPED
 from warehouse.store import quote, table_columns, table_exists
 
 TABLE = "matching.scored_records"
-_FIELDS = ", ".join(quote(c) for c in REQUIRED_COLUMNS if c != "record_key")
-_CURRENT = f"SELECT record_key, entity_type, hash({_FIELDS}) AS fields_hash FROM staging.customers"
+#: Every staged record's fingerprint of this sync, as its preparation took it.
+_CURRENT = f"SELECT record_key, entity_type, fields_hash FROM {UNCAPPED}"
 
 
 @dataclass(frozen=True)
@@ -38,18 +46,21 @@ class RecordChanges:
 
 
 def record_changes(con: duckdb.DuckDBPyConnection) -> RecordChanges | None:
-    """Changes since the last scoring; None when there is no record of one."""
-    if not table_exists(con, "matching", "scored_records"):
+    """Changes since the last scoring; None when there is no record of one (or no prepared
+    records to compare with)."""
+    if not table_exists(con, "matching", "scored_records") or not table_exists(
+        con, *UNCAPPED.split(".")
+    ):
         return None
     changed = con.execute(
         f"""SELECT c.record_key FROM ({_CURRENT}) c
             LEFT JOIN {TABLE} s USING (record_key)
-            WHERE s.record_key IS NULL OR s.fields_hash <> c.fields_hash
+            WHERE s.record_key IS NULL OR s.fields_hash IS DISTINCT FROM c.fields_hash
                OR s.entity_type IS DISTINCT FROM c.entity_type"""
     ).fetchall()
     removed = con.execute(
         f"""SELECT record_key FROM {TABLE}
-            WHERE record_key NOT IN (SELECT record_key FROM staging.customers)"""
+            WHERE record_key NOT IN (SELECT record_key FROM ({_CURRENT}))"""
     ).fetchall()
     return RecordChanges(frozenset(r[0] for r in changed), frozenset(r[0] for r in removed))
 
