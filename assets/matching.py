@@ -252,7 +252,7 @@ def candidate_pairs(
             )
         fresh = rescore_pairs(pairable, changes, models, cfg.matching, spark=_spark(cfg, spark))
         with warehouse.connect() as con:
-            write_rescored_pairs(con, fresh, changes, [c.version.entity_type for c in models])
+            write_rescored_pairs(con, fresh, changes)
             remember_scored_records(con, changes)
         work.update(
             records_scored_again=len(changes.changed),

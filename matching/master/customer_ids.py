@@ -75,20 +75,31 @@ def empty_registry() -> pd.DataFrame:
 
 
 def issue_customer_ids(
-    con: duckdb.DuckDBPyConnection, clusters: str, previous: str, registry: str | None
+    con: duckdb.DuckDBPyConnection,
+    clusters: str,
+    previous: str,
+    registry: str | None,
+    *,
+    in_place: bool = False,
 ) -> None:
     """Give every cluster a customer ID, keeping IDs stable across runs.
 
-    Leaves three temporary tables on ``con``: :data:`ASSIGNMENTS`, :data:`EVENTS` (in
-    event order: new IDs in cluster order, then ended IDs oldest first) and
-    :data:`REGISTRY` (oldest ID first), with the columns of :class:`IdAssignment`.
+    Leaves temporary tables on ``con``: :data:`ASSIGNMENTS`, :data:`EVENTS` (in event
+    order: new IDs in cluster order, then ended IDs oldest first) and, unless
+    ``in_place``, :data:`REGISTRY` (oldest ID first), with the columns of
+    :class:`IdAssignment`.
 
     Args:
         clusters: a relation with this run's ``record_key``, ``entity_type``, ``cluster_id``.
         previous: a relation with the previous run's current ``record_key`` →
             ``customer_id`` (empty on the first run).
         registry: the relation of every ID issued so far (None on the first run).
+        in_place: ``registry`` is a table, updated in place with this run's word on the
+            IDs it assigns or ends (:func:`_update_registry`) instead of :data:`REGISTRY`
+            being written whole.
     """
+    if in_place and registry is None:
+        raise ValueError("an update in place needs the registry table")
     registry = registry or (
         "(SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS entity_type,"
         " NULL::VARCHAR AS status, NULL::VARCHAR AS merged_into WHERE false)"
@@ -149,7 +160,7 @@ def issue_customer_ids(
                 {_ended_ids(previous, registry)})
             ORDER BY part, ord_number, ord_text"""
     )
-    _update_registry(con, registry)
+    _update_registry(con, registry, in_place)
     for table in ("__id_frame", "__id_overlap", "__id_inherited", "__id_fresh"):
         con.execute(f"DROP TABLE {table}")
 
@@ -201,40 +212,80 @@ def _ended_ids(previous: str, registry: str) -> str:
         LEFT JOIN {registry} r ON r.customer_id = g.customer_id"""
 
 
-def _update_registry(con: duckdb.DuckDBPyConnection, registry: str) -> None:
-    """:data:`REGISTRY`: the registry with new IDs added and merged and retired ones marked
-    (the latest word on every ID), every merge chain followed to its end."""
+def _update_registry(con: duckdb.DuckDBPyConnection, registry: str, in_place: bool) -> None:
+    """The registry with new IDs added and merged and retired ones marked (the latest word
+    on every ID), every merge chain followed to its end: :data:`REGISTRY`, or with
+    ``in_place`` the table ``registry`` itself.
+
+    Only the IDs this run assigns or ends can get a new word (``__id_words``); every other
+    row stays as it is. In place, only the rows whose word changed are updated and the new
+    IDs appended (the newest last, so the table stays oldest ID first): writing the whole
+    registry again cost what the master holds, not what changed (at 100k records after a
+    1% day, 77k IDs, 0.05 s of CPU for the registry against 0.01 s; about 800k IDs at 1M).
+    """
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {REGISTRY} AS
-            SELECT customer_id, arg_max(entity_type, word) AS entity_type,
-                   arg_max(status, word) AS status, arg_max(merged_into, word) AS merged_into
-            FROM (
-                SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into,
-                       0 AS word FROM {registry}
-                UNION ALL
-                SELECT customer_id, min(entity_type), 'active', NULL, 1 FROM {ASSIGNMENTS}
-                GROUP BY customer_id
+        f"""CREATE OR REPLACE TEMP TABLE __id_words AS
+            WITH said AS (
+                SELECT customer_id, min(entity_type) AS entity_type, 'active' AS status,
+                       NULL::VARCHAR AS merged_into, 1 AS word
+                FROM {ASSIGNMENTS} GROUP BY customer_id
                 UNION ALL
                 SELECT customer_id, entity_type, event,
                        CASE WHEN event = 'merged' THEN related_customer_id END, 2
                 FROM {EVENTS} WHERE event IN ('merged', 'retired'))
-            GROUP BY customer_id
-            ORDER BY {_number_sql("customer_id")}"""
+            SELECT customer_id, arg_max(entity_type, word) AS entity_type,
+                   arg_max(status, word) AS status, arg_max(merged_into, word) AS merged_into
+            FROM (
+                SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into,
+                       0 AS word
+                FROM {registry} WHERE customer_id IN (SELECT customer_id FROM said)
+                UNION ALL FROM said)
+            GROUP BY customer_id"""
     )
-    _follow_merge_chains(con)
+    if in_place:
+        con.execute(
+            f"""UPDATE {registry} r SET entity_type = w.entity_type, status = w.status,
+                       merged_into = w.merged_into
+                FROM __id_words w
+                WHERE r.customer_id = w.customer_id
+                  AND (r.entity_type IS DISTINCT FROM w.entity_type
+                       OR r.status IS DISTINCT FROM w.status
+                       OR r.merged_into IS DISTINCT FROM w.merged_into)"""
+        )
+        con.execute(
+            f"""INSERT INTO {registry} BY NAME
+                SELECT customer_id, entity_type, status, merged_into FROM __id_words
+                WHERE customer_id NOT IN (SELECT customer_id FROM {registry})
+                ORDER BY {_number_sql("customer_id")}"""
+        )
+        # a chain moves only when this run merged an ID: the registry's were followed
+        # when it was written (merged and retired IDs never come back)
+        merged = con.execute(f"SELECT count(*) FROM {EVENTS} WHERE event = 'merged'").fetchall()
+        if merged[0][0]:
+            _follow_merge_chains(con, registry)
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {REGISTRY} AS
+                SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into
+                FROM {registry} WHERE customer_id NOT IN (SELECT customer_id FROM __id_words)
+                UNION ALL SELECT customer_id, entity_type, status, merged_into FROM __id_words
+                ORDER BY {_number_sql("customer_id")}"""
+        )
+        _follow_merge_chains(con, REGISTRY)
+    con.execute("DROP TABLE __id_words")
 
 
-def _follow_merge_chains(con: duckdb.DuckDBPyConnection) -> None:
-    """A lookup of any old ID ends at a live one: every merged ID's ``merged_into`` moves
-    one merge further per round until it names an ID that is not itself merged (a cycle stops
-    where it would repeat)."""
+def _follow_merge_chains(con: duckdb.DuckDBPyConnection, registry: str) -> None:
+    """A lookup of any old ID ends at a live one: every merged ID's ``merged_into`` in the
+    table ``registry`` moves one merge further per round until it names an ID that is not
+    itself merged (a cycle stops where it would repeat)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __id_hops AS
-            SELECT customer_id, merged_into FROM {REGISTRY} WHERE status = 'merged'"""
+            SELECT customer_id, merged_into FROM {registry} WHERE status = 'merged'"""
     )
     for _ in range(con.execute("SELECT count(*) FROM __id_hops").fetchall()[0][0]):
         moved = con.execute(
-            f"""UPDATE {REGISTRY} r SET merged_into = h.merged_into FROM __id_hops h
+            f"""UPDATE {registry} r SET merged_into = h.merged_into FROM __id_hops h
                 WHERE h.customer_id = r.merged_into
                   AND h.merged_into <> r.customer_id AND h.merged_into <> r.merged_into"""
         ).fetchall()[0][0]

@@ -20,6 +20,7 @@ from matching.linkage.pairable import (
     term_frequency_columns,
 )
 from matching.linkage.prediction import predict_pairs
+from matching.linkage.prepared_store import update_prepared
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_a_model_with_a_rule_that_is_not_an_equality_reads_every_record(warehous
     assert pairable.term_frequencies is None
 
 
-def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_full_order():
+def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_place():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA matching")
     con.execute(
@@ -95,8 +96,15 @@ def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_full_ord
         }
     )
     changes = RecordChanges(changed=frozenset({"c", "n"}), removed=frozenset({"r"}))
-    write_rescored_pairs(con, fresh, changes, ["company", "person"])
+    write_rescored_pairs(con, fresh, changes)
+    # the kept pairs stay where they lie, the new ones follow them
     assert con.execute("FROM matching.pairs").fetchall() == [
+        ("company", "a", "b", 0.9, 3),
+        ("person", "p", "q", 0.7, 1),
+        ("company", "a", "c", 0.95, 4),
+        ("person", "n", "p", 0.5, 1),
+    ]
+    assert con.execute("FROM matching.pairs ORDER BY ALL").fetchall() == [
         ("company", "a", "b", 0.9, 3),
         ("company", "a", "c", 0.95, 4),
         ("person", "n", "p", 0.5, 1),
@@ -111,23 +119,40 @@ def test_rescored_pairs_replace_those_of_changed_and_removed_records_in_full_ord
     ]
 
 
-def test_fingerprints_updated_in_place_equal_those_taken_of_every_record(staged):
+def _prepared_day(con: duckdb.DuckDBPyConnection, params, *, incremental: bool) -> None:
+    """The preparation step of a sync: the fingerprints the scoring compares are its own."""
+    update_prepared(con, params.junk, incremental=incremental)
+
+
+def test_fingerprints_updated_in_place_equal_those_taken_of_every_record(staged, params):
     con = duckdb.connect()
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE SCHEMA matching")
     con.register("__day1", pa.Table.from_pandas(staged, preserve_index=False))
-    con.execute("CREATE TABLE staging.customers AS SELECT * FROM __day1")
+    con.execute(
+        "CREATE TABLE staging.customers AS SELECT * REPLACE "
+        "(postcode::VARCHAR AS postcode, owner::VARCHAR AS owner) FROM __day1"
+    )
+    _prepared_day(con, params, incremental=False)
     remember_scored_records(con)
-    first, second = staged["record_key"].iloc[0], staged["record_key"].iloc[1]
+    persons = staged[staged["entity_type"] == "person"]["record_key"]
+    first, second, third = persons.iloc[0], persons.iloc[1], persons.iloc[2]
     con.execute("UPDATE staging.customers SET name = name || '甲' WHERE record_key = ?", [first])
     con.execute("DELETE FROM staging.customers WHERE record_key = ?", [second])
     con.execute(
         "INSERT INTO staging.customers SELECT * REPLACE ('new:1' AS record_key) "
-        "FROM staging.customers LIMIT 1"
+        "FROM staging.customers WHERE record_key = ?",
+        [first],
     )
+    # a postcode is blocked on and compared: a record whose postcode alone changed is
+    # scored again, as a full scoring would score it
+    con.execute("UPDATE staging.customers SET postcode = '100871' WHERE record_key = ?", [third])
+    # a remark the matcher does not read is no change
+    con.execute("UPDATE staging.customers SET owner = 'someone else' WHERE record_key = ?", [first])
+    _prepared_day(con, params, incremental=True)
     changes = record_changes(con)
     assert changes is not None
-    assert changes.changed == {first, "new:1"} and changes.removed == {second}
+    assert changes.changed == {first, third, "new:1"} and changes.removed == {second}
     remember_scored_records(con, changes)
     in_place = con.execute("FROM matching.scored_records ORDER BY record_key").fetchall()
     remember_scored_records(con)

@@ -3,10 +3,12 @@
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 import pytest
 
 from matching.master import build
 from matching.master.build import update_customer_ids
+from matching.master.customer_ids import assign_customer_ids
 
 T1, T2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
 
@@ -92,3 +94,45 @@ def test_a_failure_midway_leaves_the_last_runs_ids(monkeypatch):
     after = [rows(con, f"FROM master.{t}") for t in ("customer_xref", "customer_ids")]
     assert after == before
     assert {r[0] for r in rows(con, "SELECT run_id FROM master.customer_id_events")} == {"run1"}
+
+
+def test_the_registry_updated_in_place_is_the_one_written_whole_through_merge_chains():
+    days = [
+        (["a"], ["b"], ["c", "d", "e"], ["f"]),
+        (["a", "b"], ["c", "d", "e"], ["f"]),  # b's ID merged into a's
+        (["a", "b", "c", "d", "e"], ["f"]),  # a's merged into c's: b's chain ends there
+        (["f", "g"], ["a", "b", "c"], ["d", "e"]),  # g joins f; d and e split off
+        (["a", "b", "c"], ["d", "e"], ["h"]),  # f and g gone: their ID retired; h new
+    ]
+    con = warehouse(*days[0])
+    update_customer_ids(con, "run0", T1)
+    registry = rows(con, "FROM master.customer_ids")
+    for number, clusters in enumerate(days[1:], start=1):
+        previous = rows(con, "FROM master.customer_xref WHERE valid_to IS NULL")
+        con.execute("DELETE FROM staging.customers")
+        keys = [key for cluster in clusters for key in cluster]
+        con.execute(
+            "INSERT INTO staging.customers SELECT k, 'dealers' FROM unnest(?::VARCHAR[]) t(k)",
+            [keys],
+        )
+        set_clusters(con, *clusters)
+        whole = assign_customer_ids(
+            pd.DataFrame(
+                [(k, "company", c[0]) for c in clusters for k in c],
+                columns=["record_key", "entity_type", "cluster_id"],
+            ),
+            pd.DataFrame([(k, c) for k, c, *_ in previous], columns=["record_key", "customer_id"]),
+            pd.DataFrame(registry, columns=["customer_id", "entity_type", "status", "merged_into"]),
+        )
+        update_customer_ids(con, f"run{number}", T2)
+        registry = rows(con, "FROM master.customer_ids")
+        # the same rows in the same order (oldest ID first)
+        assert registry == [tuple(r) for r in whole.registry.itertuples(index=False)]
+    assert registry == [
+        ("CM00000001", "company", "merged", "CM00000003"),
+        ("CM00000002", "company", "merged", "CM00000003"),
+        ("CM00000003", "company", "active", None),
+        ("CM00000004", "company", "retired", None),
+        ("CM00000005", "company", "active", None),
+        ("CM00000006", "company", "active", None),
+    ]
