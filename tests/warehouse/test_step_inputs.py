@@ -138,3 +138,13 @@ def test_the_next_sync_reads_no_file_left_as_the_last_one_hashed_it(con, tmp_pat
     recall_file_fingerprints(con)
     assert file_fingerprint(same) == prints[0] and read == []
     assert file_fingerprint(changed) != prints[1] and read == [changed]
+
+
+def test_a_step_remembered_again_keeps_one_row_with_its_latest_inputs(con):
+    remember(con, StepInputs("raw.dealers", "s1", "d1"), "run-1")
+    remember(con, StepInputs("raw.key_accounts", "s1", "d1"), "run-1")
+    remember(con, StepInputs("raw.dealers", "s2", "d2"), "run-2")
+    rows = con.execute(
+        f"SELECT step, settings, data, run_id FROM {step_inputs.TABLE} ORDER BY step"
+    ).fetchall()
+    assert rows == [("raw.dealers", "s2", "d2", "run-2"), ("raw.key_accounts", "s1", "d1", "run-1")]
