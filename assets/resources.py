@@ -62,6 +62,8 @@ class Warehouse(DuckDBResource):
     #: ``memory_limit`` for the run's database (absent: DuckDB's own, 80% of the machine's)
     memory_limit: str | None = None
 
+    _schemas_made: bool = PrivateAttr(default=False)
+
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
         run_id = context.run.run_id if context.run else "(outside a run)"
@@ -73,23 +75,32 @@ class Warehouse(DuckDBResource):
     @contextmanager
     def _kept_open(self) -> Iterator[None]:
         """One connection open for the run: DuckDB then keeps the database open in the
-        process, and the steps' connections (same file, same settings) share it."""
+        process, and the steps' connections (same file, same settings) share it. The layers'
+        schemas are made once for the run, not at each of the steps' 120 or so connections."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as con:
             if self.memory_limit:  # checked by the config; set on the database, for every step
                 con.execute(f"SET GLOBAL memory_limit = '{self.memory_limit}'")
+            _make_schemas(con)
+            self._schemas_made = True
             try:
                 yield
             finally:
+                self._schemas_made = False
                 con.close()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as con:
-            for layer in LAYERS:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+            if not self._schemas_made:
+                _make_schemas(con)
             yield con
+
+
+def _make_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for layer in LAYERS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
 
 
 class Spark(dg.ConfigurableResource):

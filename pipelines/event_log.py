@@ -15,6 +15,9 @@ so an event costs its insert and its commit, and that its commits do not wait fo
 disk (``PRAGMA synchronous = NORMAL``; 1,448 commits took 1.6 s of a sync at 100k records
 with Dagster's ``FULL``): in WAL mode a database so written is never corrupted, and what a
 power cut can lose is the last events written before it, of a run it stopped anyway.
+It also remembers which of the index's tables it has found (:meth:`has_table`): Dagster asks
+before storing every asset and check event whether its tables exist, each time on a
+connection of its own (about 300 a sync, 0.15-0.25 s of CPU at 100k records).
 Other processes (``dagster dev``, the daemon) read and write the same files as before:
 SQLite in WAL mode lets readers in while a connection is open, and a writer waits for the
 lock as it did.
@@ -51,6 +54,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data=None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -66,6 +70,17 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index database has ``table_name``, asked of the database (Dagster's way,
+        on a connection of its own) until it is found once: a table the schema migrations
+        created is not dropped again while this storage lives (:meth:`wipe` forgets)."""
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
 
     def _engine(self, shard: str) -> Engine:
         """The open engine of ``shard``'s database (created, and the database initialised,
@@ -98,6 +113,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._close_all()  # the run databases are deleted: no connection may outlive them
+        self._tables_found.clear()
         super().wipe()
 
     def dispose(self) -> None:

@@ -78,3 +78,26 @@ def test_a_memory_limit_bounds_the_opened_warehouse_for_every_step(tmp_path):
     seen.clear()
     assert dg.materialize([first], resources={"warehouse": Warehouse(database=str(path))}).success
     assert seen and seen[0] != "512.0 MiB"
+
+
+def test_the_layers_schemas_are_made_once_a_run_and_at_every_connection_outside_one(tmp_path):
+    path = tmp_path / "out" / "warehouse.duckdb"
+    warehouse = Warehouse(database=str(path))
+    layers = "SELECT count(*) FROM duckdb_schemas() WHERE schema_name IN ('raw', 'staging', 'matching', 'master', 'marts')"
+    seen: list[int] = []
+
+    @dg.asset
+    def reads(warehouse: Warehouse) -> None:
+        with warehouse.connect() as con:
+            seen.append(con.execute(layers).fetchone()[0])
+            con.execute("DROP SCHEMA marts")  # not made again within the run
+        with warehouse.connect() as con:
+            seen.append(con.execute(layers).fetchone()[0])
+
+    assert dg.materialize([reads], resources={"warehouse": warehouse}).success
+    assert seen == [5, 4]
+    with warehouse.connect() as con:  # outside a run: made at the connection
+        assert con.execute(layers).fetchone()[0] == 5
+    seen.clear()
+    assert dg.materialize([reads], resources={"warehouse": warehouse}).success
+    assert seen == [5, 4]  # and by the next run, whatever the last one left

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines.event_log import KEPT_OPEN, KeptOpenSqliteEventLogStorage
 from pipelines.instance import EARLIER_DAGSTER_YAML, dagster_yaml, ensure_dagster_home
@@ -89,3 +90,34 @@ def test_the_event_log_commits_without_waiting_for_the_disk(home: Path) -> None:
         with storage.index_connection() as conn:
             # 1: NORMAL (Dagster's own connections: 2, FULL)
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+
+
+@dg.asset_check(asset=greeting)
+def greeting_is_short() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def test_the_index_tables_are_looked_up_once_and_a_missing_one_each_time(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    dagsters = SqliteEventLogStorage.has_table
+
+    def counted(storage: SqliteEventLogStorage, table_name: str) -> bool:
+        asked.append(table_name)
+        return dagsters(storage, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+    with dg.DagsterInstance.get() as instance:
+        for _ in range(3):
+            result = dg.materialize([greeting, greeting_is_short], instance=instance)
+            assert result.success
+        check = dg.AssetCheckKey(dg.AssetKey("greeting"), "greeting_is_short")
+        history = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+        assert len(history) == 3  # every run's evaluation stored, as with Dagster's storage
+        assert {"asset_check_executions", "asset_event_tags"} <= set(asked)
+        assert len(asked) == len(set(asked))  # each found table asked of the database once
+        storage = instance.event_log_storage
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")
+        assert asked.count("no_such_table") == 2  # not found: asked again, it may appear

@@ -64,6 +64,19 @@ def test_a_table_fingerprint_follows_content_not_row_order(con):
     assert table_fingerprint(con, "staging", "customers") != first  # a new column is a change
 
 
+def test_a_table_fingerprint_follows_column_names_and_types_not_other_schemas(con):
+    con.execute("CREATE TABLE staging.customers AS SELECT 1 AS k, 'a' AS v")
+    first = table_fingerprint(con, "staging", "customers")
+    con.execute("CREATE SCHEMA master")
+    con.execute("CREATE TABLE master.customers AS SELECT 1 AS k, 2 AS v, 3 AS w")
+    assert table_fingerprint(con, "staging", "customers") == first  # a namesake elsewhere
+    con.execute("ALTER TABLE staging.customers RENAME v TO name")
+    renamed = table_fingerprint(con, "staging", "customers")
+    assert renamed != first
+    con.execute("ALTER TABLE staging.customers ALTER k TYPE BIGINT")
+    assert table_fingerprint(con, "staging", "customers") not in (first, renamed)
+
+
 def test_the_snapshot_covers_the_steps_run_so_far(con):
     remember(con, StepInputs("raw.dealers", "s", "d"), "run-1")
     one = inputs_snapshot(con, "run-1")
@@ -125,3 +138,13 @@ def test_the_next_sync_reads_no_file_left_as_the_last_one_hashed_it(con, tmp_pat
     recall_file_fingerprints(con)
     assert file_fingerprint(same) == prints[0] and read == []
     assert file_fingerprint(changed) != prints[1] and read == [changed]
+
+
+def test_a_step_remembered_again_keeps_one_row_with_its_latest_inputs(con):
+    remember(con, StepInputs("raw.dealers", "s1", "d1"), "run-1")
+    remember(con, StepInputs("raw.key_accounts", "s1", "d1"), "run-1")
+    remember(con, StepInputs("raw.dealers", "s2", "d2"), "run-2")
+    rows = con.execute(
+        f"SELECT step, settings, data, run_id FROM {step_inputs.TABLE} ORDER BY step"
+    ).fetchall()
+    assert rows == [("raw.dealers", "s2", "d2", "run-2"), ("raw.key_accounts", "s1", "d1", "run-1")]

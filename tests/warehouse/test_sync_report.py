@@ -20,7 +20,7 @@ from matching.master.explain import explain_customer
 from matching.master.link_evidence import connecting_links, spanning_links
 from pipelines.cli import main
 from sources.config import load_config
-from warehouse.report import LATEST, report_folder
+from warehouse.report import LATEST, charts, report_folder
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
 from warehouse.report.history import (
@@ -165,6 +165,32 @@ def test_values_from_the_data_are_escaped_in_the_page():
 
 
 # --- the shared demo, one sync -----------------------------------------------------------
+
+
+def test_a_chart_the_last_page_showed_is_read_back_and_a_changed_one_drawn(tmp_path, monkeypatch):
+    drawn: list[dict] = []
+    draw = charts._draw
+
+    def counted(spec):
+        drawn.append(spec)
+        return draw(spec)
+
+    monkeypatch.setattr(charts, "_draw", counted)
+    rows = [{"reason": "no phone", "rows": 3}, {"reason": "bad uscc", "rows": 1}]
+    changed = [{"reason": "no phone", "rows": 4}, {"reason": "bad uscc", "rows": 1}]
+    folder = tmp_path / "charts"
+    fresh = charts.svg(charts.bars(rows, "reason", "rows", "reasons"))  # not kept: drawn
+    with charts.kept_in(folder):
+        first = charts.svg(charts.bars(rows, "reason", "rows", "reasons"))
+        other = charts.svg(charts.bars(changed, "reason", "rows", "reasons"))
+    assert len(drawn) == 3 and first == fresh and other != first
+    with charts.kept_in(folder):
+        again = charts.svg(charts.bars(rows, "reason", "rows", "reasons"))
+    assert len(drawn) == 3 and again == first  # the same bytes, read back
+    assert len(list(folder.glob("*.svg"))) == 1  # the chart this page did not show is gone
+    with charts.kept_in(folder):
+        charts.svg(charts.bars(changed, "reason", "rows", "reasons"))
+    assert len(drawn) == 4  # removed with the page that did not show it: drawn again
 
 
 def test_every_sync_writes_its_report_and_latest(demo_run, demo_for):

@@ -20,6 +20,7 @@ from matching.linkage.decisions import Decisions
 from sources.config import PipelineConfig
 from warehouse.files import write_atomically
 from warehouse.report.changes import golden_value_changes, id_changes
+from warehouse.report.charts import kept_in
 from warehouse.report.check_results import read_check_results
 from warehouse.report.figures import matching_figures, source_figures, value_figures
 from warehouse.report.history import (
@@ -36,6 +37,8 @@ from warehouse.store import count_rows, table_exists
 logger = logging.getLogger(__name__)
 
 LATEST = "latest.html"
+#: Folder of the report folder where the last page's charts are kept for the next one.
+CHARTS = "charts"
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,8 @@ def write_sync_report(
         golden = golden_values_fingerprint(con)
     figures = gather_figures(con, config, run_id, now, decisions, golden)
     history = source_history(previous_figures(folder, run_id), figures)
-    html = render_page(figures, history)
+    with kept_in(folder / CHARTS):  # a chart as the last page showed it is not drawn again
+        html = render_page(figures, history)
     page = write_atomically(
         folder / f"{run_id}.html", lambda p: p.write_text(html, encoding="utf-8")
     )
