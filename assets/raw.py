@@ -52,7 +52,7 @@ def build_raw_asset(feed: FileSpec, description: str) -> dg.AssetsDefinition:
             reuse = plan is not None and plan.incremental
             batch = read_feed(con, feed, deployment.config, now, reuse=reuse)
             # a growing book: its new rows; a changed file among unchanged ones: its rows
-            write_raw(con, feed.name, batch.table, batch.held, batch.kept)
+            write_raw(con, feed.name, batch.table, batch.held, batch.kept, batch.kept_rows)
             replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
             replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
         if plan is not None:

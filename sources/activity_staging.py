@@ -42,8 +42,9 @@ from warehouse.store import qualified, table_exists
 log = logging.getLogger(__name__)
 
 
-def _feed_sql(kind: ActivityKind, feed: ActivityFeed) -> str:
-    """One feed's rows: lineage, the record key and the text of every field as mapped."""
+def _feed_sql(kind: ActivityKind, feed: ActivityFeed, where: str = "") -> str:
+    """One feed's rows: lineage, the record key and the text of every field as mapped;
+    ``where``: a condition on the raw rows (their own columns), applied before mapping."""
     mapped = feed.mapped_columns()
     texts = []
     for field, _ in kind.fields:
@@ -54,7 +55,7 @@ def _feed_sql(kind: ActivityKind, feed: ActivityFeed) -> str:
         SELECT '{feed.name}' AS feed, '{feed.customer_source}' AS customer_source,
                source_file, source_row, record_hash, {srid} AS source_record_id,
                '{feed.customer_source}:' || {srid} AS record_key, {", ".join(texts)}
-        FROM {qualified("raw", feed.name)}"""
+        FROM {qualified("raw", feed.name)} {f"WHERE {where}" if where else ""}"""
 
 
 def _empty_sql(kind: ActivityKind) -> str:
@@ -161,13 +162,14 @@ def stage_activity(
     Returns:
         Per feed: ``feed``, ``staged``, ``quarantined``.
     """
-    parts = [_feed_sql(kind, f) for f in feeds if table_exists(con, "raw", f.name)]
+    read = [f for f in feeds if table_exists(con, "raw", f.name)]
+    parts = [_feed_sql(kind, f) for f in read]
     text_sql = " UNION ALL BY NAME ".join(parts) if parts else _empty_sql(kind)
     staged = qualified("staging", kind.table)
-    if incremental and parts and table_exists(con, "staging", kind.table):
-        redo = _restage(con, kind, text_sql)
-        text_sql = (
-            f"SELECT * FROM ({text_sql}) SEMI JOIN {redo} USING (feed, source_file, source_row)"
+    if incremental and parts and _staged_before(con, kind):
+        redo = _restage(con, kind, read)
+        text_sql = " UNION ALL BY NAME ".join(
+            _feed_sql(kind, f, _in_feed_rows(redo, f)) for f in read
         )
     else:
         redo = None
@@ -218,7 +220,7 @@ def stage_activity(
         FROM ({_rejected_sql(con, feeds)})
         ORDER BY feed, source_file, source_row""")
     for temp in ("__activity", "__activity_text", "__date", "__amount", "__activity_rows",
-                 "__activity_keys", "__activity_redo"):  # fmt: skip
+                 "__activity_keys", "__activity_redo", "__activity_blocks"):  # fmt: skip
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return con.sql(f"""
         SELECT feed, count(*) FILTER (WHERE staged) AS staged, count(*) FILTER (WHERE NOT staged) AS quarantined
@@ -227,7 +229,67 @@ def stage_activity(
         GROUP BY feed ORDER BY feed""").df()
 
 
-def _restage(con: duckdb.DuckDBPyConnection, kind: ActivityKind, text_sql: str) -> str:
+#: Rows of a feed are compared with the rows staged from it in blocks of this many row
+#: numbers of a file (``source_row // ROWS_PER_BLOCK``): a day that appends a few thousand
+#: orders to a book of a million and a half changes its last block or two.
+ROWS_PER_BLOCK = 2048
+
+
+def _staged_before(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> bool:
+    """Whether ``con`` holds a staging of ``kind`` (its rows and its quarantine) to restage."""
+    return table_exists(con, "staging", kind.table) and table_exists(
+        con, "staging", kind.quarantine_table
+    )
+
+
+def _in_feed_rows(rows: str, feed: ActivityFeed, where: str = "") -> str:
+    """SQL condition on ``raw.<feed>`` rows: their place is among those of the temp table
+    ``rows`` (``feed``, ``source_file``, ``source_row``) of ``feed`` (and ``where`` on them)."""
+    also = f" AND {where}" if where else ""
+    return f"""(source_file, source_row) IN (
+                   SELECT source_file, source_row FROM {rows} WHERE feed = '{feed.name}'{also})"""
+
+
+def _block_sums_sql(rows: str, feed: str) -> str:
+    """Per file and block of row numbers of ``rows``: how many and a sum over their place
+    and content hash (a block of the same rows, in the same places, has the same sums)."""
+    return f"""SELECT {feed} AS feed, source_file, source_row // {ROWS_PER_BLOCK} AS block,
+                      count(*) AS n, sum(hash(source_row, record_hash)::HUGEINT) AS content
+               FROM {rows} GROUP BY ALL"""
+
+
+def _changed_blocks(
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]
+) -> None:
+    """Temp table ``__activity_blocks(feed, source_file, block)``: the blocks of row numbers
+    whose raw rows are not the rows staged from them at the last staging.
+
+    At the last staging every raw row was staged (``staging.<kind>`` keeps its place and
+    content hash) or quarantined (``staging.<kind>_quarantine`` keeps its place); so a
+    block whose raw rows, leaving out those in quarantined places, have the sums of its
+    staged rows holds exactly the rows staged from it, in the same places. Comparing sums
+    reads two narrow columns of each table: on the 100k demo's 167k dealer order lines
+    0.01 s of CPU, where joining every raw row with the staged ones took 0.2 s."""
+    staged = qualified("staging", kind.table)
+    quarantined = qualified("staging", kind.quarantine_table)
+    raw = " UNION ALL ".join(
+        _block_sums_sql(
+            f"""(SELECT source_file, source_row, record_hash FROM {qualified("raw", f.name)}
+                 ANTI JOIN (SELECT source_file, source_row FROM {quarantined}
+                            WHERE feed = '{f.name}') USING (source_file, source_row))""",
+            f"'{f.name}'",
+        )
+        for f in feeds
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __activity_blocks AS
+            WITH now AS ({raw}), before AS ({_block_sums_sql(staged, "feed")})
+            SELECT DISTINCT feed, source_file, block FROM (
+                (FROM now EXCEPT FROM before) UNION ALL (FROM before EXCEPT FROM now))"""
+    )
+
+
+def _restage(con: duckdb.DuckDBPyConnection, kind: ActivityKind, feeds: list[ActivityFeed]) -> str:
     """Which feed rows to stage again, given the last staging: returns the temp table of
     their ``(feed, source_file, source_row)`` and leaves ``__activity_keys(feed, key)``, the
     keys whose staged rows are replaced.
@@ -237,29 +299,62 @@ def _restage(con: duckdb.DuckDBPyConnection, kind: ActivityKind, text_sql: str) 
     it is staged or a repeat depends on those rows only, its values on its own text only.
     Every other row is staged again: new and changed rows, rows that were quarantined
     (their reason may have changed), and every row of a key that gained or lost a row.
+
+    Only the raw rows of the blocks that changed (:func:`_changed_blocks`) and those in
+    quarantined places (never among the staged rows, so always staged again) are read and
+    mapped; the rows of a changed key elsewhere are found by the key their staged row keeps
+    (their raw row is the one staged).
     """
     staged = qualified("staging", kind.table)
+    quarantined = qualified("staging", kind.quarantine_table)
     key = kind.id_field
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE __activity_rows AS
-                    SELECT feed, source_file, source_row, record_hash, {key}_text AS key FROM ({text_sql})""")
+    _changed_blocks(con, kind, feeds)
+    in_changed = f"(feed, source_file, source_row // {ROWS_PER_BLOCK}) IN (FROM __activity_blocks)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __quarantined_places AS
+            SELECT feed, source_file, source_row FROM {quarantined}"""
+    )
+    rows = " UNION ALL ".join(
+        f"SELECT feed, source_file, source_row, record_hash, {key}_text AS key FROM ("
+        + _feed_sql(
+            kind,
+            f,
+            f"""((source_file, source_row // {ROWS_PER_BLOCK}) IN (
+                     SELECT source_file, block FROM __activity_blocks WHERE feed = '{f.name}')
+                 OR {_in_feed_rows("__quarantined_places", f)})""",
+        )
+        + ")"
+        for f in feeds
+    )
+    # the raw rows read again: those of changed blocks and those in quarantined places
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __activity_rows AS {rows}")
+    con.execute("DROP TABLE IF EXISTS __quarantined_places")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __activity_keys AS
-        WITH fresh AS (
-            SELECT * FROM __activity_rows
-            ANTI JOIN {staged} USING (feed, source_file, source_row, record_hash)),
+        WITH before AS (
+            SELECT feed, source_file, source_row, record_hash, {key} AS key FROM {staged}
+            WHERE {in_changed}),
+        fresh AS (
+            SELECT feed, key FROM __activity_rows
+            ANTI JOIN before USING (feed, source_file, source_row, record_hash)),
         gone AS (
-            SELECT feed, {key} AS key FROM {staged}
+            SELECT feed, key FROM before
             ANTI JOIN __activity_rows USING (feed, source_file, source_row, record_hash))
-        SELECT DISTINCT feed, key FROM (SELECT feed, key FROM fresh UNION ALL FROM gone)
+        SELECT DISTINCT feed, key FROM (FROM fresh UNION ALL FROM gone)
         WHERE key IS NOT NULL""")
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __activity_redo AS
         SELECT feed, source_file, source_row FROM __activity_rows r
         WHERE r.key IS NULL  -- never staged: quarantined again, with its reason
-           OR EXISTS (SELECT 1 FROM __activity_keys k WHERE k.feed = r.feed AND k.key = r.key)""")
+           OR (r.feed, r.key) IN (FROM __activity_keys)
+        UNION ALL
+        SELECT feed, source_file, source_row FROM {staged}
+        WHERE (feed, {key}) IN (FROM __activity_keys) AND NOT {in_changed}""")
     log.info(
-        "%s: %d row(s) to stage again, %d key(s) replaced",
+        "%s: %d block(s) changed, %d row(s) read again, %d to stage again, %d key(s) replaced",
         kind.table,
+        con.execute("SELECT count(*) FROM __activity_blocks").fetchall()[0][0],
+        con.execute("SELECT count(*) FROM __activity_rows").fetchall()[0][0],
         con.execute("SELECT count(*) FROM __activity_redo").fetchall()[0][0],
         con.execute("SELECT count(*) FROM __activity_keys").fetchall()[0][0],
     )

@@ -81,14 +81,15 @@ class RawBatch:
     held: int = 0
 
     #: the files whose rows ``raw.<feed>`` holds already as they are (taken over, not read:
-    #: ``sources.raw_files.read_feed``): ``table`` holds their rows too, in place, but only
-    #: the other files' rows need writing
+    #: ``sources.raw_files.read_feed``), and how many rows they hold: ``table`` holds only
+    #: the other files' rows, those to write
     kept: tuple[str, ...] = ()
+    kept_rows: int = 0
 
     @property
     def rows(self) -> int:
-        """The rows of the feed: those held already and those in ``table``."""
-        return self.held + self.table.num_rows
+        """The rows of the feed: those held already, those of kept files and those in ``table``."""
+        return self.held + self.kept_rows + self.table.num_rows
 
     @property
     def rows_received(self) -> int:

@@ -8,9 +8,11 @@ and ``to_pinyin`` lets homophones ('张伟' / '章伟') agree for blocking.
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import threading
+from pathlib import Path
 
 import pandas as pd
 
@@ -129,28 +131,53 @@ def _readings(lazy_pinyin, texts: list[str]) -> list[str]:
     return out
 
 
+#: The place names read otherwise as a phrase than character by character, and their
+#: reading, shipped with the package: deriving them from pypinyin (:func:`derive_place_readings`)
+#: cost every process that staged a record 0.32 s of CPU, a day's sync included. Regenerate
+#: after a pypinyin or division-table upgrade with ``python -m sources.standardise.text``.
+PLACE_READINGS_PATH = Path(__file__).with_name("data") / "cn_place_readings.csv"
+
+
+def derive_place_readings() -> dict[str, str]:
+    """Place names whose reading as a phrase differs from their characters' usual one, and
+    that reading ('厦门' → 'xia men', where 厦 alone reads 'sha')."""
+    from pypinyin import lazy_pinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    def readings(c: str) -> int:
+        return pinyin_dict.get(ord(c), "").count(",") + 1 if _CJK.match(c) else 0
+
+    # only a name with a character of several readings can be read otherwise as a phrase
+    names = [
+        n
+        for n in spellings()
+        if n.isalnum() and all(readings(c) for c in n) and any(readings(c) > 1 for c in n)
+    ]
+    chars = sorted({c for n in names for c in n})
+    single = dict(zip(chars, _readings(lazy_pinyin, chars), strict=True))
+    return {
+        name: phrase
+        for name, phrase in zip(names, _readings(lazy_pinyin, names), strict=True)
+        if phrase != " ".join(single[c] for c in name)
+    }
+
+
+def write_place_readings(path: Path = PLACE_READINGS_PATH) -> None:
+    """Write :func:`derive_place_readings` as CSV (name, reading), sorted by name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "reading"])
+        writer.writerows(sorted(derive_place_readings().items()))
+
+
 def _place_phrases() -> tuple[re.Pattern[str], dict[str, str]]:
-    """Place names whose reading differs from their characters' usual one ('厦门' → 'xia men')."""
+    """Place names whose reading differs from their characters' usual one ('厦门' → 'xia men'),
+    as :data:`PLACE_READINGS_PATH` ships them."""
     global _phrases
     if _phrases is None:
-        from pypinyin import lazy_pinyin
-        from pypinyin.pinyin_dict import pinyin_dict
-
-        def readings(c: str) -> int:
-            return pinyin_dict.get(ord(c), "").count(",") + 1 if _CJK.match(c) else 0
-
-        # only a name with a character of several readings can be read otherwise as a phrase
-        names = [
-            n
-            for n in spellings()
-            if n.isalnum() and all(readings(c) for c in n) and any(readings(c) > 1 for c in n)
-        ]
-        chars = sorted({c for n in names for c in n})
-        single = dict(zip(chars, _readings(lazy_pinyin, chars), strict=True))
-        overrides = {}
-        for name, phrase in zip(names, _readings(lazy_pinyin, names), strict=True):
-            if phrase != " ".join(single[c] for c in name):
-                overrides[name] = f" {phrase} "
+        with PLACE_READINGS_PATH.open(encoding="utf-8") as f:
+            overrides = {row["name"]: f" {row['reading']} " for row in csv.DictReader(f)}
         _phrases = re.compile(trie_pattern(sorted(overrides))), overrides
     return _phrases
 
@@ -198,3 +225,8 @@ def to_pinyin(s: pd.Series) -> pd.Series:
         ['zhang wei', 'zhang wei', 'kuai xin dian nao abc 2']
     """
     return map_unique(s, _pinyin_unique)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    write_place_readings()

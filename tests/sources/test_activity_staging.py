@@ -7,8 +7,10 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from quality.reconciliation import check_quarantined_share, reconcile_activity
+from sources import activity_staging
 from sources.activity_schema import ORDERS, RECEIVABLES
 from sources.activity_staging import stage_activity
 from sources.config import ActivityFeed, OrderFeed, ReceivableFeed, SourceConfig
@@ -220,3 +222,33 @@ def test_restaging_keeps_the_rows_of_unchanged_orders_as_they_were():
 
     assert con.sql("SELECT order_id, product, amount FROM staging.orders ORDER BY 1").fetchall() == [
         ("S1", "kept", 100), ("S2", None, 250), ("S3", None, 300)]  # fmt: skip
+
+
+@pytest.mark.parametrize("rows_per_block", [2, 3, 5])
+def test_restaging_by_blocks_of_rows_gives_what_staging_from_scratch_gives(
+    monkeypatch, rows_per_block
+):
+    """A day's rows compared in blocks of a few row numbers: the rows of a changed key are
+    staged again wherever they lie, a quarantined row in an unchanged block is judged again,
+    a row moved to another block is seen as moved."""
+    monkeypatch.setattr(activity_staging, "ROWS_PER_BLOCK", rows_per_block)
+    day_one = [order(f"S{i}", str(100 + i)) for i in range(1, 25)]
+    day_one[3] = order("S2", "102")  # row 5: an exact repeat of S2, quarantined
+    day_one[9] = order("S10", "n/a")  # row 11: not an amount
+    day_one[15] = order(None, "50")  # row 17: no order number
+    day_two = list(day_one)
+    day_two[20] = order("S21", "999")  # changed in place, far from the others
+    day_two[12] = order("S13", "113", when="2026-03-06")
+    day_two.append(order("S8", "108"))  # a repeat of an order staged in an unchanged block
+    day_two.append(order("S30", "130"))  # new
+    day_two.append(order("S2", "777"))  # another repeat of a quarantined repeat's key
+    con = warehouse()
+    raw(con, DEALER_ORDERS, day_one)
+    stage_activity(con, ORDERS, [DEALER_ORDERS])
+    for day in (day_two, day_two[:6] + day_two[7:], day_two[:6] + day_two[7:]):  # then a row gone
+        raw(con, DEALER_ORDERS, day)
+        per_feed = stage_activity(con, ORDERS, [DEALER_ORDERS], incremental=True)
+        scratch = warehouse()
+        raw(scratch, DEALER_ORDERS, day)
+        assert per_feed.equals(stage_activity(scratch, ORDERS, [DEALER_ORDERS]))
+        assert staged_rows(con, ORDERS) == staged_rows(scratch, ORDERS)

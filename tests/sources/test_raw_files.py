@@ -4,6 +4,7 @@ table a read of every file gives (rows, order, hashes, first reads, rejects)."""
 from datetime import datetime
 
 import duckdb
+import pyarrow.compute as pc
 import pytest
 
 import sources.raw_files as raw_files
@@ -29,7 +30,7 @@ def sync(con, config, when, *, reuse=True):
     """What the raw asset does for the feed: read it, write its three tables."""
     feed = config.sources[0]
     batch = read_feed(con, feed, config, when, reuse=reuse)
-    write_raw(con, feed.name, batch.table, batch.held, batch.kept)
+    write_raw(con, feed.name, batch.table, batch.held, batch.kept, batch.kept_rows)
     replace_table(con, "raw", f"{feed.name}__rejected", batch.rejected_table())
     replace_table(con, "raw", files_table_name(feed.name), files_table(batch))
     return batch
@@ -61,11 +62,15 @@ def test_unchanged_files_are_taken_over_and_the_table_is_a_whole_read(tmp_path, 
     assert opened == ["a.csv", "c.csv"]
     whole = sync(read_whole, config, DAY_2, reuse=False)
 
-    assert batch.table == whole.table  # rows, order, hashes and first reads
+    # rows, order, hashes and first reads; only the files read are in the batch
+    assert read_in_file_order(taken_over, "dealers") == whole.table
+    assert batch.kept == ("exports/b.csv",)
+    assert (batch.rows, batch.kept_rows, batch.table.num_rows) == (whole.rows, 2, 3)
     assert batch.rejected_table() == whole.rejected_table()
     assert [(r.source_file, r.source_row) for r in batch.rejected] == [("exports/b.csv", 3)]
     assert files_table(batch) == files_table(whole)
-    rows = batch.table.select(["客户编号", "source_row", "ingested_at"]).to_pylist()
+    in_order = read_in_file_order(taken_over, "dealers")
+    rows = in_order.select(["客户编号", "source_row", "ingested_at"]).to_pylist()
     assert rows == [
         {"客户编号": "D2", "source_row": 2, "ingested_at": DAY_1},
         {"客户编号": "D3", "source_row": 2, "ingested_at": DAY_1},
@@ -111,7 +116,8 @@ def test_a_file_gone_leaves_the_other_files_rows_as_a_whole_read_gives(tmp_path)
     (tmp_path / "exports" / "b.csv").unlink()
     batch = sync(con, config, DAY_2)
 
-    assert batch.table == ingest_feed(config.sources[0], config, DAY_1).table
+    assert read_in_file_order(con, "dealers") == ingest_feed(config.sources[0], config, DAY_1).table
+    assert (batch.rows, batch.table.num_rows) == (1, 0)
     assert [f.source_file for f in batch.files] == ["exports/a.csv"]
 
 
@@ -136,6 +142,7 @@ def test_a_changed_file_among_unchanged_ones_has_only_its_rows_written(tmp_path)
     # in the files' order, the table is the one a read of every file writes
     assert read_in_file_order(con, "dealers") == read.table
     assert whole.sql("FROM raw.dealers").to_arrow_table() == read.table
+    assert batch.table == read.table.filter(pc.equal(read.table["source_file"], "exports/b.csv"))
     assert [
         k
         for (k,) in con.sql(

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from sources.standardise import normalise_text, to_pinyin
+from sources.standardise.text import PLACE_READINGS_PATH, derive_place_readings
 
 
 def test_traditional_becomes_simplified():
@@ -47,6 +48,12 @@ def test_pinyin_keeps_latin_and_digits_lower_case():
 
 def test_pinyin_reads_place_names_as_phrases():
     assert to_pinyin(pd.Series(["厦门", "重庆"])).tolist() == ["xia men", "chong qing"]
+
+
+def test_shipped_place_readings_are_those_pypinyin_gives():
+    shipped = pd.read_csv(PLACE_READINGS_PATH, dtype=str, keep_default_na=False)
+    assert dict(zip(shipped["name"], shipped["reading"], strict=True)) == derive_place_readings()
+    assert derive_place_readings()["厦门"] == "xia men"
 
 
 def test_pinyin_of_nothing_is_none():
