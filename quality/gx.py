@@ -146,8 +146,9 @@ def _import_gx() -> Any:
     never validated here: the suites validate pandas frames. Where the process has not
     imported pyspark (every DuckDB deployment, with the ``spark`` extra installed or not),
     GX is imported as where pyspark is absent: pyspark is marked missing for GX's import
-    only, and a later ``import pyspark`` works as before. That probe was 0.3 s of the 2.2 s
-    of CPU GX's import costs in a sync (pyspark.ml alone 0.66 s of 6.6 s wall under load).
+    only, and a later ``import pyspark`` works as before. In a sync after a 1% delta at 100k
+    records GX's import took 1.89-1.93 s of CPU instead of 2.05-2.12 s (three runs each);
+    pyspark.ml alone was 0.66 s of 6.6 s wall under load (``python -X importtime``).
 
     Where pyspark is imported already (a Spark deployment) and installed without the
     Connect client's dependencies (grpc), pyspark ends the whole process with
