@@ -10,12 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_gx_imports_where_the_main_module_has_no_file():
-    """pytest-xdist workers run ``python -c``: their main module has no file, which pyspark
-    (installed with the spark extra) takes for its own doctests, exiting the process when GX
-    probes its Spark Connect client."""
-    code = "from quality.gx import _import_gx; _import_gx(); print('imported')"
-    done = subprocess.run(
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by ``python -c`` in the project's folder (a main module without a file,
+    as in a pytest-xdist worker), offline."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
         capture_output=True,
@@ -23,6 +21,14 @@ def test_gx_imports_where_the_main_module_has_no_file():
         env={"GX_ANALYTICS_ENABLED": "false", "PATH": ""},
         timeout=300,
     )
+
+
+def test_gx_imports_where_the_main_module_has_no_file():
+    """pytest-xdist workers run ``python -c``: their main module has no file, which pyspark
+    (installed with the spark extra) takes for its own doctests, exiting the process when GX
+    probes its Spark Connect client."""
+    code = "from quality.gx import _import_gx; _import_gx(); print('imported')"
+    done = _python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "imported", done.stderr
 
@@ -45,13 +51,6 @@ def test_gx_is_imported_without_pyspark_and_leaves_it_importable():
         "import pyspark.sql\n"
         "print(sys.modules['pyspark'] is not None)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"GX_ANALYTICS_ENABLED": "false", "PATH": ""},
-        timeout=300,
-    )
+    done = _python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True"], done.stderr
