@@ -12,7 +12,7 @@ from quality.gx import Expect, Suite, read_frame, validate
 from quality.kept_verdicts import TABLE, validate_in_warehouse
 from quality.results import ERROR, WARN, CheckDef
 from quality.staged_suite import staged_frame_sql, staged_suite
-from sources.config import PipelineConfig
+from tests.quality.test_table_suites import CONFIG as DEALERS
 
 HORIZON = datetime(2026, 1, 1, 23, 59, 59)
 
@@ -167,22 +167,6 @@ def test_a_new_date_horizon_judges_the_dates_again_and_forgets_the_old_verdicts(
 def test_an_empty_table_passes_vacuously_as_a_whole_validation_says(con):
     day(con, [])
     assert kept(con, suite()) == whole(con, suite())
-
-
-DEALERS = PipelineConfig.model_validate(
-    {
-        "sources": [
-            {
-                "name": "dealers",
-                "kind": "dealer",
-                "path": "x/*.csv",
-                "entity_type": "company",
-                "columns": {"source_record_id": "客户编号", "name": "客户名称", "phone": "电话"},
-            }
-        ],
-        "quality": {"min_valid_phone_share": 0.8},
-    }
-)
 
 
 def staged_warehouse(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
