@@ -24,9 +24,12 @@ from warehouse.report import LATEST, charts, report_folder
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
 from warehouse.report.history import (
+    customer_hashes,
     golden_values_fingerprint,
     keep_golden_values,
     kept_golden_fingerprint,
+    kept_values,
+    previous_golden_values,
 )
 from warehouse.report.markup import table
 
@@ -132,6 +135,60 @@ def test_golden_values_of_an_unchanged_lineage_are_neither_compared_nor_written_
     assert golden_value_changes(con, kept)["changed"] == 1
     keep_golden_values(con, tmp_path, second)
     assert kept_golden_fingerprint(tmp_path) == second
+    assert golden_value_changes(con, kept)["changed"] == 0
+
+
+def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineage(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA master")
+    con.execute(
+        """CREATE TABLE master.attribute_lineage AS FROM (VALUES
+               ('C1', 'name', '甲', 'd:1', 'dealers', 'agreed'),
+               ('C1', 'phone', '1', 'd:1', 'dealers', 'agreed'),
+               ('C2', 'name', '乙', 'd:2', 'dealers', 'only value'),
+               ('C3', 'name', '丙', 'd:3', 'dealers', 'only value'))
+           t(customer_id, attribute, value, record_key, source, rule)"""
+    )
+    # a report of before golden_values.duckdb kept them as Parquet: compared with, replaced
+    former = tmp_path / "golden_values.parquet"
+    con.execute(
+        f"COPY (SELECT customer_id, attribute, value FROM master.attribute_lineage) TO '{former}'"
+    )
+    assert previous_golden_values(tmp_path) == former
+    kept = keep_golden_values(con, tmp_path, golden_values_fingerprint(con))
+    assert not former.exists() and previous_golden_values(tmp_path) == kept
+
+    def kept_rows() -> list[tuple]:
+        with kept_values(con, kept) as values:
+            # the hashes kept beside the values are those of the values
+            assert con.execute(f"FROM {values.hashes} ORDER BY ALL").fetchall() == (
+                con.execute(f"{customer_hashes(values.values)} ORDER BY ALL").fetchall()
+            )
+            return con.execute(f"FROM {values.values} ORDER BY ALL").fetchall()
+
+    assert (
+        kept_rows()
+        == con.execute(
+            "SELECT customer_id, attribute, value FROM master.attribute_lineage ORDER BY ALL"
+        ).fetchall()
+    )
+    # a day: C1's phone changed, C2 retired, C4 new, C3 untouched
+    con.execute("UPDATE master.attribute_lineage SET value = '2' WHERE attribute = 'phone'")
+    con.execute("DELETE FROM master.attribute_lineage WHERE customer_id = 'C2'")
+    con.execute(
+        "INSERT INTO master.attribute_lineage VALUES ('C4', 'name', '丁', 'd:4', 'dealers', 'x')"
+    )
+    changes = golden_value_changes(con, kept)
+    assert [(v["customer_id"], v["before"], v["value"]) for v in changes["values"]] == [
+        ("C1", "1", "2")
+    ]
+    keep_golden_values(con, tmp_path, golden_values_fingerprint(con))
+    assert kept_rows() == [
+        ("C1", "name", "甲"),
+        ("C1", "phone", "2"),
+        ("C3", "name", "丙"),
+        ("C4", "name", "丁"),
+    ]
     assert golden_value_changes(con, kept)["changed"] == 0
 
 

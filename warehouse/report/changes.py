@@ -12,7 +12,7 @@ and moves. Each merge and split comes with its evidence (``matching.master.link_
   pairs between them and their probability (below the threshold, or cut by the clustering).
 
 Golden values are compared with the ones the previous report kept
-(``golden_values.parquet`` beside the pages), for customers live in both syncs.
+(``golden_values.duckdb`` beside the pages), for customers live in both syncs.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from matching.master.link_evidence import (
     holding_links,
     links_between,
 )
+from warehouse.report.history import LIVE_HASHES, kept_values
 from warehouse.views import CURRENT_XREF
 
 #: Merges, splits, creations and retirements listed in full; beyond it, counted.
@@ -197,31 +198,26 @@ def golden_value_changes(
     if unchanged:
         return {"compared": True, "changed": 0, "per_attribute": [], "values": []}
     # only the customers whose values differ are joined value by value: a sum of hashes per
-    # customer finds them in one scan of each side (at 100k records the whole join took
-    # 0.5 s of CPU, this 0.25 s: a 1% day changes about 1% of the customers)
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __golden_customers AS
-           SELECT customer_id FROM (
-               SELECT customer_id, sum(hash(attribute, value)::HUGEINT) AS h
-               FROM read_parquet(?) GROUP BY ALL) b
-           JOIN (SELECT customer_id,
-                        sum(hash(attribute, CAST(value AS VARCHAR))::HUGEINT) AS h
-                 FROM master.attribute_lineage GROUP BY ALL) n USING (customer_id)
-           WHERE b.h <> n.h""",
-        [str(previous)],
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __golden_changes AS
-           WITH before AS (SELECT customer_id, attribute, value FROM read_parquet(?)
-                           SEMI JOIN __golden_customers USING (customer_id)),
-                now AS (SELECT customer_id, attribute, CAST(value AS VARCHAR) AS value,
-                               source, record_key, rule FROM master.attribute_lineage
-                        SEMI JOIN __golden_customers USING (customer_id))
-           SELECT customer_id, attribute, b.value AS before, n.value, n.source, n.record_key, n.rule
-           FROM now n FULL JOIN before b USING (customer_id, attribute)
-           WHERE n.value IS DISTINCT FROM b.value""",
-        [str(previous)],
-    )
+    # customer (kept beside the values) finds them in one scan of the lineage (at 100k
+    # records the whole join took 0.5 s of CPU, a scan of each side 0.25 s: a 1% day
+    # changes about 1% of the customers)
+    with kept_values(con, previous) as kept:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __golden_customers AS
+                SELECT customer_id FROM {kept.hashes} b JOIN ({LIVE_HASHES}) n USING (customer_id)
+                WHERE b.h <> n.h"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __golden_changes AS
+               WITH before AS (SELECT customer_id, attribute, value FROM {kept.values}
+                               SEMI JOIN __golden_customers USING (customer_id)),
+                    now AS (SELECT customer_id, attribute, CAST(value AS VARCHAR) AS value,
+                                   source, record_key, rule FROM master.attribute_lineage
+                            SEMI JOIN __golden_customers USING (customer_id))
+               SELECT customer_id, attribute, b.value AS before, n.value, n.source, n.record_key, n.rule
+               FROM now n FULL JOIN before b USING (customer_id, attribute)
+               WHERE n.value IS DISTINCT FROM b.value"""
+        )
     con.execute("DROP TABLE __golden_customers")
     try:
         changed = con.execute("SELECT count(*) FROM __golden_changes").fetchall()[0][0]
