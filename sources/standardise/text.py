@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -108,12 +110,40 @@ def _pinyin_for(chars: set[str]) -> None:
     new = [c for c in chars if ord(c) not in _pinyin_table and _CJK.match(c)]
     if not new:
         return
-    from pypinyin import lazy_pinyin
-
+    lazy_pinyin = _lazy_pinyin(phrases=False)
     for char in new:
         syllable = "".join(lazy_pinyin(char)).lower()
         _pinyin_table[ord(char)] = f" {syllable} "
     logger.debug("pinyin table: +%d characters, %d total", len(new), len(_pinyin_table))
+
+
+def _lazy_pinyin(phrases: bool):
+    """pypinyin's ``lazy_pinyin``; ``phrases``: with its phrase dictionary loaded.
+
+    A character read alone gets the same reading with and without the phrase dictionary
+    (all 41,923 characters of pypinyin 0.55 compared; ``tests/sources/test_standardise_text.py``
+    keeps comparing them), and loading it took 0.46 s of the 0.57 s pypinyin's import costs
+    every process that stages a record: the per-character table is filled without it
+    (pypinyin's documented ``PYPINYIN_NO_PHRASES``, set only for the import). Reading place
+    names as phrases (:func:`derive_place_readings`) loads it into the same pypinyin.
+    """
+    if "pypinyin" not in sys.modules and not phrases:
+        before = os.environ.get("PYPINYIN_NO_PHRASES")
+        os.environ["PYPINYIN_NO_PHRASES"] = "1"
+        try:
+            import pypinyin  # noqa: F401 - imported here, without phrases
+        finally:
+            if before is None:
+                del os.environ["PYPINYIN_NO_PHRASES"]
+            else:
+                os.environ["PYPINYIN_NO_PHRASES"] = before
+    from pypinyin import constants, lazy_pinyin, load_phrases_dict
+
+    if phrases and not constants.PHRASES_DICT:
+        from pypinyin.phrases_dict import phrases_dict
+
+        load_phrases_dict(phrases_dict)
+    return lazy_pinyin
 
 
 def _readings(lazy_pinyin, texts: list[str]) -> list[str]:
@@ -141,7 +171,7 @@ PLACE_READINGS_PATH = Path(__file__).with_name("data") / "cn_place_readings.csv"
 def derive_place_readings() -> dict[str, str]:
     """Place names whose reading as a phrase differs from their characters' usual one, and
     that reading ('厦门' → 'xia men', where 厦 alone reads 'sha')."""
-    from pypinyin import lazy_pinyin
+    lazy_pinyin = _lazy_pinyin(phrases=True)
     from pypinyin.pinyin_dict import pinyin_dict
 
     def readings(c: str) -> int:

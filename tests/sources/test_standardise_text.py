@@ -1,5 +1,10 @@
 """normalise_text and to_pinyin: one spelling for the same text, one sound for homophones."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -58,3 +63,39 @@ def test_shipped_place_readings_are_those_pypinyin_gives():
 
 def test_pinyin_of_nothing_is_none():
     assert to_pinyin(pd.Series([None, "", "()"])).tolist() == [None, None, None]
+
+
+def test_characters_read_alike_without_pypinyins_phrases_which_load_when_places_need_them():
+    # a fresh interpreter: the per-character table imports pypinyin without its phrases;
+    # every character pypinyin knows reads the same once the phrases are loaded, and place
+    # names still read as phrases (and as shipped)
+    script = """
+import json, sys
+import pandas as pd
+from sources.standardise import text
+assert "pypinyin" not in sys.modules
+assert text.to_pinyin(pd.Series(["厦门快心"])).tolist() == ["xia men kuai xin"]
+from pypinyin import constants, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
+without = len(constants.PHRASES_DICT)
+chars = [chr(k) for k in sorted(pinyin_dict)]
+alone = [lazy_pinyin(c) for c in chars]
+places = text.derive_place_readings()
+from pypinyin.phrases_dict import phrases_dict
+print(json.dumps({"without": without, "with": len(constants.PHRASES_DICT) == len(phrases_dict),
+                  "same": alone == [lazy_pinyin(c) for c in chars], "chars": len(chars),
+                  "places": places}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["without"] == 0 and out["with"]
+    assert out["same"] and out["chars"] > 40_000
+    shipped = pd.read_csv(PLACE_READINGS_PATH, dtype=str, keep_default_na=False)
+    assert out["places"] == dict(zip(shipped["name"], shipped["reading"], strict=True))
