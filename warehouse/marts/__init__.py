@@ -13,7 +13,8 @@ it, with every business number taken from the ``marts:`` section of the config
 ``build_lifecycle``                ``customer_lifecycle``, appends to ``lifecycle_history``
 ``build_next_order``               ``next_order``
 ``build_customer_satisfaction``    ``customer_satisfaction``, ``satisfaction_by_tier_region``
-``build_followup_today``           ``followup_today``
+``build_followup_today``           ``followup_today`` (and ``followup_due``, its reasons
+                                   read from orders, kept per customer)
 ``build_sales_by_region_product_month``, ``build_customer_growth``   sales over time
 ``build_sales_forecast``           ``sales_forecast`` (``backtest`` measures it; a sync
                                    does both in ``build_sales_forecast_and_backtest``)
