@@ -29,6 +29,7 @@ from sources.config import PipelineConfig
 from warehouse import marts
 from warehouse.marts.activity import reconcile_marts
 from warehouse.marts.by_customer import inputs_table
+from warehouse.marts.followup_due import TABLE as FOLLOWUP_DUE
 from warehouse.store import table_exists
 
 
@@ -220,19 +221,22 @@ def customer_lifecycle(
 
 @dg.asset(key=FOLLOWUP_TODAY, group_name="marts", kinds={"duckdb"},
           deps=[ORDERS, INTERACTIONS, CUSTOMER_VALUE, CUSTOMER_LIFECYCLE, CUSTOMER_SATISFACTION, RELATIONSHIPS,
-                GOLDEN_CUSTOMERS])  # fmt: skip
+                GOLDEN_CUSTOMERS],
+          metadata=part_tables(f"marts.{FOLLOWUP_DUE}", f"marts.{inputs_table(FOLLOWUP_DUE)}"))  # fmt: skip
 def followup_today(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Who to call today and why (consumables due, service due, dormant care, open complaint,
     satisfaction drop), with the
     person and number to call; one row per customer and reason, best customers first."""
-    plan = marts_plan(context, deployment, warehouse, "followup_today")
+    plan = marts_plan(context, deployment, warehouse, "followup_today", incremental=True)
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     cfg = deployment.config
     with warehouse.connect() as con:
-        rows = marts.build_followup_today(con, cfg.marts, as_of_for_run(context, cfg))
+        rows = marts.build_followup_today(
+            con, cfg.marts, as_of_for_run(context, cfg), changes_only=plan.incremental
+        )
         meta = table_metadata(
             con, "followup_today", rows, reasons=counts_of(con, "followup_today", "reason")
         )

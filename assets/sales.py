@@ -40,8 +40,8 @@ def sales_forecast(
     cfg = deployment.config
     as_of = as_of_for_run(context, cfg)
     with warehouse.connect() as con:
-        rows = marts.build_sales_forecast(con, cfg.marts.forecast, as_of)
-        scores = [s.as_dict() for s in marts.backtest(con, cfg.marts.forecast, as_of)]
+        rows, backtest = marts.build_sales_forecast_and_backtest(con, cfg.marts.forecast, as_of)
+        scores = [s.as_dict() for s in backtest]
         meta = table_metadata(con, "sales_forecast", rows, backtest=dg.MetadataValue.json(scores))
     context.log.info(f"marts.sales_forecast backtest: {scores}")
     plan.done(warehouse, context.run_id)

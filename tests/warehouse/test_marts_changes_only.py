@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from marts_tables import AS_OF, add_customers, add_interactions, add_orders, days_ago, warehouse
 
-from sources.config import MartsConfig
+from sources.config import ConsumablesFollowup, FollowupConfig, MartsConfig, ServiceFollowup
 from warehouse.marts import (
     build_customer_360,
     build_customer_satisfaction,
@@ -20,24 +20,33 @@ from warehouse.marts import (
     by_customer,
 )
 
-MARTS = MartsConfig()
+#: Paper and ink re-ordered on a rhythm, toner cartridges serviced: B's paper is due, C's
+#: cartridge bought 40 days ago is due for its 45-day service.
+MARTS = MartsConfig(
+    followup=FollowupConfig(
+        consumables=ConsumablesFollowup(products=["墨盒", "纸"]),
+        service=ServiceFollowup(intervals={"硒鼓": 45}),
+    )
+)
 #: The marts a delta touches, and the fingerprints kept beside the per-customer ones.
 TABLES = (
     "customer_value", "customer_lifecycle", "lifecycle_history", "next_order",
     "customer_satisfaction", "satisfaction_by_tier_region", "followup_today",
     "sales_by_region_product_month", "customer_360", "next_order__inputs",
     "customer_lifecycle__inputs", "customer_satisfaction__inputs", "customer_360__inputs",
+    "followup_due", "followup_due__inputs",
 )  # fmt: skip
 
 
 def build_all(con, as_of: date, run: str, *, changes_only: bool) -> None:
-    """The marts in the order the assets build them (value, follow-ups and sales stay whole)."""
+    """The marts in the order the assets build them (value, the follow-up list and sales stay
+    whole)."""
     at = datetime.combine(as_of, datetime.min.time()) + timedelta(hours=6)
     build_customer_value(con, MARTS, as_of)
     build_lifecycle(con, MARTS, as_of, run, at, changes_only=changes_only)
     build_next_order(con, MARTS.next_order, as_of, changes_only=changes_only)
     build_customer_satisfaction(con, MARTS, as_of, changes_only=changes_only)
-    build_followup_today(con, MARTS, as_of)
+    build_followup_today(con, MARTS, as_of, changes_only=changes_only)
     build_sales_by_region_product_month(con)
     build_customer_360(con, MARTS, changes_only=changes_only)
 
@@ -59,10 +68,15 @@ def first_day():
 
 
 def a_day_of_changes(con) -> None:
-    """New orders for A and a new customer, B renamed and moved, D gone, a complaint for C, a
-    survey for A."""
+    """New orders for A, C and a new customer, B renamed and moved, D gone, a complaint for C,
+    a survey for A."""
     add_customers(con, {"customer_id": "E", "province": "广东省"})
-    add_orders(con, ("A", days_ago(1), 120, "墨盒"), ("E", days_ago(2), 5000, "纸"))
+    add_orders(
+        con,
+        ("A", days_ago(1), 120, "墨盒"),
+        ("E", days_ago(2), 5000, "纸"),
+        ("C", days_ago(3), 900, "硒鼓"),
+    )
     con.execute(
         "UPDATE master.customers SET name = 'B 新名', city = '福州市' WHERE customer_id = 'B'"
     )
@@ -93,6 +107,11 @@ def test_updating_the_marts_by_their_changes_equals_building_them_whole(
     for table in TABLES:
         assert got[table] == expected[table], table
     assert {r[0] for r in got["customer_360"]} == {"A", "B", "C", "E", "P"}
+    if later == 0:  # B's paper still due, C's two cartridges
+        assert {(r[0], r[1]) for r in got["followup_due"]} == {
+            ("B", "consumables_due"),
+            ("C", "service_due"),
+        }
 
 
 def test_only_the_customers_whose_inputs_changed_are_computed_again(monkeypatch):
@@ -108,3 +127,16 @@ def test_only_the_customers_whose_inputs_changed_are_computed_again(monkeypatch)
     assert (names["A"], names["B"], names["C"]) == ("kept", "B", "kept")
     assert dict(con.sql("SELECT customer_id, name FROM marts.next_order").fetchall()) == {
         "A": "kept", "B": "B"}  # fmt: skip
+
+
+def test_only_the_customers_whose_orders_changed_get_their_due_reasons_again(monkeypatch):
+    monkeypatch.setattr(by_customer, "WHOLE_SHARE", 1.0)
+    con = first_day()
+    # a detail no order explains: kept for C, whose orders did not change; B's computed again
+    con.execute("UPDATE marts.followup_due SET detail = 'kept'")
+    add_orders(con, ("B", days_ago(1), 50, "纸"))
+    build_followup_today(con, MARTS, AS_OF, changes_only=True)
+    due = con.sql("SELECT customer_id, reason, detail FROM marts.followup_due").fetchall()
+    assert due == [("C", "service_due", "kept")]  # B ordered paper yesterday: no longer due
+    listed = con.sql("SELECT detail FROM marts.followup_today WHERE customer_id = 'C'").fetchall()
+    assert listed == [("kept",)]

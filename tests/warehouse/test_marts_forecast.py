@@ -6,7 +6,7 @@ import pytest
 from marts_tables import add_customers, add_orders, warehouse
 
 from sources.config import ForecastConfig
-from warehouse.marts import backtest, build_sales_forecast
+from warehouse.marts import backtest, build_sales_forecast, build_sales_forecast_and_backtest
 
 AS_OF = date(2026, 9, 30)
 #: Oct 2021 … Sep 2026: 60 complete months, so that every origin of the backtest and of
@@ -84,3 +84,27 @@ def test_backtest_scores_the_model_beside_seasonal_naive():
     model, naive = scores["seasonal_level_trend"], scores["seasonal_naive"]
     assert naive.bias == pytest.approx(100 * (1.03**-12 - 1), abs=0.1)  # a year behind: −29.9%
     assert abs(model.bias) < abs(naive.bias) / 3 and model.smape < naive.smape / 3
+
+
+def test_forecast_and_backtest_together_give_what_each_gives_alone():
+    """A sync builds the forecast and scores the backtest on one series and one run of the
+    model over both's origins: the same rows and scores as each on its own (two provinces,
+    one growing unevenly, so that intervals and errors are not trivial)."""
+    con = warehouse()
+    add_customers(
+        con, {"customer_id": "F", "province": "福建省"}, {"customer_id": "G", "province": "广东省"}
+    )
+    _december_peak(con)
+    add_orders(con, *[("G", d, 100 * 1.03**i + 37 * (i % 5), "纸") for i, d in enumerate(MONTHS)])
+    config = ForecastConfig(backtest_origins=4)
+    build_sales_forecast(con, config, AS_OF)
+    alone = (
+        con.sql("FROM marts.sales_forecast ORDER BY ALL").fetchall(),
+        backtest(con, config, AS_OF),
+    )
+    rows, scores = build_sales_forecast_and_backtest(con, config, AS_OF)
+    together = con.sql("FROM marts.sales_forecast ORDER BY ALL").fetchall()
+    assert (together, scores) == alone
+    assert rows == len(together) == 6
+    assert {s.points for s in scores} == {24}
+    assert con.sql("FROM duckdb_tables() WHERE temporary").fetchall() == []  # work tables dropped

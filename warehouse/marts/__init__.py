@@ -13,9 +13,11 @@ it, with every business number taken from the ``marts:`` section of the config
 ``build_lifecycle``                ``customer_lifecycle``, appends to ``lifecycle_history``
 ``build_next_order``               ``next_order``
 ``build_customer_satisfaction``    ``customer_satisfaction``, ``satisfaction_by_tier_region``
-``build_followup_today``           ``followup_today``
+``build_followup_today``           ``followup_today`` (and ``followup_due``, its reasons
+                                   read from orders, kept per customer)
 ``build_sales_by_region_product_month``, ``build_customer_growth``   sales over time
-``build_sales_forecast``           ``sales_forecast`` (``backtest`` measures it)
+``build_sales_forecast``           ``sales_forecast`` (``backtest`` measures it; a sync
+                                   does both in ``build_sales_forecast_and_backtest``)
 ``build_lead_funnel``              ``lead_funnel``
 ``build_customer_360``             ``customer_360``
 =================================  ==========================================================
@@ -36,7 +38,11 @@ from warehouse.marts.activity import (
 )
 from warehouse.marts.customer_360 import build_customer_360
 from warehouse.marts.followup import REASONS, build_followup_today
-from warehouse.marts.forecast import backtest, build_sales_forecast
+from warehouse.marts.forecast import (
+    backtest,
+    build_sales_forecast,
+    build_sales_forecast_and_backtest,
+)
 from warehouse.marts.lead_funnel import build_lead_funnel
 from warehouse.marts.lifecycle import HISTORY_STAGES, STAGES, build_lifecycle
 from warehouse.marts.next_order import STATUSES, build_next_order
@@ -63,6 +69,7 @@ __all__ = [
     "build_next_order",
     "build_sales_by_region_product_month",
     "build_sales_forecast",
+    "build_sales_forecast_and_backtest",
     "marts_as_of",
     "update_activity",
     "value_sets",

@@ -33,7 +33,7 @@ from sources.activity_schema import (
     ActivityKind,
 )
 from warehouse.marts._sql import create_table, existing
-from warehouse.store import table_columns, table_exists
+from warehouse.store import table_exists
 from warehouse.views import CURRENT_XREF
 
 __all__ = ["INTERACTIONS", "KINDS", "ORDERS", "RECEIVABLES", "build_activity", "update_activity"]
@@ -92,7 +92,10 @@ def _kept_columns(kind: ActivityKind) -> str:
     )
 
 
-def _build_quarantine(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> None:
+def _build_quarantine(con: duckdb.DuckDBPyConnection, kind: ActivityKind, unattached: str) -> None:
+    """``marts.<kind>_quarantine``: the rows staging quarantined and those of ``unattached`` (a
+    relation of the staged rows with no current customer record: their position,
+    ``record_key``, id, ``raw`` and ``staged_reason``)."""
     staged_quarantine = existing(con, "staging", kind.quarantine_table, _empty_quarantine_sql(kind))
     create_table(
         con,
@@ -108,7 +111,7 @@ def _build_quarantine(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> Non
                                   || staged_reason || ')'
                              ELSE 'customer record ' || record_key || ' is not a current customer record' END,
                    raw
-            FROM __attached WHERE customer_id IS NULL
+            FROM {unattached}
             ORDER BY feed, source_file, source_row""",
     )
 
@@ -124,14 +127,16 @@ def build_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Dat
         f"""SELECT {_kept_columns(kind)}
             FROM __attached WHERE customer_id IS NOT NULL ORDER BY feed, source_file, source_row""",
     )
-    _build_quarantine(con, kind)
+    _build_quarantine(con, kind, "(FROM __attached WHERE customer_id IS NULL)")
     con.execute("DROP VIEW __attached")
     return reconcile_marts(con, kind)
 
 
 def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.DataFrame:
     """Bring ``marts.<kind>`` up to date by rewriting only the rows that changed; the
-    quarantine beside it is built whole (it is small). The same rows as
+    quarantine beside it is built whole (it is small), its rows kept out read in the same
+    pass over the staged rows that finds the changes (a second pass attaching them again
+    took about 0.03 s of CPU a kind at 100k records). The same rows as
     :func:`build_activity`, not in the same physical order (readers order what they read:
     the published files are sorted, the fingerprints ignore order; a sum of DOUBLE values,
     ``quantity`` or ``satisfaction_score``, may differ in its last bit when they are not whole
@@ -150,14 +155,18 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     """
     _attach(con, kind)
     position = ", ".join(_POSITION)
-    columns = [c for c, _ in table_columns(con, "marts", kind.table)]
+    # the columns as the binder sees them (information_schema took 10-25 ms a kind)
+    columns = [c[0] for c in con.execute(f"SELECT * FROM marts.{kind.table} LIMIT 0").description]
     row_hash = f"hash({', '.join(columns)})"
-    # one pass over the staged rows and the xref: each position, kept or not, its content
+    out = ("record_key", kind.id_field, "raw", "staged_reason")
+    # one pass over the staged rows and the xref: each position, kept or not, its content;
+    # a row kept out, what its quarantine row says
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __now AS
         SELECT {position}, customer_id IS NOT NULL AS kept,
-               CASE WHEN customer_id IS NOT NULL THEN {row_hash} END AS h
-        FROM (SELECT {_kept_columns(kind)} FROM __attached)""")
+               CASE WHEN customer_id IS NOT NULL THEN {row_hash} END AS h,
+               {", ".join(f"CASE WHEN customer_id IS NULL THEN {c} END AS {c}" for c in out)}
+        FROM (SELECT {_kept_columns(kind)}, raw, staged_reason FROM __attached)""")
     # one join of the positions now and in the mart (each unique on both sides): a row came
     # where it is kept with another content than the mart's, went where the mart's differs
     con.execute(f"""
@@ -173,7 +182,7 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
         f"CREATE OR REPLACE TEMP TABLE __gone AS SELECT {position} FROM __differ WHERE went"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __out AS SELECT {position} FROM __now WHERE NOT kept"
+        f"CREATE OR REPLACE TEMP TABLE __out AS SELECT {position}, {', '.join(out)} FROM __now WHERE NOT kept"
     )
     con.execute("BEGIN TRANSACTION")
     try:
@@ -182,8 +191,7 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
         con.execute(f"""
             INSERT INTO marts.{kind.table} BY NAME
             SELECT {_kept_columns(kind)} FROM __attached ORDER BY {position}""")
-        _attach(con, kind, only="__out")
-        _build_quarantine(con, kind)
+        _build_quarantine(con, kind, "__out")  # read in the one pass: not attached again
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

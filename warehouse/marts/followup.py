@@ -17,6 +17,10 @@ One row per customer and reason, best customers first (window revenue, then life
   (A and B) whose latest survey score dropped (``marts.customer_satisfaction``: by at least
   ``satisfaction.min_drop`` below the mean of the scores before it).
 
+The first two are read from the customer's own orders alone and kept per customer in
+``marts.followup_due`` (:mod:`warehouse.marts.followup_due`), computed again on a day of
+changes only for the customers whose orders changed; the list is built whole.
+
 The contact: for a company, its employee (``employment`` relationship) named on most of
 its records who has a number, else the company's own number; for a person, the person.
 """
@@ -29,6 +33,7 @@ import duckdb
 
 from sources.config import MartsConfig
 from warehouse.marts._sql import create_table, existing
+from warehouse.marts.followup_due import build_followup_due
 
 REASONS = ("consumables_due", "service_due", "dormant_care", "open_complaint", "satisfaction_drop")
 
@@ -44,45 +49,6 @@ _EMPTY_SATISFACTION = (
 )
 
 _REASONS_SQL = """
-    consumable_orders AS (  -- order lines: a gap of 0 is another line of an order day already counted
-        SELECT customer_id, product, order_date,
-               order_date - lag(order_date) OVER (PARTITION BY customer_id, product ORDER BY order_date) AS gap
-        FROM marts.orders
-        WHERE order_date <= $as_of AND list_contains($consumables::VARCHAR[], product)
-    ),
-    rhythm AS (
-        SELECT customer_id, product, count(*) FILTER (WHERE gap IS NULL OR gap > 0) AS n,
-               max(order_date) AS last_order, round(median(gap) FILTER (WHERE gap > 0))::INTEGER AS every
-        FROM consumable_orders
-        GROUP BY ALL HAVING n >= $min_orders
-    ),
-    consumables_due AS (
-        SELECT customer_id, 'consumables_due' AS reason, min(last_order + every) AS due_date,
-               string_agg(product || ': every ' || every || ' days, last ' || last_order || ', next '
-                          || (last_order + every), '; ' ORDER BY last_order + every, product) AS detail
-        FROM rhythm
-        WHERE last_order + every - $consumables_lead <= $as_of
-          AND $as_of - (last_order + every) <= $consumables_overdue
-        GROUP BY customer_id
-    ),
-    machines AS (
-        SELECT o.customer_id, o.product, o.order_date, s.every
-        FROM marts.orders o JOIN (SELECT unnest($service_products::VARCHAR[]) AS product,
-                                         unnest($service_days::INTEGER[]) AS every) s USING (product)
-        WHERE o.order_date <= $as_of AND $as_of - o.order_date <= $max_age
-    ),
-    services AS (
-        SELECT *, order_date + every * greatest(1, ceil(($as_of - $service_overdue - order_date) / every))::INTEGER
-                  AS next_service
-        FROM machines
-    ),
-    service_due AS (
-        SELECT customer_id, 'service_due' AS reason, min(next_service) AS due_date,
-               string_agg(product || ' bought ' || order_date || ': service every ' || every
-                          || ' days, next ' || next_service, '; ' ORDER BY next_service, product, order_date) AS detail
-        FROM services WHERE next_service <= $as_of + $service_lead
-        GROUP BY customer_id
-    ),
     dormant_care AS (
         SELECT l.customer_id, 'dormant_care' AS reason, l.stage_since AS due_date,
                'no order since ' || l.last_order_date || ' (' || l.days_since_last_order
@@ -118,7 +84,7 @@ _REASONS_SQL = """
           AND list_contains($drop_classes::VARCHAR[], abc_class)
     ),
     reasons AS (
-        SELECT * FROM consumables_due UNION ALL SELECT * FROM service_due
+        SELECT customer_id, reason, due_date, detail FROM marts.followup_due
         UNION ALL SELECT * FROM dormant_care UNION ALL SELECT * FROM open_complaint
         UNION ALL SELECT * FROM satisfaction_drop
     )"""
@@ -135,9 +101,15 @@ _CONTACT_SQL = """
     )"""
 
 
-def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date) -> int:
-    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts."""
+def build_followup_today(
+    con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_of: date, *, changes_only: bool = False
+) -> int:
+    """Create ``marts.followup_today`` from the orders, interactions, value and lifecycle marts
+    (``changes_only``: the consumables and services due, ``marts.followup_due``, computed
+    again only for the customers whose orders of those products changed,
+    :mod:`warehouse.marts.followup_due`; the list is built whole)."""
     f = marts.followup
+    build_followup_due(con, f, as_of, changes_only=changes_only)
     relationships = existing(con, "master", "relationships", _EMPTY_RELATIONSHIPS)
     satisfaction = existing(con, "marts", "customer_satisfaction", _EMPTY_SATISFACTION)
     sql = f"""
@@ -159,7 +131,6 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
                $as_of AS as_of, * EXCLUDE (reason_order)
         FROM listed ORDER BY priority
     """
-    service = f.service.intervals
     return create_table(
         con,
         "marts",
@@ -167,15 +138,6 @@ def build_followup_today(con: duckdb.DuckDBPyConnection, marts: MartsConfig, as_
         sql,
         {
             "as_of": as_of,
-            "consumables": list(f.consumables.products),
-            "min_orders": f.consumables.min_orders,
-            "consumables_lead": f.consumables.lead_days,
-            "consumables_overdue": f.consumables.max_overdue_days,
-            "service_products": list(service),
-            "service_days": list(service.values()),
-            "service_lead": f.service.lead_days,
-            "service_overdue": f.service.max_overdue_days,
-            "max_age": f.service.max_equipment_age_days,
             "dormant_care": f.dormant_care.enabled,
             "min_lifetime": f.dormant_care.min_lifetime_revenue,
             "max_days_dormant": f.dormant_care.max_days_dormant,

@@ -102,33 +102,6 @@ def _origin_range(last_sql: str, first_back: int, last_back: int) -> str:
                FROM range({first_back}, {last_back + 1}) r(k)"""
 
 
-def build_sales_forecast(con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date) -> int:
-    """Create ``marts.sales_forecast`` from ``marts.orders`` and the master."""
-    _series(con, as_of)
-    last = last_complete_month(as_of)
-    _origins(con, _origin_range(last, 0, CALIBRATION_ORIGINS + cfg.horizon_months))
-    _forecasts(con, "__model", model_sql(cfg.horizon_months))
-    target = f"SELECT {last} AS origin"
-    rows = create_table(
-        con,
-        "marts",
-        "sales_forecast",
-        f"""SELECT $as_of AS as_of, f.origin AS last_complete_month, f.month,
-                   nullif(f.province, '') AS province, nullif(f.product_line, '') AS product_line,
-                   f.horizon, round(f.forecast, 2)::DECIMAL(18, 2) AS forecast,
-                   round(f.lower, 2)::DECIMAL(18, 2) AS lower, round(f.upper, 2)::DECIMAL(18, 2) AS upper,
-                   $interval AS interval,
-                   (SELECT sum(revenue) FROM __sales_series s WHERE s.province = f.province
-                      AND s.product_line = f.product_line
-                      AND s.month = (f.month - INTERVAL 1 YEAR)::DATE)::DECIMAL(18, 2) AS revenue_year_before
-            FROM ({_with_interval_sql(target, cfg)}) f
-            ORDER BY province, product_line, month""",
-        {"as_of": as_of, "interval": cfg.interval},
-    )
-    _drop(con)
-    return rows
-
-
 @dataclass(frozen=True)
 class BacktestScore:
     """One method's error over the backtest: sMAPE and bias in percent, interval coverage (all
@@ -145,16 +118,87 @@ class BacktestScore:
         return asdict(self)
 
 
+def build_sales_forecast(con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date) -> int:
+    """Create ``marts.sales_forecast`` from ``marts.orders`` and the master."""
+    _series(con, as_of)
+    _origins(
+        con, _origin_range(last_complete_month(as_of), 0, CALIBRATION_ORIGINS + cfg.horizon_months)
+    )
+    _forecasts(con, "__model", model_sql(cfg.horizon_months))
+    rows = _write_forecast(con, cfg, as_of)
+    _drop(con)
+    return rows
+
+
+def build_sales_forecast_and_backtest(
+    con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date
+) -> tuple[int, list[BacktestScore]]:
+    """:func:`build_sales_forecast` and :func:`backtest` on one monthly series and one run of
+    the model over the origins of both (a forecast from an origin reads only the months up to
+    it, whatever other origins are computed beside it): the same table and scores, the orders
+    aggregated and the model run once instead of twice."""
+    h = cfg.horizon_months
+    _series(con, as_of)
+    oldest = max(CALIBRATION_ORIGINS + h, _backtest_oldest(cfg))
+    _origins(con, _origin_range(last_complete_month(as_of), 0, oldest))
+    _forecasts(con, "__model", model_sql(h))
+    rows = _write_forecast(con, cfg, as_of)
+    scores = _score_backtest(con, cfg, as_of)
+    _drop(con)
+    return rows, scores
+
+
+def _write_forecast(con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date) -> int:
+    """``marts.sales_forecast`` from the last complete month, from ``__sales_series`` and the
+    model's forecasts (``__model``, from every origin the interval is calibrated on)."""
+    last = last_complete_month(as_of)
+    target = f"SELECT {last} AS origin"
+    return create_table(
+        con,
+        "marts",
+        "sales_forecast",
+        f"""SELECT $as_of AS as_of, f.origin AS last_complete_month, f.month,
+                   nullif(f.province, '') AS province, nullif(f.product_line, '') AS product_line,
+                   f.horizon, round(f.forecast, 2)::DECIMAL(18, 2) AS forecast,
+                   round(f.lower, 2)::DECIMAL(18, 2) AS lower, round(f.upper, 2)::DECIMAL(18, 2) AS upper,
+                   $interval AS interval,
+                   (SELECT sum(revenue) FROM __sales_series s WHERE s.province = f.province
+                      AND s.product_line = f.product_line
+                      AND s.month = (f.month - INTERVAL 1 YEAR)::DATE)::DECIMAL(18, 2) AS revenue_year_before
+            FROM ({_with_interval_sql(target, cfg)}) f
+            ORDER BY province, product_line, month""",
+        {"as_of": as_of, "interval": cfg.interval},
+    )
+
+
 def backtest(
     con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date
 ) -> list[BacktestScore]:
     """The model and the seasonal-naive baseline, forecasting from each of the last
     ``backtest_origins`` origins whose next ``horizon_months`` are complete by ``as_of``."""
     _series(con, as_of)
+    h = cfg.horizon_months
+    _origins(con, _origin_range(last_complete_month(as_of), h, _backtest_oldest(cfg)))
+    _forecasts(con, "__model", model_sql(h))
+    scores = _score_backtest(con, cfg, as_of)
+    _drop(con)
+    return scores
+
+
+def _backtest_oldest(cfg: ForecastConfig) -> int:
+    """Months before the last complete month of the oldest origin the backtest reads: its
+    oldest target, and the calibration origins before that."""
+    h = cfg.horizon_months
+    return h + cfg.backtest_origins - 1 + CALIBRATION_ORIGINS + h
+
+
+def _score_backtest(
+    con: duckdb.DuckDBPyConnection, cfg: ForecastConfig, as_of: date
+) -> list[BacktestScore]:
+    """The backtest's scores from ``__sales_series`` and the model's forecasts (``__model``,
+    from at least the backtest's origins and those before them)."""
     last, h = last_complete_month(as_of), cfg.horizon_months
     targets = _origin_range(last, h, h + cfg.backtest_origins - 1)
-    _origins(con, _origin_range(last, h, h + cfg.backtest_origins - 1 + CALIBRATION_ORIGINS + h))
-    _forecasts(con, "__model", model_sql(h))
     _forecasts(
         con,
         "__naive",
@@ -175,7 +219,6 @@ def backtest(
         origins, points, smape, bias, coverage = row
         scores.append(BacktestScore(method, origins, points, *(None if v is None else round(v, 1)
                                                                for v in (smape, bias, coverage))))  # fmt: skip
-    _drop(con)
     return scores
 
 
