@@ -54,3 +54,22 @@ def test_gx_is_imported_without_pyspark_and_leaves_it_importable():
     done = _python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True"], done.stderr
+
+
+def test_gx_is_imported_without_loading_scipy_stats_which_still_works_when_used():
+    """scipy.stats serves GX's distribution expectations only: GX's import binds it without
+    loading it; the first use loads it, and an import of it elsewhere gets the real module."""
+    code = (
+        "import sys\n"
+        "from quality.gx import _import_gx\n"
+        "_import_gx()\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "from great_expectations.expectations.core import "
+        "expect_column_kl_divergence_to_be_less_than as kl\n"
+        "print(float(kl.stats.entropy([0.5, 0.5], [0.5, 0.5])))\n"
+        "import scipy.stats\n"
+        "print(type(sys.modules['scipy.stats']).__name__, scipy.stats.norm.cdf(0.0))\n"
+    )
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "0.0", "module", "0.5"], done.stderr
