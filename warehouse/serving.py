@@ -233,6 +233,15 @@ def write_tables(
                 if table_exists(con, "main", stored, database="serving_out")
                 else None
             )
+            if name in VOLATILE_COLUMNS:
+                # written whole, before the table: its rows are the query's, one each, so
+                # they count a customer's rows without reading the query again
+                key = _LINEAGE_KEY[name]
+                con.execute(
+                    f"CREATE OR REPLACE TABLE serving_out.{name}_lineage AS "
+                    f"SELECT {', '.join(key + volatile)} FROM ({query}) "
+                    f"ORDER BY {key[0]}"
+                )
             added = None
             if order is not None and kept == columns:
                 added = _update_table(
@@ -244,6 +253,7 @@ def write_tables(
                     appended.get(name, 0),
                     rewrite_share,
                     touched=touched and name in BY_RECORDS,
+                    counted=f"serving_out.{name}_lineage" if name in VOLATILE_COLUMNS else query,
                 )
             if added is None:
                 by = f" ORDER BY {order}" if order else ""
@@ -254,13 +264,6 @@ def write_tables(
                 appended[name] = 0
             else:
                 appended[name] = appended.get(name, 0) + added
-            if name in VOLATILE_COLUMNS:
-                key = _LINEAGE_KEY[name]
-                con.execute(
-                    f"CREATE OR REPLACE TABLE serving_out.{name}_lineage AS "
-                    f"SELECT {', '.join(key + volatile)} FROM ({query}) "
-                    f"ORDER BY {key[0]}"
-                )
             rows[name] = int(
                 con.execute(f"SELECT count(*) FROM serving_out.{stored}").fetchall()[0][0]
             )
@@ -336,11 +339,16 @@ def _update_table(
     appended: int,
     rewrite_share: float,
     touched: bool = False,
+    counted: str | None = None,
 ) -> int | None:
     """Bring ``serving_out.<stored>`` to the rows of ``query`` as stored (its ``volatile``
     columns nulled) by rewriting the rows of the ``order`` values (customers) whose rows
     differ (``touched``: those of ``__serving_touched``); the number of rows appended, or
     None (nothing done) when that many rows are better written whole (``REWRITE_SHARE``).
+    ``counted``: a table with one row per row of ``query`` and its ``order`` column, where
+    the touched customers' rows are counted (``query`` by default): ``records``' lineage,
+    written first, instead of every staged record joined again to its customer (at 100k
+    records after a 1% day, 0.05 s of CPU of the index's 1.1 s).
 
     The changed customers' rows are picked from ``query`` before its volatile columns are
     nulled, by a plain ``IN`` (rows without a customer only when that group changed): with
@@ -353,7 +361,7 @@ def _update_table(
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __serving_changed AS
             SELECT t.customer, count(q.{order}) AS n
-            FROM __serving_touched t LEFT JOIN ({query}) q ON q.{order} = t.customer
+            FROM __serving_touched t LEFT JOIN ({counted or query}) q ON q.{order} = t.customer
             GROUP BY ALL"""
         )
     else:
