@@ -154,6 +154,7 @@ def golden_customers(
         "master.mention_matches",
         "master.mention_names",
         "master.relationship_inputs",
+        "master.relationships_mentioned",
         "master.relationships_read",
     ),
 )

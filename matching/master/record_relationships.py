@@ -299,9 +299,13 @@ _RARE_NAME_CANDIDATES = f"""
 """
 
 
+#: The temp table of the customers whose relationships an incremental read read again.
+AFFECTED = "__affected"
+
+
 def read_relationships(
     con: duckdb.DuckDBPyConnection, touched: Collection[str] | None = None
-) -> None:
+) -> str | None:
     """Every relationship read from the current records (``RELATIONSHIP_COLUMNS``), kept as
     ``master.relationships_read`` (never read into this process: at 1M source records it
     holds some 800,000 rows with lists of evidence).
@@ -312,10 +316,14 @@ def read_relationships(
             every record. Given, the relationships between two other customers are kept from
             the last build and the others read from the records of the customers that share
             a value with a touched one: the same rows as reading every record.
+    Returns:
+        None when every record was read; else the temp table (``AFFECTED``, one
+        ``customer_id`` per row, for the caller to drop) of the customers whose rows were
+        read again: every row between two others is as the last build left it.
     """
     if touched is None or not table_exists(con, *RELATIONSHIPS_READ.split(".")):
         con.execute(f"CREATE OR REPLACE TABLE {RELATIONSHIPS_READ} AS {_union(CURRENT_RECORDS)}")
-        return
+        return None
     con.register("__touched", pd.DataFrame({"customer_id": sorted(touched)}, dtype=object))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __affected AS
@@ -338,11 +346,12 @@ def read_relationships(
         f"""INSERT INTO {RELATIONSHIPS_READ}
             SELECT * FROM ({_union("__relationship_records", some=True)}) WHERE {mine}"""
     )
-    for table in ("__relationship_records", "__affected_keys", "__affected"):
+    for table in ("__relationship_records", "__affected_keys"):
         con.execute(f"DROP TABLE {table}")
     logger.info(
         "relationships read again from %d records of customers near %d touched", read, len(touched)
     )
+    return AFFECTED
 
 
 def _union(records: str, some: bool = False) -> str:

@@ -495,3 +495,62 @@ def test_a_day_without_new_names_or_changed_companies_keeps_the_names_as_staged(
     query = f"FROM {mention_names.MENTION_NAMES} ORDER BY ALL"
     assert con.execute(query).fetchall() == whole_con.execute(query).fetchall()
     assert len(con.execute(query).fetchall()) == 1
+
+
+def test_a_relationship_of_a_mentioned_name_that_moves_between_untouched_customers_is_written_again(
+    monkeypatch,
+):
+    """A day can move the relationship of a mentioned name between customers it did not
+    touch (a new namesake lowers a referrer name's score, a better match appears elsewhere):
+    updated in place, the relationships still equal a whole build's, and the kept household
+    of untouched customers stays."""
+    import matching.master.relationships as relationships
+
+    day1 = {
+        "r:1": (person("r:1", "陈建国", "+865925551234", "湖滨南路1号501室"), "CF1"),
+        "r:2": (person("r:2", "陈静", "+865925551234", "湖滨南路1号501"), "CF2"),
+        "p:1": (person("p:1", "王芳", referrer_name="李强"), "CP1"),
+        "p:2": (person("p:2", "林伟", referrer_name="黄华"), "CP2"),
+        "q:1": (person("q:1", "李强"), "CQ1"),
+        "q:2": (person("q:2", "李强"), "CQ2"),
+        "q:3": (person("q:3", "黄华"), "CQ3"),
+    }
+    day2 = dict(day1)
+    day2["n:1"] = (person("n:1", "黄华"), "CN1")  # a namesake, related to no one
+
+    def referrals(*pairs):
+        return [
+            pd.DataFrame(
+                {
+                    "from_customer_id": [p[0] for p in pairs],
+                    "to_customer_id": [p[1] for p in pairs],
+                    "relationship_type": "referral",
+                    "evidence": [[p[2]] for p in pairs],
+                    "confidence": [p[3] for p in pairs],
+                    "inferred": False,
+                }
+            )
+        ]
+
+    named = {
+        1: referrals(("CQ1", "CP1", "p:1", 0.9), ("CQ3", "CP2", "p:2", 0.8)),
+        # the referrer of p:1 now means the other 李强; 黄华's score fell with a namesake
+        2: referrals(("CQ2", "CP1", "p:1", 0.9), ("CQ3", "CP2", "p:2", 0.7)),
+    }
+
+    def build(day, names, con=None, incremental=False):
+        monkeypatch.setattr(relationships, "mentioned_relationships", lambda *a: names)
+        con = warehouse([r for r, _ in day.values()], {k: c for k, (_, c) in day.items()}, con)
+        return con, build_relationships(con, {"person": {}}, incremental=incremental)
+
+    _, whole = build(day2, named[2])
+    con, _ = build(day1, named[1])
+    _, incremental = build(day2, named[2], con, incremental=True)
+
+    def rows(frame):
+        return [tuple(map(str, row)) for row in frame.itertuples(index=False)]
+
+    assert rows(incremental) == rows(whole)
+    assert ("CQ2", "CP1", "referral") in {tuple(r[:3]) for r in rows(incremental)}
+    assert ("CQ1", "CP1", "referral") not in {tuple(r[:3]) for r in rows(incremental)}
+    assert ("CF1", "CF2", "family") in {tuple(r[:3]) for r in rows(incremental)}
