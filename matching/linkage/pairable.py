@@ -153,11 +153,15 @@ def load_pairable_with(
     among: Collection[str] | pd.Series,
     others: pa.Table,
     flagged: Collection[str],
+    *,
+    term_frequencies: bool = True,
 ) -> PairableRecords | None:
     """The prepared records of ``entity_type`` kept by the sync that are among the record
     keys ``among`` and can pair with a flagged row of ``others`` (prepared rows that are no
     records of the store: mentioned names), chosen in SQL, followed by every row of
-    ``others``; with the term-frequency columns of every record ``among``.
+    ``others``; with the term-frequency columns of every record ``among`` (False
+    ``term_frequencies``: not read, the caller knows they play no part in a pair scored;
+    ``PairableRecords.term_frequencies`` is then None).
 
     A record is kept when it is ``flagged`` or shares a blocking value with a flagged row
     of ``others`` (:func:`blocking_sides`, as :func:`sharing_blocking_values` keeps it):
@@ -199,10 +203,12 @@ def load_pairable_with(
                 AND (p.record_key IN (SELECT record_key FROM __flagged){shared})""",
             params=[entity_type],
         ).to_arrow_table()
-        tf_columns = ", ".join(f"p.{quote(c)}" for c in term_frequency_columns(model))
-        counted = con.sql(
-            f"SELECT {tf_columns or 'p.record_key'} {of_among}", params=[entity_type]
-        ).to_arrow_table()
+        counted = None
+        if term_frequencies:
+            tf_columns = ", ".join(f"p.{quote(c)}" for c in term_frequency_columns(model))
+            counted = con.sql(
+                f"SELECT {tf_columns or 'p.record_key'} {of_among}", params=[entity_type]
+            ).to_arrow_table()
     finally:
         for name in ("__among", "__flagged", "__others"):
             con.unregister(name)

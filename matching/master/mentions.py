@@ -284,8 +284,20 @@ def _predict(
     flagged: set[str] = (
         set(named.column("record_key").to_pylist()) if only_with is None else only_with
     )
+    # no name has a value the model weighs by frequency (a company's name has no district):
+    # the records' term frequencies play no part in a pair scored, so they are not read
+    # (at 100k source records the districts of 58,000 company records, 0.04 CPU-seconds)
+    counted = not all(term_frequencies_unused(model, part.named) for part in batch)
     kept = (
-        load_pairable_with(store, entity_type, model, records["record_key"], named, flagged)
+        load_pairable_with(
+            store,
+            entity_type,
+            model,
+            records["record_key"],
+            named,
+            flagged,
+            term_frequencies=counted,
+        )
         if store is not None
         else None
     )

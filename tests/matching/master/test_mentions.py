@@ -155,6 +155,44 @@ def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_proc
     assert seen[1] == seen[0] and seen[3] == seen[2]  # the same records were blocked
 
 
+def test_company_names_read_in_sql_without_the_records_term_frequencies_score_as_in_this_process(
+    staged, company_model, params, monkeypatch
+):
+    """A company's name has no district, the one value the company model weighs by
+    frequency: read from the store, the records' term frequencies are not read at all, and
+    every pair and probability is the one scoring the records prepared in this process, with
+    the frequencies of all of them, gives."""
+    import duckdb
+
+    import matching.master.mentions as mentions
+    from matching.linkage.prepared_store import prepare_by_type, save_prepared
+
+    companies = staged[staged["entity_type"] == "company"].assign(customer_id=lambda f: f["truth"])
+    names = pd.Series(["厦门洪来文印店", "厦门市快心电脑有限公司", "福州洪来文印店"])
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA matching")
+    save_prepared(con, prepare_by_type(staged, params.junk))
+    loaded, load = [], mentions.load_pairable_with
+    monkeypatch.setattr(
+        mentions, "load_pairable_with", lambda *a, **k: loaded.append(load(*a, **k)) or loaded[-1]
+    )
+    here = mentions.mention_matches(
+        names, companies, company_model, "company", params.junk, threshold=0.0
+    )
+    read = mentions.mention_matches(
+        names,
+        companies[["record_key", "customer_id", "name"]],
+        company_model,
+        "company",
+        params.junk,
+        threshold=0.0,
+        store=con,
+    )
+    assert not here.empty
+    assert read.equals(here)
+    assert len(loaded) == 1 and loaded[0].term_frequencies is None
+
+
 def test_parent_companies_and_head_offices_score_in_one_prediction_as_each_on_its_own(
     staged, company_model, monkeypatch
 ):
