@@ -47,11 +47,17 @@ def keep(
         }
         for o in outcomes
     ]
-    con.execute(f"DELETE FROM {TABLE} WHERE guard = ?", [guard])
-    con.execute(
-        f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",
-        [guard, key, run_id, json.dumps(records, ensure_ascii=False, default=str)],
-    )
+    kept = json.dumps(records, ensure_ascii=False, default=str)
+    # one statement where the guard has a row (every sync after the first): a delete and an
+    # insert are two commits. The forty keeps of a sync after a delta took 0.07-0.08 s of
+    # CPU and 0.12-0.53 s wall that way, 0.02-0.03 s and 0.02-0.12 s updated (the 100k
+    # warehouse, five rounds alternated, load average 9)
+    updated = con.execute(
+        f"UPDATE {TABLE} SET key = ?, run_id = ?, outcomes = ? WHERE guard = ?",
+        [key, run_id, kept, guard],
+    ).fetchall()[0][0]
+    if not updated:
+        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)", [guard, key, run_id, kept])
 
 
 def _ensure(con: duckdb.DuckDBPyConnection) -> None:
