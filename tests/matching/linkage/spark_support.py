@@ -22,7 +22,8 @@ from matching.linkage.spark_session import spark_problem
 #: The JVMs of a test session (driver, executors) compile with the quick compiler only: a
 #: session on a few hundred records is short, and Java's optimising compiler spends the
 #: cores on code that runs a few times. A whole run of the demo on the test cluster took
-#: 237 s instead of 340 s with it (load average 9-10); never for a real deployment.
+#: 102-106 s instead of 114-116 s with it (two runs each, load average 2-3); never for a
+#: real deployment, whose long jobs need the optimising compiler.
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 #: Settings that keep a test session small and on the loopback address: no UI, no progress
