@@ -1,9 +1,10 @@
-"""Matching on Spark (Splink's SparkAPI, local mode) gives what matching on DuckDB gives.
+"""Matching on Spark (Splink's SparkAPI) gives what matching on DuckDB gives.
 
 The shared 150-customer demo is matched twice, each time from scratch by ``custmaster run``:
-on DuckDB (``demo_run``) and with ``matching: {backend: spark}`` (``demo_spark_run``: both
-models trained on Spark, pairs scored and clusters solved there). The tests compare what
-the two runs left in their warehouses and model folders; nothing here starts Spark again.
+on DuckDB (``demo_run``) and with ``matching: {backend: spark}`` (``demo_spark_run``, on a
+standalone cluster: both models trained on Spark, pairs scored and clusters solved there).
+The tests compare what the two runs left in their warehouses and model folders; nothing
+here starts Spark again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import pytest
 
 from matching.linkage import latest_version
 from matching.linkage.evaluation import score_clusters
-from matching.linkage.prediction import predict_pairs
-from matching.linkage.steps import junk_rules
 from sources.config import load_config
 from sources.schema import ENTITY_TYPES
-from tests.matching.linkage.spark_support import read_demo
+from tests.matching.linkage.spark_support import read_demo, scored_both_ways
 
 CLUSTERS = "SELECT record_key, cluster_id FROM matching.clusters ORDER BY record_key"
 
@@ -58,25 +57,9 @@ def test_both_models_were_trained_on_spark_and_saved_in_duckdb_sql(spark_demo):
 
 def test_a_model_trained_on_spark_scores_the_same_pairs_on_duckdb(spark_demo):
     """Same model file, same records, other backend: the same pairs, levels and scores."""
-    config = load_config(spark_demo / "customer_master.yaml")
-    staged = read_demo(spark_demo, "FROM staging.customers")
-    pairs = read_demo(spark_demo, "FROM matching.pairs")
+    keys = ["record_key_l", "record_key_r"]
     for entity_type in ENTITY_TYPES:
-        version = latest_version(config.model_path, entity_type)
-        assert version is not None
-        keys = ["record_key_l", "record_key_r"]
-        on_spark = (
-            pairs[pairs["entity_type"] == entity_type]
-            .drop(columns=["entity_type", "model"])
-            .sort_values(keys, ignore_index=True)
-        )
-        on_duckdb = predict_pairs(
-            staged,
-            version.path,
-            config.matching.lower_threshold,
-            entity_type=entity_type,
-            junk=junk_rules(config.matching),
-        )
+        on_spark, on_duckdb = scored_both_ways(spark_demo, entity_type)
         assert len(on_duckdb) > 0
         assert on_spark[keys].equals(on_duckdb[keys])
         gammas = [c for c in on_duckdb.columns if c.startswith("gamma_")]
