@@ -5,8 +5,6 @@ the marts read typed staged values.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -25,18 +23,6 @@ def create_table(
     name = qualified(schema, table)
     con.execute(f"CREATE OR REPLACE TABLE {name} AS {select_sql}", params or {})
     return count_rows(con, schema, table)
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction around the block: committed when it ends, rolled back if it raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def existing(con: duckdb.DuckDBPyConnection, schema: str, table: str, empty_sql: str) -> str:

@@ -30,8 +30,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.marts._sql import create_table, transaction
-from warehouse.store import count_rows, qualified, table_exists
+from warehouse.marts._sql import create_table
+from warehouse.store import count_rows, qualified, table_exists, transaction
 
 #: Above this share of changed customers the mart is built whole.
 WHOLE_SHARE = 0.3

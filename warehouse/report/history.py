@@ -23,6 +23,7 @@ import duckdb
 
 from warehouse.files import write_atomically, write_json_atomically
 from warehouse.step_inputs import table_fingerprint
+from warehouse.store import transaction
 
 HISTORY_SYNCS = 14
 GOLDEN_VALUES = "golden_values.duckdb"
@@ -151,20 +152,17 @@ def keep_golden_values(
                 WHERE b.h IS DISTINCT FROM n.h"""
         )
         try:
-            con.execute("BEGIN TRANSACTION")
-            for table in (kept.values, kept.hashes):
+            with transaction(con):
+                for table in (kept.values, kept.hashes):
+                    con.execute(
+                        f"""DELETE FROM {table}
+                            WHERE customer_id IN (SELECT customer_id FROM __golden_stale)"""
+                    )
                 con.execute(
-                    f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM __golden_stale)"
+                    f"""INSERT INTO {kept.values} SELECT * FROM ({_VALUES})
+                        SEMI JOIN __golden_stale USING (customer_id)"""
                 )
-            con.execute(
-                f"""INSERT INTO {kept.values} SELECT * FROM ({_VALUES})
-                    SEMI JOIN __golden_stale USING (customer_id)"""
-            )
-            con.execute(f"INSERT INTO {kept.hashes} FROM __golden_stale WHERE h IS NOT NULL")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                con.execute(f"INSERT INTO {kept.hashes} FROM __golden_stale WHERE h IS NOT NULL")
         finally:
             con.execute("DROP TABLE IF EXISTS __golden_stale")
     (folder / FORMER_GOLDEN_VALUES).unlink(missing_ok=True)
