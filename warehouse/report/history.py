@@ -76,7 +76,7 @@ class KeptValues:
 
     #: ``customer_id``, ``attribute``, ``value`` (text), one row per golden value.
     values: str
-    #: ``customer_id``, ``h``: the sum of the customer's value hashes (``CUSTOMER_HASHES``).
+    #: ``customer_id``, ``h``: the sum of the customer's value hashes (:func:`customer_hashes`).
     hashes: str
 
 
