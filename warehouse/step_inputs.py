@@ -30,7 +30,7 @@ from typing import Literal
 
 import duckdb
 
-from warehouse.store import qualified, table_exists
+from warehouse.store import qualified, table_columns, table_exists
 
 TABLE = "main.step_inputs"
 #: The folders whose code decides what a step builds: a changed line there rebuilds.
@@ -168,10 +168,7 @@ def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -
     rows, total = con.execute(
         f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {name} AS t"
     ).fetchall()[0]
-    # the columns as the binder sees them, with the types information_schema.columns names
-    # (the same text for every table of the warehouse): 0.5 ms instead of 3.4 ms a table
-    described = con.execute(f"SELECT * FROM {name} LIMIT 0").description
-    columns = [f"{column[0]} {column[1]}" for column in described]
+    columns = [f"{column} {kind}" for column, kind in table_columns(con, schema, table)]
     return fingerprint(rows, str(total), columns)
 
 

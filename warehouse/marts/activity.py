@@ -33,7 +33,7 @@ from sources.activity_schema import (
     ActivityKind,
 )
 from warehouse.marts._sql import create_table, existing
-from warehouse.store import table_exists
+from warehouse.store import table_columns, table_exists
 from warehouse.views import CURRENT_XREF
 
 __all__ = ["INTERACTIONS", "KINDS", "ORDERS", "RECEIVABLES", "build_activity", "update_activity"]
@@ -155,8 +155,7 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     """
     _attach(con, kind)
     position = ", ".join(_POSITION)
-    # the columns as the binder sees them (information_schema took 10-25 ms a kind)
-    columns = [c[0] for c in con.execute(f"SELECT * FROM marts.{kind.table} LIMIT 0").description]
+    columns = [c for c, _ in table_columns(con, "marts", kind.table)]
     row_hash = f"hash({', '.join(columns)})"
     out = ("record_key", kind.id_field, "raw", "staged_reason")
     # one pass over the staged rows and the xref: each position, kept or not, its content;
