@@ -33,7 +33,7 @@ from sources.activity_schema import (
     ActivityKind,
 )
 from warehouse.marts._sql import create_table, existing
-from warehouse.store import table_columns, table_exists
+from warehouse.store import table_columns, table_exists, transaction
 from warehouse.views import CURRENT_XREF
 
 __all__ = ["INTERACTIONS", "KINDS", "ORDERS", "RECEIVABLES", "build_activity", "update_activity"]
@@ -183,18 +183,14 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __out AS SELECT {position}, {', '.join(out)} FROM __now WHERE NOT kept"
     )
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM marts.{kind.table} m USING __gone g WHERE {_same('m', 'g')}")
-        _attach(con, kind, only="__came")
-        con.execute(f"""
-            INSERT INTO marts.{kind.table} BY NAME
-            SELECT {_kept_columns(kind)} FROM __attached ORDER BY {position}""")
-        _build_quarantine(con, kind, "__out")  # read in the one pass: not attached again
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"DELETE FROM marts.{kind.table} m USING __gone g WHERE {_same('m', 'g')}")
+            _attach(con, kind, only="__came")
+            con.execute(f"""
+                INSERT INTO marts.{kind.table} BY NAME
+                SELECT {_kept_columns(kind)} FROM __attached ORDER BY {position}""")
+            _build_quarantine(con, kind, "__out")  # read in the one pass: not attached again
     finally:
         for temp in ("__now", "__differ", "__came", "__gone", "__out"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")

@@ -32,7 +32,7 @@ import duckdb
 from sources.config import MartsConfig
 from warehouse.marts._sql import existing
 from warehouse.marts.by_customer import customers_to_build, drop_work, within, write_rows
-from warehouse.store import count_rows
+from warehouse.store import count_rows, transaction
 
 #: Lifecycle stages of a customer; the history also records IDs that were merged or retired.
 STAGES = ("prospect", "new", "active", "reactivated", "dormant", "churned")
@@ -168,34 +168,30 @@ def build_lifecycle(
     con.execute("CREATE OR REPLACE TEMP TABLE __lifecycle AS " + stages_sql, params)
     con.execute(HISTORY_DDL)
     before = count_rows(con, "marts", "lifecycle_history")
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "INSERT INTO marts.lifecycle_history " + _CHANGES_SQL.format(ids=ids),
-            {"as_of": as_of, "recorded_at": recorded_at, "run_id": run_id},
-        )
-        rows = write_rows(
-            con,
-            "customer_lifecycle",
-            lambda _customers: (
-                """SELECT $as_of AS as_of, l.customer_id, l.entity_type, l.name, l.stage, l.stage_since,
-                      $as_of - l.stage_since AS days_in_stage, h.previous_stage, h.recorded_at AS stage_recorded_at,
-                      l.first_order_date, l.last_order_date, l.days_since_last_order, l.order_days,
-                      l.reactivated_on
-               FROM __lifecycle l
-               LEFT JOIN (SELECT customer_id, stage, previous_stage, recorded_at FROM marts.lifecycle_history
-                          SEMI JOIN __lifecycle USING (customer_id)
-                          QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY recorded_at DESC) = 1) h
-                 ON h.customer_id = l.customer_id AND h.stage = l.stage
-               ORDER BY l.customer_id"""
-            ),
-            {"as_of": as_of},
-            customers,
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                "INSERT INTO marts.lifecycle_history " + _CHANGES_SQL.format(ids=ids),
+                {"as_of": as_of, "recorded_at": recorded_at, "run_id": run_id},
+            )
+            rows = write_rows(
+                con,
+                "customer_lifecycle",
+                lambda _customers: (
+                    """SELECT $as_of AS as_of, l.customer_id, l.entity_type, l.name, l.stage, l.stage_since,
+                          $as_of - l.stage_since AS days_in_stage, h.previous_stage, h.recorded_at AS stage_recorded_at,
+                          l.first_order_date, l.last_order_date, l.days_since_last_order, l.order_days,
+                          l.reactivated_on
+                   FROM __lifecycle l
+                   LEFT JOIN (SELECT customer_id, stage, previous_stage, recorded_at FROM marts.lifecycle_history
+                              SEMI JOIN __lifecycle USING (customer_id)
+                              QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY recorded_at DESC) = 1) h
+                     ON h.customer_id = l.customer_id AND h.stage = l.stage
+                   ORDER BY l.customer_id"""
+                ),
+                {"as_of": as_of},
+                customers,
+            )
     finally:
         con.execute("DROP TABLE IF EXISTS __lifecycle")
         drop_work(con)
