@@ -140,3 +140,32 @@ def test_only_the_customers_whose_orders_changed_get_their_due_reasons_again(mon
     assert due == [("C", "service_due", "kept")]  # B ordered paper yesterday: no longer due
     listed = con.sql("SELECT detail FROM marts.followup_today WHERE customer_id = 'C'").fetchall()
     assert listed == [("kept",)]
+
+
+def test_a_relationship_that_changes_kind_or_side_computes_its_customers_360_rows_again(
+    monkeypatch,
+):
+    """The 360's fingerprint hashes each relationship's kind and side (its counts are a
+    function of them): a relationship of another kind, or turned around, computes the rows
+    of its two customers again, and no other row."""
+    monkeypatch.setattr(by_customer, "WHOLE_SHARE", 1.0)
+    con = first_day()
+    con.execute("""CREATE TABLE master.relationships AS SELECT * FROM (VALUES
+                   ('A', 'B', 'employment'), ('C', 'P', 'referral'), ('D', 'A', 'family')
+                   ) t(from_customer_id, to_customer_id, relationship_type)""")  # fmt: skip
+    build_customer_360(con, MARTS, changes_only=True)
+    # a name no input explains: kept where no input of the customer changed
+    con.execute("UPDATE marts.customer_360 SET name = 'kept'")
+    con.execute("""UPDATE master.relationships SET relationship_type = 'referral'
+                   WHERE from_customer_id = 'A'""")
+    con.execute("""UPDATE master.relationships SET from_customer_id = 'P', to_customer_id = 'C'
+                   WHERE from_customer_id = 'C'""")
+    build_customer_360(con, MARTS, changes_only=True)
+    names = dict(con.sql("SELECT customer_id, name FROM marts.customer_360").fetchall())
+    assert names == {"A": "A", "B": "B", "C": "C", "P": "P", "D": "kept"}
+    counts = """SELECT customer_id, relationships, employees, referred_customers, referred_by,
+                       family_members FROM marts.customer_360"""
+    got = sorted(con.sql(counts).fetchall())
+    build_customer_360(con, MARTS)
+    assert got == sorted(con.sql(counts).fetchall())
+    assert ("C", 1, 0, 0, 1, 0) in got and ("P", 1, 0, 1, 0, 0) in got
