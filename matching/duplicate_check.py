@@ -179,7 +179,7 @@ class _EntityIndex:
             probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
         taken = pa.array(rows, type=pa.int64())
         self._probe.rows = probe.cast(self.table.schema)
-        self._candidates.rows = self.table.take(taken)
+        self._candidates.rows = self.index.rows(taken)
         try:
             scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
         finally:
