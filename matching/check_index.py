@@ -27,6 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,21 @@ class TermFrequencies(Mapping[str, float]):
         return pc.take(pa.array(self.shares, type=pa.float64()), at)
 
     def shares_of_few(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """``shares_of`` for a check's few candidates, by binary search: Arrow's lookup
-        hashes every term first."""
-        found = [self.get(v) for v in pc.cast(values, pa.string()).to_pylist()]
-        return pa.array(found, type=pa.float64())
+        """``shares_of`` for a check's few candidates, by one binary search over the terms
+        for all of them: Arrow's lookup hashes every term first, and a search per value
+        in Python cost a check 5 ms more at 100k records."""
+        text = pc.cast(values, pa.string())
+        given = np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        shares = np.zeros(len(text), dtype=np.float64)
+        found = np.zeros(len(text), dtype=bool)
+        if len(self.terms) and given.any():
+            probe = np.asarray(text.drop_null().to_numpy(zero_copy_only=False), dtype=object)
+            at = np.minimum(np.searchsorted(self.terms, probe), len(self.terms) - 1)
+            hit = np.asarray(self.terms[at] == probe, dtype=bool)
+            rows = np.flatnonzero(given)
+            shares[rows[hit]] = self.shares[at[hit]]
+            found[rows[hit]] = True
+        return pa.array(shares, type=pa.float64(), mask=~found)
 
 
 @dataclass(frozen=True)
@@ -157,17 +169,52 @@ class CheckIndex:
             return self.table.num_rows
         return int((self.rank >= 0).sum())
 
-    def rows(self, taken: pa.Array) -> pa.Table:
-        """The rows ``taken`` of ``table``, with their current term frequencies."""
-        found = self.table.take(taken)
+    @cached_property
+    def _parts(self) -> tuple[pa.Table, ...]:
+        """``table`` with each row's customer and name: one table, or of an index of two
+        parts, the base's and the delta's (read apart: Arrow's ``take`` on a column of
+        two chunks first joins them, a copy of the whole column, 2.5 ms a check at 100k
+        records)."""
+        table = self.table.append_column("__customer_id", _chunked(self.customer_ids))
+        table = table.append_column("__name", _chunked(self.names))
         if self.rank is None:
-            return found
-        for column, frequencies in self.tf.items():
-            at = found.schema.get_field_index(f"tf_{column}")
-            found = found.set_column(
-                at, f"tf_{column}", frequencies.shares_of_few(found.column(column))
-            )
-        return found
+            return (table,)
+        return table.slice(0, self.base_rows), table.slice(self.base_rows)
+
+    def take(self, taken: pa.Array) -> tuple[pa.Table, pa.ChunkedArray, pa.ChunkedArray]:
+        """The rows ``taken`` of ``table``, with their current term frequencies, and their
+        customer IDs and names."""
+        if self.rank is None:
+            found = self._parts[0].take(taken)
+        else:
+            base, delta = self._parts
+            rows = np.asarray(taken.to_numpy(zero_copy_only=False), dtype=np.int64)
+            in_base = rows < self.base_rows
+            if in_base.all():  # most checks: a day's delta holds few of the records
+                found = base.take(taken)
+            else:
+                found = self._take_apart(base, delta, rows, in_base)
+            for column, frequencies in self.tf.items():
+                at = found.schema.get_field_index(f"tf_{column}")
+                found = found.set_column(
+                    at, f"tf_{column}", frequencies.shares_of_few(found.column(column))
+                )
+        ids, names = found.column("__customer_id"), found.column("__name")
+        return found.drop_columns(["__customer_id", "__name"]), ids, names
+
+    def _take_apart(
+        self, base: pa.Table, delta: pa.Table, rows: np.ndarray, in_base: np.ndarray
+    ) -> pa.Table:
+        """``rows`` of the base's and the delta's rows, each taken from its part, in the
+        order given."""
+        joined = pa.concat_tables(
+            [
+                base.take(pa.array(rows[in_base], type=pa.int64())),
+                delta.take(pa.array(rows[~in_base] - self.base_rows, type=pa.int64())),
+            ]
+        )
+        placed = np.concatenate([np.flatnonzero(in_base), np.flatnonzero(~in_base)])
+        return joined.take(pa.array(np.argsort(placed, kind="stable"), type=pa.int64()))
 
     def merged(self) -> CheckIndex:
         """The index of one part with the same records, rows, term frequencies and
@@ -242,6 +289,11 @@ class CheckIndex:
                 if len(rows) >= limit:
                     return list(rows)
         return list(rows)
+
+
+def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` as a chunked array (an index built in memory may hold plain arrays)."""
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
 def _allowed_rows(table: pa.Table, keys: frozenset[str]) -> np.ndarray:
