@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from matching.check_delta import DELTA_SHARE, delta_check_index, save_delta_fingerprints
 from matching.check_index import (
     CheckIndex,
     has_check_index,
@@ -26,7 +27,12 @@ from matching.check_index import (
     save_check_index,
     saved_table_schema,
 )
-from matching.check_update import record_fingerprints, save_fingerprints, update_check_index
+from matching.check_update import (
+    record_fingerprints,
+    save_fingerprints,
+    state_path,
+    update_check_index,
+)
 from matching.duplicate_check import (
     DuplicateChecker,
     build_check_indexes,
@@ -38,6 +44,7 @@ from matching.linkage.junk import JunkRules
 from matching.linkage.prepared_store import load_prepared
 from matching.linkage.steps import models_in_use
 from sources.schema import ENTITY_TYPES
+from warehouse.files import link_or_copy
 
 CHECK_MANIFEST = "check.json"
 #: What the check index reads of each master record beside its prepared row.
@@ -50,19 +57,26 @@ def write_warehouse_check_files(
     junk: JunkRules,
     previous: Path | None = None,
     carried: Path | None = None,
+    delta_share: float | None = DELTA_SHARE,
 ) -> dict[str, int]:
     """``write_check_files`` for the master of the warehouse on ``con``, with the models the
     sync predicted with and the records it prepared (prepared here when it kept none).
 
     ``carried``: the folder of the index an incremental sync replaces: each entity type's
-    index is carried over from it and updated for the records that changed
-    (``check_update``), or built whole where it cannot be. Every index is saved with its
-    rows' fingerprints, which the next sync's update starts from."""
+    index keeps its base and gets a delta part of what changed since (``check_delta``)
+    while that stays within ``delta_share`` of its records (None: never), else is carried over and
+    updated for the records that changed, written whole (``check_update``), or built whole
+    where it cannot be. Every index is saved with its rows' fingerprints, which the next
+    sync's update starts from."""
     models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
     updated = {}
     if carried is not None:
         for entity_type, model in models.items():
-            update = update_check_index(con, carried, entity_type, model)
+            update = (
+                None
+                if delta_share is None
+                else delta_check_index(con, carried, entity_type, model, delta_share)
+            ) or update_check_index(con, carried, entity_type, model)
             if update is not None:
                 updated[entity_type] = update
     whole = {t: m for t, m in models.items() if t not in updated}
@@ -80,8 +94,12 @@ def write_warehouse_check_files(
         fingerprints = (
             updated[entity_type][1] if entity_type in updated else record_fingerprints(con, index)
         )
-        if fingerprints is not None:
-            save_fingerprints(fingerprints, folder, entity_type)
+        if fingerprints is None:
+            continue
+        if index.rank is not None:
+            save_delta_fingerprints(index, fingerprints, folder)
+        else:
+            save_fingerprints(fingerprints, state_path(folder, entity_type))
     return written
 
 
@@ -120,16 +138,21 @@ def save_check_files(
     )
     for index in indexes.values():
         save_check_index(index, folder)
-        (folder / f"model_{index.entity_type}.json").write_text(
-            json.dumps(models[index.entity_type], ensure_ascii=False), encoding="utf-8"
-        )
-        (folder / f"scoring_{index.entity_type}.sql").write_text(
-            scoring_sql[index.entity_type], encoding="utf-8"
-        )
+        model_file, sql_file = f"model_{index.entity_type}.json", f"scoring_{index.entity_type}.sql"
+        model_text = json.dumps(models[index.entity_type], ensure_ascii=False)
+        if previous is not None and index.entity_type in saved:
+            # the statement of the index replaced, for the same model: its file, hard-linked
+            link_or_copy(previous / sql_file, folder / sql_file)
+            if (previous / model_file).read_text(encoding="utf-8") == model_text:
+                link_or_copy(previous / model_file, folder / model_file)
+                continue
+        else:
+            (folder / sql_file).write_text(scoring_sql[index.entity_type], encoding="utf-8")
+        (folder / model_file).write_text(model_text, encoding="utf-8")
     (folder / CHECK_MANIFEST).write_text(
         json.dumps({"junk": asdict(junk), "entity_types": sorted(indexes)}), encoding="utf-8"
     )
-    return {t: index.table.num_rows for t, index in indexes.items()}
+    return {t: index.records for t, index in indexes.items()}
 
 
 def _scoring_sql(

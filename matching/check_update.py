@@ -59,7 +59,7 @@ from warehouse.views import CURRENT_RECORDS
 log = logging.getLogger(__name__)
 
 #: The temporary table of the records an update indexes, with what it knows of each.
-_PLAN = "__check_update_plan"
+PLAN = "__check_update_plan"
 _PREVIOUS = "__check_update_previous"
 
 
@@ -100,25 +100,50 @@ def record_fingerprints(con: duckdb.DuckDBPyConnection, index: CheckIndex) -> pa
     )
 
 
-def save_fingerprints(fingerprints: pa.Table, folder: Path, entity_type: str) -> None:
-    """Save an index's row fingerprints beside it (one uncompressed Arrow batch)."""
+def save_fingerprints(fingerprints: pa.Table, path: Path) -> None:
+    """Save an index's row fingerprints beside it, at ``path`` (``state_path``, or
+    ``delta_state_path`` for a delta part's), as one uncompressed Arrow batch."""
     table = fingerprints.combine_chunks()
     with (
-        pa.OSFile(str(state_path(folder, entity_type)), "wb") as sink,
+        pa.OSFile(str(path), "wb") as sink,
         pa.ipc.new_file(sink, table.schema) as writer,
     ):
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
 
 
-def _carried(previous: Path, entity_type: str, model: dict[str, Any]) -> CheckIndex | None:
-    """The index saved in ``previous`` when an update can start from it: saved with its
-    fingerprints, for the same model, blocking rules and prepared columns."""
+def delta_state_path(folder: Path, entity_type: str) -> Path:
+    """The fingerprints of the rows of ``entity_type``'s delta part (``check_delta``)."""
+    return folder / f"check_{entity_type}_delta_state.arrow"
+
+
+def load_fingerprints(folder: Path, index: CheckIndex) -> pa.Table | None:
+    """The fingerprints saved beside ``index`` (loaded from ``folder``), one row per row of
+    its ``table`` (a delta part's after its base's); None when it has none saved."""
+    paths = [state_path(folder, index.entity_type)]
+    if index.rank is not None:
+        paths.append(delta_state_path(folder, index.entity_type))
+    if not all(p.is_file() for p in paths):
+        return None
+    parts = []
+    for path in paths:
+        with pa.memory_map(str(path), "r") as source:
+            parts.append(pa.ipc.open_file(source).read_all())
+    state = pa.concat_tables(parts)
+    return state if state.num_rows == index.table.num_rows else None
+
+
+def carried_index(
+    previous: Path, entity_type: str, model: dict[str, Any], base_only: bool = False
+) -> CheckIndex | None:
+    """The index saved in ``previous`` (``base_only``: its base part) when an update can
+    start from it: saved with its fingerprints, for the same model, blocking rules and
+    prepared columns."""
     if not (has_check_index(previous, entity_type) and state_path(previous, entity_type).is_file()):
         return None
     model_path = previous / f"model_{entity_type}.json"
     if not model_path.is_file() or json.loads(model_path.read_text(encoding="utf-8")) != model:
         return None
-    index = load_check_index(previous, entity_type)
+    index = load_check_index(previous, entity_type, base_only=base_only)
     rules = [b.columns for b in index.blocks]
     columns = PREPARED_SCHEMA.names + [f"tf_{c}" for c in tf_columns(model)]
     if rules != list(PREDICTION_BLOCKING_KEYS[entity_type]) or index.table.column_names != columns:
@@ -128,57 +153,69 @@ def _carried(previous: Path, entity_type: str, model: dict[str, Any]) -> CheckIn
     return index
 
 
-def update_check_index(
-    con: duckdb.DuckDBPyConnection, previous: Path, entity_type: str, model: dict[str, Any]
-) -> tuple[CheckIndex, pa.Table] | None:
-    """``entity_type``'s check index of the warehouse on ``con``, carried over from the one
-    saved in ``previous`` (the serving index this sync replaces), with its row fingerprints;
-    None when it cannot be carried over (the caller builds it whole). An entity type with
-    fewer than two master records has no index, as when built whole: also None."""
-    if not table_exists(con, *PREPARED_RECORDS.split(".")):
-        return None
-    old = _carried(previous, entity_type, model)
-    if old is None:
-        return None
-    with pa.memory_map(str(state_path(previous, entity_type)), "r") as source:
-        state = pa.ipc.open_file(source).read_all()
-    if state.num_rows != old.table.num_rows:
-        return None
+def plan_update(
+    con: duckdb.DuckDBPyConnection, old: CheckIndex, state: pa.Table, rows: np.ndarray
+) -> None:
+    """Temp table ``PLAN``: each master record of ``old``'s entity type in the warehouse
+    on ``con``, with its staging ``position``, its fingerprints and whether its prepared row
+    (``same_row``) and its customer and name (``same_master``) are those of its row
+    (``old_row``) among ``rows`` of ``old`` (``state``: the fingerprints of ``old``'s rows)."""
+    taken = pa.array(rows, type=pa.int64())
     con.register(
         _PREVIOUS,
         pa.table(
             {
-                "record_key": old.table.column("record_key"),
-                "old_row": pa.array(np.arange(old.table.num_rows, dtype=np.int64)),
-                "prepared": state.column("prepared"),
-                "master": state.column("master"),
+                "record_key": old.table.column("record_key").take(taken),
+                "old_row": taken,
+                "prepared": state.column("prepared").take(taken),
+                "master": state.column("master").take(taken),
             }
         ),
     )
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {_PLAN} AS
+            f"""CREATE OR REPLACE TEMP TABLE {PLAN} AS
             SELECT c.record_key, c.position, c.prepared, c.master, c.has_prepared,
                    o.old_row, coalesce(o.prepared = c.prepared, false) AS same_row,
                    coalesce(o.master = c.master, false) AS same_master
             FROM ({_fingerprints_query(con)}) c LEFT JOIN {_PREVIOUS} o USING (record_key)""",
-            [entity_type],
+            [old.entity_type],
         )
     finally:
         con.unregister(_PREVIOUS)
+
+
+def update_check_index(
+    con: duckdb.DuckDBPyConnection, previous: Path, entity_type: str, model: dict[str, Any]
+) -> tuple[CheckIndex, pa.Table] | None:
+    """``entity_type``'s check index of the warehouse on ``con``, carried over from the one
+    saved in ``previous`` (the serving index this sync replaces; of one part or two), with
+    its row fingerprints; None when it cannot be carried over (the caller builds it whole).
+    An entity type with fewer than two master records has no index, as when built whole:
+    also None."""
+    if not table_exists(con, *PREPARED_RECORDS.split(".")):
+        return None
+    old = carried_index(previous, entity_type, model)
+    if old is None:
+        return None
+    state = load_fingerprints(previous, old)
+    if state is None:
+        return None
+    live = np.arange(old.table.num_rows) if old.rank is None else np.flatnonzero(old.rank >= 0)
+    plan_update(con, old, state, live)
     try:
         return _updated(con, old, model)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_PLAN}")
+        con.execute(f"DROP TABLE IF EXISTS {PLAN}")
 
 
 def _updated(
     con: duckdb.DuckDBPyConnection, old: CheckIndex, model: dict[str, Any]
 ) -> tuple[CheckIndex, pa.Table] | None:
-    """The index of the records of ``_PLAN``, from ``old`` and the changed records' rows."""
+    """The index of the records of ``PLAN``, from ``old`` and the changed records' rows."""
     plan = con.sql(
         f"""SELECT position, old_row, same_row, same_master, prepared, master, has_prepared
-            FROM {_PLAN} ORDER BY position"""
+            FROM {PLAN} ORDER BY position"""
     ).to_arrow_table()
     if plan.num_rows < 2:
         return None
@@ -189,13 +226,13 @@ def _updated(
     old_row = plan.column("old_row").fill_null(-1).to_numpy().astype(np.int64)
     changed = con.sql(
         f"""SELECT {", ".join(f"p.{quote(c)}" for c in PREPARED_SCHEMA.names)}
-            FROM {_PLAN} c JOIN {PREPARED_RECORDS} p USING (record_key)
+            FROM {PLAN} c JOIN {PREPARED_RECORDS} p USING (record_key)
             WHERE NOT c.same_row AND p.entity_type = $1 ORDER BY c.position""",
         params=[old.entity_type],
     ).to_arrow_table()
     changed = changed.cast(PREPARED_SCHEMA)
     who = con.sql(
-        f"""SELECT m.customer_id, m.name FROM {_PLAN} c JOIN {CURRENT_RECORDS} m
+        f"""SELECT m.customer_id, m.name FROM {PLAN} c JOIN {CURRENT_RECORDS} m
             USING (record_key) WHERE NOT c.same_master ORDER BY c.position"""
     ).to_arrow_table()
     if changed.num_rows != (~same_row).sum() or who.num_rows != (~same_master).sum():
@@ -256,8 +293,10 @@ def _carried_hashes(
         block = by_rule[columns]
         per_row = np.zeros(old.table.num_rows, dtype=np.uint64)
         present = np.zeros(old.table.num_rows, dtype=bool)
-        per_row[block.rows] = block.hashes
-        present[block.rows] = True
+        for part in (block, block.delta):  # an index of two parts: the delta's rows too
+            if part is not None:
+                per_row[part.rows] = part.hashes
+                present[part.rows] = True
         data = np.zeros(table.num_rows, dtype=np.uint64)
         mask = np.ones(table.num_rows, dtype=bool)
         data[from_old] = per_row[old_row[from_old]]

@@ -179,14 +179,15 @@ class _EntityIndex:
             probe = probe.append_column(f"tf_{column}", pa.array(values, type=pa.float64()))
         taken = pa.array(rows, type=pa.int64())
         self._probe.rows = probe.cast(self.table.schema)
-        self._candidates.rows = self.table.take(taken)
+        candidates, customer_ids, candidate_names = self.index.take(taken)
+        self._candidates.rows = candidates
         try:
             scored = self._con.execute(f"EXECUTE {self._statement}").fetchall()
         finally:
             self._probe.rows = self._candidates.rows = self.table.slice(0, 0)
-        keys = self.table.column("record_key").take(taken).to_pylist()
-        ids = self.index.customer_ids.take(taken).to_pylist()
-        names = self.index.names.take(taken).to_pylist()
+        keys = candidates.column("record_key").to_pylist()
+        ids = customer_ids.to_pylist()
+        names = candidate_names.to_pylist()
         of_key = {key: (i, n) for key, i, n in zip(keys, ids, names, strict=True)}
         out = []
         for scores in scored:

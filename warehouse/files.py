@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,3 +50,14 @@ def write_json_atomically(path: str | Path, data: Any) -> Path:
     """``data`` as indented UTF-8 JSON at ``path`` (dates and paths as text)."""
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as another name of the file ``source`` (a hard link: no byte written),
+    or a copy of it where the two folders lie on different file systems (or links are not
+    allowed there). Only for files never written again in place: a hard link shares its
+    bytes with the source, while removing either name leaves the other whole."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

@@ -13,7 +13,10 @@ written into a hidden folder, renamed into place, and only then does ``CURRENT.j
 atomic rename) point to it. A service that reads ``CURRENT.json`` therefore always finds a
 complete index, and a sync that fails midway leaves the previous one served. Older folders
 are removed, keeping ``serve.keep`` (the current one and the ones before it, which a
-service may still be loading when a new sync publishes).
+service may still be loading when a new sync publishes). A delta day's folder hard-links
+the files of the duplicate check it shares with the current one (``matching.check_delta``):
+removing an older folder removes one name of such a file, never its bytes while a newer
+folder names it.
 
 The customer tables are copied into the folder, not read from the exports or the
 warehouse: the exports move at the next sync, the warehouse is locked while a sync writes

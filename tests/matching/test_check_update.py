@@ -100,7 +100,7 @@ def test_a_carried_over_index_is_the_one_built_whole(staged, models, tmp_path):
     write_warehouse_check_files(con, first, JUNK)
     stage(con, next_day(staged))
     update_prepared(con, JUNK, incremental=True)
-    write_warehouse_check_files(con, updated, JUNK, first, carried=first)
+    write_warehouse_check_files(con, updated, JUNK, first, carried=first, delta_share=None)
     write_warehouse_check_files(con, whole, JUNK, first)
     assert_same_indexes(updated, whole)
     assert load_check_index(updated, "company").table != load_check_index(first, "company").table
@@ -129,7 +129,7 @@ def test_an_unchanged_day_carries_every_row_over_and_reads_none_again(
     con = warehouse(staged, models, tmp_path)
     write_warehouse_check_files(con, first, JUNK)
     with caplog.at_level(logging.INFO, logger="matching.check_update"):
-        write_warehouse_check_files(con, second, JUNK, first, carried=first)
+        write_warehouse_check_files(con, second, JUNK, first, carried=first, delta_share=None)
     carried = [r.getMessage() for r in caplog.records if "carried over" in r.getMessage()]
     assert len(carried) == 2 and all(": 0 of " in m for m in carried), carried
     assert_same_indexes(second, first)

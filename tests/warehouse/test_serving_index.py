@@ -10,6 +10,7 @@ import pytest
 
 from matching.master.build import GOLDEN_INPUTS
 from matching.master.built_from import keep_snapshot, take_snapshot
+from warehouse.files import link_or_copy
 from warehouse.serving import (
     SERVING_INPUTS,
     SERVING_TABLES,
@@ -67,6 +68,41 @@ def test_old_indexes_are_pruned_keeping_the_newest(tmp_path):
     assert folders == ["20261203T060000-run-2", "20261204T060000-run-3"]
     pointer = read_pointer(tmp_path)
     assert pointer is not None and pointer.run_id == "run-3"
+
+
+def test_pruning_an_old_index_leaves_the_files_newer_ones_share_with_it(tmp_path):
+    """A delta day's index hard-links its check index's base from the index it replaces
+    (``warehouse.files.link_or_copy``): pruning the folder the base was first written in
+    leaves the newer folders' names of it whole, and the index served reads them."""
+    with publishing(tmp_path, "run-0", T0, keep=2) as (folder, _):
+        (folder / "base.arrow").write_bytes(b"the base of day 0")
+    for day in range(1, 4):
+        current = read_pointer(tmp_path)
+        assert current is not None
+        with publishing(tmp_path, f"run-{day}", T0 + timedelta(days=day), keep=2) as (folder, _):
+            link_or_copy(current.folder / "base.arrow", folder / "base.arrow")
+            (folder / "delta.arrow").write_text(f"day {day}", encoding="utf-8")
+    folders = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert folders == ["20261203T060000-run-2", "20261204T060000-run-3"]  # day 0 pruned
+    pointer = read_pointer(tmp_path)
+    assert pointer is not None
+    assert (pointer.folder / "base.arrow").read_bytes() == b"the base of day 0"
+    assert (pointer.folder / "base.arrow").stat().st_nlink == 2  # it and day 2's name
+    assert (pointer.folder / "delta.arrow").read_text(encoding="utf-8") == "day 3"
+
+
+def test_a_file_that_cannot_be_linked_is_copied(tmp_path, monkeypatch):
+    """Another file system (or one without hard links): the file is copied instead."""
+    source = tmp_path / "base.arrow"
+    source.write_bytes(b"rows")
+
+    def cross_device(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("warehouse.files.os.link", cross_device)
+    link_or_copy(source, tmp_path / "copy.arrow")
+    assert (tmp_path / "copy.arrow").read_bytes() == b"rows"
+    assert not (tmp_path / "copy.arrow").samefile(source)
 
 
 def test_every_serving_table_is_written_from_the_warehouse(tmp_path):
