@@ -35,6 +35,13 @@ def part_tables(*tables: str) -> dict[str, list[str]]:
 #: Tables the sync keeps about itself, not about customers, written by every step: what each
 #: step last built from (``warehouse.step_inputs``, through ``assets.step_work``), the
 #: checks' last outcomes (``quality.memo``, through ``assets.checks``), the verdicts GX
-#: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``)
-#: and the exports' fingerprints kept while a file stays as it was (``step_inputs``).
-SYNC_TABLES = (step_inputs.TABLE, step_inputs.FILES_TABLE, memo.TABLE, kept_verdicts.TABLE)
+#: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``),
+#: the exports' fingerprints kept while a file stays as it was and the tables' fingerprints
+#: kept while their writer skips (``step_inputs``).
+SYNC_TABLES = (
+    step_inputs.TABLE,
+    step_inputs.FILES_TABLE,
+    step_inputs.TABLES_TABLE,
+    memo.TABLE,
+    kept_verdicts.TABLE,
+)

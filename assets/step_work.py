@@ -24,11 +24,15 @@ from sources.config import PipelineConfig
 from warehouse.step_inputs import (
     Decision,
     StepInputs,
+    carry_table_fingerprints,
     code_fingerprint,
     decide,
+    drop_table_fingerprints,
     file_fingerprint,
     fingerprint,
     keep_file_fingerprints,
+    keep_table_fingerprint,
+    kept_table_fingerprint,
     recall_file_fingerprints,
     remember,
     table_fingerprint,
@@ -43,10 +47,12 @@ WORK_METADATA = "custmaster/work"
 
 @dataclass(frozen=True)
 class StepPlan:
-    """A step's decision for this sync and the inputs it was made on."""
+    """A step's decision for this sync and the inputs it was made on; ``writes``: the
+    ``schema.table`` names of the step's assets, whose kept fingerprints its build drops."""
 
     inputs: StepInputs
     decision: Decision
+    writes: tuple[str, ...] = ()
 
     @property
     def skip(self) -> bool:
@@ -59,8 +65,10 @@ class StepPlan:
     def done(
         self, warehouse: Warehouse, run_id: str, con: duckdb.DuckDBPyConnection | None = None
     ) -> None:
-        """Record the inputs once the step's tables are written (on ``con`` when given)."""
+        """Record the inputs once the step's tables are written (on ``con`` when given); the
+        fingerprints of its tables taken before they were written no longer hold."""
         with _connection(warehouse, con) as opened:
+            _drop(opened, warehouse, self.writes, run_id)
             remember(opened, self.inputs, run_id)
 
     def metadata(self) -> dict[str, str]:
@@ -98,12 +106,24 @@ def plan_step(
     ``files``, ``data``: see :func:`step_inputs`); ``incremental`` says whether the step can
     work on changed data only; ``con``: a connection the caller holds, used throughout."""
     inputs = step_inputs(warehouse, step, run_id=context.run_id, con=con, **reads)
+    writes = _tables_of(context.assets_def.keys)
     with _connection(warehouse, con) as opened:
         decision = decide(opened, inputs, full=full_sync_asked(context), incremental=incremental)
         if decision.work == "skip":
             remember(opened, inputs, context.run_id)  # part of this run's inputs, unchanged
+            # it writes nothing: its tables' kept fingerprints hold in this run too
+            carry_table_fingerprints(
+                opened, _tables_of(context.selected_asset_keys), context.run_id
+            )
+        else:
+            _drop(opened, warehouse, writes, context.run_id)
     context.log.info(f"{step}: {decision.work} ({decision.reason})")
-    return StepPlan(inputs, decision)
+    return StepPlan(inputs, decision, writes)
+
+
+def _tables_of(keys: Iterable[dg.AssetKey]) -> tuple[str, ...]:
+    """The ``schema.table`` a warehouse asset's key names (``raw/dealers``: ``raw.dealers``)."""
+    return tuple(sorted(".".join(key.path) for key in keys if len(key.path) == 2))
 
 
 def step_inputs(
@@ -151,15 +171,29 @@ _RUN_FINGERPRINTS: dict[tuple[str, str, str], str] = {}
 def run_table_fingerprint(
     con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, run_id: str | None
 ) -> str:
-    """``table_fingerprint`` of ``schema.table``, taken once per run (none: not kept)."""
+    """``table_fingerprint`` of ``schema.table``, taken once per run (none: not kept) and kept
+    in the warehouse: the one its writer carried into this run when it skipped, if any."""
     if run_id is None:
         return table_fingerprint(con, *table.split("."))
     key = (run_id, warehouse.database, table)
     if key not in _RUN_FINGERPRINTS:
         if len(_RUN_FINGERPRINTS) > 1000:
             _RUN_FINGERPRINTS.clear()
-        _RUN_FINGERPRINTS[key] = table_fingerprint(con, *table.split("."))
+        digest = kept_table_fingerprint(con, table, run_id)
+        if digest is None:
+            digest = table_fingerprint(con, *table.split("."))
+            keep_table_fingerprint(con, table, digest, run_id)
+        _RUN_FINGERPRINTS[key] = digest
     return _RUN_FINGERPRINTS[key]
+
+
+def _drop(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: Sequence[str], run_id: str
+) -> None:
+    """``tables`` are (being) written in ``run_id``: no fingerprint taken of them holds."""
+    drop_table_fingerprints(con, tables)
+    for table in tables:
+        _RUN_FINGERPRINTS.pop((run_id, warehouse.database, table), None)
 
 
 def deployment_settings(config: PipelineConfig) -> dict[str, object]:

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines import collector
 from pipelines.config_path import PROJECT_ROOT, config_path_from_env
 from pipelines.console import setup_console_logging
 
@@ -290,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild every step instead of working on what changed since the last sync",
     )
-    run.set_defaults(handler=cmd_run)
+    # the run says itself when its code is loaded (``pipelines.collector``)
+    run.set_defaults(handler=cmd_run, says_loaded=True)
 
     check = commands.add_parser(
         "check", help="does this customer already exist? likely existing customers, best first"
@@ -389,8 +391,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_console_logging(args.verbose)
+    if not getattr(args, "says_loaded", False):
+        collector.loaded()
     return args.handler(args)
 
 
+def console() -> int:
+    """The ``custmaster`` command: :func:`main` in a process of its own, whose cycle collector
+    leaves the loaded code alone (``pipelines.collector``)."""
+    collector.hold()
+    try:
+        return main()
+    finally:
+        collector.exiting()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

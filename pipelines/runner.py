@@ -17,6 +17,7 @@ import dagster as dg
 
 from assets.step_work import SYNC_TAG, WORK_METADATA
 from matching.linkage.spark_session import SparkUnavailable, spark_problem
+from pipelines import collector
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
@@ -85,6 +86,7 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
     job = defs.resolve_job_def(SYNC_JOB)  # the job the schedule and the sensor start
     instance = get_instance(PROJECT_ROOT / ".dagster_home")
     run_id = str(uuid.uuid4())
+    collector.loaded()  # the code and the definitions: out of the run's cycle collections
     # held over the summary too, so it describes this run's warehouse and not the next one's
     with hold_warehouse(config.warehouse_path, run_id, config.sync.wait_seconds):
         result = job.execute_in_process(
