@@ -221,6 +221,8 @@ def _candidate_tables(
     Read into this process instead, every company and person record was read, matched
     against the pairs and the changed records in pandas and handed back to DuckDB to choose
     the records a name can pair with, on every sync."""
+    if not types:
+        return {}
     listed = ", ".join(f"'{entity_type}'" for entity_type in types)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
@@ -241,7 +243,8 @@ def _customers_of(
     query of ``con``)."""
     if not isinstance(candidates, str):
         return candidates.set_index("record_key")["customer_id"]
-    con.register("__keys", pa.table({"record_key": pa.array(keys.dropna().unique(), pa.string())}))
+    wanted = [key for key in keys.dropna().unique() if isinstance(key, str)]
+    con.register("__keys", pa.table({"record_key": pa.array(wanted, pa.string())}))
     try:
         found = con.sql(
             f"""SELECT record_key, customer_id FROM {candidates}
