@@ -150,7 +150,7 @@ def load_pairable_with(
     con: duckdb.DuckDBPyConnection,
     entity_type: str,
     model: dict[str, Any],
-    among: Collection[str] | pd.Series,
+    among: Collection[str] | pd.Series | str,
     others: pa.Table,
     flagged: Collection[str],
     *,
@@ -161,7 +161,8 @@ def load_pairable_with(
     records of the store: mentioned names), chosen in SQL, followed by every row of
     ``others``; with the term-frequency columns of every record ``among`` (False
     ``term_frequencies``: not read, the caller knows they play no part in a pair scored;
-    ``PairableRecords.term_frequencies`` is then None).
+    ``PairableRecords.term_frequencies`` is then None). ``among``: the keys, or a table or
+    query of ``con`` with a ``record_key`` column (the keys then never enter this process).
 
     A record is kept when it is ``flagged`` or shares a blocking value with a flagged row
     of ``others`` (:func:`blocking_sides`, as :func:`sharing_blocking_values` keeps it):
@@ -183,9 +184,15 @@ def load_pairable_with(
     flagged_keys = pa.array(list(flagged), pa.string())
     is_flagged = pc.fill_null(pc.is_in(others.column("record_key"), flagged_keys), False)
     mine_columns = sorted({mine for mine, _ in sides})
-    # a Series of keys as it is (a list of a million strings would cost 0.2 s to build)
-    keys = among if isinstance(among, pd.Series) else list(among)
-    con.register("__among", pa.table({"record_key": pa.array(keys, pa.string(), from_pandas=True)}))
+    if isinstance(among, str):  # a table or query of ``con``: no key enters this process
+        among_sql = among
+    else:
+        # a Series of keys as it is (a list of a million strings would cost 0.2 s to build)
+        keys = among if isinstance(among, pd.Series) else list(among)
+        con.register(
+            "__among", pa.table({"record_key": pa.array(keys, pa.string(), from_pandas=True)})
+        )
+        among_sql = "__among"
     con.register("__flagged", pa.table({"record_key": flagged_keys}))
     con.register("__others", others.filter(is_flagged).select(mine_columns))
     shared = "".join(
@@ -195,7 +202,7 @@ def load_pairable_with(
     )
     of_among = (
         f"FROM {PREPARED_RECORDS} p WHERE p.entity_type = ?"
-        " AND p.record_key IN (SELECT record_key FROM __among)"
+        f" AND p.record_key IN (SELECT record_key FROM {among_sql})"
     )
     try:
         table = con.sql(

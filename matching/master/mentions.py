@@ -154,11 +154,50 @@ class NameGroup:
     """Names of one kind (parent companies, head offices), the records they may mean
     (``record_key``, and the staged columns when the records are prepared here) and, on an
     incremental sync, those of the names not mentioned at the last build (None: score the
-    names whole)."""
+    names whole).
+
+    ``records`` may instead be a table or a parenthesised query of the warehouse (``store``)
+    with a ``record_key`` per record: the records are then never read into this process,
+    only asked whether they hold a few keys (:func:`candidates_among`). Every company or
+    person record is the candidate of a name: read into pandas, they were matched against
+    the pairs and the changed records there and handed back to DuckDB on every sync."""
 
     names: pd.Series
-    records: pd.DataFrame
+    records: pd.DataFrame | str
     new_names: Collection[str] | None = None
+
+
+def candidates_among(
+    records: pd.DataFrame | str,
+    keys: Collection[str],
+    store: duckdb.DuckDBPyConnection | None = None,
+) -> set[str]:
+    """Those of ``keys`` that are records of ``records`` (a frame, or a table or query of
+    ``store``: :class:`NameGroup`)."""
+    if not isinstance(records, str):
+        return set(keys) & set(records["record_key"])
+    if not keys:
+        return set()
+    if store is None:
+        raise ValueError(f"records in table {records} need the warehouse (store) holding it")
+    store.register("__keys", pa.table({"record_key": pa.array(sorted(keys), pa.string())}))
+    try:
+        found = store.execute(
+            f"""SELECT record_key FROM {records}
+                WHERE record_key IN (SELECT record_key FROM __keys)"""
+        ).fetchall()
+    finally:
+        store.unregister("__keys")
+    return {key for (key,) in found}
+
+
+def _no_records(records: pd.DataFrame | str, store: duckdb.DuckDBPyConnection | None) -> bool:
+    """Whether ``records`` (:class:`NameGroup`) holds no record."""
+    if not isinstance(records, str):
+        return records.empty
+    if store is None:
+        raise ValueError(f"records in table {records} need the warehouse (store) holding it")
+    return not store.execute(f"SELECT 1 FROM {records} LIMIT 1").fetchall()
 
 
 def grouped_mention_matches(
@@ -200,7 +239,7 @@ def grouped_mention_matches(
     scored: list[_Scored] = []
     for at, group in enumerate(groups):
         distinct = pd.Series(group.names.dropna().unique(), dtype=object)
-        if distinct.empty or group.records.empty:
+        if distinct.empty or _no_records(group.records, store):
             continue
         keys = [f"{MENTION_PREFIX}{at}.{i}" for i in range(len(distinct))]
         only_with = None
@@ -210,7 +249,7 @@ def grouped_mention_matches(
             only_with |= changed
             # no new name and no new or changed record of this group: nothing to score,
             # so the names are not staged and prepared again for nothing
-            if not only_with - (changed - set(group.records["record_key"])):
+            if not only_with - (changed - candidates_among(group.records, changed, store)):
                 names_kept.carry(distinct, entity_type)
                 continue
         # the names' own values shared by too many of them are capped over all of them
@@ -225,7 +264,7 @@ def grouped_mention_matches(
             continue
         pairs = _predict(batch, model, entity_type, junk, threshold, prepared, store)
         for part in batch:
-            out[part.at] = part.matches(pairs)
+            out[part.at] = part.matches(pairs, store)
     return out
 
 
@@ -242,13 +281,16 @@ class _Scored:
     named: pa.Table
     only_with: set[str] | None
 
-    def matches(self, pairs: pd.DataFrame) -> pd.DataFrame:
+    def matches(
+        self, pairs: pd.DataFrame, store: duckdb.DuckDBPyConnection | None = None
+    ) -> pd.DataFrame:
         """The pairs of this group's names with its own records, as ``MATCH_COLUMNS``."""
         is_mention_l = pairs["record_key_l"].str.startswith(MENTION_PREFIX)
         mention = pairs["record_key_l"].where(is_mention_l, pairs["record_key_r"])
         record = pairs["record_key_r"].where(is_mention_l, pairs["record_key_l"])
         name_of = dict(zip(self.keys, self.distinct, strict=True))
-        mine = mention.isin(name_of.keys()) & record.isin(self.group.records["record_key"])
+        ours = candidates_among(self.group.records, set(record), store)
+        mine = mention.isin(name_of.keys()) & record.isin(ours)
         return pd.DataFrame(
             {
                 "name": mention[mine].map(name_of),
@@ -268,10 +310,18 @@ def _predict(
     store: duckdb.DuckDBPyConnection | None,
 ) -> pd.DataFrame:
     """The pairs of the names of ``batch`` and the records of its groups, in one prediction."""
-    records = batch[0].group.records
-    if len(batch) > 1:
-        records = pd.concat([part.group.records for part in batch], ignore_index=True)
-        records = records.drop_duplicates("record_key", ignore_index=True)
+    stored = [part.group.records for part in batch if isinstance(part.group.records, str)]
+    if stored and len(stored) < len(batch):
+        raise ValueError("the groups of one prediction hold their records alike")
+    records: pd.DataFrame | str
+    if stored:  # their keys as a query of the warehouse
+        records = "(" + " UNION ".join(f"SELECT record_key FROM {t}" for t in stored) + ")"
+    else:
+        frames = [part.group.records for part in batch if not isinstance(part.group.records, str)]
+        records = frames[0]
+        if len(frames) > 1:
+            records = pd.concat(frames, ignore_index=True)
+            records = records.drop_duplicates("record_key", ignore_index=True)
     named = pa.concat_tables([part.named for part in batch])
     # a whole scoring flags every name: only the records sharing a blocking value with one
     # are blocked and scored (every pair holds a name), the term frequencies still counted
@@ -293,7 +343,7 @@ def _predict(
             store,
             entity_type,
             model,
-            records["record_key"],
+            records if isinstance(records, str) else records["record_key"],
             named,
             flagged,
             term_frequencies=counted,
@@ -302,11 +352,17 @@ def _predict(
         else None
     )
     if kept is None:
+        if isinstance(records, str):  # a model whose rules choose no records in SQL
+            assert store is not None
+            keys = store.sql(f"SELECT record_key FROM {records}").df()["record_key"]
+        else:
+            keys = records["record_key"]
         if prepared is None and store is not None:
             prepared = load_prepared(store, entity_type, staging_order=False)
         if prepared is None:
+            assert not isinstance(records, str)
             prepared = prepare_records(records, entity_type, junk)
-        scored = prepared.of_records(records["record_key"])
+        scored = prepared.of_records(keys)
         kept = PairableRecords(
             PreparedRecords(
                 pairable_records(pa.concat_tables([scored.table, named]), model, flagged),

@@ -116,17 +116,38 @@ def mentioned_relationships(
     # the names staged by the last build (a whole build stages every name again)
     names_kept = MentionNames.read(con) if changed is not None else MentionNames()
     types = sorted({e for _, _, e in _MENTIONED if e in models})
-    # the sync's prepared records, when it kept them (then a name, not every staged column,
-    # is read here): the names are scored against those of them they can pair with, read
-    # from the warehouse (``mention_matches(store=...)``)
+    # the sync's prepared records, when it kept them: the names are scored against those of
+    # them they can pair with, read from the warehouse (``mention_matches(store=...)``), and
+    # the records a name may mean stay there too (``_candidate_tables``); else every staged
+    # column of every record is read here, to be prepared
     store = con if table_exists(con, "matching", "prepared_records") else None
-    records = {
-        entity_type: con.sql(
-            f"""SELECT {"*" if store is None else "record_key, customer_id, name"}
-                FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'"""
-        ).df()
-        for entity_type in types
-    }
+    if store is None:
+        records: dict[str, pd.DataFrame | str] = {
+            entity_type: con.sql(f"FROM {CURRENT_RECORDS} WHERE entity_type = '{entity_type}'").df()
+            for entity_type in types
+        }
+    else:
+        records = _candidate_tables(con, types)
+    try:
+        return _mentioned(con, models, junk, changed, kept, names_kept, types, records, store)
+    finally:
+        for table in (_CANDIDATES, _BRANCHES):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _mentioned(
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, dict[str, Any]],
+    junk: JunkRules | None,
+    changed: set[str] | None,
+    kept: pd.DataFrame,
+    names_kept: MentionNames,
+    types: list[str],
+    records: dict[str, pd.DataFrame | str],
+    store: duckdb.DuckDBPyConnection | None,
+) -> list[pd.DataFrame]:
+    """:func:`mentioned_relationships` of the records of each entity type (``records``: a
+    frame, or a query of ``store``: ``_candidate_tables``)."""
     read = []  # per kind: its mentioning records, candidates, names and kept matches
     for kind, column, entity_type in _MENTIONED:
         if entity_type not in models:
@@ -172,7 +193,7 @@ def mentioned_relationships(
             _match_rows(kind, matches),
             _match_rows(kind, pd.DataFrame({"name": unmatched})),
         ]
-        resolved = best_customers(matches, candidates.set_index("record_key")["customer_id"])
+        resolved = best_customers(matches, _customers_of(candidates, matches["record_key"], con))
         out.append(_resolved(mentioning, resolved, kind))
     if matched:
         replace_table(con, "master", "mention_matches", pa.concat_tables(matched))
@@ -180,26 +201,99 @@ def mentioned_relationships(
     return [part for part in out if not part.empty]
 
 
+#: The temp table of the current records of the entity types whose names are resolved
+#: (``record_key``, ``customer_id``, ``entity_type``): the records a name may mean.
+_CANDIDATES = "__candidates"
+#: The temp table of the company records that are branches (``record_key``): a branch's
+#: head office is none of them.
+_BRANCHES = "__branches"
+#: A company name that may end as a branch's (``matching.master.branches.BRANCH_SUFFIX``,
+#: whose names all hold one of these): only those are read to be tested.
+_MAY_BE_BRANCH = "(s.name LIKE '%分公司%' OR s.name LIKE '%分店%' OR lower(s.name) LIKE '%branch%')"
+
+
+def _candidate_tables(
+    con: duckdb.DuckDBPyConnection, types: list[str]
+) -> dict[str, pd.DataFrame | str]:
+    """Per entity type, the query of its current records (``record_key``, ``customer_id``)
+    in the warehouse: the records a name may mean, taken in one pass (``_CANDIDATES``).
+
+    Read into this process instead, every company and person record was read, matched
+    against the pairs and the changed records in pandas and handed back to DuckDB to choose
+    the records a name can pair with, on every sync."""
+    if not types:
+        return {}
+    listed = ", ".join(f"'{entity_type}'" for entity_type in types)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
+            SELECT record_key, customer_id, entity_type FROM {CURRENT_RECORDS}
+            WHERE entity_type IN ({listed})"""
+    )
+    return {
+        entity_type: f"""(SELECT record_key, customer_id FROM {_CANDIDATES}
+            WHERE entity_type = '{entity_type}')"""
+        for entity_type in types
+    }
+
+
+def _customers_of(
+    candidates: pd.DataFrame | str, keys: pd.Series, con: duckdb.DuckDBPyConnection
+) -> pd.Series:
+    """record_key → customer_id of those of ``keys`` that are ``candidates`` (a frame, or a
+    query of ``con``)."""
+    if not isinstance(candidates, str):
+        return candidates.set_index("record_key")["customer_id"]
+    wanted = [key for key in keys.dropna().unique() if isinstance(key, str)]
+    con.register("__keys", pa.table({"record_key": pa.array(wanted, pa.string())}))
+    try:
+        found = con.sql(
+            f"""SELECT record_key, customer_id FROM {candidates}
+                WHERE record_key IN (SELECT record_key FROM __keys)"""
+        ).df()
+    finally:
+        con.unregister("__keys")
+    return found.set_index("record_key")["customer_id"]
+
+
 def _mentioning(
-    records: pd.DataFrame, con: duckdb.DuckDBPyConnection, kind: str, column: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    records: pd.DataFrame | str, con: duckdb.DuckDBPyConnection, kind: str, column: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | str]:
     """The records that mention a name of ``kind`` (``record_key``, ``customer_id``,
-    ``name``) and the records the names are resolved among."""
+    ``name``) and the records the names are resolved among (``records``, a frame or a
+    query of ``con``, or for a branch's head office those of them that are no branch)."""
     if column is not None:
         mentioning = con.sql(
             f"""SELECT record_key, customer_id, {column} AS name FROM {CURRENT_RECORDS}
                 WHERE {column} IS NOT NULL"""
         ).df()
         return mentioning, records
-    branch = is_branch_name(records["name"])
+    if isinstance(records, str):
+        named = con.sql(
+            f"""SELECT c.record_key, c.customer_id, s.name
+                FROM staging.customers s JOIN {records} c USING (record_key)
+                WHERE {_MAY_BE_BRANCH}"""
+        ).df()
+    else:
+        named = records
+    branch = is_branch_name(named["name"])
     mentioning = pd.DataFrame(
         {
-            "record_key": records.loc[branch, "record_key"],
-            "customer_id": records.loc[branch, "customer_id"],
-            "name": records.loc[branch, "name"].map(head_office_name),
+            "record_key": named.loc[branch, "record_key"],
+            "customer_id": named.loc[branch, "customer_id"],
+            "name": named.loc[branch, "name"].map(head_office_name),
         }
     ).dropna(subset=["name"])
-    return mentioning, records[~branch]
+    if not isinstance(records, str):
+        return mentioning, records[~branch]
+    branches = pa.table({"record_key": pa.array(named.loc[branch, "record_key"], pa.string())})
+    con.register("__branch_keys", branches)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_BRANCHES} AS FROM __branch_keys")
+    finally:
+        con.unregister("__branch_keys")
+    head_offices = f"""(SELECT * FROM {records} AS c
+        WHERE c.record_key NOT IN (SELECT record_key FROM {_BRANCHES}))"""
+    return mentioning, head_offices
 
 
 #: Columns of ``master.mention_matches``.

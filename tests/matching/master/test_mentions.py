@@ -155,6 +155,56 @@ def test_names_scored_against_the_kept_records_read_in_sql_score_as_in_this_proc
     assert seen[1] == seen[0] and seen[3] == seen[2]  # the same records were blocked
 
 
+def test_names_resolved_among_records_left_in_the_warehouse_score_as_among_a_frame_of_them(
+    staged, company_model, params
+):
+    """The records a name may mean given as a query of the warehouse (``store``), never read
+    into the process: the same pairs and probabilities as with them in a frame, whole and
+    on a day with a new name and a changed record, in one prediction of two groups whose
+    records differ (the head offices are the companies that are no branch)."""
+    import duckdb
+
+    import matching.master.mentions as mentions
+    from matching.linkage.prepared_store import prepare_by_type, save_prepared
+
+    companies = staged[staged["entity_type"] == "company"].assign(customer_id=lambda f: f["truth"])
+    fewer = companies.iloc[: len(companies) // 2]
+    parents = pd.Series(["厦门洪来文印店", "厦门市快心电脑有限公司"])
+    heads = pd.Series(["福州洪来文印店", "厦门市快心电脑有限公司"])
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA matching")
+    save_prepared(con, prepare_by_type(staged, params.junk))
+    con.register("__all", companies[["record_key", "customer_id"]])
+    con.register("__fewer", fewer[["record_key", "customer_id"]])
+    day = {"changed_records": {companies["record_key"].iloc[-1], "dealers:gone"}}
+    for kind in ({}, day):
+        new = None if not kind else {"福州洪来文印店"}
+        framed = mentions.grouped_mention_matches(
+            [mentions.NameGroup(parents, companies, new), mentions.NameGroup(heads, fewer, new)],
+            company_model,
+            "company",
+            params.junk,
+            0.0,
+            store=con,
+            **kind,
+        )
+        stored = mentions.grouped_mention_matches(
+            [
+                mentions.NameGroup(parents, "__all", new),
+                mentions.NameGroup(heads, "(SELECT * FROM __fewer)", new),
+            ],
+            company_model,
+            "company",
+            params.junk,
+            0.0,
+            store=con,
+            **kind,
+        )
+        assert any(not part.empty for part in framed)
+        for here, there in zip(framed, stored, strict=True):
+            assert there.equals(here)
+
+
 def test_company_names_read_in_sql_without_the_records_term_frequencies_score_as_in_this_process(
     staged, company_model, params, monkeypatch
 ):

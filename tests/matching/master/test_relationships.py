@@ -277,16 +277,27 @@ def test_one_flat_and_one_surname_make_a_family_without_a_landline():
     assert family[["from_customer_id", "to_customer_id"]].values.tolist() == [["CM1", "CM2"]]
 
 
+@pytest.mark.parametrize("kept_prepared", [False, True], ids=["prepared_here", "prepared_kept"])
 def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
-    staged, make_staged, company_model, person_model, monkeypatch
+    staged, make_staged, company_model, person_model, monkeypatch, kept_prepared
 ):
     """A new customer becomes what an old mention names, a record's referrer is renamed,
     another removed, a customer merged into another, a company renamed, a new branch names
     its head office: the incremental build scores only the new names and the new and
     changed records, stages only the names no build staged before, and ends where a whole
-    build does."""
+    build does. With the sync's prepared records kept in the warehouse (as a sync keeps
+    them), the records a name may mean stay there too, with the same result."""
     import matching.master.mention_names as mention_names
     import matching.master.mentions as mentions
+    from matching.linkage.junk import JunkRules
+    from matching.linkage.prepared_store import prepare_by_type, save_prepared
+
+    def day_warehouse(*args, **kwargs):
+        con = warehouse(*args, **kwargs)
+        if kept_prepared:  # as the sync's preparation keeps them for the day's records
+            con.execute("CREATE SCHEMA IF NOT EXISTS matching")
+            save_prepared(con, prepare_by_type(con.sql("FROM staging.customers").df(), JunkRules()))
+        return con
 
     models = {"company": company_model, "person": person_model}
     day1 = staged.drop(columns="truth").assign(customer_id=staged["truth"]).set_index("record_key")
@@ -344,12 +355,12 @@ def test_an_incremental_build_after_a_day_of_changes_equals_a_whole_build(
     removed = staged.loc[staged["truth"] == "C_YUANTONG", "record_key"].iloc[0]
     day2 = day2.drop(index=removed)
     day2.loc[day2["customer_id"] == "C_HONGLAI_FZ", "customer_id"] = "C_HONGLAI_XM"  # merged
-    whole_con = warehouse(*records(day2))
+    whole_con = day_warehouse(*records(day2))
     whole = build_relationships(whole_con, models)
 
-    con = warehouse(*records(day1))
+    con = day_warehouse(*records(day1))
     build_relationships(con, models)
-    warehouse(*records(day2), con=con)
+    day_warehouse(*records(day2), con=con)
     scored, staged_names = [], []
     predict, stage = mentions.predict_pairs, mention_names._staged
     monkeypatch.setattr(
