@@ -66,7 +66,7 @@ from matching.master.mentions import (
     scores_drift,
 )
 from matching.master.record_relationships import RELATIONSHIPS_READ, read_relationships
-from warehouse.store import replace_table, table_exists
+from warehouse.store import replace_table, table_exists, transaction
 from warehouse.views import CURRENT_RECORDS
 
 RELATIONSHIP_COLUMNS = (
@@ -451,6 +451,28 @@ def write_relationships(
     (:func:`_write_merged`). The relationships read from the records are merged with those
     of the names in the warehouse: they never pass through pandas.
     """
+    with transaction(con):  # the tables kept for the next day change together or not at all
+        _write_all(con, models, junk, incremental, inputs)
+    counts = con.execute(
+        "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return dict(counts)
+
+
+def _write_all(
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, dict[str, Any]] | None,
+    junk: JunkRules | None,
+    incremental: bool,
+    inputs: str,
+) -> None:
+    """:func:`write_relationships`'s work, in the caller's transaction: the relationships
+    read from the records (``master.relationships_read``), the names' matches and staged
+    names, ``master.relationships`` and the snapshot of what they were built from are
+    updated in place one after the other, so a sync stopped between two of them must leave
+    none changed: an incremental build starts from the snapshot, and a record that changed
+    and changed back would otherwise keep the relationships read from its short-lived
+    values."""
     take_snapshot(con, "__relationship_inputs", inputs)
     diff = (
         diff_snapshots(con, "__relationship_inputs", RELATIONSHIP_INPUTS) if incremental else None
@@ -470,10 +492,6 @@ def write_relationships(
         keep_snapshot(con, "__relationship_inputs", RELATIONSHIP_INPUTS)
     else:  # only the records new, gone or moved since the last build: about 1% on a day
         diff.keep(con)
-    counts = con.execute(
-        "SELECT relationship_type, count(*) FROM master.relationships GROUP BY ALL ORDER BY 1"
-    ).fetchall()
-    return dict(counts)
 
 
 def build_relationships(

@@ -565,3 +565,51 @@ def test_a_relationship_of_a_mentioned_name_that_moves_between_untouched_custome
     assert ("CQ2", "CP1", "referral") in {tuple(r[:3]) for r in rows(incremental)}
     assert ("CQ1", "CP1", "referral") not in {tuple(r[:3]) for r in rows(incremental)}
     assert ("CF1", "CF2", "family") in {tuple(r[:3]) for r in rows(incremental)}
+
+
+def test_a_build_stopped_midway_leaves_the_tables_kept_for_the_next_day_as_they_were(
+    monkeypatch,
+):
+    """A day's incremental build that fails after it has read the day's relationships again
+    (a sync killed, a disk full) changes none of the tables the next build starts from: the
+    relationships read from the records, the snapshot of their inputs and
+    ``master.relationships`` are the last build's. Were the relationships read kept but not
+    the snapshot, a record that changed and changed back would keep the relationships read
+    from its short-lived values."""
+    import matching.master.relationships as relationships
+    from matching.master.record_relationships import RELATIONSHIPS_READ
+    from matching.master.relationships import RELATIONSHIP_INPUTS
+
+    day1 = {
+        "r:1": (person("r:1", "陈建国", "+865925551234", "湖滨南路1号501室"), "CF1"),
+        "r:2": (person("r:2", "陈静", "+865925551234", "湖滨南路1号501"), "CF2"),
+        "r:3": (person("r:3", "黄华红", "+865925550000", "嘉禾路9号"), "CF3"),
+    }
+    day2 = dict(day1)
+    day2["r:2"] = (person("r:2", "陈静", "+865925559999", "嘉禾路9号"), "CF2")  # moved house
+    kept = (RELATIONSHIPS_READ, RELATIONSHIP_INPUTS, "master.relationships")
+
+    def load(day, con=None):
+        return warehouse([r for r, _ in day.values()], {k: c for k, (_, c) in day.items()}, con)
+
+    con = load(day1)
+    build_relationships(con)
+    before = {t: con.execute(f"FROM {t} ORDER BY ALL").fetchall() for t in kept}
+    assert ("CF1", "CF2", "family") in {r[:3] for r in before["master.relationships"]}
+    load(day2, con)
+
+    def fails(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(relationships, "_write_merged", fails)
+    with pytest.raises(OSError, match="disk full"):
+        build_relationships(con, incremental=True)
+    for table in kept:
+        assert con.execute(f"FROM {table} ORDER BY ALL").fetchall() == before[table], table
+    # and the next build, on the day's records, ends as a whole build does
+    monkeypatch.undo()
+    whole = build_relationships(load(day2))
+    again = build_relationships(con, incremental=True)
+    assert [tuple(map(str, r)) for r in again.itertuples(index=False)] == [
+        tuple(map(str, r)) for r in whole.itertuples(index=False)
+    ]
