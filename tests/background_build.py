@@ -1,15 +1,15 @@
-"""A shared build made in a process of its own while the tests run (``build_in_background``
-in ``tests/conftest.py``).
+"""A shared build made in a process of its own while the tests run.
 
-``python -m tests.background_build ROOT NAME MODULE:FUNCTION KWARGS_JSON`` does what
-``build_once(NAME, build)`` does, in this process: it takes the build's lock in ROOT (the
-folder ``build_once`` keeps its builds in), fills an empty ``ROOT/NAME`` with
+:func:`build_in_background` starts ``python -m tests.background_build ROOT NAME
+MODULE:FUNCTION KWARGS_JSON``, which does what ``build_once(NAME, build)`` in
+``tests/conftest.py`` does, in that process: it takes the build's lock in ROOT (the folder
+``build_once`` keeps its builds in), fills an empty ``ROOT/NAME`` with
 ``FUNCTION(folder, **kwargs)`` and pickles the value beside it, so the first test that asks
-``build_once`` for NAME waits for the lock and reads what this process built. It says it
+``build_once`` for NAME waits for the lock and reads what that process built. It says it
 holds the lock by writing ``ROOT/NAME.started``; a build that raises leaves its traceback
-in ``ROOT/NAME.error`` (``build_once`` reports it instead of building again). The process
-stops, and with it what it started (a Spark cluster), when the test process that started
-it ends first. ``$DAGSTER_HOME`` is the build's own Dagster home.
+in ``ROOT/NAME.error`` (``build_once`` reports it instead of building again) and its output
+in ``ROOT/NAME.log``. The process stops, and with it what it started (a Spark cluster), when
+the test process that started it ends first.
 """
 
 from __future__ import annotations
@@ -20,14 +20,50 @@ import os
 import pickle
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from filelock import FileLock
+
+#: The project's folder, from which ``python -m tests.background_build`` imports.
+PROJECT = Path(__file__).parents[1]
+
+
+def build_in_background(
+    root: Path, name: str, target: str, kwargs: dict[str, Any], dagster_yaml: str
+) -> subprocess.Popen | None:
+    """Start the build ``build_once`` knows as ``name`` in a process of its own
+    (``tests/background_build.py``: ``target``, a ``module:function``, called with the
+    folder and ``kwargs``), unless a worker started it already or it is built; ``root`` is
+    ``build_once``'s folder. Returns the process once it holds the build's lock (so a
+    ``build_once(name, ...)`` from then on waits for it), or None. The process has a Dagster
+    home of its own (``ROOT/NAME.dagster_home`` with ``dagster_yaml``) and this process's
+    temporary folder."""
+    with FileLock(str(root / f"{name}.start.lock")):
+        started = root / f"{name}.started"
+        if started.exists() or (root / f"{name}.pickle").exists():
+            return None
+        home = root / f"{name}.dagster_home"  # its own: no SQLite file shared with a worker
+        home.mkdir(exist_ok=True)
+        (home / "dagster.yaml").write_text(dagster_yaml, encoding="utf-8")
+        with (root / f"{name}.log").open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.background_build", str(root), name, target]
+                + [json.dumps(kwargs)],
+                cwd=PROJECT,
+                env={**os.environ, "DAGSTER_HOME": str(home), "TMPDIR": tempfile.gettempdir()},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        while not started.exists() and process.poll() is None:
+            time.sleep(0.05)
+        return process
 
 
 def _stop_with_parent() -> None:

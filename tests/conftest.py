@@ -13,14 +13,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,8 @@ from typing import Any
 
 import pytest
 from filelock import FileLock
+
+from tests.background_build import build_in_background
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -94,7 +92,8 @@ def _dagster_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 
-def _built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")
+def built_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of the test run's shared builds, the same for every pytest-xdist worker."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -105,7 +104,7 @@ def _built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def build_once(tmp_path_factory) -> Callable[[str, Callable[[Path], Any]], tuple[Path, Any]]:
+def build_once(built_root: Path) -> Callable[[str, Callable[[Path], Any]], tuple[Path, Any]]:
     """``build_once(name, build)`` → ``(folder, value)``: ``build(folder)`` fills an empty
     folder and may return a picklable value; it runs once per test run, whichever worker
     asks first (pytest-xdist's documented pattern: a file lock in the temporary folder the
@@ -113,7 +112,7 @@ def build_once(tmp_path_factory) -> Callable[[str, Callable[[Path], Any]], tuple
     never write it: copy it first (``copy_build``). A build made in the background
     (``build_in_background``) holds the lock while it runs: a call waits for it, and fails
     with its traceback if it failed."""
-    root = _built(tmp_path_factory)
+    root = built_root
 
     def build_once(name: str, build: Callable[[Path], Any]) -> tuple[Path, Any]:
         folder, value = root / name, root / f"{name}.pickle"
@@ -203,38 +202,8 @@ def demo_run(run_demo_once) -> DemoRun:
     return run
 
 
-def build_in_background(
-    root: Path, name: str, target: str, kwargs: dict[str, Any]
-) -> subprocess.Popen | None:
-    """Start the build ``build_once`` knows as ``name`` in a process of its own
-    (``tests/background_build.py``: ``target``, a ``module:function``, called with the
-    folder and ``kwargs``), unless a worker started it already or it is built; ``root`` is
-    ``build_once``'s folder. Returns the process once it holds the build's lock (so a
-    ``build_once(name, ...)`` from then on waits for it), or None. The process has a Dagster
-    home of its own and the tests' temporary folder."""
-    with FileLock(str(root / f"{name}.start.lock")):
-        started = root / f"{name}.started"
-        if started.exists() or (root / f"{name}.pickle").exists():
-            return None
-        home = root / f"{name}.dagster_home"  # its own: no SQLite file shared with a worker
-        home.mkdir(exist_ok=True)
-        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
-        with (root / f"{name}.log").open("w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tests.background_build", str(root), name, target]
-                + [json.dumps(kwargs)],
-                cwd=Path(__file__).parents[1],
-                env={**os.environ, "DAGSTER_HOME": str(home), "TMPDIR": tempfile.gettempdir()},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        while not started.exists() and process.poll() is None:
-            time.sleep(0.05)
-        return process
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _spark_run_in_background(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[None]:
+def _spark_run_in_background(request: pytest.FixtureRequest, built_root: Path) -> Iterator[None]:
     """The shared Spark run (``demo_spark_run``) starts in a process of its own as the test
     run starts, when a collected test reads it and Spark can run here. The run is mostly
     waiting for the cluster's jobs, one after the other (a few hundred), which would hold a
@@ -253,10 +222,11 @@ def _spark_run_in_background(request: pytest.FixtureRequest, tmp_path_factory) -
 
         if spark_problem() is None:
             process = build_in_background(
-                _built(tmp_path_factory),
+                built_root,
                 SPARK_BUILD,
                 "tests.matching.linkage.spark_support:run_demo_on_cluster",
                 SPARK_DEMO,
+                DAGSTER_YAML,
             )
             os.nice(BEHIND_THE_SPARK_RUN)
     yield
