@@ -58,6 +58,8 @@ SPARK_DEMO = {"customers": 150, "seed": 3}
 
 #: How much a test worker lowers its priority (``os.nice``) while the shared Spark run is
 #: made beside it: at 10 a busy worker weighs a tenth of the run's processes on a shared core.
+#: The run beside two processes that kept a core busy each took 308 s with them at nice 10,
+#: 510 s with them at its own priority (load average 9-14 from other work).
 BEHIND_THE_SPARK_RUN = 10
 
 
