@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import shutil
@@ -23,6 +24,8 @@ from typing import Any
 
 import pytest
 from filelock import FileLock
+
+from tests.background_build import build_in_background
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -47,6 +50,18 @@ if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK) and _roomy("/de
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
+#: The fixture of the shared Spark run, the build it reads and the demo it runs (the demo
+#: of ``demo_run``).
+SPARK_RUN = "demo_spark_run"
+SPARK_BUILD = "demo_150_seed3_spark"
+SPARK_DEMO = {"customers": 150, "seed": 3}
+
+#: How much a test worker lowers its priority (``os.nice``) while the shared Spark run is
+#: made beside it: at 10 a busy worker weighs a tenth of the run's processes on a shared core.
+#: The run beside two processes that kept a core busy each took 308 s with them at nice 10,
+#: 510 s with them at its own priority (load average 9-14 from other work).
+BEHIND_THE_SPARK_RUN = 10
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -55,11 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests on the shared Spark run go first, otherwise in their order: the run is the
-    longest build (a whole run on a Spark cluster), so it starts while the other workers
-    still have work, and its tests sit together at the head of one worker's queue, where
-    pytest-xdist's worksteal takes nothing (it steals from the tail)."""
-    items.sort(key=lambda item: "demo_spark_run" not in getattr(item, "fixturenames", ()))
+    """The tests on the shared Spark run go last, otherwise in their order: the run is the
+    longest build (a whole run on a Spark cluster), made in a process of its own from the
+    start of the test run (``_spark_run_in_background``) while the workers run everything
+    else, and read when nothing else is left to do."""
+    items.sort(key=lambda item: SPARK_RUN in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,21 +95,36 @@ def _dagster_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def build_once(tmp_path_factory) -> Callable[[str, Callable[[Path], Any]], tuple[Path, Any]]:
-    """``build_once(name, build)`` → ``(folder, value)``: ``build(folder)`` fills an empty
-    folder and may return a picklable value; it runs once per test run, whichever worker
-    asks first (pytest-xdist's documented pattern: a file lock in the temporary folder the
-    workers share), and every later call gets the same folder and value. Read the folder,
-    never write it: copy it first (``copy_build``)."""
+def built_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the test run's shared builds, the same for every pytest-xdist worker."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's folder, above the workers' own
     root = root / "built"
     root.mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def build_once(built_root: Path) -> Callable[[str, Callable[[Path], Any]], tuple[Path, Any]]:
+    """``build_once(name, build)`` → ``(folder, value)``: ``build(folder)`` fills an empty
+    folder and may return a picklable value; it runs once per test run, whichever worker
+    asks first (pytest-xdist's documented pattern: a file lock in the temporary folder the
+    workers share), and every later call gets the same folder and value. Read the folder,
+    never write it: copy it first (``copy_build``). A build made in the background
+    (``build_in_background``) holds the lock while it runs: a call waits for it, and fails
+    with its traceback if it failed."""
+    root = built_root
 
     def build_once(name: str, build: Callable[[Path], Any]) -> tuple[Path, Any]:
         folder, value = root / name, root / f"{name}.pickle"
         with FileLock(str(root / f"{name}.lock")):
+            error = root / f"{name}.error"
+            if error.exists():
+                pytest.fail(
+                    f"the background build {name} failed (log: {root / name}.log):\n"
+                    + error.read_text(encoding="utf-8")
+                )
             if not value.exists():
                 shutil.rmtree(folder, ignore_errors=True)  # a build that failed midway
                 folder.mkdir()
@@ -174,47 +204,70 @@ def demo_run(run_demo_once) -> DemoRun:
     return run
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _spark_run_in_background(request: pytest.FixtureRequest, built_root: Path) -> Iterator[None]:
+    """The shared Spark run (``demo_spark_run``) starts in a process of its own as the test
+    run starts, when a collected test reads it and Spark can run here. The run is mostly
+    waiting for the cluster's jobs, one after the other (a few hundred), which would hold a
+    pytest-xdist worker idle for minutes; so both workers run the other tests meanwhile,
+    and the tests that read it come last. The worker that started it waits for it before
+    it ends (or stops it, when the test run is stopping).
+
+    The run is the test run's longest path, and most of its wall time is its jobs' share of
+    the cores: each worker (the one that started it, after starting it) lowers its own
+    priority by :data:`BEHIND_THE_SPARK_RUN`, so that the run, its cluster and its executor,
+    which keep the priority they started with, get the cores they ask for and the tests
+    around them take the rest."""
+    process = None
+    if any(SPARK_RUN in getattr(item, "fixturenames", ()) for item in request.session.items):
+        from matching.linkage.spark_session import spark_problem
+
+        if spark_problem() is None:
+            process = build_in_background(
+                built_root,
+                SPARK_BUILD,
+                "tests.matching.linkage.spark_support:run_demo_on_cluster",
+                SPARK_DEMO,
+                DAGSTER_YAML,
+            )
+            os.nice(BEHIND_THE_SPARK_RUN)
+    yield
+    if process is not None:
+        if request.session.shouldfail or request.session.shouldstop:
+            process.terminate()
+        process.wait()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 @pytest.fixture(scope="session")
 def demo_spark_run(build_once, demo_run) -> DemoRun:
-    """The shared demo's exports (``demo_run``) run from scratch by ``custmaster run`` with
-    ``matching: {backend: spark}`` on a real Spark standalone cluster (a master and a
-    two-core worker on 127.0.0.1, stopped after the run; the tests' lean settings): both
-    models trained there, pairs scored and clusters solved there. One run proves what a run
-    on Spark does and that it does it on a cluster (it took 110 s on ``local[2]`` and the
-    cluster's own test, matching alone, 229 s more). Built once per test run; skipped,
+    """The shared demo's exports (``demo_run``'s, the same bytes) run from scratch by
+    ``custmaster run`` with ``matching: {backend: spark}`` on a real Spark standalone cluster
+    (a master and a two-core worker on 127.0.0.1, stopped after the run; the tests' lean
+    settings): both models trained there, pairs scored and clusters solved there. One run
+    proves what a run on Spark does and that it does it on a cluster (it took 110 s on
+    ``local[2]`` and the cluster's own test, matching alone, 229 s more). Built once per
+    test run, in the background from the start (``_spark_run_in_background``); skipped,
     saying why, where Java or pyspark is missing. Its ``outcome`` is the run's, whether it
     succeeded is for the tests to assert; ``cluster/worker`` beside the folder holds the
     worker's executor logs."""
-    from tests.matching.linkage.spark_support import (
-        cluster_settings,
-        skip_without_spark,
-        standalone_cluster,
-    )
+    from tests.matching.linkage.spark_support import run_demo_on_cluster, skip_without_spark
 
     skip_without_spark()
-
-    def build(folder: Path):
-        import yaml
-
-        from pipelines.runner import run_pipeline
-
-        copy = Path(
-            shutil.copytree(
-                demo_run.folder,
-                folder / demo_run.folder.name,
-                ignore=lambda where, names: ["out"] if Path(where) == demo_run.folder else [],
-            )
-        )
-        config = copy / "customer_master.yaml"
-        settings = yaml.safe_load(config.read_text(encoding="utf-8"))
-        settings["matching"] = {**settings.get("matching", {}), "backend": "spark"}
-        with standalone_cluster(folder / "cluster") as url:
-            settings["spark"] = cluster_settings(url, "customer-master-tests")
-            config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-            return run_pipeline(config)
-
-    folder, outcome = build_once("demo_150_seed3_spark", build)
-    return DemoRun(folder / demo_run.folder.name, outcome)
+    folder, outcome = build_once(
+        SPARK_BUILD, lambda folder: run_demo_on_cluster(folder, **SPARK_DEMO)
+    )
+    run = DemoRun(folder / demo_run.folder.name, outcome)
+    for files in ("exports", "truth"):
+        assert _digests(run.folder / files) == _digests(demo_run.folder / files), files
+    return run
 
 
 @pytest.fixture(scope="session")
