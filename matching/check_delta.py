@@ -51,6 +51,7 @@ from matching.check_update import (
     delta_state_path,
     load_fingerprints,
     plan_update,
+    read_plan,
     save_fingerprints,
     state_path,
 )
@@ -106,16 +107,11 @@ def _delta(
 ) -> tuple[CheckIndex, pa.Table] | None:
     """The index of the records of ``PLAN`` over ``base``: its unchanged rows kept, the
     others read from the warehouse into the delta part."""
-    plan = con.sql(
-        f"""SELECT position, old_row, same_row AND same_master AS kept, prepared, master,
-                   has_prepared
-            FROM {PLAN} ORDER BY position"""
-    ).to_arrow_table()
-    if plan.num_rows < 2:
+    plan = read_plan(con)
+    if plan is None:
         return None
-    if plan.column("position").null_count or not pc.all(plan.column("has_prepared")).as_py():
-        return None  # a whole build's order (or rows) for these is not staging order's
-    kept = plan.column("kept").to_numpy(zero_copy_only=False).astype(bool)
+    same = pc.and_(plan.column("same_row"), plan.column("same_master"))
+    kept = same.to_numpy(zero_copy_only=False).astype(bool)
     old_row = plan.column("old_row").fill_null(-1).to_numpy().astype(np.int64)
     base_rows = base.table.num_rows
     fresh = int((~kept).sum())

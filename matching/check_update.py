@@ -209,10 +209,11 @@ def update_check_index(
         con.execute(f"DROP TABLE IF EXISTS {PLAN}")
 
 
-def _updated(
-    con: duckdb.DuckDBPyConnection, old: CheckIndex, model: dict[str, Any]
-) -> tuple[CheckIndex, pa.Table] | None:
-    """The index of the records of ``PLAN``, from ``old`` and the changed records' rows."""
+def read_plan(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
+    """``PLAN``'s rows in staging order; None when an index cannot be carried over from it:
+    fewer than two records (no index, as when built whole), or records without a staging
+    position or a prepared row (a whole build's order, or rows, for them is not staging
+    order's)."""
     plan = con.sql(
         f"""SELECT position, old_row, same_row, same_master, prepared, master, has_prepared
             FROM {PLAN} ORDER BY position"""
@@ -220,7 +221,17 @@ def _updated(
     if plan.num_rows < 2:
         return None
     if plan.column("position").null_count or not pc.all(plan.column("has_prepared")).as_py():
-        return None  # a whole build's order (or rows) for these is not staging order's
+        return None
+    return plan
+
+
+def _updated(
+    con: duckdb.DuckDBPyConnection, old: CheckIndex, model: dict[str, Any]
+) -> tuple[CheckIndex, pa.Table] | None:
+    """The index of the records of ``PLAN``, from ``old`` and the changed records' rows."""
+    plan = read_plan(con)
+    if plan is None:
+        return None
     same_row = plan.column("same_row").to_numpy(zero_copy_only=False).astype(bool)
     same_master = plan.column("same_master").to_numpy(zero_copy_only=False).astype(bool)
     old_row = plan.column("old_row").fill_null(-1).to_numpy().astype(np.int64)
