@@ -21,6 +21,9 @@ import re
 
 import pandas as pd
 
+#: The words a branch's name ends with (``BRANCH_SUFFIX``): a name holding none of them is
+#: no branch's (the relationships step reads only the company names that hold one).
+BRANCH_WORDS = ("分公司", "分店", "branch")
 #: A company name that ends as a branch's does.
 BRANCH_SUFFIX = re.compile(r"(?:分公司|分店)$|\s+branch$", re.IGNORECASE)
 _HEAD_TO_COMPANY = re.compile(r"^(.+公司)[^公司]{1,6}(?:分公司|分店)$")

@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.linkage.junk import JunkRules
-from matching.master.branches import head_office_name, is_branch_name
+from matching.master.branches import BRANCH_WORDS, head_office_name, is_branch_name
 from matching.master.built_from import (
     CUSTOMER_VALUES,
     diff_snapshots,
@@ -207,9 +207,10 @@ _CANDIDATES = "__candidates"
 #: The temp table of the company records that are branches (``record_key``): a branch's
 #: head office is none of them.
 _BRANCHES = "__branches"
-#: A company name that may end as a branch's (``matching.master.branches.BRANCH_SUFFIX``,
-#: whose names all hold one of these): only those are read to be tested.
-_MAY_BE_BRANCH = "(s.name LIKE '%分公司%' OR s.name LIKE '%分店%' OR lower(s.name) LIKE '%branch%')"
+#: A company name that may end as a branch's (one holding a word of ``BRANCH_WORDS``, as
+#: every name ``matching.master.branches.BRANCH_SUFFIX`` matches does): only those are read
+#: to be tested.
+_MAY_BE_BRANCH = "(" + " OR ".join(f"lower(s.name) LIKE '%{word}%'" for word in BRANCH_WORDS) + ")"
 
 
 def _candidate_tables(

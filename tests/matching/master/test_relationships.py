@@ -613,3 +613,23 @@ def test_a_build_stopped_midway_leaves_the_tables_kept_for_the_next_day_as_they_
     assert [tuple(map(str, r)) for r in again.itertuples(index=False)] == [
         tuple(map(str, r)) for r in whole.itertuples(index=False)
     ]
+
+
+def test_every_name_read_as_a_branchs_holds_a_branch_word_the_step_reads_names_by():
+    """The relationships step reads only company names holding a word of ``BRANCH_WORDS``
+    before testing them with ``is_branch_name``: every name that test takes holds one."""
+    from matching.master.branches import BRANCH_WORDS, is_branch_name
+
+    names = pd.Series(
+        [
+            "厦门快心电脑有限公司福州分公司",
+            "快心电脑莆田分店 ",
+            "Xiamen Kuaixin Computer Co., Ltd. Fuzhou Branch",
+            "KUAIXIN DIANNAO (XIAMEN) CO LTD FUZHOU BRANCH",
+            "厦门快心电脑有限公司",
+            "Branchline Trading Co., Ltd.",
+        ]
+    )
+    taken = names[is_branch_name(names)]
+    assert len(taken) == 4
+    assert all(any(word in name.lower() for word in BRANCH_WORDS) for name in taken)
