@@ -6,6 +6,7 @@ runs), then with each blocking break, each on its own copy of the demo after tha
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -204,8 +205,11 @@ def test_a_future_date_blocks_matching(demo, first_run):
 
 def test_loading_the_definitions_does_not_import_great_expectations():
     code = "import sys, pipelines.definitions; print('great_expectations' in sys.modules)"
+    # the default config: a run in this worker leaves its own in $CUSTMASTER_CONFIG (the
+    # runner sets it for the definitions' import), maybe an invalid one's a test gave
+    env = {k: v for k, v in os.environ.items() if k != "CUSTMASTER_CONFIG"}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, env=env
     )
     # what the import said, without the lines DuckDB's bindings print at every exit
     said = "\n".join(
