@@ -173,8 +173,11 @@ def hotline() -> str:
 
 @pytest.fixture(scope="session")
 def params() -> TrainingParams:
-    """Small samples (the tables are tiny), hotline limit below its four records."""
-    return TrainingParams(u_max_pairs=1e5, junk=JunkRules(max_records_per_value=3), threads=2)
+    """The parameters a sync trains with (``steps.ensure_models``), hotline limit below its
+    four records: so ``company_model`` and ``person_model`` are the models a sync trains on
+    these records, and a test of the sync's training compares with them instead of training
+    its own. The tables are tiny: the u sample is every pair whatever its size."""
+    return TrainingParams(junk=JunkRules(max_records_per_value=3))
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ import copy
 from matching.linkage.features import prepare_records
 from matching.linkage.prepared_store import prepare_by_type
 from matching.linkage.steps import ensure_models, junk_rules, missing_features
-from matching.linkage.training import TrainingParams, train_model
-from sources.config import MatchingConfig
+from matching.linkage.training import TrainingParams
+from sources.config import JunkConfig, MatchingConfig
 
 
 def test_a_current_model_reads_only_prepared_features(staged, company_model):
@@ -27,19 +27,22 @@ def test_a_model_from_older_features_is_detected(staged, company_model):
     }
 
 
-def test_models_trained_together_are_those_trained_alone(staged, tmp_path):
+def test_models_trained_together_are_those_trained_alone(
+    staged, params, company_model, person_model, tmp_path
+):
     """ensure_models trains both entity types at the same time: each model is the one
-    training that type alone gives."""
-    settings = MatchingConfig()
+    training that type alone gives. The models trained alone are the session's
+    ``company_model`` and ``person_model``, each trained on its own with the parameters
+    a sync with these junk limits trains with (asserted first), so they are not trained
+    here a second time."""
+    settings = MatchingConfig(junk=JunkConfig(max_records_per_value=3))
+    assert TrainingParams(junk=junk_rules(settings)) == params
     prepared = prepare_by_type(staged, junk_rules(settings))
     choices = ensure_models(prepared, tmp_path, settings)
     assert [(c.version.entity_type, c.trained) for c in choices] == [
         ("company", True),
         ("person", True),
     ]
-    params = TrainingParams(junk=junk_rules(settings))
+    alone = {"company": company_model, "person": person_model}
     for choice in choices:
-        alone = train_model(
-            prepared[choice.version.entity_type], choice.version.entity_type, params
-        )
-        assert choice.version.load() == alone
+        assert choice.version.load() == alone[choice.version.entity_type]
