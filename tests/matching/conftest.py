@@ -16,6 +16,8 @@ The customers (``truth`` says who is who):
 from __future__ import annotations
 
 import random
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -196,3 +198,28 @@ def person_model(staged: pd.DataFrame, params: TrainingParams, build_once) -> di
 def make_staged():
     """Builds a staged table from company and person rows, the way ``staged`` is built."""
     return staged_frame
+
+
+@pytest.fixture(scope="session")
+def first_check_files(staged: pd.DataFrame, company_model, person_model, build_once) -> Path:
+    """The check files a first sync writes for ``staged`` (``write_warehouse_check_files``
+    on ``test_check_update.warehouse``, each record's customer its ``truth``): the index the
+    carried-over and delta tests start from. Written once per test run, whichever worker
+    asks first, instead of once per test: the files are the same bytes every time. Read
+    it, never write it: ``first_files`` copies it."""
+    from matching.check_store import write_warehouse_check_files
+    from tests.matching.test_check_update import JUNK, warehouse
+
+    def build(folder: Path) -> None:
+        models = {"company": company_model, "person": person_model}
+        (folder / "first").mkdir()
+        write_warehouse_check_files(warehouse(staged, models, folder), folder / "first", JUNK)
+
+    return build_once("first_check_files", build)[0] / "first"
+
+
+@pytest.fixture
+def first_files(first_check_files: Path, tmp_path: Path) -> Path:
+    """A copy of ``first_check_files`` in the test's ``tmp_path`` (``tmp_path / "first"``),
+    which the test may change."""
+    return Path(shutil.copytree(first_check_files, tmp_path / "first"))

@@ -94,10 +94,9 @@ def folders(tmp_path: Path, *names: str) -> list[Path]:
     return [tmp_path / name for name in names]
 
 
-def test_a_delta_answers_as_an_index_built_whole(staged, models, tmp_path, caplog):
-    first, delta, whole = folders(tmp_path, "first", "delta", "whole")
+def test_a_delta_answers_as_an_index_built_whole(staged, models, tmp_path, first_files, caplog):
+    first, delta, whole = first_files, *folders(tmp_path, "delta", "whole")
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     day = next_day(staged)
     stage(con, day)
     update_prepared(con, JUNK, incremental=True)
@@ -123,10 +122,9 @@ def test_a_delta_answers_as_an_index_built_whole(staged, models, tmp_path, caplo
     assert_same_answers(delta, whole, probes(staged, day))
 
 
-def test_each_day_s_delta_is_made_against_the_base(staged, models, tmp_path):
-    first, second, third, whole = folders(tmp_path, "first", "second", "third", "whole")
+def test_each_day_s_delta_is_made_against_the_base(staged, models, tmp_path, first_files):
+    first, second, third, whole = first_files, *folders(tmp_path, "second", "third", "whole")
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     day = next_day(staged)
     stage(con, day)
     update_prepared(con, JUNK, incremental=True)
@@ -147,10 +145,9 @@ def test_each_day_s_delta_is_made_against_the_base(staged, models, tmp_path):
     assert_same_answers(third, whole, probes(staged, day, later))
 
 
-def test_a_delta_past_its_share_is_written_whole(staged, models, tmp_path, caplog):
-    first, updated, whole = folders(tmp_path, "first", "updated", "whole")
+def test_a_delta_past_its_share_is_written_whole(staged, models, tmp_path, first_files, caplog):
+    first, updated, whole = first_files, *folders(tmp_path, "updated", "whole")
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     stage(con, next_day(staged))
     update_prepared(con, JUNK, incremental=True)
     company = models["company"]
@@ -168,12 +165,11 @@ def test_a_delta_past_its_share_is_written_whole(staged, models, tmp_path, caplo
 
 
 def test_a_whole_index_carried_over_from_one_of_two_parts_is_the_one_built_whole(
-    staged, models, tmp_path
+    staged, models, tmp_path, first_files
 ):
     """The compaction of a delta: ``check_update`` starts from both parts' rows."""
-    first, second, third, whole = folders(tmp_path, "first", "second", "third", "whole")
+    first, second, third, whole = first_files, *folders(tmp_path, "second", "third", "whole")
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     day = next_day(staged)
     stage(con, day)
     update_prepared(con, JUNK, incremental=True)

@@ -1,5 +1,8 @@
 """The duplicate check's index: saved by the pipeline, loaded by the service, same answers."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +34,30 @@ def master(staged):
     return staged.assign(customer_id=staged["truth"])
 
 
+@pytest.fixture(scope="module")
+def models(company_model, person_model):
+    return {"company": company_model, "person": person_model}
+
+
+@pytest.fixture(scope="module")
+def built(master, models):
+    """A checker built from the master's records, the reference the loaded checkers answer
+    as: built once for the module (checking reads it, never changes it)."""
+    checker = DuplicateChecker(master, models, JUNK)
+    yield checker
+    checker.close()
+
+
+@pytest.fixture(scope="module")
+def published(master, models, tmp_path_factory):
+    """The check files of the master, written once for the module, and the counts the
+    writing returned. Read it, never write it: a test that changes it copies it first."""
+    from matching.check_store import write_check_files
+
+    folder = tmp_path_factory.mktemp("published")
+    return folder, write_check_files(folder, master, models, JUNK)
+
+
 def test_a_saved_index_loads_back_the_same(master, company_model, tmp_path):
     built = build_check_index(
         master[master["entity_type"] == "company"], company_model, "company", JUNK
@@ -48,40 +75,34 @@ def test_a_saved_index_loads_back_the_same(master, company_model, tmp_path):
 
 
 def test_a_checker_on_loaded_indexes_answers_as_one_built_from_records(
-    master, company_model, person_model, tmp_path
+    master, models, built, tmp_path
 ):
-    models = {"company": company_model, "person": person_model}
     for index in build_check_indexes(master, models, JUNK).values():
         save_check_index(index, tmp_path)
     loaded = {t: load_check_index(tmp_path, t) for t in models}
-    built = DuplicateChecker(master, models, JUNK)
     fast = DuplicateChecker(None, models, JUNK, indexes=loaded)
     try:
         for fields in PROBES:
             assert fast.check(**fields) == built.check(**fields)
         assert built.check(**PROBES[0])  # the comparison is not of two empty lists
     finally:
-        built.close()
         fast.close()
 
 
 def test_a_checker_loaded_from_published_files_answers_as_one_built_from_records(
-    master, company_model, person_model, tmp_path
+    master, built, published
 ):
-    from matching.check_store import load_check_files, write_check_files
+    from matching.check_store import load_check_files
 
-    models = {"company": company_model, "person": person_model}
-    counts = write_check_files(tmp_path, master, models, JUNK)
+    folder, counts = published
     assert counts == master["entity_type"].value_counts().to_dict()
-    assert (tmp_path / "scoring_company.sql").read_text(encoding="utf-8").lstrip()
-    built = DuplicateChecker(master, models, JUNK)
-    fast = load_check_files(tmp_path)
+    assert (folder / "scoring_company.sql").read_text(encoding="utf-8").lstrip()
+    fast = load_check_files(folder)
     try:
         assert all(index._linker is None for index in fast._index.values())  # no linker built
         for fields in PROBES:
             assert fast.check(**fields) == built.check(**fields)
     finally:
-        built.close()
         fast.close()
 
 
@@ -169,15 +190,15 @@ def test_a_key_hashed_once_for_all_its_rows_hashes_as_on_its_own():
 
 
 def test_files_written_over_a_previous_index_take_its_statement_and_answer_the_same(
-    master, company_model, person_model, tmp_path
+    master, company_model, person_model, published, tmp_path
 ):
     from matching.check_store import load_check_files, write_check_files
 
     models = {"company": company_model, "person": person_model}
-    first, second, whole = (tmp_path / n for n in ("first", "second", "whole"))
-    for folder in (first, second, whole):
+    first = Path(shutil.copytree(published[0], tmp_path / "first"))  # the master's files
+    second, whole = (tmp_path / n for n in ("second", "whole"))
+    for folder in (second, whole):
         folder.mkdir()
-    write_check_files(first, master, models, JUNK)
     (first / "scoring_person.sql").write_text(
         "-- kept\n" + (first / "scoring_person.sql").read_text(encoding="utf-8"), encoding="utf-8"
     )
@@ -201,15 +222,12 @@ def test_files_written_over_a_previous_index_take_its_statement_and_answer_the_s
 
 
 def test_with_every_statement_saved_no_checker_is_set_up_and_the_files_are_the_same(
-    master, company_model, person_model, tmp_path, monkeypatch
+    master, models, published, tmp_path, monkeypatch
 ):
     import matching.check_store as check_store
 
-    models = {"company": company_model, "person": person_model}
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
+    first, second = published[0], tmp_path / "second"  # first: the master's files, read only
     second.mkdir()
-    check_store.write_check_files(first, master, models, JUNK)
 
     def no_checker(*args, **kwargs):
         raise AssertionError("a checker was set up although every statement was saved")

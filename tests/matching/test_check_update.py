@@ -92,12 +92,11 @@ def models(company_model, person_model):
     return {"company": company_model, "person": person_model}
 
 
-def test_a_carried_over_index_is_the_one_built_whole(staged, models, tmp_path):
+def test_a_carried_over_index_is_the_one_built_whole(staged, models, tmp_path, first_files):
     first, updated, whole = (tmp_path / n for n in ("first", "updated", "whole"))
-    for folder in (first, updated, whole):
+    for folder in (updated, whole):
         folder.mkdir()
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     stage(con, next_day(staged))
     update_prepared(con, JUNK, incremental=True)
     write_warehouse_check_files(con, updated, JUNK, first, carried=first, delta_share=None)
@@ -121,13 +120,11 @@ def test_a_carried_over_index_is_the_one_built_whole(staged, models, tmp_path):
 
 
 def test_an_unchanged_day_carries_every_row_over_and_reads_none_again(
-    staged, models, tmp_path, caplog
+    staged, models, tmp_path, caplog, first_files
 ):
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
+    first, second = first_files, tmp_path / "second"
     second.mkdir()
     con = warehouse(staged, models, tmp_path)
-    write_warehouse_check_files(con, first, JUNK)
     with caplog.at_level(logging.INFO, logger="matching.check_update"):
         write_warehouse_check_files(con, second, JUNK, first, carried=first, delta_share=None)
     carried = [r.getMessage() for r in caplog.records if "carried over" in r.getMessage()]
@@ -136,12 +133,10 @@ def test_an_unchanged_day_carries_every_row_over_and_reads_none_again(
 
 
 def test_an_index_saved_without_fingerprints_or_for_another_model_is_not_carried_over(
-    staged, models, tmp_path
+    staged, models, tmp_path, first_files
 ):
     con = warehouse(staged, models, tmp_path)
-    first = tmp_path / "first"
-    first.mkdir()
-    write_warehouse_check_files(con, first, JUNK)
+    first = first_files
     assert update_check_index(con, first, "company", models["company"]) is not None
     other = {**models["company"], "probability_two_random_records_match": 0.001}
     assert update_check_index(con, first, "company", other) is None
