@@ -34,41 +34,63 @@ def pair_probability(pairs: pd.DataFrame, a: str, b: str) -> float | None:
     return None if hit.empty else float(hit["match_probability"].iloc[0])
 
 
-def test_obvious_duplicates_link(staged, company_model, person_model, params):
-    companies = clusters_of(staged, company_model, params, "company")
+@pytest.fixture(scope="module")
+def company_pairs(staged, company_model, params) -> pd.DataFrame:
+    """Every blocked pair of companies with its probability (threshold 0), predicted once
+    for the tests of this module that read it (a prediction is the same every time)."""
+    return predict_pairs(staged, company_model, 0.0, junk=params.junk, threads=2)
+
+
+@pytest.fixture(scope="module")
+def person_pairs(staged, person_model, params) -> pd.DataFrame:
+    """As ``company_pairs``, of the persons."""
+    return predict_pairs(staged, person_model, 0.0, junk=params.junk, threads=2)
+
+
+@pytest.fixture(scope="module")
+def clusters(staged, company_model, person_model, params) -> dict[str, dict[str, str]]:
+    """Each entity type's clusters at 0.5 (``clusters_of``), made once for the module."""
+    return {
+        "company": clusters_of(staged, company_model, params, "company"),
+        "person": clusters_of(staged, person_model, params, "person"),
+    }
+
+
+def test_obvious_duplicates_link(clusters):
+    companies = clusters["company"]
     assert len({companies[k] for k in ("dealers:D001", "key_accounts:K017", "regional:R105")}) == 1
     # region and legal form spelled three ways, a homophone and a USCC keying error
     assert len({companies[k] for k in ("dealers:D003", "key_accounts:K018", "regional:R106")}) == 1
     assert companies["dealers:D004"] == companies["key_accounts:K019"]
-    persons = clusters_of(staged, person_model, params, "person")
+    persons = clusters["person"]
     assert len({persons[k] for k in ("dealers:P101", "key_accounts:P102", "regional:P103")}) == 1
     assert persons["dealers:P104"] == persons["key_accounts:P105"]
 
 
-def test_same_brand_in_another_city_does_not_link(staged, company_model, params):
-    pairs = predict_pairs(staged, company_model, 0.0, junk=params.junk, threads=2)
+def test_same_brand_in_another_city_does_not_link(company_pairs, clusters):
+    pairs = company_pairs
     # the shops were compared (same name core) and judged different
     for xiamen in ("dealers:D001", "key_accounts:K017", "regional:R105"):
         for fuzhou in ("dealers:D002", "regional:R201"):
             probability = pair_probability(pairs, xiamen, fuzhou)
             assert probability is not None, (xiamen, fuzhou)
             assert probability < 0.5, (xiamen, fuzhou, probability)
-    clusters = clusters_of(staged, company_model, params, "company")
-    assert clusters["dealers:D002"] == clusters["regional:R201"] != clusters["dealers:D001"]
+    companies = clusters["company"]
+    assert companies["dealers:D002"] == companies["regional:R201"] != companies["dealers:D001"]
 
 
-def test_clusters_match_the_truth(staged, company_model, person_model, params):
+def test_clusters_match_the_truth(staged, clusters):
     truth = staged.set_index("record_key")["truth"]
-    for entity_type, model in (("company", company_model), ("person", person_model)):
-        scores = score_clusters(pd.Series(clusters_of(staged, model, params, entity_type)), truth)
+    for entity_type in ("company", "person"):
+        scores = score_clusters(pd.Series(clusters[entity_type]), truth)
         assert scores.pairwise_precision == 1.0, entity_type
         assert scores.pairwise_recall == 1.0, entity_type
 
 
-def test_a_person_never_links_with_a_company(staged, company_model, person_model, params):
+def test_a_person_never_links_with_a_company(
+    staged, company_model, params, company_pairs, person_pairs
+):
     companies, persons = set(keys_of(staged, "company")), set(keys_of(staged, "person"))
-    company_pairs = predict_pairs(staged, company_model, 0.0, junk=params.junk, threads=2)
-    person_pairs = predict_pairs(staged, person_model, 0.0, junk=params.junk, threads=2)
     assert len(company_pairs) and len(person_pairs)
     assert set(company_pairs[["record_key_l", "record_key_r"]].stack()) <= companies
     assert set(person_pairs[["record_key_l", "record_key_r"]].stack()) <= persons
@@ -95,11 +117,11 @@ def test_junk_shared_values_do_not_block(staged, company_model, params, hotline)
     assert (blocked["gamma_phone"] == 3).all()  # the shared-service-number level
 
 
-def test_model_round_trips_through_json(staged, company_model, params, tmp_path):
+def test_model_round_trips_through_json(staged, company_model, params, company_pairs, tmp_path):
     path = save_model(company_model, tmp_path / "models" / "company.json")
     assert json.loads(path.read_text(encoding="utf-8")) == company_model
     assert load_model(path) == company_model
-    from_dict = predict_pairs(staged, company_model, 0.0, junk=params.junk, threads=2)
+    from_dict = company_pairs  # predicted from the model as a dict
     from_file = predict_pairs(staged, path, 0.0, junk=params.junk, threads=2)
     pd.testing.assert_frame_equal(from_dict, from_file)
     assert list(from_file.columns[:4]) == [
@@ -114,8 +136,8 @@ def test_model_round_trips_through_json(staged, company_model, params, tmp_path)
     assert (from_file["record_key_l"] < from_file["record_key_r"]).all()
 
 
-def test_chunked_prediction_scores_the_same_pairs(staged, company_model, params):
-    whole = predict_pairs(staged, company_model, 0.0, junk=params.junk, threads=2)
+def test_chunked_prediction_scores_the_same_pairs(staged, company_model, params, company_pairs):
+    whole = company_pairs
     chunked = predict_pairs(
         staged, company_model, 0.0, junk=params.junk, threads=2, records_per_chunk=8
     )  # 22 companies: 3 x 3 chunks
