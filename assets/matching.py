@@ -414,10 +414,9 @@ MATCHING_ASSETS = [
 
 
 def _clusters_checks(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):
-    return [
-        resolution_checks.check_giant_clusters(con, config.quality.giant_cluster_size),
-        resolution_checks.check_unlinked_share(con, config.quality.max_unlinked_share),
-    ]
+    return resolution_checks.check_clusters(
+        con, config.quality.giant_cluster_size, config.quality.max_unlinked_share
+    )
 
 
 def _review_queue_checks(con: duckdb.DuckDBPyConnection, _run: str, config: PipelineConfig):

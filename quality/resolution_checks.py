@@ -40,12 +40,40 @@ CLUSTER_CHECKS = (GIANT_CLUSTERS_CHECK, UNLINKED_SHARE_CHECK)
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
 
 
-def _size_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
-    """(cluster size, clusters of that size) over ``matching.clusters``."""
+#: Every cluster with its entity type and size, as a query: the cluster checks' one count of
+#: ``matching.clusters`` (:func:`check_clusters` counts it once for both).
+CLUSTER_SIZES = """(SELECT cluster_id, any_value(entity_type) AS entity_type, count(*) AS size
+    FROM matching.clusters GROUP BY cluster_id)"""
+#: The temporary table :func:`check_clusters` keeps ``CLUSTER_SIZES`` in.
+_SIZES_TABLE = "__cluster_sizes"
+
+
+def _size_counts(
+    con: duckdb.DuckDBPyConnection, sizes: str = CLUSTER_SIZES
+) -> list[tuple[int, int]]:
+    """(cluster size, clusters of that size) over ``matching.clusters`` (its clusters' sizes
+    ``sizes``: a query or table shaped like ``CLUSTER_SIZES``)."""
     return con.sql(
-        "SELECT cluster_size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS cluster_size "
-        "FROM matching.clusters GROUP BY cluster_id) GROUP BY cluster_size"
+        f"SELECT size AS cluster_size, count(*) AS clusters FROM {sizes} GROUP BY size"
     ).fetchall()
+
+
+def check_clusters(
+    con: duckdb.DuckDBPyConnection, giant_size: int, max_unlinked_share: float
+) -> list[CheckOutcome]:
+    """``no_giant_clusters`` and ``unlinked_share`` (:data:`CLUSTER_CHECKS`), with the clusters
+    counted once for both: counting every record of ``matching.clusters`` by its cluster
+    for the sizes, again for the largest and again for the records alone took 1.03-1.36 s
+    of CPU at 1.38M records (the 100k demo's ten times over, six runs alternated, load
+    average 8-10); counted once, 0.48-0.60 s, the same outcomes."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SIZES_TABLE} AS FROM {CLUSTER_SIZES}")
+    try:
+        return [
+            check_giant_clusters(con, giant_size, _SIZES_TABLE),
+            check_unlinked_share(con, max_unlinked_share, _SIZES_TABLE),
+        ]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_SIZES_TABLE}")
 
 
 def cluster_size_distribution(
@@ -71,8 +99,11 @@ def cluster_size_distribution(
     return buckets
 
 
-def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> CheckOutcome:
-    """Blocking: no cluster larger than ``giant_size``; the largest shown with their names.
+def check_giant_clusters(
+    con: duckdb.DuckDBPyConnection, giant_size: int, sizes: str = CLUSTER_SIZES
+) -> CheckOutcome:
+    """Blocking: no cluster larger than ``giant_size``; the largest shown with their names
+    (the clusters' sizes ``sizes``: a query or table shaped like ``CLUSTER_SIZES``).
 
     The five largest clusters are chosen from the clusters alone, and only their records'
     names are read: listing the names of every cluster to keep five took 5.3 s of CPU at
@@ -80,10 +111,10 @@ def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> Che
     verdict and the distribution.
     """
     largest = con.sql(
-        """
+        f"""
         WITH top AS (
-            SELECT cluster_id, any_value(entity_type) AS entity_type, count(*) AS size
-            FROM matching.clusters GROUP BY cluster_id ORDER BY size DESC, cluster_id LIMIT 5
+            SELECT cluster_id, entity_type, size FROM {sizes}
+            ORDER BY size DESC, cluster_id LIMIT 5
         )
         SELECT t.cluster_id, t.entity_type, t.size,
                list(DISTINCT s.name ORDER BY s.name)[1:5] AS names
@@ -92,8 +123,8 @@ def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> Che
         GROUP BY t.cluster_id, t.entity_type, t.size ORDER BY t.size DESC, t.cluster_id
         """
     ).fetchall()
-    sizes = _size_counts(con)
-    giants = sum(n for s, n in sizes if s > giant_size)
+    counts = _size_counts(con, sizes)
+    giants = sum(n for s, n in counts if s > giant_size)
     biggest = largest[0][2] if largest else 0
     return outcome_from_metric(
         GIANT_CLUSTERS_CHECK,
@@ -104,7 +135,7 @@ def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> Che
         giant_clusters=giants,
         largest_cluster=biggest,
         giant_cluster_size=giant_size,
-        size_distribution=cluster_size_distribution(con, sizes),
+        size_distribution=cluster_size_distribution(con, counts),
         largest_clusters=[
             {"cluster_id": c, "entity_type": e, "size": n, "names": names}
             for c, e, n, names in largest
@@ -112,11 +143,13 @@ def check_giant_clusters(con: duckdb.DuckDBPyConnection, giant_size: int) -> Che
     )
 
 
-def check_unlinked_share(con: duckdb.DuckDBPyConnection, max_share: float) -> CheckOutcome:
-    """Warn: the share of records alone in their cluster is at most ``max_share``."""
+def check_unlinked_share(
+    con: duckdb.DuckDBPyConnection, max_share: float, sizes: str = CLUSTER_SIZES
+) -> CheckOutcome:
+    """Warn: the share of records alone in their cluster is at most ``max_share`` (the
+    clusters' sizes ``sizes``: a query or table shaped like ``CLUSTER_SIZES``)."""
     records, unlinked = con.sql(
-        """SELECT count(*), count(*) FILTER (WHERE n = 1) FROM (
-               SELECT count(*) OVER (PARTITION BY cluster_id) AS n FROM matching.clusters)"""
+        f"SELECT coalesce(sum(size), 0), count(*) FILTER (WHERE size = 1) FROM {sizes}"
     ).fetchall()[0]
     share = unlinked / records if records else 0.0
     return outcome_from_metric(

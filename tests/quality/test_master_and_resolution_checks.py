@@ -297,3 +297,28 @@ def test_row_count_history_compares_with_the_last_accepted_run():
     record_row_count(con, "dealers", "r2", 90, True, T2)  # the same run again replaces its row
     assert previous_row_count(con, "dealers", "r3") == 90
     assert previous_row_count(con, "dealers", "r2") == 100  # a run never compares with itself
+
+
+def test_the_cluster_checks_counted_once_report_what_each_check_reports_alone():
+    con = duckdb.connect()
+    clusters(con, {"k1": 1, "k2": 1, "k3": 2, "k4": 12, "k5": 1})
+    for giant, share in [(10, 0.5), (12, 0.2)]:
+        together = rc.check_clusters(con, giant, share)
+        alone = [rc.check_giant_clusters(con, giant), rc.check_unlinked_share(con, share)]
+        assert [o.as_record() for o in together] == [o.as_record() for o in alone]
+    assert [o.name for o in together] == [c.name for c in rc.CLUSTER_CHECKS]
+    assert together[1].metadata["records"] == 17 and together[1].metadata["unlinked"] == 3
+    # the sizes are the run's: nothing is left in the connection
+    assert not con.sql("FROM duckdb_tables() WHERE table_name = '__cluster_sizes'").fetchall()
+
+
+def test_the_cluster_checks_on_no_clusters_pass():
+    con = duckdb.connect()
+    table(
+        con, "matching.clusters", [{"record_key": "a", "entity_type": "company", "cluster_id": "k"}]
+    )
+    con.execute("DELETE FROM matching.clusters")
+    table(con, "staging.customers", [{"record_key": "a", "name": "甲"}])
+    giant, unlinked = rc.check_clusters(con, 10, 0.5)
+    assert giant.passed and giant.metadata["largest_cluster"] == 0
+    assert unlinked.passed and unlinked.metadata["records"] == 0
