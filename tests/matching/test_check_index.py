@@ -1,5 +1,6 @@
 """The duplicate check's index: saved by the pipeline, loaded by the service, same answers."""
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -8,11 +9,13 @@ import pytest
 from matching.check_index import (
     BlockIndex,
     CheckIndex,
+    TermFrequencies,
     build_check_index,
     has_check_index,
     key_hashes,
     load_check_index,
     save_check_index,
+    term_frequencies,
 )
 from matching.duplicate_check import DuplicateChecker, build_check_indexes
 from matching.linkage.junk import JunkRules
@@ -245,3 +248,38 @@ def test_prepared_rows_of_records_outside_the_master_are_left_out(master, compan
     built = build_check_index(kept[columns], company_model, "company", JUNK, prepared)
     assert built.table.column("record_key").to_pylist() == kept["record_key"].tolist()
     assert built.customer_ids.to_pylist() == kept["customer_id"].astype(str).tolist()
+
+
+def test_term_frequencies_from_arrow_are_ordered_as_python_orders_the_values():
+    values = ["廈門", "厦门", "Zhang", "zhang", "ä", "a", "😀", "\U0001f600x", "洪来", ""]
+    shares = [float(i) / 10 for i in range(len(values))]
+    from_arrow = TermFrequencies.from_arrow(pa.array(values), pa.array(shares))
+    from_dict = TermFrequencies.from_dict(dict(zip(values, shares, strict=True)))
+    assert from_arrow.terms.tolist() == sorted(values) == from_dict.terms.tolist()
+    assert from_arrow.shares.tolist() == from_dict.shares.tolist()
+    assert from_arrow["厦门"] == 0.1 and from_arrow[""] == 0.9
+    with pytest.raises(TypeError, match="not of text"):
+        TermFrequencies.from_arrow(pa.array([1, 2]), pa.array([0.5, 0.5]))
+
+
+def test_term_frequencies_on_a_callers_connection_are_those_of_a_fresh_database(
+    master, company_model
+):
+    table = pa.Table.from_pandas(
+        master[["name", "city", "phone"]].astype("string"), preserve_index=False
+    )
+    columns = ["name", "city", "phone"]
+    fresh = term_frequencies(table, columns)
+    with duckdb.connect(":memory:") as con:
+        on_caller = term_frequencies(table, columns, con)
+        # the caller's connection is left as it was: nothing registered on it
+        assert "__check_master" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    for column in columns:
+        counts = master[column].dropna().value_counts()
+        expected = {value: n / counts.sum() for value, n in counts.items()}
+        assert dict(zip(fresh[column].terms, fresh[column].shares, strict=True)) == pytest.approx(
+            expected
+        )
+        assert fresh[column].terms.tolist() == sorted(expected)
+        assert on_caller[column].terms.tolist() == fresh[column].terms.tolist()
+        assert on_caller[column].shares.tolist() == fresh[column].shares.tolist()
