@@ -258,6 +258,10 @@ def test_term_frequencies_from_arrow_are_ordered_as_python_orders_the_values():
     assert from_arrow.terms.tolist() == sorted(values) == from_dict.terms.tolist()
     assert from_arrow.shares.tolist() == from_dict.shares.tolist()
     assert from_arrow["厦门"] == 0.1 and from_arrow[""] == 0.9
+    # the Arrow text the lookups of a whole column use: the same terms either way
+    assert from_arrow.text.to_pylist() == from_dict.text.to_pylist() == sorted(values)
+    shares = from_arrow.shares_of(pa.array(["厦门", "none", None, ""]))
+    assert shares.to_pylist() == [0.1, None, None, 0.9]
     with pytest.raises(TypeError, match="not of text"):
         TermFrequencies.from_arrow(pa.array([1, 2]), pa.array([0.5, 0.5]))
 
@@ -283,3 +287,17 @@ def test_term_frequencies_on_a_callers_connection_are_those_of_a_fresh_database(
         assert fresh[column].terms.tolist() == sorted(expected)
         assert on_caller[column].terms.tolist() == fresh[column].terms.tolist()
         assert on_caller[column].shares.tolist() == fresh[column].shares.tolist()
+
+
+def test_a_loaded_index_keeps_its_terms_as_the_text_it_was_saved_with(
+    master, company_model, tmp_path
+):
+    built = build_check_index(
+        master[master["entity_type"] == "company"], company_model, "company", JUNK
+    )
+    save_check_index(built, tmp_path)
+    loaded = load_check_index(tmp_path, "company")
+    assert loaded.tf.keys() == built.tf.keys() and built.tf
+    for column, frequencies in loaded.tf.items():
+        assert frequencies.text.to_pylist() == frequencies.terms.tolist()
+        assert frequencies.text.equals(built.tf[column].text)
