@@ -109,8 +109,10 @@ class TermFrequencies(Mapping[str, float]):
         Arrow: UTF-8's byte order is the code point order Python sorts ``str`` in, so the
         terms come out as ``from_dict`` orders them, without a Python object per value
         until the last step (at a million records a name column holds about half a
-        million values, sorted there by Python's comparisons one pair at a time)."""
-        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        million values, sorted there by Python's comparisons one pair at a time). No
+        values (a column without any) are no terms, whatever their type."""
+        text_type = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        if len(values) and not text_type:
             raise TypeError(f"term frequencies of {values.type} values, not of text")
         order = pc.sort_indices(values)
         text = pc.take(values, order).cast(pa.string())

@@ -264,6 +264,18 @@ def test_term_frequencies_from_arrow_are_ordered_as_python_orders_the_values():
     assert shares.to_pylist() == [0.1, None, None, 0.9]
     with pytest.raises(TypeError, match="not of text"):
         TermFrequencies.from_arrow(pa.array([1, 2]), pa.array([0.5, 0.5]))
+    # a column without any value (typed null, as pandas gives it) has no terms
+    empty = TermFrequencies.from_arrow(pa.array([], pa.null()), pa.array([], pa.float64()))
+    assert len(empty) == 0 and empty.text.to_pylist() == []
+
+
+def test_a_column_without_any_value_has_no_term_frequencies():
+    table = pa.table({"name": ["a", "b", "a"], "postcode": pa.array([None] * 3, pa.null())})
+    found = term_frequencies(table, ["name", "postcode"])
+    assert dict(zip(found["name"].terms, found["name"].shares, strict=True)) == pytest.approx(
+        {"a": 2 / 3, "b": 1 / 3}
+    )
+    assert len(found["postcode"]) == 0
 
 
 def test_term_frequencies_on_a_callers_connection_are_those_of_a_fresh_database(
