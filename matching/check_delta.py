@@ -127,8 +127,11 @@ def _delta(
             share * 100,
         )
         return None
-    if len(np.unique(old_row[kept])) != int(kept.sum()):
-        return None  # a record twice in the warehouse's tables: left to a whole build
+    if np.bincount(old_row[kept], minlength=base_rows).max(initial=0) > 1:
+        # a record twice in the warehouse's tables: left to a whole build. Counted per base
+        # row, not by np.unique (a hash of every kept row: 0.03 s of CPU per entity type at
+        # 100k records against 0.0002 s)
+        return None
     changed = con.sql(
         f"""SELECT {", ".join(f"p.{quote(c)}" for c in PREPARED_SCHEMA.names)}
             FROM {PLAN} c JOIN {PREPARED_RECORDS} p USING (record_key)
@@ -148,7 +151,7 @@ def _delta(
     rank[old_row[kept]] = places[kept]
     rank[base_rows:] = places[~kept]
     changed = changed.cast(PREPARED_SCHEMA)
-    tf = _term_frequencies(base, changed, rank[:base_rows] >= 0, tf_columns(model))
+    tf = _term_frequencies(con, base, changed, rank[:base_rows] >= 0, tf_columns(model))
     for column, frequencies in tf.items():
         changed = changed.append_column(f"tf_{column}", frequencies.shares_of(changed[column]))
     changed = changed.cast(base.table.schema)
@@ -191,18 +194,18 @@ def save_delta_fingerprints(index: CheckIndex, fingerprints: pa.Table, folder: P
 
 
 def _term_frequencies(
-    base: CheckIndex, changed: pa.Table, live: np.ndarray, columns: list[str]
+    con: duckdb.DuckDBPyConnection,
+    base: CheckIndex,
+    changed: pa.Table,
+    live: np.ndarray,
+    columns: list[str],
 ) -> dict[str, TermFrequencies]:
     """Each column's term frequencies over the base's live rows and the delta's: those of
-    the index built whole (the same statement over the same values)."""
+    the index built whole (the same statement over the same values), counted on ``con``."""
     counted = pa.concat_tables(
         [base.table.select(columns).filter(pa.array(live)), changed.select(columns)]
     )
-    found = term_frequencies(counted, columns)
-    for column, frequencies in found.items():
-        if any(not isinstance(v, str) for v in frequencies):
-            raise TypeError(f"{base.entity_type}: term frequencies of {column} are not of text")
-    return {column: TermFrequencies.from_dict(f) for column, f in found.items()}
+    return term_frequencies(counted, columns, con)
 
 
 def _block(rows: pa.Table, columns: tuple[str, ...], first_row: int) -> BlockIndex:

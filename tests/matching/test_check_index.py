@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,11 +12,13 @@ import pytest
 from matching.check_index import (
     BlockIndex,
     CheckIndex,
+    TermFrequencies,
     build_check_index,
     has_check_index,
     key_hashes,
     load_check_index,
     save_check_index,
+    term_frequencies,
 )
 from matching.duplicate_check import DuplicateChecker, build_check_indexes
 from matching.linkage.junk import JunkRules
@@ -263,3 +266,68 @@ def test_prepared_rows_of_records_outside_the_master_are_left_out(master, compan
     built = build_check_index(kept[columns], company_model, "company", JUNK, prepared)
     assert built.table.column("record_key").to_pylist() == kept["record_key"].tolist()
     assert built.customer_ids.to_pylist() == kept["customer_id"].astype(str).tolist()
+
+
+def test_term_frequencies_from_arrow_are_ordered_as_python_orders_the_values():
+    values = ["廈門", "厦门", "Zhang", "zhang", "ä", "a", "😀", "\U0001f600x", "洪来", ""]
+    shares = [float(i) / 10 for i in range(len(values))]
+    from_arrow = TermFrequencies.from_arrow(pa.array(values), pa.array(shares))
+    from_dict = TermFrequencies.from_dict(dict(zip(values, shares, strict=True)))
+    assert from_arrow.terms.tolist() == sorted(values) == from_dict.terms.tolist()
+    assert from_arrow.shares.tolist() == from_dict.shares.tolist()
+    assert from_arrow["厦门"] == 0.1 and from_arrow[""] == 0.9
+    # the Arrow text the lookups of a whole column use: the same terms either way
+    assert from_arrow.text.to_pylist() == from_dict.text.to_pylist() == sorted(values)
+    shares = from_arrow.shares_of(pa.array(["厦门", "none", None, ""]))
+    assert shares.to_pylist() == [0.1, None, None, 0.9]
+    with pytest.raises(TypeError, match="not of text"):
+        TermFrequencies.from_arrow(pa.array([1, 2]), pa.array([0.5, 0.5]))
+    # a column without any value (typed null, as pandas gives it) has no terms
+    empty = TermFrequencies.from_arrow(pa.array([], pa.null()), pa.array([], pa.float64()))
+    assert len(empty) == 0 and empty.text.to_pylist() == []
+
+
+def test_a_column_without_any_value_has_no_term_frequencies():
+    table = pa.table({"name": ["a", "b", "a"], "postcode": pa.array([None] * 3, pa.null())})
+    found = term_frequencies(table, ["name", "postcode"])
+    assert dict(zip(found["name"].terms, found["name"].shares, strict=True)) == pytest.approx(
+        {"a": 2 / 3, "b": 1 / 3}
+    )
+    assert len(found["postcode"]) == 0
+
+
+def test_term_frequencies_on_a_callers_connection_are_those_of_a_fresh_database(
+    master, company_model
+):
+    table = pa.Table.from_pandas(
+        master[["name", "city", "phone"]].astype("string"), preserve_index=False
+    )
+    columns = ["name", "city", "phone"]
+    fresh = term_frequencies(table, columns)
+    with duckdb.connect(":memory:") as con:
+        on_caller = term_frequencies(table, columns, con)
+        # the caller's connection is left as it was: nothing registered on it
+        assert "__check_master" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    for column in columns:
+        counts = master[column].dropna().value_counts()
+        expected = {value: n / counts.sum() for value, n in counts.items()}
+        assert dict(zip(fresh[column].terms, fresh[column].shares, strict=True)) == pytest.approx(
+            expected
+        )
+        assert fresh[column].terms.tolist() == sorted(expected)
+        assert on_caller[column].terms.tolist() == fresh[column].terms.tolist()
+        assert on_caller[column].shares.tolist() == fresh[column].shares.tolist()
+
+
+def test_a_loaded_index_keeps_its_terms_as_the_text_it_was_saved_with(
+    master, company_model, tmp_path
+):
+    built = build_check_index(
+        master[master["entity_type"] == "company"], company_model, "company", JUNK
+    )
+    save_check_index(built, tmp_path)
+    loaded = load_check_index(tmp_path, "company")
+    assert loaded.tf.keys() == built.tf.keys() and built.tf
+    for column, frequencies in loaded.tf.items():
+        assert frequencies.text.to_pylist() == frequencies.terms.tolist()
+        assert frequencies.text.equals(built.tf[column].text)
