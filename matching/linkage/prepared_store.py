@@ -83,19 +83,21 @@ def update_prepared(
         The records prepared in this call, per entity type (all of them on a full
         preparation).
     """
-    fields = _fields_hash(con)
+    columns = _matching_columns(con)
     positions = staging_positions(con)
     if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
         con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
-        prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
+        prepared = _prepare_staged(con, _fields_hash(columns))
         queries = cap_shared_values(con, UNCAPPED, junk, positions)
         con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
     else:
         # today's fingerprints, taken once: hashing the matching fields of every staged
-        # record is the step's largest read
+        # record is the step's largest read. The records to prepare again are read with
+        # theirs, not hashed a second time (selecting them from a query that hashes every
+        # record did: at 100k records under load 0.33 s of the step's 1.7 s)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE __fields_now AS SELECT record_key, fields_hash "
-            f"FROM ({fields})"
+            f"FROM ({_fields_hash(columns)})"
         )
         # gone or changed: the fingerprint of the fields it was prepared from is not today's
         con.execute(
@@ -103,9 +105,12 @@ def update_prepared(
                 WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields})
-                WHERE record_key IN (SELECT record_key FROM __fields_now
-                                     WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED}))"""
+            f"""CREATE OR REPLACE TEMP TABLE __prepared_again AS
+                SELECT {columns}, f.fields_hash
+                FROM staging.customers s
+                JOIN (FROM __fields_now ANTI JOIN {UNCAPPED} USING (record_key)) f
+                  USING (record_key)
+                ORDER BY s.rowid"""
         )
         con.execute("DROP TABLE __fields_now")
         prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
@@ -131,10 +136,14 @@ def update_prepared(
     return prepared
 
 
-def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL of the staged records' matching columns and their fingerprint (``fields_hash``)."""
+def _matching_columns(con: duckdb.DuckDBPyConnection) -> str:
+    """The matching columns ``staging.customers`` has, quoted, comma-separated."""
     present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
-    columns = ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+    return ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+
+
+def _fields_hash(columns: str) -> str:
+    """SQL of the staged records' matching ``columns`` and their fingerprint (``fields_hash``)."""
     return f"SELECT {columns}, hash({columns}) AS fields_hash FROM staging.customers"
 
 
