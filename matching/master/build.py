@@ -107,12 +107,12 @@ def update_customer_ids(
         kept_records, kept_ids = con.execute(
             f"SELECT coalesce(sum(records), 0), count(*) FROM {kept}"
         ).fetchall()[0]
-        if scope is not None:  # and every cluster the log does not touch
-            outside_records, outside_ids = con.execute(
-                f"""SELECT count(*), count(DISTINCT cluster_id) FROM matching.clusters
-                    WHERE cluster_id NOT IN (SELECT cluster_id FROM {scope.clusters})"""
+        if scope is not None:
+            # and every cluster the log does not touch: all records but those settled again
+            (kept_records,) = con.execute(
+                f"""SELECT (SELECT count(*) FROM matching.clusters)
+                           - (SELECT count(*) FROM {ASSIGNMENTS})"""
             ).fetchall()[0]
-            kept_records, kept_ids = kept_records + outside_records, kept_ids + outside_ids
         counts["records_unchanged"] += int(kept_records)
         if registry is None:  # the first run's; later runs update it in place
             con.execute(
@@ -130,10 +130,15 @@ def update_customer_ids(
                 for kind in ("created", "merged", "split", "retired")
             }
         )
-        counts["active_customers"] = (
-            con.execute(f"SELECT count(DISTINCT customer_id) FROM {ASSIGNMENTS}").fetchall()[0][0]
-            + kept_ids
-        )
+        if scope is None:
+            (assigned,) = con.execute(
+                f"SELECT count(DISTINCT customer_id) FROM {ASSIGNMENTS}"
+            ).fetchall()[0]
+            counts["active_customers"] = assigned + kept_ids
+        else:  # the registry, updated in place, says it without counting every cluster
+            counts["active_customers"] = con.execute(
+                "SELECT count(*) FROM master.customer_ids WHERE status = 'active'"
+            ).fetchall()[0][0]
         for table in (ASSIGNMENTS, EVENTS, REGISTRY, kept, previous):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         if scope is not None:
