@@ -68,13 +68,17 @@ def customer_ids(context: dg.AssetExecutionContext, deployment: Deployment, ware
         "master.customer_ids",
         settings=[deployment_settings(deployment.config)],
         tables=["matching.clusters", "matching.pairs", "matching.rule_links", "staging.customers"],
+        incremental=True,
     )
     if plan.skip:
         yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata=plan.metadata())
         yield dg.MaterializeResult(asset_key=CUSTOMER_ID_EVENTS, metadata=plan.metadata())
         return
+    now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
-        counts = update_customer_ids(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+        # on a day's sync only the clusters the clustering rewrote are settled again
+        log = "use" if plan.incremental else "keep"
+        counts = update_customer_ids(con, context.run_id, now, rewritten=log)
     plan.done(warehouse, context.run_id)
     context.log.info(f"customer IDs: {counts}")
     yield dg.MaterializeResult(asset_key=CUSTOMER_XREF, metadata={**counts, **plan.metadata()})

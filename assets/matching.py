@@ -46,6 +46,7 @@ from matching.linkage.prepared_store import (
     load_prepared,
     update_prepared,
 )
+from matching.linkage.recluster import REWRITTEN as CLUSTERS_REWRITTEN
 from matching.linkage.recluster import SNAPSHOTS as CLUSTER_SNAPSHOTS
 from quality import resolution_checks
 from sources.config import PipelineConfig
@@ -293,6 +294,7 @@ def candidate_pairs(
                 "matching.decision_conflicts",
                 "matching.rule_links",
                 *CLUSTER_SNAPSHOTS,
+                CLUSTERS_REWRITTEN,
             ),
         ),
         dg.AssetSpec(

@@ -83,58 +83,96 @@ def update_prepared(
         The records prepared in this call, per entity type (all of them on a full
         preparation).
     """
-    fields = _fields_hash(con)
+    columns = _matching_columns(con)
     positions = staging_positions(con)
-    if not incremental or not table_exists(con, "matching", "prepared_uncapped"):
-        con.execute(f"DROP TABLE IF EXISTS {UNCAPPED}")
-        prepared = _prepare_staged(con, f"SELECT * FROM ({fields})")
+    kept = (UNCAPPED, PREPARED_RECORDS, SUPPRESSED_VALUES)
+    if not incremental or not all(table_exists(con, *t.split(".")) for t in kept):
+        # a whole preparation stopped midway leaves none of them: the next one is whole too
+        for table in kept:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        prepared = _prepare_staged(con, _fields_hash(columns))
         queries = cap_shared_values(con, UNCAPPED, junk, positions)
         con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
-    else:
-        # today's fingerprints, taken once: hashing the matching fields of every staged
-        # record is the step's largest read
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __fields_now AS SELECT record_key, fields_hash "
-            f"FROM ({fields})"
-        )
-        # gone or changed: the fingerprint of the fields it was prepared from is not today's
-        con.execute(
-            f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM __fields_now f
-                WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)"""
-        )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE __prepared_again AS SELECT * FROM ({fields})
-                WHERE record_key IN (SELECT record_key FROM __fields_now
-                                     WHERE record_key NOT IN (SELECT record_key FROM {UNCAPPED}))"""
-        )
-        con.execute("DROP TABLE __fields_now")
-        prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
-        queries = cap_shared_values(con, UNCAPPED, junk, positions)
-        # rewritten: the records prepared again and those holding a value that crossed its
-        # limit today (up or down); the others' prepared rows are as they were
-        before = f"SELECT * FROM {SUPPRESSED_VALUES} WHERE reason = {SHARED!r}"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE __rewritten AS
-                SELECT record_key FROM __prepared_again
-                UNION SELECT record_key FROM ({queries.crossing(before)})"""
-        )
-        con.execute(
-            f"""DELETE FROM {PREPARED_RECORDS} WHERE record_key IN
-                (SELECT record_key FROM __rewritten)
-                OR record_key NOT IN (SELECT record_key FROM {UNCAPPED})"""
-        )
-        con.execute(
-            f"INSERT INTO {PREPARED_RECORDS} "
-            f"{queries.records(only='SELECT record_key FROM __rewritten')}"
-        )
-    con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
+        con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
+        return prepared
+    # in one transaction: the three tables always describe one preparation, so the records
+    # in matching.prepared_records are exactly those in matching.prepared_uncapped
+    con.begin()
+    try:
+        prepared = _prepare_changed(con, columns, junk, positions)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     return prepared
 
 
-def _fields_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL of the staged records' matching columns and their fingerprint (``fields_hash``)."""
+def _prepare_changed(
+    con: duckdb.DuckDBPyConnection, columns: str, junk: JunkRules, positions: str
+) -> dict[str, int]:
+    """The incremental part of :func:`update_prepared`: prepare the records new or whose
+    matching ``columns`` changed, cap over all, rewrite the prepared rows that changed."""
+    # today's fingerprints, taken once: hashing the matching fields of every staged record
+    # is the step's largest read. The records to prepare again are read with theirs, not
+    # hashed a second time (selecting them from a query that hashes every record did)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __fields_now AS SELECT record_key, fields_hash "
+        f"FROM ({_fields_hash(columns)})"
+    )
+    # gone or changed: the fingerprint of the fields it was prepared from is not today's
+    deleted = con.execute(
+        f"""DELETE FROM {UNCAPPED} u WHERE NOT EXISTS (SELECT 1 FROM __fields_now f
+            WHERE f.record_key = u.record_key AND f.fields_hash = u.fields_hash)
+            RETURNING record_key"""
+    ).fetchall()
+    gone = pa.table({"record_key": pa.array([key for (key,) in deleted], pa.string())})
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __prepared_again AS
+            SELECT {columns}, f.fields_hash
+            FROM staging.customers s
+            JOIN (FROM __fields_now ANTI JOIN {UNCAPPED} USING (record_key)) f
+              USING (record_key)
+            ORDER BY s.rowid"""
+    )
+    con.execute("DROP TABLE __fields_now")
+    prepared = _prepare_staged(con, "SELECT * FROM __prepared_again")
+    queries = cap_shared_values(con, UNCAPPED, junk, positions)
+    # rewritten: the records prepared again and those holding a value that crossed its
+    # limit today (up or down); the others' prepared rows are as they were
+    before = f"SELECT * FROM {SUPPRESSED_VALUES} WHERE reason = {SHARED!r}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __rewritten AS
+            SELECT record_key FROM __prepared_again
+            UNION SELECT record_key FROM ({queries.crossing(before)})"""
+    )
+    # and deleted: those rewritten and those no longer prepared (the rows deleted above:
+    # the prepared rows are those of the uncapped ones, so no anti-join of the two tables)
+    con.register("__unprepared", gone)
+    try:
+        con.execute(
+            f"""DELETE FROM {PREPARED_RECORDS} WHERE record_key IN
+                (SELECT record_key FROM __rewritten UNION ALL SELECT record_key FROM __unprepared)"""
+        )
+    finally:
+        con.unregister("__unprepared")
+    con.execute(
+        f"INSERT INTO {PREPARED_RECORDS} "
+        f"{queries.records(only='SELECT record_key FROM __rewritten')}"
+    )
+    con.execute(f"CREATE OR REPLACE TABLE {SUPPRESSED_VALUES} AS {queries.suppressed}")
+    for table in ("__prepared_again", "__rewritten"):
+        con.execute(f"DROP TABLE {table}")
+    return prepared
+
+
+def _matching_columns(con: duckdb.DuckDBPyConnection) -> str:
+    """The matching columns ``staging.customers`` has, quoted, comma-separated."""
     present = {d[0] for d in con.sql("SELECT * FROM staging.customers LIMIT 0").description}
-    columns = ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+    return ", ".join(quote(c) for c in MATCHING_COLUMNS if c in present)
+
+
+def _fields_hash(columns: str) -> str:
+    """SQL of the staged records' matching ``columns`` and their fingerprint (``fields_hash``)."""
     return f"SELECT {columns}, hash({columns}) AS fields_hash FROM staging.customers"
 
 

@@ -23,7 +23,8 @@ component is its cluster, or ``matching.split_components`` for the records of a 
 that was split) together with the new records. Nothing else can be joined to them: a link
 that is not new joined two records of one last component, and a link that is new has
 dirty records at both ends. Every other record keeps its row; the rows of the records
-solved again are deleted and written again, as are their cut links and decision conflicts.
+solved again are deleted and written again, as are their cut links and decision conflicts,
+and the records are logged for the customer-ID step (``REWRITTEN``).
 The result is the table a full clustering writes (row order aside: readers order).
 """
 
@@ -59,6 +60,12 @@ CONTACTS = "matching.cluster_contacts"
 COMPONENTS = "matching.split_components"
 #: Tables an incremental clustering reads besides the clusters, cut links, conflicts and rule links.
 SNAPSHOTS = (LINKS, DECIDED, CONTACTS, COMPONENTS)
+#: The records whose rows of ``matching.clusters`` an incremental clustering deleted or wrote
+#: since the customer IDs were last given (``record_key``; a record may be listed more than
+#: once): the ID step settles only the clusters these touch and empties it
+#: (``matching.master.build.update_customer_ids``). Absent when that is not known, after a
+#: whole clustering: the ID step then settles every cluster and starts it again.
+REWRITTEN = "matching.clusters_rewritten"
 _WRITTEN = ("clusters", "cut_links", "decision_conflicts", "rule_links")
 
 _CLUSTER_COLUMNS = ("record_key", "entity_type", "cluster_id", "cluster_size", "needs_review")
@@ -84,8 +91,9 @@ def cluster_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def forget_cluster_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the snapshots (before a full clustering writes: one stopped midway leaves none,
-    and the next sync clusters every record)."""
-    _drop(con, *SNAPSHOTS)
+    and the next sync clusters every record) and the log of rewritten records (every
+    record's row is written again)."""
+    _drop(con, *SNAPSHOTS, REWRITTEN)
 
 
 def can_recluster(con: duckdb.DuckDBPyConnection) -> bool:
@@ -382,7 +390,8 @@ def _contact_links(con: duckdb.DuckDBPyConnection, companies: pd.DataFrame) -> s
 
 
 def _write(con: duckdb.DuckDBPyConnection, parts: list[Resolution]) -> pd.DataFrame:
-    """Replace the rows of the records solved again, in the tables and the snapshots."""
+    """Replace the rows of the records solved again, in the tables and the snapshots, and
+    add them to the log of rewritten records (``REWRITTEN``) when it is kept."""
     solved = _stacked([p.clusters[list(_CLUSTER_COLUMNS)] for p in parts])
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __solved_region AS
@@ -401,6 +410,8 @@ def _write(con: duckdb.DuckDBPyConnection, parts: list[Resolution]) -> pd.DataFr
     ):
         con.execute(f"DELETE FROM {table} WHERE record_key_l IN {gone} OR record_key_r IN {gone}")
         _insert(con, table, _stacked(frames))
+    if table_exists(con, *REWRITTEN.split(".")):
+        con.execute(f"INSERT INTO {REWRITTEN} SELECT record_key FROM __solved_region")
     con.execute(f"DELETE FROM {COMPONENTS} WHERE record_key IN {gone}")
     _insert(con, COMPONENTS, _stacked([p.split_components for p in parts]))
     con.execute(

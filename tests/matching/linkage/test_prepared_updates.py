@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from matching.linkage import prepared_store
 from matching.linkage.junk import JunkRules
 from matching.linkage.prepared_store import (
     load_prepared,
@@ -148,3 +149,28 @@ def test_an_unchanged_staging_prepares_nothing_again(warehouses):
     before = kept(con)
     assert update_prepared(con, JUNK, incremental=True) == {}
     assert kept(con) == before
+
+
+def test_a_preparation_stopped_midway_leaves_the_last_one_whole(warehouses, monkeypatch):
+    """The three tables describe one preparation: a day's update that fails leaves them as
+    they were, and the next one ends where preparing everything does."""
+    con, whole = warehouses
+    stage(con, staged_table(COMPANIES, PERSONS))
+    update_prepared(con, JUNK, incremental=True)
+    tables = ("prepared_uncapped", "prepared_records", "suppressed_values")
+    before = [sorted(con.sql(f"FROM matching.{t}").fetchall(), key=repr) for t in tables]
+    stage(con, staged_table(*next_day()))
+
+    def fail(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(prepared_store, "cap_shared_values", fail)
+    with pytest.raises(OSError, match="disk full"):
+        update_prepared(con, JUNK, incremental=True)
+    after = [sorted(con.sql(f"FROM matching.{t}").fetchall(), key=repr) for t in tables]
+    assert after == before
+    monkeypatch.undo()
+    update_prepared(con, JUNK, incremental=True)
+    stage(whole, staged_table(*next_day()))
+    update_prepared(whole, JUNK, incremental=False)
+    assert kept(con) == kept(whole)

@@ -10,6 +10,7 @@ from matching.linkage.contacts import prepared_contacts
 from matching.linkage.decisions import Decisions, empty_decisions
 from matching.linkage.features import prepare_uncapped
 from matching.linkage.recluster import (
+    REWRITTEN,
     can_recluster,
     cluster_counts,
     recluster,
@@ -18,7 +19,7 @@ from matching.linkage.recluster import (
 from sources.config import MatchingConfig
 from sources.schema import STAGED_COLUMNS
 from sources.standardise import to_pinyin
-from warehouse.store import replace_table
+from warehouse.store import replace_table, table_exists
 
 SETTINGS = MatchingConfig(upper_threshold=0.9, lower_threshold=0.5, max_cluster_size=3)
 UNCAPPED = "matching.prepared_uncapped"
@@ -270,3 +271,26 @@ def test_the_clustering_step_of_a_day_writes_what_it_writes_over_every_record(tm
     assert len(full.review_queue) > 0
     for name in ("review_queue.csv", "review_queue.parquet"):
         assert (tmp_path / "day" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+
+
+def test_a_day_reclustered_logs_every_record_whose_cluster_row_it_rewrote(tmp_path):
+    """The customer-ID step settles only the clusters of the records logged: a record whose
+    row of matching.clusters changed, appeared or went must be among them."""
+    row = "SELECT record_key, entity_type, cluster_id, cluster_size, needs_review"
+    with duckdb.connect() as con:
+        no_models(con)
+        load(con, DAY_ONE, PAIRS_ONE)
+        update_clusters(con, DECISIONS_ONE, SETTINGS, tmp_path / "one", incremental=True)
+        assert not table_exists(con, *REWRITTEN.split("."))  # every row written: no log
+        con.execute(f"CREATE TABLE {REWRITTEN} (record_key VARCHAR)")  # as the ID step leaves it
+        before = set(rows(con, f"{row} FROM matching.clusters"))
+        load(con, DAY_TWO, PAIRS_TWO)
+        update_clusters(con, DECISIONS_TWO, SETTINGS, tmp_path / "two", incremental=True)
+        changed = {r[0] for r in before ^ set(rows(con, f"{row} FROM matching.clusters"))}
+        logged = {key for (key,) in rows(con, f"SELECT record_key FROM {REWRITTEN}")}
+        assert "dealers:C3" in changed and "regional:P8" in changed  # removed, new
+        assert changed <= logged
+        # what nothing touched is not logged (P3, P4, P5: split by a steward the day before)
+        assert {"regional:P3", "regional:P4", "regional:P5"}.isdisjoint(logged)
+        update_clusters(con, DECISIONS_TWO, SETTINGS, tmp_path / "three", incremental=False)
+        assert not table_exists(con, *REWRITTEN.split("."))  # a whole clustering drops it

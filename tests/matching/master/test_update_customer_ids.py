@@ -136,3 +136,50 @@ def test_the_registry_updated_in_place_is_the_one_written_whole_through_merge_ch
         ("CM00000005", "company", "active", None),
         ("CM00000006", "company", "active", None),
     ]
+
+
+def set_day(con: duckdb.DuckDBPyConnection, clusters: tuple[list[str], ...]) -> None:
+    """Stage the records of ``clusters`` and cluster them so."""
+    con.execute("DELETE FROM staging.customers")
+    keys = [key for cluster in clusters for key in cluster]
+    con.execute(
+        "INSERT INTO staging.customers SELECT k, 'dealers' FROM unnest(?::VARCHAR[]) t(k)", [keys]
+    )
+    set_clusters(con, *clusters)
+
+
+def test_settling_the_clusters_the_log_names_gives_the_ids_of_settling_every_cluster():
+    """A sync's ID step settles only the clusters of the records whose cluster rows the
+    clustering rewrote (matching.clusters_rewritten), with the same IDs, history and counts
+    as settling every cluster."""
+    days = [
+        (["a"], ["b"], ["c", "d", "e"], ["f"], ["k", "l"], ["m"]),
+        (["a", "b"], ["c", "d", "e"], ["f"], ["k", "l"], ["m"]),  # b's ID merged into a's
+        (["a", "b", "c", "d", "e"], ["f"], ["k", "l"], ["m"]),  # a's merged into c's
+        (["f", "g"], ["a", "b", "c"], ["d", "e"], ["k", "l"], ["m"]),  # g joins; d, e split
+        (["a", "b", "c"], ["d", "e"], ["h"], ["k", "l"], ["m"]),  # f, g gone; h new
+        (["a", "b", "c"], ["d", "e"], ["h"], ["k", "l"], ["m"]),  # nothing changed
+    ]
+    every, logged = warehouse(*days[0]), warehouse(*days[0])
+    update_customer_ids(every, "run0", T1)
+    update_customer_ids(logged, "run0", T1, rewritten="keep")
+    cluster_rows = "SELECT record_key, entity_type, cluster_id FROM matching.clusters"
+    for number, clusters in enumerate(days[1:], start=1):
+        before = set(rows(logged, cluster_rows))
+        for con in (every, logged):
+            set_day(con, clusters)
+        # what the clustering logs: the records whose rows it wrote again or deleted
+        rewritten = sorted(r[0] for r in before ^ set(rows(logged, cluster_rows)))
+        logged.execute("INSERT INTO matching.clusters_rewritten SELECT unnest(?)", [rewritten])
+        counts = update_customer_ids(every, f"run{number}", T2)
+        assert update_customer_ids(logged, f"run{number}", T2, rewritten="use") == counts
+        for table in ("customer_xref", "customer_ids", "customer_id_events"):
+            query = f"FROM master.{table}"
+            assert rows(logged, query) == rows(every, query), (number, table)
+        assert rows(logged, "FROM matching.clusters_rewritten") == []  # emptied for the next
+    assert counts["records_unchanged"] == 9 and counts["active_customers"] == 5
+    # a caller that may write the clusters itself keeps no log
+    update_customer_ids(logged, "run6", T2)
+    assert not rows(
+        logged, "FROM information_schema.tables WHERE table_name = 'clusters_rewritten'"
+    )
