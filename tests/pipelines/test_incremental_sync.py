@@ -1,10 +1,11 @@
 """An incremental sync ends where a full one does.
 
-One demo synced whole, then two days of changes (``sources.demo.delta``: edited, removed
-and new records, new orders and interactions), each synced incrementally. After the second
-day, a ``--full`` sync on a copy of the warehouse as the first day left it, on the same
-files, must give the same staged records, clusters, customer IDs, golden values,
-relationships, roles and published rows. What differs by nature is measured: the times
+The shared demo synced whole (``demo_run``: its run is the first sync), then, on a copy,
+two days of changes (``sources.demo.delta``: edited, removed and new records, new orders
+and interactions), each synced incrementally. After the second day, a ``--full`` sync on
+a copy of the warehouse as the first day left it, on the same files, must give the same
+staged records, clusters, customer IDs, golden values, relationships, roles and published
+rows. What differs by nature is measured: the times
 and run ids a sync stamps on what it writes, and the scores of pairs of unchanged records
 whose values' term frequencies the new records moved (``matching.linkage.rescore_pairs``).
 """
@@ -21,7 +22,6 @@ from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.linkage import junk_rules
 from sources.config import load_config
-from sources.demo import generate_demo
 from sources.demo.delta import apply_delta
 from warehouse.publish import read_manifest
 from warehouse.serving import SERVING_TABLES, read_pointer, read_table, write_tables
@@ -92,14 +92,14 @@ def rows(warehouse: Path, query: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="session")
-def incremental_and_full(build_once, sync_outputs):
-    """(incremental deployment, full deployment, run ids) after the two days; built once."""
+def incremental_and_full(build_once, sync_outputs, demo_run):
+    """(incremental deployment, full deployment, run ids) after the two days; built once.
+    The first sync is the shared demo's (``demo_run``, a whole run): the days go on a copy."""
 
     def build(folder: Path):
-        demo = folder / "incremental"
-        generate_demo(demo, customers=100, seed=31)
+        demo = Path(shutil.copytree(demo_run.folder, folder / "incremental"))
         config = demo / "customer_master.yaml"
-        runs = [sync_outputs(config)]
+        runs = [demo_run.outcome.run_id]
         apply_delta(demo, share=0.05, seed=1)
         runs.append(sync_outputs(config))
         full = folder / "full"
@@ -111,7 +111,7 @@ def incremental_and_full(build_once, sync_outputs):
         runs.append(sync_outputs(full / "customer_master.yaml", full=True))
         return runs
 
-    folder, runs = build_once("incremental_100_seed31", build)
+    folder, runs = build_once("incremental_150_seed3", build)
     return folder / "incremental", folder / "full", runs
 
 

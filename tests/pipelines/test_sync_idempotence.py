@@ -14,7 +14,6 @@ import pytest
 import assets.master
 import assets.raw
 from sources.config import load_config
-from sources.demo import generate_demo
 from warehouse.publish import read_manifest
 
 MASTER_TABLES = ("customers", "customer_xref", "relationships", "customer_roles")
@@ -60,11 +59,7 @@ def sync_and_keep(config_path: Path, sync, into: Path, days: int = 0) -> Synced:
         for module in (assets.raw, assets.master):
             patch.setattr(module, "datetime", days_later(days))
         run_id = sync(config_path)
-    config = load_config(config_path)
-    into.mkdir()
-    shutil.copy(config.warehouse_path, into / "warehouse.duckdb")
-    shutil.copytree(config.exports_path, into / "exports")
-    return Synced(run_id, into / "warehouse.duckdb", into / "exports")
+    return kept(config_path.parent, run_id, into)
 
 
 def edit_regional_export(path: Path, changes: dict[str, dict[str, str]], new_rows: list[dict]):
@@ -93,22 +88,34 @@ def changed_ids(before: Path, after: Path, key: str = "customer_id") -> set[str]
 
 
 @pytest.fixture(scope="session")
-def syncs(build_once, sync_outputs):
-    """Three syncs of one demo: first; a day later on the same files; two days later after a
-    regional office changed one customer's landline and added two rows (a customer new to
-    everyone, and a second record of a customer it already had). Made once per test run."""
-    _, made = build_once("idempotence_150_seed21", lambda folder: three_syncs(folder, sync_outputs))
+def syncs(build_once, sync_outputs, demo_run):
+    """Three syncs of one demo: first (the shared demo's run, ``demo_run``); a day later on
+    the same files; two days later after a regional office changed one customer's landline
+    and added two rows (a customer new to everyone, and a second record of a customer it
+    already had). The last two on a copy of the shared demo; made once per test run."""
+    _, made = build_once(
+        "idempotence_150_seed3", lambda folder: three_syncs(folder, sync_outputs, demo_run)
+    )
     return made
 
 
-def three_syncs(folder: Path, sync_outputs):
-    demo = folder / "demo"
-    demo.mkdir()
-    generate_demo(demo, customers=150, seed=21)
-    config_path = demo / "customer_master.yaml"
+def kept(demo: Path, run_id: str, into: Path) -> Synced:
+    """The warehouse and the exports of ``demo``'s last sync (``run_id``), copied aside."""
+    config = load_config(demo / "customer_master.yaml")
+    into.mkdir()
+    shutil.copy(config.warehouse_path, into / "warehouse.duckdb")
+    shutil.copytree(config.exports_path, into / "exports")
+    return Synced(run_id, into / "warehouse.duckdb", into / "exports")
+
+
+def three_syncs(folder: Path, sync_outputs, demo_run):
     keep = folder / "kept"
     keep.mkdir()
-    first = sync_and_keep(config_path, sync_outputs, keep / "first")
+    # the first sync is the shared demo's (a whole run with its checks): what it left is
+    # what a first sync of these files leaves, so the copy carries on from it
+    first = kept(demo_run.folder, demo_run.outcome.run_id, keep / "first")
+    demo = Path(shutil.copytree(demo_run.folder, folder / "demo"))
+    config_path = demo / "customer_master.yaml"
     second = sync_and_keep(config_path, sync_outputs, keep / "second", days=1)
 
     # single-record regional customers: one gets a new landline, one is entered a second time
