@@ -72,10 +72,18 @@ _CLUSTER_COLUMNS = ("record_key", "entity_type", "cluster_id", "cluster_size", "
 
 
 def cluster_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """``Resolution.counts`` of the clusters as written (``matching.clusters`` and beside it)."""
+    """``Resolution.counts`` of the clusters as written (``matching.clusters`` and beside it).
+
+    A cluster's ID is the smallest record key among its records (both backends), so the
+    clusters are counted as the records that are their cluster's ID, in the same scan as
+    the other counts: a distinct count of every cluster ID hashed each ID of every record,
+    for the step's metadata alone, on every sync (over 1.38M records 0.14 CPU-seconds
+    against 0.02).
+    """
     records, clusters, largest, review = con.execute(
-        """SELECT count(*), count(DISTINCT cluster_id), coalesce(max(cluster_size), 0),
-                  coalesce(sum(needs_review::INT), 0) FROM matching.clusters"""
+        """SELECT count(*), count(*) FILTER (WHERE record_key = cluster_id),
+                  coalesce(max(cluster_size), 0), coalesce(sum(needs_review::INT), 0)
+           FROM matching.clusters"""
     ).fetchall()[0]
     (cut,) = con.execute("SELECT count(*) FROM matching.cut_links").fetchall()[0]
     (conflicts,) = con.execute("SELECT count(*) FROM matching.decision_conflicts").fetchall()[0]

@@ -221,6 +221,26 @@ def test_a_day_reclustered_equals_clustering_every_record():
     assert clusters["dealers:C1:contact"] == "dealers:C1:contact"  # renamed: rule link gone
 
 
+def test_cluster_counts_are_those_of_the_clustering_written_whole_and_after_a_day():
+    """The counts read from the tables (clusters counted as the records that are their
+    cluster's ID) are the clustering's own, after a whole clustering and after a day."""
+    with duckdb.connect() as day, duckdb.connect() as whole:
+        load(day, DAY_ONE, PAIRS_ONE)
+        first = cluster_all(day, DAY_ONE, DECISIONS_ONE)
+        assert cluster_counts(day) == first.resolution.counts()
+        load(day, DAY_TWO, PAIRS_TWO)
+        recluster(day, DECISIONS_TWO, SETTINGS, UNCAPPED)
+        load(whole, DAY_TWO, PAIRS_TWO)
+        expected = cluster_all(whole, DAY_TWO, DECISIONS_TWO).resolution.counts()
+        assert expected["clusters"] < expected["records"]  # some clusters hold several records
+        assert cluster_counts(day) == expected
+        # a cluster ID that is none of its records' keys would not be counted: the clusters
+        # are counted right only while every cluster's ID is one of its records
+        ids = rows(day, "SELECT DISTINCT cluster_id FROM matching.clusters")
+        keys = {key for (key,) in rows(day, "SELECT record_key FROM matching.clusters")}
+        assert {cluster for (cluster,) in ids} <= keys
+
+
 def test_an_unchanged_day_solves_nothing_again():
     with duckdb.connect() as con:
         load(con, DAY_ONE, PAIRS_ONE)
