@@ -160,6 +160,7 @@ def golden_customers(
         "master.relationship_inputs",
         "master.relationships_mentioned",
         "master.relationships_read",
+        "master.rare_owner_names",
     ),
 )
 def relationships(

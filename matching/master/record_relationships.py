@@ -14,11 +14,13 @@ So a sync that touched a few customers (a record joined or left them, or its sta
 changed) reads only the records of the customers sharing such a value with a touched one,
 keeps every relationship between two untouched customers (``master.relationships_read``,
 before they are merged with the relationships of mentioned names) and reads again the
-others. The shops and owners that only a rare name could relate are taken as touched on
-every sync. On the benchmark's 100k warehouse after a 1% day (1,041 touched customers, and
-2,155 such shops and persons) this reads 13,251 of 79,352 records: 1.3 s of CPU instead of
-1.9 s for reading them all (most of what is left is one pass over the records to find the
-near customers, and the rare-name candidates).
+others. The shops and owners that only a rare name could relate are taken as touched when
+the name became rare or stopped being rare since the last build (``master.rare_owner_names``
+keeps the candidates' rare names); until then every such shop and person was, on every
+sync. On the benchmark's 100k warehouse after a 1% day (1,041 touched customers, and
+2,155 such shops and persons) reading them all read 13,251 of 79,352 records: 1.3 s of CPU
+instead of 1.9 s for reading them all (most of what is left is one pass over the records to
+find the near customers, and the rare-name candidates).
 """
 
 from __future__ import annotations
@@ -130,6 +132,19 @@ _HOLDING_BY_NAME = f"""
     GROUP BY ALL
 """
 
+#: The person names that are rare (``OWNER_NAME_MAX_TF``): borne by one person customer only
+#: (contact persons counted) and by few person records, counted over every record
+#: (``{only_names_read}``: a condition on ``s.name`` narrowing the names counted).
+_RARE_NAMES = f"""
+        SELECT s.name
+        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
+        WHERE s.entity_type = 'person' AND s.name IS NOT NULL {{only_names_read}}
+        GROUP BY s.name
+        HAVING count(DISTINCT x.customer_id) = 1
+           AND count(*) <= {OWNER_NAME_MAX_TF} * (SELECT count(*) FROM staging.customers
+                                                   WHERE entity_type = 'person')
+"""
+
 _OWNED_BY = f"""
     WITH shops AS (
         SELECT s.customer_id, s.record_key, {_NUMBERS} AS numbers, s.city,
@@ -153,15 +168,7 @@ _OWNED_BY = f"""
     -- names borne by one person customer only (contact persons counted), and by few
     -- person records: their term frequency is at most {OWNER_NAME_MAX_TF}; counted over
     -- every record ({{only_names_read}}: for the names of the persons read again only)
-    rare AS (
-        SELECT s.name
-        FROM staging.customers s JOIN {CURRENT_XREF} x USING (record_key)
-        WHERE s.entity_type = 'person' AND s.name IS NOT NULL {{only_names_read}}
-        GROUP BY s.name
-        HAVING count(DISTINCT x.customer_id) = 1
-           AND count(*) <= {OWNER_NAME_MAX_TF} * (SELECT count(*) FROM staging.customers
-                                                   WHERE entity_type = 'person')
-    ),
+    rare AS ({_RARE_NAMES}),
     -- each shop with the customer its row's contact person is, taken first: joined on the
     -- name first, common names (张伟) paired every such shop with every such person (the
     -- step's slowest join at 1M records)
@@ -288,15 +295,19 @@ _NEAR = f"""
 """
 
 #: Shops and person customers that a rare name alone could relate (a shop staged as named
-#: after its owner, a person of that name in its city): whether the name is rare depends on
-#: every person record, so they are read again on every sync.
+#: after its owner, a person of that name in its city), with the name: whether the name is
+#: rare depends on every person record, not only on the two customers.
 _RARE_NAME_CANDIDATES = f"""
-    SELECT DISTINCT unnest([shop.customer_id, owner.customer_id]) AS customer_id
+    SELECT DISTINCT shop.customer_id AS shop_id, owner.customer_id AS owner_id, owner.name
     FROM {CURRENT_RECORDS} shop JOIN {CURRENT_RECORDS} owner
       ON owner.name = shop.business_owner_name AND owner.city = shop.city
     WHERE shop.entity_type = 'company' AND owner.entity_type = 'person'
       AND shop.derived_from_record_key IS NULL AND owner.derived_from_record_key IS NULL
 """
+#: The names of the rare-name candidates (``_RARE_NAME_CANDIDATES``) that were rare at the
+#: last build (``name``): a sync reads again the candidates whose name became rare or
+#: stopped being rare since, not every candidate.
+RARE_OWNER_NAMES = "master.rare_owner_names"
 
 
 #: The temp table of the customers whose relationships an incremental read read again.
@@ -321,16 +332,22 @@ def read_relationships(
         ``customer_id`` per row, for the caller to drop) of the customers whose rows were
         read again: every row between two others is as the last build left it.
     """
-    if touched is None or not table_exists(con, *RELATIONSHIPS_READ.split(".")):
+    whole = touched is None or not table_exists(con, *RELATIONSHIPS_READ.split("."))
+    flipped = _rare_candidates(con, compare=not whole)
+    if whole:
         con.execute(f"CREATE OR REPLACE TABLE {RELATIONSHIPS_READ} AS {_union(CURRENT_RECORDS)}")
+        _keep_rare_names(con)
         return None
+    assert touched is not None
     con.register("__touched", pd.DataFrame({"customer_id": sorted(touched)}, dtype=object))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __affected AS
             SELECT customer_id::VARCHAR AS customer_id FROM __touched
-            UNION SELECT customer_id FROM ({_RARE_NAME_CANDIDATES})"""
+            UNION SELECT unnest([shop_id, owner_id]) FROM __rare_candidates
+            WHERE {"true" if flipped is None else f"name IN (SELECT name FROM {flipped})"}"""
     )
     con.unregister("__touched")
+    _keep_rare_names(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE __affected_keys AS {_AFFECTED_KEYS}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __relationship_records AS
@@ -352,6 +369,44 @@ def read_relationships(
         "relationships read again from %d records of customers near %d touched", read, len(touched)
     )
     return AFFECTED
+
+
+def _rare_candidates(con: duckdb.DuckDBPyConnection, compare: bool) -> str | None:
+    """The rare-name candidates now (temp table ``__rare_candidates``: ``shop_id``,
+    ``owner_id``, ``name``) and those of their names that are rare now (``__rare_now``).
+
+    ``compare``: also the names whose rarity changed since the last build (temp table
+    ``__rare_flipped``, returned): rare now and not then among the candidates of then, or
+    the reverse. A shop and a person that no change touched were candidates then through
+    the same name (a candidate pair depends on the two customers' records alone), so their
+    relationship of a rare name differs from the last build's exactly when the name is
+    among these; the candidates of every other name are not read again. Before, every
+    candidate was (at 100k source records after a 1% day 2,152 customers besides the 1,027
+    touched, and the records of every customer near them). None: no names kept (a build
+    before this table existed): every candidate is read again.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __rare_candidates AS {_RARE_NAME_CANDIDATES}")
+    names = "AND s.name IN (SELECT name FROM __rare_candidates)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __rare_now AS "
+        + _RARE_NAMES.replace("{only_names_read}", names)
+    )
+    if not compare or not table_exists(con, *RARE_OWNER_NAMES.split(".")):
+        return None
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __rare_flipped AS
+            (FROM __rare_now EXCEPT FROM {RARE_OWNER_NAMES})
+            UNION (FROM {RARE_OWNER_NAMES} EXCEPT FROM __rare_now)"""
+    )
+    return "__rare_flipped"
+
+
+def _keep_rare_names(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the candidates' rare names (``__rare_now``) as ``RARE_OWNER_NAMES``, for the
+    next build, and drop the temp tables of :func:`_rare_candidates`."""
+    con.execute(f"CREATE OR REPLACE TABLE {RARE_OWNER_NAMES} AS FROM __rare_now ORDER BY name")
+    for table in ("__rare_candidates", "__rare_now", "__rare_flipped"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _union(records: str, some: bool = False) -> str:

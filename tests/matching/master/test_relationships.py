@@ -615,6 +615,68 @@ def test_a_build_stopped_midway_leaves_the_tables_kept_for_the_next_day_as_they_
     ]
 
 
+@pytest.mark.parametrize("names_kept", [True, False])
+def test_a_name_that_becomes_rare_or_common_relates_untouched_shops_as_a_whole_build_does(
+    caplog, names_kept
+):
+    """A shop and a person related by a rare name alone, neither touched by the day: a new
+    namesake elsewhere makes 李燕 common (their relationship ends), a namesake removed makes
+    王芳 rare (one begins). The incremental build equals a whole build, and it reads again
+    only the candidates whose name's rarity changed: not the shop and owner of 胡凯庆, rare
+    on both days, nor their records. Without the last build's rare names (a warehouse of
+    the code before), every candidate is read again, to the same result."""
+    from matching.master.record_relationships import RARE_OWNER_NAMES, RELATIONSHIPS_READ
+
+    def shop(key: str, name: str, owner: str) -> dict:
+        kind = {"business_kind": "individual_business", "business_owner_name": owner}
+        return {"record_key": key, "entity_type": "company", "name": name, "city": "广州市", **kind}
+
+    day1 = {
+        **{f"o:{i}": (person(f"o:{i}", f"路人{i:03d}"), f"CO{i}") for i in range(600)},
+        "d:1": (shop("d:1", "胡凯庆数码耗材经营部", "胡凯庆"), "CM1"),
+        "r:1": (person("r:1", "胡凯庆", city="广州市"), "CM2"),  # rare on both days
+        "d:2": (shop("d:2", "李燕图文", "李燕"), "CM3"),
+        "r:2": (person("r:2", "李燕", city="广州市"), "CM4"),  # rare on day 1 only
+        "d:3": (shop("d:3", "王芳图文", "王芳"), "CM5"),
+        "r:3": (person("r:3", "王芳", city="广州市"), "CM6"),  # rare on day 2 only
+        "r:4": (person("r:4", "王芳"), "CM7"),  # another 王芳, in 厦门: removed on day 2
+    }
+    day2 = {k: v for k, v in day1.items() if k != "r:4"}
+    day2["r:5"] = (person("r:5", "李燕"), "CM8")  # a new 李燕, in 厦门
+
+    def build(day, con=None, incremental=False):
+        con = warehouse([r for r, _ in day.values()], {k: c for k, (_, c) in day.items()}, con)
+        return con, build_relationships(con, incremental=incremental)
+
+    def owned(frame):
+        rows = frame[frame["relationship_type"] == "owned_by"]
+        return rows[["from_customer_id", "to_customer_id"]].values.tolist()
+
+    whole_con, whole = build(day2)
+    con, first = build(day1)
+    assert owned(first) == [["CM1", "CM2"], ["CM3", "CM4"]]
+    assert con.execute(f"FROM {RARE_OWNER_NAMES} ORDER BY ALL").fetchall() == [
+        ("李燕",),
+        ("胡凯庆",),
+    ]
+    if not names_kept:
+        con.execute(f"DROP TABLE {RARE_OWNER_NAMES}")
+    with caplog.at_level("INFO", logger="matching.master.record_relationships"):
+        _, incremental = build(day2, con, incremental=True)
+    assert owned(whole) == [["CM1", "CM2"], ["CM5", "CM6"]]
+    assert [tuple(map(str, r)) for r in incremental.itertuples(index=False)] == [
+        tuple(map(str, r)) for r in whole.itertuples(index=False)
+    ]
+    for table in (RELATIONSHIPS_READ, RARE_OWNER_NAMES):
+        query = f"FROM {table} ORDER BY ALL"
+        assert con.execute(query).fetchall() == whole_con.execute(query).fetchall(), table
+    # the two touched customers (CM7's 王芳 removed, CM8's 李燕 new) and the shops and
+    # persons of the two names whose rarity changed: d:2, r:2, d:3, r:3 and r:5 (and d:1,
+    # r:1 of 胡凯庆 when the names were not kept)
+    read = 5 if names_kept else 7
+    assert f"read again from {read} records of customers near 2 touched" in caplog.text
+
+
 def test_every_name_read_as_a_branchs_holds_a_branch_word_the_step_reads_names_by():
     """The relationships step reads only company names holding a word of ``BRANCH_WORDS``
     before testing them with ``is_branch_name``: every name that test takes holds one."""
