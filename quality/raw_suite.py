@@ -207,11 +207,18 @@ def raw_metrics(
         return metrics, pd.DataFrame()
     read = [c for c in columns if c in ROW_COLUMNS]
     table, key = f"raw.{quote(feed.name)}", _record_key_sql(feed, present)
-    repeated = f"SELECT k FROM (SELECT {key} AS k FROM {table}) GROUP BY k HAVING count(*) > 1"
+    # grouped on the key without the feed's prefix (the same groups: the prefix is the same
+    # on every row), which only the repeated keys get: building a prefixed string per row
+    # was an eighth of the count (1.65M order rows: 0.36 s of CPU instead of 0.42 s)
+    value = _key_value_sql(feed, present)
+    repeated = (
+        f"SELECT {_key_prefix(feed)} || k FROM (SELECT {value} AS k FROM {table}) "
+        "GROUP BY k HAVING count(*) > 1"
+    )
     nulls, unexpected = con.execute(
         f"""SELECT coalesce(sum(n) FILTER (WHERE k IS NULL), 0),
                    coalesce(sum(n) FILTER (WHERE k IS NOT NULL AND n > 1), 0)
-            FROM (SELECT k, count(*) AS n FROM (SELECT {key} AS k FROM {table}) GROUP BY k)"""
+            FROM (SELECT k, count(*) AS n FROM (SELECT {value} AS k FROM {table}) GROUP BY k)"""
     ).fetchall()[0]
     # a row's label is its place in the files' order (where a read of every file puts it)
     wanted = (
@@ -303,10 +310,21 @@ def _suite_columns(feed: FileSpec, present: set[str]) -> list[str]:
 
 def _record_key_sql(feed: FileSpec, present: set[str]) -> str:
     """``<feed>:<key>`` as staging builds it; NULL when the feed has no key or lacks a column."""
+    return f"{_key_prefix(feed)} || {_key_value_sql(feed, present)}"
+
+
+def _key_prefix(feed: FileSpec) -> str:
+    """The text before every key of ``feed`` (SQL): ``'<feed>:'``."""
+    return f"'{feed.name}:'"
+
+
+def _key_value_sql(feed: FileSpec, present: set[str]) -> str:
+    """The key after its prefix, as staging builds it (each column trimmed, columns joined);
+    NULL when the feed has no key or lacks a column."""
     key = key_field(feed)
     key_columns = feed.mapped_columns()[key] if key is not None else []
     if key_columns and all(c in present for c in key_columns):
-        return f"'{feed.name}:' || {mapped_field_sql(key_columns)}"
+        return mapped_field_sql(key_columns)
     return "NULL::VARCHAR"
 
 
