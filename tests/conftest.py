@@ -26,6 +26,15 @@ import pytest
 from filelock import FileLock
 
 from tests.background_build import build_in_background
+from tests.shared_runs import (
+    DEMO,
+    DEMO_RUN,
+    SPARK_RUN,
+    build_name,
+    put_in_run_order,
+    reads,
+    run_demo,
+)
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -50,11 +59,10 @@ if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK) and _roomy("/de
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
-#: The fixture of the shared Spark run, the build it reads and the demo it runs (the demo
-#: of ``demo_run``).
-SPARK_RUN = "demo_spark_run"
+#: The build the shared Spark run (``demo_spark_run``) is kept under, and the demo it runs
+#: (the demo of ``demo_run``).
 SPARK_BUILD = "demo_150_seed3_spark"
-SPARK_DEMO = {"customers": 150, "seed": 3}
+SPARK_DEMO = DEMO
 
 #: How much a test worker lowers its priority (``os.nice``) while the shared Spark run is
 #: made beside it: at 10 a busy worker weighs a tenth of the run's processes on a shared core.
@@ -70,11 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests on the shared Spark run go last, otherwise in their order: the run is the
-    longest build (a whole run on a Spark cluster), made in a process of its own from the
-    start of the test run (``_spark_run_in_background``) while the workers run everything
-    else, and read when nothing else is left to do."""
-    items.sort(key=lambda item: SPARK_RUN in getattr(item, "fixturenames", ()))
+    """The tests on the shared demo's run after the others, and those on the shared Spark
+    run last (``put_in_run_order``): both runs are made in processes of their own from the
+    test run's start (``_shared_runs_in_background``) while the workers run the others."""
+    put_in_run_order(items)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -182,13 +189,9 @@ def run_demo_once(build_once) -> Callable[[int, int], DemoRun]:
 
     def run_demo_once(customers: int, seed: int) -> DemoRun:
         def build(folder: Path):
-            from pipelines.runner import run_pipeline
-            from sources.demo import generate_demo
+            return run_demo(folder, customers, seed)
 
-            generate_demo(folder, customers=customers, seed=seed)
-            return run_pipeline(folder / "customer_master.yaml")
-
-        return DemoRun(*build_once(f"demo_{customers}_seed{seed}", build))
+        return DemoRun(*build_once(build_name(customers, seed), build))
 
     return run_demo_once
 
@@ -198,41 +201,55 @@ def demo_run(run_demo_once) -> DemoRun:
     """The demo of 150 customers (seed 3) after one whole pipeline run, built once per test
     run: the pipeline tests (but the sync idempotence ones) and the published-schema tests read
     it. A seed whose run leaves several separate pairs to a steward (the review page tests
-    decide two; seed 1 left one once issue 14's standardisation sharpened the model)."""
-    run = run_demo_once(customers=150, seed=3)
+    decide two; seed 1 left one once issue 14's standardisation sharpened the model). Made
+    in a process of its own from the test run's start (``_shared_runs_in_background``)."""
+    run = run_demo_once(**DEMO)
     assert run.outcome.succeeded, run.outcome.render()
     return run
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _spark_run_in_background(request: pytest.FixtureRequest, built_root: Path) -> Iterator[None]:
-    """The shared Spark run (``demo_spark_run``) starts in a process of its own as the test
-    run starts, when a collected test reads it and Spark can run here. The run is mostly
+def _shared_runs_in_background(request: pytest.FixtureRequest, built_root: Path) -> Iterator[None]:
+    """The shared demo's run (``demo_run``) and the shared Spark run (``demo_spark_run``)
+    start in processes of their own as the test run starts, each when a collected test
+    reads it (and the Spark run where Spark can run here), so that no worker waits idle
+    for the other's build and both run the tests that need neither meanwhile (those that
+    read them come after: ``pytest_collection_modifyitems``). The Spark run is mostly
     waiting for the cluster's jobs, one after the other (a few hundred), which would hold a
-    pytest-xdist worker idle for minutes; so both workers run the other tests meanwhile,
-    and the tests that read it come last. The worker that started it waits for it before
-    it ends (or stops it, when the test run is stopping).
+    pytest-xdist worker idle for minutes. The worker that started a build waits for it
+    before it ends (or stops it, when the test run is stopping).
 
-    The run is the test run's longest path, and most of its wall time is its jobs' share of
-    the cores: each worker (the one that started it, after starting it) lowers its own
-    priority by :data:`BEHIND_THE_SPARK_RUN`, so that the run, its cluster and its executor,
-    which keep the priority they started with, get the cores they ask for and the tests
-    around them take the rest."""
-    process = None
-    if any(SPARK_RUN in getattr(item, "fixturenames", ()) for item in request.session.items):
+    The Spark run is the test run's longest path, and most of its wall time is its jobs'
+    share of the cores: each worker (the one that started it, after starting both) lowers
+    its own priority by :data:`BEHIND_THE_SPARK_RUN`, so that the two runs, the Spark
+    cluster and its executor, which keep the priority they started with, get the cores
+    they ask for and the tests around them take the rest."""
+    items = request.session.items
+    processes = []
+    if any(reads(item, DEMO_RUN) for item in items):
+        processes.append(
+            build_in_background(
+                built_root, build_name(**DEMO), "tests.shared_runs:run_demo", DEMO, DAGSTER_YAML
+            )
+        )
+    if any(reads(item, SPARK_RUN) for item in items):
         from matching.linkage.spark_session import spark_problem
 
         if spark_problem() is None:
-            process = build_in_background(
-                built_root,
-                SPARK_BUILD,
-                "tests.matching.linkage.spark_support:run_demo_on_cluster",
-                SPARK_DEMO,
-                DAGSTER_YAML,
+            processes.append(
+                build_in_background(
+                    built_root,
+                    SPARK_BUILD,
+                    "tests.matching.linkage.spark_support:run_demo_on_cluster",
+                    SPARK_DEMO,
+                    DAGSTER_YAML,
+                )
             )
             os.nice(BEHIND_THE_SPARK_RUN)
     yield
-    if process is not None:
+    for process in processes:
+        if process is None:
+            continue
         if request.session.shouldfail or request.session.shouldstop:
             process.terminate()
         process.wait()
@@ -254,7 +271,7 @@ def demo_spark_run(build_once, demo_run) -> DemoRun:
     settings): both models trained there, pairs scored and clusters solved there. One run
     proves what a run on Spark does and that it does it on a cluster (it took 110 s on
     ``local[2]`` and the cluster's own test, matching alone, 229 s more). Built once per
-    test run, in the background from the start (``_spark_run_in_background``); skipped,
+    test run, in the background from the start (``_shared_runs_in_background``); skipped,
     saying why, where Java or pyspark is missing. Its ``outcome`` is the run's, whether it
     succeeded is for the tests to assert; ``cluster/worker`` beside the folder holds the
     worker's executor logs."""

@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
 
 #: What the process does, each answer on a line ``name: value`` (the module's tests read them).
-#: GX's import first, then what it left out (pyspark, scipy.stats), then their use.
+#: The Dagster definitions' import first (every ``dagster`` command loads them: without GX,
+#: and without pyspark and scipy.stats, which the later steps ask about), then GX's, then what
+#: it left out (pyspark, scipy.stats), then their use.
 STEPS = (
-    "import sys; import pandas as pd\n"
+    "import sys; import pipelines.definitions\n"
+    "print('gx_after_definitions:', 'great_expectations' in sys.modules)\n"
+    "import pandas as pd\n"
     "from quality.gx import Expect, Suite, _import_gx, validate\n"
     "from quality.results import CheckDef\n"
     "_import_gx()\n"
@@ -94,3 +98,11 @@ def test_gx_is_imported_without_loading_scipy_stats_which_still_works_when_used(
     assert done.returncode == 0, done.stderr
     said = answers["scipy_stats_after_gx"] + answers["entropy"] + answers["scipy_stats"]
     assert said == ["False", "0.0", "module", "0.5"], done.stderr
+
+
+def test_loading_the_definitions_does_not_import_great_expectations(gx_process):
+    """Great Expectations takes seconds to import: the checks import it in their bodies, never
+    where the Dagster definitions load (the default config's, as a ``dagster`` command)."""
+    done, answers = gx_process
+    assert done.returncode == 0, f"importing the definitions failed:\n{done.stderr}"
+    assert answers["gx_after_definitions"] == ["False"], done.stderr
