@@ -169,3 +169,28 @@ def test_a_relationship_that_changes_kind_or_side_computes_its_customers_360_row
     build_customer_360(con, MARTS)
     assert got == sorted(con.sql(counts).fetchall())
     assert ("C", 1, 0, 0, 1, 0) in got and ("P", 1, 0, 1, 0, 0) in got
+
+
+def test_a_360_row_is_computed_again_for_a_change_in_any_one_input_of_its_customer(
+    monkeypatch,
+):
+    """The 360's fingerprint sums a hash of every input row tagged with its input: a new
+    interaction of A, a new role of B or another stage of C computes those three rows
+    again and no other; an interaction of a customer with no golden record adds no row."""
+    monkeypatch.setattr(by_customer, "WHOLE_SHARE", 1.0)
+    con = first_day()
+    con.execute("CREATE TABLE master.customer_roles (customer_id VARCHAR, role VARCHAR)")
+    build_customer_360(con, MARTS, changes_only=True)
+    con.execute("UPDATE marts.customer_360 SET name = 'kept'")
+    add_interactions(con, ("A", days_ago(2), "call"), ("Z", days_ago(2), "call"))
+    con.execute("INSERT INTO master.customer_roles VALUES ('B', 'dealer')")
+    con.execute("UPDATE marts.customer_lifecycle SET stage = 'churned' WHERE customer_id = 'C'")
+    build_customer_360(con, MARTS, changes_only=True)
+    names = dict(con.sql("SELECT customer_id, name FROM marts.customer_360").fetchall())
+    assert names == {"A": "A", "B": "B", "C": "C", "D": "kept", "P": "kept"}
+    got = sorted(con.sql("FROM marts.customer_360 WHERE name <> 'kept'").fetchall(), key=repr)
+    build_customer_360(con, MARTS)
+    whole = con.sql("FROM marts.customer_360 WHERE customer_id IN ('A', 'B', 'C')").fetchall()
+    assert got == sorted(whole, key=repr)
+    inputs = {r[0] for r in con.sql("FROM marts.customer_360__inputs").fetchall()}
+    assert inputs == {"A", "B", "C", "D", "P"}

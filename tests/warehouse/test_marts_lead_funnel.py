@@ -96,3 +96,23 @@ def test_the_first_record_is_the_earliest_day_then_the_least_key_and_a_record_wi
         ("展会", "dealers", date(2026, 2, 1)),
         ("电话", "dealers", date(2026, 9, 1)),
     }
+
+
+def test_days_before_1970_come_first_and_a_key_that_starts_another_comes_before_it():
+    """The order of first contact is compared as one text per record (day, channel flag,
+    key): a day before 1970 still sorts before a later one, and of keys on one day where one
+    is the start of the others, the shortest is the least."""
+    con = warehouse()
+    add_customers(con, *({"customer_id": c} for c in ("T", "U")))
+    _records(
+        con,
+        ("dealers:1", "T", "官网", date(1970, 1, 2)),
+        ("regional:5", "T", "展会", date(1969, 12, 31)),  # before 1970: T's first record
+        ("regional:10", "U", "地推", date(2026, 1, 2)),
+        ("regional:1x", "U", "电话", date(2026, 1, 2)),
+        ("regional:1", "U", "展会", date(2026, 1, 2)),  # the start of the two keys above
+    )
+    assert set(funnel(con)) == {
+        ("展会", "regional", date(1969, 12, 1)),
+        ("展会", "regional", date(2026, 1, 1)),
+    }
