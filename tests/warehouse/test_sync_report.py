@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +21,7 @@ from matching.master.explain import explain_customer
 from matching.master.link_evidence import connecting_links, spanning_links
 from pipelines.cli import main
 from sources.config import load_config
-from warehouse.report import LATEST, charts, report_folder
+from warehouse.report import LATEST, build, charts, report_folder, write_sync_report
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
 from warehouse.report.history import (
@@ -31,7 +32,9 @@ from warehouse.report.history import (
     kept_values,
     previous_golden_values,
 )
+from warehouse.report.kept_figures import KEPT_FIGURES
 from warehouse.report.markup import table
+from warehouse.step_inputs import table_fingerprint
 
 # --- small cases, built inline -----------------------------------------------------------
 
@@ -263,6 +266,61 @@ def test_every_sync_writes_its_report_and_latest(demo_run, demo_for):
     for section in ("Sources", "Quality", "Matching", "What changed", "Value and lifecycle"):
         assert section in html
     assert html.count("<svg") >= 12
+
+
+@pytest.mark.writes_demo
+def test_figures_over_unchanged_tables_are_taken_from_the_last_report_the_same_page(
+    demo_run, demo_for, monkeypatch
+):
+    folder = demo_for(demo_run.folder)
+    config = load_config(folder / "customer_master.yaml")
+    now = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    con = duckdb.connect(str(config.warehouse_path))
+    read: list[str] = []
+
+    def counted(name):
+        real = getattr(build, name)
+
+        def reading(*args, **kwargs):
+            read.append(name)
+            return real(*args, **kwargs)
+
+        return reading
+
+    for name in ("source_figures", "matching_figures", "standing_value_figures"):
+        monkeypatch.setattr(build, name, counted(name))
+
+    def report() -> bytes:
+        written = write_sync_report(
+            con,
+            config,
+            "report-twice",
+            now,
+            read_decisions(config.decisions_path),
+            table_fingerprint=lambda table: table_fingerprint(con, *table.split(".")),
+        )
+        return written.path.read_bytes()
+
+    try:
+        # the sync's own report kept its figures under the fingerprints the sync kept: the
+        # tables are as they were, no section is read
+        first = report()
+        assert read == []
+        (report_folder(config) / KEPT_FIGURES).unlink()
+        assert report() == first  # nothing kept: every section read, the same page
+        assert sorted(read) == ["matching_figures", "source_figures", "standing_value_figures"]
+        read.clear()
+        assert report() == first and read == []
+        con.execute(
+            "UPDATE matching.pairs SET match_probability = match_probability / 2 "
+            "WHERE rowid = (SELECT min(rowid) FROM matching.pairs)"
+        )
+        changed = report()  # only the section over the changed table is read again
+        assert read == ["matching_figures"] and changed != first
+        read.clear()
+        assert report() == changed and read == []
+    finally:
+        con.close()
 
 
 def test_the_report_opens_offline_in_chromium_with_its_charts_drawn(demo_run, demo_for):
