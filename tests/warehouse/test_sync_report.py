@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from warehouse.report.history import (
     keep_golden_values,
     kept_golden_fingerprint,
     kept_values,
+    live_hashes,
     previous_golden_values,
 )
 from warehouse.report.kept_figures import KEPT_FIGURES
@@ -141,7 +143,8 @@ def test_golden_values_of_an_unchanged_lineage_are_neither_compared_nor_written_
     assert golden_value_changes(con, kept)["changed"] == 0
 
 
-def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineage(tmp_path):
+@pytest.mark.parametrize("held", [False, True], ids=["hashed_for_each", "hashed_once"])
+def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineage(tmp_path, held):
     con = duckdb.connect()
     con.execute("CREATE SCHEMA master")
     con.execute(
@@ -181,11 +184,13 @@ def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineag
     con.execute(
         "INSERT INTO master.attribute_lineage VALUES ('C4', 'name', '丁', 'd:4', 'dealers', 'x')"
     )
-    changes = golden_value_changes(con, kept)
-    assert [(v["customer_id"], v["before"], v["value"]) for v in changes["values"]] == [
-        ("C1", "1", "2")
-    ]
-    keep_golden_values(con, tmp_path, golden_values_fingerprint(con))
+    # the report holds this sync's hashes once for the comparison and the keeping
+    with live_hashes(con) if held else nullcontext(None) as live:
+        changes = golden_value_changes(con, kept, live=live)
+        assert [(v["customer_id"], v["before"], v["value"]) for v in changes["values"]] == [
+            ("C1", "1", "2")
+        ]
+        keep_golden_values(con, tmp_path, golden_values_fingerprint(con), live=live)
     assert kept_rows() == [
         ("C1", "name", "甲"),
         ("C1", "phone", "2"),

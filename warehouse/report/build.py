@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from warehouse.report.history import (
     golden_values_fingerprint,
     keep_golden_values,
     kept_golden_fingerprint,
+    live_hashes,
     previous_figures,
     previous_golden_values,
     write_figures,
@@ -74,13 +76,15 @@ def gather_figures(
     golden_fingerprint: str | None = None,
     kept: KeptFigures | None = None,
     table_fingerprint: Callable[[str], str] | None = None,
+    live: str | None = None,
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready values (``golden_fingerprint``: that of this
     sync's golden values, when taken: equal to the kept ones', they are not compared).
 
     ``kept``: the figures the last report kept; with ``table_fingerprint`` (``schema.table``
     → the fingerprint of its content, ``warehouse.step_inputs``), a section whose tables
-    are as they were then is taken from it, not read again (``kept_figures``)."""
+    are as they were then is taken from it, not read again (``kept_figures``). ``live``:
+    this sync's golden value hashes per customer, when held (``history.live_hashes``)."""
     folder = report_folder(config)
     matching = config.matching
     kept = kept if kept is not None else KeptFigures(folder, {})
@@ -100,7 +104,7 @@ def gather_figures(
     unchanged = golden_fingerprint is not None and golden_fingerprint == kept_golden_fingerprint(
         folder
     )
-    golden = golden_value_changes(con, previous_golden_values(folder), unchanged)
+    golden = golden_value_changes(con, previous_golden_values(folder), unchanged, live)
     customer_files = [f for f in sources["files"] if f["kind"] == "customers"]
     headline = {
         "customer_rows_received": sum(f["received"] for f in customer_files),
@@ -174,16 +178,22 @@ def write_sync_report(
     if golden is None:
         golden = golden_values_fingerprint(con)
     kept = KeptFigures.read(folder)
-    figures = gather_figures(con, config, run_id, now, decisions, golden, kept, table_fingerprint)
-    history = source_history(previous_figures(folder, run_id), figures)
-    with kept_in(folder / CHARTS):  # a chart as the last page showed it is not drawn again
-        html = render_page(figures, history)
-    page = write_atomically(
-        folder / f"{run_id}.html", lambda p: p.write_text(html, encoding="utf-8")
-    )
-    latest = write_atomically(folder / LATEST, lambda p: p.write_text(html, encoding="utf-8"))
-    stored = write_figures(folder, run_id, figures)
-    keep_golden_values(con, folder, golden)
+    # golden values changed since the last report: compared with the kept ones, then kept,
+    # over one hashing of them
+    changed = golden != kept_golden_fingerprint(folder)
+    with live_hashes(con) if changed else nullcontext(None) as live:
+        figures = gather_figures(
+            con, config, run_id, now, decisions, golden, kept, table_fingerprint, live
+        )
+        history = source_history(previous_figures(folder, run_id), figures)
+        with kept_in(folder / CHARTS):  # a chart as the last page showed it is not drawn again
+            html = render_page(figures, history)
+        page = write_atomically(
+            folder / f"{run_id}.html", lambda p: p.write_text(html, encoding="utf-8")
+        )
+        latest = write_atomically(folder / LATEST, lambda p: p.write_text(html, encoding="utf-8"))
+        stored = write_figures(folder, run_id, figures)
+        keep_golden_values(con, folder, golden, live)
     if table_fingerprint is not None:
         kept.write()
     logger.info("sync report: %s (%d KB)", page, page.stat().st_size // 1024)
