@@ -9,6 +9,7 @@ from assets.resources import Deployment, Warehouse
 from assets.step_work import run_table_fingerprint
 from matching.linkage import read_decisions
 from warehouse.report import write_sync_report
+from warehouse.step_inputs import kept_table_fingerprints, table_fingerprint
 
 SYNC_REPORT = dg.AssetKey(["reports", "sync"])
 
@@ -33,6 +34,14 @@ def sync_report(
     with warehouse.connect() as con:
         # the golden values' fingerprint, taken once per sync (the serving index reads it too)
         golden = run_table_fingerprint(con, warehouse, "master.attribute_lineage", context.run_id)
+        # the fingerprints this sync kept (its steps' inputs, or carried over by a step that
+        # skipped); a table none was kept for (a file's row counts, the quarantine) is small
+        # and hashed here, not kept: the report is the sync's last reader
+        kept = kept_table_fingerprints(con, context.run_id)
+
+        def fingerprint_now(table: str) -> str:
+            return kept[table] if table in kept else table_fingerprint(con, *table.split("."))
+
         report = write_sync_report(
             con,
             cfg,
@@ -40,6 +49,8 @@ def sync_report(
             datetime.now(UTC),
             read_decisions(cfg.decisions_path),
             golden,
+            # a section whose tables this sync left as they were is not read again
+            table_fingerprint=fingerprint_now,
         )
     context.log.info(f"sync report: {report.path}")
     return dg.MaterializeResult(

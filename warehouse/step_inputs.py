@@ -192,6 +192,16 @@ def kept_table_fingerprint(con: duckdb.DuckDBPyConnection, table: str, run_id: s
     return None if row is None else row[0]
 
 
+def kept_table_fingerprints(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]:
+    """Every table fingerprint kept for ``run_id``: ``schema.table`` → fingerprint, in one
+    query (a reader of many tables, the sync report, looks each up without a statement)."""
+    _ensure_tables(con)
+    found = con.execute(
+        f"SELECT table_name, fingerprint FROM {TABLES_TABLE} WHERE run_id = ?", [run_id]
+    ).fetchall()
+    return dict(found)
+
+
 def keep_table_fingerprint(
     con: duckdb.DuckDBPyConnection, table: str, digest: str, run_id: str
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +22,7 @@ from matching.master.explain import explain_customer
 from matching.master.link_evidence import connecting_links, spanning_links
 from pipelines.cli import main
 from sources.config import load_config
-from warehouse.report import LATEST, charts, report_folder
+from warehouse.report import LATEST, build, charts, report_folder, write_sync_report
 from warehouse.report.changes import golden_value_changes
 from warehouse.report.check_results import read_check_results
 from warehouse.report.history import (
@@ -29,9 +31,12 @@ from warehouse.report.history import (
     keep_golden_values,
     kept_golden_fingerprint,
     kept_values,
+    live_hashes,
     previous_golden_values,
 )
+from warehouse.report.kept_figures import KEPT_FIGURES
 from warehouse.report.markup import table
+from warehouse.step_inputs import table_fingerprint
 
 # --- small cases, built inline -----------------------------------------------------------
 
@@ -138,7 +143,8 @@ def test_golden_values_of_an_unchanged_lineage_are_neither_compared_nor_written_
     assert golden_value_changes(con, kept)["changed"] == 0
 
 
-def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineage(tmp_path):
+@pytest.mark.parametrize("held", [False, True], ids=["hashed_for_each", "hashed_once"])
+def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineage(tmp_path, held):
     con = duckdb.connect()
     con.execute("CREATE SCHEMA master")
     con.execute(
@@ -178,11 +184,13 @@ def test_kept_golden_values_are_updated_customer_by_customer_to_equal_the_lineag
     con.execute(
         "INSERT INTO master.attribute_lineage VALUES ('C4', 'name', '丁', 'd:4', 'dealers', 'x')"
     )
-    changes = golden_value_changes(con, kept)
-    assert [(v["customer_id"], v["before"], v["value"]) for v in changes["values"]] == [
-        ("C1", "1", "2")
-    ]
-    keep_golden_values(con, tmp_path, golden_values_fingerprint(con))
+    # the report holds this sync's hashes once for the comparison and the keeping
+    with live_hashes(con) if held else nullcontext(None) as live:
+        changes = golden_value_changes(con, kept, live=live)
+        assert [(v["customer_id"], v["before"], v["value"]) for v in changes["values"]] == [
+            ("C1", "1", "2")
+        ]
+        keep_golden_values(con, tmp_path, golden_values_fingerprint(con), live=live)
     assert kept_rows() == [
         ("C1", "name", "甲"),
         ("C1", "phone", "2"),
@@ -263,6 +271,61 @@ def test_every_sync_writes_its_report_and_latest(demo_run, demo_for):
     for section in ("Sources", "Quality", "Matching", "What changed", "Value and lifecycle"):
         assert section in html
     assert html.count("<svg") >= 12
+
+
+@pytest.mark.writes_demo
+def test_figures_over_unchanged_tables_are_taken_from_the_last_report_the_same_page(
+    demo_run, demo_for, monkeypatch
+):
+    folder = demo_for(demo_run.folder)
+    config = load_config(folder / "customer_master.yaml")
+    now = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    con = duckdb.connect(str(config.warehouse_path))
+    read: list[str] = []
+
+    def counted(name):
+        real = getattr(build, name)
+
+        def reading(*args, **kwargs):
+            read.append(name)
+            return real(*args, **kwargs)
+
+        return reading
+
+    for name in ("source_figures", "matching_figures", "standing_value_figures"):
+        monkeypatch.setattr(build, name, counted(name))
+
+    def report() -> bytes:
+        written = write_sync_report(
+            con,
+            config,
+            "report-twice",
+            now,
+            read_decisions(config.decisions_path),
+            table_fingerprint=lambda table: table_fingerprint(con, *table.split(".")),
+        )
+        return written.path.read_bytes()
+
+    try:
+        # the sync's own report kept its figures under the fingerprints the sync kept: the
+        # tables are as they were, no section is read
+        first = report()
+        assert read == []
+        (report_folder(config) / KEPT_FIGURES).unlink()
+        assert report() == first  # nothing kept: every section read, the same page
+        assert sorted(read) == ["matching_figures", "source_figures", "standing_value_figures"]
+        read.clear()
+        assert report() == first and read == []
+        con.execute(
+            "UPDATE matching.pairs SET match_probability = match_probability / 2 "
+            "WHERE rowid = (SELECT min(rowid) FROM matching.pairs)"
+        )
+        changed = report()  # only the section over the changed table is read again
+        assert read == ["matching_figures"] and changed != first
+        read.clear()
+        assert report() == changed and read == []
+    finally:
+        con.close()
 
 
 def test_the_report_opens_offline_in_chromium_with_its_charts_drawn(demo_run, demo_for):

@@ -3,7 +3,8 @@ found, what matching made of it, what changed in the master and why, and what it
 value and lifecycle. ``write_sync_report`` is the one entry point; inside, one module per job:
 ``figures`` (counts from the warehouse), ``check_results`` (the run's quality results),
 ``changes`` (ID events with their evidence, golden values that changed), ``history`` (what
-a report keeps for the next), ``charts`` (Vega-Lite drawn to SVG), ``page`` (the sections) on
+a report keeps for the next), ``kept_figures`` (figures over tables the sync left as they
+were, taken from the last report), ``charts`` (Vega-Lite drawn to SVG), ``page`` (the sections) on
 ``markup`` (tables, cells, the style sheet).
 """
 

@@ -182,7 +182,10 @@ def _split_note(between: pd.DataFrame, upper: float) -> str:
 
 
 def golden_value_changes(
-    con: duckdb.DuckDBPyConnection, previous: Path | None, unchanged: bool = False
+    con: duckdb.DuckDBPyConnection,
+    previous: Path | None,
+    unchanged: bool = False,
+    live: str | None = None,
 ) -> dict[str, Any]:
     """Golden values that differ from the previous sync's, for customers live in both.
 
@@ -192,6 +195,7 @@ def golden_value_changes(
             the first report.
         unchanged: ``previous`` was kept from the very lineage ``con`` holds now (their
             fingerprints are equal): no value changed, and they are not read.
+        live: this sync's hashes per customer (``history.live_hashes``), when held already.
     """
     if previous is None:
         return {"compared": False, "changed": 0, "per_attribute": [], "values": []}
@@ -204,7 +208,8 @@ def golden_value_changes(
     with kept_values(con, previous) as kept:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __golden_customers AS
-                SELECT customer_id FROM {kept.hashes} b JOIN ({LIVE_HASHES}) n USING (customer_id)
+                SELECT customer_id FROM {kept.hashes} b
+                JOIN {live or f"({LIVE_HASHES})"} n USING (customer_id)
                 WHERE b.h <> n.h"""
         )
         con.execute(

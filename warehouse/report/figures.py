@@ -15,6 +15,7 @@ import duckdb
 from quality.reconciliation import reconcile_files
 from sources.activity_schema import KINDS
 from sources.config import PipelineConfig
+from sources.raw_files import files_table_name
 from warehouse.store import table_exists
 from warehouse.summary import quarantine_reasons
 from warehouse.views import MODELS_IN_USE
@@ -24,18 +25,43 @@ PARETO_POINTS = 200
 
 Rows = list[dict[str, Any]]
 
+#: The tables ``matching_figures`` reads.
+MATCHING_TABLES = (
+    "matching.pairs",
+    "matching.clusters",
+    "matching.review_queue",
+    "matching.models",
+)
+#: The tables ``standing_value_figures`` reads.
+VALUE_TABLES = ("marts.customer_value", "marts.customer_lifecycle", "marts.followup_today")
+
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Rows:
     frame = con.execute(sql, params or []).df()
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
+def _feeds(config: PipelineConfig) -> list[tuple[str, str | None]]:
+    """Each feed of ``config`` with its activity table (None: a customer source)."""
+    feeds: list[tuple[str, str | None]] = [(s.name, None) for s in config.sources]
+    return feeds + [(f.name, kind.table) for kind in KINDS for f in kind.feeds(config)]
+
+
+def source_tables(config: PipelineConfig) -> list[str]:
+    """The tables ``source_figures`` reads for ``config``'s feeds."""
+    tables = ["staging.customers", "staging.quarantine"]
+    tables += [
+        t for kind in KINDS for t in (f"staging.{kind.table}", f"staging.{kind.quarantine_table}")
+    ]
+    for feed, _ in _feeds(config):
+        tables += [f"raw.{feed}", f"raw.{feed}__rejected", f"raw.{files_table_name(feed)}"]
+    return tables
+
+
 def source_figures(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, Any]:
     """Rows received, staged and quarantined per feed and file; the top quarantine reasons."""
-    feeds: list[tuple[str, str | None]] = [(s.name, None) for s in config.sources]
-    feeds += [(f.name, kind.table) for kind in KINDS for f in kind.feeds(config)]
     files: Rows = []
-    for feed, table in feeds:
+    for feed, table in _feeds(config):
         if not table_exists(con, "raw", feed):
             continue
         for row in reconcile_files(con, feed, table).to_dict(orient="records"):
@@ -93,9 +119,10 @@ def matching_figures(con: duckdb.DuckDBPyConnection, lower: float, upper: float)
     }
 
 
-def value_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    """The ABC Pareto curve, revenue by value tier, lifecycle stages and this sync's
-    transitions, today's follow-ups by reason."""
+def standing_value_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The value figures that follow from the marts alone (``VALUE_TABLES``), not from which
+    sync this is: the ABC Pareto curve, revenue by value tier, lifecycle stages, today's
+    follow-ups by reason (``with_transitions`` adds this sync's lifecycle transitions)."""
     figures: dict[str, Any] = {}
     if table_exists(con, "marts", "customer_value"):
         figures["pareto"] = _rows(
@@ -119,6 +146,20 @@ def value_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]
             con,
             "SELECT stage, count(*) AS customers FROM marts.customer_lifecycle GROUP BY 1",
         )
+    if table_exists(con, "marts", "followup_today"):
+        figures["followups"] = _rows(
+            con,
+            "SELECT reason, count(*) AS customers FROM marts.followup_today GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+    return figures
+
+
+def with_transitions(
+    standing: dict[str, Any], con: duckdb.DuckDBPyConnection, run_id: str
+) -> dict[str, Any]:
+    """``standing`` (``standing_value_figures``) with the lifecycle transitions of ``run_id``
+    in their place, after the stages."""
+    figures = {k: v for k, v in standing.items() if k != "followups"}
     if table_exists(con, "marts", "lifecycle_history"):
         figures["transitions"] = _rows(
             con,
@@ -128,9 +169,6 @@ def value_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]
                GROUP BY ALL ORDER BY customers DESC, previous_stage, stage""",
             [run_id],
         )
-    if table_exists(con, "marts", "followup_today"):
-        figures["followups"] = _rows(
-            con,
-            "SELECT reason, count(*) AS customers FROM marts.followup_today GROUP BY 1 ORDER BY 2 DESC, 1",
-        )
+    if "followups" in standing:
+        figures["followups"] = standing["followups"]
     return figures

@@ -113,6 +113,20 @@ def customer_hashes(values: str) -> str:
 
 #: This sync's golden values' hashes per customer.
 LIVE_HASHES = customer_hashes(f"({_VALUES})")
+_LIVE = "__golden_live_hashes"
+
+
+@contextmanager
+def live_hashes(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """``LIVE_HASHES`` held in a temporary table for the block (its name): a report that
+    compares the golden values with the kept ones and then keeps them hashes every value
+    once, not once for each (a scan of ``master.attribute_lineage`` hashing its values,
+    grouped by customer: 0.03 s of CPU at 100k records, 427k values)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_LIVE} AS {LIVE_HASHES}")
+    try:
+        yield _LIVE
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_LIVE}")
 
 
 def golden_values_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -130,13 +144,17 @@ def kept_golden_fingerprint(folder: Path) -> str | None:
 
 
 def keep_golden_values(
-    con: duckdb.DuckDBPyConnection, folder: Path, fingerprint: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    fingerprint: str | None = None,
+    live: str | None = None,
 ) -> Path:
     """This sync's golden values (``customer_id``, ``attribute``, ``value``) for the next
     report; not written again when the kept ones are of the same lineage (``fingerprint``:
     ``golden_values_fingerprint``, remembered beside them). Only the customers whose values
     differ from the kept ones (new, retired or changed: a sum of value hashes per customer
-    on either side) are deleted and written again, in one transaction."""
+    on either side) are deleted and written again, in one transaction. ``live``: this
+    sync's hashes per customer, when held already (``live_hashes``)."""
     path = folder / GOLDEN_VALUES
     if fingerprint is not None and kept_golden_fingerprint(folder) == fingerprint:
         return path
@@ -148,7 +166,7 @@ def keep_golden_values(
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __golden_stale AS
                 SELECT customer_id, n.h FROM {kept.hashes} b
-                FULL JOIN ({LIVE_HASHES}) n USING (customer_id)
+                FULL JOIN {live or f"({LIVE_HASHES})"} n USING (customer_id)
                 WHERE b.h IS DISTINCT FROM n.h"""
         )
         try:
