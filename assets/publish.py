@@ -19,6 +19,7 @@ from assets.resources import Deployment, Warehouse
 from assets.staging import STAGED_CUSTOMERS
 from assets.step_work import deployment_settings, models_settings, plan_step
 from matching.linkage import junk_rules
+from matching.linkage.prepared_store import restart_rewritten_log
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import ROLE_SCOPE_TABLES, publish_role_sets
 from warehouse.publish import WRITER, publish_tables
@@ -202,8 +203,12 @@ def serving_index(
                 junk_rules(cfg.matching),
                 previous,
                 current.folder if current is not None and current.folder.is_dir() else None,
+                rewritten="use",
             )
             contents["tables"], contents["check_records"] = files.tables, files.check_records
+        # published: the next sync's index starts from this one, and needs only the prepared
+        # rows rewritten from now on (a failure before this line keeps the log growing)
+        restart_rewritten_log(con)
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(

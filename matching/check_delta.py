@@ -54,6 +54,7 @@ from matching.check_update import (
     read_plan,
     save_fingerprints,
     state_path,
+    unchanged_rows,
 )
 from matching.linkage.features import PREPARED_SCHEMA
 from matching.linkage.prepared_store import PREPARED_RECORDS
@@ -78,11 +79,14 @@ def delta_check_index(
     entity_type: str,
     model: dict[str, Any],
     share: float = DELTA_SHARE,
+    logged: bool = False,
 ) -> tuple[CheckIndex, pa.Table] | None:
     """``entity_type``'s check index of the warehouse on ``con`` as the base of the index
     saved in ``previous`` and a delta part, with the fingerprints of the delta's rows; None
     when there is no base to keep (none, another model or layout) or the delta would pass
-    ``share`` of the records (the caller writes the index whole)."""
+    ``share`` of the records (the caller writes the index whole). ``logged``: as for
+    ``check_update.update_check_index`` (the records the log does not list keep the prepared
+    row of their live row in ``previous``, of its base or its delta part)."""
     if not table_exists(con, *PREPARED_RECORDS.split(".")):
         return None
     base = carried_index(previous, entity_type, model, base_only=True)
@@ -91,7 +95,13 @@ def delta_check_index(
     state = load_fingerprints(previous, base)
     if state is None:
         return None
-    plan_update(con, base, state, np.arange(base.table.num_rows))
+    known = None
+    if logged:
+        last = carried_index(previous, entity_type, model)
+        last_state = None if last is None else load_fingerprints(previous, last)
+        if last is not None and last_state is not None:
+            known = unchanged_rows(con, last, last_state)
+    plan_update(con, base, state, np.arange(base.table.num_rows), known)
     try:
         return _delta(con, base, previous, model, share)
     finally:

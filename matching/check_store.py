@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
@@ -58,6 +58,7 @@ def write_warehouse_check_files(
     previous: Path | None = None,
     carried: Path | None = None,
     delta_share: float | None = DELTA_SHARE,
+    rewritten: Literal["ignore", "use"] = "ignore",
 ) -> dict[str, int]:
     """``write_check_files`` for the master of the warehouse on ``con``, with the models the
     sync predicted with and the records it prepared (prepared here when it kept none).
@@ -67,7 +68,15 @@ def write_warehouse_check_files(
     while that stays within ``delta_share`` of its records (None: never), else is carried over and
     updated for the records that changed, written whole (``check_update``), or built whole
     where it cannot be. Every index is saved with its rows' fingerprints, which the next
-    sync's update starts from."""
+    sync's update starts from.
+
+    ``rewritten``: ``use`` the log of rewritten prepared records
+    (``prepared_store.REWRITTEN``) when it is kept: ``carried`` is then the index published
+    when the log was last started (the caller starts it again once this index is
+    published), and only the prepared rows of the records it lists (and of records not in
+    ``carried``) are fingerprinted again; ``ignore`` it (every record's). The same files
+    either way."""
+    logged = rewritten == "use"
     models = {c.version.entity_type: c.version.load() for c in models_in_use(con)}
     updated = {}
     if carried is not None:
@@ -75,8 +84,8 @@ def write_warehouse_check_files(
             update = (
                 None
                 if delta_share is None
-                else delta_check_index(con, carried, entity_type, model, delta_share)
-            ) or update_check_index(con, carried, entity_type, model)
+                else delta_check_index(con, carried, entity_type, model, delta_share, logged)
+            ) or update_check_index(con, carried, entity_type, model, logged)
             if update is not None:
                 updated[entity_type] = update
     whole = {t: m for t, m in models.items() if t not in updated}

@@ -51,7 +51,7 @@ from matching.check_index import (
 )
 from matching.linkage.blocking import PREDICTION_BLOCKING_KEYS
 from matching.linkage.features import PREPARED_SCHEMA
-from matching.linkage.prepared_store import PREPARED_RECORDS
+from matching.linkage.prepared_store import PREPARED_RECORDS, REWRITTEN
 from sources.build_staging import staging_positions
 from warehouse.store import quote, table_exists
 from warehouse.views import CURRENT_RECORDS
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 #: The temporary table of the records an update indexes, with what it knows of each.
 PLAN = "__check_update_plan"
 _PREVIOUS = "__check_update_previous"
+_KNOWN = "__check_update_known"
 
 
 def state_path(folder: Path, entity_type: str) -> Path:
@@ -68,18 +69,42 @@ def state_path(folder: Path, entity_type: str) -> Path:
     return folder / f"check_{entity_type}_state.arrow"
 
 
-def _fingerprints_query(con: duckdb.DuckDBPyConnection) -> str:
+def _fingerprints_query(con: duckdb.DuckDBPyConnection, known: str | None = None) -> str:
     """SQL (parameter: the entity type) of each master record of one entity type: its
     ``record_key``, staging ``position``, the fingerprint of its prepared row (``prepared``,
-    null when it has none) and of its customer and name (``master``)."""
+    null when it has none) and of its customer and name (``master``).
+
+    ``known``: a table of records (``record_key``) and the fingerprint of their prepared row
+    when the log of rewritten prepared records (``prepared_store.REWRITTEN``) was last
+    started; the records it holds that the log does not list keep that fingerprint (their
+    prepared row is the same), only the others' prepared rows are read and hashed."""
     columns = ", ".join(f"p.{quote(c)}" for c in PREPARED_SCHEMA.names)
-    return f"""SELECT m.record_key, s.position,
-            hash({columns}) AS prepared, p.record_key IS NOT NULL AS has_prepared,
-            hash(m.customer_id, m.name) AS master
-        FROM (SELECT record_key, customer_id, name FROM {CURRENT_RECORDS}
-              WHERE entity_type = $1) m
-        LEFT JOIN (FROM {PREPARED_RECORDS} WHERE entity_type = $1) p USING (record_key)
-        LEFT JOIN {staging_positions(con)} s USING (record_key)"""
+    master = f"""(SELECT record_key, customer_id, name FROM {CURRENT_RECORDS}
+                  WHERE entity_type = $1)"""
+    positions = staging_positions(con)
+    if known is None:
+        return f"""SELECT m.record_key, s.position,
+                hash({columns}) AS prepared, p.record_key IS NOT NULL AS has_prepared,
+                hash(m.customer_id, m.name) AS master
+            FROM {master} m
+            LEFT JOIN (FROM {PREPARED_RECORDS} WHERE entity_type = $1) p USING (record_key)
+            LEFT JOIN {positions} s USING (record_key)"""
+    return f"""WITH m AS {master},
+        k AS (SELECT record_key, prepared FROM {known}
+              ANTI JOIN {REWRITTEN} USING (record_key)),
+        again AS (FROM m ANTI JOIN k USING (record_key)),
+        f AS (
+            SELECT m.record_key, k.prepared, true AS has_prepared,
+                   hash(m.customer_id, m.name) AS master
+            FROM m JOIN k USING (record_key)
+            UNION ALL
+            SELECT m.record_key, hash({columns}) AS prepared,
+                   p.record_key IS NOT NULL AS has_prepared, hash(m.customer_id, m.name) AS master
+            FROM again m
+            LEFT JOIN (FROM {PREPARED_RECORDS} WHERE entity_type = $1
+                       AND record_key IN (SELECT record_key FROM again)) p USING (record_key))
+        SELECT f.record_key, s.position, f.prepared, f.has_prepared, f.master
+        FROM f LEFT JOIN {positions} s USING (record_key)"""
 
 
 def record_fingerprints(con: duckdb.DuckDBPyConnection, index: CheckIndex) -> pa.Table | None:
@@ -153,13 +178,36 @@ def carried_index(
     return index
 
 
+def unchanged_rows(
+    con: duckdb.DuckDBPyConnection, index: CheckIndex, state: pa.Table
+) -> pa.Table | None:
+    """The record (``record_key``) and prepared fingerprint (``prepared``) of each live row
+    of ``index`` (``state``: its rows' fingerprints), when the warehouse on ``con`` keeps
+    the log of the prepared rows rewritten since (``prepared_store.REWRITTEN``, started
+    again once ``index`` was published): a record it does not list has that prepared row
+    still. None without the log: every record's prepared row is fingerprinted again."""
+    if not table_exists(con, *REWRITTEN.split(".")):
+        return None
+    live = None if index.rank is None else pa.array(np.flatnonzero(index.rank >= 0))
+    rows = pa.table(
+        {"record_key": index.table.column("record_key"), "prepared": state.column("prepared")}
+    )
+    return rows if live is None else rows.take(live)
+
+
 def plan_update(
-    con: duckdb.DuckDBPyConnection, old: CheckIndex, state: pa.Table, rows: np.ndarray
+    con: duckdb.DuckDBPyConnection,
+    old: CheckIndex,
+    state: pa.Table,
+    rows: np.ndarray,
+    known: pa.Table | None = None,
 ) -> None:
     """Temp table ``PLAN``: each master record of ``old``'s entity type in the warehouse
     on ``con``, with its staging ``position``, its fingerprints and whether its prepared row
     (``same_row``) and its customer and name (``same_master``) are those of its row
-    (``old_row``) among ``rows`` of ``old`` (``state``: the fingerprints of ``old``'s rows)."""
+    (``old_row``) among ``rows`` of ``old`` (``state``: the fingerprints of ``old``'s rows).
+    ``known``: see ``unchanged_rows`` (the prepared rows of the records it holds and the log
+    does not list are not read)."""
     taken = pa.array(rows, type=pa.int64())
     con.register(
         _PREVIOUS,
@@ -172,27 +220,37 @@ def plan_update(
             }
         ),
     )
+    if known is not None:
+        con.register(_KNOWN, known)
     try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {PLAN} AS
             SELECT c.record_key, c.position, c.prepared, c.master, c.has_prepared,
                    o.old_row, coalesce(o.prepared = c.prepared, false) AS same_row,
                    coalesce(o.master = c.master, false) AS same_master
-            FROM ({_fingerprints_query(con)}) c LEFT JOIN {_PREVIOUS} o USING (record_key)""",
+            FROM ({_fingerprints_query(con, None if known is None else _KNOWN)}) c
+            LEFT JOIN {_PREVIOUS} o USING (record_key)""",
             [old.entity_type],
         )
     finally:
         con.unregister(_PREVIOUS)
+        if known is not None:
+            con.unregister(_KNOWN)
 
 
 def update_check_index(
-    con: duckdb.DuckDBPyConnection, previous: Path, entity_type: str, model: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    previous: Path,
+    entity_type: str,
+    model: dict[str, Any],
+    logged: bool = False,
 ) -> tuple[CheckIndex, pa.Table] | None:
     """``entity_type``'s check index of the warehouse on ``con``, carried over from the one
     saved in ``previous`` (the serving index this sync replaces; of one part or two), with
     its row fingerprints; None when it cannot be carried over (the caller builds it whole).
     An entity type with fewer than two master records has no index, as when built whole:
-    also None."""
+    also None. ``logged``: ``previous`` is the index published when the log of rewritten
+    prepared records was last started (``unchanged_rows``), which is used when kept."""
     if not table_exists(con, *PREPARED_RECORDS.split(".")):
         return None
     old = carried_index(previous, entity_type, model)
@@ -202,7 +260,8 @@ def update_check_index(
     if state is None:
         return None
     live = np.arange(old.table.num_rows) if old.rank is None else np.flatnonzero(old.rank >= 0)
-    plan_update(con, old, state, live)
+    known = unchanged_rows(con, old, state) if logged else None
+    plan_update(con, old, state, live, known)
     try:
         return _updated(con, old, model)
     finally:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -43,6 +44,7 @@ def write_serving_files(
     junk: JunkRules,
     previous: Path | None = None,
     current: Path | None = None,
+    rewritten: Literal["ignore", "use"] = "ignore",
 ) -> ServingFiles:
     """The customer tables (``serving.write_tables``) and the duplicate check's files
     (``check_store.write_warehouse_check_files``) of the warehouse on ``con`` into
@@ -57,13 +59,21 @@ def write_serving_files(
             Capturing them builds a Splink linker per model: at 100k records 0.3-0.6 s of
             CPU of the 4.3-4.6 s of a whole index once Splink is loaded (as in a sync), 3 s
             in a fresh process, the same at any size.
+        rewritten: what the check files do with the log of rewritten prepared records
+            (``check_store.write_warehouse_check_files``).
     """
     statements = previous if current is None else current
     with ThreadPoolExecutor(1, thread_name_prefix="serving-check-files") as pool:
         check_con = con.cursor()  # DuckDB: one connection per thread
         try:
             checks = pool.submit(
-                write_warehouse_check_files, check_con, folder, junk, statements, carried=previous
+                write_warehouse_check_files,
+                check_con,
+                folder,
+                junk,
+                statements,
+                carried=previous,
+                rewritten=rewritten,
             )
             try:
                 tables = write_tables(con, folder, previous)

@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from matching import check_store
 from matching.check_delta import delta_check_index
 from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.check_update import delta_state_path, state_path
 from matching.linkage.prepare_one import prepare_record
-from matching.linkage.prepared_store import update_prepared
+from matching.linkage.prepared_store import REWRITTEN, restart_rewritten_log, update_prepared
 from sources.form_staging import FORM_FIELDS, stage_form
 from tests.matching.test_check_update import JUNK, next_day, stage, warehouse
 
@@ -183,3 +184,82 @@ def test_a_whole_index_carried_over_from_one_of_two_parts_is_the_one_built_whole
     for path in sorted(whole.iterdir()):
         if not path.name.endswith("_records.arrow"):
             assert (third / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("share", [1.0, None], ids=["delta", "carried-whole"])
+def test_the_log_s_index_after_a_skipped_and_a_failed_step_is_the_one_built_whole(
+    staged, models, tmp_path, first_files, monkeypatch, share
+):
+    """Only the prepared rows the log of rewritten records lists are fingerprinted again;
+    the log grows over a day whose index step was skipped and one whose step failed, and
+    the index then carried over from the last published one (as a delta or written whole)
+    is the one built whole, on that day and on a later one that changes records back."""
+    first, failed, second, third, whole, whole_3 = (
+        first_files,
+        *folders(tmp_path, "failed", "second", "third", "whole", "whole_3"),
+    )
+    con = warehouse(staged, models, tmp_path)
+    restart_rewritten_log(con)  # ``first`` published from this warehouse
+    day = next_day(staged)
+    stage(con, day)
+    update_prepared(con, JUNK, incremental=True)  # and no index step: skipped
+    later = another_day(day)
+    stage(con, later)
+    update_prepared(con, JUNK, incremental=True)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(check_store, "save_check_files", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            write_warehouse_check_files(
+                con, failed, JUNK, first, carried=first, delta_share=share, rewritten="use"
+            )
+    logged = {k for (k,) in con.sql(f"SELECT record_key FROM {REWRITTEN}").fetchall()}
+    assert {"regional:R999", "regional:R998"} <= logged  # both days' new records
+    write_warehouse_check_files(
+        con, second, JUNK, first, carried=first, delta_share=share, rewritten="use"
+    )
+    write_warehouse_check_files(con, whole, JUNK, first)
+    assert (load_check_index(second, "company").rank is not None) == (share is not None)
+    assert_merged_is_whole(second, whole)
+    assert_same_answers(second, whole, probes(staged, day, later))
+    restart_rewritten_log(con)  # ``second`` published
+    stage(con, day)  # the second day's changes undone
+    update_prepared(con, JUNK, incremental=True)
+    write_warehouse_check_files(
+        con, third, JUNK, second, carried=second, delta_share=share, rewritten="use"
+    )
+    write_warehouse_check_files(con, whole_3, JUNK, second)
+    assert_merged_is_whole(third, whole_3)
+    assert_same_answers(third, whole_3, probes(staged, day, later))
+
+
+@pytest.mark.parametrize("share", [1.0, None], ids=["delta", "carried-whole"])
+def test_a_prepared_row_the_log_does_not_list_is_taken_from_the_last_index(
+    staged, models, tmp_path, first_files, share
+):
+    """With the log kept, a record it does not list keeps the prepared row of the last
+    index: its row in the warehouse is not read (nor fingerprinted); without the log, it
+    is."""
+    first, logged, unlogged = first_files, *folders(tmp_path, "logged", "unlogged")
+    con = warehouse(staged, models, tmp_path)
+    restart_rewritten_log(con)
+    key = staged[staged["entity_type"] == "company"]["record_key"].iloc[5]
+    # a change no preparation made: outside the log
+    con.execute(
+        "UPDATE matching.prepared_records SET name_key = 'no such name' WHERE record_key = ?", [key]
+    )
+    for folder, rewritten in ((logged, "use"), (unlogged, "ignore")):
+        write_warehouse_check_files(
+            con, folder, JUNK, first, carried=first, delta_share=share, rewritten=rewritten
+        )
+
+    def name_of(folder: Path) -> str:
+        index = load_check_index(folder, "company").merged()
+        keys = index.table.column("record_key").to_pylist()
+        return index.table.column("name_key")[keys.index(key)].as_py()
+
+    assert name_of(logged) == name_of(first) != "no such name"
+    assert name_of(unlogged) == "no such name"

@@ -12,7 +12,7 @@ from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.check_update import state_path, update_check_index
 from matching.linkage.junk import JunkRules
-from matching.linkage.prepared_store import update_prepared
+from matching.linkage.prepared_store import restart_rewritten_log, update_prepared
 
 JUNK = JunkRules(max_records_per_value=3)
 
@@ -92,14 +92,22 @@ def models(company_model, person_model):
     return {"company": company_model, "person": person_model}
 
 
-def test_a_carried_over_index_is_the_one_built_whole(staged, models, tmp_path, first_files):
+@pytest.mark.parametrize("rewritten", ["ignore", "use"])
+def test_a_carried_over_index_is_the_one_built_whole(
+    staged, models, tmp_path, first_files, rewritten
+):
+    """Whether every record's prepared row is fingerprinted again or only those of the log
+    of rewritten prepared rows (started when ``first`` was published)."""
     first, updated, whole = (tmp_path / n for n in ("first", "updated", "whole"))
     for folder in (updated, whole):
         folder.mkdir()
     con = warehouse(staged, models, tmp_path)
+    restart_rewritten_log(con)
     stage(con, next_day(staged))
     update_prepared(con, JUNK, incremental=True)
-    write_warehouse_check_files(con, updated, JUNK, first, carried=first, delta_share=None)
+    write_warehouse_check_files(
+        con, updated, JUNK, first, carried=first, delta_share=None, rewritten=rewritten
+    )
     write_warehouse_check_files(con, whole, JUNK, first)
     assert_same_indexes(updated, whole)
     assert load_check_index(updated, "company").table != load_check_index(first, "company").table

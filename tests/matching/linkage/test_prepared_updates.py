@@ -11,8 +11,10 @@ import pytest
 from matching.linkage import prepared_store
 from matching.linkage.junk import JunkRules
 from matching.linkage.prepared_store import (
+    REWRITTEN,
     load_prepared,
     prepare_by_type,
+    restart_rewritten_log,
     save_prepared,
     update_prepared,
 )
@@ -174,3 +176,36 @@ def test_a_preparation_stopped_midway_leaves_the_last_one_whole(warehouses, monk
     stage(whole, staged_table(*next_day()))
     update_prepared(whole, JUNK, incremental=False)
     assert kept(con) == kept(whole)
+
+
+def test_the_rewritten_prepared_rows_are_logged_until_the_log_is_started_again(warehouses):
+    """The log lists every record whose prepared row an incremental preparation deleted or
+    wrote (the new, edited, removed, and those holding a value that crossed its limit);
+    every record whose row it does not list is as it was when the log was started. A
+    whole preparation drops it; without it none is kept."""
+    con, _ = warehouses
+    exists = f"FROM information_schema.tables WHERE table_name = '{REWRITTEN.split('.')[1]}'"
+    stage(con, staged_table(COMPANIES, PERSONS))
+    update_prepared(con, JUNK, incremental=True)
+    assert con.sql(exists).fetchall() == []  # nobody started it: none kept
+    restart_rewritten_log(con)
+    before = {r[0]: r for r in con.sql("FROM matching.prepared_records").fetchall()}
+    stage(con, staged_table(*next_day()))
+    update_prepared(con, JUNK, incremental=True)
+    logged = {k for (k,) in con.sql(f"SELECT record_key FROM {REWRITTEN}").fetchall()}
+    after = {r[0]: r for r in con.sql("FROM matching.prepared_records").fetchall()}
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed <= logged
+    assert {"d:9", "d:6", "d:10", "d:3", "r:3", "r:4", "d:1", "d:4"} <= logged
+    assert len(logged) < len(after)  # not every record: those unchanged are not listed
+    # a day that changes nothing adds nothing; the log accumulates until started again
+    update_prepared(con, JUNK, incremental=True)
+    again = {k for (k,) in con.sql(f"SELECT record_key FROM {REWRITTEN}").fetchall()}
+    assert again == logged
+    restart_rewritten_log(con)
+    assert con.sql(f"FROM {REWRITTEN}").fetchall() == []
+    update_prepared(con, JUNK, incremental=False)
+    assert con.sql(exists).fetchall() == []  # every row written again: dropped
+    restart_rewritten_log(con)
+    save_prepared(con, prepare_by_type(staged_table(*next_day()).to_pandas(), JUNK))
+    assert con.sql(exists).fetchall() == []
