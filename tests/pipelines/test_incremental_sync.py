@@ -205,6 +205,9 @@ def test_the_serving_index_of_the_last_day_equals_one_built_whole(incremental_an
     config = load_config(incremental / "customer_master.yaml")
     current = read_pointer(config.serving_path)
     assert current is not None
+    # each day's index fingerprinted only the prepared rows the preparation logged, and
+    # started the log again once published (kept, empty, for the next day)
+    assert rows(config.warehouse_path, "FROM matching.prepared_rewritten") == []
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
         write_tables(con, tmp_path)

@@ -19,7 +19,7 @@ def test_the_tables_and_the_check_files_are_written_at_once_on_two_connections(
     con = small_warehouse()
     seen: dict[str, object] = {}
 
-    def check_files(check_con, folder: Path, junk, previous, carried=None):
+    def check_files(check_con, folder: Path, junk, previous, carried=None, rewritten="ignore"):
         seen.update(con=check_con, thread=threading.current_thread().name, previous=previous)
         # the check files' connection reads the same warehouse
         seen["customers"] = check_con.execute("SELECT count(*) FROM master.customers").fetchall()
@@ -42,7 +42,7 @@ def test_an_error_in_the_check_files_reaches_the_caller_after_the_tables_are_don
 ):
     con = small_warehouse()
 
-    def check_files(check_con, folder, junk, previous, carried=None):
+    def check_files(check_con, folder, junk, previous, carried=None, rewritten="ignore"):
         raise RuntimeError("no model")
 
     monkeypatch.setattr(serving_write, "write_warehouse_check_files", check_files)
@@ -65,7 +65,7 @@ def test_any_sync_takes_the_scoring_statements_from_the_current_index(tmp_path, 
     monkeypatch.setattr(
         serving_write,
         "write_warehouse_check_files",
-        lambda check_con, folder, junk, previous, carried=None: (
+        lambda check_con, folder, junk, previous, carried=None, rewritten="ignore": (
             given.append((previous, carried)) or {}
         ),
     )
