@@ -22,7 +22,7 @@ from matching.linkage import junk_rules
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import ROLE_SCOPE_TABLES, publish_role_sets
 from warehouse.publish import WRITER, publish_tables
-from warehouse.serving import SERVING_INPUTS, publishing, read_pointer
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, restart_touched_log
 from warehouse.serving_write import write_serving_files
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
@@ -204,6 +204,8 @@ def serving_index(
                 current.folder if current is not None and current.folder.is_dir() else None,
             )
             contents["tables"], contents["check_records"] = files.tables, files.check_records
+        # published: the golden step's log now counts from this index
+        restart_touched_log(con)
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(
