@@ -19,7 +19,7 @@ from matching.master import (
     write_relationships,
     write_roles,
 )
-from matching.master.build import GOLDEN_INPUTS
+from matching.master.build import GOLDEN_INPUTS, GOLDEN_TOUCHED
 from matching.master.built_from import CUSTOMER_VALUES, customer_values_of
 from quality import master_suite, resolution_checks
 from quality.kept_verdicts import validate_in_warehouse
@@ -98,7 +98,7 @@ def customer_ids(context: dg.AssetExecutionContext, deployment: Deployment, ware
             description="One row per real customer: the best value of every attribute by the survivorship rules, "
             "the sources it is known to, first_seen and last_updated; beside it the other names the "
             "sources know it by (master.customer_aliases: a renamed company's old name, with its source).",
-            metadata=part_tables("master.golden_inputs", "master.customer_aliases"),
+            metadata=part_tables("master.golden_inputs", "master.customer_aliases", GOLDEN_TOUCHED),
         ),
         dg.AssetSpec(
             ATTRIBUTE_LINEAGE,

@@ -23,7 +23,7 @@ from matching.linkage.prepared_store import restart_rewritten_log
 from sources.config import ConfigError, PipelineConfig
 from warehouse.access import ROLE_SCOPE_TABLES, publish_role_sets
 from warehouse.publish import WRITER, publish_tables
-from warehouse.serving import SERVING_INPUTS, publishing, read_pointer
+from warehouse.serving import SERVING_INPUTS, publishing, read_pointer, restart_touched_log
 from warehouse.serving_write import write_serving_files
 
 PUBLISHED = dg.AssetKey(["exports", "published"])
@@ -209,6 +209,8 @@ def serving_index(
         # published: the next sync's index starts from this one, and needs only the prepared
         # rows rewritten from now on (a failure before this line keeps the log growing)
         restart_rewritten_log(con)
+        # published: the golden step's log now counts from this index
+        restart_touched_log(con)
     plan.done(warehouse, context.run_id)
     context.log.info(f"serving index: {contents}")
     return dg.MaterializeResult(

@@ -314,18 +314,21 @@ def sync_outputs():
     """A function that runs the sync job on a deployment without its asset checks and without the
     sync report: every table and export a sync writes, in a fraction of the time (the checks
     write no table; the report, a page drawn from the tables, has tests of its own);
-    ``full=True`` as ``custmaster run --full``. Returns the run id; raises when a step fails."""
+    ``full=True`` as ``custmaster run --full``; ``skip``: assets left out too (a step that did
+    not run that day). Returns the run id; raises when a step fails."""
     import dagster as dg
 
     from assets.report import SYNC_REPORT
     from pipelines.definitions import build_definitions
     from pipelines.schedules import SYNC_JOB
 
-    def sync(config_path: Path, full: bool = False) -> str:
+    def sync(
+        config_path: Path, full: bool = False, skip: frozenset[dg.AssetKey] = frozenset()
+    ) -> str:
         from assets.step_work import SYNC_TAG
 
         defs = build_definitions(config_path)
-        everything = set(defs.resolve_asset_graph().get_all_asset_keys()) - {SYNC_REPORT}
+        everything = set(defs.resolve_asset_graph().get_all_asset_keys()) - {SYNC_REPORT, *skip}
         job = defs.resolve_job_def(SYNC_JOB).get_subset(
             asset_selection=everything, asset_check_selection=set()
         )

@@ -280,6 +280,14 @@ def _append_events(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -
 
 #: What each golden record was built from (``matching.master.built_from``).
 GOLDEN_INPUTS = "master.golden_inputs"
+#: The customers the golden step touched (a record joined or left them, or a record of
+#: theirs changed: their golden record, its lineage and their records are built again)
+#: since the serving index was last written (``customer_id``; a customer may be listed
+#: more than once). An incremental build adds to it when it is kept; a whole build drops it
+#: (every customer is new to it); the serving step reads it instead of comparing the golden
+#: inputs with a copy of them, and starts it empty once its index is published
+#: (``warehouse.serving``). Absent: the serving step compares every table.
+GOLDEN_TOUCHED = "master.golden_touched"
 
 
 def build_golden_records(
@@ -293,11 +301,13 @@ def build_golden_records(
     ``incremental``: build again only the customers a record joined or left, or whose
     records' staged values changed, since the last build (``master.golden_inputs``); keep
     the other customers' rows. A golden record depends only on its customer's records, so
-    the result is the same as a whole build, row for row.
+    the result is the same as a whole build, row for row. Those customers are added to
+    :data:`GOLDEN_TOUCHED` when it is kept; a whole build drops it.
     """
     take_snapshot(con, "__built_from")
     diff = diff_snapshots(con, "__built_from", GOLDEN_INPUTS) if incremental else None
     if diff is None:
+        con.execute(f"DROP TABLE IF EXISTS {GOLDEN_TOUCHED}")
         with golden_queries(con, _current_records(con), source_trust, rules) as golden:
             customers, lineage = golden
             con.execute(
@@ -316,6 +326,10 @@ def build_golden_records(
                 customers, lineage = golden
                 _replace_customers(con, "customers", _typed_like_staging(con, customers))
                 _replace_customers(con, "attribute_lineage", lineage)
+            # logged before the snapshot moves on: a build stopped between the two logs
+            # these customers again next time, never loses them
+            if table_exists(con, *GOLDEN_TOUCHED.split(".")):
+                con.execute(f"INSERT INTO {GOLDEN_TOUCHED} SELECT customer_id FROM __touched")
             diff.keep(con)
             aliases = build_aliases(con, "__touched")
         finally:

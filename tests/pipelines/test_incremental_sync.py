@@ -18,9 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.publish import SERVING_INDEX
 from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.linkage import junk_rules
+from matching.master.build import GOLDEN_TOUCHED
 from sources.config import load_config
 from sources.demo.delta import apply_delta
 from warehouse.publish import read_manifest
@@ -101,7 +103,9 @@ def incremental_and_full(build_once, sync_outputs, demo_run):
         config = demo / "customer_master.yaml"
         runs = [demo_run.outcome.run_id]
         apply_delta(demo, share=0.05, seed=1)
-        runs.append(sync_outputs(config))
+        # the first day's serving index is not published (the step skipped or failed): the
+        # second day's is made over the demo run's, with both days' changes
+        runs.append(sync_outputs(config, skip=frozenset({SERVING_INDEX})))
         full = folder / "full"
         shutil.copytree(demo, full)  # the warehouse and exports as the first day left them
         apply_delta(demo, share=0.05, seed=2)
@@ -198,16 +202,23 @@ def test_pairs_of_unchanged_records_keep_scores_within_term_frequency_drift(
 
 
 def test_the_serving_index_of_the_last_day_equals_one_built_whole(incremental_and_full, tmp_path):
-    """The second day's sync built its index over the first day's (the scoring statements
-    taken from it); built whole from the same warehouse, it has the same rows in every
+    """The second day's sync built its index over the demo run's (the first day published
+    none; the scoring statements taken from it, the golden tables' customers from the log
+    of both days); built whole from the same warehouse, it has the same rows in every
     table, the same check index and gives the same check answers."""
-    incremental, _, _ = incremental_and_full
+    incremental, _, runs = incremental_and_full
     config = load_config(incremental / "customer_master.yaml")
     current = read_pointer(config.serving_path)
     assert current is not None
     # each day's index fingerprinted only the prepared rows the preparation logged, and
     # started the log again once published (kept, empty, for the next day)
     assert rows(config.warehouse_path, "FROM matching.prepared_rewritten") == []
+    assert current is not None and current.run_id == runs[2]
+    published = sorted(p.name for p in config.serving_path.iterdir() if p.is_dir())
+    assert [name.rsplit("-", 1)[1] for name in published] == [runs[0][:8], runs[2][:8]]
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        # started again once the index was published, for the next day's golden step
+        assert con.execute(f"SELECT count(*) FROM {GOLDEN_TOUCHED}").fetchall() == [(0,)]
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
         write_tables(con, tmp_path)

@@ -8,8 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from matching.master.build import GOLDEN_INPUTS
-from matching.master.built_from import keep_snapshot, take_snapshot
+from matching.master.build import GOLDEN_TOUCHED
 from warehouse.files import link_or_copy
 from warehouse.serving import (
     SERVING_INPUTS,
@@ -17,6 +16,7 @@ from warehouse.serving import (
     publishing,
     read_pointer,
     read_table,
+    restart_touched_log,
     write_tables,
 )
 
@@ -279,15 +279,16 @@ def test_revenue_shares_moving_for_every_customer_rewrite_only_the_changed_ones(
     assert dict(out.execute("FROM _appended").fetchall())["customer_value"] == 1  # CM1 only
 
 
-def keep_golden_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """What the golden step keeps after a build: the snapshot of its inputs."""
-    take_snapshot(con, "__built_from")
-    keep_snapshot(con, "__built_from", GOLDEN_INPUTS)
+def log_touched(con: duckdb.DuckDBPyConnection, *customers: str) -> None:
+    """What the golden step logs on a day: the customers it built again
+    (``matching.master.build.GOLDEN_TOUCHED``; its own test: test_golden_touched.py)."""
+    con.executemany(f"INSERT INTO {GOLDEN_TOUCHED} VALUES (?)", [[c] for c in customers])
 
 
 def golden_warehouse() -> duckdb.DuckDBPyConnection:
-    """``small_warehouse`` with what the golden step reads (files, first entries) and the
-    snapshot of its inputs it keeps."""
+    """``small_warehouse`` with what the golden step reads (files, first entries) and its
+    log of touched customers, empty as the serving step leaves it once an index is
+    published."""
     con = small_warehouse()
     con.execute("ALTER TABLE staging.customers ADD COLUMN source_file VARCHAR DEFAULT 'a.csv'")
     con.execute(
@@ -295,7 +296,7 @@ def golden_warehouse() -> duckdb.DuckDBPyConnection:
         "DEFAULT TIMESTAMP '2026-12-01 06:00'"
     )
     con.execute("ALTER TABLE master.customer_xref ADD COLUMN entity_type VARCHAR DEFAULT 'company'")
-    keep_golden_inputs(con)
+    restart_touched_log(con)
     return con
 
 
@@ -321,7 +322,7 @@ def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_w
     con.execute("INSERT INTO master.customers VALUES ('CM3', 'Cord', 3)")
     con.execute("INSERT INTO master.attribute_lineage VALUES ('CM3', 'Cord', 3)")
     con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
-    keep_golden_inputs(con)
+    log_touched(con, "CM1", "CM3", "CM1")  # a customer logged twice is rewritten once
 
     rows = write_tables(con, day2, previous=day1, rewrite_share=1.0)
     assert rows == write_tables(con, whole)
@@ -331,11 +332,16 @@ def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_w
     assert appended["records"] == 2  # a:1 (CM1's one record left) and c:1 (CM3)
     assert appended["customers"] == 2 and appended["attribute_lineage"] == 2
     assert appended["customer_value"] == 0  # CM2's row only deleted (found by hashing)
-    kept_inputs = out.execute("FROM _built_from ORDER BY record_key").fetchall()
     out.close()
-    assert kept_inputs == con.execute(f"FROM {GOLDEN_INPUTS} ORDER BY record_key").fetchall()
     files = read_table(day2, "records").sort_values("record_key")["source_file"]
     assert files.tolist() == ["a.csv", "b2.csv", "c.csv"]
+    # the log is the caller's to start again, once the index is published
+    assert sorted(con.execute(f"FROM {GOLDEN_TOUCHED}").fetchall()) == [
+        ("CM1",),
+        ("CM1",),
+        ("CM3",),
+    ]
+    restart_touched_log(con)
 
     # a day with no change rewrites nothing
     write_tables(con, day3, previous=day2, rewrite_share=1.0)
@@ -372,8 +378,9 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
     con.execute("UPDATE master.customers SET n = 3 WHERE customer_id = 'CM1'")
     con.execute("UPDATE master.customer_ids SET customer_id = 'CM1' WHERE customer_id = 'CM2'")
     con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
-    keep_golden_inputs(con)
+    log_touched(con, "CM1", "CM2")
     write_tables(con, merged, previous=day1, rewrite_share=1.0)
+    restart_touched_log(con)
     write_tables(con, merged_whole)
     assert served(merged) == served(merged_whole)
     assert {r[0]: r[-1] for r in served(merged)["records"]} == {
@@ -391,7 +398,7 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
     con.execute("INSERT INTO master.customers VALUES ('CM4', 'Acme Ltd', 4)")
     con.execute("INSERT INTO master.attribute_lineage VALUES ('CM4', 'Acme Ltd', 4)")
     con.execute("UPDATE master.customers SET n = 1 WHERE customer_id = 'CM1'")
-    keep_golden_inputs(con)
+    log_touched(con, "CM1", "CM4")
     write_tables(con, split, previous=merged, rewrite_share=1.0)
     write_tables(con, split_whole)
     assert served(split) == served(split_whole)
@@ -400,3 +407,54 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
         "a:2": "CM4",
         "b:1": "CM1",
     }
+
+
+def test_days_whose_index_was_not_published_are_all_rewritten_on_the_next(tmp_path):
+    """The serving step skipped or failed on a day: its golden changes stay logged, and the
+    next day's index, over the last published one, takes both days' changes."""
+    con = golden_warehouse()
+    day1, day3, whole = (tmp_path / d for d in ("day1", "day3", "whole"))
+    for folder in (day1, day3, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    # day 2: Acme renamed; its index never published (the log is not started again)
+    con.execute("UPDATE staging.customers SET name = 'Acme Co' WHERE record_key = 'a:1'")
+    con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
+    log_touched(con, "CM1")
+    # day 3: Bolt renamed
+    con.execute("UPDATE staging.customers SET name = 'Bolt Co' WHERE record_key = 'b:1'")
+    con.execute("UPDATE master.customers SET name = 'Bolt Co' WHERE customer_id = 'CM2'")
+    log_touched(con, "CM2")
+    write_tables(con, day3, previous=day1, rewrite_share=1.0)
+    write_tables(con, whole)
+    assert served(day3) == served(whole)
+    assert {r[1] for r in served(day3)["customers"]} == {"Acme Co", "Bolt Co"}
+    with duckdb.connect(str(day3 / "tables.duckdb"), read_only=True) as out:
+        appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["customers"] == 2 and appended["records"] == 3
+
+
+def test_the_golden_tables_follow_the_log_and_without_it_are_compared_whole(tmp_path):
+    """The customers, lineage and records of a customer are rewritten when the golden step
+    logged it, not found by comparing rows; with no log kept (a whole golden build since the
+    index was published), every table is compared by hashing and ends as one written whole."""
+    con = golden_warehouse()
+    day1, logged, unlogged, whole = (tmp_path / d for d in ("day1", "logged", "unlogged", "whole"))
+    for folder in (day1, logged, unlogged, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    log_touched(con, "CM2")  # touched, though its rows came out the same
+    write_tables(con, logged, previous=day1, rewrite_share=1.0)
+    with duckdb.connect(str(logged / "tables.duckdb"), read_only=True) as out:
+        appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["customers"] == 1 and appended["records"] == 1
+    assert appended["customer_ids"] == 0  # hashed: CM2's row is the same
+
+    con.execute(f"DROP TABLE {GOLDEN_TOUCHED}")
+    con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
+    write_tables(con, unlogged, previous=day1, rewrite_share=1.0)
+    write_tables(con, whole)
+    assert served(unlogged) == served(whole)
+    with duckdb.connect(str(unlogged / "tables.duckdb"), read_only=True) as out:
+        appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["customers"] == 1 and appended["records"] == 0  # found by hashing
