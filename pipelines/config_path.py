@@ -13,7 +13,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "demo.yaml"
+#: The environment variable naming the deployment config.
+CONFIG_VARIABLE = "CUSTMASTER_CONFIG"
 
 
 def config_path_from_env() -> Path:
-    return Path(os.environ.get("CUSTMASTER_CONFIG", DEFAULT_CONFIG))
+    return Path(os.environ.get(CONFIG_VARIABLE, DEFAULT_CONFIG))

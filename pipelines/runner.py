@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import dagster as dg
 from assets.step_work import SYNC_TAG, WORK_METADATA
 from matching.linkage.spark_session import SparkUnavailable, spark_problem
 from pipelines import collector
+from pipelines.config_path import CONFIG_VARIABLE
 from pipelines.instance import get_instance
 from pipelines.quality_summary import CheckStatus, check_statuses, render_checks, write_summary
 from pipelines.schedules import SYNC_JOB
@@ -74,7 +77,27 @@ def run_pipeline(config_path: Path, retrain: bool = False, full: bool = False) -
         SparkUnavailable: the deployment matches on Spark and this machine has no Java or
             no pyspark (said before any step runs, naming what to install).
     """
-    os.environ["CUSTMASTER_CONFIG"] = str(Path(config_path).resolve())
+    with _config_in_environment(config_path):
+        return _run(config_path, retrain, full)
+
+
+@contextmanager
+def _config_in_environment(config_path: Path) -> Iterator[None]:
+    """``$CUSTMASTER_CONFIG`` naming ``config_path`` while the run lasts (the processes a
+    step starts load the definitions from it), as it was afterwards: a run does not change
+    which deployment the caller's next command, or the next run in this process, reads."""
+    before = os.environ.get(CONFIG_VARIABLE)
+    os.environ[CONFIG_VARIABLE] = str(Path(config_path).resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CONFIG_VARIABLE, None)
+        else:
+            os.environ[CONFIG_VARIABLE] = before
+
+
+def _run(config_path: Path, retrain: bool, full: bool) -> RunOutcome:
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(config_path)

@@ -1,5 +1,6 @@
 """The whole pipeline on a small demo: every row accounted for, checks pass, runs recorded."""
 
+import os
 from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -8,6 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.config_path import CONFIG_VARIABLE
 from sources.config import load_config
 from warehouse.serving import read_pointer
 
@@ -101,8 +103,12 @@ def test_cli_exits_non_zero_naming_the_missing_column(demo, tmp_path, capsys):
 def test_cli_rejects_an_invalid_config(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sources: []\n", encoding="utf-8")
+    before = os.environ.get(CONFIG_VARIABLE)
     assert main(["run", "--config", str(bad)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
+    # the run named its config to its own steps only: the next command, or the next test in
+    # this process, reads the deployment it read before
+    assert os.environ.get(CONFIG_VARIABLE) == before
 
 
 def _sync_day(folder: Path) -> date:
