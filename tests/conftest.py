@@ -63,9 +63,9 @@ def dagster_yaml(home: Path) -> str:
     (``pipelines.instance.dagster_yaml``: telemetry off, one sync per warehouse, the event log
     kept open between events), so the tests' runs record their events as a deployment's do.
     A home with a ``dagster.yaml`` of other text kept Dagster's own event log, which opens
-    and closes its SQLite databases for each of a sync's ~550 events: 26.6 of 122.6
-    CPU-seconds of the five whole runs of the steward, retrain and quality-gate tests went
-    to storing events. Imported when first asked for (it imports Dagster)."""
+    and closes its SQLite databases for each of a sync's ~550 events: storing events took
+    26.6 of the 122.6 CPU-seconds of three pipeline test modules (py-spy, one process;
+    docs/operating.md). Imported when first asked for (it imports Dagster)."""
     from pipelines.instance import dagster_yaml as project_dagster_yaml
 
     return project_dagster_yaml(home)
