@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,14 +37,19 @@ PROJECT = Path(__file__).parents[1]
 
 
 def build_in_background(
-    root: Path, name: str, target: str, kwargs: dict[str, Any], dagster_yaml: str
+    root: Path,
+    name: str,
+    target: str,
+    kwargs: dict[str, Any],
+    dagster_yaml: Callable[[Path], str],
 ) -> subprocess.Popen | None:
     """Start the build ``build_once`` knows as ``name`` in a process of its own
     (``tests/background_build.py``: ``target``, a ``module:function``, called with the
     folder and ``kwargs``), unless a worker started it already or it is built; ``root`` is
     ``build_once``'s folder. Returns the process once it holds the build's lock (so a
     ``build_once(name, ...)`` from then on waits for it), or None. The process has a Dagster
-    home of its own (``ROOT/NAME.dagster_home`` with ``dagster_yaml``) and this process's
+    home of its own (``ROOT/NAME.dagster_home``, its ``dagster.yaml`` what ``dagster_yaml``
+    returns for that folder) and this process's
     temporary folder."""
     with FileLock(str(root / f"{name}.start.lock")):
         started = root / f"{name}.started"
@@ -51,7 +57,7 @@ def build_in_background(
             return None
         home = root / f"{name}.dagster_home"  # its own: no SQLite file shared with a worker
         home.mkdir(exist_ok=True)
-        (home / "dagster.yaml").write_text(dagster_yaml, encoding="utf-8")
+        (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
         with (root / f"{name}.log").open("w", encoding="utf-8") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "tests.background_build", str(root), name, target]

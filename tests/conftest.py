@@ -57,7 +57,19 @@ def _roomy(folder: str) -> bool:
 if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK) and _roomy("/dev/shm"):
     tempfile.tempdir = "/dev/shm"
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+def dagster_yaml(home: Path) -> str:
+    """The ``dagster.yaml`` of a test's Dagster home: the project's own
+    (``pipelines.instance.dagster_yaml``: telemetry off, one sync per warehouse, the event log
+    kept open between events), so the tests' runs record their events as a deployment's do.
+    A home with a ``dagster.yaml`` of other text kept Dagster's own event log, which opens
+    and closes its SQLite databases for each of a sync's ~550 events: storing events took
+    26.6 of the 122.6 CPU-seconds of three pipeline test modules (py-spy, one process;
+    docs/operating.md). Imported when first asked for (it imports Dagster)."""
+    from pipelines.instance import dagster_yaml as project_dagster_yaml
+
+    return project_dagster_yaml(home)
+
 
 #: The build the shared Spark run (``demo_spark_run``) is kept under, and the demo it runs
 #: (the demo of ``demo_run``).
@@ -88,7 +100,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _session_dagster_home(tmp_path_factory) -> Iterator[None]:
     """Session and module fixtures start before a test's own Dagster home exists."""
     home = tmp_path_factory.mktemp("session_dagster_home")
-    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DAGSTER_HOME", str(home))
         yield
@@ -97,7 +109,7 @@ def _session_dagster_home(tmp_path_factory) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _dagster_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 
@@ -229,7 +241,7 @@ def _shared_runs_in_background(request: pytest.FixtureRequest, built_root: Path)
     if any(reads(item, DEMO_RUN) for item in items):
         processes.append(
             build_in_background(
-                built_root, build_name(**DEMO), "tests.shared_runs:run_demo", DEMO, DAGSTER_YAML
+                built_root, build_name(**DEMO), "tests.shared_runs:run_demo", DEMO, dagster_yaml
             )
         )
     if any(reads(item, SPARK_RUN) for item in items):
@@ -242,7 +254,7 @@ def _shared_runs_in_background(request: pytest.FixtureRequest, built_root: Path)
                     SPARK_BUILD,
                     "tests.matching.linkage.spark_support:run_demo_on_cluster",
                     SPARK_DEMO,
-                    DAGSTER_YAML,
+                    dagster_yaml,
                 )
             )
             os.nice(BEHIND_THE_SPARK_RUN)
@@ -300,7 +312,7 @@ def demo_rerun(build_once, demo_run) -> DemoRun:
         copy = copy_build(demo_run.folder, folder)
         home = folder / "dagster_home"
         home.mkdir()
-        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+        (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
         with pytest.MonkeyPatch.context() as env:
             env.setenv("DAGSTER_HOME", str(home))
             return run_pipeline(copy / "customer_master.yaml")

@@ -17,6 +17,11 @@ from tests.shared_runs import DEMO, DEMO_RUN, SPARK_RUN, build_name, put_in_run_
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
+def dagster_yaml(home: Path) -> str:
+    """The build's ``dagster.yaml``: these builds record no Dagster run."""
+    return DAGSTER_YAML
+
+
 def write_note(folder: Path, text: str) -> dict[str, str]:
     """A build: one file in its folder, and what it wrote, with its Dagster home."""
     (folder / "note.txt").write_text(text, encoding="utf-8")
@@ -30,10 +35,10 @@ def fail(folder: Path, text: str) -> None:
 def test_a_build_made_in_the_background_is_what_build_once_returns(built_root, build_once):
     name = f"note_{uuid.uuid4().hex[:8]}"
     target = "tests.test_background_build:write_note"
-    process = build_in_background(built_root, name, target, {"text": "hello"}, DAGSTER_YAML)
+    process = build_in_background(built_root, name, target, {"text": "hello"}, dagster_yaml)
     assert process is not None
     # a second start (another worker) finds it started
-    assert build_in_background(built_root, name, target, {"text": "other"}, DAGSTER_YAML) is None
+    assert build_in_background(built_root, name, target, {"text": "other"}, dagster_yaml) is None
     folder, value = build_once(name, lambda folder: pytest.fail("built again in the test"))
     assert process.wait(timeout=60) == 0
     assert (folder / "note.txt").read_text(encoding="utf-8") == "hello"
@@ -44,7 +49,7 @@ def test_a_build_made_in_the_background_is_what_build_once_returns(built_root, b
 def test_a_background_build_that_failed_is_reported_and_not_made_again(built_root, build_once):
     name = f"failing_{uuid.uuid4().hex[:8]}"
     target = "tests.test_background_build:fail"
-    process = build_in_background(built_root, name, target, {"text": "note"}, DAGSTER_YAML)
+    process = build_in_background(built_root, name, target, {"text": "note"}, dagster_yaml)
     assert process is not None
     assert process.wait(timeout=60) != 0
     with pytest.raises(pytest.fail.Exception, match="RuntimeError: no note today"):
