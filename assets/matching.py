@@ -43,9 +43,11 @@ from matching.linkage.pairable import PairableRecords, load_pairable
 from matching.linkage.prepared_store import (
     PREPARED_RECORDS,
     SUPPRESSED_VALUES,
+    UNCAPPED,
     load_prepared,
     update_prepared,
 )
+from matching.linkage.prepared_store import REWRITTEN as PREPARED_REWRITTEN
 from matching.linkage.recluster import REWRITTEN as CLUSTERS_REWRITTEN
 from matching.linkage.recluster import SNAPSHOTS as CLUSTER_SNAPSHOTS
 from quality import resolution_checks
@@ -100,7 +102,7 @@ def _prepared(warehouse: Warehouse) -> dict[str, PreparedRecords]:
     deps=[STAGED_CUSTOMERS],
     group_name="matching",
     kinds={"duckdb"},
-    metadata=part_tables("matching.suppressed_values", "matching.prepared_uncapped"),
+    metadata=part_tables(SUPPRESSED_VALUES, UNCAPPED, PREPARED_REWRITTEN),
 )
 def prepared_records(
     context: dg.AssetExecutionContext, deployment: Deployment, warehouse: Warehouse
