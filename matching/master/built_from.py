@@ -61,17 +61,6 @@ def keep_snapshot(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None
     con.execute(f"DROP TABLE {name}")
 
 
-def touched_customers(con: duckdb.DuckDBPyConnection, now: str, last: str) -> set[str] | None:
-    """Customers a record joined or left, or whose records changed, between ``last`` (the
-    kept snapshot, ``schema.table``, or ``database.schema.table`` in an attached file) and
-    ``now``; None: no snapshot kept."""
-    diff = diff_snapshots(con, now, last)
-    if diff is None:
-        return None
-    diff.drop(con)
-    return diff.touched
-
-
 @dataclass(frozen=True)
 class SnapshotDiff:
     """The records that differ between the snapshot just taken (temp table ``now``) and the

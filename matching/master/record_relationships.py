@@ -324,7 +324,7 @@ def read_relationships(
 
     Args:
         touched: customers a record joined or left or whose records' values changed since
-            the last build (``matching.master.built_from.touched_customers``); None: read
+            the last build (``SnapshotDiff.touched`` of ``matching.master.built_from``); None: read
             every record. Given, the relationships between two other customers are kept from
             the last build and the others read from the records of the customers that share
             a value with a touched one: the same rows as reading every record.
