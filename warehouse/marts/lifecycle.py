@@ -31,6 +31,7 @@ import duckdb
 
 from sources.config import MartsConfig
 from warehouse.marts._sql import existing
+from warehouse.marts.activity import ORDERS, customer_rows
 from warehouse.marts.by_customer import customers_to_build, drop_work, within, write_rows
 from warehouse.store import count_rows, transaction
 
@@ -81,14 +82,14 @@ _STAGES_SQL = """
                AS stage_since
     FROM base"""
 
-#: Per customer with a stage: a fingerprint of what its stage is computed from (its order
-#: days, its golden entity type, name and first sighting, not being a contact only). Its
-#: row also shows its latest history row; only a change of its stage appends one.
+#: Per customer with a stage: a fingerprint of what its stage is computed from (its rows of
+#: ``marts.orders``, which hold its order days, as ``{orders}`` sums them:
+#: :func:`~warehouse.marts.activity.customer_rows`; its golden entity type, name and first
+#: sighting, not being a contact only). Its row also shows its latest history row; only a
+#: change of its stage appends one.
 _INPUTS_SQL = """
     SELECT c.customer_id, hash(o.h, c.entity_type, c.name, c.first_seen) AS h
-    FROM master.customers c
-    LEFT JOIN (SELECT customer_id, sum(hash(order_date))::HUGEINT AS h
-               FROM marts.orders WHERE order_date <= $as_of GROUP BY customer_id) o USING (customer_id)
+    FROM master.customers c LEFT JOIN {orders} o USING (customer_id)
     WHERE c.customer_id NOT IN (SELECT customer_id FROM {roles} WHERE role = 'contact')"""
 
 _CHANGES_SQL = """
@@ -156,7 +157,7 @@ def build_lifecycle(
     customers = customers_to_build(
         con,
         "customer_lifecycle",
-        _INPUTS_SQL.format(roles=roles),
+        _INPUTS_SQL.format(roles=roles, orders=customer_rows(con, ORDERS)),
         params,
         changes_only=changes_only,
     )
