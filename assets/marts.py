@@ -27,7 +27,7 @@ from quality.reconciliation import MARTS_RECONCILIATION, check_marts_reconciliat
 from sources.activity_schema import ActivityKind
 from sources.config import PipelineConfig
 from warehouse import marts
-from warehouse.marts.activity import reconcile_marts
+from warehouse.marts.activity import SUMMED_KINDS, customer_rows_table, reconcile_marts
 from warehouse.marts.by_customer import inputs_table
 from warehouse.marts.followup_due import TABLE as FOLLOWUP_DUE
 from warehouse.store import table_exists
@@ -122,6 +122,8 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
         name=f"marts_{kind.table}",
         specs=[
             dg.AssetSpec(kept, deps=deps, group_name="marts", kinds={"duckdb"},
+                         metadata=part_tables(f"marts.{customer_rows_table(kind)}")
+                         if kind in SUMMED_KINDS else None,
                          description=_DESCRIPTIONS[kind.table]),
             dg.AssetSpec(quarantined, deps=deps, group_name="marts", kinds={"duckdb"},
                          description=f"Rows of the {kind.table} feeds kept out of marts.{kind.table}, each with a "

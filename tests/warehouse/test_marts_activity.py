@@ -207,28 +207,38 @@ def test_no_feed_gives_empty_marts_that_still_reconcile():
     assert con.sql("SELECT count(*) FROM marts.orders_quarantine").fetchall() == [(0,)]
 
 
-def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole():
+#: The first day's dealer orders of the update tests.
+DAY_ONE = [
+    {"单号": "S1", "客户编号": "D1", "日期": "2026-03-05", "产品": "墨盒", "数量": "2", "金额": "100"},
+    {"单号": "S2", "客户编号": "D2", "日期": "2026-03-06", "产品": "纸", "数量": "1", "金额": "80"},
+    {"单号": "S3", "客户编号": "D3", "日期": "2026-03-07", "产品": "硒鼓", "数量": "1", "金额": "50"},
+    {"单号": "S4", "客户编号": "D404", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "5"},
+    {"单号": "S6", "客户编号": "D5", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "9"},
+]  # fmt: skip
+
+
+def orders_of_day_one() -> duckdb.DuckDBPyConnection:
+    """A warehouse with the first day's orders staged and attached."""
     con = warehouse()
     with_master(
         con, {"dealers:D1": "CM1", "dealers:D2": "CM2", "dealers:D3": "CM3", "dealers:D5": "CM5"}
     )
-    day_one = [
-        {"单号": "S1", "客户编号": "D1", "日期": "2026-03-05", "产品": "墨盒", "数量": "2", "金额": "100"},
-        {"单号": "S2", "客户编号": "D2", "日期": "2026-03-06", "产品": "纸", "数量": "1", "金额": "80"},
-        {"单号": "S3", "客户编号": "D3", "日期": "2026-03-07", "产品": "硒鼓", "数量": "1", "金额": "50"},
-        {"单号": "S4", "客户编号": "D404", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "5"},
-        {"单号": "S6", "客户编号": "D5", "日期": "2026-03-07", "产品": "纸", "数量": "1", "金额": "9"},
-    ]  # fmt: skip
-    raw(con, "dealer_orders", "orders.csv", day_one)
+    raw(con, "dealer_orders", "orders.csv", DAY_ONE)
     staged_and_attached(con, ORDERS, [DEALER_ORDERS])
-    # the next day: S2 removed (S3 and S4 move up a row), S3 corrected, S5 new; D2 and D5
-    # merged into CM1, D404 now a current customer record and D1 no longer one (S1 quarantined)
+    return con
+
+
+def a_day_of_order_changes(con: duckdb.DuckDBPyConnection, *more: dict) -> None:
+    """The next day, staged: S2 removed (S3 and S4 move up a row), S3 corrected, S5 new, the
+    rows ``more`` at the end; D2 and D5 merged into CM1, D404 now a current customer record
+    and D1 no longer one (S1 quarantined)."""
     raw(con, "dealer_orders", "orders.csv", [
-        day_one[0],
-        {**day_one[2], "金额": "55"},
-        day_one[3],
+        DAY_ONE[0],
+        {**DAY_ONE[2], "金额": "55"},
+        DAY_ONE[3],
         {"单号": "S5", "客户编号": "D2", "日期": "2026-03-08", "产品": "纸", "数量": "3", "金额": "240"},
-        day_one[4],  # the same row at the same place, its record now another customer's
+        DAY_ONE[4],  # the same row at the same place, its record now another customer's
+        *more,
     ])  # fmt: skip
     con.execute(
         """UPDATE master.customer_xref SET customer_id = 'CM1'
@@ -239,6 +249,11 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
         "UPDATE master.customer_xref SET valid_to = now()::TIMESTAMP WHERE record_key = 'dealers:D1'"
     )
     stage_activity(con, ORDERS, [DEALER_ORDERS])
+
+
+def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole():
+    con = orders_of_day_one()
+    a_day_of_order_changes(con)
 
     updated = update_activity(con, ORDERS)
     kept, quarantined = (
@@ -255,3 +270,33 @@ def test_updating_the_orders_mart_with_a_day_of_changes_equals_building_it_whole
     assert "S1" in {
         r[0] for r in con.sql("SELECT order_id FROM marts.orders_quarantine").fetchall()
     }
+
+
+def test_the_orders_summed_per_customer_by_an_update_are_those_of_a_whole_build():
+    """``marts.orders__by_customer`` (each customer's rows and the sum of their hashes, the
+    per-customer marts' fingerprint of its orders) after a day of moved, removed, corrected
+    and new orders, one of them in an old month: as a whole build sums them, and no row for
+    a customer left without orders."""
+    con = orders_of_day_one()
+    by_customer = "SELECT customer_id, rows, h FROM marts.orders__by_customer ORDER BY ALL"
+    before = con.sql(by_customer).fetchall()
+    a_day_of_order_changes(
+        con,
+        {
+            "单号": "S7",
+            "客户编号": "D3",
+            "日期": "2024-11-02",
+            "产品": "纸",
+            "数量": "1",
+            "金额": "12",
+        },
+    )
+
+    update_activity(con, ORDERS)
+    updated = con.sql(by_customer).fetchall()
+    build_activity(con, ORDERS)
+
+    assert updated == con.sql(by_customer).fetchall()
+    assert [(c, n) for c, n, _ in updated] == [("CM1", 2), ("CM3", 2), ("CM4", 1)]
+    assert [(c, n) for c, n, _ in before] == [("CM1", 1), ("CM2", 1), ("CM3", 1), ("CM5", 1)]
+    assert dict((c, h) for c, _, h in updated)["CM3"] != dict((c, h) for c, _, h in before)["CM3"]

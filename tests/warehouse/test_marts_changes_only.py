@@ -19,6 +19,7 @@ from warehouse.marts import (
     build_sales_by_region_product_month,
     by_customer,
 )
+from warehouse.marts.activity import SUMMED_KINDS, keep_customer_rows
 
 #: Paper and ink re-ordered on a rhythm, toner cartridges serviced: B's paper is due, C's
 #: cartridge bought 40 days ago is due for its 45-day service.
@@ -38,10 +39,14 @@ TABLES = (
 )  # fmt: skip
 
 
-def build_all(con, as_of: date, run: str, *, changes_only: bool) -> None:
+def build_all(con, as_of: date, run: str, *, changes_only: bool, kept_sums: bool = False) -> None:
     """The marts in the order the assets build them (value, the follow-up list and sales stay
-    whole)."""
+    whole); ``kept_sums``: the activity's sums per customer kept beside its marts first, as
+    the activity step leaves them (else the per-customer marts take them from the marts)."""
     at = datetime.combine(as_of, datetime.min.time()) + timedelta(hours=6)
+    if kept_sums:
+        for kind in SUMMED_KINDS:
+            keep_customer_rows(con, kind, None)
     build_customer_value(con, MARTS, as_of)
     build_lifecycle(con, MARTS, as_of, run, at, changes_only=changes_only)
     build_next_order(con, MARTS.next_order, as_of, changes_only=changes_only)
@@ -51,7 +56,7 @@ def build_all(con, as_of: date, run: str, *, changes_only: bool) -> None:
     build_customer_360(con, MARTS, changes_only=changes_only)
 
 
-def first_day():
+def first_day(*, kept_sums: bool = False):
     con = warehouse()
     add_customers(con, *({"customer_id": c, "province": "福建省", "city": "厦门市"}
                          for c in ("A", "B", "C", "D")),
@@ -63,7 +68,7 @@ def first_day():
     con.execute("""INSERT INTO marts.interactions (customer_id, interaction_date, interaction_type,
                    satisfaction_score) VALUES ('A', ?, 'survey', 5), ('A', ?, 'survey', 2)""",
                 [days_ago(90), days_ago(5)])  # fmt: skip
-    build_all(con, AS_OF, "day 1", changes_only=False)
+    build_all(con, AS_OF, "day 1", changes_only=False, kept_sums=kept_sums)
     return con
 
 
@@ -91,17 +96,18 @@ def marts_of(con) -> dict[str, list[tuple]]:
     return {t: sorted(con.sql(f"FROM marts.{t}").fetchall(), key=repr) for t in TABLES}
 
 
+@pytest.mark.parametrize("kept_sums", [False, True], ids=["sums taken", "sums kept"])
 @pytest.mark.parametrize("whole_share", [1.0, 0.3], ids=["by customer", "whole past 30%"])
 @pytest.mark.parametrize("later", [0, 1, 45], ids=["same day", "next day", "45 days later"])
 def test_updating_the_marts_by_their_changes_equals_building_them_whole(
-    later, whole_share, monkeypatch
+    later, whole_share, kept_sums, monkeypatch
 ):
     monkeypatch.setattr(by_customer, "WHOLE_SHARE", whole_share)
     as_of = AS_OF + timedelta(days=later)
-    updated, whole = first_day(), first_day()
+    updated, whole = first_day(kept_sums=kept_sums), first_day()
     for con in (updated, whole):
         a_day_of_changes(con)
-    build_all(updated, as_of, "day 2", changes_only=True)
+    build_all(updated, as_of, "day 2", changes_only=True, kept_sums=kept_sums)
     build_all(whole, as_of, "day 2", changes_only=False)
     got, expected = marts_of(updated), marts_of(whole)
     for table in TABLES:

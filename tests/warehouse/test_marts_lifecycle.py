@@ -133,3 +133,46 @@ def test_a_customer_without_history_of_its_own_continues_the_merged_one():
     assert [row for row in history(con) if row[3] == "r2"] == [
         ("BACK", "merged", "reactivated", "r2", "merged into CM_NEW")
     ]  # CM_NEW is still reactivated, as BACK was: no change to record
+
+
+def a_day_of_changes(con) -> None:
+    """CHURNED gone from the master (retired), DORMANT merged into NEW, an order of ACTIVE in
+    an old month, BACK moved to another province."""
+    con.execute("UPDATE marts.orders SET customer_id = 'NEW' WHERE customer_id = 'DORMANT'")
+    con.execute("DELETE FROM master.customers WHERE customer_id IN ('DORMANT', 'CHURNED')")
+    con.execute("DELETE FROM marts.orders WHERE customer_id = 'CHURNED'")
+    con.execute(
+        """CREATE TABLE master.customer_ids AS SELECT customer_id,
+               CASE customer_id WHEN 'DORMANT' THEN 'merged' WHEN 'CHURNED' THEN 'retired'
+                    ELSE 'active' END AS status,
+               CASE customer_id WHEN 'DORMANT' THEN 'NEW' END AS merged_into
+           FROM (SELECT customer_id FROM master.customers UNION ALL SELECT 'DORMANT'
+                 UNION ALL SELECT 'CHURNED')"""
+    )
+    add_orders(con, ("ACTIVE", days_ago(700), 1))
+    con.execute("UPDATE master.customers SET province = '广东省' WHERE customer_id = 'BACK'")
+
+
+def test_a_day_of_changes_computed_by_customer_records_the_history_a_whole_build_does():
+    """Only the changed customers' stages are computed again, and only their IDs' history
+    (and that of the IDs merged into them or gone) is read: the same stages and history rows
+    as a whole build, the retired and the merged IDs recorded once."""
+    updated, whole = lifecycle_demo(), lifecycle_demo()
+    for con in (updated, whole):
+        build_lifecycle(con, MartsConfig(), AS_OF, "r1", RUN_1)
+        a_day_of_changes(con)
+    at = RUN_1 + timedelta(hours=1)
+    build_lifecycle(updated, MartsConfig(), AS_OF, "r2", at, changes_only=True)
+    build_lifecycle(whole, MartsConfig(), AS_OF, "r2", at)
+
+    assert history(updated) == history(whole)
+    assert sorted(updated.sql("FROM marts.customer_lifecycle").fetchall(), key=repr) == sorted(
+        whole.sql("FROM marts.customer_lifecycle").fetchall(), key=repr
+    )
+    assert [row for row in history(updated) if row[3] == "r2"] == [
+        ("CHURNED", "retired", "churned", "r2", None),
+        ("DORMANT", "merged", "dormant", "r2", "merged into NEW"),
+        ("NEW", "reactivated", "new", "r2", None),
+    ]
+    build_lifecycle(updated, MartsConfig(), AS_OF, "r3", at + timedelta(hours=1), changes_only=True)
+    assert [row for row in history(updated) if row[3] == "r3"] == []

@@ -27,6 +27,7 @@ import duckdb
 
 from sources.config import MartsConfig
 from warehouse.marts._sql import existing
+from warehouse.marts.activity import INTERACTIONS, customer_rows
 from warehouse.marts.by_customer import within, write_by_customer
 
 _EMPTY = {
@@ -160,8 +161,10 @@ def _rows_sql(con: duckdb.DuckDBPyConnection) -> Callable[[str | None], str]:
 def _inputs_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Per golden customer, a fingerprint of exactly what its row shows: its golden record's
     columns, roles, value columns, lifecycle stage, relationships (the kind and side of
-    each: its counts are a function of them), interactions (day, type, status, score) and
-    follow-up reasons (:mod:`warehouse.marts.by_customer`).
+    each: its counts are a function of them), interactions (the sum of its rows' hashes kept
+    beside ``marts.interactions``, :func:`~warehouse.marts.activity.customer_rows`: their
+    day, type, status and score among every column) and follow-up reasons
+    (:mod:`warehouse.marts.by_customer`).
 
     The relationships are hashed as they are, not counted first: after the benchmark's 1%
     day at 100k records (79,185 relationships; load average 6-9, runs alternated) their
@@ -181,12 +184,8 @@ def _inputs_sql(con: duckdb.DuckDBPyConnection) -> str:
         "marts.customer_value": _VALUE_COLUMNS,
         "marts.customer_lifecycle": ("stage", "stage_since"),
         f"({relationship_sides(relationships)})": ("relationship_type", "side"),
-        "marts.interactions": (
-            "interaction_date",
-            "interaction_type",
-            "status",
-            "satisfaction_score",
-        ),
+        # its interactions (day, type, status, score among every column): one row a customer
+        customer_rows(con, INTERACTIONS): ("h",),
         followup: ("reason",),
     }
     rows = " UNION ALL ".join(

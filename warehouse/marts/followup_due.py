@@ -20,19 +20,18 @@ from datetime import date
 import duckdb
 
 from sources.config import FollowupConfig
+from warehouse.marts.activity import ORDERS, customer_rows
 from warehouse.marts.by_customer import within, write_by_customer
 
 #: The table of the order reasons, one row per customer and reason.
 TABLE = "followup_due"
 
-#: Per customer with orders of a consumable or serviced product up to the day: a
-#: fingerprint of those orders' products and days (all the two reasons read).
-INPUTS_SQL = """
-    SELECT customer_id, sum(hash(product, order_date))::HUGEINT AS h
-    FROM marts.orders
-    WHERE order_date <= $as_of
-      AND (list_contains($consumables::VARCHAR[], product) OR list_contains($service_products::VARCHAR[], product))
-    GROUP BY customer_id"""
+
+def _inputs_sql(orders: str) -> str:
+    """Per customer with orders: a fingerprint of its rows of ``marts.orders``, as ``orders``
+    sums them (:func:`~warehouse.marts.activity.customer_rows`): they hold the orders of
+    consumable and serviced products (product and day), all the two reasons read."""
+    return f"SELECT customer_id, h FROM {orders}"
 
 
 def _rows_sql(customers: str | None) -> str:
@@ -97,7 +96,7 @@ def build_followup_due(
         con,
         TABLE,
         _rows_sql,
-        INPUTS_SQL,
+        _inputs_sql(customer_rows(con, ORDERS)),
         {
             "as_of": as_of,
             "consumables": list(followup.consumables.products),

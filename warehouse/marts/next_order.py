@@ -30,17 +30,18 @@ from datetime import date
 import duckdb
 
 from sources.config import NextOrderConfig
+from warehouse.marts.activity import ORDERS, customer_rows
 from warehouse.marts.by_customer import within, write_by_customer
 
 STATUSES = ("upcoming", "overdue", "lapsed")
 
-#: Per customer with orders up to the day: a fingerprint of what its row is computed from
-#: (its orders' keys, days and amounts, its golden name).
-INPUTS_SQL = """
-    SELECT o.customer_id, hash(o.h, c.name) AS h
-    FROM (SELECT customer_id, sum(hash(order_key, order_date, amount))::HUGEINT AS h
-          FROM marts.orders WHERE order_date <= $as_of GROUP BY customer_id) o
-    LEFT JOIN master.customers c USING (customer_id)"""
+
+def _inputs_sql(orders: str) -> str:
+    """Per customer with orders: a fingerprint of what its row is computed from (its rows of
+    ``marts.orders``, as ``orders`` sums them: :func:`~warehouse.marts.activity.customer_rows`;
+    its golden name)."""
+    return f"""SELECT o.customer_id, hash(o.h, c.name) AS h
+               FROM {orders} o LEFT JOIN master.customers c USING (customer_id)"""
 
 
 def _rows_sql(customers: str | None) -> str:
@@ -87,7 +88,7 @@ def build_next_order(
         con,
         "next_order",
         _rows_sql,
-        INPUTS_SQL,
+        _inputs_sql(customer_rows(con, ORDERS)),
         {
             "as_of": as_of,
             "min_orders": cfg.min_orders,

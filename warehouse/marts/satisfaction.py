@@ -29,24 +29,21 @@ import duckdb
 
 from sources.config import MartsConfig
 from warehouse.marts._sql import create_table
+from warehouse.marts.activity import INTERACTIONS, customer_rows
 from warehouse.marts.by_customer import within, write_by_customer
 
 TRENDS = ("dropped", "improved", "steady", "single_survey", "no_survey")
 
-#: Per customer with a survey or a complaint up to the day: a fingerprint of what its row is
-#: computed from (those interactions, its golden name and province, its value tier and ABC
-#: class).
-INPUTS_SQL = """
-    SELECT i.customer_id, hash(i.h, c.name, c.province, v.value_tier, v.abc_class) AS h
-    FROM (SELECT customer_id,
-                 sum(hash(interaction_date, interaction_type, satisfaction_score, status, closed_date))::HUGEINT
-                     AS h
-          FROM marts.interactions
-          WHERE interaction_date <= $as_of
-            AND (satisfaction_score IS NOT NULL OR list_contains($complaint_types::VARCHAR[], interaction_type))
-          GROUP BY customer_id) i
-    LEFT JOIN master.customers c USING (customer_id)
-    LEFT JOIN marts.customer_value v USING (customer_id)"""
+
+def _inputs_sql(interactions: str) -> str:
+    """Per customer with interactions: a fingerprint of what its row is computed from (its
+    rows of ``marts.interactions``, which hold its surveys and complaints, as
+    ``interactions`` sums them: :func:`~warehouse.marts.activity.customer_rows`; its golden
+    name and province, its value tier and ABC class)."""
+    return f"""SELECT i.customer_id, hash(i.h, c.name, c.province, v.value_tier, v.abc_class) AS h
+               FROM {interactions} i
+               LEFT JOIN master.customers c USING (customer_id)
+               LEFT JOIN marts.customer_value v USING (customer_id)"""
 
 
 def _rows_sql(customers: str | None) -> str:
@@ -127,7 +124,7 @@ def build_customer_satisfaction(
         con,
         "customer_satisfaction",
         _rows_sql,
-        INPUTS_SQL,
+        _inputs_sql(customer_rows(con, INTERACTIONS)),
         {k: params[k] for k in ("as_of", "trend_surveys", "min_drop", "complaint_types")},
         changes_only=changes_only,
     )
