@@ -222,23 +222,19 @@ def _validate_groups(
             if count:
                 unexpected[position] = where
         metrics[position] = measured
-    # no example rows: the frame's columns (GX names them in every result)
-    examples = example_rows(
-        con,
-        [],
-        f"(SELECT 0 AS __label, * EXCLUDE (__key) FROM ({frame.rows(con, None, False)}) LIMIT 0)",
-    )
-    if unexpected:
-        firsts = _first_unexpected(con, frame, groups, unexpected)
-        labels = sorted({label for found in firsts.values() for label in found})
-        examples = example_rows(con, labels, SUSPECT)
-        for position, found in firsts.items():
-            e = suite.expectations[position]
-            metric = "column_values.nonnull" if e.kind == NOT_NULL else VALUE_KINDS[e.kind]
-            metrics[position][f"{metric}.unexpected_index_list"] = found
-            metrics[position][f"{metric}.unexpected_values"] = [
-                examples.at[label, e.kwargs["column"]] for label in found
-            ]
+    if not unexpected:  # no example rows: the frame's columns (GX names them in every result)
+        empty = f"SELECT 0 AS __label, * EXCLUDE (__key) FROM ({frame.rows(con, None, False)})"
+        return validate_metrics(suite, metrics, rows, example_rows(con, [], f"({empty} LIMIT 0)"))
+    firsts = _first_unexpected(con, frame, groups, unexpected)
+    labels = sorted({label for found in firsts.values() for label in found})
+    examples = example_rows(con, labels, SUSPECT)
+    for position, found in firsts.items():
+        e = suite.expectations[position]
+        metric = "column_values.nonnull" if e.kind == NOT_NULL else VALUE_KINDS[e.kind]
+        metrics[position][f"{metric}.unexpected_index_list"] = found
+        metrics[position][f"{metric}.unexpected_values"] = [
+            examples.at[label, e.kwargs["column"]] for label in found
+        ]
     return validate_metrics(suite, metrics, rows, examples)
 
 
