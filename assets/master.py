@@ -23,6 +23,7 @@ from matching.master.build import GOLDEN_INPUTS, GOLDEN_TOUCHED
 from matching.master.built_from import CUSTOMER_VALUES, customer_values_of
 from quality import master_suite, resolution_checks
 from quality.kept_verdicts import validate_in_warehouse
+from quality.partitioned_frames import validate_partitioned
 from sources.config import PipelineConfig
 from warehouse.step_inputs import TABLE as STEP_INPUTS
 from warehouse.store import table_exists
@@ -280,8 +281,13 @@ GOLDEN_CHECKS = check_step(
         warehouse_suite_guard(
             GOLDEN_CUSTOMERS, master_suite.customers_suite(), master_suite.customers_frame_sql
         ),
-        warehouse_suite_guard(
-            ATTRIBUTE_LINEAGE, master_suite.lineage_suite(), master_suite.lineage_frame_sql
+        # validated on the customers whose golden record, lineage or records changed
+        Guard(
+            ATTRIBUTE_LINEAGE,
+            master_suite.lineage_suite().checks,
+            lambda con, _run, _cfg: validate_partitioned(
+                con, master_suite.lineage_suite(), master_suite.LINEAGE_PARTITIONS
+            ),
         ),
     ],
     "One golden record per live customer_id, no reused ID; lineage for every golden "

@@ -6,7 +6,8 @@ warehouse into ``--out``, each row K times with its identifying columns suffixed
 ``~9``: record keys, customer and cluster IDs, source files stay unique, values repeat),
 then evaluates every check ``--rounds`` times in one process: the first round judges every
 value (a first sync), the next ones with the verdicts kept (``quality.value_verdicts``, as
-after a delta). Prints CPU and wall seconds per check and round. ``--code`` imports another
+after a delta; the lineage suite's later rounds, with every customer's counts kept, find
+no customer changed: its digests only). Prints CPU and wall seconds per check and round. ``--code`` imports another
 checkout (an exported copy of main, say), so two versions can be timed on the same tables:
 
     .venv/bin/python benchmarks/bench_pipeline.py --records 100000   # a synced warehouse
@@ -101,6 +102,11 @@ def main() -> None:
     from quality import resolution_checks as rc
     from quality.gx import validate
     from quality.kept_verdicts import validate_in_warehouse
+
+    try:
+        from quality.partitioned_frames import validate_partitioned as partitioned
+    except ImportError:  # an older checkout
+        partitioned = None
     from quality.staged_suite import staged_frame_sql, staged_suite
     from quality.staging_checks import check_record_key_unique
     from sources.config import load_config
@@ -110,6 +116,7 @@ def main() -> None:
         scale(args.warehouse, args.out, args.times, [s.name for s in config.sources])
     con = duckdb.connect(str(args.out))
     con.execute("DROP TABLE IF EXISTS quality.value_verdicts")
+    con.execute("DROP TABLE IF EXISTS quality.partitioned_frames")
     q = config.quality
     checks = {
         "staged suite": lambda: validate_in_warehouse(
@@ -120,8 +127,10 @@ def main() -> None:
         "customers suite": lambda: validate_in_warehouse(
             con, ms.customers_suite(), ms.customers_frame_sql(con)
         ),
-        "lineage suite": lambda: validate_in_warehouse(
-            con, ms.lineage_suite(), ms.lineage_frame_sql(con)
+        "lineage suite": lambda: (
+            validate_in_warehouse(con, ms.lineage_suite(), ms.lineage_frame_sql(con))
+            if not hasattr(ms, "LINEAGE_PARTITIONS")  # an older checkout: the whole frame
+            else partitioned(con, ms.lineage_suite(), ms.LINEAGE_PARTITIONS)
         ),
         "relationships suite": lambda: validate(
             ms.relationships_suite(), ms.relationships_frame(con)

@@ -111,7 +111,7 @@ def validate_in_warehouse(
         if any(c not in types for c in checked):  # GX reports the missing column itself
             return validate(suite, read_frame(con, f"SELECT * FROM {FRAME} ORDER BY rowid"))
         # the rows and every checked column's missing values, in one pass over the frame
-        counted = ", ".join(f"count(*) FILTER (WHERE {_missing(c, types[c])})" for c in checked)
+        counted = ", ".join(f"count(*) FILTER (WHERE {missing_sql(c, types[c])})" for c in checked)
         rows, *nulls = con.execute(
             f"SELECT count(*){', ' if counted else ''}{counted} FROM {FRAME}"
         ).fetchall()[0]
@@ -126,7 +126,7 @@ def validate_in_warehouse(
                 )
             metrics[position] = measured
         labels = sorted({label for m in metrics.values() for label in m.get("__labels", [])})
-        examples = _example_rows(con, labels)
+        examples = example_rows(con, labels)
         for m in metrics.values():
             for name in [n for n in m if n.endswith(".unexpected_index_list")]:
                 column = m["__column"]
@@ -139,7 +139,7 @@ def validate_in_warehouse(
         con.execute(f"DROP TABLE IF EXISTS {VALUES}")
 
 
-def _missing(column: str, data_type: str) -> str:
+def missing_sql(column: str, data_type: str) -> str:
     """Where pandas sees no value: NULL, and NaN in a floating column (``isnull``)."""
     name = quote(column)
     if data_type.upper().startswith(_FLOATS):
@@ -159,7 +159,7 @@ def _column_metrics(
     the first unexpected rows' labels (``__labels``: the frame's row places)."""
     e = suite.expectations[position]
     column = e.kwargs["column"]
-    name, missing = quote(column), _missing(column, data_type)
+    name, missing = quote(column), missing_sql(column, data_type)
     if e.kind == NOT_NULL:
         metric, unexpected_rows = "column_values.nonnull", missing
         count = nulls
@@ -173,7 +173,7 @@ def _column_metrics(
             metric, bad = "column_values.unique", f"SELECT value FROM {VALUES} WHERE n > 1"
         else:
             metric = VALUE_KINDS[e.kind]
-            bad = _unexpected_values(con, suite, position, data_type)
+            bad = unexpected_values_sql(con, suite, position, data_type)
         (count,) = con.execute(
             f"SELECT coalesce(sum(n), 0) FROM {VALUES} WHERE value IN ({bad})"
         ).fetchall()[0]
@@ -197,7 +197,7 @@ def _column_metrics(
     }
 
 
-def _unexpected_values(
+def unexpected_values_sql(
     con: duckdb.DuckDBPyConnection, suite: Suite, position: int, data_type: str
 ) -> str:
     """SQL of the values of ``VALUES`` that GX's expectation at ``position`` finds unexpected:
@@ -282,12 +282,21 @@ def _prune(con: duckdb.DuckDBPyConnection, key: str) -> None:
         )
 
 
-def _example_rows(con: duckdb.DuckDBPyConnection, labels: list[int]) -> pd.DataFrame:
+def example_rows(
+    con: duckdb.DuckDBPyConnection,
+    labels: list[int],
+    rows: str | None = None,
+) -> pd.DataFrame:
     """The frame's rows at ``labels`` (every column, as a validation of the whole frame
-    reads them), indexed by their labels."""
+    reads them), indexed by their labels; ``rows``: a table of the frame's rows (or some
+    of them) with each row's label (``__label``, its place in the frame) first, when the
+    frame is not ``FRAME`` labelled by its ``rowid``."""
     wanted = ", ".join(str(label) for label in labels) or "NULL"
     frame = read_frame(
-        con, f"SELECT rowid AS __label, * FROM {FRAME} WHERE rowid IN ({wanted}) ORDER BY rowid"
+        con,
+        f"SELECT rowid AS __label, * FROM {FRAME} WHERE rowid IN ({wanted}) ORDER BY rowid"
+        if rows is None
+        else f"SELECT * FROM {rows} WHERE __label IN ({wanted}) ORDER BY __label",
     )
     frame = nanosecond_times(frame)
     return frame.set_index(pd.Index(frame["__label"].astype("int64").tolist(), dtype="int64")).drop(
