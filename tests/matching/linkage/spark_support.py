@@ -27,11 +27,27 @@ from matching.linkage.spark_session import spark_problem
 #: real deployment, whose long jobs need the optimising compiler.
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
+#: The JVMs of the tests (driver, executor, the cluster's master and worker) collect garbage
+#: on one thread, between the work: a test JVM's heap is small and mostly short-lived
+#: objects, and the default collector (G1) runs threads of its own beside the work on
+#: every core. With it and :data:`WHOLE_STAGE_CODEGEN` off, the shared Spark run (the
+#: demo's run on the test cluster, every process of it counted) took 118.0 and 111.8
+#: CPU-seconds instead of 132.4 and 131.9 (two pairs side by side, load average 8-20;
+#: docs/operating.md). Never for a real deployment, whose executors' heaps are large.
+TEST_JVM_OPTIONS = f"{QUICK_JIT} -XX:+UseSerialGC"
+
+#: Spark turns each stage of a query plan into Java source and compiles it (whole-stage
+#: code generation) before it runs: for a table of a few hundred rows the compiling costs
+#: more than running the operators as they are, and a run makes a few hundred queries,
+#: each of Splink's comparisons a long expression.
+WHOLE_STAGE_CODEGEN = "false"
+
 #: Settings that keep a test session small and on the loopback address: no UI, no progress
 #: bars, few shuffle partitions for a few hundred records, no adaptive query execution (it
 #: plans each query again after every shuffle, for tables of a few hundred rows: the test
 #: run on the cluster 273 s instead of 294 s, the same CPU time, the two side by side at
-#: load average 11-13), the JVMs' quick compiler.
+#: load average 11-13), no whole-stage code generation, the JVMs' quick compiler and one
+#: garbage collector thread.
 LEAN_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -41,8 +57,9 @@ LEAN_CONF = {
     "spark.sql.adaptive.enabled": "false",
     "spark.default.parallelism": "2",
     "spark.driver.memory": "1g",
-    "spark.driver.extraJavaOptions": QUICK_JIT,
-    "spark.executor.extraJavaOptions": QUICK_JIT,
+    "spark.sql.codegen.wholeStage": WHOLE_STAGE_CODEGEN,
+    "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
+    "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
 }
 
 #: Cores and memory of the test cluster's one worker, and of the one executor a test
@@ -187,7 +204,12 @@ def standalone_cluster(work: Path) -> Iterator[str]:
 
     home = Path(pyspark.__file__).parent
     spark_class = str(home / "bin" / "spark-class")
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,  # the master's and the worker's JVMs
+    }
     port = _free_port()
     url = f"spark://127.0.0.1:{port}"
     master = _Daemon(
