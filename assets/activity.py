@@ -71,7 +71,9 @@ def _staging_asset(kind: ActivityKind, config: PipelineConfig) -> dg.AssetsDefin
             yield dg.MaterializeResult(asset_key=quarantined, metadata=plan.metadata())
             return
         with warehouse.connect() as con:
-            per_feed = stage_activity(con, kind, feeds, incremental=plan.incremental)
+            per_feed = stage_activity(
+                con, kind, feeds, incremental=plan.incremental, changes=plan.changes
+            )
         plan.done(warehouse, context.run_id)
         context.log.info(f"staging.{kind.table}: {per_feed.to_dict('records')}")
         meta = dg.MetadataValue.json(per_feed.to_dict("records"))

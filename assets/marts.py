@@ -140,7 +140,8 @@ def _activity_asset(kind: ActivityKind) -> dg.AssetsDefinition:
             return
         with warehouse.connect() as con:
             if plan.incremental and table_exists(con, "marts", kind.table):
-                table = marts.update_activity(con, kind)  # only the rows that changed
+                # only the rows that changed, their fingerprint carried for its readers
+                table = marts.update_activity(con, kind, plan.changes)
             else:
                 table = marts.build_activity(con, kind)
             meta = table_metadata(con, kind.table, int(table["kept"].sum()))

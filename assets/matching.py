@@ -124,7 +124,9 @@ def prepared_records(
     if plan.skip:
         return dg.MaterializeResult(metadata=plan.metadata())
     with warehouse.connect() as con:
-        prepared = update_prepared(con, junk_rules(cfg.matching), incremental=plan.incremental)
+        prepared = update_prepared(
+            con, junk_rules(cfg.matching), incremental=plan.incremental, changes=plan.changes
+        )
         counts = dict(
             con.sql(f"SELECT entity_type, count(*) FROM {PREPARED_RECORDS} GROUP BY 1").fetchall()
         )

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
+from assets.metadata import PART_TABLES
 from assets.resources import Warehouse
 from sources.config import PipelineConfig
 from warehouse.step_inputs import (
     Decision,
     StepInputs,
+    TableChanges,
     carry_table_fingerprints,
     code_fingerprint,
     decide,
@@ -33,9 +35,11 @@ from warehouse.step_inputs import (
     keep_file_fingerprints,
     keep_table_fingerprint,
     kept_table_fingerprint,
+    kept_table_sums,
     recall_file_fingerprints,
     remember,
     table_fingerprint,
+    table_sum,
 )
 from warehouse.store import table_exists
 
@@ -48,11 +52,15 @@ WORK_METADATA = "custmaster/work"
 @dataclass(frozen=True)
 class StepPlan:
     """A step's decision for this sync and the inputs it was made on; ``writes``: the
-    ``schema.table`` names of the step's assets, whose kept fingerprints its build drops."""
+    ``schema.table`` names of the step's assets and their part tables, whose kept
+    fingerprints its build drops; ``changes``: the fingerprints of those tables as they were
+    before this sync wrote them, for an incremental step to carry through its writes (see
+    :class:`~warehouse.step_inputs.TableChanges`; empty for a whole build)."""
 
     inputs: StepInputs
     decision: Decision
     writes: tuple[str, ...] = ()
+    changes: TableChanges = field(default_factory=TableChanges)
 
     @property
     def skip(self) -> bool:
@@ -66,9 +74,13 @@ class StepPlan:
         self, warehouse: Warehouse, run_id: str, con: duckdb.DuckDBPyConnection | None = None
     ) -> None:
         """Record the inputs once the step's tables are written (on ``con`` when given); the
-        fingerprints of its tables taken before they were written no longer hold."""
+        fingerprints of its tables taken before they were written no longer hold, those the
+        step carried through its writes (:attr:`changes`) hold in this run."""
         with _connection(warehouse, con) as opened:
             _drop(opened, warehouse, self.writes, run_id)
+            for table, summed in self.changes.after(opened).items():
+                if table in self.writes:
+                    keep_table_fingerprint(opened, table, summed, run_id)
             remember(opened, self.inputs, run_id)
 
     def metadata(self) -> dict[str, str]:
@@ -106,7 +118,8 @@ def plan_step(
     ``files``, ``data``: see :func:`step_inputs`); ``incremental`` says whether the step can
     work on changed data only; ``con``: a connection the caller holds, used throughout."""
     inputs = step_inputs(warehouse, step, run_id=context.run_id, con=con, **reads)
-    writes = _tables_of(context.assets_def.keys)
+    writes = _written_tables(context.assets_def)
+    changes = TableChanges()
     with _connection(warehouse, con) as opened:
         decision = decide(opened, inputs, full=full_sync_asked(context), incremental=incremental)
         if decision.work == "skip":
@@ -116,9 +129,21 @@ def plan_step(
                 opened, _tables_of(context.selected_asset_keys), context.run_id
             )
         else:
+            if decision.work == "incremental":  # what its writes start from, before the drop
+                changes = TableChanges(kept_table_sums(opened, writes))
             _drop(opened, warehouse, writes, context.run_id)
     context.log.info(f"{step}: {decision.work} ({decision.reason})")
-    return StepPlan(inputs, decision, writes)
+    return StepPlan(inputs, decision, writes, changes)
+
+
+def _written_tables(assets_def: dg.AssetsDefinition) -> tuple[str, ...]:
+    """The tables a step writes: its assets' own and their part tables (``PART_TABLES``)."""
+    parts = (
+        table
+        for key in assets_def.keys
+        for table in assets_def.metadata_by_key.get(key, {}).get(PART_TABLES, ())
+    )
+    return tuple(sorted({*_tables_of(assets_def.keys), *parts}))
 
 
 def _tables_of(keys: Iterable[dg.AssetKey]) -> tuple[str, ...]:
@@ -181,8 +206,10 @@ def run_table_fingerprint(
             _RUN_FINGERPRINTS.clear()
         digest = kept_table_fingerprint(con, table, run_id)
         if digest is None:
-            digest = table_fingerprint(con, *table.split("."))
-            keep_table_fingerprint(con, table, digest, run_id)
+            summed = table_sum(con, *table.split("."))
+            digest = "" if summed is None else summed.fingerprint()
+            if summed is not None:
+                keep_table_fingerprint(con, table, summed, run_id)
         _RUN_FINGERPRINTS[key] = digest
     return _RUN_FINGERPRINTS[key]
 

@@ -37,6 +37,7 @@ from sources.activity_schema import SQL_TYPES, ActivityKind
 from sources.config import ActivityFeed
 from sources.mapping import mapped_field_sql
 from sources.standardise import parse_amounts, parse_dates
+from warehouse.step_inputs import TableChanges
 from warehouse.store import qualified, table_exists
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def stage_activity(
     kind: ActivityKind,
     feeds: list[ActivityFeed],
     incremental: bool = False,
+    changes: TableChanges | None = None,
 ) -> pd.DataFrame:
     """Build ``staging.<kind>`` and ``staging.<kind>_quarantine`` from the raw tables of ``feeds``.
 
@@ -159,6 +161,8 @@ def stage_activity(
             only the rows that are new or changed since then, and the other rows of their
             key, are staged again (``_restage``); every other staged row is kept as it is.
             The result holds the same rows as staging from scratch.
+        changes: where the staged table's fingerprint is carried through an incremental
+            staging's writes (``warehouse.step_inputs``; a staging from scratch is not).
     Returns:
         Per feed: ``feed``, ``staged``, ``quarantined``.
     """
@@ -200,12 +204,18 @@ def stage_activity(
     rows = f"""SELECT feed, customer_source, source_file, source_row, record_hash, source_record_id,
                record_key, {fields}, {_flags_sql(kind)} AS quality_flags, {raw_json} AS raw
         FROM __activity WHERE len(problems) = 0 ORDER BY feed, source_file, source_row"""
+    changes = changes or TableChanges()
     if redo is None:
         con.execute(f"CREATE OR REPLACE TABLE {staged} AS {rows}")
+        changes.rebuilt(staged)
     else:
-        con.execute(f"""DELETE FROM {staged} s WHERE EXISTS (
-                            SELECT 1 FROM __activity_keys k WHERE k.feed = s.feed AND k.key = s.{key})""")
-        con.execute(f"INSERT INTO {staged} {rows}")
+        changes.execute(
+            con,
+            staged,
+            f"""DELETE FROM {staged} s WHERE EXISTS (
+                            SELECT 1 FROM __activity_keys k WHERE k.feed = s.feed AND k.key = s.{key})""",
+        )
+        changes.execute(con, staged, f"INSERT INTO {staged} {rows}")
     con.execute(f"""
         CREATE OR REPLACE TABLE {qualified("staging", kind.quarantine_table)} AS
         SELECT feed, customer_source, source_file, source_row, source_record_id, record_key, {key},

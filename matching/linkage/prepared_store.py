@@ -53,6 +53,7 @@ from matching.linkage.features import (
 from matching.linkage.junk import SHARED, SUPPRESSED_COLUMNS, JunkRules
 from sources.build_staging import staging_positions
 from sources.schema import ENTITY_TYPES
+from warehouse.step_inputs import TableChanges
 from warehouse.store import quote, replace_table, table_exists
 
 #: The prepared records of the last sync, both entity types.
@@ -81,7 +82,11 @@ def prepare_by_type(staged: pd.DataFrame, junk: JunkRules) -> dict[str, Prepared
 
 
 def update_prepared(
-    con: duckdb.DuckDBPyConnection, junk: JunkRules, *, incremental: bool
+    con: duckdb.DuckDBPyConnection,
+    junk: JunkRules,
+    *,
+    incremental: bool,
+    changes: TableChanges | None = None,
 ) -> dict[str, int]:
     """Prepare ``staging.customers`` into ``matching.prepared_records`` and
     ``matching.suppressed_values``; return the records prepared per entity type.
@@ -91,6 +96,9 @@ def update_prepared(
         incremental: prepare only the records that are new or whose matching fields
             changed since the last preparation, keeping the others' uncapped rows; without
             it, or when there is no last preparation, every record is prepared.
+        changes: where the fingerprint of ``matching.prepared_records`` is carried through
+            an incremental preparation's writes (``warehouse.step_inputs``; a whole
+            preparation is not; no step reads ``matching.prepared_uncapped`` as an input).
     Returns:
         The records prepared in this call, per entity type (all of them on a full
         preparation).
@@ -98,10 +106,12 @@ def update_prepared(
     columns = _matching_columns(con)
     positions = staging_positions(con)
     kept = (UNCAPPED, PREPARED_RECORDS, SUPPRESSED_VALUES)
+    changes = changes or TableChanges()
     if not incremental or not all(table_exists(con, *t.split(".")) for t in kept):
         # a whole preparation stopped midway leaves none of them: the next one is whole too
         for table in (*kept, REWRITTEN):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+            changes.rebuilt(table)
         prepared = _prepare_staged(con, _fields_hash(columns))
         queries = cap_shared_values(con, UNCAPPED, junk, positions)
         con.execute(f"CREATE OR REPLACE TABLE {PREPARED_RECORDS} AS {queries.records()}")
@@ -111,7 +121,7 @@ def update_prepared(
     # in matching.prepared_records are exactly those in matching.prepared_uncapped
     con.begin()
     try:
-        prepared = _prepare_changed(con, columns, junk, positions)
+        prepared = _prepare_changed(con, columns, junk, positions, changes)
         con.commit()
     except BaseException:
         con.rollback()
@@ -120,10 +130,15 @@ def update_prepared(
 
 
 def _prepare_changed(
-    con: duckdb.DuckDBPyConnection, columns: str, junk: JunkRules, positions: str
+    con: duckdb.DuckDBPyConnection,
+    columns: str,
+    junk: JunkRules,
+    positions: str,
+    changes: TableChanges,
 ) -> dict[str, int]:
     """The incremental part of :func:`update_prepared`: prepare the records new or whose
-    matching ``columns`` changed, cap over all, rewrite the prepared rows that changed."""
+    matching ``columns`` changed, cap over all, rewrite the prepared rows that changed
+    (their writes carried in ``changes``)."""
     # today's fingerprints, taken once: hashing the matching fields of every staged record
     # is the step's largest read. The records to prepare again are read with theirs, not
     # hashed a second time (selecting them from a query that hashes every record did)
@@ -161,15 +176,19 @@ def _prepare_changed(
     # the prepared rows are those of the uncapped ones, so no anti-join of the two tables)
     con.register("__unprepared", gone)
     try:
-        con.execute(
+        changes.execute(
+            con,
+            PREPARED_RECORDS,
             f"""DELETE FROM {PREPARED_RECORDS} WHERE record_key IN
-                (SELECT record_key FROM __rewritten UNION ALL SELECT record_key FROM __unprepared)"""
+                (SELECT record_key FROM __rewritten UNION ALL SELECT record_key FROM __unprepared)""",
         )
     finally:
         con.unregister("__unprepared")
-    con.execute(
+    changes.execute(
+        con,
+        PREPARED_RECORDS,
         f"INSERT INTO {PREPARED_RECORDS} "
-        f"{queries.records(only='SELECT record_key FROM __rewritten')}"
+        f"{queries.records(only='SELECT record_key FROM __rewritten')}",
     )
     if table_exists(con, *REWRITTEN.split(".")):
         con.register("__unprepared", gone)

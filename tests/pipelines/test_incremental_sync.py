@@ -27,6 +27,7 @@ from sources.config import load_config
 from sources.demo.delta import apply_delta
 from warehouse.publish import read_manifest
 from warehouse.serving import SERVING_TABLES, read_pointer, read_table, write_tables
+from warehouse.step_inputs import TABLES_TABLE, table_sum
 
 #: Published columns a sync stamps with its own time or run: they differ between any two syncs.
 RUN_STAMPS = {"valid_from", "valid_to", "run_id", "stage_recorded_at"}
@@ -140,6 +141,39 @@ def test_incremental_syncs_did_only_what_changed(incremental_and_full):
         con.close()
     assert len(keys) == len(set(keys))
     assert all(left < right for left, right in keys)
+
+
+#: The tables whose writers update them in place on a delta and keep their fingerprints
+#: (``warehouse.step_inputs.TableChanges``): the days' readers hash none of them.
+CARRIED = (
+    "staging.orders",
+    "staging.interactions",
+    "matching.prepared_records",
+    "marts.orders",
+    "marts.interactions",
+)
+
+
+def test_every_kept_table_fingerprint_is_that_of_its_table_after_the_days(incremental_and_full):
+    """After two days of deltas, whoever kept a table's fingerprint (a reader that hashed it,
+    a writer that carried it through its writes, day after day), it is the table's content:
+    a write the writer did not carry would leave a sum its readers trust wrongly."""
+    incremental, _, runs = incremental_and_full
+    warehouse = load_config(incremental / "customer_master.yaml").warehouse_path
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        kept = con.execute(
+            f"SELECT table_name, run_id, row_count, hash_sum, columns FROM {TABLES_TABLE}"
+        ).fetchall()
+        for table, _, rows_, total, columns in kept:
+            now = table_sum(con, *table.split("."))
+            assert now is not None, table
+            assert (rows_, total, tuple(columns)) == (now.rows, now.total, now.columns), table
+    finally:
+        con.close()
+    # the second day's writers updated these tables and kept what they carried
+    by_run = {table: run for table, run, *_ in kept}
+    assert {table: by_run.get(table) for table in CARRIED} == dict.fromkeys(CARRIED, runs[2])
 
 
 @pytest.mark.parametrize("what", sorted(SAME))

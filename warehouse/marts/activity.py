@@ -38,6 +38,7 @@ from sources.activity_schema import (
     ActivityKind,
 )
 from warehouse.marts._sql import create_table, existing
+from warehouse.step_inputs import TableChanges
 from warehouse.store import qualified, table_columns, table_exists, transaction
 from warehouse.views import CURRENT_XREF
 
@@ -210,7 +211,9 @@ def build_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Dat
     return reconcile_marts(con, kind)
 
 
-def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.DataFrame:
+def update_activity(
+    con: duckdb.DuckDBPyConnection, kind: ActivityKind, changes: TableChanges | None = None
+) -> pd.DataFrame:
     """Bring ``marts.<kind>`` up to date by rewriting only the rows that changed; the
     quarantine beside it is built whole (it is small), its rows kept out read in the same
     pass over the staged rows that finds the changes (a second pass attaching them again
@@ -233,11 +236,14 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     in the statement that computes the rows now: only the positions that differ or are kept
     out are stored, not every position's hash first (same warehouse, ten runs each,
     alternated, load average 4-7: orders 0.28-0.32 s of CPU instead of 0.32-0.37 s,
-    interactions 0.19-0.22 s instead of 0.21-0.23 s, the same tables).
+    interactions 0.19-0.22 s instead of 0.21-0.23 s, the same tables). ``changes``: where
+    the mart's fingerprint is carried through these writes (``warehouse.step_inputs``).
 
     The customer and hash of each row that came or went, taken in that join, update the sums
     per customer (:func:`customer_rows`) in the same transaction.
     """
+    changes = changes or TableChanges()
+    mart = f"marts.{kind.table}"
     _attach(con, kind)
     position = ", ".join(_POSITION)
     row_hash = _row_hash(con, kind)
@@ -271,11 +277,17 @@ def update_activity(con: duckdb.DuckDBPyConnection, kind: ActivityKind) -> pd.Da
     )
     try:
         with transaction(con):
-            con.execute(f"DELETE FROM marts.{kind.table} m USING __gone g WHERE {_same('m', 'g')}")
+            changes.execute(
+                con, mart, f"DELETE FROM {mart} m USING __gone g WHERE {_same('m', 'g')}"
+            )
             _attach(con, kind, only="__came")
-            con.execute(f"""
-                INSERT INTO marts.{kind.table} BY NAME
-                SELECT {_kept_columns(kind)} FROM __attached ORDER BY {position}""")
+            changes.execute(
+                con,
+                mart,
+                f"""
+                INSERT INTO {mart} BY NAME
+                SELECT {_kept_columns(kind)} FROM __attached ORDER BY {position}""",
+            )
             _build_quarantine(con, kind, "__out")  # read in the one pass: not attached again
             keep_customer_rows(
                 con,
