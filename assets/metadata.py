@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from quality import kept_verdicts, memo
+from quality import kept_verdicts, master_suite, memo, partitioned_frames
 from warehouse import step_inputs
 
 
@@ -37,11 +37,14 @@ def part_tables(*tables: str) -> dict[str, list[str]]:
 #: checks' last outcomes (``quality.memo``, through ``assets.checks``), the verdicts GX
 #: gave on the values of the suites validated in the warehouse (``quality.kept_verdicts``),
 #: the exports' fingerprints kept while a file stays as it was and the tables' fingerprints
-#: kept while their writer skips (``step_inputs``).
+#: kept while their writer skips (``step_inputs``), the counts of the suites validated by
+#: partition (``quality.partitioned_frames``: the lineage check's).
 SYNC_TABLES = (
     step_inputs.TABLE,
     step_inputs.FILES_TABLE,
     step_inputs.TABLES_TABLE,
     memo.TABLE,
     kept_verdicts.TABLE,
+    partitioned_frames.STATES,
+    *partitioned_frames.kept_tables(master_suite.LINEAGE_PARTITIONS),
 )

@@ -96,6 +96,12 @@ def supported(suite: Suite) -> bool:
     )
 
 
+def kept_tables(frame: PartitionedFrame) -> tuple[str, str]:
+    """The tables keeping ``frame``'s state between syncs: its counts per partition and value
+    (``quality.<name>__groups``) and its partitions' digests (``quality.<name>__digests``)."""
+    return f"quality.{frame.name}__groups", f"quality.{frame.name}__digests"
+
+
 def validate_partitioned(
     con: duckdb.DuckDBPyConnection, suite: Suite, frame: PartitionedFrame
 ) -> list[CheckOutcome]:
@@ -104,7 +110,7 @@ def validate_partitioned(
     whole = f"SELECT * EXCLUDE (__key) FROM ({frame.rows(con, None, True)})"
     if not supported(suite):
         return validate_in_warehouse(con, suite, whole)
-    groups, digests = f"quality.{frame.name}__groups", f"quality.{frame.name}__digests"
+    groups, digests = kept_tables(frame)
     try:
         checked = _update_groups(con, suite, frame, groups, digests)
         if checked is None:  # a checked column the frame lacks: GX reports it
