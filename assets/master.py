@@ -21,6 +21,7 @@ from matching.master import (
 )
 from matching.master.build import GOLDEN_INPUTS, GOLDEN_TOUCHED
 from matching.master.built_from import CUSTOMER_VALUES, customer_values_of
+from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from quality import master_suite, resolution_checks
 from quality.kept_verdicts import validate_in_warehouse
 from sources.config import PipelineConfig
@@ -161,6 +162,7 @@ def golden_customers(
         "master.relationships_mentioned",
         "master.relationships_read",
         "master.rare_owner_names",
+        RELATIONSHIPS_TOUCHED,
     ),
 )
 def relationships(
