@@ -1,5 +1,6 @@
-"""The serving step starts the writers' logs of touched customers (the golden step's
-``master.golden_touched``, the relationships step's ``master.relationships_touched``)
+"""The serving step starts the writers' logs of touched customers (``serving.LOGGED``:
+the golden step's ``master.golden_touched``, the relationships step's
+``master.relationships_touched``, the customer-ID step's ``master.customer_ids_touched``)
 again only once its index is published: a step that fails leaves the logs, and the
 previous index, as they were."""
 
@@ -16,7 +17,7 @@ from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from pipelines.definitions import build_definitions
 from pipelines.schedules import SYNC_JOB
 from sources.config import load_config
-from warehouse.serving import read_pointer, read_table
+from warehouse.serving import LOGGED, read_pointer, read_table
 
 
 def serving_step(config_path: Path) -> dg.ExecuteInProcessResult:
@@ -41,6 +42,8 @@ def test_the_log_is_started_again_only_once_the_index_is_published(demo_run, dem
     with duckdb.connect(str(config.warehouse_path)) as con:
         assert con.execute(f"SELECT count(*) FROM {GOLDEN_TOUCHED}").fetchall() == [(0,)]
         assert con.execute(f"SELECT count(*) FROM {RELATIONSHIPS_TOUCHED}").fetchall() == [(0,)]
+        for touched_log in set(LOGGED.values()):  # every writer's, kept and empty
+            assert con.execute(f"SELECT count(*) FROM {touched_log}").fetchall() == [(0,)]
         # a golden step renamed one customer and logged it
         (customer,) = con.execute("SELECT min(customer_id) FROM master.customers").fetchone()
         con.execute(
@@ -75,3 +78,5 @@ def test_the_log_is_started_again_only_once_the_index_is_published(demo_run, dem
     with duckdb.connect(str(config.warehouse_path)) as con:
         assert con.execute(f"SELECT count(*) FROM {GOLDEN_TOUCHED}").fetchall() == [(0,)]
         assert con.execute(f"SELECT count(*) FROM {RELATIONSHIPS_TOUCHED}").fetchall() == [(0,)]
+        for touched_log in set(LOGGED.values()):
+            assert con.execute(f"SELECT count(*) FROM {touched_log}").fetchall() == [(0,)]

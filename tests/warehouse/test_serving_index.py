@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from matching.master.build import GOLDEN_TOUCHED
+from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED
 from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from warehouse.files import link_or_copy
 from warehouse.serving import (
@@ -378,6 +379,7 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
     con.execute("DELETE FROM master.attribute_lineage WHERE customer_id = 'CM2'")
     con.execute("UPDATE master.customers SET n = 3 WHERE customer_id = 'CM1'")
     con.execute("UPDATE master.customer_ids SET customer_id = 'CM1' WHERE customer_id = 'CM2'")
+    con.execute(f"INSERT INTO {CUSTOMER_IDS_TOUCHED} VALUES ('CM1'), ('CM2')")  # the ID step's
     con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
     log_touched(con, "CM1", "CM2")
     write_tables(con, merged, previous=day1, rewrite_share=1.0)
@@ -393,6 +395,7 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
         appended = dict(out.execute("FROM _appended").fetchall())
     assert appended["records"] == 3  # CM1's three records; CM2 has none left
     assert appended["customers"] == 1  # CM1 (CM2's row only deleted)
+    assert appended["customer_ids"] == 2  # CM1's two rows, from the ID step's log
 
     # then a split: Acme Ltd's record leaves CM1 for a new customer, CM4
     move_record(con, "a:2", "CM4")
@@ -449,7 +452,7 @@ def test_the_golden_tables_follow_the_log_and_without_it_are_compared_whole(tmp_
     with duckdb.connect(str(logged / "tables.duckdb"), read_only=True) as out:
         appended = dict(out.execute("FROM _appended").fetchall())
     assert appended["customers"] == 1 and appended["records"] == 1
-    assert appended["customer_ids"] == 0  # hashed: CM2's row is the same
+    assert appended["customer_ids"] == 0  # the ID step's own log names nobody
 
     con.execute(f"DROP TABLE {GOLDEN_TOUCHED}")
     con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
