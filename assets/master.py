@@ -21,6 +21,8 @@ from matching.master import (
 )
 from matching.master.build import GOLDEN_INPUTS, GOLDEN_TOUCHED
 from matching.master.built_from import CUSTOMER_VALUES, customer_values_of
+from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED
+from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from quality import master_suite, resolution_checks
 from quality.kept_verdicts import validate_in_warehouse
 from quality.partitioned_frames import validate_partitioned
@@ -58,7 +60,7 @@ CURRENT_RECORD_TABLES = ["master.customer_xref", "staging.customers"]
             kinds={"duckdb"},
             description="Every customer ID created, merged (into its survivor), split or retired, with the run; "
             "master.customer_ids resolves any ID ever issued to the live one.",
-            metadata=part_tables("master.customer_ids"),
+            metadata=part_tables("master.customer_ids", CUSTOMER_IDS_TOUCHED),
         ),
     ]
 )
@@ -162,6 +164,7 @@ def golden_customers(
         "master.relationships_mentioned",
         "master.relationships_read",
         "master.rare_owner_names",
+        RELATIONSHIPS_TOUCHED,
     ),
 )
 def relationships(

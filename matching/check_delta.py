@@ -89,23 +89,47 @@ def delta_check_index(
     row of their live row in ``previous``, of its base or its delta part)."""
     if not table_exists(con, *PREPARED_RECORDS.split(".")):
         return None
-    base = carried_index(previous, entity_type, model, base_only=True)
-    if base is None:
+    last = carried_index(previous, entity_type, model)
+    if last is None:
         return None
-    state = load_fingerprints(previous, base)
+    base = base_part(last)
+    last_state = load_fingerprints(previous, last)
+    # the base's fingerprints lead those of the last index's rows (``load_fingerprints``)
+    state = (
+        load_fingerprints(previous, base)
+        if last_state is None
+        else last_state.slice(0, base.table.num_rows)
+    )
     if state is None:
         return None
     known = None
-    if logged:
-        last = carried_index(previous, entity_type, model)
-        last_state = None if last is None else load_fingerprints(previous, last)
-        if last is not None and last_state is not None:
-            known = unchanged_rows(con, last, last_state)
+    if logged and last_state is not None:
+        known = unchanged_rows(con, last, last_state)
     plan_update(con, base, state, np.arange(base.table.num_rows), known)
     try:
         return _delta(con, base, previous, model, share)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {PLAN}")
+
+
+def base_part(index: CheckIndex) -> CheckIndex:
+    """The base part of ``index`` as ``load_check_index(..., base_only=True)`` loads it
+    (its rows, customers, names and blocking indexes, no term frequencies), without
+    loading the files again: ``index`` itself when it is of one part. The index of a delta
+    day with the log of rewritten prepared records needs both: the whole last index for the
+    records the log does not list, its base to build the delta on (loaded twice before:
+    its files read and its blocking indexes sliced twice)."""
+    if index.rank is None:
+        return index
+    rows = index.base_rows
+    return CheckIndex(
+        index.entity_type,
+        index.table.slice(0, rows),
+        index.customer_ids.slice(0, rows),
+        index.names.slice(0, rows),
+        {},
+        [BlockIndex(b.columns, b.hashes, b.rows) for b in index.blocks],
+    )
 
 
 def _delta(

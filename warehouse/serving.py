@@ -49,6 +49,8 @@ import duckdb
 import pandas as pd
 
 from matching.master.build import GOLDEN_TOUCHED
+from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED
+from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from warehouse.files import write_json_atomically
 from warehouse.store import table_exists
 from warehouse.views import CURRENT_RECORDS
@@ -164,6 +166,22 @@ _APPENDED = "_appended"
 #: warehouse's on every sync: at 100k records after a 1% day 0.05-0.26 s of CPU for the
 #: comparison and 0.02-0.12 s for updating the copy, both growing with the master.
 BY_RECORDS = ("customers", "attribute_lineage", "records")
+#: Serving table → the log its writer keeps of the customers (the table's ``_ORDER``
+#: column) whose rows it deleted or wrote since the index now current was published: the
+#: golden step's for ``BY_RECORDS``, the customer-ID step's for ``customer_ids`` (the
+#: registry, updated in place), the relationships step's for ``relationships`` (which it
+#: updates in place for the customers it read again). Each is dropped by a whole build of
+#: its table, added to otherwise, and started empty by the serving step once its index is
+#: published (:func:`restart_touched_log`); a table without its log is compared by
+#: hashing, as are the tables their writers build whole (the marts, roles, review queue).
+#: Hashing read every row of a table on both sides: at 100k records after a 1% day
+#: 0.03-0.04 s of CPU each for ``relationships`` (lists of evidence included) and
+#: ``customer_ids``, ten times that at 1M.
+LOGGED: dict[str, str] = {
+    **dict.fromkeys(BY_RECORDS, GOLDEN_TOUCHED),
+    "customer_ids": CUSTOMER_IDS_TOUCHED,
+    "relationships": RELATIONSHIPS_TOUCHED,
+}
 
 
 def _stored(name: str) -> str:
@@ -206,10 +224,11 @@ def write_tables(
 
     With ``previous`` (the folder of the index being replaced), its file is copied and
     each table updated: the rows of the customers whose rows differ are deleted and
-    written again, the others stay. In the ``BY_RECORDS`` tables, those are the customers
-    the golden step logged since the index now current was published (``GOLDEN_TOUCHED``,
-    which the caller starts again once this index is: :func:`restart_touched_log`); in the
-    others (or without that log), the customers whose rows hash differently:
+    written again, the others stay. In the tables of ``LOGGED``, those are the customers
+    their writer logged since the index now current was published (``GOLDEN_TOUCHED``,
+    ``CUSTOMER_IDS_TOUCHED``, ``RELATIONSHIPS_TOUCHED``, which the caller starts again once this index is:
+    :func:`restart_touched_log`); in the others (or without their log), the customers
+    whose rows hash differently:
     a 64-bit hash of each row, summed per customer with the count of rows, on both sides
     (a changed customer goes unseen only if the sums collide, odds about one in 10¹⁹).
     """
@@ -221,7 +240,6 @@ def write_tables(
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS serving_out.{_APPENDED} (name VARCHAR, n BIGINT)")
         appended = dict(con.execute(f"FROM serving_out.{_APPENDED}").fetchall())
-        touched = _register_touched(con)
         for name, query in SERVING_TABLES.items():
             started = time.perf_counter()
             present = {c for c, _ in _columns(con, query)}
@@ -253,7 +271,7 @@ def write_tables(
                     order,
                     appended.get(name, 0),
                     rewrite_share,
-                    touched=touched and name in BY_RECORDS,
+                    touched=name in LOGGED and _register_touched(con, LOGGED[name]),
                     counted=f"serving_out.{name}_lineage" if name in VOLATILE_COLUMNS else query,
                 )
             if added is None:
@@ -294,28 +312,30 @@ def write_tables(
     return rows
 
 
-def _register_touched(con: duckdb.DuckDBPyConnection) -> bool:
-    """Temp table ``__serving_touched``: the customers the golden step touched since the
-    index copied into ``serving_out`` was published (``BY_RECORDS``), each once; False when
-    the warehouse keeps no log of them (a whole golden build since, or a warehouse of an
-    earlier version), and every table is compared by hashing."""
-    if not table_exists(con, *GOLDEN_TOUCHED.split(".")):
+def _register_touched(con: duckdb.DuckDBPyConnection, touched_log: str) -> bool:
+    """Temp table ``__serving_touched``: the customers ``touched_log`` (of ``LOGGED``)
+    holds, those whose rows its writer changed since the index copied into ``serving_out``
+    was published, each once; False when the warehouse keeps no such log (a whole build of
+    the table since, or a warehouse of an earlier version), and the table is compared by
+    hashing."""
+    if not table_exists(con, *touched_log.split(".")):
         return False
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __serving_touched AS "
-        f"SELECT DISTINCT customer_id AS customer FROM {GOLDEN_TOUCHED}"
+        f"SELECT DISTINCT customer_id AS customer FROM {touched_log}"
     )
     return True
 
 
 def restart_touched_log(con: duckdb.DuckDBPyConnection) -> None:
-    """Start the golden step's log of touched customers (``GOLDEN_TOUCHED``) empty: called
-    once the index written from this warehouse is published (current), so the log holds
-    what changed since the current index. Not before: a sync that fails before it publishes
-    leaves the previous index current and the log still holding what changed since it; a
-    sync stopped between the two logs those customers again next time, rewriting rows that
-    did not change, never missing one that did."""
-    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_TOUCHED} (customer_id VARCHAR)")
+    """Start the writers' logs of touched customers (``LOGGED``) empty: called once the
+    index written from this warehouse is published (current), so each log holds what
+    changed since the current index. Not before: a sync that fails before it publishes
+    leaves the previous index current and the logs still holding what changed since it; a
+    sync stopped between a table's change and its log logs those customers again next
+    time, rewriting rows that did not change, never missing one that did."""
+    for touched_log in sorted(set(LOGGED.values())):
+        con.execute(f"CREATE OR REPLACE TABLE {touched_log} (customer_id VARCHAR)")
 
 
 def _update_table(

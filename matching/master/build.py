@@ -26,7 +26,13 @@ import pyarrow as pa
 from matching.linkage.recluster import REWRITTEN
 from matching.master.aliases import build_aliases
 from matching.master.built_from import diff_snapshots, keep_snapshot, take_snapshot
-from matching.master.customer_ids import ASSIGNMENTS, EVENTS, REGISTRY, issue_customer_ids
+from matching.master.customer_ids import (
+    ASSIGNMENTS,
+    CUSTOMER_IDS_TOUCHED,
+    EVENTS,
+    REGISTRY,
+    issue_customer_ids,
+)
 from matching.master.survivorship import golden_queries
 from matching.master.xref import cluster_probability_query, updated_xref
 from warehouse.store import quote, table_exists
@@ -115,6 +121,7 @@ def update_customer_ids(
             ).fetchall()[0]
         counts["records_unchanged"] += int(kept_records)
         if registry is None:  # the first run's; later runs update it in place
+            con.execute(f"DROP TABLE IF EXISTS {CUSTOMER_IDS_TOUCHED}")
             con.execute(
                 f"""CREATE OR REPLACE TABLE master.customer_ids AS
                     SELECT customer_id, entity_type, status, merged_into::VARCHAR AS merged_into

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from warehouse.store import table_exists
+
 ID_PREFIX = "CM"
 ID_DIGITS = 8
 EVENT_COLUMNS = ("event", "customer_id", "related_customer_id", "entity_type", "records")
@@ -37,6 +39,12 @@ REGISTRY_COLUMNS = ("customer_id", "entity_type", "status", "merged_into")
 ASSIGNMENTS = "__id_assignments"
 EVENTS = "__id_events"
 REGISTRY = "__id_registry"
+#: The customers whose row of the registry (``master.customer_ids``) a sync updated in
+#: place or added since the serving index was last published (``customer_id``; a customer
+#: may be listed more than once): added to while kept, dropped when the registry is written
+#: whole; the serving step reads it instead of hashing the registry on both sides, and
+#: starts it empty once its index is published (``warehouse.serving``).
+CUSTOMER_IDS_TOUCHED = "master.customer_ids_touched"
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,17 @@ def _update_registry(con: duckdb.DuckDBPyConnection, registry: str, in_place: bo
             GROUP BY customer_id"""
     )
     if in_place:
+        logged = table_exists(con, *CUSTOMER_IDS_TOUCHED.split("."))
+        if logged:  # the rows the update and the insert below change
+            con.execute(
+                f"""INSERT INTO {CUSTOMER_IDS_TOUCHED}
+                    SELECT w.customer_id FROM __id_words w
+                    LEFT JOIN {registry} r USING (customer_id)
+                    WHERE r.customer_id IS NULL
+                       OR r.entity_type IS DISTINCT FROM w.entity_type
+                       OR r.status IS DISTINCT FROM w.status
+                       OR r.merged_into IS DISTINCT FROM w.merged_into"""
+            )
         con.execute(
             f"""UPDATE {registry} r SET entity_type = w.entity_type, status = w.status,
                        merged_into = w.merged_into
@@ -262,7 +281,7 @@ def _update_registry(con: duckdb.DuckDBPyConnection, registry: str, in_place: bo
         # when it was written (merged and retired IDs never come back)
         merged = con.execute(f"SELECT count(*) FROM {EVENTS} WHERE event = 'merged'").fetchall()
         if merged[0][0]:
-            _follow_merge_chains(con, registry)
+            _follow_merge_chains(con, registry, CUSTOMER_IDS_TOUCHED if logged else None)
     else:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {REGISTRY} AS
@@ -275,19 +294,27 @@ def _update_registry(con: duckdb.DuckDBPyConnection, registry: str, in_place: bo
     con.execute("DROP TABLE __id_words")
 
 
-def _follow_merge_chains(con: duckdb.DuckDBPyConnection, registry: str) -> None:
+def _follow_merge_chains(
+    con: duckdb.DuckDBPyConnection, registry: str, touched_log: str | None = None
+) -> None:
     """A lookup of any old ID ends at a live one: every merged ID's ``merged_into`` in the
     table ``registry`` moves one merge further per round until it names an ID that is not
-    itself merged (a cycle stops where it would repeat)."""
+    itself merged (a cycle stops where it would repeat). ``touched_log``: a table the IDs
+    whose row moves are added to."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __id_hops AS
             SELECT customer_id, merged_into FROM {registry} WHERE status = 'merged'"""
     )
+    hop = """h.customer_id = r.merged_into
+             AND h.merged_into <> r.customer_id AND h.merged_into <> r.merged_into"""
     for _ in range(con.execute("SELECT count(*) FROM __id_hops").fetchall()[0][0]):
+        if touched_log is not None:
+            con.execute(
+                f"INSERT INTO {touched_log} "
+                f"SELECT r.customer_id FROM {registry} r, __id_hops h WHERE {hop}"
+            )
         moved = con.execute(
-            f"""UPDATE {registry} r SET merged_into = h.merged_into FROM __id_hops h
-                WHERE h.customer_id = r.merged_into
-                  AND h.merged_into <> r.customer_id AND h.merged_into <> r.merged_into"""
+            f"UPDATE {registry} r SET merged_into = h.merged_into FROM __id_hops h WHERE {hop}"
         ).fetchall()[0][0]
         if not moved:
             break

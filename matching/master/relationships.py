@@ -356,6 +356,13 @@ def _resolved(mentioning: pd.DataFrame, resolved: pd.DataFrame, kind: str) -> pd
 #: they were merged with those read from the records: what an incremental build compares
 #: its own with, to write again only the pairs whose relationships moved.
 RELATIONSHIPS_MENTIONED = "master.relationships_mentioned"
+#: The customers whose rows of ``master.relationships`` (as ``from_customer_id``) an
+#: incremental build deleted or wrote since the serving index was last published (a
+#: customer may be listed more than once). Added to while it is kept; a whole build drops
+#: it (every row is new to it); the serving step reads it instead of hashing every row of
+#: the table on both sides, and starts it empty once its index is published
+#: (``warehouse.serving``). Absent: the serving step compares the whole table.
+RELATIONSHIPS_TOUCHED = "master.relationships_touched"
 #: How ``master.relationships`` is ordered when written whole (an incremental build updates
 #: it in place: readers order what they read, as the published files do).
 RELATIONSHIP_ORDER = "relationship_type, from_customer_id, to_customer_id"
@@ -397,6 +404,7 @@ def _write_merged(con: duckdb.DuckDBPyConnection, affected: str | None) -> None:
         for table in ("master.relationships", RELATIONSHIPS_MENTIONED)
     )
     if not kept:
+        con.execute(f"DROP TABLE IF EXISTS {RELATIONSHIPS_TOUCHED}")
         con.execute(f"CREATE OR REPLACE TABLE master.relationships AS {_merged()}")
     else:
         pair = "from_customer_id, to_customer_id, relationship_type"
@@ -410,11 +418,25 @@ def _write_merged(con: duckdb.DuckDBPyConnection, affected: str | None) -> None:
             f"from_customer_id IN (FROM {affected}) OR to_customer_id IN (FROM {affected})"
             f" OR ({pair}) IN (FROM __moved)"
         )
+        logged = table_exists(con, *RELATIONSHIPS_TOUCHED.split("."))
+        if logged:  # the rows deleted, then those written: the same filter holds for both
+            _log_touched(con, again)
         con.execute(f"DELETE FROM master.relationships WHERE {again}")
         written = con.execute(f"INSERT INTO master.relationships {_merged(again)}").fetchall()
+        if logged:
+            _log_touched(con, again)
         con.execute("DROP TABLE __moved")
         logger.info("relationships: %d rows written again in place", written[0][0])
     con.execute(f"CREATE OR REPLACE TABLE {RELATIONSHIPS_MENTIONED} AS FROM __mentioned")
+
+
+def _log_touched(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Add the customers of the rows of ``master.relationships`` where ``rows`` holds to
+    :data:`RELATIONSHIPS_TOUCHED` (the serving index orders the table by ``from_customer_id``)."""
+    con.execute(
+        f"INSERT INTO {RELATIONSHIPS_TOUCHED} "
+        f"SELECT DISTINCT from_customer_id FROM master.relationships WHERE {rows}"
+    )
 
 
 #: Columns of the relationships of mentioned names, as ``master.relationships`` has them.

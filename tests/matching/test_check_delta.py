@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from matching import check_store
-from matching.check_delta import delta_check_index
+from matching.check_delta import base_part, delta_check_index
 from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.check_update import delta_state_path, state_path
@@ -121,6 +121,30 @@ def test_a_delta_answers_as_an_index_built_whole(staged, models, tmp_path, first
     assert delta_state_path(delta, "person").is_file()
     assert_merged_is_whole(delta, whole)
     assert_same_answers(delta, whole, probes(staged, day))
+
+
+def test_the_base_part_of_a_loaded_index_is_the_one_loaded_alone(
+    staged, models, tmp_path, first_files
+):
+    """A delta day reads the last index once and builds on its base part (``base_part``):
+    the same rows, customers, names and blocking indexes as the base loaded alone."""
+    first, second = first_files, *folders(tmp_path, "second")
+    con = warehouse(staged, models, tmp_path)
+    stage(con, next_day(staged))
+    update_prepared(con, JUNK, incremental=True)
+    write_warehouse_check_files(con, second, JUNK, first, carried=first, delta_share=1.0)
+    for folder in (first, second):
+        for entity_type in ("company", "person"):
+            whole = load_check_index(folder, entity_type)
+            ours, alone = base_part(whole), load_check_index(folder, entity_type, base_only=True)
+            assert (ours is whole) == (folder == first)  # one part: the index itself
+            assert ours.rank is None and ours.table.equals(alone.table)
+            assert ours.table.num_rows == (whole.base_rows or whole.table.num_rows)
+            assert ours.customer_ids.equals(alone.customer_ids)
+            assert ours.names.equals(alone.names)
+            for x, y in zip(ours.blocks, alone.blocks, strict=True):
+                assert x.columns == y.columns and x.delta is None and y.delta is None
+                assert (x.hashes == y.hashes).all() and (x.rows == y.rows).all()
 
 
 def test_each_day_s_delta_is_made_against_the_base(staged, models, tmp_path, first_files):

@@ -23,6 +23,7 @@ from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
 from matching.linkage import junk_rules
 from matching.master.build import GOLDEN_TOUCHED
+from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from sources.config import load_config
 from sources.demo.delta import apply_delta
 from warehouse.publish import read_manifest
@@ -253,6 +254,7 @@ def test_the_serving_index_of_the_last_day_equals_one_built_whole(incremental_an
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         # started again once the index was published, for the next day's golden step
         assert con.execute(f"SELECT count(*) FROM {GOLDEN_TOUCHED}").fetchall() == [(0,)]
+        assert con.execute(f"SELECT count(*) FROM {RELATIONSHIPS_TOUCHED}").fetchall() == [(0,)]
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
         write_tables(con, tmp_path)

@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from matching.master.build import GOLDEN_TOUCHED
+from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED
+from matching.master.relationships import RELATIONSHIPS_TOUCHED
 from warehouse.files import link_or_copy
 from warehouse.serving import (
     SERVING_INPUTS,
@@ -377,6 +379,7 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
     con.execute("DELETE FROM master.attribute_lineage WHERE customer_id = 'CM2'")
     con.execute("UPDATE master.customers SET n = 3 WHERE customer_id = 'CM1'")
     con.execute("UPDATE master.customer_ids SET customer_id = 'CM1' WHERE customer_id = 'CM2'")
+    con.execute(f"INSERT INTO {CUSTOMER_IDS_TOUCHED} VALUES ('CM1'), ('CM2')")  # the ID step's
     con.execute("DELETE FROM marts.customer_value WHERE customer_id = 'CM2'")
     log_touched(con, "CM1", "CM2")
     write_tables(con, merged, previous=day1, rewrite_share=1.0)
@@ -392,6 +395,7 @@ def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path)
         appended = dict(out.execute("FROM _appended").fetchall())
     assert appended["records"] == 3  # CM1's three records; CM2 has none left
     assert appended["customers"] == 1  # CM1 (CM2's row only deleted)
+    assert appended["customer_ids"] == 2  # CM1's two rows, from the ID step's log
 
     # then a split: Acme Ltd's record leaves CM1 for a new customer, CM4
     move_record(con, "a:2", "CM4")
@@ -448,7 +452,7 @@ def test_the_golden_tables_follow_the_log_and_without_it_are_compared_whole(tmp_
     with duckdb.connect(str(logged / "tables.duckdb"), read_only=True) as out:
         appended = dict(out.execute("FROM _appended").fetchall())
     assert appended["customers"] == 1 and appended["records"] == 1
-    assert appended["customer_ids"] == 0  # hashed: CM2's row is the same
+    assert appended["customer_ids"] == 0  # the ID step's own log names nobody
 
     con.execute(f"DROP TABLE {GOLDEN_TOUCHED}")
     con.execute("UPDATE master.customers SET name = 'Acme Co' WHERE customer_id = 'CM1'")
@@ -458,3 +462,61 @@ def test_the_golden_tables_follow_the_log_and_without_it_are_compared_whole(tmp_
     with duckdb.connect(str(unlogged / "tables.duckdb"), read_only=True) as out:
         appended = dict(out.execute("FROM _appended").fetchall())
     assert appended["customers"] == 1 and appended["records"] == 0  # found by hashing
+
+
+def log_relationships(con: duckdb.DuckDBPyConnection, *customers: str) -> None:
+    """What the relationships step logs on a day: the customers whose rows it deleted or
+    wrote (``RELATIONSHIPS_TOUCHED``; its own test: test_relationships_touched.py)."""
+    con.executemany(f"INSERT INTO {RELATIONSHIPS_TOUCHED} VALUES (?)", [[c] for c in customers])
+
+
+def test_relationships_follow_their_log_over_unpublished_days_and_without_it_are_hashed(
+    tmp_path,
+):
+    """The relationships of the customers the relationships step logged are rewritten, not
+    found by hashing the table; days whose index was not published (the step skipped or
+    failed) stay logged and are all taken by the next; with no log kept (a whole build of
+    the relationships since), the table is compared by hashing. Each ends as written whole."""
+    con = golden_warehouse()
+    con.execute(
+        "INSERT INTO master.relationships VALUES ('CM2', 'CM1', 'served_by_dealer'), "
+        "('CM1', 'CM3', 'employment')"
+    )
+    day1, day3, logged, unlogged, whole = (
+        tmp_path / d for d in ("day1", "day3", "logged", "unlogged", "whole")
+    )
+    for folder in (day1, day3, logged, unlogged, whole):
+        folder.mkdir()
+    write_tables(con, day1)
+    # day 2 (its index not published): CM1's holding ends
+    con.execute("DELETE FROM master.relationships WHERE from_customer_id = 'CM1'")
+    log_relationships(con, "CM1")
+    # day 3: CM2 gains a relationship
+    con.execute("INSERT INTO master.relationships VALUES ('CM2', 'CM3', 'referral')")
+    log_relationships(con, "CM2")
+    write_tables(con, day3, previous=day1, rewrite_share=1.0)
+    write_tables(con, whole)
+    assert served(day3) == served(whole)
+    with duckdb.connect(str(day3 / "tables.duckdb"), read_only=True) as out:
+        appended = dict(out.execute("FROM _appended").fetchall())
+    assert appended["relationships"] == 2  # CM2's two rows; CM1 has none left
+    assert {r[:2] for r in served(day3)["relationships"]} == {("CM2", "CM1"), ("CM2", "CM3")}
+    restart_touched_log(con)
+    assert con.execute(f"SELECT count(*) FROM {RELATIONSHIPS_TOUCHED}").fetchall() == [(0,)]
+
+    # a change nobody logged is not looked for while the log is kept (the writer's word is
+    # taken), and is found by hashing once the log is gone
+    con.execute("UPDATE master.relationships SET kind = 'holding' WHERE to_customer_id = 'CM3'")
+    write_tables(con, logged, previous=day3, rewrite_share=1.0)
+    with duckdb.connect(str(logged / "tables.duckdb"), read_only=True) as out:
+        assert dict(out.execute("FROM _appended").fetchall())["relationships"] == 2
+    assert ("CM2", "CM3", "referral") in served(logged)["relationships"]
+    con.execute(f"DROP TABLE {RELATIONSHIPS_TOUCHED}")
+    write_tables(con, unlogged, previous=day3, rewrite_share=1.0)
+    write_tables(con, whole)
+    assert served(unlogged) == served(whole)
+    assert ("CM2", "CM3", "holding") in served(unlogged)["relationships"]
+    with duckdb.connect(str(unlogged / "tables.duckdb"), read_only=True) as out:
+        # CM2's two rows found by hashing: with the two appended before, more than the
+        # table holds, so it was written whole
+        assert dict(out.execute("FROM _appended").fetchall())["relationships"] == 0

@@ -8,7 +8,8 @@ import pytest
 
 from matching.master import build
 from matching.master.build import update_customer_ids
-from matching.master.customer_ids import assign_customer_ids
+from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED, assign_customer_ids
+from warehouse.store import table_exists
 
 T1, T2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
 
@@ -183,3 +184,37 @@ def test_settling_the_clusters_the_log_names_gives_the_ids_of_settling_every_clu
     assert not rows(
         logged, "FROM information_schema.tables WHERE table_name = 'clusters_rewritten'"
     )
+
+
+def test_the_ids_whose_registry_row_changed_are_logged_until_the_log_is_started_again():
+    """The customer-ID step adds to ``CUSTOMER_IDS_TOUCHED``, while it is kept, every ID
+    whose row of the registry it changed or added (merge chains followed included), for the
+    serving index; the first run, writing the registry whole, drops it."""
+    days = [
+        (["a"], ["b"], ["c", "d", "e"], ["f"]),
+        (["a", "b"], ["c", "d", "e"], ["f"]),  # b's ID merged into a's
+        (["a", "b", "c", "d", "e"], ["f"]),  # a's merged into c's: b's chain moves too
+        (["a", "b", "c"], ["d", "e"], ["f"]),  # d and e split off: a new ID
+        (["a", "b", "c"], ["d", "e"], ["f"]),  # nothing changed
+    ]
+    con = warehouse(*days[0])
+    con.execute(f"CREATE TABLE {CUSTOMER_IDS_TOUCHED} (customer_id VARCHAR)")
+    update_customer_ids(con, "run0", T1)
+    assert not table_exists(con, *CUSTOMER_IDS_TOUCHED.split("."))  # written whole
+    for number, clusters in enumerate(days[1:], start=1):
+        # an index published each day: the log starts empty
+        con.execute(f"CREATE OR REPLACE TABLE {CUSTOMER_IDS_TOUCHED} (customer_id VARCHAR)")
+        before = set(rows(con, "FROM master.customer_ids"))
+        set_day(con, clusters)
+        update_customer_ids(con, f"run{number}", T2)
+        changed = {r[0] for r in set(rows(con, "FROM master.customer_ids")) - before}
+        logged = {c for (c,) in rows(con, f"SELECT customer_id FROM {CUSTOMER_IDS_TOUCHED}")}
+        assert logged == changed, number
+        assert bool(changed) == (number < 4), number
+    # days whose index was not published: all their IDs stay logged
+    con.execute(f"CREATE OR REPLACE TABLE {CUSTOMER_IDS_TOUCHED} (customer_id VARCHAR)")
+    for number, clusters in enumerate(days[1:], start=5):
+        set_day(con, clusters)
+        update_customer_ids(con, f"run{number}", T2)
+    logged = {c for (c,) in rows(con, f"SELECT customer_id FROM {CUSTOMER_IDS_TOUCHED}")}
+    assert {"CM00000001", "CM00000002", "CM00000003"} <= logged
