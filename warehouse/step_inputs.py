@@ -219,7 +219,9 @@ class TableChanges:
     scattered, lie in most of its blocks (at 100k, deleting 1% of ``staging.customers`` with
     ``RETURNING *`` took 0.05 s of CPU more, a whole hash 0.08 s). It pays for rows appended
     or clustered (the activity staging) and little for scattered ones; an UPDATE of a fifth
-    of a table costs more than the hash it saves.
+    of a table costs more than the hash it saves. A writer that hashed the rows it removes
+    and writes anyway (the activity marts' update, to find them) gives their sums to
+    :meth:`add` and runs its statements plainly.
     """
 
     def __init__(self, before: Mapping[str, TableSum] | None = None) -> None:
@@ -262,6 +264,16 @@ class TableChanges:
         self._sums[table] = _moved(
             summed, _rows_sum(con, table, returned), -1 if verb == "DELETE" else 1
         )
+
+    def add(self, table: str, rows: int, total: int) -> None:
+        """Carry writes of ``table`` whose rows the writer hashed itself, with the rule of a
+        whole table (``hash`` of every column in the table's order, summed as ``HUGEINT``):
+        ``rows`` and ``total`` those written less those removed. The writer runs its
+        statements plainly: nothing is returned and hashed again."""
+        self._touched.add(table)
+        summed = self._sums.get(table)
+        if summed is not None:
+            self._sums[table] = _moved(summed, (rows, total), 1)
 
     def rebuilt(self, table: str) -> None:
         """``table`` was written whole (or otherwise than through :meth:`execute`)."""

@@ -25,6 +25,14 @@ from warehouse.serving import (
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
+def folders(tmp_path: Path, *names: str) -> list[Path]:
+    """New empty folders ``names`` under ``tmp_path``: one per day's index."""
+    made = [tmp_path / name for name in names]
+    for folder in made:
+        folder.mkdir()
+    return made
+
+
 def publish(serving_dir: Path, run_id: str, at: datetime, keep: int = 2) -> Path:
     with publishing(serving_dir, run_id, at, keep=keep) as (folder, contents):
         (folder / "data.txt").write_text(run_id, encoding="utf-8")
@@ -179,9 +187,7 @@ def served(folder: Path) -> dict[str, list[tuple]]:
 
 def test_an_index_updated_over_the_previous_one_equals_one_written_whole(tmp_path):
     con = small_warehouse()
-    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
-    for folder in (day1, day2, whole):
-        folder.mkdir()
+    day1, day2, whole = folders(tmp_path, "day1", "day2", "whole")
     write_tables(con, day1)
     with duckdb.connect(str(day1 / "tables.duckdb")) as old:  # a table of an older layout
         old.execute("CREATE TABLE records AS SELECT 1 AS n")
@@ -215,9 +221,7 @@ def test_rows_without_a_customer_are_rewritten_when_they_change_and_kept_otherwi
     con = small_warehouse()
     con.execute("INSERT INTO marts.customer_lifecycle VALUES (NULL, 'unassigned', 7)")
     con.execute("INSERT INTO marts.followup_today VALUES (NULL, 'unassigned', 8)")
-    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
-    for folder in (day1, day2, whole):
-        folder.mkdir()
+    day1, day2, whole = folders(tmp_path, "day1", "day2", "whole")
     write_tables(con, day1)
     con.execute("UPDATE marts.customer_lifecycle SET n = 9 WHERE customer_id IS NULL")
     con.execute("UPDATE marts.followup_today SET n = 3 WHERE customer_id = 'CM2'")
@@ -258,9 +262,7 @@ def test_revenue_shares_moving_for_every_customer_rewrite_only_the_changed_ones(
         "('CM1', 100.0, 0.5, 0.5), ('CM2', 100.0, 0.5, 1.0), ('CM4', 0.0, 0.0, 1.0)) "
         "t(customer_id, revenue, revenue_share, cumulative_share)"
     )
-    day1, day2, whole = (tmp_path / d for d in ("day1", "day2", "whole"))
-    for folder in (day1, day2, whole):
-        folder.mkdir()
+    day1, day2, whole = folders(tmp_path, "day1", "day2", "whole")
     write_tables(con, day1)
     con.execute(
         "CREATE OR REPLACE TABLE marts.customer_value AS SELECT customer_id, revenue::DOUBLE "
@@ -304,9 +306,7 @@ def golden_warehouse() -> duckdb.DuckDBPyConnection:
 
 def test_a_day_rewrites_only_the_customers_the_golden_step_touched_and_ends_as_whole(tmp_path):
     con = golden_warehouse()
-    day1, day2, day3, whole = (tmp_path / d for d in ("day1", "day2", "day3", "whole"))
-    for folder in (day1, day2, day3, whole):
-        folder.mkdir()
+    day1, day2, day3, whole = folders(tmp_path, "day1", "day2", "day3", "whole")
     write_tables(con, day1)
     # an edit and a removal (CM1), a new customer (CM3); Bolt's record sent again in
     # another file, every row moved and read again: CM2 is not touched
@@ -368,10 +368,9 @@ def move_record(con: duckdb.DuckDBPyConnection, record_key: str, to: str) -> Non
 
 def test_a_merge_and_a_split_update_the_index_to_the_one_written_whole(tmp_path):
     con = golden_warehouse()
-    days = [tmp_path / d for d in ("day1", "merged", "merged_whole", "split", "split_whole")]
-    for folder in days:
-        folder.mkdir()
-    day1, merged, merged_whole, split, split_whole = days
+    day1, merged, merged_whole, split, split_whole = folders(
+        tmp_path, "day1", "merged", "merged_whole", "split", "split_whole"
+    )
     write_tables(con, day1)
     # Bolt's record joins Acme: CM2 retired, its golden row and mart rows gone, CM1's moved
     move_record(con, "b:1", "CM1")
@@ -417,9 +416,7 @@ def test_days_whose_index_was_not_published_are_all_rewritten_on_the_next(tmp_pa
     """The serving step skipped or failed on a day: its golden changes stay logged, and the
     next day's index, over the last published one, takes both days' changes."""
     con = golden_warehouse()
-    day1, day3, whole = (tmp_path / d for d in ("day1", "day3", "whole"))
-    for folder in (day1, day3, whole):
-        folder.mkdir()
+    day1, day3, whole = folders(tmp_path, "day1", "day3", "whole")
     write_tables(con, day1)
     # day 2: Acme renamed; its index never published (the log is not started again)
     con.execute("UPDATE staging.customers SET name = 'Acme Co' WHERE record_key = 'a:1'")
@@ -443,9 +440,7 @@ def test_the_golden_tables_follow_the_log_and_without_it_are_compared_whole(tmp_
     logged it, not found by comparing rows; with no log kept (a whole golden build since the
     index was published), every table is compared by hashing and ends as one written whole."""
     con = golden_warehouse()
-    day1, logged, unlogged, whole = (tmp_path / d for d in ("day1", "logged", "unlogged", "whole"))
-    for folder in (day1, logged, unlogged, whole):
-        folder.mkdir()
+    day1, logged, unlogged, whole = folders(tmp_path, "day1", "logged", "unlogged", "whole")
     write_tables(con, day1)
     log_touched(con, "CM2")  # touched, though its rows came out the same
     write_tables(con, logged, previous=day1, rewrite_share=1.0)
@@ -482,11 +477,9 @@ def test_relationships_follow_their_log_over_unpublished_days_and_without_it_are
         "INSERT INTO master.relationships VALUES ('CM2', 'CM1', 'served_by_dealer'), "
         "('CM1', 'CM3', 'employment')"
     )
-    day1, day3, logged, unlogged, whole = (
-        tmp_path / d for d in ("day1", "day3", "logged", "unlogged", "whole")
+    day1, day3, logged, unlogged, whole = folders(
+        tmp_path, "day1", "day3", "logged", "unlogged", "whole"
     )
-    for folder in (day1, day3, logged, unlogged, whole):
-        folder.mkdir()
     write_tables(con, day1)
     # day 2 (its index not published): CM1's holding ends
     con.execute("DELETE FROM master.relationships WHERE from_customer_id = 'CM1'")
