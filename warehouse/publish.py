@@ -304,16 +304,16 @@ def _export(
     con: duckdb.DuckDBPyConnection, table: str, query: str, directory: Path
 ) -> tuple[PublishedTable, Path]:
     """Write the rows of ``query`` (published as ``table``) to a temporary Parquet file in
-    ``directory``; describe it."""
+    ``directory``; describe it (its row count as COPY reports it, its columns as DuckDB
+    reads the file)."""
     name = table.split(".", 1)[1]
     temporary = temporary_beside(directory / f"{name}.parquet")
     try:
-        con.execute(
+        copied = con.execute(
             f"COPY (SELECT * FROM ({query}) ORDER BY {_sort_order(con, table, query)}) "
             f"TO {_literal(temporary)} (FORMAT parquet, COMPRESSION zstd)"
         )
-        found = con.execute(f"SELECT count(*) FROM read_parquet({_literal(temporary)})")
-        rows = int(found.fetchall()[0][0])
+        rows = int(copied.fetchall()[0][0])  # COPY answers with the rows it wrote
         published = PublishedTable(
             table=table,
             file=f"{name}.parquet",
