@@ -86,18 +86,20 @@ def build_publish_asset(
             publication = publish_tables(
                 con, cfg.publish.tables, cfg.exports_path, context.run_id, now, unchanged
             )
-            # a role's set is kept while its config, the tables and its scope's are unchanged
+            # a role's file of a table is kept while its config, the table and its scope's
+            # tables are unchanged: a day that changed the orders cuts the order marts again
             role_configs = cfg.access.roles if cfg.access else []
             role_plans = {
-                role.name: plan_step(
+                (role.name, table): plan_step(
                     context,
                     warehouse,
-                    f"exports.published/roles/{role.name}",
+                    f"exports.published/roles/{role.name}/{table}",
                     con=con,
                     settings=[deployment_settings(cfg), role.model_dump(mode="json"), WRITER],
-                    tables=[*cfg.publish.tables, *ROLE_SCOPE_TABLES],
+                    tables=[table, *ROLE_SCOPE_TABLES],
                 )
                 for role in role_configs
+                for table in cfg.publish.tables
             }
             roles = publish_role_sets(
                 con,
@@ -106,7 +108,14 @@ def build_publish_asset(
                 cfg.role_exports_path,
                 context.run_id,
                 now,
-                unchanged={name for name, plan in role_plans.items() if plan.skip},
+                unchanged={
+                    role.name: {
+                        t
+                        for (name, t), plan in role_plans.items()
+                        if name == role.name and plan.skip
+                    }
+                    for role in role_configs
+                },
             )
             for plan in [*plans.values(), *role_plans.values()]:
                 if not plan.skip:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 
 #: The warehouse tables a role's set is cut by, beside the published tables themselves: its
 #: scope (customers, the current records and their customers) and the relationships a
-#: role sees. A role whose config, published tables and these are unchanged since its set
-#: was written keeps its set (``publish_role_sets(unchanged=...)``).
+#: role sees. A role's file of a published table whose rows, these and the role's config
+#: are unchanged since the file was written is kept (``publish_role_sets(unchanged=...)``).
 ROLE_SCOPE_TABLES = (
     "master.customers",
     "staging.customers",
@@ -75,21 +75,31 @@ def publish_role_sets(
     root: Path,
     run_id: str,
     published_at: datetime,
-    unchanged: Collection[str] = (),
+    unchanged: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Publication]:
     """Publish each role's set of ``tables`` (``publish.tables``) in ``root/<role>/``
     (``exports/roles``); role name → its publication. Folders of other roles are removed
     (all of them when ``roles`` is empty: a config without ``access:``).
 
-    ``unchanged``: roles whose config, ``tables`` and ``ROLE_SCOPE_TABLES`` are those their
-    set was last written from: each file still as the set's manifest lists it is kept, and
-    so is the role's database when every file was (only the manifest is written again)."""
+    ``unchanged``: role name → those of ``tables`` whose rows, ``ROLE_SCOPE_TABLES`` and the
+    role's config are those the role's file of the table was last written from: each such
+    file still as the set's manifest lists it is kept, the others are exported again; the
+    role's database is kept when its files are the ones it was made from (a day that
+    changed the orders only cuts and masks the order marts again, not the customers)."""
     remove_other_role_sets(root, {role.name for role in roles})
+    if not roles:
+        return {}
     published = {}
     with masking_functions(con):
         for role in roles:
             published[role.name] = _publish_role(
-                con, role, tables, root / role.name, run_id, published_at, role.name in unchanged
+                con,
+                role,
+                tables,
+                root / role.name,
+                run_id,
+                published_at,
+                (unchanged or {}).get(role.name, ()),
             )
     return published
 
@@ -101,9 +111,9 @@ def _publish_role(
     folder: Path,
     run_id: str,
     published_at: datetime,
-    unchanged: bool = False,
+    unchanged: Collection[str] = (),
 ) -> Publication:
-    previous = _previous_manifest(folder) if unchanged else None
+    previous = _previous_manifest(folder)
     derived = "derived_from_record_key" in _columns(con, "staging.customers")
     known = [CURRENT_RECORDS]
     if table_exists(con, "master", "customer_xref"):
@@ -148,7 +158,7 @@ def _publish_role(
             published_at,
             extra=extra,
             before_manifest=lambda done: {"database": _role_database(done, role.name, previous)},
-            unchanged=set(queries) if unchanged else (),
+            unchanged=unchanged,
         )
     finally:
         for temporary in (SCOPE_TABLE, VISIBLE_TABLE, HIDDEN_TABLE):

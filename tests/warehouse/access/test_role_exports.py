@@ -431,7 +431,7 @@ def test_an_unchanged_role_keeps_its_files_and_database_and_a_damaged_one_is_wri
     publish(warehouse, [analysts], tmp_path)
     folder = tmp_path / "analysts"
     before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir()}
-    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-2", WHEN, {"analysts"})
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-2", WHEN, {"analysts": TABLES})
     after = {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir()}
     manifest = "_manifest.json"
     assert {n: v for n, v in after.items() if n != manifest} == {
@@ -440,10 +440,32 @@ def test_an_unchanged_role_keeps_its_files_and_database_and_a_damaged_one_is_wri
     assert json.loads(after[manifest][1])["run_id"] == "run-2"
     damaged = folder / "customers.parquet"
     damaged.write_bytes(b"not parquet")
-    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-3", WHEN, {"analysts"})
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-3", WHEN, {"analysts": TABLES})
     assert damaged.read_bytes() == before["customers.parquet"][1]  # exported again
     database = folder / "analysts.duckdb"
     database.unlink()  # a database gone is written again
-    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-4", WHEN, {"analysts"})
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-4", WHEN, {"analysts": TABLES})
     with duckdb.connect(str(database), read_only=True) as db:
         assert db.execute("SELECT count(*) FROM customers").fetchall() == [(2,)]
+
+
+def test_a_role_keeps_the_files_of_unchanged_tables_and_exports_the_others_again(
+    warehouse, tmp_path
+):
+    analysts = RoleConfig(name="analysts", pii="masked")
+    publish(warehouse, [analysts], tmp_path)
+    folder = tmp_path / "analysts"
+    before = {p.name: p.stat().st_ino for p in folder.glob("*.parquet")}
+    changed = "master.customer_roles"
+    kept = [t for t in TABLES if t != changed]
+    publish_role_sets(warehouse, [analysts], TABLES, tmp_path, "run-2", WHEN, {"analysts": kept})
+    after = {p.name: p.stat().st_ino for p in folder.glob("*.parquet")}
+    assert after.pop("customer_roles.parquet") != before.pop("customer_roles.parquet")
+    assert after == before  # the files of the unchanged tables are the very same
+    manifest = json.loads((folder / "_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == "run-2"
+    written = pq.read_table(folder / "customer_roles.parquet").num_rows
+    assert manifest["tables"]["customer_roles"]["rows"] == written
+    # the same rows give the same bytes: the role's database still holds its files
+    assert manifest["database"] == "analysts.duckdb"
+    assert (folder / "analysts.duckdb").stat().st_mode & 0o222 == 0
