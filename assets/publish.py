@@ -86,20 +86,21 @@ def build_publish_asset(
             publication = publish_tables(
                 con, cfg.publish.tables, cfg.exports_path, context.run_id, now, unchanged
             )
-            # a role's file of a table is kept while its config, the table and its scope's
-            # tables are unchanged: a day that changed the orders cuts the order marts again
+            # a role's file of a table is kept while the table, the role's scope tables and
+            # its config are unchanged: a role's set is written at every sync with the main
+            # export, so a table the main export keeps is unchanged since the role's file of
+            # it was written too (a day that changed the orders cuts the order marts again)
             role_configs = cfg.access.roles if cfg.access else []
             role_plans = {
-                (role.name, table): plan_step(
+                role.name: plan_step(
                     context,
                     warehouse,
-                    f"exports.published/roles/{role.name}/{table}",
+                    f"exports.published/roles/{role.name}",
                     con=con,
                     settings=[deployment_settings(cfg), role.model_dump(mode="json"), WRITER],
-                    tables=[table, *ROLE_SCOPE_TABLES],
+                    tables=ROLE_SCOPE_TABLES,
                 )
                 for role in role_configs
-                for table in cfg.publish.tables
             }
             roles = publish_role_sets(
                 con,
@@ -108,14 +109,7 @@ def build_publish_asset(
                 cfg.role_exports_path,
                 context.run_id,
                 now,
-                unchanged={
-                    role.name: {
-                        t
-                        for (name, t), plan in role_plans.items()
-                        if name == role.name and plan.skip
-                    }
-                    for role in role_configs
-                },
+                unchanged={name: unchanged for name, plan in role_plans.items() if plan.skip},
             )
             for plan in [*plans.values(), *role_plans.values()]:
                 if not plan.skip:

@@ -58,20 +58,24 @@ def test_a_changed_table_is_cut_again_for_each_role_and_the_others_files_are_kep
             {"name": "analysts", "pii": "full"},
         ],
     }
-    config_path.write_text(
-        yaml.safe_dump({"sources": [SOURCE], "publish": {"tables": TABLES}, "access": access}),
-        encoding="utf-8",
-    )
+
+    def configure() -> None:
+        config_path.write_text(
+            yaml.safe_dump({"sources": [SOURCE], "publish": {"tables": TABLES}, "access": access}),
+            encoding="utf-8",
+        )
+
+    configure()
     config = load_config(config_path)
     build_warehouse(config.warehouse_path)
     builders = [dg.AssetSpec(dg.AssetKey(t.split("."))) for t in TABLES]
     published = build_publish_asset(config, [dg.AssetsDefinition(specs=[s]) for s in builders])
-    resources = {
-        "deployment": Deployment(config_path=str(config_path)),
-        "warehouse": Warehouse(database=str(config.warehouse_path)),
-    }
 
     def sync() -> dict[str, int]:
+        resources = {  # the config read again at every sync
+            "deployment": Deployment(config_path=str(config_path)),
+            "warehouse": Warehouse(database=str(config.warehouse_path)),
+        }
         assert dg.materialize([published], resources=resources, selection=[PUBLISHED]).success
         return {
             f"{p.parent.name}/{p.name}": p.stat().st_ino
@@ -91,6 +95,12 @@ def test_a_changed_table_is_cut_again_for_each_role_and_the_others_files_are_kep
     for role in ("fujian_office", "analysts"):
         assert third[f"{role}/customers.parquet"] == first[f"{role}/customers.parquet"]
         assert third[f"{role}/customer_roles.parquet"] != first[f"{role}/customer_roles.parquet"]
+    access["roles"][0]["pii"] = "full"  # a role's config changed: its every file again
+    configure()
+    fourth = sync()
+    for table in ("customers", "customer_roles"):
+        assert fourth[f"fujian_office/{table}.parquet"] != third[f"fujian_office/{table}.parquet"]
+        assert fourth[f"analysts/{table}.parquet"] == third[f"analysts/{table}.parquet"]
     analysts = config.role_exports_path / "analysts" / "customer_roles.parquet"
     assert duckdb.sql(f"SELECT role FROM '{analysts}' ORDER BY customer_id").fetchall() == [
         ("customer",),
