@@ -47,19 +47,17 @@ from matching.check_index import (
 )
 from matching.check_update import (
     PLAN,
-    carried_index,
+    carried_plan,
     delta_state_path,
-    load_fingerprints,
-    plan_update,
     read_plan,
     save_fingerprints,
     state_path,
-    unchanged_rows,
+    updated_from_plan,
 )
 from matching.linkage.features import PREPARED_SCHEMA
 from matching.linkage.prepared_store import PREPARED_RECORDS
 from warehouse.files import link_or_copy
-from warehouse.store import quote, table_exists
+from warehouse.store import quote
 from warehouse.views import CURRENT_RECORDS
 
 log = logging.getLogger(__name__)
@@ -87,29 +85,42 @@ def delta_check_index(
     ``share`` of the records (the caller writes the index whole). ``logged``: as for
     ``check_update.update_check_index`` (the records the log does not list keep the prepared
     row of their live row in ``previous``, of its base or its delta part)."""
-    if not table_exists(con, *PREPARED_RECORDS.split(".")):
-        return None
-    last = carried_index(previous, entity_type, model)
-    if last is None:
-        return None
-    base = base_part(last)
-    last_state = load_fingerprints(previous, last)
-    # the base's fingerprints lead those of the last index's rows (``load_fingerprints``)
-    state = (
-        load_fingerprints(previous, base)
-        if last_state is None
-        else last_state.slice(0, base.table.num_rows)
-    )
-    if state is None:
-        return None
-    known = None
-    if logged and last_state is not None:
-        known = unchanged_rows(con, last, last_state)
-    plan_update(con, base, state, np.arange(base.table.num_rows), known)
-    try:
-        return _delta(con, base, previous, model, share)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {PLAN}")
+    with carried_plan(con, previous, entity_type, model, logged) as last:
+        return None if last is None else delta_from_plan(con, last, previous, model, share)
+
+
+def carry_check_index(
+    con: duckdb.DuckDBPyConnection,
+    previous: Path,
+    entity_type: str,
+    model: dict[str, Any],
+    share: float | None = DELTA_SHARE,
+    logged: bool = False,
+) -> tuple[CheckIndex, pa.Table] | None:
+    """``entity_type``'s check index carried over from the one saved in ``previous``: as
+    a delta part over its base (``delta_check_index``) while that stays within ``share``
+    (None: never), else written whole (``check_update.update_check_index``), both from one
+    plan of the records; None when it cannot be carried over (the caller builds it)."""
+    with carried_plan(con, previous, entity_type, model, logged) as last:
+        if last is None:
+            return None
+        delta = None if share is None else delta_from_plan(con, last, previous, model, share)
+        return delta or updated_from_plan(con, last, model)
+
+
+def delta_from_plan(
+    con: duckdb.DuckDBPyConnection,
+    last: CheckIndex,
+    previous: Path,
+    model: dict[str, Any],
+    share: float,
+) -> tuple[CheckIndex, pa.Table] | None:
+    """The index of the records of ``PLAN`` (``check_update.carried_plan``, made against
+    the live rows of ``last``, loaded from ``previous``) as ``last``'s base and a delta
+    part: a record keeps its base row when its live row is that row, unchanged; every other
+    record's row is read into the delta part (a record whose row changed since the base is
+    read again, even once it changed back)."""
+    return _delta(con, base_part(last), previous, model, share)
 
 
 def base_part(index: CheckIndex) -> CheckIndex:
@@ -144,10 +155,11 @@ def _delta(
     plan = read_plan(con)
     if plan is None:
         return None
-    same = pc.and_(plan.column("same_row"), plan.column("same_master"))
-    kept = same.to_numpy(zero_copy_only=False).astype(bool)
-    old_row = plan.column("old_row").fill_null(-1).to_numpy().astype(np.int64)
     base_rows = base.table.num_rows
+    same = pc.and_(plan.column("same_row"), plan.column("same_master"))
+    old_row = plan.column("old_row").fill_null(-1).to_numpy().astype(np.int64)
+    # a live row of the delta part is not the base's: its record is read again
+    kept = same.to_numpy(zero_copy_only=False).astype(bool) & (old_row < base_rows)
     fresh = int((~kept).sum())
     retired = base_rows - int(kept.sum())
     if fresh + retired > share * plan.num_rows:
@@ -169,14 +181,15 @@ def _delta(
     changed = con.sql(
         f"""SELECT {", ".join(f"p.{quote(c)}" for c in PREPARED_SCHEMA.names)}
             FROM {PLAN} c JOIN {PREPARED_RECORDS} p USING (record_key)
-            WHERE NOT (c.same_row AND c.same_master) AND p.entity_type = $1
+            WHERE NOT (c.same_row AND c.same_master AND c.old_row < $2) AND p.entity_type = $1
             ORDER BY c.position""",
-        params=[base.entity_type],
+        params=[base.entity_type, base_rows],
     ).to_arrow_table()
     who = con.sql(
         f"""SELECT m.customer_id, m.name FROM {PLAN} c JOIN {CURRENT_RECORDS} m
-            USING (record_key) WHERE NOT (c.same_row AND c.same_master)
-            ORDER BY c.position"""
+            USING (record_key) WHERE NOT (c.same_row AND c.same_master AND c.old_row < $1)
+            ORDER BY c.position""",
+        params=[base_rows],
     ).to_arrow_table()
     if changed.num_rows != fresh or who.num_rows != fresh:
         return None

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from matching.check_delta import DELTA_SHARE, delta_check_index, save_delta_fingerprints
+from matching.check_delta import DELTA_SHARE, carry_check_index, save_delta_fingerprints
 from matching.check_index import (
     CheckIndex,
     has_check_index,
@@ -31,7 +31,6 @@ from matching.check_update import (
     record_fingerprints,
     save_fingerprints,
     state_path,
-    update_check_index,
 )
 from matching.duplicate_check import (
     DuplicateChecker,
@@ -81,11 +80,7 @@ def write_warehouse_check_files(
     updated = {}
     if carried is not None:
         for entity_type, model in models.items():
-            update = (
-                None
-                if delta_share is None
-                else delta_check_index(con, carried, entity_type, model, delta_share, logged)
-            ) or update_check_index(con, carried, entity_type, model, logged)
+            update = carry_check_index(con, carried, entity_type, model, delta_share, logged)
             if update is not None:
                 updated[entity_type] = update
     whole = {t: m for t, m in models.items() if t not in updated}

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -261,19 +262,37 @@ def update_check_index(
     An entity type with fewer than two master records has no index, as when built whole:
     also None. ``logged``: ``previous`` is the index published when the log of rewritten
     prepared records was last started (``unchanged_rows``), which is used when kept."""
-    if not table_exists(con, *PREPARED_RECORDS.split(".")):
-        return None
-    old = carried_index(previous, entity_type, model)
-    if old is None:
-        return None
-    state = load_fingerprints(previous, old)
-    if state is None:
-        return None
+    with carried_plan(con, previous, entity_type, model, logged) as old:
+        return None if old is None else updated_from_plan(con, old, model)
+
+
+@contextmanager
+def carried_plan(
+    con: duckdb.DuckDBPyConnection,
+    previous: Path,
+    entity_type: str,
+    model: dict[str, Any],
+    logged: bool = False,
+) -> Iterator[CheckIndex | None]:
+    """``with carried_plan(...) as old:`` the index saved in ``previous`` that an update
+    starts from, and temp table ``PLAN`` of the warehouse's records against its live rows
+    (``plan_update``) for the block; None (and no plan) when it cannot be carried over.
+    One plan serves a delta part (``check_delta``) and, when that passes its share, the
+    index written whole: built once, not once for each (a profile of a 1M-record 1% day:
+    3.3 of the check files' 5.5 thread-seconds were the plan; at 100k, a day past the share
+    0.83-0.96 s of the check files' CPU instead of 1.12-1.18 s)."""
+    old = None
+    if table_exists(con, *PREPARED_RECORDS.split(".")):
+        old = carried_index(previous, entity_type, model)
+    state = None if old is None else load_fingerprints(previous, old)
+    if old is None or state is None:
+        yield None
+        return
     live = np.arange(old.table.num_rows) if old.rank is None else np.flatnonzero(old.rank >= 0)
     known = unchanged_rows(con, old, state) if logged else None
     plan_update(con, old, state, live, known)
     try:
-        return _updated(con, old, model)
+        yield old
     finally:
         con.execute(f"DROP TABLE IF EXISTS {PLAN}")
 
@@ -294,10 +313,11 @@ def read_plan(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
     return plan
 
 
-def _updated(
+def updated_from_plan(
     con: duckdb.DuckDBPyConnection, old: CheckIndex, model: dict[str, Any]
 ) -> tuple[CheckIndex, pa.Table] | None:
-    """The index of the records of ``PLAN``, from ``old`` and the changed records' rows."""
+    """The index of the records of ``PLAN`` (``carried_plan``), written whole from ``old``
+    and the changed records' rows, with its row fingerprints."""
     plan = read_plan(con)
     if plan is None:
         return None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matching import check_store
+from matching import check_delta, check_store, check_update
 from matching.check_delta import base_part, delta_check_index
 from matching.check_index import load_check_index
 from matching.check_store import load_check_files, write_warehouse_check_files
@@ -186,6 +186,32 @@ def test_a_delta_past_its_share_is_written_whole(staged, models, tmp_path, first
     assert not list(updated.glob("check_*_delta*"))
     for entity_type in ("company", "person"):
         assert load_check_index(updated, entity_type).rank is None
+    assert_merged_is_whole(updated, whole)
+
+
+def test_a_delta_past_its_share_plans_the_records_once(
+    staged, models, tmp_path, first_files, monkeypatch
+):
+    """The index written whole once the delta passes its share is made from the plan the
+    delta was tried on: the records are planned (joined with the last index's rows) once
+    per entity type, not once for the delta and again for the whole index."""
+    first, updated, whole = first_files, *folders(tmp_path, "updated", "whole")
+    con = warehouse(staged, models, tmp_path)
+    stage(con, next_day(staged))
+    update_prepared(con, JUNK, incremental=True)
+    planned = []
+    plan = check_update.plan_update
+
+    def counted(con, old, *args, **kwargs):
+        planned.append(old.entity_type)
+        return plan(con, old, *args, **kwargs)
+
+    for module in (check_update, check_delta):  # wherever the plan is called from
+        monkeypatch.setattr(module, "plan_update", counted, raising=False)
+    write_warehouse_check_files(con, updated, JUNK, first, carried=first, delta_share=0.0)
+    assert sorted(planned) == ["company", "person"]
+    write_warehouse_check_files(con, whole, JUNK, first)
+    assert load_check_index(updated, "company").rank is None
     assert_merged_is_whole(updated, whole)
 
 
