@@ -20,6 +20,7 @@ from warehouse.marts import (
     by_customer,
 )
 from warehouse.marts.activity import SUMMED_KINDS, keep_customer_rows
+from warehouse.marts.customer_360 import relationship_counts_query
 
 #: Paper and ink re-ordered on a rhythm, toner cartridges serviced: B's paper is due, C's
 #: cartridge bought 40 days ago is due for its 45-day service.
@@ -200,3 +201,18 @@ def test_a_360_row_is_computed_again_for_a_change_in_any_one_input_of_its_custom
     assert got == sorted(whole, key=repr)
     inputs = {r[0] for r in con.sql("FROM marts.customer_360__inputs").fetchall()}
     assert inputs == {"A", "B", "C", "D", "P"}
+
+
+def test_relationship_counts_for_some_customers_are_their_rows_of_the_whole_counts():
+    """The 360 computed again for some customers counts their relationships only, each side
+    for its own customer: A's rows equal the whole count's, though B and C are not
+    counted; a relationship between two other customers adds no row."""
+    con = warehouse()
+    con.execute("""CREATE TABLE master.relationships AS SELECT * FROM (VALUES
+                   ('A', 'B', 'employment'), ('C', 'A', 'family'), ('B', 'C', 'referral')
+                   ) t(from_customer_id, to_customer_id, relationship_type)""")  # fmt: skip
+    con.execute("CREATE TEMP TABLE chosen AS SELECT 'A' AS customer_id")
+    some = con.sql(relationship_counts_query("master.relationships", "chosen")).fetchall()
+    whole = con.sql(relationship_counts_query("master.relationships")).fetchall()
+    assert some == [row for row in whole if row[0] == "A"]
+    assert some[0][:2] == ("A", 2)
