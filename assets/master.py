@@ -22,7 +22,7 @@ from matching.master import (
 from matching.master.build import GOLDEN_INPUTS, GOLDEN_TOUCHED
 from matching.master.built_from import CUSTOMER_VALUES, customer_values_of
 from matching.master.customer_ids import CUSTOMER_IDS_TOUCHED
-from matching.master.relationships import RELATIONSHIPS_TOUCHED
+from matching.master.relationships import RECORD_CAPS, RELATIONSHIPS_TOUCHED
 from quality import master_suite, resolution_checks
 from quality.kept_verdicts import validate_in_warehouse
 from quality.partitioned_frames import validate_partitioned
@@ -165,6 +165,7 @@ def golden_customers(
         "master.relationships_read",
         "master.rare_owner_names",
         RELATIONSHIPS_TOUCHED,
+        RECORD_CAPS,
     ),
 )
 def relationships(

@@ -74,6 +74,17 @@ class MentionNames:
         self._used.append(_as_kept(rows, names))
         return rows
 
+    def kept_rows(self, names: pd.Series | list[str], entity_type: str) -> pa.Table | None:
+        """The kept rows of ``names``, in their order, without keeping them for the next
+        build (None when one of them was not kept)."""
+        kept = self._of(entity_type)
+        at = pc.index_in(
+            pa.array(pd.Series(names, dtype=object), pa.string()), kept.column("mention_name")
+        )
+        if at.null_count:
+            return None
+        return kept.take(at).select(UNCAPPED_SCHEMA.names).cast(UNCAPPED_SCHEMA)
+
     def carry(self, names: pd.Series, entity_type: str) -> None:
         """Keep the kept rows of ``names`` for the next build, though this one stages and
         scores none of them (nothing of theirs changed)."""

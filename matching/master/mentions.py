@@ -41,16 +41,18 @@ of the whole prediction.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matching.linkage.caps import cap_shared_values
 from matching.linkage.features import PreparedRecords, capped_records, prepare_records
-from matching.linkage.junk import JunkRules
+from matching.linkage.junk import SHARED, JunkRules
 from matching.linkage.pairable import (
     PairableRecords,
     load_pairable_with,
@@ -58,6 +60,7 @@ from matching.linkage.pairable import (
 )
 from matching.linkage.prediction import narrowed_blocking, predict_pairs
 from matching.linkage.prepared_store import load_prepared
+from matching.linkage.prepared_table import BLOCK_KEY_COLUMNS
 from matching.master.mention_names import MentionNames
 
 MENTION_PREFIX = "mention:"
@@ -117,8 +120,10 @@ def mention_matches(
             it ``records`` are prepared here. The names are prepared on their own, so a
             record is compared as the sync's matching compared it.
         new_names, changed_records: when given (an incremental sync), only the pairs of a
-            new name or of a new or changed record are scored; all names and records are
-            still read, so each of those pairs scores as in a whole scoring.
+            new name or of a new or changed record are scored, and those of a name holding
+            a value that a new name pushed over its limit (:func:`moved_by_caps`); all
+            names and records are still read, so each of those pairs scores as in a whole
+            scoring.
         names_kept: the names the last build staged (``matching.master.mention_names``):
             only the others are staged now. None: every name is staged.
         store: the warehouse holding the sync's prepared records
@@ -165,6 +170,12 @@ class NameGroup:
     names: pd.Series
     records: pd.DataFrame | str
     new_names: Collection[str] | None = None
+    #: the group's names at the last build (None: those of ``names`` not new): a value the
+    #: names came or went from may have crossed its limit (:func:`moved_by_caps`)
+    last_names: Collection[str] | None = None
+    #: filled by :func:`grouped_mention_matches`: the names not new whose pairs were all
+    #: scored again, a value they hold having crossed its limit (their kept matches are stale)
+    rescored: set[str] = field(default_factory=set)
 
 
 def candidates_among(
@@ -211,6 +222,7 @@ def grouped_mention_matches(
     prepared: PreparedRecords | None = None,
     names_kept: MentionNames | None = None,
     store: duckdb.DuckDBPyConnection | None = None,
+    record_caps_moved: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
     """:func:`mention_matches` of several groups of names of one entity type, in one
     prediction where it gives the same pairs and scores as one per group: per group, the
@@ -229,7 +241,10 @@ def grouped_mention_matches(
     relationships' step instead of 2.55-2.68, load average 5.5-6.3).
 
     ``changed_records``: as in :func:`mention_matches`, for every group whose
-    ``new_names`` is given.
+    ``new_names`` is given. The pairs of a name whose blocking value crossed its limit
+    since the last build are scored too (:func:`moved_by_caps`): among the names
+    (``NameGroup.last_names``) or among the records (``record_caps_moved``: ``column``,
+    ``value`` over the limit now or then, not both).
     """
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     if names_kept is None:
@@ -243,18 +258,43 @@ def grouped_mention_matches(
             continue
         keys = [f"{MENTION_PREFIX}{at}.{i}" for i in range(len(distinct))]
         only_with = None
+        capped: PreparedRecords | None = None
         if group.new_names is not None or changed_records is not None:
             fresh = set(group.new_names or ())
             only_with = {k for k, n in zip(keys, distinct, strict=True) if n in fresh}
             only_with |= changed
-            # no new name and no new or changed record of this group: nothing to score,
-            # so the names are not staged and prepared again for nothing
+            last = set(distinct) - fresh if group.last_names is None else set(group.last_names)
+            came_or_went = last != set(distinct)  # so with every new name
+            if came_or_went or (record_caps_moved is not None and len(record_caps_moved)):
+                # a value the names hold may have crossed its limit: every name's row (kept,
+                # or staged now) capped, to compare
+                uncapped = names_kept.uncapped(distinct, keys, entity_type)
+                capped = capped_records(uncapped, entity_type, junk)
+                then = _last_rows(last, distinct, uncapped, names_kept, entity_type)
+                moved = (
+                    [True] * len(distinct)  # a name gone was not kept: every name scored
+                    if came_or_went and then is None
+                    else moved_by_caps(
+                        uncapped,
+                        capped.suppressed,
+                        then if came_or_went else None,
+                        record_caps_moved,
+                        junk,
+                    )
+                )
+                only_with |= {k for k, m in zip(keys, moved, strict=True) if m}
+                group.rescored.update(n for n, m in zip(distinct, moved, strict=True) if m)
+            # no new name, no name whose value crossed its limit, and no new or changed
+            # record of this group: nothing to score, so the names are not staged and
+            # prepared again for nothing
             if not only_with - (changed - candidates_among(group.records, changed, store)):
                 names_kept.carry(distinct, entity_type)
                 continue
-        # the names' own values shared by too many of them are capped over all of them
-        uncapped = names_kept.uncapped(distinct, keys, entity_type)
-        named = capped_records(uncapped, entity_type, junk).table
+        if capped is None:
+            uncapped = names_kept.uncapped(distinct, keys, entity_type)
+            # the names' own values shared by too many of them are capped over all of them
+            capped = capped_records(uncapped, entity_type, junk)
+        named = capped.table
         scored.append(_Scored(at, group, distinct, keys, named, only_with))
     together = len(scored) > 1 and all(
         term_frequencies_unused(model, part.named) for part in scored
@@ -266,6 +306,72 @@ def grouped_mention_matches(
         for part in batch:
             out[part.at] = part.matches(pairs, store)
     return out
+
+
+def _last_rows(
+    last: set[str],
+    distinct: pd.Series,
+    rows: pa.Table,
+    names_kept: MentionNames,
+    entity_type: str,
+) -> pa.Table | None:
+    """The uncapped rows of the ``last`` build's names: those still mentioned from
+    ``rows`` (of ``distinct``), the others as the last build kept them (None: one was not
+    kept)."""
+    still = pc.is_in(pa.array(distinct, pa.string()), pa.array(sorted(last), pa.string()))
+    gone = sorted(last - set(distinct))
+    if not gone:
+        return rows.filter(still)
+    kept = names_kept.kept_rows(gone, entity_type)
+    if kept is None:
+        return None
+    return pa.concat_tables([rows.filter(still).cast(kept.schema), kept])
+
+
+def moved_by_caps(
+    now: pa.Table,
+    suppressed: pd.DataFrame,
+    last: pa.Table | None,
+    record_caps_moved: pd.DataFrame | None,
+    junk: JunkRules | None,
+) -> list[bool]:
+    """Per name of ``now`` (uncapped rows, ``UNCAPPED_COLUMNS``; ``suppressed``: what
+    capping them suppressed), whether its pairs may score otherwise than at the last build
+    although neither it nor a record it pairs with changed: a value it holds crossed its
+    limit (``caps``) among the names (its group's names then: ``last``, None when they are
+    the same names) or among the records (``record_caps_moved``).
+
+    A blocking-only key (``name_block``) over the limit blocks nothing, so a name holding
+    a value that crossed it (either side) gains or loses its pairs through it; a compared
+    column crossing its limit moves the pairs of the names that hold any value in it (a
+    name holds none: it is staged from a name alone).
+    """
+    flips = [] if record_caps_moved is None else [record_caps_moved[["column", "value"]]]
+    if last is not None:
+        with duckdb.connect() as con:  # the values over their limit among the names then
+            con.execute("SET threads = 1")
+            con.register("__last", last)
+            then = con.sql(cap_shared_values(con, "__last", junk or JunkRules()).suppressed).df()
+        over = [
+            part.loc[part["reason"] == SHARED, ["column", "value"]] for part in (suppressed, then)
+        ]
+        flips.append(pd.concat(over, ignore_index=True).drop_duplicates(keep=False))
+    moved = np.zeros(now.num_rows, dtype=bool)
+    flipped = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
+    for column, values in flipped.groupby("column")["value"] if len(flipped) else []:
+        if column in BLOCK_KEY_COLUMNS:
+            moved |= now.column(column).to_pandas().isin(set(values)).to_numpy()
+        else:
+            for source in _CAP_SOURCES.get(column, (column,)):
+                moved |= now.column(source).to_pandas().notna().to_numpy()
+    return moved.tolist()
+
+
+#: The uncapped columns a capped column is made of, where not its own.
+_CAP_SOURCES = {
+    "phone_numbers": ("phone_block", "mobile_block", "extra_numbers"),
+    "phone_tail": ("phone_block",),
+}
 
 
 @dataclass(frozen=True)

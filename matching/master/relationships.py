@@ -49,7 +49,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from matching.linkage.junk import JunkRules
+from matching.linkage.features import prepare_records
+from matching.linkage.junk import SHARED, JunkRules
+from matching.linkage.prepared_store import SUPPRESSED_VALUES
 from matching.master.branches import BRANCH_WORDS, head_office_name, is_branch_name
 from matching.master.built_from import (
     CUSTOMER_VALUES,
@@ -104,13 +106,14 @@ def mentioned_relationships(
 
     Keeps what each name matched (``master.mention_matches``). ``changed``: the records new,
     removed or changed since the last build (an incremental sync): score only the pairs of
-    a name not mentioned at the last build or of such a record; keep the other pairs'
-    matches. Names whose scores move with the other records (``scores_drift``: a person's
+    a name not mentioned at the last build or of such a record, and of a name holding a
+    value that crossed its limit since, among the names or the records (``RECORD_CAPS``);
+    keep the other pairs' matches. Names whose scores move with the other records (``scores_drift``: a person's
     name, by its frequency) are scored whole on every sync, so the relationships equal a
     whole build's. Either way only the names the last build did not stage are staged
     (``master.mention_names``, :mod:`matching.master.mention_names`).
     """
-    if not table_exists(con, "master", "mention_matches"):
+    if not all(table_exists(con, *t.split(".")) for t in (MENTION_MATCHES, RECORD_CAPS)):
         changed = None
     kept = con.sql(f"FROM {MENTION_MATCHES}").df() if changed is not None else pd.DataFrame()
     # the names staged by the last build (a whole build stages every name again)
@@ -128,8 +131,11 @@ def mentioned_relationships(
         }
     else:
         records = _candidate_tables(con, types)
+    caps_moved = _record_caps_moved(con, types, records, junk, store, changed is not None)
     try:
-        return _mentioned(con, models, junk, changed, kept, names_kept, types, records, store)
+        return _mentioned(
+            con, models, junk, changed, kept, names_kept, types, records, store, caps_moved
+        )
     finally:
         for table in (_CANDIDATES, _BRANCHES):
             con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -145,19 +151,22 @@ def _mentioned(
     types: list[str],
     records: dict[str, pd.DataFrame | str],
     store: duckdb.DuckDBPyConnection | None,
+    caps_moved: dict[str, pd.DataFrame],
 ) -> list[pd.DataFrame]:
     """:func:`mentioned_relationships` of the records of each entity type (``records``: a
-    frame, or a query of ``store``: ``_candidate_tables``)."""
+    frame, or a query of ``store``: ``_candidate_tables``; ``caps_moved``: per entity
+    type, the records' values that crossed their limit since the last build)."""
     read = []  # per kind: its mentioning records, candidates, names and kept matches
     for kind, column, entity_type in _MENTIONED:
         if entity_type not in models:
             continue
         mentioning, candidates = _mentioning(records[entity_type], con, kind, column)
         names = mentioning["name"].drop_duplicates()
-        before = None
+        before, last = None, None
         if changed is not None and not scores_drift(models[entity_type]):
+            last = set(kept.loc[kept["kind"] == kind, "name"])
             before = kept[(kept["kind"] == kind) & kept["name"].isin(names)]
-        read.append((kind, entity_type, mentioning, candidates, names, before))
+        read.append((kind, entity_type, mentioning, candidates, names, before, last))
     # the names of one entity type scored together: one prediction for the parent companies
     # and head offices where it scores as one per kind (``grouped_mention_matches``)
     scored = {}
@@ -165,11 +174,14 @@ def _mentioned(
         mine = [r for r in read if r[1] == entity_type]
         groups = [
             NameGroup(
-                names, candidates, None if before is None else set(names) - set(before["name"])
+                names,
+                candidates,
+                None if before is None else set(names) - set(before["name"]),
+                last_names=last,
             )
-            for _, _, _, candidates, names, before in mine
+            for _, _, _, candidates, names, before, last in mine
         ]
-        whole = all(before is None for *_, before in mine)
+        whole = all(r[5] is None for r in mine)
         found = grouped_mention_matches(
             groups,
             models[entity_type],
@@ -178,14 +190,21 @@ def _mentioned(
             changed_records=None if whole else changed,
             names_kept=names_kept,
             store=store,
+            record_caps_moved=None if whole else caps_moved.get(entity_type),
         )
-        scored.update({r[0]: matches for r, matches in zip(mine, found, strict=True)})
+        scored.update(
+            {r[0]: (matches, g.rescored) for r, g, matches in zip(mine, groups, found, strict=True)}
+        )
     out, matched = [], []
-    for kind, _, mentioning, candidates, names, before in read:
-        matches = scored[kind]
+    for kind, _, mentioning, candidates, names, before, _ in read:
+        matches, rescored = scored[kind]
         if before is not None:
             assert changed is not None
-            before = before[before["record_key"].notna() & ~before["record_key"].isin(changed)]
+            before = before[
+                before["record_key"].notna()
+                & ~before["record_key"].isin(changed)
+                & ~before["name"].isin(rescored)
+            ]
             both = [part for part in (before[list(MATCH_COLUMNS)], matches) if len(part)]
             matches = pd.concat(both, ignore_index=True) if both else matches
         unmatched = names[~names.isin(matches["name"])]
@@ -199,6 +218,65 @@ def _mentioned(
         replace_table(con, "master", "mention_matches", pa.concat_tables(matched))
     names_kept.keep(con)
     return [part for part in out if not part.empty]
+
+
+#: The values shared by too many records (``entity_type``, ``column``, ``value``: those
+#: of ``matching.suppressed_values``) when the names' matches were last built: a value
+#: that crossed its limit since blocks otherwise the names that hold it, though none of
+#: its records changed.
+RECORD_CAPS = "master.mention_record_caps"
+
+
+def _record_caps_moved(
+    con: duckdb.DuckDBPyConnection,
+    types: list[str],
+    records: dict[str, pd.DataFrame | str],
+    junk: JunkRules | None,
+    store: duckdb.DuckDBPyConnection | None,
+    compare: bool,
+) -> dict[str, pd.DataFrame]:
+    """Per entity type, the records' values (``column``, ``value``) over their limit now
+    and not at the last build, or the reverse (``compare``; else none); keeps those of now
+    as ``RECORD_CAPS`` for the next build. Read from the sync's prepared records' caps
+    (``matching.suppressed_values``), or counted over ``records`` when it has none."""
+    if store is not None:
+        now = con.sql(
+            f"""SELECT entity_type, "column", value FROM {SUPPRESSED_VALUES}
+                WHERE reason = '{SHARED}'"""
+        ).df()
+    else:
+        parts = []
+        for entity_type, frame in records.items():
+            if isinstance(frame, pd.DataFrame) and not frame.empty:
+                over = prepare_records(frame, entity_type, junk).suppressed
+                over = over[over["reason"] == SHARED].assign(entity_type=entity_type)
+                parts.append(over[["entity_type", "column", "value"]])
+        now = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in ("entity_type", "column", "value")}
+            )
+        )
+    now = now[now["entity_type"].isin(types)]
+    moved: dict[str, pd.DataFrame] = {}
+    if compare:
+        then = con.sql(f"FROM {RECORD_CAPS}").df()
+        both = pd.concat([now, then], ignore_index=True).drop_duplicates(keep=False)
+        moved = {t: both[both["entity_type"] == t] for t in types}
+    schema, table = RECORD_CAPS.split(".")
+    replace_table(
+        con,
+        schema,
+        table,
+        pa.Table.from_pandas(now.reset_index(drop=True), schema=_CAPS_SCHEMA, preserve_index=False),
+    )
+    return moved
+
+
+_CAPS_SCHEMA = pa.schema(
+    [("entity_type", pa.string()), ("column", pa.string()), ("value", pa.string())]
+)
 
 
 #: The temp table of the current records of the entity types whose names are resolved

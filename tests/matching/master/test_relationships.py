@@ -695,3 +695,78 @@ def test_every_name_read_as_a_branchs_holds_a_branch_word_the_step_reads_names_b
     taken = names[is_branch_name(names)]
     assert len(taken) == 4
     assert all(any(word in name.lower() for word in BRANCH_WORDS) for name in taken)
+
+
+def _day_records(day: pd.DataFrame) -> tuple[list[dict], dict[str, str]]:
+    """The records and current customers of a day's frame (``record_key`` index)."""
+    rows = day.assign(birth_date=pd.to_datetime(day["birth_date"]).dt.date)
+    rows = rows.astype(object).where(rows.notna(), None)
+    return rows.reset_index().to_dict("records"), dict(
+        zip(day.index, day["customer_id"], strict=True)
+    )
+
+
+@pytest.mark.parametrize("moved", ["names_over", "names_under", "records_over", "records_under"])
+def test_names_whose_blocking_value_crosses_its_limit_score_as_in_a_whole_build(
+    staged, make_staged, company_model, moved
+):
+    """A blocking value shared by more names, or by more records, than the limit (two,
+    here) blocks nothing. A day moves 快心电脑 across it without touching the names or
+    records that hold it: a third name of it is mentioned, or one of three is no longer
+    (``names_*``); a third company record of it comes, or one of three goes
+    (``records_*``). The pairs of the untouched names and records holding it are scored
+    again, so what each name matched and the relationships are a whole build's."""
+    from matching.linkage.junk import JunkRules
+    from matching.linkage.prepared_store import prepare_by_type, save_prepared
+
+    junk = JunkRules(max_records_per_value=25, max_block_size=2)
+    models = {"company": company_model}
+
+    def day_warehouse(day, con=None):
+        con = warehouse(*_day_records(day), con=con)
+        con.execute("CREATE SCHEMA IF NOT EXISTS matching")
+        save_prepared(con, prepare_by_type(con.sql("FROM staging.customers").df(), junk))
+        return con
+
+    base = staged.drop(columns="truth").assign(customer_id=staged["truth"]).set_index("record_key")
+    base.loc["dealers:D014", "parent_company_name"] = "厦门市快心电脑有限公司"
+    base.loc["dealers:D010", "parent_company_name"] = "快心电脑股份有限公司"
+    third = base.copy()
+    # a third name of 快心电脑, on a person's record: no company record changes
+    person = third.index[third["entity_type"] == "person"][0]
+    third.loc[person, "parent_company_name"] = "厦门快心电脑有限公司"
+    more = make_staged(
+        [{"record_key": "dealers:D901", "truth": "C_KX_GZ", "name": "快心电脑股份有限公司",
+          "province": "广东省", "city": "广州市", "phone": "+862000000901"}],
+        [],
+    )  # fmt: skip
+    more = pd.concat(
+        [base, more.drop(columns="truth").assign(customer_id="C_KX_GZ").set_index("record_key")]
+    )
+    day1, day2 = {
+        "names_over": (base, third),
+        "names_under": (third, base),
+        "records_over": (base, more),
+        "records_under": (more, base),
+    }[moved]
+
+    matched = """SELECT record_key FROM master.mention_matches
+                 WHERE name = '厦门市快心电脑有限公司' AND record_key IS NOT NULL"""
+    whole_con = day_warehouse(day2)
+    whole = build_relationships(whole_con, models, junk)
+    con = day_warehouse(day1)
+    build_relationships(con, models, junk)
+    day1_matched = con.execute(matched).fetchall()
+    day_warehouse(day2, con=con)
+    incremental = build_relationships(con, models, junk, incremental=True)
+
+    query = "FROM master.mention_matches ORDER BY ALL"
+    assert con.execute(query).fetchall() == whole_con.execute(query).fetchall()
+    assert [tuple(map(str, r)) for r in incremental.itertuples(index=False)] == [
+        tuple(map(str, r)) for r in whole.itertuples(index=False)
+    ]
+    # the day moved what the name matched (under the limit it matches 快心电脑's record, over
+    # it nothing): a build that kept its pairs would differ
+    over = moved in ("names_over", "records_over")
+    assert bool(day1_matched) == over
+    assert bool(whole_con.execute(matched).fetchall()) != over
