@@ -132,10 +132,19 @@ def keep_file_fingerprints(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]
         if key is not None and key in _FILE_PRINTS:
             rows.append((*key, _FILE_PRINTS[key]))
     kept = set(con.execute(f"SELECT {_FILE_COLUMNS} FROM {FILES_TABLE}").fetchall())
-    if set(rows) <= kept:
+    new = [r for r in rows if r not in kept]
+    if not new:
         return  # nothing new: no write
-    con.execute(f"DELETE FROM {FILES_TABLE} WHERE list_contains(?, path)", [[r[0] for r in rows]])
-    con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    # the new rows only, in one statement: inserted row by row (``executemany``), the 60
+    # dealer files' rows took about 0.1 s of CPU on every sync that changed one of them
+    con.execute(f"DELETE FROM {FILES_TABLE} WHERE list_contains(?, path)", [[r[0] for r in new]])
+    columns = list(zip(*new, strict=True))
+    con.execute(
+        f"""INSERT INTO {FILES_TABLE} SELECT unnest(?::VARCHAR[]), unnest(?::UBIGINT[]),
+                unnest(?::UBIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]),
+                unnest(?::BIGINT[]), unnest(?::VARCHAR[])""",
+        [list(c) for c in columns],
+    )
 
 
 def _ensure_files(con: duckdb.DuckDBPyConnection) -> None:
