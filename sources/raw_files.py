@@ -164,6 +164,24 @@ def read_feed(
     return batch
 
 
+def hash_grown_book(con: duckdb.DuckDBPyConnection, feed: FileSpec, config: PipelineConfig) -> None:
+    """Hash the feed's last file whole and up to its old end in one read when it is larger
+    than when last read (``raw.<feed>__files``): the raw step's plan fingerprints the file
+    and :func:`read_feed` asks whether it only grew; each read it whole (at 1M records the
+    order and interaction books are some 340 MB)."""
+    name = files_table_name(feed.name)
+    if "size" not in dict(table_columns(con, "raw", name)):
+        return
+    paths = expand_paths(config.base_dir, feed.path)
+    last = paths[-1]
+    found = con.execute(
+        f"SELECT size FROM {qualified('raw', name)} WHERE source_file = ?",
+        [display_path(last, config.base_dir)],
+    ).fetchall()
+    if found and found[0][0] and last.stat().st_size > found[0][0]:
+        file_and_prefix_fingerprints(last, found[0][0])
+
+
 def _grown_book(
     con: duckdb.DuckDBPyConnection,
     feed: FileSpec,

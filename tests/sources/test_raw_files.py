@@ -1,6 +1,8 @@
 """A feed read again: unchanged files are taken from the last read, and the result is the
 table a read of every file gives (rows, order, hashes, first reads, rejects)."""
 
+import hashlib
+import os
 from datetime import datetime
 
 import duckdb
@@ -12,6 +14,7 @@ from sources.ingest import ingest_feed
 from sources.raw_files import (
     files_table,
     files_table_name,
+    hash_grown_book,
     read_feed,
     read_in_file_order,
     with_file_place,
@@ -19,6 +22,7 @@ from sources.raw_files import (
 )
 from sources.readers import SourceReadError
 from tests.sources.feed_support import deployment, write
+from warehouse import step_inputs
 from warehouse.store import replace_table
 
 DAY_1 = datetime(2026, 11, 1, 8, 0)
@@ -250,3 +254,46 @@ def test_a_book_that_gained_bytes_that_are_not_utf8_is_read_whole_as_gb18030(tmp
         sync(con, config, DAY_2)
     with pytest.raises(SourceReadError, match="mapped in feed 'dealers' is missing"):
         ingest_feed(config.sources[0], config, DAY_2)
+
+
+class _CountedHashing:
+    """``hashlib`` for ``warehouse.step_inputs``, summing the bytes its SHA-256s take."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def sha256(self, data: bytes = b""):
+        real, counter = hashlib.sha256(data), self
+        counter.taken += len(data)
+
+        class Counted:
+            def update(self, chunk: bytes) -> None:
+                counter.taken += len(chunk)
+                real.update(chunk)
+
+            def hexdigest(self) -> str:
+                return real.hexdigest()
+
+        return Counted()
+
+
+def test_a_grown_book_is_hashed_once_for_the_plan_and_the_read(tmp_path, monkeypatch):
+    """The raw step's plan fingerprints the book and its read asks whether it only grew: one
+    read of its bytes answers both (``hash_grown_book`` before the plan)."""
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})
+    monkeypatch.setattr(step_inputs, "_PREFIX_PRINTS", {})
+    monkeypatch.setattr(step_inputs, "_SETTLED_NS", 0)
+    config = deployment(tmp_path)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\n")
+    con = warehouse()
+    sync(con, config, DAY_1)
+    write(tmp_path, "a.csv", HEADER + "D1,甲,1\r\nD2,乙,2\r\nD3,丙,3\r\n")
+    book = tmp_path / "exports" / "a.csv"
+    os.utime(book, ns=(1_000_000_000, 1_000_000_000))
+    counted = _CountedHashing()
+    monkeypatch.setattr(step_inputs, "hashlib", counted)
+    hash_grown_book(con, config.sources[0], config)
+    step_inputs.file_fingerprint(book)  # what the plan takes
+    grown = sync(con, config, DAY_2)
+    assert grown.held == 2
+    assert counted.taken == book.stat().st_size

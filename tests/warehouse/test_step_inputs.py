@@ -140,6 +140,30 @@ def test_the_next_sync_reads_no_file_left_as_the_last_one_hashed_it(con, tmp_pat
     assert file_fingerprint(changed) != prints[1] and read == [changed]
 
 
+def test_kept_file_fingerprints_hold_one_row_per_file_with_its_latest_print(
+    con, tmp_path, monkeypatch
+):
+    """A sync that hashed one changed file among kept ones writes that file's row again,
+    and leaves every other file's row as it was."""
+    monkeypatch.setattr(step_inputs, "_FILE_PRINTS", {})
+    monkeypatch.setattr(step_inputs, "_SETTLED_NS", 0)
+    files = [tmp_path / f"dealer_{i}.csv" for i in range(3)]
+    for i, path in enumerate(files):
+        path.write_bytes(f"id,name\n{i},a\n".encode())
+        file_fingerprint(path)
+    keep_file_fingerprints(con, files)
+    files[1].write_bytes(b"id,name\n1,changed\n")
+    os.utime(files[1], ns=(1_000_000_000, 1_000_000_000))
+    prints = [file_fingerprint(path) for path in files]
+    keep_file_fingerprints(con, files)
+    kept = con.execute(
+        f"SELECT path, size, fingerprint FROM {step_inputs.FILES_TABLE} ORDER BY path"
+    ).fetchall()
+    assert kept == [
+        (str(p.resolve()), p.stat().st_size, f) for p, f in zip(files, prints, strict=True)
+    ]
+
+
 def test_a_step_remembered_again_keeps_one_row_with_its_latest_inputs(con):
     remember(con, StepInputs("raw.dealers", "s1", "d1"), "run-1")
     remember(con, StepInputs("raw.key_accounts", "s1", "d1"), "run-1")
