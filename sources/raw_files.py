@@ -112,9 +112,10 @@ def read_feed(
     paths = {display_path(p, config.base_dir): p for p in expand_paths(config.base_dir, feed.path)}
     known = _files_read_before(con, feed.name) if reuse else {}
     prints, last, grown = {}, list(paths)[-1], False
+    old_end = _old_end(paths, known)
     for s, p in paths.items():
-        if s == last and s in known and known[s].size and p.stat().st_size > known[s].size:
-            prints[s], prefix = file_and_prefix_fingerprints(p, known[s].size)
+        if s == last and old_end:
+            prints[s], prefix = file_and_prefix_fingerprints(p, old_end)
             grown = prefix == known[s].fingerprint
         else:
             prints[s] = file_fingerprint(p)
@@ -169,17 +170,19 @@ def hash_grown_book(con: duckdb.DuckDBPyConnection, feed: FileSpec, config: Pipe
     than when last read (``raw.<feed>__files``): the raw step's plan fingerprints the file
     and :func:`read_feed` asks whether it only grew; each read it whole (at 1M records the
     order and interaction books are some 340 MB)."""
-    name = files_table_name(feed.name)
-    if "size" not in dict(table_columns(con, "raw", name)):
-        return
-    paths = expand_paths(config.base_dir, feed.path)
-    last = paths[-1]
-    found = con.execute(
-        f"SELECT size FROM {qualified('raw', name)} WHERE source_file = ?",
-        [display_path(last, config.base_dir)],
-    ).fetchall()
-    if found and found[0][0] and last.stat().st_size > found[0][0]:
-        file_and_prefix_fingerprints(last, found[0][0])
+    paths = {display_path(p, config.base_dir): p for p in expand_paths(config.base_dir, feed.path)}
+    old_end = _old_end(paths, _files_read_before(con, feed.name))
+    if old_end:
+        file_and_prefix_fingerprints(paths[list(paths)[-1]], old_end)
+
+
+def _old_end(paths: dict[str, Path], known: dict[str, FileStats]) -> int | None:
+    """The size the feed's last file had when last read (``known``), when it is larger now
+    (a book that may have grown at its end); else None."""
+    last = list(paths)[-1]
+    if last in known and known[last].size and paths[last].stat().st_size > known[last].size:
+        return known[last].size
+    return None
 
 
 def _grown_book(
