@@ -9,7 +9,9 @@ MODULE:FUNCTION KWARGS_JSON``, which does what ``build_once(NAME, build)`` in
 holds the lock by writing ``ROOT/NAME.started``; a build that raises leaves its traceback
 in ``ROOT/NAME.error`` (``build_once`` reports it instead of building again) and its output
 in ``ROOT/NAME.log``. The process stops, and with it what it started (a Spark cluster), when
-the test process that started it ends first.
+the test process that started it ends first. Its cycle collector is a ``custmaster run``'s
+(``pipelines.collector``): held until the build's run has loaded its code and definitions
+(``run_pipeline`` says so), which are then frozen out of the run's collections.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from filelock import FileLock
+
+from pipelines import collector
 
 #: The project's folder, from which ``python -m tests.background_build`` imports.
 PROJECT = Path(__file__).parents[1]
@@ -112,4 +116,8 @@ def main(root: Path, name: str, target: str, kwargs: dict) -> int:
 
 if __name__ == "__main__":
     root_arg, name_arg, target_arg, kwargs_arg = sys.argv[1:]
-    sys.exit(main(Path(root_arg), name_arg, target_arg, json.loads(kwargs_arg)))
+    collector.hold()  # until the build's run has loaded (``run_pipeline``), as ``custmaster run``
+    try:
+        sys.exit(main(Path(root_arg), name_arg, target_arg, json.loads(kwargs_arg)))
+    finally:
+        collector.exiting()

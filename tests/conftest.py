@@ -39,6 +39,9 @@ from tests.shared_runs import (
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+#: The loaded code out of the cycle collector's walks, as in a ``custmaster`` process.
+pytest_plugins = ["tests.loaded_code"]
+
 # Temporary folders in memory where the machine has one (unless TMPDIR says otherwise): a
 # pipeline run commits hundreds of Dagster events to SQLite, each commit an fsync, and one
 # commit took 7.5 ms in /tmp on disk here against 0.2 ms in /dev/shm.

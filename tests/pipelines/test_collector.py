@@ -12,9 +12,16 @@ from pipelines import cli, collector
 
 @pytest.fixture(autouse=True)
 def _collector_as_it_was() -> Iterator[None]:
+    """Each test starts with nothing frozen, as a process that has frozen nothing yet; after
+    it, the collector is as it was, what the test process had frozen (its loaded code,
+    ``tests/loaded_code.py``) frozen again."""
     enabled = gc.isenabled()
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
     yield
     gc.unfreeze()
+    if frozen:
+        gc.freeze()
     collector._held = False
     if enabled:
         gc.enable()
