@@ -109,7 +109,7 @@ def read_feed(
 
     Raises SourceReadError (naming file, row, field) as ``ingest_feed`` does.
     """
-    paths = {display_path(p, config.base_dir): p for p in expand_paths(config.base_dir, feed.path)}
+    paths = _feed_files(feed, config)
     known = _files_read_before(con, feed.name) if reuse else {}
     prints, last, grown = {}, list(paths)[-1], False
     old_end = _old_end(paths, known)
@@ -170,10 +170,15 @@ def hash_grown_book(con: duckdb.DuckDBPyConnection, feed: FileSpec, config: Pipe
     than when last read (``raw.<feed>__files``): the raw step's plan fingerprints the file
     and :func:`read_feed` asks whether it only grew; each read it whole (at 1M records the
     order and interaction books are some 340 MB)."""
-    paths = {display_path(p, config.base_dir): p for p in expand_paths(config.base_dir, feed.path)}
+    paths = _feed_files(feed, config)
     old_end = _old_end(paths, _files_read_before(con, feed.name))
     if old_end:
-        file_and_prefix_fingerprints(paths[list(paths)[-1]], old_end)
+        file_and_prefix_fingerprints(list(paths.values())[-1], old_end)
+
+
+def _feed_files(feed: FileSpec, config: PipelineConfig) -> dict[str, Path]:
+    """The feed's files, in reading order, by the path lineage names them with."""
+    return {display_path(p, config.base_dir): p for p in expand_paths(config.base_dir, feed.path)}
 
 
 def _old_end(paths: dict[str, Path], known: dict[str, FileStats]) -> int | None:
